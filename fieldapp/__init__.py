@@ -1,0 +1,66 @@
+"""fieldapp: conservation-agreement field data system (field nodes and central)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+__version__ = "0.1.0"
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config layers, extensions, blueprints. Nothing else.
+
+    :param test_config: a mapping applied last (tests); it may set ``INSTANCE_PATH``.
+    """
+    instance_path = Path(
+        (test_config or {}).get("INSTANCE_PATH") or _default_instance_path()
+    ).resolve()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+    )
+    _configure(app, test_config)
+
+    from fieldapp import setup
+
+    setup.init_extensions(app)
+    setup.register_blueprints(app)
+    setup.init_database(app)
+    return app
+
+
+def _default_instance_path() -> str:
+    import os
+
+    return os.environ.get("FIELDAPP_INSTANCE_PATH") or str(ROOT / "instance")
+
+
+def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    from fieldapp.config import DefaultConfig
+    from fieldapp.instance import load_node_identity, load_secret_key
+
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("FIELDAPP")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    instance_path = Path(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(instance_path)
+    identity = load_node_identity(instance_path)
+    app.config.setdefault("NODE_ID", identity["node_id"])
+    app.config.setdefault("NODE_CODE", identity["node_code"])
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'fieldapp.sqlite'}"
+    if app.config["ROLE"] not in ("field", "central"):
+        raise RuntimeError(f"FIELDAPP_ROLE must be 'field' or 'central', not {app.config['ROLE']!r}")

@@ -1,0 +1,1 @@
+"""Agreements: the agreement cycle's agreements domain."""

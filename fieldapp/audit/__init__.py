@@ -1,0 +1,1 @@
+"""Audit log: every create, change, reversal, status transition and sanction."""

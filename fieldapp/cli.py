@@ -1,0 +1,106 @@
+"""The ``fieldapp`` command: thin click commands that call operations."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from fieldapp.extensions import db
+
+
+def _create_app() -> Flask:
+    from fieldapp import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """fieldapp: conservation-agreement field data (field node or central)."""
+
+
+users = click.Group("users", help="Manage users.")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Full name.")
+@click.option(
+    "--role",
+    type=click.Choice(["field_staff", "coordinator", "admin"]),
+    default="field_staff",
+    show_default=True,
+)
+@click.option("--community", "communities", multiple=True, help="Community code (repeatable).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--locale", type=click.Choice(["es", "en"]), default=None)
+@with_appcontext
+def users_create(username: str, full_name: str, role: str, communities: tuple[str, ...],
+                 password: str, locale: str | None) -> None:
+    """Create a user with a role and the communities they work in."""
+    from fieldapp.auth.operations import create_user
+    from fieldapp.errors import ValidationFailed
+
+    try:
+        user = create_user(username, full_name, password, role, communities, locale)
+    except ValidationFailed as error:
+        raise click.ClickException(str(error.message)) from error
+    db.session.commit()
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@users.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List users with their role and communities."""
+    from sqlalchemy import select
+
+    from fieldapp.auth.models import User
+
+    for user in db.session.execute(select(User).order_by(User.username)).scalars():
+        codes = ",".join(c.code for c in user.communities) or "-"
+        state = "active" if user.active else "inactive"
+        click.echo(f"{user.username}\t{user.role}\t{state}\t{codes}\t{user.full_name}")
+
+
+@click.command("demo")
+@click.option("--scale", type=click.FloatRange(min=0.01, max=100), default=1.0, show_default=True,
+              help="Multiply the program's size (1 = 1,033 families).")
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has families.")
+@with_appcontext
+def demo(scale: float, seed: int, if_empty: bool) -> None:
+    """Fill the database with the deterministic Alto Mayo demo program."""
+    from fieldapp.demo.generator import generate, has_data
+
+    if if_empty and has_data():
+        click.echo("database already has data; demo not generated")
+        return
+    stats = generate(scale=scale, seed=seed)
+    click.echo(", ".join(f"{k}={v}" for k, v in stats.items()))
+
+
+@click.command("welcome")
+@click.option("--url", default="http://127.0.0.1:5000/", show_default=True)
+@with_appcontext
+def welcome(url: str) -> None:
+    """Print where the app is served and the demo logins."""
+    from flask import current_app
+
+    from fieldapp.demo.generator import iter_demo_logins
+
+    click.echo("")
+    click.echo(f"fieldapp ({current_app.config['ROLE']} node {current_app.config['NODE_CODE']}) at {url}")
+    click.echo(f"data: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo("demo logins (user / password / role):")
+    for username, password, role in iter_demo_logins():
+        click.echo(f"  {username:<14} {password:<16} {role}")
+    click.echo("")
+
+
+def init_app(app: Flask) -> None:
+    """Attach the commands to the app's CLI (``fieldapp`` and ``flask``)."""
+    app.cli.add_command(users)
+    app.cli.add_command(demo)
+    app.cli.add_command(welcome)

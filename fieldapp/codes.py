@@ -1,0 +1,48 @@
+"""Human-readable codes unique across offline nodes, without asking a server.
+
+A code is ``<program>-<node code>-<number>`` (family ``AM-K7Q-0042``) or, with a year,
+``<program>-<year>-<node code>-<number>`` (agreement ``AM-2026-K7Q-0001``). Each node numbers
+its own codes; the node code keeps two nodes apart.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldapp.extensions import db
+from fieldapp.models import Base
+
+
+class CodeSequence(Base):
+    """The last number handed out for a code prefix on this node (local, not synced)."""
+
+    __tablename__ = "code_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
+def next_code(kind: str | None = None, year: int | None = None, width: int = 4) -> str:
+    """Hand out the next code for ``kind`` on this node, e.g. ``AM-K7Q-0042``.
+
+    :param kind: an optional letter for the record type (``T`` trainings, ``D`` deliveries...).
+    :param year: put the year in the code (agreements).
+    :param width: zero-padding of the number.
+    """
+    parts = [current_app.config["PROGRAM_PREFIX"]]
+    if kind:
+        parts.append(kind)
+    if year:
+        parts.append(str(year))
+    parts.append(current_app.config["NODE_CODE"])
+    prefix = "-".join(parts)
+    seq = db.session.execute(
+        select(CodeSequence).where(CodeSequence.prefix == prefix).with_for_update()
+    ).scalar_one_or_none()
+    if seq is None:
+        seq = CodeSequence(prefix=prefix, last_value=0)
+        db.session.add(seq)
+    seq.last_value += 1
+    return f"{prefix}-{seq.last_value:0{width}d}"

@@ -1,0 +1,1 @@
+"""Compliance: the agreement cycle's compliance domain."""

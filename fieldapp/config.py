@@ -1,0 +1,55 @@
+"""Default configuration. Nothing here reads the environment at import time.
+
+Layers, in order: these defaults, ``instance/config.py``, ``FIELDAPP_*`` environment variables,
+and the ``test_config`` mapping given to :func:`fieldapp.create_app`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class DefaultConfig:
+    """Defaults for both roles; see README "Configuration" for every key."""
+
+    #: ``field`` (a node in a zone, works offline) or ``central`` (the program's record).
+    ROLE = "field"
+    #: SQLAlchemy URL; ``None`` means ``sqlite:///<instance>/fieldapp.sqlite``.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: Upgrade the database to the newest migration when the app starts.
+    AUTO_MIGRATE = True
+
+    #: Program identity, printed on agreements and used in codes (``AM-...``).
+    PROGRAM_PREFIX = "AM"
+    PROGRAM_NAME = "Acuerdos de Conservación — Bosque de Protección Alto Mayo"
+    PROGRAM_TARGET_FAMILIES = 1033
+    #: Public URL of central, used in QR verification links on printed agreements.
+    CENTRAL_PUBLIC_URL = "http://localhost:5000"
+
+    # Sessions and cookies: personal data (DNI, plot location) lives behind the login.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    #: Set to True behind HTTPS (the reverse proxy); see README "Deploying central".
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    #: Honour X-Forwarded-* from this many proxies (0 = none).
+    PROXY_FIX_HOPS = 0
+
+    # Login throttling: after this many failures in the window, the account waits.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+    LOGIN_LOCKOUT = timedelta(minutes=15)
+
+    WTF_CSRF_TIME_LIMIT = None  # tablets keep a form open all day; the session bounds it
+
+    # Internationalisation: Spanish first.
+    BABEL_DEFAULT_LOCALE = "es"
+    BABEL_DEFAULT_TIMEZONE = "America/Lima"
+    LANGUAGES = ("es", "en")
+
+    #: Page size of lists.
+    PER_PAGE = 25
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024

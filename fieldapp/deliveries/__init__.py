@@ -1,0 +1,1 @@
+"""Deliveries: the agreement cycle's deliveries domain."""

@@ -1,0 +1,60 @@
+"""Families (households) that sign conservation agreements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fieldapp.checks import in_range, one_of, only_digits
+from fieldapp.communities.models import Community
+from fieldapp.models import Base, SyncedMixin
+
+FAMILY_STATUSES = ("active", "withdrawn")
+
+
+class Family(SyncedMixin, Base):
+    """A household: its head, members, plot and consent to data use."""
+
+    __tablename__ = "families"
+    __table_args__ = (
+        CheckConstraint(only_digits("dni", 8), name="dni_8_digits"),
+        CheckConstraint(in_range("lat", -90, 90), name="lat_range"),
+        CheckConstraint(in_range("lon", -180, 180), name="lon_range"),
+        CheckConstraint("members_count >= 1 AND members_count <= 50", name="members_count"),
+        CheckConstraint("plot_ha IS NULL OR plot_ha >= 0", name="plot_ha"),
+        CheckConstraint("forest_ha IS NULL OR forest_ha >= 0", name="forest_ha"),
+        CheckConstraint("coffee_ha IS NULL OR coffee_ha >= 0", name="coffee_ha"),
+        CheckConstraint(one_of("status", FAMILY_STATUSES), name="status"),
+        Index("ix_families_community_name", "community_id", "head_surname", "head_given_names"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("communities.id"), index=True)
+    head_given_names: Mapped[str] = mapped_column(String(120))
+    head_surname: Mapped[str] = mapped_column(String(120))
+    dni: Mapped[str | None] = mapped_column(String(8), index=True)
+    members_count: Mapped[int] = mapped_column(default=1)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    plot_name: Mapped[str | None] = mapped_column(String(120))
+    plot_ha: Mapped[float | None]
+    forest_ha: Mapped[float | None]
+    coffee_ha: Mapped[float | None]
+    data_consent: Mapped[bool] = mapped_column(default=False)
+    consent_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    community: Mapped[Community] = relationship()
+
+    @property
+    def head_name(self) -> str:
+        """The head of household's full name, as printed."""
+        return f"{self.head_given_names} {self.head_surname}"
+
+    def __repr__(self) -> str:
+        return f"<Family {self.code}>"

@@ -1,0 +1,126 @@
+"""Registering and changing families. The rules are checked here, not only in forms."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from fieldapp.audit.operations import record, snapshot
+from fieldapp.codes import next_code
+from fieldapp.communities.models import Community
+from fieldapp.errors import ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+from fieldapp.models import utcnow
+
+EDITABLE = (
+    "community_id",
+    "head_given_names",
+    "head_surname",
+    "dni",
+    "members_count",
+    "phone",
+    "lat",
+    "lon",
+    "plot_name",
+    "plot_ha",
+    "forest_ha",
+    "coffee_ha",
+    "data_consent",
+    "notes",
+)
+_TEXT = {"head_given_names", "head_surname", "dni", "phone", "plot_name", "notes"}
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for key in EDITABLE:
+        value = data.get(key)
+        if key in _TEXT and isinstance(value, str):
+            value = " ".join(value.split()) if key != "notes" else value.strip()
+            value = value or None
+        clean[key] = value
+    if isinstance(clean["community_id"], str):
+        try:
+            clean["community_id"] = uuid.UUID(clean["community_id"])
+        except ValueError:
+            clean["community_id"] = None
+    clean["data_consent"] = bool(clean["data_consent"])
+    return clean
+
+
+def validate_family(data: dict[str, Any], family: Family | None = None) -> None:
+    """Check a family's values against the program's rules.
+
+    :raises ValidationFailed: with ``field`` naming the first offending field.
+    """
+    def fail(field: str, message: Any) -> None:
+        raise ValidationFailed(message, field=field)
+
+    for field in ("head_given_names", "head_surname"):
+        if not data.get(field):
+            fail(field, _l("This field is required."))
+    community = db.session.get(Community, data["community_id"]) if data["community_id"] else None
+    if community is None or community.voided:
+        fail("community_id", _l("Choose a community."))
+    dni = data.get("dni")
+    if dni is not None:
+        if not re.fullmatch(r"\d{8}", dni):
+            fail("dni", _l("A DNI has exactly 8 digits."))
+        clash = db.session.execute(
+            select(Family).where(Family.dni == dni, Family.voided.is_(False))
+        ).scalar_one_or_none()
+        if clash is not None and clash is not family:
+            fail("dni", _l("This DNI is already registered for family %(code)s.", code=clash.code))
+    members = data.get("members_count")
+    if not isinstance(members, int) or not 1 <= members <= 50:
+        fail("members_count", _l("Between 1 and 50."))
+    for field, low, high in (("lat", -90, 90), ("lon", -180, 180)):
+        value = data.get(field)
+        if value is not None and (not math.isfinite(value) or not low <= value <= high):
+            fail(field, _l("Between %(low)s and %(high)s.", low=low, high=high))
+    for field in ("plot_ha", "forest_ha", "coffee_ha"):
+        value = data.get(field)
+        if value is not None and (not math.isfinite(value) or not 0 <= value <= 10000):
+            fail(field, _l("Between 0 and 10,000 ha."))
+    plot = data.get("plot_ha")
+    used = (data.get("forest_ha") or 0) + (data.get("coffee_ha") or 0)
+    if plot is not None and used > plot + 1e-9:
+        fail("forest_ha", _l("Forest and coffee together cannot exceed the plot."))
+
+
+def create_family(data: dict[str, Any]) -> Family:
+    """Register a family with a new code (``AM-<node>-0042``).
+
+    :param data: the editable fields (see :data:`EDITABLE`).
+    :raises ValidationFailed: a value breaks a rule.
+    """
+    clean = _clean(data)
+    validate_family(clean)
+    family = Family(code=next_code(), **clean)
+    if family.data_consent:
+        family.consent_at = utcnow()
+    db.session.add(family)
+    record("create", family, family_id=family.id)
+    return family
+
+
+def update_family(family: Family, data: dict[str, Any]) -> Family:
+    """Change a family's fields; the audit log keeps what changed.
+
+    :raises ValidationFailed: a value breaks a rule.
+    """
+    clean = _clean(data)
+    validate_family(clean, family)
+    before = snapshot(family)
+    if clean["data_consent"] and not family.data_consent:
+        family.consent_at = utcnow()
+    for key, value in clean.items():
+        setattr(family, key, value)
+    record("update", family, before=before, family_id=family.id)
+    return family

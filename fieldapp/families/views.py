@@ -1,0 +1,118 @@
+"""Family list, page, registration and editing."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from fieldapp.auth.access import check_community_scope, scoped_community_ids
+from fieldapp.errors import ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.families import bp
+from fieldapp.families.forms import FamilyForm
+from fieldapp.families.models import Family
+from fieldapp.families.operations import create_family, update_family
+from fieldapp.families.queries import active_communities, family_search, paginate_families
+from fieldapp.idempotency import run_once
+
+
+def _community_choices(form: FamilyForm) -> None:
+    scope = scoped_community_ids()
+    communities = [c for c in active_communities() if scope is None or c.id in scope]
+    form.community_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name) for c in communities]
+
+
+def _parse_uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/")
+def index():
+    """Families, searchable by name, code or DNI, filtered by community, paginated."""
+    q = request.args.get("q", "").strip()
+    community_id = _parse_uuid(request.args.get("community"))
+    page = request.args.get("page", 1, type=int) or 1
+    stmt = family_search(q, community_id, scoped_community_ids())
+    pagination = paginate_families(stmt, max(page, 1), current_app.config["PER_PAGE"])
+    scope = scoped_community_ids()
+    communities = [c for c in active_communities() if scope is None or c.id in scope]
+    return render_template(
+        "families/index.html",
+        pagination=pagination,
+        q=q,
+        community_id=community_id,
+        communities=communities,
+    )
+
+
+@bp.route("/<uuid:family_id>")
+def detail(family_id: uuid.UUID):
+    """A family's page: details, agreements, attendance, deliveries and visits."""
+    family = db.get_or_404(Family, family_id)
+    check_community_scope(family.community_id)
+    return render_template("families/detail.html", family=family)
+
+
+def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
+    field = getattr(form, error.details.get("field", ""), None)
+    if field is None:
+        flash(str(error.message), "error")
+    else:
+        field.errors = [*field.errors, str(error.message)]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    """Register a family."""
+    form = FamilyForm()
+    _community_choices(form)
+    if form.validate_on_submit():
+        check_community_scope(_parse_uuid(form.community_id.data))
+        data = form.field_data()
+        try:
+            family_id, created = run_once(
+                form.idempotency_key.data,
+                "family.create",
+                data,
+                lambda: create_family(data),
+                current_user.id,
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            if created:
+                flash(_("Family registered."), "success")
+            return redirect(url_for("families.detail", family_id=family_id))
+    status = 422 if form.errors else 200
+    return render_template("families/form.html", form=form, family=None), status
+
+
+@bp.route("/<uuid:family_id>/edit", methods=["GET", "POST"])
+def edit(family_id: uuid.UUID):
+    """Change a family's details."""
+    family = db.get_or_404(Family, family_id)
+    check_community_scope(family.community_id)
+    form = FamilyForm(obj=family)
+    if request.method == "GET":
+        form.community_id.data = str(family.community_id)
+    _community_choices(form)
+    if form.validate_on_submit():
+        check_community_scope(_parse_uuid(form.community_id.data))
+        try:
+            update_family(family, form.field_data())
+        except ValidationFailed as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("families.detail", family_id=family.id))
+    status = 422 if form.errors else 200
+    return render_template("families/form.html", form=form, family=family), status

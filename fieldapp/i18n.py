@@ -1,0 +1,56 @@
+"""Languages: Spanish first, English second; the locale a request is served in.
+
+The Spanish catalogue ships as a ``.po`` file in ``fieldapp/translations``; it is compiled into
+the instance folder when the app starts and the ``.mo`` is older than the ``.po`` (so a field node
+that updates its code gets fresh translations without a build step).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, request, session
+from flask_login import current_user
+
+PACKAGE_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def compile_catalogues(target: Path) -> None:
+    """Compile every ``.po`` of the package into ``target`` when missing or stale."""
+    for po_path in PACKAGE_TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+        rel = po_path.relative_to(PACKAGE_TRANSLATIONS)
+        mo_path = (target / rel).with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh, locale=rel.parts[0])
+        tmp = mo_path.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog, use_fuzzy=False)
+        tmp.replace(mo_path)
+
+
+def select_locale() -> str:
+    """The user's saved language, else the session's choice, else the browser's, else Spanish."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+def init_app(app: Flask) -> None:
+    """Compile catalogues into the instance folder and point Flask-Babel at them."""
+    from fieldapp.extensions import babel
+
+    target = Path(app.instance_path) / "translations"
+    compile_catalogues(target)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
+    babel.init_app(app, locale_selector=select_locale)

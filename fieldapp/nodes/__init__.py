@@ -1,0 +1,1 @@
+"""Field nodes: identity of this installation, and (on central) the registered nodes."""

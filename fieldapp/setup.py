@@ -1,0 +1,131 @@
+"""Wiring called by :func:`fieldapp.create_app`: extensions, blueprints, database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def init_extensions(app: Flask) -> None:
+    """Initialise the extensions, security headers, error pages and template helpers."""
+    from fieldapp import i18n
+    from fieldapp.errors import register_error_handlers, wants_json
+    from fieldapp.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    i18n.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Any:
+        import uuid
+
+        from fieldapp.auth.models import User
+
+        try:
+            return db.session.get(User, uuid.UUID(user_id))
+        except ValueError:
+            return None
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Any:
+        if wants_json():
+            response = jsonify(error={"code": "login_required", "message": str(_l("Please log in to continue."))})
+            response.status_code = 401
+            return response
+        from flask import flash
+
+        flash(login_manager.login_message, "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    if app.config.get("PROXY_FIX_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "geolocation=(self), camera=(self)"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+    register_error_handlers(app)
+
+    from fieldapp import templating
+
+    templating.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every domain's blueprint and the login gate that guards them."""
+    from fieldapp.admin import bp as admin_bp
+    from fieldapp.auth import bp as auth_bp
+    from fieldapp.auth.access import install_login_gate
+    from fieldapp.communities import bp as communities_bp
+    from fieldapp.families import bp as families_bp
+    from fieldapp.main import bp as main_bp
+
+    for bp in (main_bp, auth_bp, admin_bp, communities_bp, families_bp):
+        app.register_blueprint(bp)
+    install_login_gate(app)
+
+    from fieldapp import cli
+
+    cli.init_app(app)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def init_database(app: Flask) -> None:
+    """Set SQLite pragmas on the app's engine and upgrade the schema when configured."""
+    from fieldapp.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        if app.config.get("AUTO_MIGRATE"):
+            from flask_migrate import upgrade
+
+            upgrade(directory=str(MIGRATIONS_DIR))

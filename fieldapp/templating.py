@@ -1,0 +1,41 @@
+"""Template globals and filters: locale-aware dates and numbers, roles, the app's role."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+
+
+def init_app(app: Flask) -> None:
+    """Register filters (``date``, ``datetime``, ``number``) and globals for templates."""
+
+    @app.template_filter("date")
+    def date_filter(value: date | datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return format_datetime(value, fmt)
+        return format_date(value, fmt)
+
+    @app.template_filter("datetime")
+    def datetime_filter(value: datetime | None, fmt: str = "short") -> str:
+        return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("number")
+    def number_filter(value: float | Decimal | int | None, fmt: str | None = None) -> str:
+        if value is None:
+            return ""
+        return format_decimal(value, format=fmt)
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {
+            "app_role": current_app.config["ROLE"],
+            "node_code": current_app.config["NODE_CODE"],
+            "current_locale": str(get_locale() or "es"),
+            "languages": current_app.config["LANGUAGES"],
+        }

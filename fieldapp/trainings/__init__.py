@@ -1,0 +1,1 @@
+"""Trainings: the agreement cycle's trainings domain."""
