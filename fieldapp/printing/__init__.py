@@ -1,0 +1,1 @@
+"""PDF builders (pure: data in, bytes out) and QR helpers."""
