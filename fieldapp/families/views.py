@@ -9,13 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
-from fieldapp.errors import ValidationFailed
+from fieldapp.errors import ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families import bp
 from fieldapp.families.forms import FamilyForm
 from fieldapp.families.models import Family
 from fieldapp.families.operations import create_family, update_family
 from fieldapp.families.queries import active_communities, family_search, paginate_families
+from fieldapp.forms import json_created, json_invalid
 from fieldapp.idempotency import run_once
 
 
@@ -69,9 +70,10 @@ def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    """Register a family."""
+    """Register a family (programs sending ``Accept: application/json`` get JSON back)."""
     form = FamilyForm()
     _community_choices(form)
+    message = None
     if form.validate_on_submit():
         check_community_scope(_parse_uuid(form.community_id.data))
         data = form.field_data()
@@ -85,11 +87,19 @@ def create():
             )
         except ValidationFailed as error:
             db.session.rollback()
-            _apply_error(form, error)
+            if wants_json() and not hasattr(form, error.details.get("field", "")):
+                message = error.message
+            else:
+                _apply_error(form, error)
         else:
+            url = url_for("families.detail", family_id=family_id)
+            if wants_json():
+                return json_created(family_id, url, created)
             if created:
                 flash(_("Family registered."), "success")
-            return redirect(url_for("families.detail", family_id=family_id))
+            return redirect(url)
+    if form.is_submitted() and wants_json():
+        return json_invalid(form, message)
     status = 422 if form.errors else 200
     return render_template("families/form.html", form=form, family=None), status
 

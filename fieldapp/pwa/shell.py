@@ -1,0 +1,82 @@
+"""The app shell the service worker precaches, and its version (a digest of its content).
+
+The version changes whenever a static asset, the service worker's source or the offline page's
+template changes, so a deployment with new assets installs a new service worker and only then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Flask, current_app, url_for
+from werkzeug.routing import BuildError
+
+#: The service worker's source; served at ``/sw.js`` with its configuration prepended.
+SW_SOURCE = "js/sw.js"
+#: Files the service worker never precaches (its own source; editor leftovers).
+_SKIP_SUFFIXES = (".map", "~", ".swp")
+
+
+def static_assets(app: Flask) -> list[str]:
+    """Paths (relative to the static folder, ``/``-separated) of every precached asset."""
+    root = Path(app.static_folder or "")
+    paths = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if not path.is_file() or rel == SW_SOURCE or rel.endswith(_SKIP_SUFFIXES):
+            continue
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        paths.append(rel)
+    return paths
+
+
+def _digest(app: Flask) -> str:
+    root = Path(app.static_folder or "")
+    template_root = Path(app.template_folder or "")
+    digest = hashlib.sha256()
+    files = [root / rel for rel in static_assets(app)] + [
+        root / SW_SOURCE,
+        template_root / "pwa/offline.html",
+    ]
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    digest.update(str(app.config["PWA_VERSION_SALT"]).encode())
+    return digest.hexdigest()[:16]
+
+
+def shell_version() -> str:
+    """The current shell's version: computed once per process (every request in debug mode)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cached = app.extensions.get("pwa_version")
+    if cached is None or app.debug or cached[0] != app.config["PWA_VERSION_SALT"]:
+        cached = (app.config["PWA_VERSION_SALT"], _digest(app))
+        app.extensions["pwa_version"] = cached
+    return cached[1]
+
+
+def precache_urls() -> list[str]:
+    """URLs the service worker stores at install: static assets, offline page and manifest."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    urls = [url_for("static", filename=rel) for rel in static_assets(app)]
+    return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
+
+
+def field_pages() -> list[str]:
+    """URLs of the field pages (see :data:`fieldapp.pwa.FIELD_PAGES`) this installation has."""
+    from fieldapp.pwa import FIELD_PAGES
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    urls = []
+    for endpoint in FIELD_PAGES:
+        if endpoint not in app.view_functions:
+            continue
+        try:
+            urls.append(url_for(endpoint))
+        except BuildError:  # an endpoint that needs arguments cannot be cached blind
+            continue
+    return urls

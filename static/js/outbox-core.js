@@ -1,0 +1,553 @@
+/* fieldapp offline store: the outbox of forms waiting for the node, recently sent items,
+   reference data (families, agreements, communities, catalogues) and the per-user page cache.
+   Shared by the pages and the service worker (importScripts): no DOM here. */
+(function (g) {
+  "use strict";
+
+  var DB_NAME = "fieldapp";
+  var DB_VERSION = 1;
+  // The shape of a stored outbox item. A newer app reads every older shape (see upgradeItem):
+  // items written before an update are still sent after it.
+  var ITEM_FORMAT = 1;
+  var REF_STORES = ["families", "communities", "agreements", "benefit_types", "commitment_types"];
+  var SENT_KEEP = 50;
+  var MAX_SERVER_ERRORS = 5;
+  var PAGES_PREFIX = "fieldapp-pages-";
+  var PAGES_KEEP = 200;
+  var USER_HEADER = "X-Fieldapp-User";
+  var dbPromise = null;
+  var familyCache = null;
+
+  function openDb() {
+    if (dbPromise) return dbPromise;
+    dbPromise = new Promise(function (resolve, reject) {
+      var req = g.indexedDB.open(DB_NAME, DB_VERSION);
+      req.onupgradeneeded = function (event) {
+        var db = req.result;
+        if (event.oldVersion < 1) {
+          db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true }).createIndex("user", "user");
+          db.createObjectStore("sent", { keyPath: "key" }).createIndex("sent_at", "sent_at");
+          db.createObjectStore("meta", { keyPath: "k" });
+          var families = db.createObjectStore("families", { keyPath: "id" });
+          families.createIndex("code", "code");
+          families.createIndex("dni", "dni");
+          db.createObjectStore("communities", { keyPath: "id" });
+          db.createObjectStore("agreements", { keyPath: "id" }).createIndex("family_id", "family_id");
+          db.createObjectStore("benefit_types", { keyPath: "id" });
+          db.createObjectStore("commitment_types", { keyPath: "id" });
+        }
+        // Version 2 and later: add stores here with `if (event.oldVersion < 2) {...}`; never drop
+        // the outbox store or change its key, so items of older versions survive the upgrade.
+      };
+      req.onsuccess = function () {
+        var db = req.result;
+        db.onversionchange = function () { db.close(); dbPromise = null; };
+        resolve(db);
+      };
+      req.onerror = function () { dbPromise = null; reject(req.error); };
+    });
+    return dbPromise;
+  }
+
+  // Run `body(tx, done)` in one transaction; resolves with the value given to `done` once the
+  // transaction has COMMITTED (durable: flushed to disk before we tell anyone "saved").
+  function run(stores, mode, body, durable) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(stores, mode, durable ? { durability: "strict" } : undefined);
+        var result;
+        tx.oncomplete = function () { resolve(result); };
+        tx.onerror = function () { reject(tx.error); };
+        tx.onabort = function () { reject(tx.error || new Error("transaction aborted")); };
+        body(tx, function (value) { result = value; });
+      });
+    });
+  }
+
+  function getAll(store, index, key) {
+    return run([store], "readonly", function (tx, done) {
+      var source = index ? tx.objectStore(store).index(index) : tx.objectStore(store);
+      var req = key === undefined ? source.getAll() : source.getAll(key);
+      req.onsuccess = function () { done(req.result); };
+    });
+  }
+
+  function getOne(store, key) {
+    return run([store], "readonly", function (tx, done) {
+      var req = tx.objectStore(store).get(key);
+      req.onsuccess = function () { done(req.result); };
+    });
+  }
+
+  function getMeta(k) {
+    return getOne("meta", k).then(function (row) { return row ? row.v : undefined; });
+  }
+
+  function setMeta(k, v) {
+    return run(["meta"], "readwrite", function (tx) { tx.objectStore("meta").put({ k: k, v: v }); });
+  }
+
+  function notify() {
+    if (typeof g.BroadcastChannel === "function") {
+      try { new g.BroadcastChannel("fieldapp-outbox").postMessage({ type: "changed" }); } catch (e) { /* closed */ }
+    }
+  }
+
+  function newKey() {
+    if (g.crypto && typeof g.crypto.randomUUID === "function") return g.crypto.randomUUID();
+    var b = g.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // ---- outbox items ----
+
+  function upgradeItem(item) {
+    // Format 0 (never shipped, kept as the example): fields as an object instead of pairs.
+    if (!item.v && item.fields && !Array.isArray(item.fields)) {
+      item.fields = Object.keys(item.fields).map(function (name) { return [name, item.fields[name]]; });
+    }
+    item.v = ITEM_FORMAT;
+    item.status = item.status === "rejected" ? "rejected" : "waiting";
+    return item;
+  }
+
+  function addItem(item) {
+    item.v = ITEM_FORMAT;
+    item.status = "waiting";
+    item.attempts = 0;
+    item.last_error = null;
+    return run(["outbox"], "readwrite", function (tx, done) {
+      var req = tx.objectStore("outbox").put(item);
+      req.onsuccess = function () { done(req.result); };
+    }, true).then(function (seq) { notify(); return seq; });
+  }
+
+  function putItem(item) {
+    return run(["outbox"], "readwrite", function (tx) { tx.objectStore("outbox").put(item); }, true);
+  }
+
+  function listItems() {
+    return getAll("outbox").then(function (items) {
+      return items.map(upgradeItem).sort(function (a, b) { return a.seq - b.seq; });
+    });
+  }
+
+  function getItem(seq) {
+    return getOne("outbox", Number(seq)).then(function (item) { return item && upgradeItem(item); });
+  }
+
+  function deleteItem(seq) {
+    return run(["outbox"], "readwrite", function (tx) { tx.objectStore("outbox").delete(Number(seq)); }, true)
+      .then(notify);
+  }
+
+  function listSent(user) {
+    return getAll("sent").then(function (rows) {
+      return rows.filter(function (r) { return !user || r.user === user; })
+        .sort(function (a, b) { return b.sent_at - a.sent_at; });
+    });
+  }
+
+  // Accepted: out of the outbox, into the recent list, last send time: one durable transaction.
+  function markSent(item, result) {
+    var now = Date.now();
+    return run(["outbox", "sent", "meta"], "readwrite", function (tx) {
+      tx.objectStore("outbox").delete(item.seq);
+      tx.objectStore("sent").put({
+        key: item.key, kind: item.kind, user: item.user, title: item.title,
+        created_at: item.created_at, sent_at: now, id: result.id || null, url: result.url || null
+      });
+      tx.objectStore("meta").put({ k: "lastSent:" + item.user, v: now });
+      var index = tx.objectStore("sent").index("sent_at");
+      var count = index.count();
+      count.onsuccess = function () {
+        var extra = count.result - SENT_KEEP;
+        if (extra <= 0) return;
+        index.openCursor().onsuccess = function (event) {
+          var cursor = event.target.result;
+          if (cursor && extra-- > 0) { cursor.delete(); cursor.continue(); }
+        };
+      };
+    }, true);
+  }
+
+  function markRejected(item, result) {
+    item.status = "rejected";
+    item.last_error = result;
+    item.rejected_at = Date.now();
+    return putItem(item);
+  }
+
+  // ---- talking to the node ----
+
+  function fetchWithTimeout(url, options, ms) {
+    var ctrl = typeof g.AbortController === "function" ? new g.AbortController() : null;
+    var timer = null;
+    if (ctrl) {
+      options.signal = ctrl.signal;
+      timer = setTimeout(function () { ctrl.abort(); }, ms);
+    }
+    return g.fetch(url, options).then(function (resp) {
+      clearTimeout(timer);
+      return resp;
+    }, function (err) {
+      clearTimeout(timer);
+      throw err;
+    });
+  }
+
+  // A real request with a short timeout (navigator.onLine says nothing about the node).
+  function ping(cfg) {
+    return fetchWithTimeout(cfg.ping, {
+      cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" }
+    }, cfg.probeTimeoutMs || 3000).then(function (resp) {
+      if (!resp.ok) throw new Error("node answered " + resp.status);
+      return resp.json();
+    }).then(function (info) {
+      return setMeta("reach", { ok: true, at: Date.now(), user: info.user }).then(function () { return info; });
+    }, function (err) {
+      return setMeta("reach", { ok: false, at: Date.now() }).then(function () { throw err; });
+    });
+  }
+
+  function buildBody(item, csrf) {
+    var body = new FormData();
+    item.fields.forEach(function (pair) {
+      var name = pair[0];
+      var value = pair[1];
+      if (name === "csrf_token" || name === "idempotency_key") return;
+      if (value && typeof value === "object" && typeof value.size === "number") {
+        body.append(name, value, pair[2] || value.name || "file");
+      } else {
+        body.append(name, value == null ? "" : String(value));
+      }
+    });
+    body.append("idempotency_key", item.key);
+    if (csrf) body.append("csrf_token", csrf);
+    return body;
+  }
+
+  function classify(resp) {
+    var json = (resp.headers.get("content-type") || "").indexOf("json") >= 0;
+    return (json ? resp.json().catch(function () { return null; }) : Promise.resolve(null)).then(function (data) {
+      var error = (data && data.error) || {};
+      var path = resp.url ? new URL(resp.url).pathname : "";
+      if (resp.ok && data && data.id) return { outcome: "accepted", id: data.id, url: data.url, status: resp.status };
+      if (resp.redirected && /\/auth\/login/.test(path)) return { outcome: "auth" };
+      if (resp.ok && resp.redirected) return { outcome: "accepted", url: path, status: resp.status };
+      if (resp.status === 401) return { outcome: "auth" };
+      if (resp.status === 400 && error.code === "csrf_failed") return { outcome: "csrf" };
+      if (resp.status >= 500 || resp.status === 408 || resp.status === 429) {
+        return { outcome: "retry", status: resp.status, code: error.code || "http_" + resp.status, message: error.message || "" };
+      }
+      return {
+        outcome: "rejected", status: resp.status, code: error.code || "http_" + resp.status,
+        message: error.message || "", fields: (error.details && error.details.fields) || {}
+      };
+    });
+  }
+
+  function send(item, csrf, cfg) {
+    return fetchWithTimeout(item.url, {
+      method: "POST", body: buildBody(item, csrf), credentials: "same-origin", cache: "no-store",
+      headers: { Accept: "application/json", "X-CSRFToken": csrf || "" }
+    }, cfg.sendTimeoutMs || 20000).then(classify, function (err) {
+      return { outcome: "unreachable", message: String(err) };
+    });
+  }
+
+  function withLock(fn) {
+    if (g.navigator && g.navigator.locks && g.navigator.locks.request) {
+      return g.navigator.locks.request("fieldapp-outbox", fn);
+    }
+    return fn();
+  }
+
+  // Send, in order, the waiting items of the user the node's session belongs to. Items of other
+  // users wait for them; an expired session leaves everything waiting. Each item ends accepted
+  // (moved to "sent") or rejected (kept, with the reason); a network failure or a server error
+  // stops the round so the order holds.
+  function replay(cfg) {
+    return withLock(function () { return replayLocked(cfg); }).then(function (summary) {
+      notify();
+      return summary;
+    });
+  }
+
+  function replayLocked(cfg) {
+    var summary = { reachable: false, user: null, version: null, accepted: [], rejected: [], results: {}, authLost: false };
+    return ping(cfg).then(function (info) {
+      summary.reachable = true;
+      summary.user = info.user || null;
+      summary.version = info.version || null;
+      var csrf = info.csrf;
+      if (!info.user) { summary.authLost = true; return summary; }
+      return listItems().then(function (items) {
+        var mine = items.filter(function (i) { return i.status === "waiting" && i.user === info.user; });
+        var index = 0;
+        var csrfRetried = false;
+        function next() {
+          if (index >= mine.length) return summary;
+          var item = mine[index];
+          return send(item, csrf, cfg).then(function (res) {
+            if (res.outcome === "csrf" && !csrfRetried) {
+              csrfRetried = true;
+              return ping(cfg).then(function (again) {
+                if (again.user !== item.user) { summary.authLost = true; return summary; }
+                csrf = again.csrf;
+                return next();
+              }, function () { summary.reachable = false; return summary; });
+            }
+            csrfRetried = false;
+            summary.results[item.seq] = res;
+            item.last_attempt_at = Date.now();
+            if (res.outcome === "accepted") {
+              summary.accepted.push(item.seq);
+              index += 1;
+              return markSent(item, res).then(next);
+            }
+            if (res.outcome === "rejected") {
+              summary.rejected.push(item.seq);
+              index += 1;
+              return markRejected(item, res).then(next);
+            }
+            if (res.outcome === "retry") {
+              item.attempts = (item.attempts || 0) + 1;
+              item.last_error = res;
+              if (item.attempts >= MAX_SERVER_ERRORS) {
+                summary.rejected.push(item.seq);
+                index += 1;
+                return markRejected(item, res).then(next);
+              }
+              return putItem(item).then(function () { return summary; });
+            }
+            if (res.outcome === "unreachable") summary.reachable = false;
+            if (res.outcome === "auth" || res.outcome === "csrf") summary.authLost = true;
+            return summary;
+          });
+        }
+        return next();
+      });
+    }, function () { return summary; });
+  }
+
+  // ---- reference data ----
+
+  function fetchJson(url, cfg) {
+    return fetchWithTimeout(url, {
+      cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" }
+    }, cfg.sendTimeoutMs || 20000).then(function (resp) {
+      if (!resp.ok) throw new Error("HTTP " + resp.status + " for " + url);
+      return resp.json();
+    });
+  }
+
+  function fetchDataset(cfg, name) {
+    var rows = [];
+    function page(after) {
+      var url = cfg.data + encodeURIComponent(name) + (after ? "?after=" + encodeURIComponent(after) : "");
+      return fetchJson(url, cfg).then(function (body) {
+        body.rows.forEach(function (row) {
+          var obj = {};
+          body.columns.forEach(function (col, i) { obj[col] = row[i]; });
+          rows.push(obj);
+        });
+        return body.next ? page(body.next) : rows;
+      });
+    }
+    return page(null);
+  }
+
+  function replaceDataset(name, rows, stamp) {
+    return run([name, "meta"], "readwrite", function (tx) {
+      var store = tx.objectStore(name);
+      store.clear();
+      rows.forEach(function (row) { store.put(row); });
+      tx.objectStore("meta").put({ k: "ref:" + name, v: stamp });
+    });
+  }
+
+  // Fetch the datasets whose stamp changed (or that belong to another user) and replace them.
+  function refreshRef(cfg) {
+    return fetchJson(cfg.data, cfg).then(function (index) {
+      var names = Object.keys(index.datasets).filter(function (n) { return REF_STORES.indexOf(n) >= 0; });
+      var changed = 0;
+      return names.reduce(function (chain, name) {
+        return chain.then(function () {
+          return getMeta("ref:" + name).then(function (have) {
+            var want = index.datasets[name];
+            if (have && have.stamp === want.stamp && have.user === index.user) return;
+            return fetchDataset(cfg, name).then(function (rows) {
+              changed += 1;
+              return replaceDataset(name, rows, { stamp: want.stamp, user: index.user, count: rows.length, at: Date.now() });
+            });
+          });
+        });
+      }, Promise.resolve()).then(function () {
+        if (changed) familyCache = null;
+        return setMeta("refUser", index.user).then(function () { return { changed: changed, user: index.user }; });
+      });
+    });
+  }
+
+  function clearRef() {
+    familyCache = null;
+    return run(REF_STORES.concat(["meta"]), "readwrite", function (tx) {
+      REF_STORES.forEach(function (name) {
+        tx.objectStore(name).clear();
+        tx.objectStore("meta").delete("ref:" + name);
+      });
+      tx.objectStore("meta").delete("refUser");
+    });
+  }
+
+  function refInfo() {
+    return getMeta("ref:families");
+  }
+
+  function fold(text) {
+    return (text == null ? "" : String(text)).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  function families() {
+    if (familyCache) return familyCache;
+    familyCache = getAll("families").then(function (rows) {
+      rows.forEach(function (f) {
+        f.name = f.head_given_names + " " + f.head_surname;
+        f._hay = fold([f.code, f.head_given_names, f.head_surname, f.dni || ""].join(" "));
+      });
+      rows.sort(function (a, b) {
+        return fold(a.head_surname + " " + a.head_given_names).localeCompare(fold(b.head_surname + " " + b.head_given_names));
+      });
+      return rows;
+    });
+    return familyCache;
+  }
+
+  function searchFamilies(q, limit) {
+    var terms = fold(q).split(/\s+/).filter(Boolean);
+    return families().then(function (rows) {
+      var hits = rows.filter(function (f) {
+        return terms.every(function (t) { return f._hay.indexOf(t) >= 0; });
+      });
+      return limit ? hits.slice(0, limit) : hits;
+    });
+  }
+
+  function getFamily(id) { return getOne("families", id); }
+  function getCommunity(id) { return getOne("communities", id); }
+  function familyAgreements(familyId) { return getAll("agreements", "family_id", familyId); }
+
+  function findFamilyByCode(code) {
+    var wanted = String(code || "").trim().toUpperCase();
+    return getAll("families", "code", wanted).then(function (rows) {
+      if (rows.length) return rows[0];
+      if (/^\d{8}$/.test(wanted)) return getAll("families", "dni", wanted).then(function (r) { return r[0]; });
+      return undefined;
+    });
+  }
+
+  // ---- the page cache: one cache per user, and only the user logged in on the tablet ----
+
+  function pagesCacheName(user) { return PAGES_PREFIX + encodeURIComponent(user); }
+
+  function clearPages(exceptUser) {
+    if (!g.caches) return Promise.resolve();
+    var keep = exceptUser ? pagesCacheName(exceptUser) : null;
+    return g.caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (n) {
+        return n.indexOf(PAGES_PREFIX) === 0 && n !== keep;
+      }).map(function (n) { return g.caches.delete(n); }));
+    });
+  }
+
+  // The tablet now belongs to `user`: pages and reference data of anyone else go.
+  function adoptUser(user) {
+    return getMeta("pagesUser").then(function (previous) {
+      if (previous === user) return false;
+      return clearPages(user).then(function () { return getMeta("refUser"); }).then(function (refUser) {
+        return refUser && refUser !== user ? clearRef() : null;
+      }).then(function () { return setMeta("pagesUser", user); }).then(function () { return true; });
+    });
+  }
+
+  // Logout: the user's pages and reference data go; the outbox stays (it is sent later).
+  function forgetUser() {
+    return clearPages(null).then(clearRef).then(function () { return setMeta("pagesUser", null); });
+  }
+
+  function keepPage(url, resp) {
+    var user = resp.headers.get(USER_HEADER);
+    var type = resp.headers.get("content-type") || "";
+    var control = resp.headers.get("cache-control") || "";
+    if (!user || resp.status !== 200 || resp.redirected || type.indexOf("text/html") < 0 ||
+        control.indexOf("no-store") >= 0) {
+      return Promise.resolve(false);
+    }
+    return adoptUser(user).then(function () { return g.caches.open(pagesCacheName(user)); }).then(function (cache) {
+      return cache.put(url, resp).then(function () { return cache.keys(); }).then(function (keys) {
+        var extra = keys.length - PAGES_KEEP;
+        return Promise.all(keys.slice(0, Math.max(extra, 0)).map(function (k) { return cache.delete(k); }));
+      });
+    }).then(function () { return true; });
+  }
+
+  function cachedPage(url) {
+    return getMeta("pagesUser").then(function (user) {
+      if (!user || !g.caches) return null;
+      return g.caches.open(pagesCacheName(user)).then(function (cache) {
+        return cache.match(url).then(function (hit) {
+          var parsed = new URL(url);
+          if (hit || !parsed.search) return hit || null;
+          // /deliveries/new?family=... opens the stored /deliveries/new; the page reads the query.
+          return cache.match(parsed.origin + parsed.pathname).then(function (h) { return h || null; });
+        });
+      });
+    }).catch(function () { return null; });
+  }
+
+  // Store the field pages for `user` (after login, and again now and then when online).
+  function warmPages(user, urls) {
+    return urls.reduce(function (chain, url) {
+      return chain.then(function (stored) {
+        return g.fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (resp) {
+          if (resp.headers.get(USER_HEADER) !== user) return stored;
+          return keepPage(new URL(url, g.location.href).href, resp).then(function (ok) { return stored + (ok ? 1 : 0); });
+        }, function () { return stored; });
+      });
+    }, Promise.resolve(0));
+  }
+
+  g.FieldappOutbox = {
+    ITEM_FORMAT: ITEM_FORMAT,
+    newKey: newKey,
+    addItem: addItem,
+    putItem: putItem,
+    getItem: getItem,
+    listItems: listItems,
+    deleteItem: deleteItem,
+    listSent: listSent,
+    replay: replay,
+    ping: ping,
+    getMeta: getMeta,
+    setMeta: setMeta,
+    refreshRef: refreshRef,
+    clearRef: clearRef,
+    refInfo: refInfo,
+    searchFamilies: searchFamilies,
+    getFamily: getFamily,
+    getCommunity: getCommunity,
+    familyAgreements: familyAgreements,
+    findFamilyByCode: findFamilyByCode,
+    pagesCacheName: pagesCacheName,
+    adoptUser: adoptUser,
+    forgetUser: forgetUser,
+    keepPage: keepPage,
+    cachedPage: cachedPage,
+    warmPages: warmPages,
+    notify: notify
+  };
+})(self);

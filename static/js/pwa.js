@@ -1,0 +1,568 @@
+/* fieldapp tablet app: service worker registration and updates, the status badge, the outbox
+   for every form[data-outbox], offline reference data (family search and family pickers).
+   No library, no build step. */
+(function () {
+  "use strict";
+
+  var cfgNode = document.getElementById("pwa-config");
+  var Core = window.FieldappOutbox;
+  if (!cfgNode || !Core || !window.indexedDB) return;
+  var cfg = JSON.parse(cfgNode.textContent);
+  var S = cfg.strings || {};
+  var user = cfg.user || "";
+  var state = { reachable: null, serverUser: null, lastRefAt: 0 };
+  var registration = null;
+  var updateRequested = false;
+  var ticking = null;
+
+  function t(key, vars) {
+    var text = S[key] || key;
+    Object.keys(vars || {}).forEach(function (k) { text = text.split("{" + k + "}").join(vars[k]); });
+    return text;
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "class") node.className = attrs[k]; else node.setAttribute(k, attrs[k]);
+    });
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function when(ts) {
+    if (!ts) return "";
+    var d = new Date(ts);
+    var sameDay = new Date().toDateString() === d.toDateString();
+    var opts = sameDay ? { hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    return d.toLocaleString(document.documentElement.lang || "es", opts);
+  }
+
+  // ---------- service worker: registration and the "new version" offer ----------
+
+  function formBeingEdited() {
+    return !!document.querySelector("form[data-outbox][data-dirty='1']");
+  }
+
+  function offerUpdate() {
+    if (!registration || !registration.waiting || !navigator.serviceWorker.controller) return;
+    var banner = document.getElementById("pwa-update");
+    if (!banner) return;
+    if (formBeingEdited()) {
+      // Never interrupt a form: ask again once it is sent or left alone.
+      setTimeout(offerUpdate, 3000);
+      return;
+    }
+    banner.hidden = false;
+  }
+
+  function registerWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    var hadController = !!navigator.serviceWorker.controller;
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      if (!hadController) { hadController = true; warm(true); return; }
+      if (updateRequested) { updateRequested = false; location.reload(); }
+    });
+    var button = document.getElementById("pwa-update-reload");
+    if (button) {
+      button.addEventListener("click", function () {
+        if (!registration || !registration.waiting) { location.reload(); return; }
+        updateRequested = true;
+        registration.waiting.postMessage({ type: "SKIP_WAITING" });
+      });
+    }
+    navigator.serviceWorker.register(cfg.sw, { scope: "/", updateViaCache: "none" }).then(function (reg) {
+      registration = reg;
+      window.fieldappRegistration = reg;
+      offerUpdate();
+      reg.addEventListener("updatefound", function () {
+        var worker = reg.installing;
+        if (!worker) return;
+        worker.addEventListener("statechange", function () {
+          if (worker.state === "installed") offerUpdate();
+        });
+      });
+    }).catch(function (err) { console.warn("fieldapp: no service worker", err); });
+  }
+
+  // ---------- status badge ----------
+
+  function renderBadge() {
+    var badge = document.getElementById("pwa-badge");
+    var who = user || state.serverUser;
+    return Promise.all([Core.listItems(), who ? Core.getMeta("lastSent:" + who) : null, Core.getMeta("reach")])
+      .then(function (r) {
+        var items = r[0];
+        var reach = r[2];
+        var mine = items.filter(function (i) { return i.user === who; });
+        var waiting = mine.filter(function (i) { return i.status === "waiting"; }).length;
+        var rejected = mine.filter(function (i) { return i.status === "rejected"; }).length;
+        var reachable = state.reachable !== null ? state.reachable : (reach ? reach.ok : null);
+        if (!badge) return;
+        badge.dataset.state = reachable === null ? "unknown" : (reachable ? "online" : "offline");
+        badge.dataset.waiting = String(waiting);
+        badge.dataset.rejected = String(rejected);
+        badge.dataset.others = String(items.length - mine.length);
+        badge.querySelector(".netbadge-state").textContent =
+          reachable === null ? t("checking") : t(reachable ? "online" : "offline");
+        var parts = [];
+        if (waiting) parts.push(waiting === 1 ? t("waiting_one") : t("waiting_many", { n: waiting }));
+        if (rejected) parts.push(rejected === 1 ? t("rejected_one") : t("rejected_many", { n: rejected }));
+        badge.querySelector(".netbadge-count").textContent = parts.length ? "· " + parts.join(" · ") : "";
+        badge.querySelector(".netbadge-last").textContent = "· " + (r[1] ? t("last_sent", { time: when(r[1]) }) : t("never_sent"));
+      }).catch(function () { /* storage unavailable: the badge keeps its last words */ });
+  }
+
+  // ---------- replay loop: app open, timer, `online`, back in the foreground ----------
+
+  function tick() {
+    if (ticking) return ticking;
+    ticking = Core.replay(cfg).then(function (summary) {
+      state.reachable = summary.reachable;
+      state.serverUser = summary.user;
+      if (summary.reachable && user && summary.user === user) afterReachable(summary);
+      return summary;
+    }, function (err) {
+      console.warn("fieldapp: replay failed", err);
+      return { reachable: false, results: {}, accepted: [], rejected: [] };
+    }).then(function (summary) {
+      ticking = null;
+      renderBadge();
+      document.dispatchEvent(new CustomEvent("fieldapp:outbox", { detail: summary }));
+      return summary;
+    });
+    return ticking;
+  }
+
+  function afterReachable(summary) {
+    if (registration && summary.version) {
+      Core.getMeta("swVersion").then(function (active) {
+        if (active && active !== summary.version) registration.update().catch(function () {});
+      });
+    }
+    if (Date.now() - state.lastRefAt > 60000) {
+      state.lastRefAt = Date.now();
+      Core.refreshRef(cfg).then(renderDataInfo).catch(function (err) { console.warn("fieldapp: reference data", err); });
+    }
+    warm(false);
+  }
+
+  // Store the field pages for this user so they open with no connection.
+  function warm(force) {
+    if (!user || !cfg.fieldPages.length || !navigator.serviceWorker || !navigator.serviceWorker.controller) return;
+    Core.getMeta("warmed").then(function (w) {
+      var fresh = w && w.user === user && w.version === cfg.version && Date.now() - w.at < 30 * 60000;
+      if (fresh && !force) return;
+      return Core.warmPages(user, cfg.fieldPages).then(function (n) {
+        return Core.setMeta("warmed", { user: user, version: cfg.version, at: Date.now(), pages: n });
+      });
+    }).then(function () {
+      document.documentElement.dataset.pwaWarm = "1";
+    }).catch(function (err) { console.warn("fieldapp: storing pages", err); });
+  }
+
+  function registerSync() {
+    if (registration && registration.sync) registration.sync.register("fieldapp-outbox").catch(function () {});
+  }
+
+  // ---------- outbox forms ----------
+
+  function actionPath(form) {
+    var url = new URL(form.getAttribute("action") || location.href, location.href);
+    return url.pathname + url.search;
+  }
+
+  function collect(form, submitter) {
+    var fields = [];
+    var data;
+    try { data = submitter ? new FormData(form, submitter) : new FormData(form); } catch (e) { data = new FormData(form); }
+    data.forEach(function (value, name) {
+      if (name === "csrf_token" || name === "idempotency_key") return;
+      if (typeof value === "object" && value !== null) {
+        if (!value.size && !value.name) return;
+        fields.push([name, value, value.name]);
+      } else {
+        fields.push([name, value]);
+      }
+    });
+    return fields;
+  }
+
+  function fieldText(form, name) {
+    var node = form.elements[name];
+    if (!node) return "";
+    if (node.tagName === "SELECT") return node.selectedIndex >= 0 && node.value ? node.options[node.selectedIndex].text : "";
+    return node.value || "";
+  }
+
+  function titleOf(form) {
+    var names = (form.dataset.outboxTitle || "").split(/\s+/).filter(Boolean);
+    var parts = names.map(function (n) { return fieldText(form, n); }).filter(Boolean);
+    var picked = form.querySelector(".family-picker-chosen strong");
+    if (!parts.length && picked && picked.textContent) parts.push(picked.textContent);
+    if (!parts.length) {
+      var h1 = document.querySelector("main h1");
+      if (h1) parts.push(h1.textContent.trim());
+    }
+    return parts.join(" ");
+  }
+
+  function formStatus(form) {
+    var box = form.querySelector(".pwa-form-status");
+    if (!box) {
+      box = el("p", { class: "pwa-form-status flash", role: "status" });
+      form.insertBefore(box, form.firstChild);
+    }
+    return box;
+  }
+
+  function showStatus(form, message, kind) {
+    var box = formStatus(form);
+    box.className = "pwa-form-status flash flash-" + (kind || "info");
+    box.setAttribute("role", kind === "error" ? "alert" : "status");
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll(".field .error").forEach(function (n) { n.remove(); });
+    form.querySelectorAll(".has-error").forEach(function (n) { n.classList.remove("has-error"); });
+    form.querySelectorAll("[aria-invalid='true']").forEach(function (n) { n.setAttribute("aria-invalid", "false"); });
+    var top = document.querySelector("main > .flash-error");
+    if (top) top.remove();
+    var box = form.querySelector(".pwa-form-status");
+    if (box) box.hidden = true;
+  }
+
+  // Show a rejection next to the fields, as the server's own form page does.
+  function showErrors(form, error) {
+    var fields = (error && error.fields) || {};
+    var loose = [];
+    Object.keys(fields).forEach(function (name) {
+      var node = form.elements[name];
+      if (node && !node.tagName && node.length) node = node[0];
+      var box = node && node.closest ? node.closest(".field") : null;
+      if (!box) { loose = loose.concat(fields[name]); return; }
+      box.classList.add("has-error");
+      node.setAttribute("aria-invalid", "true");
+      fields[name].forEach(function (message) {
+        box.appendChild(el("p", { class: "error", id: (node.id || name) + "-err" }, message));
+      });
+      node.setAttribute("aria-describedby", (node.id || name) + "-err");
+    });
+    var message = (error && error.message) || t("fix_fields");
+    if (error && error.status && error.status >= 500) message = t("server_error", { status: error.status }) + " " + (error.message || "");
+    showStatus(form, [message].concat(loose).join(" "), "error");
+    var first = form.querySelector(".has-error input, .has-error select, .has-error textarea");
+    if (first) first.focus();
+  }
+
+  function savedPanel(form, message) {
+    form.hidden = true;
+    var panel = el("section", { class: "card pwa-saved", role: "status" });
+    panel.appendChild(el("p", { class: "pwa-saved-message" }, message));
+    var again = el("a", { class: "button primary big", href: location.pathname + location.search }, t("new_entry"));
+    var outbox = el("a", { class: "button", href: cfg.outbox }, t("see_outbox"));
+    panel.appendChild(again);
+    panel.appendChild(document.createTextNode(" "));
+    panel.appendChild(outbox);
+    form.parentNode.insertBefore(panel, form.nextSibling);
+    panel.scrollIntoView({ block: "start" });
+  }
+
+  function submitOutbox(form, submitter) {
+    if (form.dataset.outboxBusy === "1") return;
+    if (!user) { form.submit(); return; }
+    form.dataset.outboxBusy = "1";
+    clearErrors(form);
+    var keyInput = form.querySelector("input[name=idempotency_key]");
+    var item = {
+      kind: form.dataset.outbox,
+      user: user,
+      url: actionPath(form),
+      key: keyInput && keyInput.value ? keyInput.value : Core.newKey(),
+      fields: collect(form, submitter),
+      title: titleOf(form),
+      page: location.pathname + location.search,
+      created_at: Date.now(),
+      app_version: cfg.version
+    };
+    if (form.dataset.outboxSeq) item.seq = Number(form.dataset.outboxSeq);
+    showStatus(form, t("sending"), "info");
+    Core.addItem(item).then(function (seq) {
+      // Stored durably: from here on nothing the network does can lose the form.
+      item.seq = seq;
+      form.dataset.dirty = "";
+      return tick().then(function (summary) {
+        var res = summary.results[seq];
+        if (res && res.outcome === "accepted") {
+          sessionStorage.setItem("fieldapp-flash", t("sent"));
+          location.assign(res.url || location.href);
+          return;
+        }
+        if (res && res.outcome === "rejected") {
+          // Answered at once: the person corrects it here; it never waited in the outbox.
+          return Core.deleteItem(seq).then(function () {
+            delete form.dataset.outboxSeq;
+            form.dataset.outboxBusy = "";
+            showErrors(form, res);
+            renderBadge();
+          });
+        }
+        registerSync();
+        var lost = summary.reachable && summary.user !== user;
+        savedPanel(form, lost ? t("saved_login", { user: user }) : t("saved_offline"));
+      });
+    }, function (err) {
+      form.dataset.outboxBusy = "";
+      showStatus(form, t("store_failed", { error: (err && err.message) || String(err) }), "error");
+    });
+  }
+
+  function fill(form, fields) {
+    Array.prototype.forEach.call(form.elements, function (node) {
+      if (node.type === "checkbox" || node.type === "radio") node.checked = false;
+    });
+    fields.forEach(function (pair) {
+      var nodes = form.elements[pair[0]];
+      if (!nodes) return;
+      var list = nodes.tagName ? [nodes] : Array.prototype.slice.call(nodes);
+      list.forEach(function (node) {
+        if (node.type === "file") return;
+        if (node.type === "checkbox" || node.type === "radio") {
+          if (node.value === String(pair[1])) node.checked = true;
+        } else if (node.tagName === "SELECT" && node.multiple) {
+          Array.prototype.forEach.call(node.options, function (o) { if (o.value === String(pair[1])) o.selected = true; });
+        } else if (list.length === 1) {
+          node.value = pair[1];
+        }
+      });
+    });
+    form.dispatchEvent(new CustomEvent("fieldapp:filled", { bubbles: true }));
+  }
+
+  // Reopening a rejected item: the form opens with what was typed and the reasons.
+  function reopen(form) {
+    var match = /#outbox=(\d+)/.exec(location.hash);
+    if (!match) return;
+    Core.getItem(match[1]).then(function (item) {
+      if (!item || item.user !== user) return;
+      fill(form, item.fields);
+      var keyInput = form.querySelector("input[name=idempotency_key]");
+      var reused = item.last_error && item.last_error.code === "idempotency_key_reused";
+      if (keyInput) keyInput.value = reused ? Core.newKey() : item.key;
+      form.dataset.outboxSeq = String(item.seq);
+      if (item.last_error) showErrors(form, item.last_error);
+    });
+  }
+
+  function enhanceForms() {
+    document.querySelectorAll("form[data-outbox]").forEach(function (form) {
+      // The page may come from the tablet's store, where its key was used already.
+      var keyInput = form.querySelector("input[name=idempotency_key]");
+      if (keyInput) keyInput.value = Core.newKey();
+      function dirty() { form.dataset.dirty = "1"; }
+      form.addEventListener("input", dirty);
+      form.addEventListener("change", dirty);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        submitOutbox(form, event.submitter);
+      }, true);
+      reopen(form);
+      form.dataset.outboxReady = "1";
+    });
+  }
+
+  // ---------- reference data: search, pickers, the offline family card ----------
+
+  function renderDataInfo() {
+    var nodes = document.querySelectorAll(".offline-data-info");
+    if (!nodes.length) return;
+    Core.refInfo().then(function (info) {
+      var text = info ? t("offline_data", { n: info.count, time: when(info.at) }) : t("offline_data_none");
+      nodes.forEach(function (n) { n.textContent = text; });
+    });
+  }
+
+  function familyItem(f, onPick) {
+    var li = el("li");
+    var link = el(onPick ? "button" : "a", onPick ? { type: "button", class: "pick" } : { href: "/families/" + f.id });
+    link.appendChild(el("strong", null, f.head_surname + ", " + f.head_given_names));
+    link.appendChild(el("span", { class: "muted" }, f.code + (f.dni ? " · DNI " + f.dni : "")));
+    if (onPick) link.addEventListener("click", function () { onPick(f); });
+    li.appendChild(link);
+    return li;
+  }
+
+  function showResults(list, rows, onPick) {
+    list.textContent = "";
+    list.hidden = false;
+    if (!rows.length) { list.appendChild(el("li", { class: "empty" }, t("no_match"))); return; }
+    rows.forEach(function (f) { list.appendChild(familyItem(f, onPick)); });
+  }
+
+  function initOfflineSearch() {
+    document.querySelectorAll("form[data-offline-search]").forEach(function (form) {
+      var results = form.parentNode.querySelector(".offline-results");
+      if (!results) {
+        results = el("ul", { class: "list offline-results", hidden: "" });
+        form.parentNode.insertBefore(results, form.nextSibling);
+      }
+      var serverList = form.getAttribute("data-offline-search") ? document.querySelector(form.getAttribute("data-offline-search")) : null;
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var q = (form.elements.q && form.elements.q.value) || "";
+        var offlineOnly = document.body.dataset.offlinePage === "1";
+        (offlineOnly ? Promise.reject(new Error("offline page")) : Core.ping(cfg)).then(function () {
+          form.submit();
+        }, function () {
+          Core.searchFamilies(q, 50).then(function (rows) {
+            if (serverList) serverList.hidden = true;
+            results.setAttribute("aria-label", t("search_offline"));
+            showResults(results, rows);
+          });
+        });
+      });
+    });
+  }
+
+  function initFamilyPickers() {
+    document.querySelectorAll("[data-family-picker]").forEach(function (input) {
+      var box = el("div", { class: "family-picker" });
+      var search = el("input", { type: "search", class: "family-picker-search", placeholder: t("search_family"), "aria-label": t("choose_family"), autocomplete: "off" });
+      var list = el("ul", { class: "list family-picker-results", hidden: "" });
+      var chosen = el("p", { class: "family-picker-chosen", hidden: "" });
+      box.appendChild(chosen);
+      box.appendChild(search);
+      box.appendChild(list);
+      input.parentNode.insertBefore(box, input.nextSibling);
+      if (input.tagName === "SELECT") input.hidden = true;
+
+      function choose(f) {
+        if (input.tagName === "SELECT" && !Array.prototype.some.call(input.options, function (o) { return o.value === f.id; })) {
+          input.appendChild(el("option", { value: f.id }, f.head_given_names + " " + f.head_surname));
+        }
+        input.value = f.id;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+        chosen.textContent = "";
+        chosen.appendChild(el("strong", null, f.head_given_names + " " + f.head_surname));
+        chosen.appendChild(el("span", { class: "muted" }, " " + f.code + " "));
+        var change = el("button", { type: "button", class: "link" }, t("change"));
+        change.addEventListener("click", function () { chosen.hidden = true; search.hidden = false; search.focus(); });
+        chosen.appendChild(change);
+        chosen.hidden = false;
+        search.hidden = true;
+        list.hidden = true;
+      }
+
+      var timer = null;
+      search.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () {
+          if (!search.value.trim()) { list.hidden = true; return; }
+          Core.searchFamilies(search.value, 15).then(function (rows) { showResults(list, rows, choose); });
+        }, 120);
+      });
+      search.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") event.preventDefault();  // Enter picks, it does not send the form
+      });
+      var wanted = input.value || new URLSearchParams(location.search).get("family");
+      if (wanted) Core.getFamily(wanted).then(function (f) { if (f) choose(f); });
+      input.form && input.form.addEventListener("fieldapp:filled", function () {
+        if (input.value) Core.getFamily(input.value).then(function (f) { if (f) choose(f); });
+      });
+    });
+  }
+
+  // The offline page standing in for a family's page shows what the tablet knows of the family.
+  function offlineFamilyCard() {
+    if (document.body.dataset.offlinePage !== "1") return;
+    var match = /\/families\/([0-9a-f-]{36})/.exec(location.pathname);
+    var card = document.getElementById("offline-family");
+    if (!match || !card) return;
+    Core.getFamily(match[1]).then(function (f) {
+      if (!f) return;
+      return Promise.all([Core.getCommunity(f.community_id), Core.familyAgreements(f.id)]).then(function (r) {
+        card.querySelector(".offline-family-name").textContent = f.head_given_names + " " + f.head_surname;
+        card.querySelector(".offline-family-code").textContent = f.code;
+        card.querySelector(".offline-family-community").textContent = r[0] ? r[0].name : "";
+        card.querySelector(".offline-family-dni").textContent = f.dni || "—";
+        card.querySelector(".offline-family-agreements").textContent = r[1].map(function (a) {
+          return a.number + " (" + a.status + ")";
+        }).join(", ") || "—";
+        card.hidden = false;
+      });
+    });
+  }
+
+  // ---------- persistence, flash, logout ----------
+
+  function askPersistence() {
+    if (!user || !navigator.storage || !navigator.storage.persist) return;
+    navigator.storage.persisted().then(function (yes) {
+      return yes || navigator.storage.persist();
+    }).then(function (granted) {
+      document.documentElement.dataset.persisted = granted ? "1" : "0";
+      var warning = document.getElementById("outbox-persist-warning");
+      if (!granted && warning) { warning.textContent = t("persist_refused"); warning.hidden = false; }
+      var badge = document.getElementById("pwa-badge");
+      if (!granted && badge) badge.title = t("persist_refused");
+    }).catch(function () {});
+  }
+
+  function showFlash() {
+    var message = sessionStorage.getItem("fieldapp-flash");
+    if (!message) return;
+    sessionStorage.removeItem("fieldapp-flash");
+    var main = document.getElementById("content");
+    if (main) main.insertBefore(el("p", { class: "flash flash-success", role: "status" }, message), main.firstChild);
+  }
+
+  function initLogout() {
+    var form = document.getElementById("logout-form");
+    if (!form) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      // The user's pages and data leave the tablet; their outbox items stay and wait for them.
+      Core.forgetUser().catch(function () {}).then(function () { form.submit(); });
+    });
+    // Logged out while the node did not answer: close the node's session now.
+    Core.getMeta("pendingLogout").then(function (pending) {
+      if (pending && user) form.requestSubmit ? form.requestSubmit() : form.submit();
+    });
+  }
+
+  // ---------- start ----------
+
+  window.fieldappPwa = {
+    cfg: cfg, t: t, el: el, when: when, tick: tick, renderBadge: renderBadge,
+    renderDataInfo: renderDataInfo, showResults: showResults
+  };
+
+  registerWorker();
+  (user ? Core.adoptUser(user) : Promise.resolve()).catch(function () {}).then(function () {
+    enhanceForms();
+    showFlash();
+    initLogout();
+    initOfflineSearch();
+    initFamilyPickers();
+    offlineFamilyCard();
+    renderDataInfo();
+    askPersistence();
+    renderBadge();
+    document.documentElement.dataset.pwaReady = "1";
+    tick();
+  });
+  setInterval(tick, cfg.intervalMs || 30000);
+  window.addEventListener("online", tick);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") tick();
+  });
+  if (typeof BroadcastChannel === "function") {
+    new BroadcastChannel("fieldapp-outbox").onmessage = function () {
+      renderBadge();
+      document.dispatchEvent(new CustomEvent("fieldapp:outbox", { detail: null }));
+    };
+  }
+})();
