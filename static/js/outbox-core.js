@@ -285,7 +285,11 @@
       summary.version = info.version || null;
       var csrf = info.csrf;
       if (!info.user) { summary.authLost = true; return summary; }
-      return listItems().then(function (items) {
+      return Promise.all([listItems(), getMeta("pendingLogout")]).then(function (r) {
+        var items = r[0];
+        // Logged out on the tablet while the node was away: that session is over, even if the
+        // node has not heard yet; nothing is sent under it.
+        if (r[1]) { summary.authLost = true; return summary; }
         var mine = items.filter(function (i) { return i.status === "waiting" && i.user === info.user; });
         var index = 0;
         var csrfRetried = false;

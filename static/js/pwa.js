@@ -527,9 +527,20 @@
       // The user's pages and data leave the tablet; their outbox items stay and wait for them.
       Core.forgetUser().catch(function () {}).then(function () { form.submit(); });
     });
-    // Logged out while the node did not answer: close the node's session now.
-    Core.getMeta("pendingLogout").then(function (pending) {
-      if (pending && user) form.requestSubmit ? form.requestSubmit() : form.submit();
+  }
+
+  // Logged out while the node did not answer: close the node's session before anything else.
+  function finishPendingLogout() {
+    var form = document.getElementById("logout-form");
+    if (!user && document.body.dataset.offlinePage !== "1") {
+      // A page from the node with nobody logged in: the node's session is over already.
+      return Core.setMeta("pendingLogout", false).then(function () { return false; });
+    }
+    if (!form || !user) return Promise.resolve(false);
+    return Core.getMeta("pendingLogout").then(function (pending) {
+      if (!pending) return false;
+      form.submit();
+      return true;
     });
   }
 
@@ -541,7 +552,12 @@
   };
 
   registerWorker();
-  (user ? Core.adoptUser(user) : Promise.resolve()).catch(function () {}).then(function () {
+  finishPendingLogout().catch(function () { return false; }).then(function (leaving) {
+    if (leaving) return;
+    return (user ? Core.adoptUser(user) : Promise.resolve()).catch(function () {}).then(start);
+  });
+
+  function start() {
     enhanceForms();
     showFlash();
     initLogout();
@@ -553,7 +569,7 @@
     renderBadge();
     document.documentElement.dataset.pwaReady = "1";
     tick();
-  });
+  }
   setInterval(tick, cfg.intervalMs || 30000);
   window.addEventListener("online", tick);
   document.addEventListener("visibilitychange", function () {
