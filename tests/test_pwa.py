@@ -162,12 +162,16 @@ def test_forms_saved_offline_are_sent_once_after_a_restart(site: LiveServer, tab
     browser.close()
     assert count_families(site, head_surname=surname) == 0
 
-    browser = tablet()  # the tablet restarts: new browser, same storage
-    browser.set_offline(True)
+    # The tablet restarts (new browser, same storage), still out of the node's reach. (Chromium
+    # fires Background Sync at start-up before the test's offline emulation reaches the service
+    # worker, so the node itself stays mute until the test says otherwise.)
+    site.node_down = True
+    browser = tablet(offline=True)
     page = page_of(browser)
     page.goto(site.url + "/pwa/outbox")
     wait_ready(page)
     assert len(outbox(page)) == 2
+    site.node_down = False
     browser.set_offline(False)
     wait_outbox_empty(page)
     assert count_families(site, head_surname=surname) == 1
@@ -177,14 +181,17 @@ def test_forms_saved_offline_are_sent_once_after_a_restart(site: LiveServer, tab
     wait_ready(page)
     page.wait_for_selector("#outbox-sent li.outbox-sent a")
     state = badge(page)
-    assert state["state"] == "online" and state["waiting"] == "0"
+    assert state["state"] == "online"
+    assert state["waiting"] == "0"
     assert "último envío" in state["text"]
     assert page.locator("#outbox-sent li.outbox-sent").count() == 2
     screenshot(page, "05-outbox-sent")
     assert site.posts.count("/families/new") == 2
 
 
-def test_a_rejected_item_shows_its_reason_and_can_be_corrected(site: LiveServer, tablet: Any) -> None:
+def test_a_rejected_item_shows_its_reason_and_can_be_corrected(
+    site: LiveServer, tablet: Any
+) -> None:
     surname = f"Rechazo {uuid.uuid4().hex[:6]}"
     browser = tablet()
     page = page_of(browser)
@@ -217,7 +224,9 @@ def test_a_rejected_item_shows_its_reason_and_can_be_corrected(site: LiveServer,
     assert count_families(site, head_surname=surname, dni="87654321") == 1
 
 
-def test_a_form_refused_while_online_shows_the_errors_in_place(site: LiveServer, tablet: Any) -> None:
+def test_a_form_refused_while_online_shows_the_errors_in_place(
+    site: LiveServer, tablet: Any
+) -> None:
     browser = tablet()
     page = page_of(browser)
     login_and_prepare(page, site.url, "promotor")
@@ -263,7 +272,8 @@ def test_another_user_on_the_tablet_never_sends_the_first_users_items(
     page.click("#outbox-send-now")
     page.wait_for_timeout(1500)
     text = page.inner_text("#outbox-items")
-    assert "promotor" in text and "Teodoro" not in text  # who and when, not what
+    assert "promotor" in text
+    assert "Teodoro" not in text
     assert count_families(site, head_surname=surname) == 0
     assert [i["status"] for i in outbox(page)] == ["waiting"]
     screenshot(page, "08-outbox-other-user")
@@ -276,7 +286,9 @@ def test_another_user_on_the_tablet_never_sends_the_first_users_items(
     assert count_families(site, head_surname=surname) == 1
 
 
-def test_a_new_version_waits_for_the_form_and_replays_old_items(site: LiveServer, tablet: Any) -> None:
+def test_a_new_version_waits_for_the_form_and_replays_old_items(
+    site: LiveServer, tablet: Any
+) -> None:
     surname = f"Version {uuid.uuid4().hex[:6]}"
     browser = tablet()
     page = page_of(browser)
@@ -319,7 +331,9 @@ def test_family_search_and_qr_work_offline(site: LiveServer, tablet: Any) -> Non
     with site.app.app_context():
         family = db.session.execute(select(Family).order_by(Family.code).limit(1)).scalar_one()
         code, name, fid = family.code, family.head_surname, str(family.id)
-    browser = tablet(extra_args=["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    browser = tablet(
+        extra_args=["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    )
     # Linux Chromium has no BarcodeDetector: stand one in that "reads" the family's card.
     browser.add_init_script(
         "window.BarcodeDetector = class { constructor() {} "

@@ -1,4 +1,4 @@
-"""The tablet PWA: service worker, manifest, offline page, outbox page and offline reference data."""
+"""The tablet PWA: service worker, manifest, offline page, outbox page, offline reference data."""
 
 from __future__ import annotations
 

@@ -78,7 +78,9 @@ def manifest():
         "id": "/",
         "name": "fieldapp · Acuerdos de Conservación Alto Mayo",
         "short_name": "fieldapp",
-        "description": "Registro de familias, acuerdos, entregas, asistencia y visitas, sin conexión.",
+        "description": (
+            "Registro de familias, acuerdos, entregas, asistencia y visitas, sin conexión."
+        ),
         "lang": "es",
         "dir": "ltr",
         "start_url": url_for("main.index"),
