@@ -7,6 +7,7 @@ import uuid
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.errors import ValidationFailed
@@ -22,7 +23,9 @@ from fieldapp.idempotency import run_once
 def _community_choices(form: FamilyForm) -> None:
     scope = scoped_community_ids()
     communities = [c for c in active_communities() if scope is None or c.id in scope]
-    form.community_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name) for c in communities]
+    form.community_id.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(str(c.id), c.name) for c in communities
+    ]
 
 
 def _parse_uuid(value: str | None) -> uuid.UUID | None:
