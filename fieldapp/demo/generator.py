@@ -388,7 +388,9 @@ class _Generator:
                 "notes": None,
             }
             sessions.append(session)
-            invited = by_community.get(community["id"], []) + by_community.get(neighbour["id"], [])
+            invited = by_community.get(community["id"], [])
+            if neighbour is not community:
+                invited = invited + by_community.get(neighbour["id"], [])
             rate = rng.uniform(0.45, 0.75)
             for fam in invited:
                 if rng.random() < rate:
