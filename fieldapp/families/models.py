@@ -29,6 +29,7 @@ class Family(SyncedMixin, Base):
         CheckConstraint("coffee_ha IS NULL OR coffee_ha >= 0", name="coffee_ha"),
         CheckConstraint(one_of("status", FAMILY_STATUSES), name="status"),
         Index("ix_families_community_name", "community_id", "head_surname", "head_given_names"),
+        Index("ix_families_name", "head_surname", "head_given_names", "code"),
     )
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
