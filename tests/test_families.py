@@ -221,3 +221,14 @@ def test_family_form_has_geolocation_button(client, auth, make_community):
     auth.login()
     html = client.get("/families/new").get_data(as_text=True)
     assert 'data-geo-lat="lat"' in html and 'data-geo-lon="lon"' in html
+
+
+def test_search_ignores_accents_case_and_word_order(client, auth, make_family):
+    make_family(head_given_names="María Ñusta", head_surname="Huamán Peña", dni="70112233")
+    make_family(head_given_names="José", head_surname="Quispe Rojas", dni="70445566")
+    auth.login()
+    for q in ("huaman", "HUAMÁN", "pena maria", "ñusta", "nusta", "7011", "AM-TST-0001"):
+        html = client.get("/families/", query_string={"q": q}).get_data(as_text=True)
+        assert "Huamán Peña" in html and "Quispe" not in html, q
+    html = client.get("/families/", query_string={"q": "100%_"}).get_data(as_text=True)
+    assert "Ninguna familia coincide." in html

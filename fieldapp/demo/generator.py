@@ -36,7 +36,7 @@ from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
 from fieldapp.deliveries.models import Delivery
 from fieldapp.demo import names
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
+from fieldapp.families.models import Family, search_text_for
 from fieldapp.models import new_id
 from fieldapp.trainings.models import Attendance, TrainingSession
 
@@ -209,6 +209,7 @@ class _Generator:
                 "status": "active",
                 "notes": None,
             }
+            row["search_text"] = search_text_for(row)
             self.family_rows.append(row)
         _bulk(Family, self.family_rows)
         self.count("families", n)

@@ -16,7 +16,12 @@ from fieldapp.families import bp
 from fieldapp.families.forms import FamilyForm
 from fieldapp.families.models import Family
 from fieldapp.families.operations import create_family, update_family
-from fieldapp.families.queries import active_communities, family_search, paginate_families
+from fieldapp.families.queries import (
+    active_communities,
+    count_families,
+    family_search,
+    paginate_families,
+)
 from fieldapp.idempotency import run_once
 
 
@@ -41,9 +46,10 @@ def index():
     q = request.args.get("q", "").strip()
     community_id = _parse_uuid(request.args.get("community"))
     page = request.args.get("page", 1, type=int) or 1
-    stmt = family_search(q, community_id, scoped_community_ids())
-    pagination = paginate_families(stmt, max(page, 1), current_app.config["PER_PAGE"])
     scope = scoped_community_ids()
+    total = count_families(q, community_id, scope)
+    stmt = family_search(q, community_id, scope)
+    pagination = paginate_families(stmt, max(page, 1), current_app.config["PER_PAGE"], total)
     communities = [c for c in active_communities() if scope is None or c.id in scope]
     return render_template(
         "families/index.html",

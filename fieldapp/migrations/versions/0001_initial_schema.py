@@ -166,6 +166,7 @@ def upgrade():
     sa.Column('consent_at', sa.DateTime(), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('search_text', sa.String(length=400), server_default='', nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
