@@ -6,15 +6,16 @@ from __future__ import annotations
 import io
 import json
 import re
+from html import unescape
 from typing import Any
 
 from PIL import Image
 
 
 def _config(html: str) -> dict[str, Any]:
-    match = re.search(r'<script type="application/json" id="pwa-config">(.*?)</script>', html, re.S)
+    match = re.search(r"""<div id="pwa-config" hidden data-config='(.*?)'></div>""", html, re.S)
     assert match, "no #pwa-config block"
-    return json.loads(match.group(1))
+    return json.loads(unescape(match.group(1)))
 
 
 def test_manifest_is_installable_in_spanish(client):

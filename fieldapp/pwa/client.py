@@ -1,6 +1,6 @@
 """What the page scripts need from the server: URLs, timings and the interface strings.
 
-Rendered into every page as a JSON data block (not a script: the CSP allows no inline code).
+Rendered into every page as JSON in a data attribute of ``#pwa-config`` (no inline script).
 """
 
 from __future__ import annotations

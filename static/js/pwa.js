@@ -7,7 +7,7 @@
   var cfgNode = document.getElementById("pwa-config");
   var Core = window.FieldappOutbox;
   if (!cfgNode || !Core || !window.indexedDB) return;
-  var cfg = JSON.parse(cfgNode.textContent);
+  var cfg = JSON.parse(cfgNode.dataset.config);
   var S = cfg.strings || {};
   var user = cfg.user || "";
   var state = { reachable: null, serverUser: null, lastRefAt: 0 };
