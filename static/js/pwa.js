@@ -568,6 +568,7 @@
     askPersistence();
     renderBadge();
     document.documentElement.dataset.pwaReady = "1";
+    if (window.performance && performance.mark) performance.mark("fieldapp-ready");
     tick();
   }
   setInterval(tick, cfg.intervalMs || 30000);
