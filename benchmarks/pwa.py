@@ -45,7 +45,8 @@ def threaded_server(instance: Path) -> Iterator[tuple[str, int]]:
     """The app in its own process, threaded (a browser opens several connections at once)."""
     port = free_port()
     env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance)}
-    proc = subprocess.Popen([sys.executable, "-m", "fieldapp", "run", "--port", str(port)],
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "fieldapp", "run", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -159,7 +160,9 @@ def measure_browser(base: str, instance: Path) -> dict[str, Any]:
         browser.close()
 
     conn = sqlite3.connect(instance / "fieldapp.sqlite")
-    made = conn.execute("SELECT count(*) FROM families WHERE head_given_names = 'Replay'").fetchone()
+    made = conn.execute(
+        "SELECT count(*) FROM families WHERE head_given_names = 'Replay'"
+    ).fetchone()
     conn.close()
     return {
         "first_visit_slow3g_s": round(ready_ms / 1000, 2),

@@ -5,6 +5,7 @@ test-artifacts/screenshots/ for review."""
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -158,6 +159,8 @@ def test_forms_saved_offline_are_sent_once_after_a_restart(site: LiveServer, tab
     assert page.locator("#outbox-items li.outbox-item").count() == 2
     assert badge(page)["state"] == "offline"
     assert badge(page)["waiting"] == "2"
+    persisted = page.evaluate("navigator.storage.persisted()")
+    assert page.is_visible("#outbox-persist-warning") is (not persisted)
     screenshot(page, "04-outbox-waiting")
     browser.close()
     assert count_families(site, head_surname=surname) == 0
@@ -187,6 +190,28 @@ def test_forms_saved_offline_are_sent_once_after_a_restart(site: LiveServer, tab
     assert page.locator("#outbox-sent li.outbox-sent").count() == 2
     screenshot(page, "05-outbox-sent")
     assert site.posts.count("/families/new") == 2
+    # The service worker's own requests (the precache) are among those checked for the origin.
+    assert any(u.endswith("/static/icons/maskable-512.png") for u in tablet.requests)
+
+
+def test_background_sync_sends_with_no_page_open(site: LiveServer, tablet: Any) -> None:
+    surname = f"Sync {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    browser.set_offline(True)
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Nelly", surname)
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    browser.close()
+
+    browser = tablet()  # back in reach; no page of the app is opened
+    assert [p.url for p in browser.pages] in ([], ["about:blank"])
+    deadline = time.monotonic() + 20
+    while count_families(site, head_surname=surname) == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert count_families(site, head_surname=surname) == 1
 
 
 def test_a_rejected_item_shows_its_reason_and_can_be_corrected(
