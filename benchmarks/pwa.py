@@ -47,8 +47,8 @@ def threaded_server(instance: Path) -> Iterator[tuple[str, int]]:
     env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance)}
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "fieldapp", "run", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
