@@ -57,7 +57,7 @@
       actions.appendChild(action(t("send_again"), "", function () {
         item.status = "waiting";
         item.attempts = 0;
-        Core.putItem(item).then(P.tick).then(render);
+        Core.putItem(item).then(function () { return P.tick(true); }).then(render);
       }));
     }
     actions.appendChild(action(t("discard"), "danger", function () {
@@ -89,7 +89,7 @@
 
   sendNow.addEventListener("click", function () {
     sendNow.disabled = true;
-    P.tick().then(render).then(function () { sendNow.disabled = false; });
+    P.tick(true).then(render).then(function () { sendNow.disabled = false; });
   });
   document.addEventListener("fieldapp:outbox", render);
   render();

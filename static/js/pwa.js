@@ -115,8 +115,13 @@
 
   // ---------- replay loop: app open, timer, `online`, back in the foreground ----------
 
-  function tick() {
-    if (ticking) return ticking;
+  // One round at a time; `fresh` waits for a running round and starts another (a form just
+  // stored must be in the round whose result the form reports).
+  function tick(fresh) {
+    if (ticking) {
+      if (fresh !== true) return ticking;
+      return ticking.then(function () { return tick(true); });
+    }
     ticking = Core.replay(cfg).then(function (summary) {
       state.reachable = summary.reachable;
       state.serverUser = summary.user;
@@ -293,7 +298,7 @@
       // Stored durably: from here on nothing the network does can lose the form.
       item.seq = seq;
       form.dataset.dirty = "";
-      return tick().then(function (summary) {
+      return tick(true).then(function (summary) {
         var res = summary.results[seq];
         if (res && res.outcome === "accepted") {
           sessionStorage.setItem("fieldapp-flash", t("sent"));
