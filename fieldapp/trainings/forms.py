@@ -19,7 +19,8 @@ class SessionForm(CreateForm):
     place = StringField(_l("Place"), validators=[Optional(), Length(max=120)])
     duration_hours = DecimalField(
         _l("Duration (hours)"), places=1, default=2,
-        validators=[DataRequired(), NumberRange(min=0.5, max=24, message=_l("Between 0.5 and 24."))],
+        validators=[DataRequired(),
+                    NumberRange(min=0.5, max=24, message=_l("Between 0.5 and 24."))],
     )
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
 
