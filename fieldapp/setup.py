@@ -102,11 +102,23 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, admin_bp, communities_bp, families_bp, pwa_bp):
         app.register_blueprint(bp)
+    register_cycle_blueprints(app)
     install_login_gate(app)
 
     from fieldapp import cli
 
     cli.init_app(app)
+
+
+def register_cycle_blueprints(app: Flask) -> None:
+    """The agreement cycle: agreements, trainings, deliveries, compliance, audit history."""
+    from fieldapp.agreements import bp as agreements_bp
+    from fieldapp.audit import bp as audit_bp
+    from fieldapp.deliveries import bp as deliveries_bp
+    from fieldapp.trainings import bp as trainings_bp
+
+    for bp in (agreements_bp, trainings_bp, deliveries_bp, audit_bp):
+        app.register_blueprint(bp)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

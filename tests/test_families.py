@@ -232,3 +232,30 @@ def test_search_ignores_accents_case_and_word_order(client, auth, make_family):
         assert "Huamán Peña" in html and "Quispe" not in html, q
     html = client.get("/families/", query_string={"q": "100%_"}).get_data(as_text=True)
     assert "Ninguna familia coincide." in html
+
+
+def test_concurrent_registrations_get_distinct_codes(app, auth, make_community):
+    """Two tablets registering at once on one node never get the same code."""
+    import threading
+
+    community_id = make_community()
+    auth.user("field_staff", "ana")
+    statuses: list[int] = []
+
+    def tablet(n: int) -> None:
+        client = app.test_client()
+        client.post("/auth/login", data={"username": "ana", "password": "correct horse battery"})
+        for i in range(8):
+            response = client.post("/families/new", data=_form(
+                community_id, dni=f"5{n}00000{i}", idempotency_key=f"key-{n}-{i}-0000"))
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=tablet, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * 24
+    with app.app_context():
+        codes = db.session.execute(select(Family.code)).scalars().all()
+    assert len(set(codes)) == 24

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from fieldapp.agreements.models import BenefitType, CommitmentType
+from fieldapp.agreements.models import BENEFIT_CATEGORIES, BenefitType, CommitmentType
+from fieldapp.audit.operations import record, snapshot
+from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 
 COMMITMENTS = [
@@ -54,3 +60,91 @@ def seed_catalogues() -> tuple[int, int]:
             added_b += 1
     db.session.flush()
     return added_c, added_b
+
+
+# -- admins edit the catalogues -----------------------------------------------------------------
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+COMMITMENT_FIELDS = ("text_es", "text_en", "position", "active")
+BENEFIT_FIELDS = ("category", "name_es", "name_en", "default_unit", "position", "active")
+
+
+def _clean_entry(data: dict[str, Any], fields: tuple[str, ...], texts: tuple[str, ...]) -> dict:
+    clean: dict[str, Any] = {}
+    for key in fields:
+        value = data.get(key)
+        if isinstance(value, str):
+            value = " ".join(value.split())
+        clean[key] = value
+    for key in texts:
+        if not clean.get(key):
+            raise ValidationFailed(_l("This field is required."), field=key)
+    position = clean.get("position")
+    if not isinstance(position, int) or not 0 <= position <= 999:
+        raise ValidationFailed(_l("Between 0 and 999."), field="position")
+    clean["active"] = bool(clean.get("active"))
+    return clean
+
+
+def _check_code(model: type, code: Any) -> str:
+    code = (code or "").strip()
+    if not CODE_PATTERN.fullmatch(code):
+        raise ValidationFailed(
+            _l("Lower-case letters, digits and _ (2 to 40), starting with a letter."), field="code")
+    if db.session.execute(select(model.id).where(model.code == code)).first() is not None:
+        raise ValidationFailed(_l("This code is already in the catalogue."), field="code")
+    return code
+
+
+def create_commitment_type(data: dict[str, Any]) -> CommitmentType:
+    """Add a commitment to the catalogue (Spanish and English texts are both required).
+
+    :raises ValidationFailed: a missing text, a malformed or taken code.
+    """
+    code = _check_code(CommitmentType, data.get("code"))
+    clean = _clean_entry(data, COMMITMENT_FIELDS, ("text_es", "text_en"))
+    entry = CommitmentType(code=code, **clean)
+    db.session.add(entry)
+    record("create", entry)
+    return entry
+
+
+def update_commitment_type(entry: CommitmentType, data: dict[str, Any]) -> CommitmentType:
+    """Change a commitment's texts, order or availability (signed agreements keep theirs)."""
+    clean = _clean_entry(data, COMMITMENT_FIELDS, ("text_es", "text_en"))
+    before = snapshot(entry)
+    for key, value in clean.items():
+        setattr(entry, key, value)
+    record("update", entry, before=before)
+    return entry
+
+
+def _check_benefit(clean: dict[str, Any]) -> None:
+    if clean.get("category") not in BENEFIT_CATEGORIES:
+        raise ValidationFailed(_l("Choose a category."), field="category")
+    if not clean.get("default_unit") or len(clean["default_unit"]) > 30:
+        raise ValidationFailed(_l("Write the unit (at most 30 characters)."), field="default_unit")
+
+
+def create_benefit_type(data: dict[str, Any]) -> BenefitType:
+    """Add a benefit to the catalogue.
+
+    :raises ValidationFailed: a missing name, unit or category, a malformed or taken code.
+    """
+    code = _check_code(BenefitType, data.get("code"))
+    clean = _clean_entry(data, BENEFIT_FIELDS, ("name_es", "name_en"))
+    _check_benefit(clean)
+    entry = BenefitType(code=code, **clean)
+    db.session.add(entry)
+    record("create", entry)
+    return entry
+
+
+def update_benefit_type(entry: BenefitType, data: dict[str, Any]) -> BenefitType:
+    """Change a benefit's names, unit, category, order or availability."""
+    clean = _clean_entry(data, BENEFIT_FIELDS, ("name_es", "name_en"))
+    _check_benefit(clean)
+    before = snapshot(entry)
+    for key, value in clean.items():
+        setattr(entry, key, value)
+    record("update", entry, before=before)
+    return entry

@@ -32,7 +32,11 @@ def family_search(q: str | None = None, community_id: uuid.UUID | None = None,
 def _conditions(q: str | None, community_id: uuid.UUID | None,
                 community_ids: list[uuid.UUID] | None) -> list[Any]:
     conditions: list[Any] = [Family.voided.is_(False)]
-    for word in normalize(q or "")[:100].split()[:6]:
+    words = normalize(q or "")[:100].split()[:6]
+    if len(words) == 1 and len(words[0]) == 8 and words[0].isdigit():
+        words = []  # a whole DNI: the index finds it
+        conditions.append(Family.dni == q.strip())
+    for word in words:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(Family.search_text.like(f"%{escaped}%", escape="\\"))
     if community_id:
@@ -58,10 +62,16 @@ def paginate_families(stmt: Select[Any], page: int, per_page: int, total: int) -
     return pagination
 
 
-def active_communities() -> list[Community]:
-    """Communities that are not voided, by name."""
+def active_communities() -> list[Any]:
+    """``(id, code, name)`` rows of the communities that are not voided, by name.
+
+    Rows, not ORM objects: every list and form page shows them, and at ten times the
+    program there are 250.
+    """
     return list(
         db.session.execute(
-            select(Community).where(Community.voided.is_(False)).order_by(Community.name)
-        ).scalars()
+            select(Community.id, Community.code, Community.name)
+            .where(Community.voided.is_(False))
+            .order_by(Community.name)
+        )
     )

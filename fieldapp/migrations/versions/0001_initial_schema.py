@@ -188,7 +188,7 @@ def upgrade():
     with op.batch_alter_table('families', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_families_community_id'), ['community_id'], unique=False)
         batch_op.create_index('ix_families_community_name', ['community_id', 'head_surname', 'head_given_names'], unique=False)
-        batch_op.create_index('ix_families_name', ['head_surname', 'head_given_names', 'code'], unique=False)
+        batch_op.create_index('ix_families_name', ['head_surname', 'head_given_names', 'code', 'search_text'], unique=False)
         batch_op.create_index(batch_op.f('ix_families_dni'), ['dni'], unique=False)
 
     op.create_table('node_communities',

@@ -1,0 +1,195 @@
+"""Reading agreements: a family's timeline, an agreement's versions and history, the catalogues."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
+
+from fieldapp.agreements.models import (
+    Agreement,
+    AgreementBenefit,
+    AgreementCommitment,
+    BenefitType,
+    CommitmentType,
+)
+from fieldapp.audit.models import AuditEntry
+from fieldapp.extensions import db
+
+
+def load_agreement(agreement_id: uuid.UUID) -> Agreement | None:
+    """An agreement with its family, terms and signatures loaded in few queries."""
+    return db.session.execute(
+        select(Agreement)
+        .where(Agreement.id == agreement_id)
+        .options(
+            selectinload(Agreement.family),
+            selectinload(Agreement.commitments).selectinload(AgreementCommitment.commitment_type),
+            selectinload(Agreement.benefits).selectinload(AgreementBenefit.benefit_type),
+            selectinload(Agreement.signatures),
+        )
+    ).scalar_one_or_none()
+
+
+def family_agreements(family_id: uuid.UUID) -> list[Agreement]:
+    """Every (not voided) agreement version of a family, newest period and version first."""
+    return list(
+        db.session.execute(
+            select(Agreement)
+            .where(Agreement.family_id == family_id, Agreement.voided.is_(False))
+            .order_by(Agreement.period_start.desc(), Agreement.version_no.desc(),
+                      Agreement.created_at.desc())
+        ).scalars()
+    )
+
+
+def version_chain(agreement: Agreement) -> list[Agreement]:
+    """The lineage of an agreement: what it replaces, and what replaced it, oldest first."""
+    family_rows = {a.id: a for a in family_agreements(agreement.family_id)}
+    family_rows.setdefault(agreement.id, agreement)
+    chain = [agreement]
+    seen = {agreement.id}
+    node = agreement
+    while node.supersedes_id in family_rows and node.supersedes_id not in seen:
+        node = family_rows[node.supersedes_id]
+        chain.insert(0, node)
+        seen.add(node.id)
+    frontier = [agreement.id]
+    while frontier:
+        parent = frontier.pop()
+        for row in family_rows.values():
+            if row.supersedes_id == parent and row.id not in seen:
+                chain.append(row)
+                seen.add(row.id)
+                frontier.append(row.id)
+    chain.sort(key=lambda a: (a.period_start, a.version_no, a.created_at))
+    return chain
+
+
+@dataclass
+class TimelineEvent:
+    """One dated step of a family's agreements, for the family page."""
+
+    at: datetime
+    kind: str  # created, signed, status
+    agreement: Agreement
+    status: str | None = None
+    reason: str | None = None
+    who: str | None = None
+
+
+def family_timeline(family_id: uuid.UUID) -> list[TimelineEvent]:
+    """The family's agreement history as dated events, newest first.
+
+    Drafting and signing come from the agreements; status changes from the audit log (records
+    imported without an audit trail show their current status at ``status_changed_at``).
+    """
+    agreements = family_agreements(family_id)
+    by_id = {a.id: a for a in agreements}
+    events: list[TimelineEvent] = []
+    for a in agreements:
+        events.append(TimelineEvent(a.created_at, "created", a, who=a.created_by_name))
+        if a.signed_at:
+            events.append(TimelineEvent(a.signed_at, "signed", a))
+    audited: set[tuple[uuid.UUID, str]] = set()
+    if by_id:
+        rows = db.session.execute(
+            select(AuditEntry)
+            .where(
+                AuditEntry.family_id == family_id,
+                AuditEntry.entity_type == "agreements",
+                AuditEntry.action.like("status:%"),
+            )
+        ).scalars()
+        for entry in rows:
+            status = entry.action.split(":", 1)[1]
+            agreement = by_id.get(entry.entity_id)
+            if agreement is None or status == "signed":
+                continue
+            audited.add((agreement.id, status))
+            events.append(TimelineEvent(entry.at, "status", agreement, status=status,
+                                        reason=(entry.after or {}).get("status_reason"),
+                                        who=entry.username))
+    for a in agreements:
+        if a.status not in ("draft", "signed") and (a.id, a.status) not in audited:
+            events.append(TimelineEvent(a.status_changed_at or a.updated_at, "status", a,
+                                        status=a.status, reason=a.status_reason))
+    events.sort(key=lambda e: e.at, reverse=True)
+    return events
+
+
+def agreement_audit(agreement: Agreement, limit: int = 200) -> list[AuditEntry]:
+    """Audit entries about the agreement itself, newest first."""
+    return list(
+        db.session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.entity_type == "agreements", AuditEntry.entity_id == agreement.id)
+            .order_by(AuditEntry.at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def delivered_by_benefit(agreement_ids: list[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
+    """Net quantity delivered (reversals subtracted) per benefit type for these agreements."""
+    from fieldapp.deliveries.models import Delivery
+
+    if not agreement_ids:
+        return {}
+    net = func.sum(case((Delivery.reverses_id.is_(None), Delivery.quantity),
+                        else_=-Delivery.quantity))
+    rows = db.session.execute(
+        select(Delivery.benefit_type_id, net)
+        .where(Delivery.agreement_id.in_(agreement_ids), Delivery.voided.is_(False))
+        .group_by(Delivery.benefit_type_id)
+    ).all()
+    return {type_id: Decimal(total or 0) for type_id, total in rows}
+
+
+def promised_vs_delivered(agreement: Agreement) -> list[dict[str, Any]]:
+    """For each promised benefit: promised, delivered (net) and still owed."""
+    delivered = delivered_by_benefit([agreement.id])
+    rows = []
+    for benefit in agreement.benefits:
+        if benefit.voided:
+            continue
+        got = delivered.pop(benefit.benefit_type_id, Decimal(0))
+        rows.append({
+            "benefit_type": benefit.benefit_type,
+            "promised": benefit.quantity,
+            "unit": benefit.unit,
+            "schedule": benefit.schedule,
+            "delivered": got,
+            "owed": max(benefit.quantity - got, Decimal(0)),
+        })
+    if delivered:  # delivered without a promise (confirmed by the person who recorded it)
+        types = {t.id: t for t in db.session.execute(
+            select(BenefitType).where(BenefitType.id.in_(list(delivered)))).scalars()}
+        for type_id, got in delivered.items():
+            btype = types.get(type_id)
+            rows.append({"benefit_type": btype, "promised": Decimal(0),
+                         "unit": btype.default_unit if btype else "", "schedule": "",
+                         "delivered": got, "owed": Decimal(0)})
+    return rows
+
+
+def catalogue_commitments(active_only: bool = False) -> list[CommitmentType]:
+    """The commitment catalogue in its order."""
+    stmt = select(CommitmentType).where(CommitmentType.voided.is_(False))
+    if active_only:
+        stmt = stmt.where(CommitmentType.active.is_(True))
+    return list(db.session.execute(
+        stmt.order_by(CommitmentType.position, CommitmentType.code)).scalars())
+
+
+def catalogue_benefits(active_only: bool = False) -> list[BenefitType]:
+    """The benefit catalogue in its order."""
+    stmt = select(BenefitType).where(BenefitType.voided.is_(False))
+    if active_only:
+        stmt = stmt.where(BenefitType.active.is_(True))
+    return list(db.session.execute(stmt.order_by(BenefitType.position, BenefitType.code)).scalars())

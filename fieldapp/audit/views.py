@@ -1,0 +1,106 @@
+"""Audit history pages (coordinators): everything recorded about a family or an agreement."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from flask import abort, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from fieldapp.audit import bp
+from fieldapp.audit.models import AuditEntry
+from fieldapp.auth.access import role_required
+from fieldapp.extensions import db
+
+ACTION_LABELS = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "discard": _l("draft discarded"),
+    "amend": _l("amendment drafted"),
+    "renew": _l("renewal drafted"),
+    "reverse": _l("delivery reversed"),
+    "status:signed": _l("signed"),
+    "status:active": _l("activated"),
+    "status:suspended": _l("suspended"),
+    "status:completed": _l("completed"),
+    "status:terminated": _l("terminated"),
+    "status:superseded": _l("superseded by an amendment"),
+    "attendance:add": _l("attendance recorded"),
+    "attendance:remove": _l("attendance removed"),
+    "sanction:propose": _l("sanction proposed"),
+    "sanction:confirm": _l("sanction confirmed"),
+    "sanction:dismiss": _l("sanction dismissed"),
+}
+ENTITY_LABELS = {
+    "families": _l("family"),
+    "agreements": _l("agreement"),
+    "signatures": _l("signature"),
+    "benefit_deliveries": _l("delivery"),
+    "attendance": _l("attendance"),
+    "training_sessions": _l("training session"),
+    "compliance_visits": _l("compliance visit"),
+    "sanctions": _l("sanction"),
+    "commitment_types": _l("catalogue commitment"),
+    "benefit_types": _l("catalogue benefit"),
+}
+
+
+@bp.app_template_global()
+def audit_action_label(action: str) -> Any:
+    """An audit action in the user's language."""
+    return ACTION_LABELS.get(action, action)
+
+
+@bp.app_template_filter("audit_value")
+def audit_value(value: Any, limit: int = 120) -> str:
+    """A recorded value, short enough for a table cell."""
+    if value is None:
+        return "—"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _page(stmt: Any) -> Any:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    return db.paginate(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), page=page,
+                       per_page=current_app.config.get("AUDIT_PER_PAGE", 50), error_out=False)
+
+
+@bp.route("/families/<uuid:family_id>")
+@role_required("coordinator")
+def family_history(family_id: uuid.UUID):
+    """Everything recorded about a family: record, agreements, attendance, deliveries, visits."""
+    from fieldapp.families.models import Family
+
+    family = db.get_or_404(Family, family_id)
+    pagination = _page(select(AuditEntry).where(AuditEntry.family_id == family.id))
+    return render_template("audit/history.html", pagination=pagination, family=family,
+                           agreement=None, entity_labels=ENTITY_LABELS)
+
+
+@bp.route("/agreements/<uuid:agreement_id>")
+@role_required("coordinator")
+def agreement_history(agreement_id: uuid.UUID):
+    """Everything recorded about an agreement: versions, signatures, status, deliveries, visits."""
+    from fieldapp.agreements.models import Agreement, Signature
+    from fieldapp.compliance.models import ComplianceVisit, Sanction
+    from fieldapp.deliveries.models import Delivery
+
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None:
+        abort(404)
+    related = [
+        select(Signature.id).where(Signature.agreement_id == agreement.id),
+        select(Delivery.id).where(Delivery.agreement_id == agreement.id),
+        select(ComplianceVisit.id).where(ComplianceVisit.agreement_id == agreement.id),
+        select(Sanction.id).where(Sanction.agreement_id == agreement.id),
+    ]
+    stmt = select(AuditEntry).where(
+        or_(AuditEntry.entity_id == agreement.id, *(AuditEntry.entity_id.in_(s) for s in related))
+    )
+    pagination = _page(stmt)
+    return render_template("audit/history.html", pagination=pagination, family=agreement.family,
+                           agreement=agreement, entity_labels=ENTITY_LABELS)

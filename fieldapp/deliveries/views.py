@@ -1,0 +1,170 @@
+"""Deliveries: record against the active agreement, lists, a delivery's page, reversal."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, current_app, flash, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from fieldapp.agreements.operations import agreement_for_delivery
+from fieldapp.agreements.queries import catalogue_benefits, promised_vs_delivered
+from fieldapp.auth.access import check_community_scope, scoped_community_ids
+from fieldapp.communities.models import Community
+from fieldapp.deliveries import bp
+from fieldapp.deliveries.forms import DeliveryForm, ReversalForm
+from fieldapp.deliveries.models import Delivery
+from fieldapp.deliveries.operations import record_delivery, refusal_for, reverse_delivery
+from fieldapp.deliveries.queries import delivery_list, family_deliveries, reversed_ids
+from fieldapp.errors import AppError
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+from fieldapp.families.queries import active_communities
+from fieldapp.idempotency import run_once
+from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
+
+
+@bp.app_template_global()
+def family_delivery_summary(family: Family) -> dict:
+    """The family page's delivery section."""
+    return family_deliveries(family)
+
+
+def _family_or_404(family_id: uuid.UUID | None) -> Family:
+    family = db.session.get(Family, family_id) if family_id else None
+    if family is None or family.voided:
+        abort(404)
+    check_community_scope(family.community_id)
+    return family
+
+
+@bp.route("/")
+def index():
+    """Deliveries of a family or a community (reversals included), newest first."""
+    family_id = parse_uuid(request.args.get("family"))
+    community_id = parse_uuid(request.args.get("community"))
+    family = _family_or_404(family_id) if family_id else None
+    if community_id:
+        check_community_scope(community_id)
+    suspected = request.args.get("suspected") == "1"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = delivery_list(family_id, community_id, scoped_community_ids(), suspected)
+    pagination = db.paginate(stmt, page=page, per_page=current_app.config["PER_PAGE"],
+                             error_out=False)
+    scope = scoped_community_ids()
+    return render_template(
+        "deliveries/index.html", pagination=pagination, family=family,
+        community=db.session.get(Community, community_id) if community_id else None,
+        communities=[c for c in active_communities() if scope is None or c.id in scope],
+        suspected=suspected, reversed=reversed_ids([d.id for d in pagination.items]),
+    )
+
+
+def _choices(form: DeliveryForm, promised: list) -> None:
+    locale = str(get_locale() or "es")
+    promised_ids = {row["benefit_type"].id for row in promised if row["benefit_type"]}
+    types = catalogue_benefits()
+    ordered = ([t for t in types if t.id in promised_ids]
+               + [t for t in types if t.id not in promised_ids and t.active])
+    units = {row["benefit_type"].id: row["unit"] for row in promised if row["benefit_type"]}
+    form.benefit_type_id.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(str(t.id), t.name(locale) + ("" if t.id in promised_ids
+                                                  else " — " + _("not promised")),
+                     render_kw={"data-unit": units.get(t.id, t.default_unit),
+                                "data-item": t.name_es})
+        for t in ordered
+    ]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    """Record a delivery for a family, with the receipt signature or thumbprint."""
+    family = _family_or_404(parse_uuid(request.values.get("family")
+                                       or request.form.get("family_id")))
+    today = local_today()
+    agreement = agreement_for_delivery(family.id, today)
+    promised = promised_vs_delivered(agreement) if agreement else []
+    form = DeliveryForm()
+    _choices(form, promised)
+    if request.method == "GET":
+        form.family_id.data = str(family.id)
+        form.delivered_on.data = today
+        form.delivered_by_name.data = current_user.full_name
+        form.receiver_name.data = family.head_name
+    warning = refusal_for(family.id, today)
+
+    def render() -> str:
+        return render_template("deliveries/form.html", form=form, family=family,
+                               agreement=agreement, promised=promised, warning=warning)
+
+    if not form.validate_on_submit():
+        return rejected(form, render) if request.method == "POST" else render()
+    data = form.field_data()
+    data["family_id"] = str(family.id)
+    try:
+        delivery_id, was_created = run_once(
+            form.idempotency_key.data, "delivery.create", data,
+            lambda: record_delivery(family, data, current_user), current_user.id)
+    except AppError as error:
+        return fail_with(form, render, error)
+    delivery = db.session.get(Delivery, delivery_id)
+    if was_created and delivery.suspected_duplicate_of_id:
+        flash(_("Careful: the same item was already delivered to this family on that day. The "
+                "delivery is saved and flagged for review."), "warning")
+    return created(delivery_id, url_for("deliveries.detail", delivery_id=delivery_id),
+                   was_created, _("Delivery %(code)s recorded.", code=delivery.code))
+
+
+def _delivery_or_404(delivery_id: uuid.UUID) -> Delivery:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.voided:
+        abort(404)
+    check_community_scope(delivery.family.community_id)
+    return delivery
+
+
+@bp.route("/<uuid:delivery_id>")
+def detail(delivery_id: uuid.UUID):
+    """A delivery: what, to whom, against which agreement, its receipt, and its reversal."""
+    delivery = _delivery_or_404(delivery_id)
+    return _detail(delivery, ReversalForm())
+
+
+def _detail(delivery: Delivery, form: ReversalForm) -> str:
+    from fieldapp.agreements.models import Signature
+
+    reversal = db.session.execute(
+        db.select(Delivery).where(Delivery.reverses_id == delivery.id)).scalar_one_or_none()
+    signature = db.session.execute(
+        db.select(Signature).where(Signature.delivery_id == delivery.id,
+                                   Signature.voided.is_(False))).scalars().first()
+    double = (db.session.get(Delivery, delivery.suspected_duplicate_of_id)
+              if delivery.suspected_duplicate_of_id else None)
+    return render_template("deliveries/detail.html", delivery=delivery, reversal=reversal,
+                           signature=signature, double=double, form=form,
+                           locale=str(get_locale() or "es"))
+
+
+@bp.route("/<uuid:delivery_id>/reverse", methods=["POST"])
+def reverse(delivery_id: uuid.UUID):
+    """Reverse a delivery recorded by mistake (the original is kept)."""
+    delivery = _delivery_or_404(delivery_id)
+    form = ReversalForm()
+
+    def render() -> str:
+        return _detail(delivery, form)
+
+    if not form.validate_on_submit():
+        return rejected(form, render)
+    payload = {"delivery": str(delivery.id), "reason": form.reason.data}
+    try:
+        reversal_id, was_created = run_once(
+            form.idempotency_key.data, "delivery.reverse", payload,
+            lambda: reverse_delivery(delivery, form.reason.data, current_user), current_user.id)
+    except AppError as error:
+        return fail_with(form, render, error)
+    return created(reversal_id, url_for("deliveries.detail", delivery_id=reversal_id),
+                   was_created, _("Delivery reversed. Both entries stay in the history."))

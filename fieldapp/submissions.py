@@ -1,0 +1,106 @@
+"""How create forms answer: a redirect (people) or JSON (the PWA's outbox), and the local date.
+
+Every create of the agreement cycle (agreement drafts and signatures, attendance, deliveries,
+visits) is a plain HTML form POST carrying an idempotency key. A browser gets a redirect on
+success and the form again (422) with the errors next to the fields; a client sending
+``Accept: application/json`` gets ``{"id": ..., "url": ...}`` (201 when created now, 200 when the
+key had already been used) or ``{"error": {"code", "message", "details": {"fields": {...}}}}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, flash, jsonify, redirect
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+
+from fieldapp.errors import AppError, wants_json
+from fieldapp.extensions import db
+
+#: Shown above a form a client sent with errors (JSON clients get it as the error message).
+INVALID_MESSAGE = _l("Please correct the marked fields. Nothing was saved yet.")
+
+
+def local_today() -> date:
+    """Today's date where the program works (the configured time zone, Peru by default)."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "America/Lima")
+    return datetime.now(zone).date()
+
+
+def parse_uuid(value: Any) -> uuid.UUID | None:
+    """``value`` as a UUID, or ``None`` when it is empty or malformed."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def field_errors(form: FlaskForm) -> dict[str, str]:
+    """The first error of each field, by field name (for JSON clients)."""
+    fields: dict[str, str] = {}
+    for name, field in form._fields.items():  # not ``form.errors``: WTForms caches it
+        errors = field.errors
+        if isinstance(errors, dict):  # a nested form
+            for sub, sub_errors in errors.items():
+                if sub_errors:
+                    fields[f"{name}-{sub}"] = str(sub_errors[0])
+        elif errors:
+            fields[name] = str(errors[0])
+    return fields
+
+
+def apply_error(form: FlaskForm, error: AppError) -> None:
+    """Show an operation's error next to its field, or above the form when it has none."""
+    name = error.details.get("field") if error.details else None
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*(field.errors or []), str(error.message)]
+    elif not wants_json():
+        flash(str(error.message), "error")
+
+
+def created(entity_id: uuid.UUID, url: str, was_created: bool, message: Any) -> Response:
+    """The answer to a successful create: JSON ``{"id", "url"}`` or a redirect with a note."""
+    if wants_json():
+        response = jsonify(id=str(entity_id), url=url)
+        response.status_code = 201 if was_created else 200
+        return response
+    if was_created:
+        flash(str(message), "success")
+    return redirect(url)
+
+
+def rejected(form: FlaskForm, render: Callable[[], str], error: AppError | None = None) -> Any:
+    """The answer to a create that was not saved: the form again, or a JSON error.
+
+    :param render: renders the form page (called only for people).
+    :param error: the operation's error; ``None`` means the form's own validation failed.
+    """
+    db.session.rollback()
+    status = error.status if error is not None else 422
+    if wants_json():
+        fields = field_errors(form)
+        body: dict[str, Any] = {
+            "code": error.code if error is not None else "invalid",
+            "message": str(error.message if error is not None else INVALID_MESSAGE),
+            "details": {**(error.details if error is not None else {}), "fields": fields},
+        }
+        body["details"].pop("field", None)
+        response = jsonify(error=body)
+        response.status_code = status
+        return response
+    return render(), status
+
+
+def fail_with(form: FlaskForm, render: Callable[[], str], error: AppError) -> Any:
+    """Attach ``error`` to the form (field or banner) and answer like :func:`rejected`."""
+    db.session.rollback()
+    apply_error(form, error)
+    return rejected(form, render, error)

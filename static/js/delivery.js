@@ -1,0 +1,23 @@
+/* Delivery form: choosing a benefit fills its unit and item name, unless the user typed them. */
+(function () {
+  "use strict";
+  document.querySelectorAll("form.delivery-form").forEach(function (form) {
+    var choice = form.querySelector("select[name=benefit_type_id]");
+    var unit = form.querySelector("input[name=unit]");
+    var item = form.querySelector("input[name=item]");
+    if (!choice) { return; }
+    var filled = { unit: unit ? unit.value : "", item: item ? item.value : "" };
+    choice.addEventListener("change", function () {
+      var option = choice.options[choice.selectedIndex];
+      if (!option) { return; }
+      if (unit && (unit.value === "" || unit.value === filled.unit)) {
+        unit.value = option.getAttribute("data-unit") || "";
+        filled.unit = unit.value;
+      }
+      if (item && (item.value === "" || item.value === filled.item)) {
+        item.value = option.getAttribute("data-item") || "";
+        filled.item = item.value;
+      }
+    });
+  });
+})();

@@ -1,0 +1,473 @@
+"""Agreements through HTTP: drafts, signing (pad and paper), the frozen hash, status machine,
+amendments and renewals, catalogues, roles, idempotent double submits, both languages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import pytest
+from cyclekit import (
+    SIGNATURE,
+    agreement_in_state,
+    catalogue,
+    data_url,
+    draft_form,
+    get_agreement,
+    login,
+    png_bytes,
+    seed,
+    sign_form,
+)
+from sqlalchemy import select
+
+from fieldapp.extensions import db
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def family(app, make_family):
+    seed(app)
+    return make_family(dni="41234567")
+
+
+@pytest.fixture
+def staff(app):
+    return login(app, "field_staff")
+
+
+@pytest.fixture
+def coordinator(app):
+    return login(app, "coordinator")
+
+
+def _draft(app, client, family_id, **overrides) -> uuid.UUID:
+    r = client.post("/agreements/new", data=draft_form(app, family_id, **overrides), headers=JSON)
+    assert r.status_code == 201, r.get_data(as_text=True)
+    return uuid.UUID(r.get_json()["id"])
+
+
+def _signed(app, client, family_id) -> uuid.UUID:
+    agreement_id = _draft(app, client, family_id)
+    r = client.post(f"/agreements/{agreement_id}/sign", data=sign_form())
+    assert r.status_code == 302
+    return agreement_id
+
+
+# -- drafts ------------------------------------------------------------------------------------
+def test_draft_from_catalogue_shows_terms_and_promises(app, staff, family):
+    r = staff.get(f"/agreements/new?family={family}")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "No talar ni quemar bosque primario" in page  # Spanish catalogue text
+    assert 'name="qty_cookstove"' in page
+
+    r = staff.post("/agreements/new", data=draft_form(app, family))
+    assert r.status_code == 302
+    page = staff.get(r.headers["Location"]).get_data(as_text=True)
+    assert "AM-2026-TST-0001" in page
+    assert "borrador" in page
+    assert "No cazar ni comerciar especies amenazadas" in page
+    assert "Plantones de café" in page
+    assert "1000" in page.replace(".", "").replace(",", "")
+    # The family page's timeline lists it.
+    family_page = staff.get(f"/families/{family}").get_data(as_text=True)
+    assert "AM-2026-TST-0001" in family_page
+    assert "Línea de tiempo" in family_page
+
+
+def test_draft_double_submit_makes_one_agreement(app, staff, family):
+    data = draft_form(app, family)
+    first = staff.post("/agreements/new", data=data, headers=JSON)
+    second = staff.post("/agreements/new", data=data, headers=JSON)
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert first.get_json() == second.get_json()
+    assert first.get_json()["url"].endswith(first.get_json()["id"])
+    with app.app_context():
+        from fieldapp.agreements.models import Agreement
+
+        assert len(db.session.execute(select(Agreement)).scalars().all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"period_end": "2025-06-30"}, "period_end", "antes de empezar"),
+        ({"commitments": []}, "commitments", "compromiso"),
+        ({"qty_coffee_seedlings": "-5"}, "qty_coffee_seedlings", "1.000.000"),
+        ({"qty_coffee_seedlings": "abc"}, "qty_coffee_seedlings", None),
+        ({"period_start": "not a date"}, "period_start", None),
+    ],
+)
+def test_bad_draft_is_refused_next_to_the_field(app, staff, family, overrides, field, message):
+    r = staff.post("/agreements/new", data=draft_form(app, family, **overrides))
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    if message:
+        assert message in page
+    assert "has-error" in page
+    j = staff.post("/agreements/new", data=draft_form(app, family, **overrides), headers=JSON)
+    assert j.status_code == 422
+    body = j.get_json()["error"]
+    assert body["code"] == "invalid"
+    assert field in body["details"]["fields"]
+
+
+def test_second_original_for_the_same_period_is_refused(app, staff, family):
+    _draft(app, staff, family)
+    r = staff.post("/agreements/new", data=draft_form(app, family), headers=JSON)
+    assert r.status_code == 422
+    assert "period_start" in r.get_json()["error"]["details"]["fields"]
+
+
+def test_draft_can_be_edited_and_discarded(app, staff, family):
+    agreement_id = _draft(app, staff, family)
+    r = staff.post(f"/agreements/{agreement_id}/edit",
+                   data=draft_form(app, family, qty_coffee_seedlings="1200"))
+    assert r.status_code == 302
+    with app.app_context():
+        from fieldapp.agreements.queries import load_agreement
+
+        agreement = load_agreement(agreement_id)
+        assert [str(b.quantity) for b in agreement.benefits if b.benefit_type.code ==
+                "coffee_seedlings" and not b.voided] == ["1200.00"]
+    r = staff.post(f"/agreements/{agreement_id}/discard")
+    assert r.status_code == 302
+    assert staff.get(f"/agreements/{agreement_id}").status_code == 404
+
+
+# -- signing and the frozen content -----------------------------------------------------------
+def test_signing_on_the_pad_freezes_content_and_hash(app, staff, family):
+    agreement_id = _draft(app, staff, family)
+    form_page = staff.get(f"/agreements/{agreement_id}/sign").get_data(as_text=True)
+    assert 'data-outbox="agreement-signature"' in form_page
+    assert "signature-pad.js" in form_page
+    r = staff.post(f"/agreements/{agreement_id}/sign",
+                   data=sign_form(witness_name="Julio Vela", witness_signature=SIGNATURE))
+    assert r.status_code == 302
+    agreement = get_agreement(app, agreement_id)
+    assert agreement.status == "signed"
+    assert agreement.signed_on_paper is False
+    stored = agreement.signed_content
+    # The hash is recomputed from the stored content, canonically serialised.
+    blob = json.dumps(stored, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert hashlib.sha256(blob.encode()).hexdigest() == agreement.content_hash
+    assert [s["role"] for s in stored["signatures"]] == ["family", "staff", "witness"]
+    assert all(len(s["image_sha256"]) == 64 for s in stored["signatures"])
+    assert stored["family"]["dni"] == "41234567"
+    assert {c["code"] for c in stored["commitments"]} == {"no_clearing", "no_hunting",
+                                                          "attend_trainings"}
+    page = staff.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert agreement.content_hash in page
+    assert "coincide con el contenido congelado" in page
+    # The stored images are served as PNG and hash to what the content says.
+    with app.app_context():
+        from fieldapp.agreements.models import Signature
+
+        signature = db.session.execute(
+            select(Signature).where(Signature.signer_role == "witness")).scalar_one()
+        sig_id, sig_hash = signature.id, signature.image_sha256
+        assert (signature.width, signature.height) == (600, 200)
+        assert signature.lat == pytest.approx(-5.71)
+    img = staff.get(f"/agreements/signatures/{sig_id}.png")
+    assert img.status_code == 200
+    assert img.mimetype == "image/png"
+    assert hashlib.sha256(img.data).hexdigest() == sig_hash
+
+
+def test_signed_agreement_cannot_be_edited_or_signed_again(app, staff, family):
+    agreement_id = _signed(app, staff, family)
+    before = get_agreement(app, agreement_id).content_hash
+    r = staff.post(f"/agreements/{agreement_id}/edit",
+                   data=draft_form(app, family, qty_coffee_seedlings="9999"), headers=JSON)
+    assert r.status_code == 409
+    assert r.get_json()["error"]["code"] == "agreement_frozen"
+    html = staff.get(f"/agreements/{agreement_id}/edit")
+    assert html.status_code == 409
+    assert "nunca se cambia" in html.get_data(as_text=True)
+    again = staff.post(f"/agreements/{agreement_id}/sign", data=sign_form(), headers=JSON)
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "transition_refused"
+    assert staff.post(f"/agreements/{agreement_id}/discard").status_code == 409
+    agreement = get_agreement(app, agreement_id)
+    assert agreement.content_hash == before
+    assert all(b.quantity != 9999 for b in agreement.benefits)
+
+
+def test_signed_terms_are_guarded_below_the_views_too(app, staff, family):
+    agreement_id = _signed(app, staff, family)
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.agreements.rules import AgreementFrozen
+
+    with app.test_request_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        agreement.period_end = agreement.period_end.replace(day=30)
+        with pytest.raises(AgreementFrozen):
+            db.session.flush()
+        db.session.rollback()
+        agreement = db.session.get(Agreement, agreement_id)
+        agreement.benefits[0].quantity = 1
+        with pytest.raises(AgreementFrozen):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_signing_on_paper_records_the_date_without_images(app, staff, family):
+    agreement_id = _draft(app, staff, family)
+    r = staff.post(f"/agreements/{agreement_id}/sign", data=sign_form(
+        mode="paper", family_signature="", staff_signature="", paper_date="2026-01-05", place=""))
+    assert r.status_code == 302
+    agreement = get_agreement(app, agreement_id)
+    assert agreement.signed_on_paper is True
+    assert agreement.signed_at.date().isoformat() == "2026-01-05"
+    assert agreement.signed_content["signed_on_paper"] is True
+    assert [s["image_sha256"] for s in agreement.signed_content["signatures"]] == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "needle"),
+    [
+        ({"family_signature": data_url(b"GIF89a" + b"\0" * 40, "image/gif")}, "family_signature",
+         "PNG"),
+        ({"family_signature": data_url(b"not a png at all")}, "family_signature", "PNG"),
+        ({"family_signature": data_url(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)}, "family_signature",
+         "PNG"),
+        ({"staff_signature": "data:image/png;base64,@@@"}, "staff_signature", "PNG"),
+        ({"family_signature": data_url(png_bytes(40, 20))}, "family_signature", "40×20"),
+        ({"family_signature": data_url(png_bytes(3000, 200))}, "family_signature", "3000×200"),
+        ({"staff_signature": data_url(png_bytes(ink=False))}, "staff_signature", "vacío"),
+        ({"family_signature": ""}, "family_signature", "Firme"),
+        ({"witness_name": "Julio"}, "witness_signature", "testigo"),
+        ({"mode": "paper", "paper_date": ""}, "paper_date", "fecha"),
+        ({"mode": "paper", "paper_date": "2999-01-01"}, "paper_date", "futuro"),
+        ({"lat": "95"}, "lat", None),
+    ],
+)
+def test_bad_signatures_are_refused(app, staff, family, overrides, field, needle):
+    agreement_id = _draft(app, staff, family)
+    r = staff.post(f"/agreements/{agreement_id}/sign", data=sign_form(**overrides))
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    if needle:
+        assert needle in page
+    j = staff.post(f"/agreements/{agreement_id}/sign", data=sign_form(**overrides), headers=JSON)
+    assert j.status_code == 422
+    assert field in j.get_json()["error"]["details"]["fields"]
+    assert get_agreement(app, agreement_id).status == "draft"
+
+
+def test_too_large_signature_is_refused(app, staff, family):
+    app.config["SIGNATURE_MAX_BYTES"] = 2048
+    agreement_id = _draft(app, staff, family)
+    noisy = png_bytes(600, 200)
+    assert len(noisy) > 2048
+    r = staff.post(f"/agreements/{agreement_id}/sign",
+                   data=sign_form(family_signature=data_url(noisy)), headers=JSON)
+    assert r.status_code == 422
+    assert "KB" in r.get_json()["error"]["details"]["fields"]["family_signature"]
+
+
+def test_signature_double_submit_signs_once(app, staff, family):
+    agreement_id = _draft(app, staff, family)
+    data = sign_form()
+    first = staff.post(f"/agreements/{agreement_id}/sign", data=data, headers=JSON)
+    second = staff.post(f"/agreements/{agreement_id}/sign", data=data, headers=JSON)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.get_json()["id"] == str(agreement_id)
+    with app.app_context():
+        from fieldapp.agreements.models import Signature
+
+        assert len(db.session.execute(select(Signature)).scalars().all()) == 2
+
+
+# -- the status machine -------------------------------------------------------------------------
+LEGAL = {
+    ("signed", "active"), ("active", "suspended"), ("active", "completed"),
+    ("active", "terminated"), ("suspended", "active"), ("suspended", "completed"),
+    ("suspended", "terminated"),
+}
+STATES = ("draft", "signed", "active", "suspended", "completed", "terminated")
+TARGETS = ("signed", "active", "suspended", "completed", "terminated", "superseded", "bogus")
+
+
+@pytest.mark.parametrize("start", STATES)
+def test_status_transition_table(app, coordinator, family, start):
+    for to in TARGETS:
+        agreement_id = agreement_in_state(app, family, start)
+        r = coordinator.post(f"/agreements/{agreement_id}/status",
+                             data={"to": to, "reason": "motivo de prueba"})
+        after = get_agreement(app, agreement_id).status
+        if (start, to) in LEGAL:
+            assert r.status_code == 302, (start, to)
+            assert after == to
+        else:
+            assert r.status_code == 409, (start, to)
+            assert after == start
+            assert "no puede pasar" in r.get_data(as_text=True) or "solo firmándolo" in r.get_data(
+                as_text=True)
+        with app.app_context():  # make room for the next agreement of the same period
+            db.session.execute(db.text("UPDATE agreements SET voided = 1"))
+            db.session.commit()
+
+
+def test_suspension_needs_a_reason_and_is_shown_on_the_family_timeline(app, coordinator, family):
+    agreement_id = agreement_in_state(app, family, "active")
+    r = coordinator.post(f"/agreements/{agreement_id}/status", data={"to": "suspended"},
+                         headers=JSON)
+    assert r.status_code == 422
+    assert r.get_json()["error"]["details"]["field"] == "reason"
+    assert get_agreement(app, agreement_id).status == "active"
+    r = coordinator.post(f"/agreements/{agreement_id}/status",
+                         data={"to": "suspended", "reason": "Tala de bosque primario"})
+    assert r.status_code == 302
+    timeline = coordinator.get(f"/families/{family}").get_data(as_text=True)
+    assert "Tala de bosque primario" in timeline
+    assert "suspendido" in timeline
+
+
+def test_field_staff_cannot_change_status(app, staff, family):
+    agreement_id = agreement_in_state(app, family, "signed")
+    r = staff.post(f"/agreements/{agreement_id}/status", data={"to": "active"})
+    assert r.status_code == 403
+    assert get_agreement(app, agreement_id).status == "signed"
+    page = staff.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert "Cambiar estado" not in page
+
+
+# -- amendments and renewals --------------------------------------------------------------------
+def test_amendment_is_a_new_linked_version_that_supersedes_on_activation(app, staff, coordinator,
+                                                                         family):
+    base_id = agreement_in_state(app, family, "active")
+    base_hash = get_agreement(app, base_id).content_hash
+    key = str(uuid.uuid4())
+    r = staff.post(f"/agreements/{base_id}/amend", data={"idempotency_key": key}, headers=JSON)
+    assert r.status_code == 201
+    again = staff.post(f"/agreements/{base_id}/amend", data={"idempotency_key": key},
+                       headers=JSON)
+    assert again.status_code == 200
+    assert again.get_json()["id"] == r.get_json()["id"]
+    amendment_id = uuid.UUID(r.get_json()["id"])
+    amendment = get_agreement(app, amendment_id)
+    assert (amendment.kind, amendment.version_no, amendment.supersedes_id) == ("amendment", 2,
+                                                                              base_id)
+    assert amendment.status == "draft"
+    # A second amendment of the same base is refused while one exists.
+    refused = staff.post(f"/agreements/{base_id}/amend",
+                         data={"idempotency_key": str(uuid.uuid4())})
+    assert refused.status_code == 409
+    assert "ya tiene la adenda" in refused.get_data(as_text=True)
+    # Change it and sign it: the base keeps its content and stays active until activation.
+    assert staff.post(f"/agreements/{amendment_id}/edit",
+                      data=draft_form(app, family, qty_coffee_seedlings="1500")).status_code == 302
+    assert staff.post(f"/agreements/{amendment_id}/sign", data=sign_form()).status_code == 302
+    assert get_agreement(app, base_id).status == "active"
+    assert coordinator.post(f"/agreements/{amendment_id}/status",
+                            data={"to": "active"}).status_code == 302
+    base = get_agreement(app, base_id)
+    assert base.status == "superseded"
+    assert base.content_hash == base_hash
+    page = coordinator.get(f"/agreements/{amendment_id}").get_data(as_text=True)
+    assert base.number in page
+    assert "adenda" in page
+
+
+def test_renewal_starts_the_next_period_with_a_new_number(app, staff, family):
+    base_id = agreement_in_state(app, family, "active")
+    r = staff.post(f"/agreements/{base_id}/renew", data={"idempotency_key": str(uuid.uuid4())},
+                   headers=JSON)
+    assert r.status_code == 201
+    renewal = get_agreement(app, uuid.UUID(r.get_json()["id"]))
+    assert renewal.kind == "renewal"
+    assert renewal.supersedes_id == base_id
+    assert renewal.period_start.isoformat() == "2027-01-01"
+    assert renewal.period_end.isoformat() == "2027-12-31"
+    assert renewal.number.startswith("AM-2027-")
+    twice = staff.post(f"/agreements/{base_id}/renew", data={"idempotency_key": str(uuid.uuid4())},
+                       headers=JSON)
+    assert twice.status_code == 409
+
+
+def test_suspended_agreement_cannot_be_amended_or_renewed(app, staff, family):
+    agreement_id = agreement_in_state(app, family, "suspended")
+    for action in ("amend", "renew"):
+        r = staff.post(f"/agreements/{agreement_id}/{action}",
+                       data={"idempotency_key": str(uuid.uuid4())}, headers=JSON)
+        assert r.status_code == 409
+        assert r.get_json()["error"]["code"] == "transition_refused"
+
+
+# -- access -------------------------------------------------------------------------------------
+def test_field_staff_outside_their_communities_is_refused(app, make_community, make_family):
+    seed(app)
+    mine = make_community(code="C900", name="Mía")
+    other_family = make_family()
+    client = login(app, "field_staff", "scoped", communities=("C900",))
+    assert mine
+    assert client.get(f"/agreements/new?family={other_family}").status_code == 403
+    agreement_id = agreement_in_state(app, other_family, "active")
+    assert client.get(f"/agreements/{agreement_id}").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client, app, family):
+    agreement_id = agreement_in_state(app, family, "active")
+    r = client.get(f"/agreements/{agreement_id}")
+    assert r.status_code == 302
+    assert "/auth/login" in r.headers["Location"]
+    assert client.get(f"/agreements/{agreement_id}", headers=JSON).status_code == 401
+
+
+# -- catalogues ---------------------------------------------------------------------------------
+def test_admin_edits_the_catalogue_in_both_languages(app, family):
+    admin = login(app, "admin")
+    r = admin.post("/agreements/catalogue/commitments/new", data={
+        "code": "no_fire", "text_es": "No usar fuego para limpiar la chacra.",
+        "text_en": "Do not use fire to clear the plot.", "position": "8", "active": "y"})
+    assert r.status_code == 302
+    r = admin.post("/agreements/catalogue/commitments/new", data={
+        "code": "no_fire", "text_es": "Otra", "text_en": "Other", "position": "9", "active": "y"})
+    assert r.status_code == 422
+    assert "ya está en el catálogo" in r.get_data(as_text=True)
+    r = admin.post("/agreements/catalogue/benefits/new", data={
+        "code": "bee_hives", "category": "other", "name_es": "Colmenas", "name_en": "Beehives",
+        "default_unit": "colmenas", "position": "9", "active": "y"})
+    assert r.status_code == 302
+    r = admin.post("/agreements/catalogue/benefits/new", data={
+        "code": "Bad Code", "category": "nonsense", "name_es": "", "name_en": "x",
+        "default_unit": "u", "position": "1"})
+    assert r.status_code == 422
+    _, benefits = catalogue(app)
+    r = admin.post(f"/agreements/catalogue/benefits/{benefits['cookstove']}", data={
+        "category": "cookstove", "name_es": "Cocina mejorada a leña",
+        "name_en": "Improved wood cookstove", "default_unit": "unidades", "position": "6"})
+    assert r.status_code == 302
+    spanish = admin.get("/agreements/catalogue").get_data(as_text=True)
+    assert "No usar fuego para limpiar la chacra." in spanish
+    assert "Do not use fire to clear the plot." in spanish
+    assert "Catálogos" in spanish
+    assert "no se ofrece" in spanish
+    admin.post("/auth/language/en", data={"next": "/"})
+    english = admin.get("/agreements/catalogue").get_data(as_text=True)
+    assert "Catalogues" in english
+    assert "not offered" in english
+    # A draft offers the new commitment, in the user's language.
+    page = admin.get(f"/agreements/new?family={family}").get_data(as_text=True)
+    assert "Do not use fire to clear the plot." in page
+    assert 'name="qty_cookstove"' not in page
+
+
+def test_catalogue_is_for_admins_only(app, coordinator):
+    assert coordinator.get("/agreements/catalogue").status_code == 403
+    assert coordinator.post("/agreements/catalogue/commitments/new",
+                            data={"code": "x_y", "text_es": "a", "text_en": "b"}).status_code == 403
+
+
+def test_agreement_page_in_english(app, staff, family):
+    agreement_id = _signed(app, staff, family)
+    staff.post("/auth/language/en", data={"next": "/"})
+    page = staff.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert "Benefits: promised and delivered" in page
+    assert "Do not clear or burn primary forest" in page
+    assert "matches the frozen content" in page
