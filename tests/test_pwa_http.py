@@ -177,7 +177,7 @@ def test_family_create_answers_the_outbox_in_json(client, auth, make_community):
                       headers=accept)
     assert bad.status_code == 422
     assert bad.json["error"]["code"] == "invalid"
-    assert "8" in bad.json["error"]["details"]["fields"]["dni"][0]
+    assert "8 dígitos" in bad.json["error"]["details"]["fields"]["dni"]
 
     html = client.post("/families/new", data=_family_payload(community, "key-00000003"))
     assert html.status_code == 302  # people still get the redirect

@@ -10,7 +10,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
-from fieldapp.errors import ValidationFailed, wants_json
+from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families import bp
 from fieldapp.families.forms import FamilyForm
@@ -22,8 +22,8 @@ from fieldapp.families.queries import (
     family_search,
     paginate_families,
 )
-from fieldapp.forms import json_created, json_invalid
 from fieldapp.idempotency import run_once
+from fieldapp.submissions import created, fail_with, rejected
 
 
 def _community_choices(form: FamilyForm) -> None:
@@ -79,38 +79,29 @@ def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    """Register a family (programs sending ``Accept: application/json`` get JSON back)."""
+    """Register a family (the outbox, sending ``Accept: application/json``, gets JSON back)."""
     form = FamilyForm()
     _community_choices(form)
-    message = None
-    if form.validate_on_submit():
-        check_community_scope(_parse_uuid(form.community_id.data))
-        data = form.field_data()
-        try:
-            family_id, created = run_once(
-                form.idempotency_key.data,
-                "family.create",
-                data,
-                lambda: create_family(data),
-                current_user.id,
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            if wants_json() and not hasattr(form, error.details.get("field", "")):
-                message = error.message
-            else:
-                _apply_error(form, error)
-        else:
-            url = url_for("families.detail", family_id=family_id)
-            if wants_json():
-                return json_created(family_id, url, created)
-            if created:
-                flash(_("Family registered."), "success")
-            return redirect(url)
-    if form.is_submitted() and wants_json():
-        return json_invalid(form, message)
-    status = 422 if form.errors else 200
-    return render_template("families/form.html", form=form, family=None), status
+
+    def render() -> str:
+        return render_template("families/form.html", form=form, family=None)
+
+    if not form.validate_on_submit():
+        return rejected(form, render) if request.method == "POST" else render()
+    check_community_scope(_parse_uuid(form.community_id.data))
+    data = form.field_data()
+    try:
+        family_id, was_created = run_once(
+            form.idempotency_key.data,
+            "family.create",
+            data,
+            lambda: create_family(data),
+            current_user.id,
+        )
+    except ValidationFailed as error:
+        return fail_with(form, render, error)
+    return created(family_id, url_for("families.detail", family_id=family_id), was_created,
+                   _("Family registered."))
 
 
 @bp.route("/<uuid:family_id>/edit", methods=["GET", "POST"])

@@ -19,7 +19,7 @@
     if (error.status >= 500) parts.push(t("server_error", { status: error.status }));
     if (error.message) parts.push(error.message);
     Object.keys(error.fields || {}).forEach(function (name) {
-      parts.push(name + ": " + error.fields[name].join(" "));
+      parts.push(name + ": " + [].concat(error.fields[name]).join(" "));
     });
     return parts.join(" — ");
   }

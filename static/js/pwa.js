@@ -244,13 +244,14 @@
     var fields = (error && error.fields) || {};
     var loose = [];
     Object.keys(fields).forEach(function (name) {
+      var messages = [].concat(fields[name]);  // one message or a list of them
       var node = form.elements[name];
       if (node && !node.tagName && node.length) node = node[0];
       var box = node && node.closest ? node.closest(".field") : null;
-      if (!box) { loose = loose.concat(fields[name]); return; }
+      if (!box) { loose = loose.concat(messages); return; }
       box.classList.add("has-error");
       node.setAttribute("aria-invalid", "true");
-      fields[name].forEach(function (message) {
+      messages.forEach(function (message) {
         box.appendChild(el("p", { class: "error", id: (node.id || name) + "-err" }, message));
       });
       node.setAttribute("aria-describedby", (node.id || name) + "-err");
