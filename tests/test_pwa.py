@@ -194,6 +194,136 @@ def test_forms_saved_offline_are_sent_once_after_a_restart(site: LiveServer, tab
     assert any(u.endswith("/static/icons/maskable-512.png") for u in tablet.requests)
 
 
+def _field_records(site: LiveServer) -> dict[str, Any]:
+    """A family with an active agreement, a session held today in its community, a draft."""
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.agreements.operations import agreement_for_delivery
+    from fieldapp.submissions import local_today
+    from fieldapp.trainings.operations import create_session
+
+    with site.app.test_request_context():
+        today = local_today()
+        candidates = db.session.execute(
+            select(Family).where(Family.voided.is_(False)).order_by(Family.code)
+        ).scalars()
+        family = next(f for f in candidates if agreement_for_delivery(f.id, today) is not None)
+        session = create_session({
+            "held_on": today, "topic": f"Injertos {uuid.uuid4().hex[:4]}",
+            "community_id": str(family.community_id), "trainer_name": "Wilmer",
+            "place": "Local comunal", "duration_hours": "2", "notes": "",
+        })
+        draft = db.session.execute(
+            select(Agreement).where(Agreement.status == "draft", Agreement.voided.is_(False))
+            .order_by(Agreement.number).limit(1)
+        ).scalar_one()
+        db.session.commit()
+        return {"family": str(family.id), "family_name": family.head_surname,
+                "session": str(session.id), "draft": str(draft.id)}
+
+
+def _counts(site: LiveServer, records: dict[str, Any]) -> dict[str, Any]:
+    from fieldapp.agreements.models import Agreement, Signature
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.trainings.models import Attendance
+
+    with site.app.app_context():
+        family = uuid.UUID(records["family"])
+        draft = uuid.UUID(records["draft"])
+        return {
+            "deliveries": db.session.scalar(
+                select(func.count(Delivery.id)).where(Delivery.family_id == family,
+                                                      Delivery.item == "Plantones (offline)")),
+            "attendance": db.session.scalar(
+                select(func.count(Attendance.id)).where(
+                    Attendance.session_id == uuid.UUID(records["session"]),
+                    Attendance.family_id == family)),
+            "signed": db.session.get(Agreement, draft).status,
+            "signatures": db.session.scalar(
+                select(func.count(Signature.id)).where(Signature.agreement_id == draft)),
+        }
+
+
+def draw(page: Any, pad_selector: str) -> None:
+    """Sign on a signature pad with the mouse."""
+    box = page.locator(pad_selector + " canvas").bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 30 + step * 25, box["y"] + box["height"] / 2 + (-1) ** step * 25)
+    page.mouse.up()
+
+
+def test_cycle_forms_saved_offline_reach_the_node_exactly_once(
+    site: LiveServer, tablet: Any
+) -> None:
+    records = _field_records(site)
+    assert _counts(site, records) == {"deliveries": 0, "attendance": 0, "signed": "draft",
+                                      "signatures": 0}
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    browser.set_offline(True)
+
+    # Delivery: the stored generic form; the family comes from the tablet's data (?family=).
+    page.goto(site.url + "/deliveries/new?family=" + records["family"])
+    page.wait_for_selector("form[data-outbox='delivery'][data-outbox-ready='1']")
+    page.wait_for_selector(".family-picker-chosen:not([hidden])")
+    assert records["family_name"] in page.inner_text(".family-picker-chosen")
+    assert page.input_value("input[name=family_id]") == records["family"]
+    options = page.eval_on_selector_all("#benefit_type_id option", "os => os.map(o => o.value)")
+    page.select_option("#benefit_type_id", [v for v in options if v][0])
+    page.fill("#item", "Plantones (offline)")
+    page.fill("#quantity", "2")
+    draw(page, "form[data-outbox='delivery'] .sigpad")  # the receipt, signed offline
+    assert page.input_value("#receipt_signature").startswith("data:image/png")
+    screenshot(page, "14-delivery-offline")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    # Attendance: the session's sheet was stored at login.
+    page.goto(site.url + "/trainings/" + records["session"])
+    page.wait_for_selector("form[data-outbox='attendance'][data-outbox-ready='1']")
+    page.check(f"input[name=family][value='{records['family']}']")
+    screenshot(page, "15-attendance-offline")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    # Agreement signature: the draft's sign page was stored at login; the pad works offline.
+    page.goto(site.url + f"/agreements/{records['draft']}/sign")
+    page.wait_for_selector("form[data-outbox='agreement-signature'][data-outbox-ready='1']")
+    for field in ("family_signature", "staff_signature"):
+        draw(page, f".sigpad[data-target={field}]")
+    screenshot(page, "16-signature-offline")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    assert [i["kind"] for i in outbox(page)] == ["delivery", "attendance", "agreement-signature"]
+    page.reload()
+    wait_ready(page)
+    assert len(outbox(page)) == 3
+    browser.close()
+    assert _counts(site, records)["deliveries"] == 0
+
+    site.node_down = True  # see the restart test: the node stays mute while the tablet restarts
+    browser = tablet(offline=True)
+    page = page_of(browser)
+    page.goto(site.url + "/pwa/outbox")
+    wait_ready(page)
+    assert len(outbox(page)) == 3
+    site.node_down = False
+    browser.set_offline(False)
+    wait_outbox_empty(page)
+    assert _counts(site, records) == {"deliveries": 1, "attendance": 1, "signed": "signed",
+                                      "signatures": 2}
+    page.reload()
+    wait_ready(page)
+    poll(page, "document.querySelector('#pwa-badge').dataset.state === 'online'")
+    state = badge(page)
+    assert state["waiting"] == "0" and state["rejected"] == "0"
+    assert "último envío" in state["text"]
+    screenshot(page, "17-outbox-after-sync")
+
+
 def test_background_sync_sends_with_no_page_open(site: LiveServer, tablet: Any) -> None:
     surname = f"Sync {uuid.uuid4().hex[:6]}"
     browser = tablet()
@@ -374,6 +504,13 @@ def test_family_search_and_qr_work_offline(site: LiveServer, tablet: Any) -> Non
     page.wait_for_selector(".offline-results li a")
     assert name in page.inner_text(".offline-results")
     screenshot(page, "10-family-search-offline")
+
+    page.goto(site.url + "/deliveries/new")  # the stored form picks the family from the tablet
+    page.fill(".family-picker-search", code.lower())
+    page.click(f".family-picker-results button.pick:has-text('{code}')")
+    assert page.input_value("input[name=family_id]") == fid
+    assert page.input_value("#receiver_name") != ""
+    screenshot(page, "10b-family-picker-offline")
 
     page.goto(site.url + "/pwa/scan")
     page.fill("#scan-code", code.lower())

@@ -86,9 +86,11 @@ def test_pages_say_whose_they_are(client, auth):
     assert r.headers["X-Fieldapp-User"] == "test-field-staff"
     config = _config(r.get_data(as_text=True))
     assert config["user"] == "test-field-staff"
-    assert "/families/new" in config["fieldPages"]
-    assert "/pwa/outbox" in config["fieldPages"]
     assert config["strings"]["offline"] == "Sin conexión"
+    pages = client.get(config["pages"]).json
+    assert pages["user"] == "test-field-staff"
+    for url in ("/", "/families/new", "/deliveries/new", "/pwa/outbox", "/pwa/scan"):
+        assert url in pages["pages"]
 
 
 def test_ping_gives_a_csrf_token_only_to_a_session(client, auth):
@@ -189,3 +191,50 @@ def test_family_create_json_needs_a_session(client, make_community):
                     headers={"Accept": "application/json"})
     assert r.status_code == 401
     assert r.json["error"]["code"] == "login_required"
+
+
+def test_stored_pages_include_sessions_and_drafts_of_the_users_scope(app, client, auth,
+                                                                    make_community, make_family):
+    from datetime import timedelta
+
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.extensions import db
+    from fieldapp.submissions import local_today
+    from fieldapp.trainings.models import TrainingSession
+
+    mine, other = make_community(code="MIA"), make_community(code="OTR")
+    family = make_family(community_id=mine)
+    with app.test_request_context():
+        today = local_today()
+
+        def session(community, days):
+            row = TrainingSession(code=f"T-{community}-{days}", held_on=today + timedelta(days),
+                                  topic="Poda", community_id=community, trainer_name="Ana",
+                                  duration_hours=2)
+            db.session.add(row)
+            return row
+
+        soon, old, elsewhere = session(mine, 3), session(mine, -90), session(other, 0)
+        draft = Agreement(number="AM-2026-TST-0099", family_id=family, year=today.year,
+                          period_start=today, period_end=today + timedelta(days=365))
+        db.session.add(draft)
+        db.session.commit()
+        ids = {name: str(row.id) for name, row in
+               [("soon", soon), ("old", old), ("elsewhere", elsewhere), ("draft", draft)]}
+    auth.login("field_staff", "limited", communities=("MIA",))
+    pages = client.get("/pwa/pages").json["pages"]
+    assert f"/trainings/{ids['soon']}" in pages
+    assert f"/trainings/{ids['old']}" not in pages
+    assert f"/trainings/{ids['elsewhere']}" not in pages
+    assert f"/agreements/{ids['draft']}/sign" in pages
+
+
+def test_delivery_form_without_a_family_chooses_it_on_the_page(client, auth):
+    auth.login()
+    html = client.get("/deliveries/new").get_data(as_text=True)
+    assert 'data-family-picker="1"' in html
+    assert "no prometido" not in html  # nothing is promised before a family is chosen
+    r = client.post("/deliveries/new", data={"idempotency_key": "key-00000010"},
+                    headers={"Accept": "application/json"})
+    assert r.status_code == 422
+    assert "family_id" in r.json["error"]["details"]["fields"]

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldapp.pwa import bp
-from fieldapp.pwa.shell import field_pages, shell_version
+from fieldapp.pwa.shell import shell_version
 
 
 def client_strings() -> dict[str, str]:
@@ -88,7 +88,7 @@ def pwa_context() -> dict[str, Any]:
             "outbox": url_for("pwa.outbox"),
             "offline": url_for("pwa.offline"),
             "families": url_for("families.index"),
-            "fieldPages": field_pages() if user else [],
+            "pages": url_for("pwa.pages"),
             "probeTimeoutMs": int(current_app.config["PWA_PROBE_TIMEOUT_MS"]),
             "sendTimeoutMs": int(current_app.config["PWA_SEND_TIMEOUT_MS"]),
             "intervalMs": int(current_app.config["PWA_REPLAY_INTERVAL_MS"]),

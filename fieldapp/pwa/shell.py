@@ -7,6 +7,7 @@ template changes, so a deployment with new assets installs a new service worker 
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app, url_for
@@ -66,8 +67,57 @@ def precache_urls() -> list[str]:
     return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
 
 
+#: Record pages stored for the field: training sessions from this many days ago to this many
+#: days ahead (attendance), and at most this many of each kind.
+SESSION_DAYS_BACK = 30
+SESSION_DAYS_AHEAD = 30
+RECORD_PAGES_LIMIT = 40
+
+
+def _record_pages() -> list[str]:
+    """Attendance sheets of recent and coming sessions and sign pages of drafts, in scope."""
+    from sqlalchemy import select
+
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.auth.access import scoped_community_ids
+    from fieldapp.extensions import db
+    from fieldapp.families.models import Family
+    from fieldapp.submissions import local_today
+    from fieldapp.trainings.models import TrainingSession
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scope = scoped_community_ids()
+    urls: list[str] = []
+    if "trainings.detail" in app.view_functions:
+        today = local_today()
+        stmt = (
+            select(TrainingSession.id)
+            .where(TrainingSession.voided.is_(False))
+            .where(TrainingSession.held_on >= today - timedelta(days=SESSION_DAYS_BACK))
+            .where(TrainingSession.held_on <= today + timedelta(days=SESSION_DAYS_AHEAD))
+            .order_by(TrainingSession.held_on.desc())
+            .limit(RECORD_PAGES_LIMIT)
+        )
+        if scope is not None:
+            stmt = stmt.where(TrainingSession.community_id.in_(scope))
+        urls += [url_for("trainings.detail", session_id=i) for i in db.session.scalars(stmt)]
+    if "agreements.sign" in app.view_functions:
+        stmt = (
+            select(Agreement.id)
+            .join(Family, Family.id == Agreement.family_id)
+            .where(Agreement.voided.is_(False), Agreement.status == "draft")
+            .order_by(Agreement.updated_at.desc())
+            .limit(RECORD_PAGES_LIMIT)
+        )
+        if scope is not None:
+            stmt = stmt.where(Family.community_id.in_(scope))
+        urls += [url_for("agreements.sign", agreement_id=i) for i in db.session.scalars(stmt)]
+    return urls
+
+
 def field_pages() -> list[str]:
-    """URLs of the field pages (see :data:`fieldapp.pwa.FIELD_PAGES`) this installation has."""
+    """URLs of the pages the logged-in user needs offline: :data:`fieldapp.pwa.FIELD_PAGES`
+    this installation has, then the record pages of the user's scope."""
     from fieldapp.pwa import FIELD_PAGES
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -79,4 +129,4 @@ def field_pages() -> list[str]:
             urls.append(url_for(endpoint))
         except BuildError:  # an endpoint that needs arguments cannot be cached blind
             continue
-    return urls
+    return urls + _record_pages()

@@ -16,7 +16,7 @@ from flask_wtf.csrf import generate_csrf
 from fieldapp.auth.access import public, scoped_community_ids
 from fieldapp.pwa import bp
 from fieldapp.pwa.queries import DATASETS, PAGE_SIZE, dataset_page, dataset_stamp
-from fieldapp.pwa.shell import SW_SOURCE, precache_urls, shell_version
+from fieldapp.pwa.shell import SW_SOURCE, field_pages, precache_urls, shell_version
 
 #: Header telling the service worker whose page a response is ("" when nobody is logged in).
 USER_HEADER = "X-Fieldapp-User"
@@ -52,7 +52,8 @@ def service_worker():
         "probeTimeoutMs": int(current_app.config["PWA_PROBE_TIMEOUT_MS"]),
         "sendTimeoutMs": int(current_app.config["PWA_SEND_TIMEOUT_MS"]),
         "networkTimeoutMs": int(current_app.config["PWA_NETWORK_TIMEOUT_MS"]),
-        "noCache": ["/auth/", "/sync/", "/api/", "/pwa/data/", url_for("pwa.ping")],
+        "noCache": ["/auth/", "/sync/", "/api/", "/pwa/data/", url_for("pwa.ping"),
+                    url_for("pwa.pages")],
     }
     source = (Path(current_app.static_folder or "") / SW_SOURCE).read_text(encoding="utf-8")
     body = f"self.FIELDAPP = {json.dumps(config, separators=(',', ':'))};\n{source}"
@@ -132,6 +133,12 @@ def outbox():
 def scan():
     """Scan a family's QR card with the camera, or type its code."""
     return render_template("pwa/scan.html")
+
+
+@bp.route("/pwa/pages")
+def pages():
+    """The pages this user needs with no connection (the tablet stores them after login)."""
+    return _no_store(jsonify(user=current_user.username, pages=field_pages()))
 
 
 @bp.route("/pwa/data/")

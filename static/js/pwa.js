@@ -154,11 +154,14 @@
 
   // Store the field pages for this user so they open with no connection.
   function warm(force) {
-    if (!user || !cfg.fieldPages.length || !navigator.serviceWorker || !navigator.serviceWorker.controller) return;
+    if (!user || !navigator.serviceWorker || !navigator.serviceWorker.controller) return;
     Core.getMeta("warmed").then(function (w) {
       var fresh = w && w.user === user && w.version === cfg.version && Date.now() - w.at < 30 * 60000;
       if (fresh && !force) return;
-      return Core.warmPages(user, cfg.fieldPages).then(function (n) {
+      return fetch(cfg.pages, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (resp) { return resp.ok ? resp.json() : { pages: [] }; })
+        .then(function (list) { return list.user === user ? Core.warmPages(user, list.pages) : 0; })
+        .then(function (n) {
         return Core.setMeta("warmed", { user: user, version: cfg.version, at: Date.now(), pages: n });
       });
     }).then(function () {
@@ -451,6 +454,7 @@
         }
         input.value = f.id;
         input.dispatchEvent(new Event("change", { bubbles: true }));
+        input.dispatchEvent(new CustomEvent("fieldapp:family", { bubbles: true, detail: f }));
         chosen.textContent = "";
         chosen.appendChild(el("strong", null, f.head_given_names + " " + f.head_surname));
         chosen.appendChild(el("span", { class: "muted" }, " " + f.code + " "));
