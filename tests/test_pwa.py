@@ -319,7 +319,8 @@ def test_cycle_forms_saved_offline_reach_the_node_exactly_once(
     wait_ready(page)
     poll(page, "document.querySelector('#pwa-badge').dataset.state === 'online'")
     state = badge(page)
-    assert state["waiting"] == "0" and state["rejected"] == "0"
+    assert state["waiting"] == "0"
+    assert state["rejected"] == "0"
     assert "último envío" in state["text"]
     screenshot(page, "17-outbox-after-sync")
 
