@@ -483,6 +483,61 @@ def test_a_new_version_waits_for_the_form_and_replays_old_items(
     assert count_families(site, head_surname=surname) == 1
 
 
+# The IndexedDB schema and item shape the first release wrote (database version 1, items
+# with their fields as an object): a tablet updated from it must still send what it holds.
+OLD_TABLET_SCRIPT = """([item]) => new Promise((resolve, reject) => {
+  const req = indexedDB.open("fieldapp", 1);
+  req.onupgradeneeded = () => {
+    const db = req.result;
+    const outbox = db.createObjectStore("outbox", {keyPath: "seq", autoIncrement: true});
+    outbox.createIndex("user", "user");
+    db.createObjectStore("sent", {keyPath: "key"}).createIndex("sent_at", "sent_at");
+    db.createObjectStore("meta", {keyPath: "k"});
+    const families = db.createObjectStore("families", {keyPath: "id"});
+    families.createIndex("code", "code");
+    families.createIndex("dni", "dni");
+    db.createObjectStore("communities", {keyPath: "id"});
+    db.createObjectStore("agreements", {keyPath: "id"}).createIndex("family_id", "family_id");
+    db.createObjectStore("benefit_types", {keyPath: "id"});
+    db.createObjectStore("commitment_types", {keyPath: "id"});
+  };
+  req.onsuccess = () => {
+    const db = req.result;
+    const tx = db.transaction(["outbox"], "readwrite");
+    tx.objectStore("outbox").put(item);
+    tx.oncomplete = () => { db.close(); resolve(true); };
+    tx.onerror = () => reject(tx.error);
+  };
+  req.onerror = () => reject(req.error);
+})"""
+
+
+def test_items_stored_by_an_older_release_are_sent_after_the_update(
+    site: LiveServer, tablet: Any
+) -> None:
+    surname = f"Antigua {uuid.uuid4().hex[:6]}"
+    with site.app.app_context():
+        from fieldapp.communities.models import Community
+
+        community = str(db.session.scalars(select(Community.id).limit(1)).one())
+    browser = tablet()
+    page = page_of(browser)
+    page.goto(site.url + "/manifest.webmanifest")  # the origin, without the app's scripts
+    page.evaluate(OLD_TABLET_SCRIPT, [{
+        "kind": "family", "user": "promotor", "url": "/families/new",
+        "key": str(uuid.uuid4()), "title": surname, "created_at": 1767225600000,
+        "status": "waiting",
+        "fields": {"community_id": community, "head_given_names": "Eusebia",
+                   "head_surname": surname, "members_count": "5"},
+    }])
+    login(page, site.url, "promotor")
+    wait_ready(page)
+    wait_outbox_empty(page)
+    assert count_families(site, head_surname=surname) == 1
+    assert page.evaluate("new Promise(r => { const q = indexedDB.open('fieldapp');"
+                         " q.onsuccess = () => r(q.result.version); })") == 2
+
+
 def test_family_search_and_qr_work_offline(site: LiveServer, tablet: Any) -> None:
     with site.app.app_context():
         family = db.session.execute(select(Family).order_by(Family.code).limit(1)).scalar_one()

@@ -15,7 +15,12 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from fieldapp.agreements.models import Agreement, BenefitType, CommitmentType
+from fieldapp.agreements.models import (
+    Agreement,
+    AgreementCommitment,
+    BenefitType,
+    CommitmentType,
+)
 from fieldapp.communities.models import Community
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
@@ -52,6 +57,17 @@ def _agreement_scope(stmt: Select[Any], ids: list[uuid.UUID] | None) -> Select[A
     return stmt.where(Agreement.family_id.in_(families))
 
 
+def _commitment_scope(stmt: Select[Any], ids: list[uuid.UUID] | None) -> Select[Any]:
+    if ids is None:
+        return stmt
+    agreements = (
+        select(Agreement.id)
+        .join(Family, Family.id == Agreement.family_id)
+        .where(Family.community_id.in_(ids))
+    )
+    return stmt.where(AgreementCommitment.agreement_id.in_(agreements))
+
+
 DATASETS: dict[str, Dataset] = {
     "communities": Dataset(Community, ("id", "code", "name", "district"), _community_scope),
     "families": Dataset(
@@ -61,8 +77,15 @@ DATASETS: dict[str, Dataset] = {
     ),
     "agreements": Dataset(
         Agreement,
-        ("id", "number", "family_id", "year", "status", "period_start", "period_end"),
+        ("id", "number", "family_id", "year", "status", "period_start", "period_end",
+         "version_no"),
         _agreement_scope,
+    ),
+    # What a compliance visit checks, per agreement (the offline visit form builds its rows).
+    "agreement_commitments": Dataset(
+        AgreementCommitment,
+        ("id", "agreement_id", "commitment_type_id", "text_es", "text_en", "position"),
+        _commitment_scope,
     ),
     "benefit_types": Dataset(
         BenefitType,

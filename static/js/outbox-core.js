@@ -5,11 +5,12 @@
   "use strict";
 
   var DB_NAME = "fieldapp";
-  var DB_VERSION = 1;
+  var DB_VERSION = 2;
   // The shape of a stored outbox item. A newer app reads every older shape (see upgradeItem):
   // items written before an update are still sent after it.
   var ITEM_FORMAT = 1;
-  var REF_STORES = ["families", "communities", "agreements", "benefit_types", "commitment_types"];
+  var REF_STORES = ["families", "communities", "agreements", "agreement_commitments", "benefit_types",
+    "commitment_types"];
   var SENT_KEEP = 50;
   var MAX_SERVER_ERRORS = 5;
   var PAGES_PREFIX = "fieldapp-pages-";
@@ -36,8 +37,11 @@
           db.createObjectStore("benefit_types", { keyPath: "id" });
           db.createObjectStore("commitment_types", { keyPath: "id" });
         }
-        // Version 2 and later: add stores here with `if (event.oldVersion < 2) {...}`; never drop
-        // the outbox store or change its key, so items of older versions survive the upgrade.
+        // Later versions only add: never drop the outbox store or change its key, so items
+        // written by an older version of the app survive the upgrade and are still sent.
+        if (event.oldVersion < 2) {
+          db.createObjectStore("agreement_commitments", { keyPath: "id" }).createIndex("agreement_id", "agreement_id");
+        }
       };
       req.onsuccess = function () {
         var db = req.result;
@@ -444,6 +448,11 @@
   function getFamily(id) { return getOne("families", id); }
   function getCommunity(id) { return getOne("communities", id); }
   function familyAgreements(familyId) { return getAll("agreements", "family_id", familyId); }
+  function agreementCommitments(agreementId) {
+    return getAll("agreement_commitments", "agreement_id", agreementId).then(function (rows) {
+      return rows.sort(function (a, b) { return a.position - b.position; });
+    });
+  }
 
   function findFamilyByCode(code) {
     var wanted = String(code || "").trim().toUpperCase();
@@ -545,6 +554,7 @@
     getFamily: getFamily,
     getCommunity: getCommunity,
     familyAgreements: familyAgreements,
+    agreementCommitments: agreementCommitments,
     findFamilyByCode: findFamilyByCode,
     pagesCacheName: pagesCacheName,
     adoptUser: adoptUser,
