@@ -109,7 +109,7 @@ def manifest():
 @public
 def offline():
     """The page shown for a page this tablet has not stored (no personal data in it)."""
-    return render_template("pwa/offline.html")
+    return render_template("pwa/offline.html", config_endpoints=set(current_app.view_functions))
 
 
 @bp.route("/pwa/ping")

@@ -329,6 +329,7 @@
   }
 
   function fill(form, fields) {
+    form.fieldappPendingFields = fields;  // rows built later (visit findings) fill from it too
     Array.prototype.forEach.call(form.elements, function (node) {
       if (node.type === "checkbox" || node.type === "radio") node.checked = false;
     });
@@ -501,6 +502,9 @@
         card.querySelector(".offline-family-agreements").textContent = r[1].map(function (a) {
           return a.number + " (" + a.status + ")";
         }).join(", ") || "—";
+        card.querySelectorAll("[data-family-href]").forEach(function (link) {
+          link.href = link.dataset.familyHref + encodeURIComponent(f.id);
+        });
         card.hidden = false;
       });
     });
@@ -557,7 +561,7 @@
   // ---------- start ----------
 
   window.fieldappPwa = {
-    cfg: cfg, t: t, el: el, when: when, tick: tick, renderBadge: renderBadge,
+    cfg: cfg, t: t, el: el, when: when, tick: tick, renderBadge: renderBadge, fill: fill,
     renderDataInfo: renderDataInfo, showResults: showResults
   };
 
