@@ -8,7 +8,7 @@
 "use strict";
 
 var CFG = self.FIELDAPP;
-importScripts(CFG.core);
+importScripts.apply(self, CFG.scripts);
 var Core = self.FieldappOutbox;
 var STATIC_CACHE = "fieldapp-static-" + CFG.version;
 var PRECACHED = new Set(CFG.precache.map(function (u) { return new URL(u, self.location.href).pathname; }));
