@@ -126,8 +126,10 @@
     }, true).then(function (seq) { notify(); return seq; });
   }
 
+  // Changes to a stored item need no flush of their own: if one is lost, the item is sent once
+  // more and the node answers from its idempotency key.
   function putItem(item) {
-    return run(["outbox"], "readwrite", function (tx) { tx.objectStore("outbox").put(item); }, true);
+    return run(["outbox"], "readwrite", function (tx) { tx.objectStore("outbox").put(item); });
   }
 
   function listItems() {
@@ -152,7 +154,7 @@
     });
   }
 
-  // Accepted: out of the outbox, into the recent list, last send time: one durable transaction.
+  // Accepted: out of the outbox, into the recent list, last send time: one transaction.
   function markSent(item, result) {
     var now = Date.now();
     return run(["outbox", "sent", "meta"], "readwrite", function (tx) {
@@ -172,7 +174,7 @@
           if (cursor && extra-- > 0) { cursor.delete(); cursor.continue(); }
         };
       };
-    }, true);
+    });
   }
 
   function markRejected(item, result) {
