@@ -93,6 +93,15 @@ def test_pages_say_whose_they_are(client, auth):
         assert url in pages["pages"]
 
 
+def test_pages_with_a_one_time_message_are_not_stored(client, auth):
+    welcome = auth.login()
+    page = client.get(welcome.headers["Location"])  # "Welcome, ..." is shown once
+    assert "flash" in page.get_data(as_text=True)
+    assert page.headers["X-Fieldapp-Transient"] == "1"
+    again = client.get(welcome.headers["Location"])
+    assert "X-Fieldapp-Transient" not in again.headers
+
+
 def test_ping_gives_a_csrf_token_only_to_a_session(client, auth):
     r = client.get("/pwa/ping")
     assert r.json["user"] is None
