@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from cyclekit import SIGNATURE, catalogue, draft_form, login, seed, sign_form
 from sqlalchemy import or_, select
 
-from cyclekit import SIGNATURE, catalogue, draft_form, login, seed, sign_form
 from fieldapp.extensions import db
 
 JSON = {"Accept": "application/json"}
@@ -100,7 +100,8 @@ def test_coordinator_reads_family_and_agreement_history(app, family):
         assert needle in page, needle
     assert "Botiquín duplicado" in page
     agreement_page = coordinator.get(f"/audit/agreements/{agreement_id}").get_data(as_text=True)
-    assert "firmado" in agreement_page and "entrega anulada" in agreement_page
+    assert "firmado" in agreement_page
+    assert "entrega anulada" in agreement_page
     assert "asistencia registrada" not in agreement_page  # attendance is not the agreement's
     # The family and agreement pages link to their history for coordinators only.
     assert f"/audit/families/{family}" in coordinator.get(f"/families/{family}").get_data(
@@ -125,7 +126,8 @@ def test_audit_history_is_paginated_and_in_english(app, family):
     assert f"/audit/families/{family}?page=2" in first
     coordinator.post("/auth/language/en", data={"next": "/"})
     page = coordinator.get(f"/audit/agreements/{agreement_id}").get_data(as_text=True)
-    assert "Audit history" in page and "Before → after" in page
+    assert "Audit history" in page
+    assert "Before → after" in page
 
 
 def test_unknown_ids_give_404(app):
