@@ -8,7 +8,8 @@ its own codes; the node code keeps two nodes apart.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import String, select
+from sqlalchemy import String, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldapp.extensions import db
@@ -38,11 +39,26 @@ def next_code(kind: str | None = None, year: int | None = None, width: int = 4) 
         parts.append(str(year))
     parts.append(current_app.config["NODE_CODE"])
     prefix = "-".join(parts)
-    seq = db.session.execute(
-        select(CodeSequence).where(CodeSequence.prefix == prefix).with_for_update()
-    ).scalar_one_or_none()
-    if seq is None:
-        seq = CodeSequence(prefix=prefix, last_value=0)
-        db.session.add(seq)
-    seq.last_value += 1
-    return f"{prefix}-{seq.last_value:0{width}d}"
+    return f"{prefix}-{_next_value(prefix):0{width}d}"
+
+
+def _next_value(prefix: str) -> int:
+    """Atomically take the next number for ``prefix`` (one UPDATE ... RETURNING).
+
+    A read-then-write would hand two concurrent requests the same number.
+    """
+    bump = (
+        update(CodeSequence)
+        .where(CodeSequence.prefix == prefix)
+        .values(last_value=CodeSequence.last_value + 1)
+        .returning(CodeSequence.last_value)
+    )
+    value = db.session.execute(bump).scalar_one_or_none()
+    if value is not None:
+        return value
+    try:
+        with db.session.begin_nested():
+            db.session.add(CodeSequence(prefix=prefix, last_value=1))
+        return 1
+    except IntegrityError:  # another request created the row first
+        return db.session.execute(bump).scalar_one()

@@ -33,7 +33,11 @@ def compile_catalogues(target: Path) -> None:
         tmp.replace(mo_path)
 
 
-def select_locale() -> str:
+#: Formatting conventions per language: Peruvian Spanish (``1,234.5``; dates in Spanish).
+REGIONS = {"es": "es_PE"}
+
+
+def select_language() -> str:
     """The user's saved language, else the session's choice, else the browser's, else Spanish."""
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
@@ -44,6 +48,12 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config[
         "BABEL_DEFAULT_LOCALE"
     ]
+
+
+def select_locale() -> str:
+    """The locale of the request: the language, with Peru's conventions for Spanish."""
+    language = select_language()
+    return REGIONS.get(language, language)
 
 
 def init_app(app: Flask) -> None:

@@ -36,6 +36,6 @@ def init_app(app: Flask) -> None:
         return {
             "app_role": current_app.config["ROLE"],
             "node_code": current_app.config["NODE_CODE"],
-            "current_locale": str(get_locale() or "es"),
+            "current_locale": get_locale().language if get_locale() else "es",
             "languages": current_app.config["LANGUAGES"],
         }

@@ -199,3 +199,43 @@ def make_family(app: Flask, make_community: Callable[..., Any]) -> Callable[...,
 
     return factory
 
+
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """The local PostgreSQL server; unreachable fails the run (set FIELDAPP_TEST_SKIP_PG=1 to skip)."""
+    import os
+
+    import sqlalchemy as sa
+
+    url = os.environ.get("FIELDAPP_TEST_PG_SERVER", PG_SERVER)
+    try:
+        engine = sa.create_engine(f"{url}/test")
+        with engine.connect():
+            pass
+        engine.dispose()
+    except sa.exc.OperationalError as error:
+        if os.environ.get("FIELDAPP_TEST_SKIP_PG") == "1":
+            pytest.skip("PostgreSQL unreachable and FIELDAPP_TEST_SKIP_PG=1")
+        pytest.fail(f"PostgreSQL is unreachable at {url}: {error}")
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A database of its own on the local PostgreSQL server, dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"fieldapp_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(f"{pg_server_url}/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{pg_server_url}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from fieldapp.admin import bp
 from fieldapp.auth.access import role_required
@@ -20,7 +21,7 @@ from fieldapp.families.queries import active_communities
 
 
 def _with_choices(form: UserForm) -> UserForm:
-    form.communities.choices = [(str(c.id), c.name) for c in active_communities()]
+    form.communities.choices = [SelectChoice(str(c.id), c.name) for c in active_communities()]
     return form
 
 

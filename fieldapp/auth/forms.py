@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 ROLE_CHOICES = [
-    ("field_staff", _l("Field staff")),
-    ("coordinator", _l("Coordinator")),
-    ("admin", _l("Administrator")),
+    SelectChoice("field_staff", _l("Field staff")),
+    SelectChoice("coordinator", _l("Coordinator")),
+    SelectChoice("admin", _l("Administrator")),
 ]
 
 

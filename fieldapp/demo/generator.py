@@ -36,7 +36,7 @@ from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
 from fieldapp.deliveries.models import Delivery
 from fieldapp.demo import names
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
+from fieldapp.families.models import Family, search_text_for
 from fieldapp.models import new_id
 from fieldapp.trainings.models import Attendance, TrainingSession
 
@@ -209,6 +209,7 @@ class _Generator:
                 "status": "active",
                 "notes": None,
             }
+            row["search_text"] = search_text_for(row)
             self.family_rows.append(row)
         _bulk(Family, self.family_rows)
         self.count("families", n)
@@ -388,7 +389,9 @@ class _Generator:
                 "notes": None,
             }
             sessions.append(session)
-            invited = by_community.get(community["id"], []) + by_community.get(neighbour["id"], [])
+            invited = by_community.get(community["id"], [])
+            if neighbour is not community:
+                invited = invited + by_community.get(neighbour["id"], [])
             rate = rng.uniform(0.45, 0.75)
             for fam in invited:
                 if rng.random() < rate:

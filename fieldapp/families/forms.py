@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from fieldapp.forms import CreateForm
 
@@ -28,7 +28,7 @@ class FamilyForm(CreateForm):
     members_count = IntegerField(
         _l("Household members"),
         default=1,
-        validators=[DataRequired(), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))],
+        validators=[InputRequired(), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))],
     )
     phone = StringField(
         _l("Phone"),

@@ -6,55 +6,72 @@ import uuid
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from fieldapp.communities.models import Community
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
+from fieldapp.families.models import Family, normalize
 
 
 def family_search(q: str | None = None, community_id: uuid.UUID | None = None,
                   community_ids: list[uuid.UUID] | None = None) -> Select[Any]:
-    """A query for families matching ``q`` (name, code or DNI), ordered by name.
+    """A query for families matching ``q``, ordered by name.
+
+    ``q`` matches names, code and DNI, accent- and case-insensitively; every word must match
+    (``"maria huaman"`` finds *Huamán Tuanama, María*).
 
     :param community_ids: restrict to these communities (a field worker's own), if given.
     """
-    stmt = (
-        select(Family)
-        .options(joinedload(Family.community))
-        .where(Family.voided.is_(False))
-        .order_by(Family.head_surname, Family.head_given_names, Family.code)
+    stmt = select(Family).where(*_conditions(q, community_id, community_ids))
+    return stmt.options(joinedload(Family.community)).order_by(
+        Family.head_surname, Family.head_given_names, Family.code
     )
-    if q:
-        q = " ".join(q.split())[:100]
-        if q.isdigit():
-            stmt = stmt.where(or_(Family.dni.startswith(q), Family.code.contains(q)))
-        else:
-            like = f"%{q}%"
-            terms = [
-                Family.code.ilike(like),
-                Family.head_surname.ilike(like),
-                Family.head_given_names.ilike(like),
-                (Family.head_given_names + " " + Family.head_surname).ilike(like),
-            ]
-            stmt = stmt.where(or_(*terms))
+
+
+def _conditions(q: str | None, community_id: uuid.UUID | None,
+                community_ids: list[uuid.UUID] | None) -> list[Any]:
+    conditions: list[Any] = [Family.voided.is_(False)]
+    words = normalize(q or "")[:100].split()[:6]
+    if len(words) == 1 and len(words[0]) == 8 and words[0].isdigit():
+        words = []  # a whole DNI: the index finds it
+        conditions.append(Family.dni == q.strip())
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Family.search_text.like(f"%{escaped}%", escape="\\"))
     if community_id:
-        stmt = stmt.where(Family.community_id == community_id)
+        conditions.append(Family.community_id == community_id)
     if community_ids is not None:
-        stmt = stmt.where(Family.community_id.in_(community_ids))
-    return stmt
+        conditions.append(Family.community_id.in_(community_ids))
+    return conditions
 
 
-def paginate_families(stmt: Select[Any], page: int, per_page: int) -> Pagination:
-    """One page of a family query (the count runs in SQL)."""
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=100)
+def count_families(q: str | None = None, community_id: uuid.UUID | None = None,
+                   community_ids: list[uuid.UUID] | None = None) -> int:
+    """How many families :func:`family_search` finds (a plain count, no join, no sort)."""
+    return db.session.scalar(
+        select(func.count(Family.id)).where(*_conditions(q, community_id, community_ids))
+    ) or 0
 
 
-def active_communities() -> list[Community]:
-    """Communities that are not voided, by name."""
+def paginate_families(stmt: Select[Any], page: int, per_page: int, total: int) -> Pagination:
+    """One page of a family query; ``total`` comes from :func:`count_families` (no sort, no join)."""
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False,
+                             max_per_page=100, count=False)
+    pagination.total = total
+    return pagination
+
+
+def active_communities() -> list[Any]:
+    """``(id, code, name)`` rows of the communities that are not voided, by name.
+
+    Rows, not ORM objects: every list and form page shows them, and at ten times the
+    program there are 250.
+    """
     return list(
         db.session.execute(
-            select(Community).where(Community.voided.is_(False)).order_by(Community.name)
-        ).scalars()
+            select(Community.id, Community.code, Community.name)
+            .where(Community.voided.is_(False))
+            .order_by(Community.name)
+        )
     )

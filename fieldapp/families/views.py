@@ -7,6 +7,7 @@ import uuid
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.errors import ValidationFailed
@@ -15,14 +16,21 @@ from fieldapp.families import bp
 from fieldapp.families.forms import FamilyForm
 from fieldapp.families.models import Family
 from fieldapp.families.operations import create_family, update_family
-from fieldapp.families.queries import active_communities, family_search, paginate_families
+from fieldapp.families.queries import (
+    active_communities,
+    count_families,
+    family_search,
+    paginate_families,
+)
 from fieldapp.idempotency import run_once
 
 
 def _community_choices(form: FamilyForm) -> None:
     scope = scoped_community_ids()
     communities = [c for c in active_communities() if scope is None or c.id in scope]
-    form.community_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name) for c in communities]
+    form.community_id.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(str(c.id), c.name) for c in communities
+    ]
 
 
 def _parse_uuid(value: str | None) -> uuid.UUID | None:
@@ -38,9 +46,10 @@ def index():
     q = request.args.get("q", "").strip()
     community_id = _parse_uuid(request.args.get("community"))
     page = request.args.get("page", 1, type=int) or 1
-    stmt = family_search(q, community_id, scoped_community_ids())
-    pagination = paginate_families(stmt, max(page, 1), current_app.config["PER_PAGE"])
     scope = scoped_community_ids()
+    total = count_families(q, community_id, scope)
+    stmt = family_search(q, community_id, scope)
+    pagination = paginate_families(stmt, max(page, 1), current_app.config["PER_PAGE"], total)
     communities = [c for c in active_communities() if scope is None or c.id in scope]
     return render_template(
         "families/index.html",

@@ -166,6 +166,7 @@ def upgrade():
     sa.Column('consent_at', sa.DateTime(), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('search_text', sa.String(length=400), server_default='', nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
@@ -187,6 +188,7 @@ def upgrade():
     with op.batch_alter_table('families', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_families_community_id'), ['community_id'], unique=False)
         batch_op.create_index('ix_families_community_name', ['community_id', 'head_surname', 'head_given_names'], unique=False)
+        batch_op.create_index('ix_families_name', ['head_surname', 'head_given_names', 'code', 'search_text'], unique=False)
         batch_op.create_index(batch_op.f('ix_families_dni'), ['dni'], unique=False)
 
     op.create_table('node_communities',
@@ -542,6 +544,7 @@ def downgrade():
     with op.batch_alter_table('families', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_families_dni'))
         batch_op.drop_index('ix_families_community_name')
+        batch_op.drop_index('ix_families_name')
         batch_op.drop_index(batch_op.f('ix_families_community_id'))
 
     op.drop_table('families')

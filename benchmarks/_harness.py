@@ -1,0 +1,138 @@
+"""Shared pieces of the benchmarks: a demo instance, a real server process, timers, output.
+
+Benchmarks print figures; they assert nothing. Each ends, with ``--json``, with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """Arguments every benchmark takes: ``--scale``, ``--json``, ``--keep``."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--scale", type=float, default=1.0, help="demo program scale (1 = 1,033 families)")
+    p.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    p.add_argument("--seed", type=int, default=2026)
+    return p
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_demo_instance(scale: float, seed: int, extra_env: dict[str, str] | None = None,
+                       ) -> tuple[Path, float]:
+    """A temporary instance folder holding the demo program; returns it and the seconds taken."""
+    instance = Path(tempfile.mkdtemp(prefix="fieldapp-bench-"))
+    env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance), **(extra_env or {})}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "fieldapp", "demo", "--scale", str(scale), "--seed",
+                    str(seed)], cwd=ROOT, env=env, check=True, capture_output=True)
+    return instance, time.perf_counter() - started
+
+
+@contextmanager
+def server(instance: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """Run the app in its own process on a free port; yields (base URL, pid)."""
+    port = free_port()
+    env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance), **(extra_env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldapp", "run", "--port", str(port), "--without-threads"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"{base}/auth/login", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a running process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    return match.group(1) if match else ""
+
+
+def login(base: str, username: str, password: str = "fieldapp-demo") -> requests.Session:
+    """A logged-in HTTP session (keep-alive) against a running server."""
+    session = requests.Session()
+    token = csrf_token(session.get(f"{base}/auth/login").text)
+    response = session.post(f"{base}/auth/login", data={"username": username,
+                                                         "password": password,
+                                                         "csrf_token": token})
+    response.raise_for_status()
+    return session
+
+
+def timed(fn: Callable[[int], Any], runs: int) -> dict[str, float]:
+    """Run ``fn(i)`` ``runs`` times (after two warm-ups); p50/p95/max in milliseconds."""
+    fn(-1)
+    fn(-2)
+    samples = []
+    for i in range(runs):
+        started = time.perf_counter()
+        fn(i)
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2),
+        "max_ms": round(samples[-1], 2),
+        "runs": runs,
+    }
+
+
+def report(title: str, rows: dict[str, dict[str, float]], extra: dict[str, Any],
+           as_json: bool) -> None:
+    """Print a table of timings and, with ``--json``, one JSON line at the end."""
+    print(title)
+    for name, row in rows.items():
+        print(f"  {name:<28} p50 {row['p50_ms']:>8.2f} ms   p95 {row['p95_ms']:>8.2f} ms"
+              f"   max {row['max_ms']:>8.2f} ms   ({row['runs']} runs)")
+    for key, value in extra.items():
+        print(f"  {key:<28} {value}")
+    if as_json:
+        line = {f"{name}_p95_ms": row["p95_ms"] for name, row in rows.items()}
+        line.update({f"{name}_p50_ms": row["p50_ms"] for name, row in rows.items()})
+        line.update(extra)
+        print(json.dumps(line))
+
+
+def cleanup(instance: Path) -> None:
+    shutil.rmtree(instance, ignore_errors=True)

@@ -1,0 +1,88 @@
+"""Pages and actions through a real server on the demo program.
+
+    python benchmarks/pages.py --scale 10 --json
+
+Times (p50/p95) the family list, search and page, and creating a family, over HTTP with
+keep-alive against the app in its own process on SQLite; reports the demo generation time and
+the server's peak memory. The last line (``--json``) has ``*_p95_ms`` keys and ``peak_rss_mb``.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import uuid
+
+from _harness import cleanup, csrf_token, login, make_demo_instance, parser, peak_rss_mb, report, server, timed
+
+
+def sample_families(instance, n: int, seed: int) -> list[dict]:
+    conn = sqlite3.connect(instance / "fieldapp.sqlite")
+    rows = conn.execute(
+        "SELECT id, code, head_surname, dni, community_id FROM families ORDER BY code"
+    ).fetchall()
+    conn.close()
+    rng = random.Random(seed)
+    picked = rng.sample(rows, min(n, len(rows)))
+
+    def as_uuid(value):  # SQLite stores Uuid as 32 hex characters
+        return str(uuid.UUID(hex=value))
+
+    return [{"id": as_uuid(r[0]), "code": r[1], "surname": r[2].split()[0], "dni": r[3],
+             "community_id": as_uuid(r[4])} for r in picked]
+
+
+def main() -> None:
+    args = parser(__doc__.splitlines()[0]).parse_args()
+    runs = 200
+    instance, demo_s = make_demo_instance(args.scale, args.seed)
+    families = sample_families(instance, runs + 2, args.seed)
+    try:
+        with server(instance) as (base, pid):
+            http = login(base, "promotor")
+            pages = max(1, len(families) // 25)
+
+            def family_list(i: int) -> None:
+                http.get(f"{base}/families/", params={"page": (i % pages) + 1}).raise_for_status()
+
+            def family_search(i: int) -> None:
+                http.get(f"{base}/families/", params={"q": families[i]["surname"]}).raise_for_status()
+
+            def family_search_dni(i: int) -> None:
+                fam = families[i]
+                http.get(f"{base}/families/", params={"q": fam["dni"] or fam["code"]}).raise_for_status()
+
+            def family_page(i: int) -> None:
+                http.get(f"{base}/families/{families[i]['id']}").raise_for_status()
+
+            token = csrf_token(http.get(f"{base}/families/new").text)
+
+            def family_create(i: int) -> None:
+                response = http.post(f"{base}/families/new", allow_redirects=False, data={
+                    "csrf_token": token, "idempotency_key": str(uuid.uuid4()),
+                    "community_id": families[i]["community_id"], "head_given_names": "Bench",
+                    "head_surname": f"Marca {i}", "members_count": "3",
+                })
+                assert response.status_code == 302, response.status_code
+
+            rows = {
+                "family_list": timed(family_list, runs),
+                "family_search": timed(family_search, runs),
+                "family_search_dni": timed(family_search_dni, runs),
+                "family_page": timed(family_page, runs),
+                "family_create": timed(family_create, runs // 2),
+            }
+            extra = {
+                "scale": args.scale,
+                "families": round(1033 * args.scale),
+                "database": "sqlite",
+                "demo_generate_s": round(demo_s, 2),
+                "peak_rss_mb": round(peak_rss_mb(pid), 1),
+            }
+        report(f"pages at scale {args.scale} (SQLite, one server process)", rows, extra, args.json)
+    finally:
+        cleanup(instance)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Family list, search, page, registration and editing through HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from fieldapp.audit.models import AuditEntry
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+
+
+def _form(community_id, **overrides):
+    data = {
+        "community_id": str(community_id),
+        "head_given_names": "Segundo",
+        "head_surname": "Chuquizuta Peña",
+        "dni": "45678912",
+        "members_count": "5",
+        "phone": "942 123 456",
+        "lat": "-5.7421",
+        "lon": "-77.5093",
+        "plot_name": "La Loma",
+        "plot_ha": "6.5",
+        "forest_ha": "2.5",
+        "coffee_ha": "3",
+        "data_consent": "y",
+        "notes": "Parcela junto a la quebrada.",
+        "idempotency_key": "0b7f0a64-5d8f-4a0e-9a43-2f3c1f0e9a11",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_register_family(client, auth, app, make_community):
+    community_id = make_community(name="Nueva Esperanza")
+    auth.login()
+    response = client.post("/families/new", data=_form(community_id))
+    assert response.status_code == 302
+    with app.app_context():
+        family = db.session.execute(select(Family)).scalar_one()
+        assert family.code == "AM-TST-0001"
+        assert family.head_name == "Segundo Chuquizuta Peña"
+        assert family.origin_node == app.config["NODE_ID"]
+        assert family.version == 1 and family.voided is False
+        assert family.id.version == 7  # UUIDv7, made where the record is created
+        assert family.consent_at is not None
+        assert db.session.scalar(select(func.count(AuditEntry.id))) == 1
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Segundo Chuquizuta Peña" in page and "Nueva Esperanza" in page and "AM-TST-0001" in page
+
+
+def test_double_submit_creates_one_family(client, auth, app, make_community):
+    community_id = make_community()
+    auth.login()
+    first = client.post("/families/new", data=_form(community_id))
+    second = client.post("/families/new", data=_form(community_id))
+    assert first.headers["Location"] == second.headers["Location"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Family.id))) == 1
+
+
+def test_same_key_with_other_data_is_refused(client, auth, app, make_community):
+    community_id = make_community()
+    auth.login()
+    client.post("/families/new", data=_form(community_id))
+    response = client.post("/families/new", data=_form(community_id, head_surname="Otro"))
+    assert response.status_code == 409
+    assert "idempotency_key_reused" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Family.id))) == 1
+
+
+def test_codes_continue_per_node(client, auth, app, make_community):
+    community_id = make_community()
+    auth.login()
+    for n in range(3):
+        client.post("/families/new", data=_form(community_id, dni=f"4000000{n}",
+                                                idempotency_key=f"key-0000000{n}"))
+    with app.app_context():
+        codes = db.session.execute(select(Family.code).order_by(Family.code)).scalars().all()
+    assert codes == ["AM-TST-0001", "AM-TST-0002", "AM-TST-0003"]
+
+
+INVALID = [
+    ({"head_given_names": ""}, "head_given_names"),
+    ({"dni": "1234567"}, "dni"),
+    ({"dni": "1234567a"}, "dni"),
+    ({"members_count": "0"}, "members_count"),
+    ({"members_count": "muchos"}, "members_count"),
+    ({"lat": "-95"}, "lat"),
+    ({"lon": "200"}, "lon"),
+    ({"plot_ha": "-1"}, "plot_ha"),
+    ({"forest_ha": "5", "coffee_ha": "5", "plot_ha": "6"}, "forest_ha"),
+    ({"phone": "call me"}, "phone"),
+    ({"community_id": "not-a-uuid"}, "community_id"),
+    ({"community_id": "00000000-0000-0000-0000-000000000000"}, "community_id"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), INVALID)
+def test_invalid_family_keeps_input_and_marks_the_field(client, auth, app, make_community,
+                                                        overrides, field):
+    community_id = make_community()
+    auth.login()
+    response = client.post("/families/new", data={**_form(community_id), **overrides})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert f'id="{field}-err"' in html
+    assert 'value="Chuquizuta Peña"' in html or overrides.get("head_surname") is not None
+    assert "Parcela junto a la quebrada." in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Family.id))) == 0
+
+
+def test_duplicate_dni_is_refused_with_the_other_family(client, auth, make_family, make_community):
+    make_family(dni="45678912")
+    auth.login()
+    response = client.post("/families/new", data=_form(make_community()))
+    assert response.status_code == 422
+    assert "AM-TST-0001" in response.get_data(as_text=True)
+
+
+def test_edit_family_records_what_changed(client, auth, app, make_family):
+    family_id = make_family(dni="11112222")
+    auth.login()
+    form = client.get(f"/families/{family_id}/edit").get_data(as_text=True)
+    assert 'value="11112222"' in form
+    with app.app_context():
+        community_id = db.session.get(Family, family_id).community_id
+    response = client.post(f"/families/{family_id}/edit", data={
+        "community_id": str(community_id), "head_given_names": "María", "head_surname": "Huamán Tuanama",
+        "dni": "11112222", "members_count": "6",
+    })
+    assert response.status_code == 302
+    with app.app_context():
+        family = db.session.get(Family, family_id)
+        assert family.members_count == 6 and family.version == 2
+        entry = db.session.execute(
+            select(AuditEntry).where(AuditEntry.action == "update")
+        ).scalar_one()
+        # Only what changed is kept (the unticked consent box withdrew consent).
+        assert entry.before == {"members_count": 4, "data_consent": True}
+        assert entry.after == {"members_count": 6, "data_consent": False}
+        assert entry.username == "test-field-staff"
+
+
+def test_edit_with_errors_keeps_input(client, auth, app, make_family):
+    family_id = make_family()
+    auth.login()
+    with app.app_context():
+        community_id = db.session.get(Family, family_id).community_id
+    response = client.post(f"/families/{family_id}/edit", data={
+        "community_id": str(community_id), "head_given_names": "Nueva", "head_surname": "",
+        "members_count": "3",
+    })
+    assert response.status_code == 422
+    assert 'value="Nueva"' in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Family, family_id).head_given_names == "María"
+
+
+def test_search_by_name_code_and_dni(demo_app):
+    from tests.conftest import AuthActions
+
+    client = demo_app.test_client()
+    AuthActions(demo_app, client).login("coordinator")
+    with demo_app.app_context():
+        family = db.session.execute(
+            select(Family).where(Family.dni.is_not(None)).order_by(Family.code).limit(1)
+        ).scalar_one()
+        total = db.session.scalar(select(func.count(Family.id)))
+    for q in (family.dni, family.code, family.head_surname.split()[0], family.head_given_names):
+        html = client.get("/families/", query_string={"q": q}).get_data(as_text=True)
+        assert family.code in html, q
+    html = client.get("/families/").get_data(as_text=True)
+    assert f"{total} familias" in html
+    assert "Página 1 de" in html
+    # Page 2 shows other families than page 1.
+    page2 = client.get("/families/", query_string={"page": 2}).get_data(as_text=True)
+    assert page2 != html
+
+
+def test_filter_by_community(demo_app):
+    from fieldapp.communities.models import Community
+    from tests.conftest import AuthActions
+
+    client = demo_app.test_client()
+    AuthActions(demo_app, client).login("coordinator")
+    with demo_app.app_context():
+        community = db.session.execute(select(Community).order_by(Community.code)).scalars().first()
+        inside = db.session.scalar(
+            select(func.count(Family.id)).where(Family.community_id == community.id))
+    html = client.get("/families/", query_string={"community": str(community.id)}).get_data(as_text=True)
+    assert f"{inside} familia" in html
+
+
+def test_field_staff_sees_only_their_communities(client, auth, app, make_family, make_community):
+    mine = make_community(code="C101", name="Mi Comunidad")
+    other = make_community(code="C102", name="Otra Comunidad")
+    in_mine = make_family(community_id=mine, head_surname="Propia")
+    in_other = make_family(community_id=other, head_surname="Ajena")
+    auth.login("field_staff", "limited", communities=("C101",))
+    html = client.get("/families/").get_data(as_text=True)
+    assert "Propia" in html and "Ajena" not in html
+    assert client.get(f"/families/{in_mine}").status_code == 200
+    assert client.get(f"/families/{in_other}").status_code == 403
+    response = client.post("/families/new", data=_form(other, idempotency_key="key-other-1"))
+    assert response.status_code in (403, 422)
+
+
+def test_unknown_family_is_a_friendly_404(client, auth):
+    auth.login()
+    response = client.get("/families/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404
+    assert "No encontramos" in response.get_data(as_text=True)
+
+
+def test_family_form_has_geolocation_button(client, auth, make_community):
+    make_community()
+    auth.login()
+    html = client.get("/families/new").get_data(as_text=True)
+    assert 'data-geo-lat="lat"' in html and 'data-geo-lon="lon"' in html
+
+
+def test_search_ignores_accents_case_and_word_order(client, auth, make_family):
+    make_family(head_given_names="María Ñusta", head_surname="Huamán Peña", dni="70112233")
+    make_family(head_given_names="José", head_surname="Quispe Rojas", dni="70445566")
+    auth.login()
+    for q in ("huaman", "HUAMÁN", "pena maria", "ñusta", "nusta", "7011", "AM-TST-0001"):
+        html = client.get("/families/", query_string={"q": q}).get_data(as_text=True)
+        assert "Huamán Peña" in html and "Quispe" not in html, q
+    html = client.get("/families/", query_string={"q": "100%_"}).get_data(as_text=True)
+    assert "Ninguna familia coincide." in html
+
+
+def test_concurrent_registrations_get_distinct_codes(app, auth, make_community):
+    """Two tablets registering at once on one node never get the same code."""
+    import threading
+
+    community_id = make_community()
+    auth.user("field_staff", "ana")
+    statuses: list[int] = []
+
+    def tablet(n: int) -> None:
+        client = app.test_client()
+        client.post("/auth/login", data={"username": "ana", "password": "correct horse battery"})
+        for i in range(8):
+            response = client.post("/families/new", data=_form(
+                community_id, dni=f"5{n}00000{i}", idempotency_key=f"key-{n}-{i}-0000"))
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=tablet, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * 24
+    with app.app_context():
+        codes = db.session.execute(select(Family.code)).scalars().all()
+    assert len(set(codes)) == 24

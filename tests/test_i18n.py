@@ -1,0 +1,70 @@
+"""Spanish first: every user-facing string has a Spanish translation; locale formats."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from fieldapp.i18n import REGIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "fieldapp" / "translations" / "es" / "LC_MESSAGES" / "messages.po"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
+            "lazy_ngettext": (1, 2)}
+METHODS = [("**.py", "python"), ("**.html", "jinja2")]
+
+
+def _source_messages() -> set[str]:
+    found: set[str] = set()
+    for folder in ("fieldapp", "sync", "templates"):
+        for _file, _line, message, _comments, _ctx in extract_from_dir(
+            ROOT / folder, METHODS, keywords=KEYWORDS
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
+    return {m for m in found if m}
+
+
+def test_every_message_has_a_spanish_translation():
+    with PO.open("rb") as fh:
+        catalog = read_po(fh, locale="es")
+    translated = {}
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id[0] if isinstance(message.id, tuple) else message.id
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        translated[key] = all(strings) and not message.fuzzy
+    missing = sorted(m for m in _source_messages() if not translated.get(m))
+    assert missing == [], f"untranslated (run tools/i18n_fill.py): {missing[:20]}"
+
+
+def test_spanish_is_the_default(client, auth):
+    auth.login()
+    html = client.get("/families/").get_data(as_text=True)
+    assert '<html lang="es">' in html
+    assert "Registrar familia" in html
+
+
+def test_browser_language_is_used_before_login(client):
+    html = client.get("/auth/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert "Log in" in html and '<html lang="en">' in html
+    html = client.get("/auth/login", headers={"Accept-Language": "qu,fr"}).get_data(as_text=True)
+    assert "Iniciar sesión" in html
+
+
+def select_locale_for(language: str) -> str:
+    return REGIONS.get(language, language)
+
+
+def test_dates_and_numbers_follow_the_locale(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        render = app.jinja_env.from_string("{{ d|date('long') }} · {{ n|number }}").render
+        with force_locale(select_locale_for("es")):  # Peru: 1,234.5
+            assert render(d=date(2026, 3, 5), n=1234.5) == "5 de marzo de 2026 · 1,234.5"
+        with force_locale("en"):
+            assert render(d=date(2026, 3, 5), n=1234.5) == "March 5, 2026 · 1,234.5"

@@ -1,0 +1,101 @@
+"""Migrations: `upgrade` from empty gives exactly the models' schema, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import fieldapp.schema  # noqa: F401
+from fieldapp import create_app
+from fieldapp.extensions import db
+from fieldapp.models import Base
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "fieldapp" / "migrations" / "versions"
+
+
+def _diff(app) -> list:
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def _check_constraints(app) -> set[tuple[str, str]]:
+    with app.app_context():
+        inspector = sa.inspect(db.engine)
+        return {
+            (table, ck["name"])
+            for table in inspector.get_table_names()
+            for ck in inspector.get_check_constraints(table)
+        }
+
+
+def _model_checks() -> set[tuple[str, str]]:
+    return {
+        (table.name, constraint.name)
+        for table in Base.metadata.sorted_tables
+        for constraint in table.constraints
+        if isinstance(constraint, sa.CheckConstraint)
+    }
+
+
+def test_sqlite_upgrade_from_empty_matches_models(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": True, "SECRET_KEY": "x"})
+    assert _diff(app) == []
+    assert _check_constraints(app) == _model_checks()
+    with app.app_context():
+        pragmas = {
+            name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
+            for name in ("foreign_keys", "journal_mode")
+        }
+    assert pragmas == {"foreign_keys": 1, "journal_mode": "wal"}
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_from_empty_matches_models(tmp_path, pg_url):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": pg_url})
+    try:
+        assert _diff(app) == []
+        assert _check_constraints(app) == _model_checks()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_downgrade_to_empty_and_back(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": True, "SECRET_KEY": "x"})
+    with app.app_context():
+        directory = str(MIGRATIONS.parent)
+        downgrade(directory=directory, revision="base")
+        assert set(sa.inspect(db.engine).get_table_names()) == {"alembic_version"}
+        upgrade(directory=directory)
+    assert _diff(app) == []
+
+
+def test_migrations_form_one_line_of_history():
+    revisions = {}
+    for path in MIGRATIONS.glob("*.py"):
+        text = path.read_text()
+        rev = text.split("\nrevision = ")[1].split("\n")[0].strip("'\"")
+        down = text.split("\ndown_revision = ")[1].split("\n")[0].strip("'\"")
+        revisions[rev] = None if down == "None" else down
+    heads = set(revisions) - set(revisions.values())
+    assert len(heads) == 1, f"several heads: {heads}"
+
+
+def test_start_up_upgrades_an_old_database(tmp_path):
+    """A field node that updates its code upgrades its database on the next start."""
+    from flask_migrate import downgrade
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": True, "SECRET_KEY": "x"})
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS.parent), revision="base")
+        db.engine.dispose()
+    again = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": True, "SECRET_KEY": "x"})
+    assert _diff(again) == []
