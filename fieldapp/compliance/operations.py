@@ -15,9 +15,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from fieldapp.agreements.models import Agreement
+from fieldapp.agreements.models import Agreement, AgreementCommitment
 from fieldapp.agreements.operations import change_status
+from fieldapp.agreements.queries import family_agreements
 from fieldapp.agreements.rules import status_label
 from fieldapp.audit.operations import record, snapshot
 from fieldapp.codes import next_code
@@ -52,13 +54,7 @@ class SanctionDecided(AppError):
 
 def visit_agreement(family_id: uuid.UUID) -> Agreement | None:
     """The agreement a new visit checks: the family's newest signed one still binding it."""
-    return db.session.execute(
-        select(Agreement)
-        .where(Agreement.family_id == family_id, Agreement.voided.is_(False),
-               Agreement.status.in_(VISITABLE))
-        .order_by(Agreement.period_start.desc(), Agreement.version_no.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return next((a for a in family_agreements(family_id) if a.status in VISITABLE), None)
 
 
 def _coordinate(value: Any, low: float, high: float, field: str) -> float | None:
@@ -113,7 +109,7 @@ def record_visit(family: Family, agreement: Agreement | None, data: dict[str, An
     lon = _coordinate(data.get("lon"), -180, 180, "lon")
     if (lat is None) != (lon is None):
         raise ValidationFailed(_l("Give both latitude and longitude, or neither."), field="lat")
-    commitments = [c for c in agreement.commitments if not c.voided]
+    commitments = agreement_commitments(agreement.id)
     known = {c.id for c in commitments}
     findings = data.get("findings") or {}
     for commitment_id, (result, note) in findings.items():
@@ -134,14 +130,25 @@ def record_visit(family: Family, agreement: Agreement | None, data: dict[str, An
     results = {}
     for commitment in commitments:
         result, note = findings.get(commitment.id, ("not_checked", None))
-        visit.findings.append(VisitFinding(agreement_commitment_id=commitment.id, result=result,
-                                           notes=(note or "").strip() or None))
+        db.session.add(VisitFinding(visit_id=visit.id, agreement_commitment_id=commitment.id,
+                                    result=result, notes=(note or "").strip() or None))
         results[commitment.commitment_type.code] = result
     record("create", visit, after={**snapshot_visit(visit), "findings": results},
            family_id=family.id)
     if "breached" in results.values():
         propose_sanction(visit, agreement, [c for c, r in results.items() if r == "breached"])
     return visit
+
+
+def agreement_commitments(agreement_id: uuid.UUID) -> list[AgreementCommitment]:
+    """An agreement's commitments with their catalogue entries, in their order (one query)."""
+    rows = db.session.execute(
+        select(AgreementCommitment)
+        .options(joinedload(AgreementCommitment.commitment_type))
+        .where(AgreementCommitment.agreement_id == agreement_id,
+               AgreementCommitment.voided.is_(False))
+    ).scalars().all()
+    return sorted(rows, key=lambda c: (c.position, c.text_es))
 
 
 def snapshot_visit(visit: ComplianceVisit) -> dict[str, Any]:
@@ -189,11 +196,10 @@ def _in_force(agreement: Agreement) -> Agreement:
     """The version a sanction applies to: the agreement, or the amendment that replaced it."""
     seen = {agreement.id}
     while agreement.status == "superseded":
-        successor = db.session.execute(
+        successor = next((a for a in db.session.execute(
             select(Agreement).where(Agreement.supersedes_id == agreement.id,
-                                    Agreement.kind == "amendment", Agreement.voided.is_(False),
-                                    Agreement.status.in_(("active", "suspended")))
-        ).scalars().first()
+                                    Agreement.voided.is_(False))).scalars()
+            if a.kind == "amendment" and a.status in ("active", "suspended")), None)
         if successor is None or successor.id in seen:
             break
         seen.add(successor.id)

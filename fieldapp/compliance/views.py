@@ -16,6 +16,7 @@ from fieldapp.compliance import bp
 from fieldapp.compliance.forms import DecisionForm, visit_form_class
 from fieldapp.compliance.models import Sanction
 from fieldapp.compliance.operations import (
+    agreement_commitments,
     confirm_sanction,
     dismiss_sanction,
     record_visit,
@@ -101,13 +102,14 @@ def create_visit():
     agreement = db.session.get(Agreement, posted) if posted else visit_agreement(family.id)
     if agreement is not None and agreement.family_id != family.id:
         abort(400)
-    commitments = [c for c in agreement.commitments if not c.voided] if agreement else []
+    commitments = agreement_commitments(agreement.id) if agreement else []
     form = visit_form_class(commitments)()
     if request.method == "GET":
         form.visited_on.data = local_today()
         form.monitor_name.data = current_user.full_name
         form.agreement_id.data = str(agreement.id) if agreement else ""
-    texts = {c.id: c.text(_locale()) for c in commitments}
+    locale = _locale()
+    texts = {c.id: c.text(locale) for c in commitments}
 
     def render() -> str:
         return render_template("compliance/visit_form.html", form=form, family=family,
