@@ -85,7 +85,9 @@ def create():
     family = _family_or_404(parse_uuid(request.values.get("family")
                                        or request.form.get("family_id")))
     today = local_today()
-    agreement = agreement_for_delivery(family.id, today)
+    # The agreement and its promised vs delivered order the choices and inform the person; a
+    # replayed or scripted POST that succeeds needs neither, so they are read only for display.
+    agreement = agreement_for_delivery(family.id, today) if request.method == "GET" else None
     promised = promised_vs_delivered(agreement) if agreement else []
     form = DeliveryForm()
     _choices(form, promised)
@@ -94,11 +96,14 @@ def create():
         form.delivered_on.data = today
         form.delivered_by_name.data = current_user.full_name
         form.receiver_name.data = family.head_name
-    warning = refusal_for(family.id, today)
 
     def render() -> str:
+        shown_agreement = agreement or agreement_for_delivery(family.id, today)
+        shown = promised or (promised_vs_delivered(shown_agreement) if shown_agreement else [])
+        _choices(form, shown)
         return render_template("deliveries/form.html", form=form, family=family,
-                               agreement=agreement, promised=promised, warning=warning)
+                               agreement=shown_agreement, promised=shown,
+                               warning=refusal_for(family.id, today))
 
     if not form.validate_on_submit():
         return rejected(form, render) if request.method == "POST" else render()
