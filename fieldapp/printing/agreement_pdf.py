@@ -35,7 +35,6 @@ from fieldapp.printing.layout import (
     MUTED,
     PAGE_HEIGHT,
     PAGE_WIDTH,
-    RED,
     DocumentStart,
     MultiDocTemplate,
     SignatureLine,

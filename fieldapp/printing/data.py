@@ -71,3 +71,57 @@ def usable_image(png: bytes | None,
     if width <= 0 or height <= 0:
         return None
     return png, (int(width), int(height))
+
+
+@dataclass
+class ReceiptPrint:
+    """A benefit delivery to print as a receipt the family signs or thumbprints."""
+
+    code: str
+    family_name: str
+    family_code: str
+    family_dni: str | None
+    community: str
+    agreement_number: str
+    item: str
+    quantity: Any
+    unit: str
+    delivered_on: Any
+    delivered_by: str
+    reverses_code: str | None = None
+    reason: str | None = None
+    signature: SignaturePrint | None = None
+
+
+@dataclass
+class AttendanceRow:
+    """A family line of an attendance sheet."""
+
+    code: str
+    head_name: str
+    dni: str | None = None
+    registered: bool = False
+
+
+@dataclass
+class AttendanceSheet:
+    """A training's attendance sheet: the session (if any) and the families of the community."""
+
+    community: str
+    community_code: str
+    rows: list[AttendanceRow]
+    session_code: str | None = None
+    topic: str | None = None
+    held_on: Any = None
+    place: str | None = None
+    trainer: str | None = None
+    hours: Any = None
+
+
+@dataclass
+class FamilyCard:
+    """A family's QR card: what is printed, and the text the QR holds (the family code)."""
+
+    code: str
+    head_name: str
+    community: str

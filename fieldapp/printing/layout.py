@@ -158,13 +158,15 @@ class MultiDocTemplate(BaseDocTemplate):
     it calls :meth:`draw_page_total` to place the document's page count.
     """
 
-    def __init__(self, out: Any, paint_page: FooterPainter, **kwargs: Any) -> None:
+    def __init__(self, out: Any, paint_page: FooterPainter,
+                 pagesize: tuple[float, float] = A4, **kwargs: Any) -> None:
         super().__init__(
-            out, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
-            bottomMargin=MARGIN_BOTTOM, invariant=1, **kwargs,
+            out, pagesize=pagesize, leftMargin=MARGIN_X, rightMargin=MARGIN_X,
+            topMargin=MARGIN_TOP, bottomMargin=MARGIN_BOTTOM, invariant=1, **kwargs,
         )
-        frame = Frame(MARGIN_X, MARGIN_BOTTOM, PAGE_WIDTH - 2 * MARGIN_X,
-                      PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM, id="body", leftPadding=0,
+        width, height = pagesize
+        frame = Frame(MARGIN_X, MARGIN_BOTTOM, width - 2 * MARGIN_X,
+                      height - MARGIN_TOP - MARGIN_BOTTOM, id="body", leftPadding=0,
                       rightPadding=0, topPadding=0, bottomPadding=0)
         self.addPageTemplates([PageTemplate(id="page", frames=[frame], onPageEnd=self._page_end)])
         self.paint_page = paint_page

@@ -13,9 +13,19 @@ from sqlalchemy.orm import Session, selectinload
 from fieldapp.agreements.content import canonical_content
 from fieldapp.agreements.models import Agreement, Signature
 from fieldapp.communities.models import Community
+from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
-from fieldapp.printing.data import AgreementPrint, SignaturePrint, usable_image
+from fieldapp.printing.data import (
+    AgreementPrint,
+    AttendanceRow,
+    AttendanceSheet,
+    FamilyCard,
+    ReceiptPrint,
+    SignaturePrint,
+    usable_image,
+)
+from fieldapp.trainings.models import Attendance, TrainingSession
 
 #: Statuses of agreements "in force": what a community batch prints by default.
 IN_FORCE = ("signed", "active", "suspended")
@@ -149,3 +159,68 @@ def load_signature_rows(delivery_id: Any) -> list[Signature]:
         select(Signature).where(Signature.delivery_id == delivery_id,
                                 Signature.voided.is_(False)).order_by(Signature.signed_at)
     ).scalars())
+
+
+def receipt_print(delivery: Delivery) -> ReceiptPrint:
+    """The print data of a delivery receipt (with its drawn receipt signature, if any)."""
+    family = delivery.family
+    signature = None
+    for sig in load_signature_rows(delivery.id):
+        image = usable_image(sig.image_png, sig.image_sha256)
+        signature = SignaturePrint(sig.signer_role, sig.signer_name, sig.signer_dni,
+                                   image[0] if image else None, image[1] if image else None,
+                                   sig.signed_at, sig.place)
+        break
+    return ReceiptPrint(
+        code=delivery.code,
+        family_name=family.head_name,
+        family_code=family.code,
+        family_dni=family.dni,
+        community=family.community.name,
+        agreement_number=delivery.agreement.number,
+        item=delivery.item,
+        quantity=delivery.quantity,
+        unit=delivery.unit,
+        delivered_on=delivery.delivered_on,
+        delivered_by=delivery.delivered_by_name,
+        reverses_code=delivery.reverses.code if delivery.reverses else None,
+        reason=delivery.reason,
+        signature=signature,
+    )
+
+
+def community_families(community: Community) -> list[Family]:
+    """The community's families (not voided, not withdrawn), by surname and name."""
+    return list(db.session.execute(
+        select(Family)
+        .where(Family.community_id == community.id, Family.voided.is_(False),
+               Family.status != "withdrawn")
+        .order_by(Family.head_surname, Family.head_given_names, Family.code)
+    ).scalars())
+
+
+def attendance_sheet(community: Community, session: TrainingSession | None = None
+                     ) -> AttendanceSheet:
+    """An attendance sheet for a community's families, for ``session`` or blank."""
+    registered: set[Any] = set()
+    if session is not None:
+        registered = set(db.session.execute(
+            select(Attendance.family_id).where(Attendance.session_id == session.id,
+                                               Attendance.voided.is_(False))
+        ).scalars())
+    rows = [AttendanceRow(f.code, f.head_name, f.dni, f.id in registered)
+            for f in community_families(community)]
+    return AttendanceSheet(
+        community=community.name, community_code=community.code, rows=rows,
+        session_code=session.code if session else None,
+        topic=session.topic if session else None,
+        held_on=session.held_on if session else None,
+        place=session.place if session else None,
+        trainer=session.trainer_name if session else None,
+        hours=session.duration_hours if session else None,
+    )
+
+
+def family_cards(families: Sequence[Family]) -> list[FamilyCard]:
+    """QR cards of ``families``."""
+    return [FamilyCard(f.code, f.head_name, f.community.name) for f in families]
