@@ -11,6 +11,7 @@ from typing import Any
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -127,7 +128,7 @@ def _receipt_copy(receipt: ReceiptPrint, labels: Mapping[str, Any], copy_label: 
     signature += [SignatureLine(sign_width),
                   Paragraph(f"{esc(labels['received_by'])}<br/>"
                             f"{esc(labels['signature_or_thumbprint'])}", st["small"])]
-    staff = [Spacer(1, 16 * mm), SignatureLine(sign_width),
+    staff = [Spacer(1, 16 * mm), SignatureLine(width - sign_width - 30 * mm),
              Paragraph(f"{esc(labels['delivered_by_sign'])}<br/>{esc(receipt.delivered_by)}",
                        st["small"])]
     signs = Table([[signature, _ThumbprintBox(22 * mm, labels["thumbprint"]), staff]],
@@ -270,9 +271,13 @@ def _draw_card(canvas: Canvas, card: FamilyCard, labels: Mapping[str, Any], x: f
     text_width = CARD_W - CARD_QR - 2 * pad - 2 * mm
     canvas.setFillColor(GREEN)
     canvas.rect(x, y + CARD_H - 7 * mm, CARD_W, 0.8 * mm, stroke=0, fill=1)
-    canvas.setFont(BOLD, 6.4)
-    program = simpleSplit(labels["_program"].upper(), BOLD, 6.4, CARD_W - 2 * pad)[:1]
-    canvas.drawString(x + pad, y + CARD_H - 5 * mm, program[0] if program else "")
+    program = labels["_program"].upper()
+    fitted = min(6.4, 0.98 * 6.4 * (CARD_W - 2 * pad) / max(1.0, stringWidth(program, BOLD, 6.4)))
+    if fitted < 4.6:  # a very long program name: the first line of it, small
+        fitted = 4.6
+        program = simpleSplit(program, BOLD, fitted, CARD_W - 2 * pad)[0]
+    canvas.setFont(BOLD, fitted)
+    canvas.drawString(x + pad, y + CARD_H - 5 * mm, program)
     top = y + CARD_H - 12 * mm
     canvas.setFillColorRGB(0.106, 0.122, 0.114)
     size = 10.5
