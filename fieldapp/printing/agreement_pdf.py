@@ -14,7 +14,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
-    Image,
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -23,12 +22,14 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from fieldapp.printing.blocks import FactsBlock, HeaderBlock, Run, SignatureCell, SignaturesBlock
 from fieldapp.printing.data import AgreementPrint, SignaturePrint
 from fieldapp.printing.fonts import BOLD, REGULAR
 from fieldapp.printing.layout import (
     CONTENT_WIDTH,
     FOOTER_Y,
     GREEN,
+    INK,
     LEAF,
     LINE,
     MARGIN_X,
@@ -37,7 +38,6 @@ from fieldapp.printing.layout import (
     PAGE_WIDTH,
     DocumentStart,
     MultiDocTemplate,
-    SignatureLine,
     TextCache,
     esc,
     fits,
@@ -45,7 +45,6 @@ from fieldapp.printing.layout import (
     fmt_quantity,
     styles,
 )
-from fieldapp.printing.qr import QRFlowable
 
 QR_SIZE = 34 * mm
 SIGNATURE_BOX_HEIGHT = 17 * mm
@@ -89,43 +88,33 @@ class _AgreementStory:
         return story
 
     # -- sections ----------------------------------------------------------------------------
+    def raw(self, key: str, **values: Any) -> str:
+        """A label with values filled in, as plain text (for blocks drawn literally)."""
+        text = str(self.labels[key])
+        return text.format(**{k: str(v) for k, v in values.items()}) if values else text
+
     def header(self) -> Flowable:
         c = self.c
-        period = self.t("period", start=fmt_date(c["period"]["start"], self.locale),
-                        end=fmt_date(c["period"]["end"], self.locale))
+        period = self.raw("period", start=fmt_date(c["period"]["start"], self.locale),
+                          end=fmt_date(c["period"]["end"], self.locale))
         kind = c.get("kind") or "original"
         if kind not in ("renewal", "amendment"):
-            kind_text = self.t("kind_original")
+            kind_text = self.raw("kind_original")
         elif self.item.supersedes_number:
-            kind_text = self.t(f"kind_{kind}", number=self.item.supersedes_number)
+            kind_text = self.raw(f"kind_{kind}", number=self.item.supersedes_number)
         else:
-            kind_text = self.t(f"kind_{kind}_plain")
+            kind_text = self.raw(f"kind_{kind}_plain")
+        version = self.raw("version", version=c.get("version_no", 1))
         left = [
-            self.fixed(esc(self.labels["_program"]).upper(), "program"),
-            Spacer(1, 2.5 * mm),
-            self.fixed(self.t("title"), "title"),
-            self.p(f"<b>{self.t('number', number=c['number'])}</b> · "
-                   f"{self.t('version', version=c.get('version_no', 1))} · {kind_text}",
-                   "subtitle"),
-            self.fixed(period, "subtitle"),
+            Run(str(self.labels["_program"]).upper(), BOLD, 8.6, GREEN, 11),
+            Run(self.raw("title"), BOLD, 19, INK, 25),
+            Run(self.raw("number", number=c["number"]), BOLD, 10.4, INK, 14),
+            Run(f"{version} · {kind_text}", REGULAR, 10.4, INK, 14),
+            Run(period, REGULAR, 10.4, INK, 14),
         ]
-        right: list[Flowable]
-        if self.item.verify_url:
-            right = [QRFlowable(self.item.verify_url, QR_SIZE),
-                     self.fixed(self.t("verify_heading"), "center_small")]
-        else:
-            right = [Spacer(QR_SIZE, QR_SIZE)]
-        table = Table([[left, right]],
-                      colWidths=[CONTENT_WIDTH - QR_SIZE - 4 * mm, QR_SIZE + 4 * mm])
-        table.setStyle(TableStyle([
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ("TOPPADDING", (0, 0), (-1, -1), 0),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 2 * mm),
-            ("LINEBELOW", (0, 0), (-1, 0), 1.2, GREEN),
-        ]))
-        return table
+        caption = Run(self.raw("verify_heading"), REGULAR, 7.6, MUTED)
+        return HeaderBlock(left, self.item.verify_url, QR_SIZE,
+                           caption if self.item.verify_url else None)
 
     def draft_notice(self) -> Flowable:
         return self.fixed(f"<b>{self.t('draft_mark')}</b> {self.t('draft_text')}", "warning")
@@ -133,32 +122,23 @@ class _AgreementStory:
     def parties(self) -> list[Flowable]:
         c = self.c
         fam = c["family"]
-        dni = f"{self.t('dni')} {esc(fam['dni'])}" if fam.get("dni") else self.t("no_dni")
-        rows = [
-            [self.fixed(self.t("family_party"), "label"),
-             self.p(f"<b>{esc(fam['head_name'])}</b><br/>{dni} · {self.t('family_code')} "
-                    f"{esc(fam.get('code'))}", "cell")],
-            [self.fixed(self.t("community"), "label"),
-             self.fixed(f"{esc(c['community']['name'])} ({esc(c['community']['code'])})",
-                       "cell")],
+        dni = f"{self.raw('dni')} {fam['dni']}" if fam.get("dni") else self.raw("no_dni")
+        rows: list[tuple[str, list[Run]]] = [
+            (self.raw("family_party"), [
+                Run(str(fam["head_name"]), BOLD, 9.4, INK, 12),
+                Run(f"{dni} · {self.raw('family_code')} {fam.get('code') or ''}", leading=12),
+            ]),
+            (self.raw("community"),
+             [Run(f"{c['community']['name']} ({c['community']['code']})", leading=12)]),
         ]
         if self.item.organisation:
-            rows.append([self.fixed(self.t("organisation"), "label"),
-                         self.fixed(esc(self.item.organisation), "cell")])
+            rows.append((self.raw("organisation"), [Run(self.item.organisation, leading=12)]))
         if self.item.authority:
-            rows.append([self.fixed(self.t("authority"), "label"),
-                         self.fixed(esc(self.item.authority), "cell")])
-        table = Table(rows, colWidths=[42 * mm, CONTENT_WIDTH - 42 * mm], hAlign="LEFT")
-        table.setStyle(TableStyle([
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ("TOPPADDING", (0, 0), (-1, -1), 2.2),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 3.2),
-            ("LINEBELOW", (0, 0), (-1, -2), 0.4, LINE),
-        ]))
+            rows.append((self.raw("authority"), [Run(self.item.authority, leading=12)]))
         intro = self.t("intro", start=fmt_date(c["period"]["start"], self.locale),
                        end=fmt_date(c["period"]["end"], self.locale))
-        return [KeepTogether([self.fixed(self.t("parties_heading"), "heading"), table]),
+        return [KeepTogether([self.fixed(self.t("parties_heading"), "heading"),
+                              FactsBlock(rows, 42 * mm)]),
                 Spacer(1, 2.5 * mm), self.fixed(intro)]
 
     def commitments(self) -> list[Flowable]:
@@ -237,43 +217,30 @@ class _AgreementStory:
             "staff": SignaturePrint("staff", ""),
             "witness": SignaturePrint("witness", ""),
         }
-        width = CONTENT_WIDTH / 3
-        cells = [self.signature_cell(by_role.get(role) or defaults[role], role, width - 6 * mm)
+        cells = [self.signature_cell(by_role.get(role) or defaults[role], role)
                  for role in SIGNER_ROLES]
-        table = Table([cells], colWidths=[width] * 3)
-        table.setStyle(TableStyle([
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 6 * mm),
-        ]))
         return KeepTogether([self.fixed(self.t("signatures_heading"), "heading"), where,
-                             Spacer(1, 2 * mm), table])
+                             Spacer(1, 2 * mm), SignaturesBlock(cells, SIGNATURE_BOX_HEIGHT)])
 
-    def signature_cell(self, sig: SignaturePrint, role: str, width: float) -> list[Flowable]:
-        cell: list[Flowable] = []
-        if sig.image_png and sig.image_size:
-            w, h = sig.image_size
-            scale = min(width / w, SIGNATURE_BOX_HEIGHT / h)
-            cell.append(Spacer(1, SIGNATURE_BOX_HEIGHT - h * scale))
-            cell.append(Image(io.BytesIO(sig.image_png), w * scale, h * scale, hAlign="LEFT"))
-        else:
-            cell.append(Spacer(1, SIGNATURE_BOX_HEIGHT))  # a blank line to sign in ink
-        cell.append(SignatureLine(width))
-        lines = [f"<b>{esc(sig.name)}</b>" if sig.name
-                 else f"{self.t('name')}: ____________________"]
+    def signature_cell(self, sig: SignaturePrint, role: str) -> SignatureCell:
+        small = {"size": 8.2, "leading": 10.5}
+        runs = [Run(sig.name, BOLD, **small) if sig.name
+                else Run(f"{self.raw('name')}: ____________________", **small)]
         if sig.dni:
-            lines.append(f"{self.t('dni')} {esc(sig.dni)}")
+            runs.append(Run(f"{self.raw('dni')} {sig.dni}", **small))
         elif role != "staff":
-            lines.append(f"{self.t('dni')}: ______________")
-        lines.append(self.t(f"role_{role}"))
-        if sig.image_png and sig.signed_at:
-            lines.append(self.t("signed_on_tablet",
-                                date=fmt_date(sig.signed_at, self.locale, "medium"),
-                                place=sig.place or ""))
+            runs.append(Run(f"{self.raw('dni')}: ______________", **small))
+        runs.append(Run(self.raw(f"role_{role}"), **small))
+        drawn = bool(sig.image_png and sig.image_size)
+        if drawn and sig.signed_at:
+            runs.append(Run(self.raw("signed_on_tablet",
+                                     date=fmt_date(sig.signed_at, self.locale, "medium"),
+                                     place=sig.place or ""), **small))
         elif role == "family":
-            lines.append(self.t("signature_or_thumbprint"))
-        cell.append(self.fixed("<br/>".join(lines), "small"))
-        return cell
+            runs.append(Run(self.raw("signature_or_thumbprint"), **small))
+        # No drawn image (signed on paper, or the image is missing): a blank line for ink.
+        return SignatureCell(runs, sig.image_png if drawn else None,
+                             sig.image_size if drawn else None)
 
     def verification(self) -> Flowable:
         item = self.item
