@@ -13,6 +13,8 @@ prints thousands of codes, and qrcode's general path costs about 3 ms each.
 from __future__ import annotations
 
 from functools import cache
+from itertools import chain, groupby
+from typing import Any
 
 import qrcode
 from qrcode import base, util
@@ -90,17 +92,24 @@ def _generator_logs(ec_count: int) -> tuple[int, ...]:
     return tuple(base.LOG_TABLE[c] for c in poly[1:])
 
 
-def _error_codewords(block: list[int], ec_count: int) -> list[int]:
+@cache
+def _products(ec_count: int) -> tuple[tuple[int, ...], ...]:
+    """For every byte value f, the generator's coefficients multiplied by f in GF(256)."""
     gen = _generator_logs(ec_count)
     exp, log = base.EXP_TABLE, base.LOG_TABLE
+    rows: list[tuple[int, ...]] = [(0,) * ec_count]
+    for factor in range(1, 256):
+        rows.append(tuple(exp[(g + log[factor]) % 255] for g in gen))
+    return tuple(rows)
+
+
+def _error_codewords(block: list[int], ec_count: int) -> list[int]:
+    """The Reed-Solomon remainder of ``block`` (its error-correction codewords)."""
+    products = _products(ec_count)
     remainder = [0] * ec_count
     for byte in block:
-        factor = byte ^ remainder[0]
-        remainder = remainder[1:] + [0]
-        if factor:
-            lf = log[factor]
-            for i, g in enumerate(gen):
-                remainder[i] ^= exp[(g + lf) % 255]
+        row = products[byte ^ remainder[0]]
+        remainder = [a ^ b for a, b in zip(remainder[1:] + [0], row, strict=True)]
     return remainder
 
 
@@ -135,19 +144,33 @@ def _codewords(data: bytes, version: int, blocks: list[base.RSBlock]) -> list[in
     return out
 
 
+_BITS = tuple(tuple(bool(byte >> (7 - i) & 1) for i in range(8)) for byte in range(256))
+
+
 def qr_matrix(data: str, error_correction: int = ERROR_CORRECT_M) -> list[list[bool]]:
     """The QR code of ``data`` (byte mode, UTF-8) as rows of dark (True) / light modules,
     without quiet zone."""
     raw = data.encode("utf-8")
     version = _version_for(len(raw), error_correction)
-    template, positions, blocks = _layout(version, error_correction, MASK_PATTERN)
+    template, positions, masks, blocks = _flat_layout(version, error_correction, MASK_PATTERN)
     codewords = _codewords(raw, version, blocks)
-    matrix = [list(row) for row in template]
-    total_bits = len(codewords) * 8
-    for index, (row, col, masked) in enumerate(positions):
-        dark = index < total_bits and bool(codewords[index >> 3] >> (7 - (index & 7)) & 1)
-        matrix[row][col] = dark != masked
-    return matrix  # type: ignore[return-value]
+    bits = list(chain.from_iterable(_BITS[byte] for byte in codewords))
+    bits += [False] * (len(positions) - len(bits))  # remainder bits are light, then masked
+    flat = list(template)
+    for index, bit, masked in zip(positions, bits, masks):  # noqa: B905 - same length
+        flat[index] = bit != masked
+    n = version * 4 + 17
+    return [flat[row * n : (row + 1) * n] for row in range(n)]
+
+
+@cache
+def _flat_layout(version: int, error_correction: int,
+                 mask: int) -> tuple[tuple[bool, ...], tuple[int, ...], tuple[bool, ...], Any]:
+    template, positions, blocks = _layout(version, error_correction, mask)
+    n = len(template)
+    flat = tuple(bool(cell) for row in template for cell in row)
+    return (flat, tuple(r * n + c for r, c, _m in positions),
+            tuple(m for _r, _c, m in positions), blocks)
 
 
 def qr_path(matrix: list[list[bool]]) -> str:
@@ -161,14 +184,11 @@ def qr_path(matrix: list[list[bool]]) -> str:
     for row_index, row in enumerate(matrix):
         bottom = n - 1 - row_index
         col = 0
-        while col < n:
-            if row[col]:
-                start = col
-                while col < n and row[col]:
-                    col += 1
-                ops.append(f"{start} {bottom} {col - start} 1 re")
-            else:
-                col += 1
+        for dark, run in groupby(row):
+            length = len(list(run))
+            if dark:
+                ops.append(f"{col} {bottom} {length} 1 re")
+            col += length
     return "\n".join(ops)
 
 
