@@ -1,3 +1,4 @@
+# ruff: noqa: S603, S607 - runs this interpreter and poppler's pdfinfo, with fixed arguments
 """Batch printing benchmark: every agreement of the demo program into one streamed PDF.
 
     python benchmarks/printing.py                 # scale 1: the program's 1,033 agreements
