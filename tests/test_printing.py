@@ -290,6 +290,14 @@ def test_tampered_agreement_says_not_matching(central: Flask, coordinator: Any,
     assert "Not matching: this copy may have been altered." in body
     assert "M. J." not in body  # nothing but the number is shown for an altered record
 
+    with central.app_context():  # a damaged record still prints what there is, never a 500
+        db.session.execute(text("UPDATE agreements SET signed_content = :c WHERE id = :id"),
+                           row | {"c": json.dumps({"number": "AM-ROTO", "family": "?"})})
+        db.session.commit()
+    damaged = get_pdf(coordinator, f"/print/agreements/{agreement_id}.pdf")
+    assert "AM-ROTO" in pdf_text(damaged)
+    assert 'data-verdict="not_matching"' in visitor.get(path).get_data(as_text=True)
+
 
 def test_forged_hash_in_the_url_says_not_matching(central: Flask) -> None:
     agreement = drawn_agreement(central)

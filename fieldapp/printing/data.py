@@ -10,7 +10,8 @@ import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from reportlab.lib.utils import ImageReader
@@ -125,3 +126,40 @@ class FamilyCard:
     code: str
     head_name: str
     community: str
+
+
+def printable_content(content: Mapping[str, Any]) -> dict[str, Any]:
+    """``content`` with every part the agreement PDF reads present (empty when missing).
+
+    Signed content is frozen and hashed; should a stored copy be damaged, the PDF still prints
+    what there is (and the verification page says it does not match) instead of failing.
+    """
+    out = dict(content) if isinstance(content, Mapping) else {}
+    out["number"] = str(out.get("number") or "")
+    out["family"] = {"head_name": "", "dni": None, "code": ""} | _mapping(out.get("family"))
+    out["community"] = {"name": "", "code": ""} | _mapping(out.get("community"))
+    period = _mapping(out.get("period"))
+    for key in ("start", "end"):
+        value = str(period.get(key) or "")
+        try:
+            date.fromisoformat(value[:10])
+        except ValueError:
+            value = ""
+        period[key] = value
+    out["period"] = period
+    out["commitments"] = [c for c in out.get("commitments") or [] if isinstance(c, dict)]
+    out["benefits"] = [b for b in out.get("benefits") or []
+                       if isinstance(b, dict) and _is_number(b.get("quantity"))]
+    return out
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        Decimal(str(value))
+    except ArithmeticError:
+        return False
+    return True

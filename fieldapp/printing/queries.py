@@ -23,6 +23,7 @@ from fieldapp.printing.data import (
     FamilyCard,
     ReceiptPrint,
     SignaturePrint,
+    printable_content,
     usable_image,
 )
 from fieldapp.trainings.models import Attendance, TrainingSession
@@ -68,8 +69,8 @@ def _signatures(agreement: Agreement, content: dict[str, Any]) -> list[Signature
 def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None) -> AgreementPrint:
     """The print data of one agreement: its frozen signed content, or a draft's current terms."""
     signed = bool(agreement.content_hash and agreement.signed_content)
-    content = agreement.signed_content if signed else canonical_content(agreement)
-    assert content is not None
+    content = printable_content(
+        agreement.signed_content if signed else canonical_content(agreement))  # type: ignore[arg-type]
     supersedes = content.get("supersedes_id")
     if numbers is None and supersedes:
         numbers = _numbers([supersedes])

@@ -65,10 +65,10 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
     if (agreement is None or agreement.voided or not agreement.content_hash
             or not agreement.signed_content):
         return Verdict(UNKNOWN)
-    content: dict[str, Any] = agreement.signed_content
+    content: Any = agreement.signed_content
     printed = (printed_hash or "").strip().lower()
     try:
-        recomputed = content_hash(content)
+        recomputed = content_hash(content) if isinstance(content, dict) else ""
     except (TypeError, ValueError):
         recomputed = ""
     if (not _HEX64.fullmatch(printed) or recomputed != agreement.content_hash
@@ -77,8 +77,9 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
         return Verdict(NOT_MATCHING, number=agreement.number)
     successor = _successor(agreement)
     status = SUPERSEDED if successor is not None or agreement.status == "superseded" else VALID
-    family = content.get("family") or {}
-    period = content.get("period") or {}
+    family = content.get("family") if isinstance(content.get("family"), dict) else {}
+    period = content.get("period") if isinstance(content.get("period"), dict) else {}
+    community = content.get("community") if isinstance(content.get("community"), dict) else {}
     return Verdict(
         status=status,
         number=str(content.get("number") or agreement.number),
@@ -86,7 +87,7 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
         agreement_status=agreement.status,
         period_start=_date(period.get("start")),
         period_end=_date(period.get("end")),
-        community=(content.get("community") or {}).get("name"),
+        community=community.get("name"),
         initials=initials(str(family.get("head_name") or "")),
         superseded_by=successor.number if successor is not None else None,
         fingerprint=agreement.content_hash[:16],
