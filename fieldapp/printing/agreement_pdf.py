@@ -176,7 +176,8 @@ class _AgreementStory:
                                                         inner, strict=True)]]
         for benefit in items:
             name = str(benefit.get(name_key) or benefit.get("name_es") or "")
-            quantity = f"{fmt_quantity(benefit['quantity'], self.locale)} {benefit.get('unit') or ''}"
+            unit = benefit.get("unit") or ""
+            quantity = f"{fmt_quantity(benefit['quantity'], self.locale)} {unit}"
             rows.append([text_cell(name, inner[0]), text_cell(quantity, inner[1]),
                          text_cell(str(benefit.get("schedule") or ""), inner[2])])
         table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
