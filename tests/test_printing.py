@@ -529,3 +529,16 @@ def test_qr_reads_with_zbarimg_from_a_low_resolution_scan(central: Flask, coordi
     result = subprocess.run(["zbarimg", "--quiet", "--raw", str(tmp_path / "copy.pgm")],
                             capture_output=True, text=True, check=False)
     assert result.stdout.strip() == f"{CENTRAL}/verify/{agreement.id}/{agreement.content_hash}"
+
+
+def test_print_page_and_family_page_link_to_the_printouts(central: Flask,
+                                                         coordinator: Any) -> None:
+    page = coordinator.get("/print/").get_data(as_text=True)
+    assert "/print/agreements.pdf?community=C001" in page
+    assert "/print/cards.pdf?community=C001" in page
+    assert "/print/attendance.pdf?community=C001" in page
+    family = first(central, select(Family).order_by(Family.code))
+    detail = coordinator.get(f"/families/{family.id}").get_data(as_text=True)
+    assert f"/print/agreements.pdf?family={family.id}" in detail
+    assert f"/print/cards.pdf?family={family.id}" in detail
+    assert "/print/" in coordinator.get("/communities/").get_data(as_text=True)
