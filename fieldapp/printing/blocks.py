@@ -38,9 +38,18 @@ class Run:
 
 
 def _wrap(run: Run, width: float) -> list[str]:
+    """The run's text in lines no wider than ``width``; a word too long for a line (a name
+    written without spaces) is cut between characters rather than overflowing."""
     lines: list[str] = []
     for paragraph in run.text.split("\n"):
-        lines += simpleSplit(paragraph, run.font, run.size, width) or [""]
+        for line in simpleSplit(paragraph, run.font, run.size, width) or [""]:
+            while stringWidth(line, run.font, run.size) > width and len(line) > 1:
+                cut = len(line) - 1
+                while cut > 1 and stringWidth(line[:cut], run.font, run.size) > width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+            lines.append(line)
     return lines
 
 
