@@ -59,3 +59,12 @@ class DefaultConfig:
     #: Page size of lists.
     PER_PAGE = 25
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+
+    # The tablet PWA (fieldapp/pwa): how long a page waits for the node before the tablet's
+    # stored copy answers, how long the reachability probe and an outbox send may take, how often
+    # open pages retry the outbox, and a salt that forces a new service worker version.
+    PWA_NETWORK_TIMEOUT_MS = 3000
+    PWA_PROBE_TIMEOUT_MS = 3000
+    PWA_SEND_TIMEOUT_MS = 20000
+    PWA_REPLAY_INTERVAL_MS = 30000
+    PWA_VERSION_SALT = ""
