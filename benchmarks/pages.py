@@ -2,7 +2,9 @@
 
     python benchmarks/pages.py --scale 10 --json
 
-Times (p50/p95) the family list, search and page, and creating a family, over HTTP with
+Times (p50/p95) the family list, search and page, creating a family, and the agreement cycle
+(recording a delivery, saving attendance for 60 families, saving a visit, an agreement page with
+its history; see ``_cycle.py``), over HTTP with
 keep-alive against the app in its own process on SQLite; reports the demo generation time and
 the server's peak memory. The last line (``--json``) has ``*_p95_ms`` keys and ``peak_rss_mb``.
 """
@@ -13,6 +15,7 @@ import random
 import sqlite3
 import uuid
 
+from _cycle import cycle_rows
 from _harness import cleanup, csrf_token, login, make_demo_instance, parser, peak_rss_mb, report, server, timed
 
 
@@ -71,6 +74,7 @@ def main() -> None:
                 "family_search_dni": timed(family_search_dni, runs),
                 "family_page": timed(family_page, runs),
                 "family_create": timed(family_create, runs // 2),
+                **cycle_rows(base, http, instance, runs, args.seed),
             }
             extra = {
                 "scale": args.scale,

@@ -26,6 +26,12 @@ class DefaultConfig:
     PROGRAM_TARGET_FAMILIES = 1033
     #: Public URL of central, used in QR verification links on printed agreements.
     CENTRAL_PUBLIC_URL = "http://localhost:5000"
+    #: The parties printed on agreements besides the family (empty: the line is left out).
+    PRINT_ORGANISATION = "Conservación Internacional Perú"
+    PRINT_AUTHORITY = "Jefatura del Bosque de Protección Alto Mayo (SERNANP)"
+    #: Requests per client address to the public /verify page, per window of seconds.
+    VERIFY_RATE_LIMIT = 30
+    VERIFY_RATE_WINDOW = 60
 
     # Sessions and cookies: personal data (DNI, plot location) lives behind the login.
     SESSION_COOKIE_HTTPONLY = True

@@ -98,9 +98,13 @@ def register_blueprints(app: Flask) -> None:
     from fieldapp.communities import bp as communities_bp
     from fieldapp.families import bp as families_bp
     from fieldapp.main import bp as main_bp
+    from fieldapp.printing import bp as printing_bp
+    from fieldapp.printing import verify_bp
     from fieldapp.pwa import bp as pwa_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, communities_bp, families_bp, pwa_bp):
+    blueprints = (main_bp, auth_bp, admin_bp, communities_bp, families_bp, printing_bp,
+                  verify_bp, pwa_bp)
+    for bp in blueprints:
         app.register_blueprint(bp)
     register_cycle_blueprints(app)
     install_login_gate(app)
@@ -114,10 +118,11 @@ def register_cycle_blueprints(app: Flask) -> None:
     """The agreement cycle: agreements, trainings, deliveries, compliance, audit history."""
     from fieldapp.agreements import bp as agreements_bp
     from fieldapp.audit import bp as audit_bp
+    from fieldapp.compliance import bp as compliance_bp
     from fieldapp.deliveries import bp as deliveries_bp
     from fieldapp.trainings import bp as trainings_bp
 
-    for bp in (agreements_bp, trainings_bp, deliveries_bp, audit_bp):
+    for bp in (agreements_bp, trainings_bp, deliveries_bp, compliance_bp, audit_bp):
         app.register_blueprint(bp)
 
 

@@ -345,10 +345,15 @@ def test_demo_reversals_and_suspensions_show(demo_app):
             select(Agreement).where(Agreement.status == "suspended").limit(1)).scalar_one()
         reversal_id, original_code = reversal.id, reversal.reverses.code
         suspended_family = suspended.family_id
+        signed_receipt = db.session.execute(
+            select(Delivery.id).where(Delivery.receipt_kind == "signature").limit(1)).scalar_one()
     client = login(demo_app, "coordinator")
     page = client.get(f"/deliveries/{reversal_id}").get_data(as_text=True)
     assert "anulación" in page
     assert original_code in page
+    receipt = client.get(f"/deliveries/{signed_receipt}").get_data(as_text=True)
+    image_url = receipt.split('class="signature"><img src="')[1].split('"')[0]
+    assert client.get(image_url).mimetype == "image/png"
     r = client.post("/deliveries/new", data={
         "family_id": str(suspended_family), "benefit_type_id": str(catalogue(demo_app)[1][
             "medical_kit"]), "quantity": "1", "delivered_on": "2026-10-30",

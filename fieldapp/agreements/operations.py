@@ -25,6 +25,7 @@ from fieldapp.agreements.models import (
     BenefitType,
     CommitmentType,
 )
+from fieldapp.agreements.queries import family_agreements
 from fieldapp.agreements.rules import (
     NEEDS_REASON,
     OPEN_STATUSES,
@@ -158,18 +159,18 @@ def _check_family(family: Family | None) -> Family:
     return family
 
 
+def _overlapping(family_id: uuid.UUID, start: date, end: date, statuses: tuple[str, ...],
+                 ignore: tuple[uuid.UUID | None, ...] = ()) -> Agreement | None:
+    for agreement in family_agreements(family_id):
+        if (agreement.status in statuses and agreement.id not in ignore
+                and agreement.period_start <= end and agreement.period_end >= start):
+            return agreement
+    return None
+
+
 def _overlapping_open(family_id: uuid.UUID, start: date, end: date,
                       ignore: tuple[uuid.UUID, ...] = ()) -> Agreement | None:
-    stmt = select(Agreement).where(
-        Agreement.family_id == family_id,
-        Agreement.voided.is_(False),
-        Agreement.status.in_(OPEN_STATUSES),
-        Agreement.period_start <= end,
-        Agreement.period_end >= start,
-    )
-    if ignore:
-        stmt = stmt.where(Agreement.id.not_in(ignore))
-    return db.session.execute(stmt.limit(1)).scalar_one_or_none()
+    return _overlapping(family_id, start, end, OPEN_STATUSES, ignore)
 
 
 def _clash_error(clash: Agreement) -> ValidationFailed:
@@ -265,14 +266,11 @@ def _copy_terms(base: Agreement, from_catalogue: bool) -> dict[str, Any]:
 
 
 def _open_successor(base: Agreement, kind: str) -> Agreement | None:
-    return db.session.execute(
-        select(Agreement).where(
-            Agreement.supersedes_id == base.id,
-            Agreement.kind == kind,
-            Agreement.voided.is_(False),
-            Agreement.status.in_(("draft", "signed", "active", "suspended", "completed")),
-        ).limit(1)
-    ).scalar_one_or_none()
+    successors = db.session.execute(
+        select(Agreement).where(Agreement.supersedes_id == base.id, Agreement.voided.is_(False))
+    ).scalars()
+    return next((a for a in successors if a.kind == kind and a.status in (
+        "draft", "signed", "active", "suspended", "completed")), None)
 
 
 def create_amendment(base: Agreement, user: Any = None) -> Agreement:
@@ -529,17 +527,8 @@ def _check_activation(agreement: Agreement) -> None:
         raise TransitionRefused(
             _l("The previous agreement %(number)s is %(status)s; it cannot be renewed.",
                number=previous.number, status=status_label(previous.status)))
-    ignore = tuple(i for i in (agreement.id, agreement.supersedes_id) if i)
-    clash = db.session.execute(
-        select(Agreement).where(
-            Agreement.family_id == agreement.family_id,
-            Agreement.voided.is_(False),
-            Agreement.status.in_(("active", "suspended")),
-            Agreement.period_start <= agreement.period_end,
-            Agreement.period_end >= agreement.period_start,
-            Agreement.id.not_in(ignore),
-        ).limit(1)
-    ).scalar_one_or_none()
+    clash = _overlapping(agreement.family_id, agreement.period_start, agreement.period_end,
+                         ("active", "suspended"), (agreement.id, agreement.supersedes_id))
     if clash is not None:
         raise TransitionRefused(
             _l("Agreement %(number)s is already in force for this period.", number=clash.number))
@@ -559,26 +548,13 @@ def _retire_previous(agreement: Agreement) -> None:
 # -- reading helpers used by other domains -----------------------------------------------------
 def agreement_for_delivery(family_id: uuid.UUID, on: date) -> Agreement | None:
     """The family's active agreement in force on ``on`` (the latest started), if any."""
-    return db.session.execute(
-        select(Agreement)
-        .where(
-            Agreement.family_id == family_id,
-            Agreement.voided.is_(False),
-            Agreement.status == "active",
-            Agreement.period_start <= on,
-        )
-        .order_by(Agreement.period_start.desc(), Agreement.version_no.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return next((a for a in family_agreements(family_id)
+                 if a.status == "active" and a.period_start <= on), None)
 
 
 def current_agreement(family_id: uuid.UUID) -> Agreement | None:
     """The family's agreement that matters now: the newest in force, else the newest at all."""
-    rows = db.session.execute(
-        select(Agreement)
-        .where(Agreement.family_id == family_id, Agreement.voided.is_(False))
-        .order_by(Agreement.period_start.desc(), Agreement.version_no.desc())
-    ).scalars().all()
+    rows = family_agreements(family_id)
     for wanted in (("active",), ("suspended",), ("signed",), ("draft",)):
         for agreement in rows:
             if agreement.status in wanted:

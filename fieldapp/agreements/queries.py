@@ -17,6 +17,7 @@ from fieldapp.agreements.models import (
     AgreementCommitment,
     BenefitType,
     CommitmentType,
+    Signature,
 )
 from fieldapp.audit.models import AuditEntry
 from fieldapp.extensions import db
@@ -31,21 +32,23 @@ def load_agreement(agreement_id: uuid.UUID) -> Agreement | None:
             selectinload(Agreement.family),
             selectinload(Agreement.commitments).selectinload(AgreementCommitment.commitment_type),
             selectinload(Agreement.benefits).selectinload(AgreementBenefit.benefit_type),
-            selectinload(Agreement.signatures),
+            # Images are served by their own route; the page needs only who signed and when.
+            selectinload(Agreement.signatures).defer(Signature.image_png),
         )
     ).scalar_one_or_none()
 
 
 def family_agreements(family_id: uuid.UUID) -> list[Agreement]:
-    """Every (not voided) agreement version of a family, newest period and version first."""
-    return list(
-        db.session.execute(
-            select(Agreement)
-            .where(Agreement.family_id == family_id, Agreement.voided.is_(False))
-            .order_by(Agreement.period_start.desc(), Agreement.version_no.desc(),
-                      Agreement.created_at.desc())
-        ).scalars()
-    )
+    """Every (not voided) agreement version of a family, newest period and version first.
+
+    Callers filter by status in Python: a family has a handful of versions, and a condition on
+    ``status`` tempts SQLite into the status index (most rows are "active") instead of the
+    family's.
+    """
+    rows = db.session.execute(
+        select(Agreement).where(Agreement.family_id == family_id, Agreement.voided.is_(False))
+    ).scalars().all()
+    return sorted(rows, key=lambda a: (a.period_start, a.version_no, a.created_at), reverse=True)
 
 
 def version_chain(agreement: Agreement) -> list[Agreement]:

@@ -90,7 +90,7 @@ def decode_signature(data_url: str | None, field: str) -> SignatureImage:
     if _is_blank(flat):
         raise fail(_l("The signature pad is empty. Sign on it, please."))
     out = io.BytesIO()
-    flat.save(out, format="PNG", optimize=True)
+    flat.save(out, format="PNG", compress_level=6)
     png = out.getvalue()
     return SignatureImage(png=png, width=width, height=height,
                           sha256=hashlib.sha256(png).hexdigest())

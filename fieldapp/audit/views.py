@@ -76,7 +76,10 @@ def family_history(family_id: uuid.UUID):
     from fieldapp.families.models import Family
 
     family = db.get_or_404(Family, family_id)
-    pagination = _page(select(AuditEntry).where(AuditEntry.family_id == family.id))
+    # ``entity_id`` too: the foundation's create_family records its entry before the family has
+    # an id, so that entry's ``family_id`` is empty.
+    pagination = _page(select(AuditEntry).where(
+        or_(AuditEntry.family_id == family.id, AuditEntry.entity_id == family.id)))
     return render_template("audit/history.html", pagination=pagination, family=family,
                            agreement=None, entity_labels=ENTITY_LABELS)
 

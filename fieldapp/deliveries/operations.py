@@ -13,10 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from fieldapp.agreements.models import Agreement, AgreementBenefit, BenefitType
 from fieldapp.agreements.operations import _quantity, agreement_for_delivery
+from fieldapp.agreements.queries import delivered_by_benefit, family_agreements
 from fieldapp.agreements.rules import status_label
 from fieldapp.agreements.signatures import add_signature, decode_signature
 from fieldapp.audit.operations import record
@@ -47,13 +48,9 @@ class ReversalRefused(AppError):
 
 def refusal_for(family_id: uuid.UUID, on: date) -> AppError | None:
     """Why a delivery to this family on ``on`` would be refused, or ``None`` when it would not."""
-    if agreement_for_delivery(family_id, on) is not None:
+    agreements = family_agreements(family_id)
+    if any(a.status == "active" and a.period_start <= on for a in agreements):
         return None
-    agreements = db.session.execute(
-        select(Agreement)
-        .where(Agreement.family_id == family_id, Agreement.voided.is_(False))
-        .order_by(Agreement.period_start.desc(), Agreement.version_no.desc())
-    ).scalars().all()
     later = next((a for a in agreements if a.status == "active"), None)
     if later is not None:
         return ValidationFailed(
@@ -105,13 +102,10 @@ def allowed_quantity(
             Sanction.status == "confirmed", Sanction.voided.is_(False)))
     if reduced:
         allowed = (allowed * REDUCED_BENEFITS_SHARE).quantize(Decimal("0.01"))
-    net = func.sum(case((Delivery.reverses_id.is_(None), Delivery.quantity),
-                        else_=-Delivery.quantity))
-    delivered = db.session.scalar(
-        select(net).where(Delivery.agreement_id == agreement.id,
-                          Delivery.benefit_type_id == benefit_type_id,
-                          Delivery.voided.is_(False)))
-    return allowed, Decimal(delivered or 0), promise
+    # Grouped over the agreement's deliveries only: a condition on the benefit type would
+    # tempt SQLite into that (much less selective) index.
+    delivered = delivered_by_benefit([agreement.id]).get(benefit_type_id, Decimal(0))
+    return allowed, delivered, promise
 
 
 def _text(value: Any, field: str, limit: int) -> str | None:
@@ -134,21 +128,18 @@ def find_double(family_id: uuid.UUID, benefit_type_id: uuid.UUID, item: str,
                 on: date) -> Delivery | None:
     """An earlier delivery (not reversed) of the same item of the same benefit to the same
     family on the same day: a suspected double delivery."""
-    reversed_ids = select(Delivery.reverses_id).where(Delivery.reverses_id.is_not(None))
-    return db.session.execute(
-        select(Delivery)
-        .where(
-            Delivery.family_id == family_id,
-            Delivery.delivered_on == on,
-            Delivery.benefit_type_id == benefit_type_id,
-            func.lower(Delivery.item) == item.lower(),
-            Delivery.reverses_id.is_(None),
-            Delivery.voided.is_(False),
-            Delivery.id.not_in(reversed_ids),
-        )
-        .order_by(Delivery.created_at)
-        .limit(1)
-    ).scalar_one_or_none()
+    same_day = db.session.execute(
+        select(Delivery).where(Delivery.family_id == family_id, Delivery.delivered_on == on)
+    ).scalars().all()  # the (family, date) index: a handful of rows
+    candidates = [d for d in same_day if d.benefit_type_id == benefit_type_id
+                  and d.item.lower() == item.lower() and d.reverses_id is None and not d.voided]
+    if not candidates:
+        return None
+    reversed_ids = {d.reverses_id for d in same_day if d.reverses_id} | set(
+        db.session.execute(select(Delivery.reverses_id).where(
+            Delivery.reverses_id.in_([d.id for d in candidates]))).scalars())
+    live = sorted((d for d in candidates if d.id not in reversed_ids), key=lambda d: d.created_at)
+    return live[0] if live else None
 
 
 def record_delivery(family: Family | None, data: dict[str, Any], user: Any = None) -> Delivery:
@@ -171,11 +162,11 @@ def record_delivery(family: Family | None, data: dict[str, Any], user: Any = Non
     if btype is None or btype.voided:
         raise ValidationFailed(_l("Choose the benefit."), field="benefit_type_id")
     quantity = _quantity(data.get("quantity"), "quantity")
-    refusal = refusal_for(family.id, delivered_on)
-    if refusal is not None:
-        raise refusal
     agreement = agreement_for_delivery(family.id, delivered_on)
-    assert agreement is not None
+    if agreement is None:
+        refusal = refusal_for(family.id, delivered_on)
+        assert refusal is not None
+        raise refusal
     allowed, delivered, promise = allowed_quantity(agreement, btype.id)
     unit = _text(data.get("unit"), "unit", 30) or (promise.unit if promise else btype.default_unit)
     if promise is not None and unit.lower() != promise.unit.lower():

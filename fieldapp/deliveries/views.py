@@ -89,7 +89,10 @@ def create():
     raw_family = request.values.get("family") or request.form.get("family_id")
     family = _family_or_404(parse_uuid(raw_family)) if raw_family else None
     today = local_today()
-    agreement = agreement_for_delivery(family.id, today) if family else None
+    # The agreement and its promised vs delivered order the choices and inform the person; a
+    # replayed or scripted POST that succeeds needs neither, so they are read only for display.
+    agreement = (agreement_for_delivery(family.id, today)
+                 if family and request.method == "GET" else None)
     promised = promised_vs_delivered(agreement) if agreement else []
     form = DeliveryForm()
     _choices(form, promised, family is not None)
@@ -98,11 +101,15 @@ def create():
         form.delivered_on.data = today
         form.delivered_by_name.data = current_user.full_name
         form.receiver_name.data = family.head_name if family else ""
-    warning = refusal_for(family.id, today) if family else None
 
     def render() -> str:
+        shown_agreement = agreement or (
+            agreement_for_delivery(family.id, today) if family else None)
+        shown = promised or (promised_vs_delivered(shown_agreement) if shown_agreement else [])
+        _choices(form, shown, family is not None)
         return render_template("deliveries/form.html", form=form, family=family,
-                               agreement=agreement, promised=promised, warning=warning)
+                               agreement=shown_agreement, promised=shown,
+                               warning=refusal_for(family.id, today) if family else None)
 
     if not form.validate_on_submit() or family is None:
         return rejected(form, render) if request.method == "POST" else render()

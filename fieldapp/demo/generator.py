@@ -219,6 +219,7 @@ class _Generator:
         rng = self.rng
         communities = {c["id"]: c for c in self.community_rows}
         sig_images = [_signature_png(rng) for _ in range(12)]
+        self.sig_images = sig_images
         rows: dict[type, list[dict[str, Any]]] = {
             Agreement: [], AgreementCommitment: [], AgreementBenefit: [], Signature: []
         }
@@ -408,6 +409,8 @@ class _Generator:
     def deliveries(self) -> None:
         """Deliver what each signed agreement promised, in installments; a few reversals."""
         rng = self.rng
+        self.family_names = {f["id"]: f"{f['head_given_names']} {f['head_surname']}"
+                             for f in self.family_rows}
         rows: list[dict[str, Any]] = []
         reversals = 0
         for agreement in self.past_agreements + self.current_agreements:
@@ -441,7 +444,11 @@ class _Generator:
                         "delivered_on": day,
                         "delivered_by_id": None,
                         "delivered_by_name": rng.choice(self.staff),
-                        "receipt_kind": "thumbprint_paper" if rng.random() < 0.3 else "signature",
+                        # One draw, as before (the rest of the program stays the same): most
+                        # receipts are thumbprints on paper; one in twenty is signed on the
+                        # tablet and gets its signature image (see below).
+                        "receipt_kind": ("signature" if rng.random() >= 0.95
+                                         else "thumbprint_paper"),
                         "reverses_id": None,
                         "reason": None,
                         "over_promise_confirmed": False,
@@ -459,6 +466,18 @@ class _Generator:
                         })
                         reversals += 1
         _bulk(Delivery, rows)
+        receipts = []
+        for n, row in enumerate(r for r in rows if r["receipt_kind"] == "signature"):
+            image = self.sig_images[n % len(self.sig_images)]
+            receipts.append(self.base(row["created_at"]) | {
+                "agreement_id": None, "delivery_id": row["id"], "signer_role": "receipt",
+                "signer_name": self.family_names[row["family_id"]], "signer_dni": None,
+                "image_png": image, "image_sha256": hashlib.sha256(image).hexdigest(),
+                "width": 300, "height": 100, "signed_at": row["created_at"], "place": None,
+                "lat": None, "lon": None,
+            })
+        _bulk(Signature, receipts)
+        self.count("receipt_signatures", len(receipts))
         self.count("deliveries", len(rows))
         self.count("reversals", reversals)
 

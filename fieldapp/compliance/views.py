@@ -1,0 +1,190 @@
+"""Compliance visits (field staff) and the sanctions coordinators confirm or dismiss."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from fieldapp.agreements.models import Agreement
+from fieldapp.auth.access import check_community_scope, role_required, scoped_community_ids
+from fieldapp.communities.models import Community
+from fieldapp.compliance import bp
+from fieldapp.compliance.forms import DecisionForm, visit_form_class
+from fieldapp.compliance.models import Sanction
+from fieldapp.compliance.operations import (
+    agreement_commitments,
+    confirm_sanction,
+    dismiss_sanction,
+    record_visit,
+    visit_agreement,
+)
+from fieldapp.compliance.queries import (
+    family_compliance,
+    finding_counts,
+    load_visit,
+    sanction_queue,
+    visit_list,
+)
+from fieldapp.compliance.rules import FINDING_LABELS, LEVEL_LABELS, SANCTION_STATUS_LABELS
+from fieldapp.errors import AppError, wants_json
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+from fieldapp.families.queries import active_communities
+from fieldapp.idempotency import run_once
+from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
+
+
+@bp.app_template_global()
+def sanction_level_label(level: str) -> str:
+    """A sanction level in the user's language."""
+    return str(LEVEL_LABELS.get(level, level))
+
+
+@bp.app_template_global()
+def sanction_status_label(status: str) -> str:
+    """A sanction's status in the user's language."""
+    return str(SANCTION_STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_global()
+def finding_label(result: str) -> str:
+    """A visit's result for a commitment in the user's language."""
+    return str(FINDING_LABELS.get(result, result))
+
+
+@bp.app_template_global()
+def family_visit_summary(family: Family) -> dict:
+    """The family page's visit section."""
+    return family_compliance(family)
+
+
+def _locale() -> str:
+    return str(get_locale() or "es")
+
+
+def _family_or_404(family_id: uuid.UUID | None) -> Family:
+    family = db.session.get(Family, family_id) if family_id else None
+    if family is None or family.voided:
+        abort(404)
+    check_community_scope(family.community_id)
+    return family
+
+
+@bp.route("/visits/")
+def visits():
+    """Compliance visits of a family or a community, newest first."""
+    family_id = parse_uuid(request.args.get("family"))
+    community_id = parse_uuid(request.args.get("community"))
+    family = _family_or_404(family_id) if family_id else None
+    if community_id:
+        check_community_scope(community_id)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    pagination = db.paginate(visit_list(family_id, community_id, scoped_community_ids()),
+                             page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
+    scope = scoped_community_ids()
+    return render_template(
+        "compliance/visits.html", pagination=pagination, family=family,
+        community=db.session.get(Community, community_id) if community_id else None,
+        communities=[c for c in active_communities() if scope is None or c.id in scope],
+        counts=finding_counts([v.id for v in pagination.items]),
+    )
+
+
+@bp.route("/visits/new", methods=["GET", "POST"])
+def create_visit():
+    """Record a visit: a result per commitment of the family's agreement, notes and GPS."""
+    family = _family_or_404(parse_uuid(request.values.get("family")))
+    posted = parse_uuid(request.form.get("agreement_id")) if request.method == "POST" else None
+    agreement = db.session.get(Agreement, posted) if posted else visit_agreement(family.id)
+    if agreement is not None and agreement.family_id != family.id:
+        abort(400)
+    commitments = agreement_commitments(agreement.id) if agreement else []
+    form = visit_form_class(commitments)()
+    if request.method == "GET":
+        form.visited_on.data = local_today()
+        form.monitor_name.data = current_user.full_name
+        form.agreement_id.data = str(agreement.id) if agreement else ""
+    locale = _locale()
+    texts = {c.id: c.text(locale) for c in commitments}
+
+    def render() -> str:
+        return render_template("compliance/visit_form.html", form=form, family=family,
+                               agreement=agreement, texts=texts)
+
+    if not form.validate_on_submit():
+        return rejected(form, render) if request.method == "POST" else render()
+    data = form.field_data()
+    payload = {**data, "family": str(family.id), "agreement": str(agreement.id),
+               "findings": {str(k): v for k, v in data["findings"].items()}}
+    try:
+        visit_id, was_created = run_once(
+            form.idempotency_key.data, "visit.create", payload,
+            lambda: record_visit(family, agreement, data, current_user), current_user.id)
+    except AppError as error:
+        return fail_with(form, render, error)
+    if was_created and db.session.execute(db.select(Sanction.id).where(
+            Sanction.visit_id == visit_id)).first():
+        flash(_("A breach was recorded: a sanction is proposed to the coordinators."), "warning")
+    return created(visit_id, url_for("compliance.visit", visit_id=visit_id), was_created,
+                   _("Visit saved."))
+
+
+@bp.route("/visits/<uuid:visit_id>")
+def visit(visit_id: uuid.UUID):
+    """A visit: the result for each commitment, notes, GPS and any sanction it led to."""
+    found = load_visit(visit_id)
+    if found is None or found.voided:
+        abort(404)
+    check_community_scope(found.family.community_id)
+    sanctions = db.session.execute(
+        db.select(Sanction).where(Sanction.visit_id == found.id)).scalars().all()
+    return render_template("compliance/visit.html", visit=found, sanctions=sanctions,
+                           locale=_locale())
+
+
+@bp.route("/sanctions/")
+@role_required("coordinator")
+def sanctions():
+    """Sanctions proposed after breaches, for coordinators to confirm or dismiss."""
+    status = request.args.get("status", "proposed")
+    if status not in ("proposed", "confirmed", "dismissed", "all"):
+        status = "proposed"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    pagination = db.paginate(sanction_queue(None if status == "all" else status), page=page,
+                             per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template("compliance/sanctions.html", pagination=pagination, status=status,
+                           form=DecisionForm())
+
+
+@bp.route("/sanctions/<uuid:sanction_id>/decide", methods=["POST"])
+@role_required("coordinator")
+def decide(sanction_id: uuid.UUID):
+    """Confirm (the agreement's status follows) or dismiss a proposed sanction."""
+    sanction = db.get_or_404(Sanction, sanction_id)
+    form = DecisionForm()
+    if not form.validate_on_submit() or form.decision.data not in ("confirm", "dismiss"):
+        abort(400)
+    try:
+        if form.decision.data == "confirm":
+            confirm_sanction(sanction, current_user, form.notes.data)
+        else:
+            dismiss_sanction(sanction, current_user, form.notes.data)
+    except AppError as error:
+        db.session.rollback()
+        if wants_json():
+            raise
+        flash(str(error.message), "error")
+        return redirect(url_for("compliance.sanctions")), 303
+    db.session.commit()
+    if wants_json():
+        return {"id": str(sanction.id), "status": sanction.status,
+                "agreement_status": sanction.agreement.status}
+    flash(_("Sanction %(status)s.", status=sanction_status_label(sanction.status)), "success")
+    back = request.form.get("next") or ""
+    if not back.startswith("/") or back.startswith("//"):  # only back to a page of this app
+        back = url_for("compliance.sanctions")
+    return redirect(back)
