@@ -247,3 +247,16 @@ def test_delivery_form_without_a_family_chooses_it_on_the_page(client, auth):
                     headers={"Accept": "application/json"})
     assert r.status_code == 422
     assert "family_id" in r.json["error"]["details"]["fields"]
+
+
+def test_visit_form_without_a_family_builds_its_rows_on_the_tablet(client, auth):
+    auth.login()
+    html = client.get("/compliance/visits/new").get_data(as_text=True)
+    assert 'data-family-picker="1"' in html
+    assert "data-visit-offline" in html
+    assert 'name="result___CID__"' in html  # the row the tablet fills per commitment
+    assert "visit-offline.js" in html
+    r = client.post("/compliance/visits/new", data={"idempotency_key": "key-00000011"},
+                    headers={"Accept": "application/json"})
+    assert r.status_code == 422
+    assert r.json["error"]["message"] == "Elija la familia."
