@@ -96,10 +96,11 @@ def register_blueprints(app: Flask) -> None:
     from fieldapp.auth import bp as auth_bp
     from fieldapp.auth.access import install_login_gate
     from fieldapp.communities import bp as communities_bp
+    from fieldapp.dashboard import bp as dashboard_bp
     from fieldapp.families import bp as families_bp
     from fieldapp.main import bp as main_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, communities_bp, families_bp):
+    for bp in (main_bp, auth_bp, admin_bp, communities_bp, families_bp, dashboard_bp):
         app.register_blueprint(bp)
     install_login_gate(app)
 
