@@ -77,58 +77,59 @@ def bar_chart(rows: Sequence[tuple[str, float | int]], title: str, colour: str =
 def progress_chart(rows: Sequence[tuple[str, float, float, str]], title: str) -> Markup:
     """One bar per row: the part done over its total (e.g. delivered over promised).
 
-    Each row is ``(label, done, total, caption)``; the bar is full at 100 % and the caption
-    (the figures with their unit) is written under it.
+    Each row is ``(label, done, total, caption)``: the label is written above the bar (long
+    Spanish names fit), the bar is full at 100 %, the caption (figures with their unit) follows
+    the percentage.
     """
-    row_h, label_w = 44, 220
-    span = WIDTH - label_w - 70
-    height = max(1, len(rows)) * row_h + 10
+    row_h, pct_w = 58, 80
+    span = WIDTH - pct_w
+    height = max(1, len(rows)) * row_h + 6
     out = _open(height, title, "chart-progress")
     for i, (label, done, total, caption) in enumerate(rows):
-        y = 5 + i * row_h
+        y = 4 + i * row_h
         share = (float(done) / float(total)) if total else 0.0
         w = span * max(0.0, min(share, 1.0))
-        out.append(_text(label_w - 8, y + 18, _clip(label), "end"))
-        out.append(f'<rect x="{label_w}" y="{y + 4}" width="{span}" height="18" fill="#e8ece9" rx="3"/>')
-        out.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="18" fill="#0072b2" '
+        out.append(_text(0, y + 16, f"{label} · {caption}"))
+        out.append(f'<rect x="0" y="{y + 24}" width="{span}" height="22" fill="#e8ece9" rx="3"/>')
+        out.append(f'<rect x="0" y="{y + 24}" width="{w:.1f}" height="22" fill="#0072b2" '
                    f'rx="3"><title>{escape(label)}: {escape(caption)}</title></rect>')
         pct = _fmt(round(100 * share, 1), " %") if total else "—"
-        out.append(_text(label_w + span + 6, y + 18, pct, css="chart-value"))
-        out.append(_text(label_w, y + 38, caption, css="chart-caption"))
+        out.append(_text(span + 8, y + 41, pct, css="chart-value"))
+    if not rows:
+        out.append(_text(WIDTH / 2, 25, "—", "middle"))
     out.append("</svg>")
     return Markup("".join(out))
 
 
 def stacked_chart(rows: Sequence[tuple[str, Sequence[float | int]]], parts: Sequence[str],
-                  part_labels: Sequence[str], colours: Sequence[str], title: str,
-                  percent: bool = True) -> Markup:
-    """One stacked bar per row, split into ``parts`` (as shares of the row when ``percent``)."""
-    row_h, label_w, legend_h = 30, 220, 30
-    span = WIDTH - label_w - 20
-    height = legend_h + max(1, len(rows)) * row_h + 10
+                  part_labels: Sequence[str], colours: Sequence[str], title: str) -> Markup:
+    """One 100 % bar per row, split into ``parts``; the label is written above the bar."""
+    row_h, legend_h = 52, 34
+    height = legend_h + max(1, len(rows)) * row_h + 6
     out = _open(height, title, "chart-stacked")
     x = 0.0
     for label, colour in zip(part_labels, colours, strict=True):
-        out.append(f'<rect x="{x:.1f}" y="6" width="14" height="14" fill="{colour}"/>')
-        out.append(_text(x + 19, 18, label, css="chart-legend"))
-        x += 26 + 8.5 * len(label)
-    top = max([sum(float(v) for v in values) for _l, values in rows] + [1.0])
+        out.append(f'<rect x="{x:.1f}" y="8" width="16" height="16" fill="{colour}"/>')
+        out.append(_text(x + 22, 21, label, css="chart-legend"))
+        x += 34 + 8.5 * len(label)
     for i, (label, values) in enumerate(rows):
-        y = legend_h + 5 + i * row_h
-        whole = sum(float(v) for v in values) if percent else top
-        out.append(_text(label_w - 8, y + 15, _clip(label), "end"))
-        x = float(label_w)
+        y = legend_h + i * row_h
+        whole = sum(float(v) for v in values)
+        out.append(_text(0, y + 15, _clip(label, 80)))
+        x = 0.0
         for part, value, colour in zip(part_labels, values, colours, strict=True):
-            w = span * float(value) / whole if whole else 0
+            w = WIDTH * float(value) / whole if whole else 0
             if w <= 0:
                 continue
-            share = 100 * float(value) / sum(float(v) for v in values)
-            out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 10}" '
+            share = 100 * float(value) / whole
+            out.append(f'<rect x="{x:.1f}" y="{y + 22}" width="{w:.1f}" height="24" '
                        f'fill="{colour}"><title>{escape(label)} · {escape(part)}: '
                        f'{_fmt(value)} ({_fmt(round(share, 1), " %")})</title></rect>')
-            if w > 38:
-                out.append(_text(x + w / 2, y + 15, _fmt(value), "middle", "chart-inbar"))
+            if w > 44:
+                out.append(_text(x + w / 2, y + 39, _fmt(value), "middle", "chart-inbar"))
             x += w
+    if not rows:
+        out.append(_text(WIDTH / 2, legend_h + 25, "—", "middle"))
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -136,7 +137,7 @@ def stacked_chart(rows: Sequence[tuple[str, Sequence[float | int]]], parts: Sequ
 def column_chart(labels: Sequence[str], values: Sequence[float | int], title: str,
                  colour: str = "#0072b2") -> Markup:
     """Vertical columns over time (e.g. months), with the value above each column."""
-    height, bottom, top_pad, left = 210, 30, 22, 8
+    height, bottom, top_pad, left = 230, 30, 24, 8
     n = max(1, len(labels))
     slot = (WIDTH - 2 * left) / n
     top = max([float(v) for v in values] + [1.0])
@@ -193,7 +194,7 @@ def dashboard_charts(data: dict, status_labels: dict[str, str]) -> dict[str, Mar
     if 1 < len(data["by_community"]) <= 40:
         rows += [(r["name"], [r[s] for s in order]) for r in data["by_community"]]
     charts["status"] = stacked_chart(rows, order, labels, colours,
-                                     _("Families by compliance status"), percent=False)
+                                     _("Families by compliance status"))
     statuses = data["agreements_by_status"]
     status_names = agreement_status_labels()
     charts["agreements"] = bar_chart(
@@ -201,7 +202,7 @@ def dashboard_charts(data: dict, status_labels: dict[str, str]) -> dict[str, Mar
         _("Agreements by status"), colour="#0072b2")
     charts["benefits"] = progress_chart(
         [(b["name"], b["delivered_to_date"], b["promised"],
-          _("%(done)s of %(promised)s %(unit)s delivered", done=_fmt(b["delivered_to_date"]),
+          _("%(done)s of %(promised)s %(unit)s", done=_fmt(b["delivered_to_date"]),
             promised=_fmt(b["promised"]), unit=b["unit"]))
          for b in data["benefits"]],
         _("Benefits delivered against what the agreements promised"))

@@ -15,8 +15,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.orm import aliased
 
-from fieldapp.agreements.models import Agreement, AgreementBenefit, BenefitType, CommitmentType
-from fieldapp.agreements.models import AgreementCommitment
+from fieldapp.agreements.models import (
+    Agreement,
+    AgreementBenefit,
+    AgreementCommitment,
+    BenefitType,
+    CommitmentType,
+)
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
 from fieldapp.dashboard import queries as q

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, and_, case, distinct, exists, func, select
+from sqlalchemy import String, and_, case, exists, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
@@ -21,21 +21,20 @@ from fieldapp.agreements.models import (
     AGREEMENT_STATUSES,
     Agreement,
     AgreementBenefit,
+    AgreementCommitment,
     BenefitType,
     CommitmentType,
-    AgreementCommitment,
 )
 from fieldapp.auth.models import User
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import SANCTION_LEVELS, ComplianceVisit, Sanction, VisitFinding
-from fieldapp.dashboard.filters import Filters
+from fieldapp.dashboard.filters import Filters, month_end
 from fieldapp.dashboard.status import (
     STATUSES,
     family_status,
     net_count,
     sanction_in_force,
     signed_quantity,
-    standing_delivery,
 )
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
@@ -94,7 +93,7 @@ def overlaps_period(f: Filters, agreement: Any = Agreement) -> Any:
     return and_(agreement.period_start <= f.date_to, agreement.period_end >= f.date_from)
 
 
-def _num(value: Any) -> int | float:
+def num(value: Any) -> int | float:
     """A JSON-friendly number: integers stay integers."""
     if value is None:
         return 0
@@ -105,8 +104,9 @@ def _num(value: Any) -> int | float:
 
 # -- families and compliance by community ---------------------------------------------------------
 def families_by_community(f: Filters) -> list[dict[str, Any]]:
-    """Per community: families registered, with an active agreement, by compliance status,
-    having received benefits in the period, and compliant *and* served."""
+    """Per community: families registered, under agreement, with an active agreement, by
+    compliance status, served in the period, compliant *and* served, that attended a training,
+    and (under agreement) visited in the period."""
     fs = family_status(f, family_conditions(f))
 
     def count_if(condition: Any) -> Any:
@@ -121,6 +121,8 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
             *[count_if(fs.c.status == s).label(s) for s in STATUSES],
             count_if(fs.c.received == 1).label("received"),
             count_if(and_(fs.c.received == 1, fs.c.status == "compliant")).label("compliant_received"),
+            count_if(fs.c.attended == 1).label("attended"),
+            count_if(and_(fs.c.visited == 1, fs.c.in_force == 1)).label("visited"),
         )
         .select_from(Community)
         .outerjoin(fs, fs.c.community_id == Community.id)
@@ -136,7 +138,7 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
 def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Column sums of :func:`families_by_community` (a few dozen aggregated rows)."""
     keys = ("registered", "under_agreement", "active_agreement", *STATUSES, "received",
-            "compliant_received")
+            "compliant_received", "attended", "visited")
     return {k: sum(int(r[k]) for r in rows) for k in keys}
 
 
@@ -224,7 +226,7 @@ def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
             select(Delivery.benefit_type_id, func.sum(signed_quantity()))
             .join(Agreement, Agreement.id == Delivery.agreement_id)
             .join(Family, Family.id == Agreement.family_id)
-            .where(Delivery.voided.is_(False), Delivery.delivered_on <= f.asof,
+            .where(Delivery.voided.is_(False), Delivery.delivered_on <= month_end(f.asof),
                    *promised_conditions(f))
             .group_by(Delivery.benefit_type_id)
         ).tuples().all()
@@ -242,6 +244,12 @@ def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
             .group_by(Delivery.benefit_type_id)
         )
     }
+    return merge_benefits(promised, against, in_period, locale)
+
+
+def merge_benefits(promised: dict[Any, Any], against: dict[Any, Any], in_period: dict[Any, Any],
+                   locale: str) -> list[dict[str, Any]]:
+    """One row per benefit type of the catalogue that has figures (a handful of rows)."""
     types = db.session.execute(
         select(BenefitType).where(BenefitType.voided.is_(False)).order_by(BenefitType.position)
     ).scalars()
@@ -255,16 +263,16 @@ def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
             "name": bt.name(locale),
             "category": bt.category,
             "unit": bt.default_unit,
-            "promised": _num(promised.get(bt.id)),
-            "delivered_to_date": _num(against.get(bt.id)),
-            "delivered_in_period": _num(row.quantity if row else 0),
-            "deliveries_in_period": _num(row.deliveries if row else 0),
+            "promised": num(promised.get(bt.id)),
+            "delivered_to_date": num(against.get(bt.id)),
+            "delivered_in_period": num(row.quantity if row else 0),
+            "deliveries_in_period": num(row.deliveries if row else 0),
         })
     return out
 
 
 def deliveries_in_period(f: Filters) -> dict[str, int]:
-    """Deliveries and reversals in the period (counts) and families served (a delivery stands)."""
+    """Deliveries and reversals dated in the period (counts)."""
     row = db.session.execute(
         select(
             func.coalesce(func.sum(case((Delivery.reverses_id.is_(None), 1), else_=0)), 0),
@@ -273,15 +281,7 @@ def deliveries_in_period(f: Filters) -> dict[str, int]:
         .join(Family, Family.id == Delivery.family_id)
         .where(*delivery_conditions(f))
     ).one()
-    served = (
-        select(Delivery.family_id)
-        .join(Family, Family.id == Delivery.family_id)
-        .where(*delivery_conditions(f), standing_delivery(f))
-        .group_by(Delivery.family_id)
-        .subquery()
-    )
-    families = db.session.scalar(select(func.count()).select_from(served))
-    return {"deliveries": int(row[0]), "reversals": int(row[1]), "families": int(families or 0)}
+    return {"deliveries": int(row[0]), "reversals": int(row[1])}
 
 
 # -- trainings and visits --------------------------------------------------------------------------
@@ -298,26 +298,20 @@ def session_conditions(f: Filters) -> list[Any]:
     return conditions
 
 
-def trainings(f: Filters, registered: int) -> dict[str, Any]:
-    """Sessions held, hours, attendance, and the share of families in scope that attended."""
+def trainings(f: Filters) -> dict[str, Any]:
+    """Sessions held in the period, their hours and attendance."""
     sessions = db.session.execute(
         select(func.count(), func.coalesce(func.sum(TrainingSession.duration_hours), 0))
         .where(*session_conditions(f))
     ).one()
-    attendance = db.session.execute(
-        select(func.count(), func.count(distinct(Attendance.family_id)))
+    attendance = db.session.scalar(
+        select(func.count())
+        .select_from(Attendance)
         .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-        .join(Family, Family.id == Attendance.family_id)
-        .where(Attendance.voided.is_(False), *session_conditions(f), *family_conditions(f))
-    ).one()
-    families = int(attendance[1])
-    return {
-        "sessions": int(sessions[0]),
-        "hours": _num(sessions[1]),
-        "attendance": int(attendance[0]),
-        "families_attended": families,
-        "attendance_rate": round(100 * families / registered, 1) if registered else None,
-    }
+        .where(Attendance.voided.is_(False), *session_conditions(f))
+    )
+    return {"sessions": int(sessions[0]), "hours": num(sessions[1]),
+            "attendance": int(attendance or 0)}
 
 
 def visit_conditions(f: Filters) -> list[Any]:
@@ -333,35 +327,14 @@ def visit_conditions(f: Filters) -> list[Any]:
     return conditions
 
 
-def visits(f: Filters, under_agreement: int) -> dict[str, Any]:
-    """Visits done in the period, and how many families under agreement were visited."""
-    done = db.session.scalar(
+def visits(f: Filters) -> int:
+    """Visits made in the period (to families of the community, by the staff member)."""
+    return int(db.session.scalar(
         select(func.count())
         .select_from(ComplianceVisit)
         .join(Family, Family.id == ComplianceVisit.family_id)
         .where(*visit_conditions(f))
-    )
-    from fieldapp.dashboard.status import agreement_in_force
-
-    in_force = aliased(Agreement)
-    visited = db.session.scalar(
-        select(func.count(distinct(ComplianceVisit.family_id)))
-        .join(Family, Family.id == ComplianceVisit.family_id)
-        .where(
-            ComplianceVisit.voided.is_(False),
-            ComplianceVisit.visited_on >= f.date_from,
-            ComplianceVisit.visited_on <= f.date_to,
-            *family_conditions(f),
-            exists().where(in_force.family_id == Family.id, agreement_in_force(f, in_force)),
-        )
-    )
-    visited = int(visited or 0)
-    return {
-        "visits": int(done or 0),
-        "families_due": under_agreement,
-        "families_visited": visited,
-        "coverage": round(100 * visited / under_agreement, 1) if under_agreement else None,
-    }
+    ) or 0)
 
 
 def compliance_by_commitment(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
@@ -383,17 +356,19 @@ def compliance_by_commitment(f: Filters, locale: str = "es") -> list[dict[str, A
                   CommitmentType.text_en, CommitmentType.position)
         .order_by(CommitmentType.position)
     )
-    out = []
-    for row in db.session.execute(stmt):
-        counts = {r: int(getattr(row, r)) for r in results}
-        checked = counts["met"] + counts["partial"] + counts["breached"]
-        out.append({
-            "code": row.code,
-            "text": row.text_en if locale.startswith("en") else row.text_es,
-            **counts,
-            "rate": round(100 * counts["met"] / checked, 1) if checked else None,
-        })
-    return out
+    return [commitment_row(row, locale) for row in db.session.execute(stmt)]
+
+
+def commitment_row(row: Any, locale: str) -> dict[str, Any]:
+    """A commitment's finding counts and its compliance rate (met over checked)."""
+    counts = {r: int(getattr(row, r) or 0) for r in ("met", "partial", "breached", "not_checked")}
+    checked = counts["met"] + counts["partial"] + counts["breached"]
+    return {
+        "code": row.code,
+        "text": row.text_en if locale.startswith("en") else row.text_es,
+        **counts,
+        "rate": round(100 * counts["met"] / checked, 1) if checked else None,
+    }
 
 
 def sanctions(f: Filters) -> dict[str, Any]:
@@ -461,23 +436,41 @@ def trend(f: Filters) -> list[dict[str, Any]]:
             .group_by(month)
         ).tuples().all()
     )
+    return trend_rows(f, deliveries, visits_by, attendance)
+
+
+def trend_rows(f: Filters, deliveries: dict[str, Any], visits_by: dict[str, Any],
+               attendance: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per month of the period up to the snapshot day's month."""
     return [
-        {"month": m, "deliveries": int(deliveries.get(m, 0)), "visits": int(visits_by.get(m, 0)),
-         "attendance": int(attendance.get(m, 0))}
-        for m in months_between(f.date_from, f.date_to)
+        {"month": m, "deliveries": int(deliveries.get(m) or 0), "visits": int(visits_by.get(m) or 0),
+         "attendance": int(attendance.get(m) or 0)}
+        for m in months_between(f.date_from, min(f.date_to, f.asof))
     ]
 
 
 # -- everything on one screen ----------------------------------------------------------------------
-def summary(f: Filters, locale: str = "es") -> dict[str, Any]:
-    """All the dashboard's figures for the selection, JSON-ready."""
-    by_community = families_by_community(f)
+def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, Any]:
+    """All the dashboard's figures for the selection, JSON-ready.
+
+    :param direct: compute everything from the records (the reference the summary tables are
+        tested against) instead of reading the summary tables.
+    """
+    from fieldapp.dashboard import rollups, summaries
+
+    if direct:
+        by_community = families_by_community(f)
+    else:
+        rollups.refresh(f)
+        by_community = summaries.families_by_community(f)
+    fast = not direct and f.staff_id is None
     total = totals(by_community)
-    under_agreement = total["under_agreement"]
     verified = total["compliant"] + total["non_compliant"]
+    registered, under = total["registered"], total["under_agreement"]
+    training = summaries.training_counts(f) if fast else trainings(f)
     return {
         "filters": {
-            "from": f.date_from.isoformat(), "to": f.date_to.isoformat(),
+            "from": f"{f.date_from:%Y-%m}", "to": f"{f.date_to:%Y-%m}",
             "asof": f.asof.isoformat(),
             "community": str(f.community_id) if f.community_id else None,
             "staff": str(f.staff_id) if f.staff_id else None,
@@ -491,13 +484,23 @@ def summary(f: Filters, locale: str = "es") -> dict[str, Any]:
         ],
         "agreements_by_status": agreements_by_status(f),
         "renewals_due": renewals_due(f),
-        "benefits": benefits(f, locale),
-        "deliveries": deliveries_in_period(f),
-        "trainings": trainings(f, total["registered"]),
-        "visits": visits(f, under_agreement),
-        "compliance_by_commitment": compliance_by_commitment(f, locale),
+        "benefits": summaries.benefits(f, locale) if fast else benefits(f, locale),
+        "deliveries": (summaries.delivery_counts(f) if fast else deliveries_in_period(f))
+        | {"families": total["received"]},
+        "trainings": training | {
+            "families_attended": total["attended"],
+            "attendance_rate": round(100 * total["attended"] / registered, 1) if registered else None,
+        },
+        "visits": {
+            "visits": summaries.visit_count(f) if fast else visits(f),
+            "families_due": under,
+            "families_visited": total["visited"],
+            "coverage": round(100 * total["visited"] / under, 1) if under else None,
+        },
+        "compliance_by_commitment": (summaries.compliance_by_commitment(f, locale) if fast
+                                     else compliance_by_commitment(f, locale)),
         "sanctions": sanctions(f),
-        "trend": trend(f),
+        "trend": summaries.trend(f) if fast else trend(f),
     }
 
 

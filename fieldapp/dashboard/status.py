@@ -32,6 +32,7 @@ from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
 from fieldapp.dashboard.filters import Filters
 from fieldapp.deliveries.models import Delivery
 from fieldapp.families.models import Family
+from fieldapp.trainings.models import Attendance, TrainingSession
 
 STATUSES = ("compliant", "non_compliant", "not_visited", "no_agreement")
 IN_FORCE_STATUSES = ("active", "suspended")
@@ -57,7 +58,12 @@ def signed_quantity() -> Any:
     return case((Delivery.reverses_id.is_(None), Delivery.quantity), else_=-Delivery.quantity)
 
 
-def _in_force(f: Filters) -> Subquery:
+def _scoped(column: Any, scope: Any) -> list[Any]:
+    """Restrict ``column`` (a family id) to the families selected by ``scope``, if given."""
+    return [] if scope is None else [column.in_(scope)]
+
+
+def _in_force(f: Filters, scope: Any = None) -> Subquery:
     return (
         select(
             Agreement.family_id.label("family_id"),
@@ -65,13 +71,13 @@ def _in_force(f: Filters) -> Subquery:
             func.max(Agreement.status).label("agreement_status"),
             func.max(case((Agreement.status == "active", 1), else_=0)).label("has_active"),
         )
-        .where(agreement_in_force(f))
+        .where(agreement_in_force(f), *_scoped(Agreement.family_id, scope))
         .group_by(Agreement.family_id)
         .subquery("in_force")
     )
 
 
-def _latest_visit(f: Filters) -> Subquery:
+def _latest_visit(f: Filters, scope: Any = None) -> Subquery:
     visit_on = (
         select(
             ComplianceVisit.family_id.label("family_id"),
@@ -82,6 +88,7 @@ def _latest_visit(f: Filters) -> Subquery:
             ComplianceVisit.voided.is_(False),
             ComplianceVisit.visited_on <= f.asof,
             agreement_in_force(f),
+            *_scoped(ComplianceVisit.family_id, scope),
         )
         .group_by(ComplianceVisit.family_id)
         .subquery("last_visit_on")
@@ -121,11 +128,11 @@ def sanction_in_force(f: Filters) -> Any:
     )
 
 
-def _sanctioned(f: Filters) -> Subquery:
+def _sanctioned(f: Filters, scope: Any = None) -> Subquery:
     return (
         select(Sanction.family_id.label("family_id"), func.count().label("sanctions"))
         .join(Agreement, Agreement.id == Sanction.agreement_id)
-        .where(sanction_in_force(f))
+        .where(sanction_in_force(f), *_scoped(Sanction.family_id, scope))
         .group_by(Sanction.family_id)
         .subquery("sanctioned")
     )
@@ -143,25 +150,18 @@ def standing_delivery(f: Filters, delivery: Any = Delivery) -> Any:
     )
 
 
-def _received(f: Filters) -> Subquery:
-    return (
-        select(Delivery.family_id.label("family_id"))
-        .where(standing_delivery(f))
-        .group_by(Delivery.family_id)
-        .subquery("received")
-    )
-
-
-def family_status(f: Filters, family_conditions: list[Any]) -> Subquery:
+def family_status(f: Filters, family_conditions: list[Any], with_period: bool = True) -> Subquery:
     """One row per family in scope: its status and the facts behind it.
 
     Columns: ``family_id``, ``community_id``, ``status``, ``in_force`` (0/1), ``has_active``,
-    ``agreement_number``,
-    ``agreement_status``, ``last_visit_on``, ``sanctions_in_force``, ``received`` (0/1).
+    ``agreement_number``, ``agreement_status``, ``last_visit_on``, ``sanctions_in_force``, and
+    with ``with_period``, what the family did in the period (0/1): ``received``, ``attended``,
+    ``visited``.
 
     :param family_conditions: conditions on :class:`Family` that select the families in scope.
     """
-    in_force, last, sanctioned, received = _in_force(f), _latest_visit(f), _sanctioned(f), _received(f)
+    scope = select(Family.id).where(*family_conditions)
+    in_force, last, sanctioned = _in_force(f, scope), _latest_visit(f, scope), _sanctioned(f, scope)
     status = case(
         (sanctioned.c.family_id.is_not(None), literal("non_compliant")),
         (in_force.c.family_id.is_(None), literal("no_agreement")),
@@ -169,24 +169,67 @@ def family_status(f: Filters, family_conditions: list[Any]) -> Subquery:
         (last.c.breached == 1, literal("non_compliant")),
         else_=literal("compliant"),
     )
-    return (
-        select(
-            Family.id.label("family_id"),
-            Family.community_id.label("community_id"),
-            status.label("status"),
-            case((in_force.c.family_id.is_not(None), 1), else_=0).label("in_force"),
-            func.coalesce(in_force.c.has_active, 0).label("has_active"),
-            in_force.c.agreement_number,
-            in_force.c.agreement_status,
-            last.c.last_on.label("last_visit_on"),
-            func.coalesce(sanctioned.c.sanctions, 0).label("sanctions_in_force"),
-            case((received.c.family_id.is_not(None), 1), else_=0).label("received"),
-        )
+    columns = [
+        Family.id.label("family_id"),
+        Family.community_id.label("community_id"),
+        status.label("status"),
+        case((in_force.c.family_id.is_not(None), 1), else_=0).label("in_force"),
+        func.coalesce(in_force.c.has_active, 0).label("has_active"),
+        in_force.c.agreement_number,
+        in_force.c.agreement_status,
+        last.c.last_on.label("last_visit_on"),
+        func.coalesce(sanctioned.c.sanctions, 0).label("sanctions_in_force"),
+    ]
+    stmt = (
+        select(*columns)
         .select_from(Family)
         .outerjoin(in_force, in_force.c.family_id == Family.id)
         .outerjoin(last, last.c.family_id == Family.id)
         .outerjoin(sanctioned, sanctioned.c.family_id == Family.id)
-        .outerjoin(received, received.c.family_id == Family.id)
         .where(*family_conditions)
-        .subquery("family_status")
+    )
+    if with_period:
+        stmt = stmt.add_columns(*period_flags(f, Family.id))
+    return stmt.subquery("family_status")
+
+
+def period_flags(f: Filters, family_id: Any) -> list[Any]:
+    """What the family (``family_id``, a correlated column) did in the period, as 0/1 columns
+    ``received``, ``attended`` and ``visited``."""
+    return [
+        case((received(f, family_id), 1), else_=0).label("received"),
+        case((attended(f, family_id), 1), else_=0).label("attended"),
+        case((visited(f, family_id), 1), else_=0).label("visited"),
+    ]
+
+
+def received(f: Filters, family_id: Any) -> Any:
+    """The family has a delivery dated in the period that stands."""
+    delivery = aliased(Delivery, name="received_delivery")
+    return exists().where(delivery.family_id == family_id, standing_delivery(f, delivery))
+
+
+def attended(f: Filters, family_id: Any) -> Any:
+    """The family attended a (non-voided) training session held in the period."""
+    # The sessions of the period are one uncorrelated list, so each family is one index seek.
+    sessions = select(TrainingSession.id).where(
+        TrainingSession.voided.is_(False),
+        TrainingSession.held_on >= f.date_from,
+        TrainingSession.held_on <= f.date_to,
+    )
+    return exists().where(
+        Attendance.family_id == family_id,
+        Attendance.voided.is_(False),
+        Attendance.session_id.in_(sessions),
+    )
+
+
+def visited(f: Filters, family_id: Any) -> Any:
+    """The family had a (non-voided) compliance visit in the period."""
+    visit = aliased(ComplianceVisit, name="period_visit")
+    return exists().where(
+        visit.family_id == family_id,
+        visit.voided.is_(False),
+        visit.visited_on >= f.date_from,
+        visit.visited_on <= f.date_to,
     )

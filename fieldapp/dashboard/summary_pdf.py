@@ -7,11 +7,12 @@ A4 page; communities beyond what a page can hold are summed into one "other comm
 from __future__ import annotations
 
 import io
-from xml.sax.saxutils import escape
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
-from flask_babel import format_decimal, gettext as _
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
