@@ -158,7 +158,7 @@ def agreements_by_status(f: Filters) -> dict[str, int]:
         .where(overlaps_period(f), *_agreement_scope(f))
         .group_by(Agreement.status)
     )
-    found = dict(db.session.execute(stmt).tuples().all())
+    found = dict(db.session.execute(stmt).all())
     return {status: int(found.get(status, 0)) for status in AGREEMENT_STATUSES}
 
 
@@ -219,7 +219,7 @@ def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
             .join(Family, Family.id == Agreement.family_id)
             .where(AgreementBenefit.voided.is_(False), *promised_conditions(f))
             .group_by(AgreementBenefit.benefit_type_id)
-        ).tuples().all()
+        ).all()
     )
     against = dict(
         db.session.execute(
@@ -229,7 +229,7 @@ def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
             .where(Delivery.voided.is_(False), Delivery.delivered_on <= month_end(f.asof),
                    *promised_conditions(f))
             .group_by(Delivery.benefit_type_id)
-        ).tuples().all()
+        ).all()
     )
     in_period = {
         row.benefit_type_id: row
@@ -381,7 +381,7 @@ def sanctions(f: Filters) -> dict[str, Any]:
             .join(Family, Family.id == Sanction.family_id)
             .where(sanction_in_force(f), *scope)
             .group_by(Sanction.level)
-        ).tuples().all()
+        ).all()
     )
     proposed = db.session.scalar(
         select(func.count())
@@ -414,7 +414,7 @@ def trend(f: Filters) -> list[dict[str, Any]]:
             .join(Family, Family.id == Delivery.family_id)
             .where(*delivery_conditions(f))
             .group_by(month)
-        ).tuples().all()
+        ).all()
     )
     month = year_month(ComplianceVisit.visited_on)
     visits_by = dict(
@@ -423,7 +423,7 @@ def trend(f: Filters) -> list[dict[str, Any]]:
             .join(Family, Family.id == ComplianceVisit.family_id)
             .where(*visit_conditions(f))
             .group_by(month)
-        ).tuples().all()
+        ).all()
     )
     month = year_month(TrainingSession.held_on)
     attendance = dict(
@@ -434,7 +434,7 @@ def trend(f: Filters) -> list[dict[str, Any]]:
                                    Attendance.voided.is_(False)))
             .where(*session_conditions(f))
             .group_by(month)
-        ).tuples().all()
+        ).all()
     )
     return trend_rows(f, deliveries, visits_by, attendance)
 

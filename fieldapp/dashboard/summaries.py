@@ -124,7 +124,7 @@ def benefits(f: Filters, locale: str) -> list[dict[str, Any]]:
     promised = dict(db.session.execute(
         select(PromiseTotal.benefit_type_id, func.sum(PromiseTotal.promised))
         .where(*promising).group_by(PromiseTotal.benefit_type_id)
-    ).tuples().all())
+    ).all())
     p = PromiseDeliveryMonth
     against = dict(db.session.execute(
         select(p.benefit_type_id, func.sum(p.quantity))
@@ -132,7 +132,7 @@ def benefits(f: Filters, locale: str) -> list[dict[str, Any]]:
                p.month <= f"{f.asof:%Y-%m}",
                *_summed(f, p.community_id))
         .group_by(p.benefit_type_id)
-    ).tuples().all())
+    ).all())
     in_period = {
         row.benefit_type_id: row
         for row in db.session.execute(
@@ -197,7 +197,7 @@ def trend(f: Filters) -> list[dict[str, Any]]:
             select(model.month, func.sum(value))
             .where(*_months(f, model.month), *_summed(f, model.community_id))
             .group_by(model.month)
-        ).tuples().all())
+        ).all())
 
     return q.trend_rows(
         f,
