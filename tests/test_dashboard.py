@@ -386,11 +386,11 @@ def test_summary_pdf_is_one_page_with_the_figures(dash_app: Flask,
     assert len(reader.pages) == 1
     words = " ".join(reader.pages[0].extract_text().split())
     table = expected(dash_app, Period("2026-01", "2026-10")).by_community()
-    registered = sum(c["registered"] for c in table.values())
-    compliant = sum(c.get("compliant", 0) for c in table.values())
-    assert "Resumen del programa" in words
-    assert f"{registered} familias registradas" in words
-    assert f"{compliant} cumplen" in words
+    total = [sum(c.get(k, 0) for c in table.values()) for k in (
+        "registered", "active_agreement", "compliant", "non_compliant", "received",
+        "compliant_received")]
+    assert "Resumen del programa" in words and "familias registradas" in words
+    assert "Total " + " ".join(str(n) for n in total) in words
     fonts = {str(f) for page in reader.pages for f in page["/Resources"]["/Font"].values()}
     assert fonts  # embedded TrueType (Vera) rather than the base-14 fonts
     base = {page["/Resources"]["/Font"][k].get_object()["/BaseFont"]
