@@ -29,8 +29,8 @@ from fieldapp.dashboard.datasets import Dataset
 from fieldapp.dashboard.filters import Filters
 from fieldapp.extensions import db
 
-BATCH = 2000
-CHUNK = 64 * 1024
+BATCH = 2000  # rows fetched from the cursor at a time
+CHUNK = 64 * 1024  # bytes sent at a time
 XLSX_MAX_ROWS = 1_048_575  # one row of the sheet's 1,048,576 is the header
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -82,11 +82,9 @@ def stream_csv(dataset: Dataset, f: Filters) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(dataset.column_names())
-    count = 0
     for row in _rows(dataset.build(f)):
         writer.writerow([_csv_value(v) for v in row])
-        count += 1
-        if count % BATCH == 0:
+        if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()

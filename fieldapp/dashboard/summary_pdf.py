@@ -13,12 +13,19 @@ from xml.sax.saxutils import escape
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    KeepInFrame,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from fieldapp.printing.fonts import register_fonts
 
@@ -76,13 +83,21 @@ def _table(rows: list[list[Any]], widths: list[float], regular: str, bold: str,
     return table
 
 
-def _target_bar(done: int, target: int, width: float) -> Drawing:
-    drawing = Drawing(width, 16)
-    drawing.add(Rect(0, 4, width, 10, fillColor=colors.HexColor("#e8ece9"), strokeColor=None))
-    share = min(1.0, done / target) if target else 0.0
-    drawing.add(Rect(0, 4, width * share, 10, fillColor=colors.HexColor("#009e73"),
-                     strokeColor=None))
-    return drawing
+class _TargetBar(Flowable):
+    """A wide bar: families with an active agreement against the program's target."""
+
+    def __init__(self, done: int, target: int, width: float) -> None:
+        super().__init__()
+        self.share = min(1.0, done / target) if target else 0.0
+        self.width, self.height = width, 16
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setStrokeColor(colors.white)
+        c.setFillColor(colors.HexColor("#e8ece9"))
+        c.rect(0, 4, self.width, 10, stroke=0, fill=1)
+        c.setFillColor(colors.HexColor("#009e73"))
+        c.rect(0, 4, self.width * self.share, 10, stroke=0, fill=1)
 
 
 def _community_rows(data: dict[str, Any]) -> list[list[Any]]:
@@ -114,6 +129,7 @@ def build_summary_pdf(data: dict[str, Any], filters: list[tuple[str, str]], prog
     doc = SimpleDocTemplate(
         out, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=12 * mm,
         bottomMargin=12 * mm, title=_("Program summary"), author=program, lang=locale,
+        initialFontName=regular, initialFontSize=9,
     )
     width = doc.width
     fam = data["families"]
@@ -136,10 +152,11 @@ def build_summary_pdf(data: dict[str, Any], filters: list[tuple[str, str]], prog
         [[Paragraph(v, st["kpi"]) for v, _l in kpis],
          [Paragraph(escape(t), st["small"]) for _v, t in kpis]],
         colWidths=[width / 4] * 4,
-        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.5, LINE),
+        style=TableStyle([("FONT", (0, 0), (-1, -1), regular, 9),
+                          ("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.5, LINE),
                           ("BACKGROUND", (0, 0), (-1, -1), colors.white)]),
     ))
-    story.append(_target_bar(fam["active_agreement"], data["target_families"], width))
+    story.append(_TargetBar(fam["active_agreement"], data["target_families"], width))
 
     story.append(Paragraph(_("Families by community"), st["h2"]))
     header = [_("Community"), _("Registered"), _("Active agreement"), _("Compliant"),
