@@ -102,11 +102,24 @@ class Expected:
         asof = self.p.asof
         asof_end = datetime.combine(asof + timedelta(days=1), time(), tzinfo=UTC)
         reversed_ids = {d.reverses_id for d in self.deliveries if d.reverses_id and not d.voided}
+        by_family: dict[str, dict[Any, list[Any]]] = {
+            "agreements": defaultdict(list), "visits": defaultdict(list),
+            "deliveries": defaultdict(list), "attendance": defaultdict(list)}
+        for a in self.agreements.values():
+            by_family["agreements"][a.family_id].append(a)
+        for v in self.visits:
+            by_family["visits"][v.family_id].append(v)
+        for d in self.deliveries:
+            by_family["deliveries"][d.family_id].append(d)
+        for a in self.attendance:
+            by_family["attendance"][a.family_id].append(a)
+        breached_visits = {f.visit_id for f in self.findings
+                           if not f.voided and f.result == "breached"}
         out = {}
         for fam in self.families.values():
             if fam.voided or fam.status != "active" or not self.in_community(fam.id):
                 continue
-            mine = [a for a in self.agreements.values() if a.family_id == fam.id]
+            mine = by_family["agreements"][fam.id]
             force = [a for a in mine if self.in_force(a)]
             force_ids = {a.id for a in force}
             sanctions = [
@@ -116,14 +129,13 @@ class Expected:
                 and self.agreements[s.agreement_id].period_start <= asof
                 <= self.agreements[s.agreement_id].period_end
             ]
-            visits = [v for v in self.visits if v.family_id == fam.id and not v.voided]
+            visits = [v for v in by_family["visits"][fam.id] if not v.voided]
             under = [v for v in visits if v.visited_on <= asof and v.agreement_id in force_ids]
             last_on = max((v.visited_on for v in under), default=None)
             breached = False
             if last_on is not None:
                 last_ids = {v.id for v in visits if v.visited_on == last_on}
-                breached = any(f.visit_id in last_ids and not f.voided and f.result == "breached"
-                               for f in self.findings)
+                breached = bool(last_ids & breached_visits)
             if sanctions:
                 status = "non_compliant"
             elif not force:
@@ -135,14 +147,14 @@ class Expected:
             else:
                 status = "compliant"
             received = any(
-                d.family_id == fam.id and not d.voided and d.reverses_id is None
+                not d.voided and d.reverses_id is None
                 and self.p.within(d.delivered_on) and d.id not in reversed_ids
-                for d in self.deliveries
+                for d in by_family["deliveries"][fam.id]
             )
             attended = any(
-                a.family_id == fam.id and not a.voided and not self.sessions[a.session_id].voided
+                not a.voided and not self.sessions[a.session_id].voided
                 and self.p.within(self.sessions[a.session_id].held_on)
-                for a in self.attendance
+                for a in by_family["attendance"][fam.id]
             )
             visited = any(self.p.within(v.visited_on) for v in visits)
             out[fam.id] = {

@@ -413,3 +413,95 @@ def test_dashboard_in_english(dash_app: Flask, coordinator: FlaskClient) -> None
         db.session.commit()
     page = coordinator.get("/dashboard/", query_string=YEAR).get_data(as_text=True)
     assert "Families by community" in page and "Compliant and received benefits" in page
+
+
+# -- PostgreSQL gives the same numbers ---------------------------------------------------------------
+@pytest.fixture
+def pg_app(tmp_path: Any) -> Any:
+    """The same demo program in a PostgreSQL database of its own (dropped afterwards)."""
+    psycopg = pytest.importorskip("psycopg")
+    from fieldapp import create_app
+    from fieldapp.demo.generator import generate
+
+    try:
+        admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+                                autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    name = f"fieldapp_dash_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        app = create_app({
+            "TESTING": True, "INSTANCE_PATH": str(tmp_path / "pg"), "SECRET_KEY": "test-secret",
+            "NODE_ID": "00000000-0000-0000-0000-00000000cafe", "NODE_CODE": "TST",
+            "WTF_CSRF_ENABLED": False, "AUTO_MIGRATE": True, "ROLE": "central",
+            "DASHBOARD_TODAY": "2026-10-31",
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+        })
+        with app.app_context():
+            generate(scale=0.1, seed=7)
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _without_ids(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    data["by_community"] = [{k: v for k, v in r.items() if k != "id"}
+                            for r in data["by_community"]]
+    data["filters"] = {k: v for k, v in data["filters"].items() if k not in ("community", "staff")}
+    return data
+
+
+@pytest.mark.postgres
+def test_postgresql_gives_the_same_numbers(pg_app: Flask, dash_app: Flask) -> None:
+    pg, lite = login(pg_app), login(dash_app)
+    code = "C001"
+    for args, period in (
+        (YEAR, Period("2026-01", "2026-10")),
+        ({"from": "2026-07", "to": "2026-09"}, Period("2026-07", "2026-09")),
+        ({"from": "2025-01", "to": "2025-12"}, Period("2025-01", "2025-12")),
+        ({**YEAR, "community": code}, Period("2026-01", "2026-10", community_code=code)),
+    ):
+        pg_args, lite_args = dict(args), dict(args)
+        if "community" in args:
+            pg_args["community"] = str(community(pg_app, code))
+            lite_args["community"] = str(community(dash_app, code))
+        on_pg = pg.get("/dashboard/summary.json", query_string=pg_args).get_json()
+        assert on_pg == direct_summary(pg_app, pg_args)
+        _check_summary(on_pg, expected(pg_app, period))
+        on_lite = lite.get("/dashboard/summary.json", query_string=lite_args).get_json()
+        assert _without_ids(on_pg) == _without_ids(on_lite), args
+    for name in ("owed", "no_visit", "expiring", "suspended", "duplicates", "deliveries"):
+        on_pg = pg.get(f"/dashboard/export/{name}.csv", query_string=YEAR).get_data(as_text=True)
+        on_lite = lite.get(f"/dashboard/export/{name}.csv", query_string=YEAR).get_data(
+            as_text=True)
+        # Same rows (ids differ: every record got a fresh UUID when it was generated).
+        assert _codes(on_pg) == _codes(on_lite), name
+    assert pg.get("/dashboard/", query_string=YEAR).status_code == 200
+    assert pg.get("/dashboard/map", query_string=YEAR).status_code == 200
+    assert pg.get("/dashboard/summary.pdf", query_string=YEAR).status_code == 200
+
+    # The triggers keep PostgreSQL's summaries current too.
+    before = pg.get("/dashboard/summary.json", query_string=YEAR).get_json()
+    _delivery_row(pg_app, delivered_on=date(2026, 10, 20))
+    after = pg.get("/dashboard/summary.json", query_string=YEAR).get_json()
+    assert after["deliveries"]["deliveries"] == before["deliveries"]["deliveries"] + 1
+    assert after == direct_summary(pg_app, YEAR)
+    with pg_app.app_context():
+        triggers = db.session.execute(text(
+            "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'dash_mark_%'"
+        )).scalar()
+    assert triggers == 30
+
+
+def _codes(text_csv: str) -> list[tuple[str, ...]]:
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(text_csv.lstrip("\ufeff"))))
+    return sorted(tuple(v for k, v in r.items() if not k.endswith("_id")) for r in rows)
