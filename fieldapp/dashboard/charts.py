@@ -11,8 +11,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from flask_babel import format_decimal
 from markupsafe import Markup, escape
+
+from fieldapp.dashboard.numbers import fmt
 
 #: Colour-blind-safe palette (Okabe–Ito), dark enough to print in grey.
 STATUS_COLOURS = {
@@ -29,9 +30,7 @@ _ids = itertools.count(1)
 
 
 def _fmt(value: float | int | None, suffix: str = "") -> str:
-    if value is None:
-        return "—"
-    return f"{format_decimal(value, format='#,##0.#')}{suffix}"
+    return fmt(value, suffix, decimals=1)
 
 
 def _open(height: float, title: str, css: str) -> list[str]:

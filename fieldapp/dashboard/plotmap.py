@@ -21,8 +21,6 @@ from sqlalchemy import func, select
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.charts import STATUS_COLOURS
 from fieldapp.dashboard.filters import Filters
-from fieldapp.dashboard.queries import family_conditions
-from fieldapp.dashboard.status import family_status
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 
@@ -43,9 +41,20 @@ class Point:
 def map_data(f: Filters) -> tuple[list[Point], list[tuple[str, float, float, int]], int]:
     """Families with a location and their status; community label positions; families without one.
 
-    Community positions are the mean of their families' plots (computed in SQL).
+    Statuses come from the day's cached statuses; community positions are the mean of their
+    families' plots (computed in SQL).
     """
-    fs = family_status(f, family_conditions(f))
+    from fieldapp.dashboard import rollups
+    from fieldapp.dashboard.models import FamilyStatus
+    from fieldapp.dashboard.queries import drafted_by_staff, in_community
+
+    rollups.refresh(f)
+    conditions = [FamilyStatus.asof == f.asof, *in_community(f, FamilyStatus.community_id)]
+    if f.staff_id is not None:
+        conditions.append(FamilyStatus.family_id.in_(drafted_by_staff(f)))
+    fs = (
+        select(FamilyStatus.family_id, FamilyStatus.status).where(*conditions).subquery("fs")
+    )
     located = (Family.lat.is_not(None), Family.lon.is_not(None))
     points = [
         Point(r.id, r.code, f"{r.head_given_names} {r.head_surname}", r.lat, r.lon, r.status)

@@ -27,6 +27,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from fieldapp.dashboard.numbers import fmt
 from fieldapp.printing.fonts import register_fonts
 
 GREEN = colors.HexColor("#1f5f3a")
@@ -36,9 +37,7 @@ MAX_COMMUNITY_ROWS = 18
 
 
 def _n(value: Any) -> str:
-    if value is None:
-        return "—"
-    return format_decimal(value, format="#,##0.#")
+    return fmt(value, decimals=1)
 
 
 def _pct(value: Any) -> str:

@@ -181,6 +181,14 @@ def summary_pdf():
                              "Cache-Control": "no-store"})
 
 
+@bp.app_template_filter("dashnum")
+def dashnum(value: Any) -> str:
+    """A number in the reader's locale (fast; see :mod:`fieldapp.dashboard.numbers`)."""
+    from fieldapp.dashboard.numbers import fmt
+
+    return fmt(value)
+
+
 @bp.app_template_global("dashboard_datasets")
 def dashboard_datasets() -> dict[str, Any]:
     """Entities and lists offered for export on the dashboard page."""
