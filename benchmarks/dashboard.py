@@ -39,8 +39,12 @@ sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 TODAY = "2026-10-31"
-PERIODS = [("2026-01", "2026-10"), ("2026-07", "2026-09"), ("2025-11", "2026-10"),
-           ("2025-01", "2025-12")]
+PERIODS = [
+    ("2026-01", "2026-10"),
+    ("2026-07", "2026-09"),
+    ("2025-11", "2026-10"),
+    ("2025-01", "2025-12"),
+]
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -67,16 +71,24 @@ def make_app(args: argparse.Namespace, workdir: Path) -> tuple[Any, str, Any]:
     from fieldapp.extensions import db
 
     config = {
-        "INSTANCE_PATH": str(workdir), "SECRET_KEY": "bench", "NODE_ID": str(uuid.uuid4()),
-        "NODE_CODE": "BEN", "ROLE": "central", "AUTO_MIGRATE": True,
-        "DASHBOARD_TODAY": TODAY, "WTF_CSRF_ENABLED": False,
+        "INSTANCE_PATH": str(workdir),
+        "SECRET_KEY": "bench",
+        "NODE_ID": str(uuid.uuid4()),
+        "NODE_CODE": "BEN",
+        "ROLE": "central",
+        "AUTO_MIGRATE": True,
+        "DASHBOARD_TODAY": TODAY,
+        "WTF_CSRF_ENABLED": False,
     }
     cleanup = None
     if args.database == "postgresql":
         import psycopg
 
-        name = f"fieldapp_bench_s{args.scale:g}".replace(".", "_") if args.reuse else \
-            f"fieldapp_bench_{uuid.uuid4().hex[:10]}"
+        name = (
+            f"fieldapp_bench_s{args.scale:g}".replace(".", "_")
+            if args.reuse
+            else f"fieldapp_bench_{uuid.uuid4().hex[:10]}"
+        )
         admin = psycopg.connect(PG_ADMIN, autocommit=True)
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
@@ -106,8 +118,9 @@ def login(app: Any) -> Any:
     from fieldapp.demo.generator import DEMO_PASSWORD
 
     client = app.test_client()
-    response = client.post("/auth/login",
-                           data={"username": "coordinadora", "password": DEMO_PASSWORD})
+    response = client.post(
+        "/auth/login", data={"username": "coordinadora", "password": DEMO_PASSWORD}
+    )
     if response.status_code != 302:
         raise SystemExit("could not log in as the demo coordinator")
     return client
@@ -124,8 +137,9 @@ def timed_get(client: Any, url: str, query: dict[str, str]) -> float:
 
 
 def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 \
-        else values[0]
+    return (
+        statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -155,8 +169,9 @@ def measure(app: Any, database: str, args: argparse.Namespace) -> dict[str, Any]
     rng = random.Random(args.seed)
     with app.app_context():
         communities = [str(c) for c in db.session.execute(select(Community.id)).scalars()]
-        staff = str(db.session.execute(
-            select(User.id).where(User.username == "promotor")).scalar_one())
+        staff = str(
+            db.session.execute(select(User.id).where(User.username == "promotor")).scalar_one()
+        )
         families = db.session.scalar(select(func.count(Family.id)))
         deliveries = db.session.scalar(select(func.count(Delivery.id)))
     client = login(app)
@@ -165,19 +180,26 @@ def measure(app: Any, database: str, args: argparse.Namespace) -> dict[str, Any]
     first_view_s = time.perf_counter() - started
 
     mix = [{"from": a, "to": b} for a, b in PERIODS]
-    mix += [{"from": "2026-01", "to": "2026-10", "community": c}
-            for c in rng.sample(communities, min(4, len(communities)))]
+    mix += [
+        {"from": "2026-01", "to": "2026-10", "community": c}
+        for c in rng.sample(communities, min(4, len(communities)))
+    ]
     cold = [timed_get(client, "/dashboard/", q) for q in mix]
     warm = [timed_get(client, "/dashboard/", q) for _ in range(args.rounds) for q in mix]
-    staff_mix = [{"from": "2026-01", "to": "2026-10", "staff": staff},
-                 {"from": "2026-07", "to": "2026-09", "staff": staff}]
+    staff_mix = [
+        {"from": "2026-01", "to": "2026-10", "staff": staff},
+        {"from": "2026-07", "to": "2026-09", "staff": staff},
+    ]
     staff_times = [timed_get(client, "/dashboard/", q) for _ in range(3) for q in staff_mix]
 
     rss_before = rss_mb()
     peak_reset = reset_peak_rss()
     started = time.perf_counter()
-    response = client.get("/dashboard/export/deliveries.csv",
-                          query_string={"from": "2000-01", "to": "2100-12"}, buffered=False)
+    response = client.get(
+        "/dashboard/export/deliveries.csv",
+        query_string={"from": "2000-01", "to": "2100-12"},
+        buffered=False,
+    )
     size = rows = 0
     for chunk in response.response:
         size += len(chunk)
@@ -213,8 +235,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds over the page mix")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the generated database for the next run (and reuse it)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the generated database for the next run (and reuse it)",
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
     result = run(args)

@@ -87,11 +87,16 @@ class Expected:
         return self.communities[self.families[family_id].community_id].code
 
     def in_community(self, family_id: Any) -> bool:
-        return self.p.community_code is None or self.community_of(family_id) == self.p.community_code
+        return (
+            self.p.community_code is None or self.community_of(family_id) == self.p.community_code
+        )
 
     def in_force(self, a: Agreement) -> bool:
-        return (not a.voided and a.status in ("active", "suspended")
-                and a.period_start <= self.p.asof <= a.period_end)
+        return (
+            not a.voided
+            and a.status in ("active", "suspended")
+            and a.period_start <= self.p.asof <= a.period_end
+        )
 
     def overlaps(self, a: Agreement) -> bool:
         return a.period_start <= self.p.end and a.period_end >= self.p.start
@@ -103,8 +108,11 @@ class Expected:
         asof_end = datetime.combine(asof + timedelta(days=1), time(), tzinfo=UTC)
         reversed_ids = {d.reverses_id for d in self.deliveries if d.reverses_id and not d.voided}
         by_family: dict[str, dict[Any, list[Any]]] = {
-            "agreements": defaultdict(list), "visits": defaultdict(list),
-            "deliveries": defaultdict(list), "attendance": defaultdict(list)}
+            "agreements": defaultdict(list),
+            "visits": defaultdict(list),
+            "deliveries": defaultdict(list),
+            "attendance": defaultdict(list),
+        }
         for a in self.agreements.values():
             by_family["agreements"][a.family_id].append(a)
         for v in self.visits:
@@ -113,8 +121,9 @@ class Expected:
             by_family["deliveries"][d.family_id].append(d)
         for a in self.attendance:
             by_family["attendance"][a.family_id].append(a)
-        breached_visits = {f.visit_id for f in self.findings
-                           if not f.voided and f.result == "breached"}
+        breached_visits = {
+            f.visit_id for f in self.findings if not f.voided and f.result == "breached"
+        }
         out = {}
         for fam in self.families.values():
             if fam.voided or fam.status != "active" or not self.in_community(fam.id):
@@ -123,10 +132,14 @@ class Expected:
             force = [a for a in mine if self.in_force(a)]
             force_ids = {a.id for a in force}
             sanctions = [
-                s for s in self.sanctions
-                if s.family_id == fam.id and not s.voided and s.status == "confirmed"
+                s
+                for s in self.sanctions
+                if s.family_id == fam.id
+                and not s.voided
+                and s.status == "confirmed"
                 and (s.decided_at or s.created_at) < asof_end
-                and self.agreements[s.agreement_id].period_start <= asof
+                and self.agreements[s.agreement_id].period_start
+                <= asof
                 <= self.agreements[s.agreement_id].period_end
             ]
             visits = [v for v in by_family["visits"][fam.id] if not v.voided]
@@ -147,12 +160,15 @@ class Expected:
             else:
                 status = "compliant"
             received = any(
-                not d.voided and d.reverses_id is None
-                and self.p.within(d.delivered_on) and d.id not in reversed_ids
+                not d.voided
+                and d.reverses_id is None
+                and self.p.within(d.delivered_on)
+                and d.id not in reversed_ids
                 for d in by_family["deliveries"][fam.id]
             )
             attended = any(
-                not a.voided and not self.sessions[a.session_id].voided
+                not a.voided
+                and not self.sessions[a.session_id].voided
                 and self.p.within(self.sessions[a.session_id].held_on)
                 for a in by_family["attendance"][fam.id]
             )
@@ -166,8 +182,9 @@ class Expected:
                 "received": received,
                 "attended": attended,
                 "visited": visited and bool(force),
-                "last_visit_on": max((v.visited_on for v in visits if v.visited_on <= asof),
-                                     default=None),
+                "last_visit_on": max(
+                    (v.visited_on for v in visits if v.visited_on <= asof), default=None
+                ),
             }
         return out
 
@@ -188,14 +205,20 @@ class Expected:
 
     # -- agreements, benefits ---------------------------------------------------------------------
     def agreements_by_status(self) -> Counter:
-        return Counter(a.status for a in self.agreements.values()
-                       if not a.voided and self.overlaps(a) and self.in_community(a.family_id))
+        return Counter(
+            a.status
+            for a in self.agreements.values()
+            if not a.voided and self.overlaps(a) and self.in_community(a.family_id)
+        )
 
     def renewals_due(self, days: int = 90) -> int:
         successors = {a.supersedes_id for a in self.agreements.values() if not a.voided}
         return sum(
-            1 for a in self.agreements.values()
-            if not a.voided and a.status in ("signed", "active") and a.id not in successors
+            1
+            for a in self.agreements.values()
+            if not a.voided
+            and a.status in ("signed", "active")
+            and a.id not in successors
             and self.p.asof <= a.period_end <= self.p.asof + timedelta(days=days)
             and self.in_community(a.family_id)
         )
@@ -203,12 +226,22 @@ class Expected:
     def benefits(self) -> dict[str, dict[str, Decimal | int]]:
         y, m = self.p.asof.year, self.p.asof.month
         asof_month_end = date(y, m, calendar.monthrange(y, m)[1])
-        promising = {a.id for a in self.agreements.values()
-                     if not a.voided and a.status in PROMISING and self.overlaps(a)
-                     and self.in_community(a.family_id)}
-        out: dict[str, dict[str, Any]] = defaultdict(lambda: {
-            "promised": Decimal(0), "delivered_to_date": Decimal(0),
-            "delivered_in_period": Decimal(0), "deliveries_in_period": 0})
+        promising = {
+            a.id
+            for a in self.agreements.values()
+            if not a.voided
+            and a.status in PROMISING
+            and self.overlaps(a)
+            and self.in_community(a.family_id)
+        }
+        out: dict[str, dict[str, Any]] = defaultdict(
+            lambda: {
+                "promised": Decimal(0),
+                "delivered_to_date": Decimal(0),
+                "delivered_in_period": Decimal(0),
+                "deliveries_in_period": 0,
+            }
+        )
         for b in self.promises:
             if not b.voided and b.agreement_id in promising:
                 out[self.benefit_types[b.benefit_type_id].code]["promised"] += b.quantity
@@ -225,16 +258,28 @@ class Expected:
         return dict(out)
 
     def delivery_counts(self) -> dict[str, int]:
-        rows = [d for d in self.deliveries if not d.voided and self.p.within(d.delivered_on)
-                and self.in_community(d.family_id)]
-        return {"deliveries": sum(1 for d in rows if d.reverses_id is None),
-                "reversals": sum(1 for d in rows if d.reverses_id is not None)}
+        rows = [
+            d
+            for d in self.deliveries
+            if not d.voided and self.p.within(d.delivered_on) and self.in_community(d.family_id)
+        ]
+        return {
+            "deliveries": sum(1 for d in rows if d.reverses_id is None),
+            "reversals": sum(1 for d in rows if d.reverses_id is not None),
+        }
 
     # -- trainings, visits, findings, sanctions ---------------------------------------------------
     def trainings(self) -> dict[str, Any]:
-        held = {s.id: s for s in self.sessions.values() if not s.voided and self.p.within(s.held_on)
-                and (self.p.community_code is None
-                     or self.communities[s.community_id].code == self.p.community_code)}
+        held = {
+            s.id: s
+            for s in self.sessions.values()
+            if not s.voided
+            and self.p.within(s.held_on)
+            and (
+                self.p.community_code is None
+                or self.communities[s.community_id].code == self.p.community_code
+            )
+        }
         return {
             "sessions": len(held),
             "hours": sum((s.duration_hours for s in held.values()), Decimal(0)),
@@ -242,12 +287,18 @@ class Expected:
         }
 
     def visit_count(self) -> int:
-        return sum(1 for v in self.visits if not v.voided and self.p.within(v.visited_on)
-                   and self.in_community(v.family_id))
+        return sum(
+            1
+            for v in self.visits
+            if not v.voided and self.p.within(v.visited_on) and self.in_community(v.family_id)
+        )
 
     def findings_by_commitment(self) -> dict[str, Counter]:
-        visits = {v.id for v in self.visits if not v.voided and self.p.within(v.visited_on)
-                  and self.in_community(v.family_id)}
+        visits = {
+            v.id
+            for v in self.visits
+            if not v.voided and self.p.within(v.visited_on) and self.in_community(v.family_id)
+        }
         out: dict[str, Counter] = defaultdict(Counter)
         for f in self.findings:
             if not f.voided and f.visit_id in visits:
@@ -259,10 +310,14 @@ class Expected:
         scope = set(self.family_rows())
         asof_end = datetime.combine(self.p.asof + timedelta(days=1), time(), tzinfo=UTC)
         return Counter(
-            s.level for s in self.sanctions
-            if s.family_id in scope and not s.voided and s.status == "confirmed"
+            s.level
+            for s in self.sanctions
+            if s.family_id in scope
+            and not s.voided
+            and s.status == "confirmed"
             and (s.decided_at or s.created_at) < asof_end
-            and self.agreements[s.agreement_id].period_start <= self.p.asof
+            and self.agreements[s.agreement_id].period_start
+            <= self.p.asof
             <= self.agreements[s.agreement_id].period_end
         )
 
@@ -276,8 +331,14 @@ class Expected:
                 out[f"{v.visited_on:%Y-%m}"]["visits"] += 1
         for a in self.attendance:
             s = self.sessions[a.session_id]
-            if (not a.voided and not s.voided and self.p.within(s.held_on)
-                    and (self.p.community_code is None
-                         or self.communities[s.community_id].code == self.p.community_code)):
+            if (
+                not a.voided
+                and not s.voided
+                and self.p.within(s.held_on)
+                and (
+                    self.p.community_code is None
+                    or self.communities[s.community_id].code == self.p.community_code
+                )
+            ):
                 out[f"{s.held_on:%Y-%m}"]["attendance"] += 1
         return {month: dict(c) for month, c in out.items()}

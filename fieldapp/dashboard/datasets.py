@@ -105,19 +105,43 @@ def _summary_parts(f: Filters) -> tuple[Any, list[Col]]:
         Col("community_code", _l("Code"), Community.code),
         Col("community_name", _l("Community"), Community.name),
         Col("families_registered", _l("Registered"), func.count(fs.c.family_id), "int"),
-        Col("families_active_agreement", _l("Active agreement"),
-            count_if(fs.c.has_active == 1), "int"),
+        Col(
+            "families_active_agreement",
+            _l("Active agreement"),
+            count_if(fs.c.has_active == 1),
+            "int",
+        ),
         Col("families_compliant", _l("Compliant"), count_if(fs.c.status == "compliant"), "int"),
-        Col("families_non_compliant", _l("Not compliant"),
-            count_if(fs.c.status == "non_compliant"), "int"),
-        Col("families_not_visited", _l("Not visited yet"),
-            count_if(fs.c.status == "not_visited"), "int"),
-        Col("families_no_agreement", _l("No agreement in force"),
-            count_if(fs.c.status == "no_agreement"), "int"),
-        Col("families_received_benefits", _l("Received benefits"), count_if(fs.c.received == 1),
-            "int"),
-        Col("families_compliant_and_received", _l("Compliant and received benefits"),
-            count_if(and_(fs.c.received == 1, fs.c.status == "compliant")), "int"),
+        Col(
+            "families_non_compliant",
+            _l("Not compliant"),
+            count_if(fs.c.status == "non_compliant"),
+            "int",
+        ),
+        Col(
+            "families_not_visited",
+            _l("Not visited yet"),
+            count_if(fs.c.status == "not_visited"),
+            "int",
+        ),
+        Col(
+            "families_no_agreement",
+            _l("No agreement in force"),
+            count_if(fs.c.status == "no_agreement"),
+            "int",
+        ),
+        Col(
+            "families_received_benefits",
+            _l("Received benefits"),
+            count_if(fs.c.received == 1),
+            "int",
+        ),
+        Col(
+            "families_compliant_and_received",
+            _l("Compliant and received benefits"),
+            count_if(and_(fs.c.received == 1, fs.c.status == "compliant")),
+            "int",
+        ),
     ]
     return fs, cols
 
@@ -170,8 +194,12 @@ def _families_parts(f: Filters) -> tuple[Any, list[Col]]:
         Col("compliance_status", _l("Compliance"), fs.c.status),
         Col("last_visit_on", _l("Latest visit"), fs.c.last_visit_on, "date"),
         Col("sanctions_in_force", _l("Sanctions in force"), fs.c.sanctions_in_force, "int"),
-        Col("received_benefits_in_period", _l("Received benefits in the period"),
-            fs.c.received == 1, "bool"),
+        Col(
+            "received_benefits_in_period",
+            _l("Received benefits in the period"),
+            fs.c.received == 1,
+            "bool",
+        ),
     ]
     return fs, cols
 
@@ -376,9 +404,14 @@ def _visits_parts() -> tuple[Any, list[Col]]:
         Col("monitor_name", _l("Monitor"), ComplianceVisit.monitor_name),
         Col("lat", _l("Latitude"), ComplianceVisit.lat, "decimal"),
         Col("lon", _l("Longitude"), ComplianceVisit.lon, "decimal"),
-        *[Col(f"findings_{r}", label, func.coalesce(getattr(counts.c, r), 0), "int")
-          for r, label in zip(results, (_l("Met"), _l("Partly met"), _l("Breached"),
-                                        _l("Not checked")), strict=True)],
+        *[
+            Col(f"findings_{r}", label, func.coalesce(getattr(counts.c, r), 0), "int")
+            for r, label in zip(
+                results,
+                (_l("Met"), _l("Partly met"), _l("Breached"), _l("Not checked")),
+                strict=True,
+            )
+        ],
         Col("notes", _l("Notes"), ComplianceVisit.notes),
     ]
     return counts, cols
@@ -471,11 +504,19 @@ def _sanctions(f: Filters) -> Select[Any]:
 ENTITIES: dict[str, Dataset] = {
     d.name: d
     for d in (
-        Dataset("community_summary", _l("Families by community"), _community_summary_cols,
-                _community_summary),
+        Dataset(
+            "community_summary",
+            _l("Families by community"),
+            _community_summary_cols,
+            _community_summary,
+        ),
         Dataset("communities", _l("Communities"), _communities_cols, _communities),
-        Dataset("families", _l("Families"), lambda: _families_parts(_placeholder_filters())[1],
-                _families),
+        Dataset(
+            "families",
+            _l("Families"),
+            lambda: _families_parts(_placeholder_filters())[1],
+            _families,
+        ),
         Dataset("agreements", _l("Agreements"), _agreements_cols, _agreements),
         Dataset("promised_benefits", _l("Promised benefits"), _promised_cols, _promised),
         Dataset("deliveries", _l("Benefit deliveries"), _deliveries_cols, _deliveries),

@@ -95,8 +95,10 @@ class Filters:
         """Human labels of the selection, for headers of the page and the PDF."""
         from flask_babel import format_date
 
-        parts = [(_("Period"), f"{format_date(self.date_from)} – {format_date(self.date_to)}"),
-                 (_("Situation on"), format_date(self.asof))]
+        parts = [
+            (_("Period"), f"{format_date(self.date_from)} – {format_date(self.date_to)}"),
+            (_("Situation on"), format_date(self.asof)),
+        ]
         parts.append((_("Community"), self.community_name or _("All communities")))
         parts.append((_("Staff member"), self.staff_name or _("Everyone")))
         return parts
@@ -137,13 +139,22 @@ def _parse_month(raw: str, name: str, errors: dict[str, str]) -> date | None:
         errors[name] = _("Enter the month as YYYY-MM, for example 2026-03.")
         return None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        errors[name] = _("Choose a month between %(start)s and %(end)s.", start=MIN_YEAR, end=MAX_YEAR)
+        errors[name] = _(
+            "Choose a month between %(start)s and %(end)s.", start=MIN_YEAR, end=MAX_YEAR
+        )
         return None
     return value
 
 
-def _parse_int(raw: str | None, name: str, default: int, low: int, high: int, message: str,
-               errors: dict[str, str]) -> int:
+def _parse_int(
+    raw: str | None,
+    name: str,
+    default: int,
+    low: int,
+    high: int,
+    message: str,
+    errors: dict[str, str],
+) -> int:
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -221,24 +232,60 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     if "staff" in given:
         staff_id, staff_name = _staff(given["staff"], errors)
 
-    page = _parse_int(given.get("page"), "page", 1, 1, PAGE_MAX,
-                      _("The page must be a whole number from 1 to %(max)s.", max=PAGE_MAX), errors)
-    per_page = _parse_int(given.get("per_page"), "per_page", 25, 1, PER_PAGE_MAX,
-                          _("Rows per page must be a whole number from 1 to %(max)s.",
-                            max=PER_PAGE_MAX), errors)
-    months = _parse_int(given.get("months"), "months", 3, 1, MONTHS_MAX,
-                        _("Months must be a whole number from 1 to %(max)s.", max=MONTHS_MAX), errors)
-    days = _parse_int(given.get("days"), "days", 90, 1, DAYS_MAX,
-                      _("Days must be a whole number from 1 to %(max)s.", max=DAYS_MAX), errors)
+    page = _parse_int(
+        given.get("page"),
+        "page",
+        1,
+        1,
+        PAGE_MAX,
+        _("The page must be a whole number from 1 to %(max)s.", max=PAGE_MAX),
+        errors,
+    )
+    per_page = _parse_int(
+        given.get("per_page"),
+        "per_page",
+        25,
+        1,
+        PER_PAGE_MAX,
+        _("Rows per page must be a whole number from 1 to %(max)s.", max=PER_PAGE_MAX),
+        errors,
+    )
+    months = _parse_int(
+        given.get("months"),
+        "months",
+        3,
+        1,
+        MONTHS_MAX,
+        _("Months must be a whole number from 1 to %(max)s.", max=MONTHS_MAX),
+        errors,
+    )
+    days = _parse_int(
+        given.get("days"),
+        "days",
+        90,
+        1,
+        DAYS_MAX,
+        _("Days must be a whole number from 1 to %(max)s.", max=DAYS_MAX),
+        errors,
+    )
     if errors:
         first = next(iter(errors.values()))
         raise ValidationFailed(first, fields=errors)
-    assert date_from is not None and date_to is not None  # noqa: S101 - guaranteed by the checks
+    assert date_from is not None
+    assert date_to is not None
     return Filters(
-        date_from=date_from, date_to=date_to, today=today,
-        community_id=community_id, community_name=community_name,
-        staff_id=staff_id, staff_name=staff_name,
-        page=page, per_page=per_page, months=months, days=days, given=given,
+        date_from=date_from,
+        date_to=date_to,
+        today=today,
+        community_id=community_id,
+        community_name=community_name,
+        staff_id=staff_id,
+        staff_name=staff_name,
+        page=page,
+        per_page=per_page,
+        months=months,
+        days=days,
+        given=given,
     )
 
 

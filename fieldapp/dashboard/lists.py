@@ -96,11 +96,14 @@ OWING_STATUSES = ("active", "completed")
 
 def _owed_parts(f: Filters) -> tuple[Any, Any, list[Col]]:
     owing = [
-        Agreement.status.in_(OWING_STATUSES), q.overlaps_period(f), *q._agreement_scope(f),
+        Agreement.status.in_(OWING_STATUSES),
+        q.overlaps_period(f),
+        *q._agreement_scope(f),
     ]
     promised = (
         select(
-            AgreementBenefit.agreement_id, AgreementBenefit.benefit_type_id,
+            AgreementBenefit.agreement_id,
+            AgreementBenefit.benefit_type_id,
             func.sum(AgreementBenefit.quantity).label("quantity"),
             func.max(AgreementBenefit.unit).label("unit"),
         )
@@ -112,7 +115,8 @@ def _owed_parts(f: Filters) -> tuple[Any, Any, list[Col]]:
     )
     delivered = (
         select(
-            Delivery.agreement_id, Delivery.benefit_type_id,
+            Delivery.agreement_id,
+            Delivery.benefit_type_id,
             func.sum(signed_quantity()).label("quantity"),
         )
         .join(Agreement, Agreement.id == Delivery.agreement_id)
@@ -146,8 +150,13 @@ def _owed(f: Filters) -> Select[Any]:
         .join(Family, Family.id == Agreement.family_id)
         .join(Community, Community.id == Family.community_id)
         .join(BenefitType, BenefitType.id == promised.c.benefit_type_id)
-        .outerjoin(delivered, and_(delivered.c.agreement_id == promised.c.agreement_id,
-                                   delivered.c.benefit_type_id == promised.c.benefit_type_id))
+        .outerjoin(
+            delivered,
+            and_(
+                delivered.c.agreement_id == promised.c.agreement_id,
+                delivered.c.benefit_type_id == promised.c.benefit_type_id,
+            ),
+        )
         .where(promised.c.quantity - got > 0)
         .order_by(Agreement.number, BenefitType.position, BenefitType.code)
     )
@@ -183,7 +192,8 @@ def _duplicate_pairs(f: Filters) -> Any:
 
     def standing(d: Any) -> Any:
         return and_(
-            d.voided.is_(False), d.reverses_id.is_(None),
+            d.voided.is_(False),
+            d.reverses_id.is_(None),
             ~exists().where(reversal.reverses_id == d.id, reversal.voided.is_(False)),
         )
 
@@ -196,19 +206,27 @@ def _duplicate_pairs(f: Filters) -> Any:
     ]
     scope = q.delivery_conditions(f, staff=False)
     if f.staff_id is not None:
-        scope.append(f.staff_match(Delivery.delivered_by_id, Delivery.delivered_by_name)
-                     | f.staff_match(twin.delivered_by_id, twin.delivered_by_name))
+        scope.append(
+            f.staff_match(Delivery.delivered_by_id, Delivery.delivered_by_name)
+            | f.staff_match(twin.delivered_by_id, twin.delivered_by_name)
+        )
     same_day = (
-        select(Delivery.id.label("delivery_id"), twin.id.label("twin_id"),
-               literal("same_day_same_quantity").label("reason"))
+        select(
+            Delivery.id.label("delivery_id"),
+            twin.id.label("twin_id"),
+            literal("same_day_same_quantity").label("reason"),
+        )
         .select_from(Delivery)
         .join(twin, and_(*same))
         .join(Family, Family.id == Delivery.family_id)
         .where(standing(Delivery), standing(twin), *scope)
     )
     flagged = (
-        select(Delivery.id.label("delivery_id"), twin.id.label("twin_id"),
-               literal("flagged").label("reason"))
+        select(
+            Delivery.id.label("delivery_id"),
+            twin.id.label("twin_id"),
+            literal("flagged").label("reason"),
+        )
         .select_from(Delivery)
         .join(twin, twin.id == Delivery.suspected_duplicate_of_id)
         .join(Family, Family.id == Delivery.family_id)
@@ -256,14 +274,26 @@ def _duplicates(f: Filters) -> Select[Any]:
 LISTS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        Dataset("no_visit", _l("Families with no visit in the last months"),
-                lambda: _no_visit_parts(_placeholder_filters())[2], _no_visit),
+        Dataset(
+            "no_visit",
+            _l("Families with no visit in the last months"),
+            lambda: _no_visit_parts(_placeholder_filters())[2],
+            _no_visit,
+        ),
         Dataset("expiring", _l("Agreements expiring"), _expiring_cols, _expiring),
-        Dataset("owed", _l("Benefits owed but not delivered"),
-                lambda: _owed_parts(_placeholder_filters())[2], _owed),
+        Dataset(
+            "owed",
+            _l("Benefits owed but not delivered"),
+            lambda: _owed_parts(_placeholder_filters())[2],
+            _owed,
+        ),
         Dataset("suspended", _l("Families suspended"), _suspended_cols, _suspended),
-        Dataset("duplicates", _l("Suspected double deliveries"),
-                lambda: _duplicates_parts(_placeholder_filters())[1], _duplicates),
+        Dataset(
+            "duplicates",
+            _l("Suspected double deliveries"),
+            lambda: _duplicates_parts(_placeholder_filters())[1],
+            _duplicates,
+        ),
     )
 }
 

@@ -172,10 +172,25 @@ def _indexes() -> None:
     from fieldapp.trainings.models import Attendance
 
     a, d, v, t = Agreement, Delivery, ComplianceVisit, Attendance
-    Index("ix_dash_agreements_lookup", a.id, a.status, a.period_start, a.period_end, a.voided,
-          a.family_id)
-    Index("ix_dash_agreements_status", a.status, a.period_end, a.period_start, a.voided,
-          a.family_id, a.number, a.id)
+    Index(
+        "ix_dash_agreements_lookup",
+        a.id,
+        a.status,
+        a.period_start,
+        a.period_end,
+        a.voided,
+        a.family_id,
+    )
+    Index(
+        "ix_dash_agreements_status",
+        a.status,
+        a.period_end,
+        a.period_start,
+        a.voided,
+        a.family_id,
+        a.number,
+        a.id,
+    )
     Index("ix_dash_deliveries_family", d.family_id, d.delivered_on, d.reverses_id, d.voided, d.id)
     Index("ix_dash_deliveries_reverses", d.reverses_id, d.voided)
     Index("ix_dash_visits_family", v.family_id, v.visited_on, v.voided, v.agreement_id)

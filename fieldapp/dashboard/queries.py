@@ -69,7 +69,8 @@ def _year_month_default(element: year_month, compiler: Any, **kw: Any) -> str:
 def drafted_by_staff(f: Filters) -> Any:
     """Families whose agreement the chosen staff member drafted (their case load)."""
     return select(Agreement.family_id).where(
-        Agreement.voided.is_(False), f.staff_match(Agreement.created_by_id, Agreement.created_by_name)
+        Agreement.voided.is_(False),
+        f.staff_match(Agreement.created_by_id, Agreement.created_by_name),
     )
 
 
@@ -114,13 +115,17 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
 
     stmt = (
         select(
-            Community.id, Community.code, Community.name,
+            Community.id,
+            Community.code,
+            Community.name,
             func.count(fs.c.family_id).label("registered"),
             count_if(fs.c.in_force == 1).label("under_agreement"),
             count_if(fs.c.has_active == 1).label("active_agreement"),
             *[count_if(fs.c.status == s).label(s) for s in STATUSES],
             count_if(fs.c.received == 1).label("received"),
-            count_if(and_(fs.c.received == 1, fs.c.status == "compliant")).label("compliant_received"),
+            count_if(and_(fs.c.received == 1, fs.c.status == "compliant")).label(
+                "compliant_received"
+            ),
             count_if(fs.c.attended == 1).label("attended"),
             count_if(and_(fs.c.visited == 1, fs.c.in_force == 1)).label("visited"),
         )
@@ -137,8 +142,16 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Column sums of :func:`families_by_community` (a few dozen aggregated rows)."""
-    keys = ("registered", "under_agreement", "active_agreement", *STATUSES, "received",
-            "compliant_received", "attended", "visited")
+    keys = (
+        "registered",
+        "under_agreement",
+        "active_agreement",
+        *STATUSES,
+        "received",
+        "compliant_received",
+        "attended",
+        "visited",
+    )
     return {k: sum(int(r[k]) for r in rows) for k in keys}
 
 
@@ -226,8 +239,11 @@ def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
             select(Delivery.benefit_type_id, func.sum(signed_quantity()))
             .join(Agreement, Agreement.id == Delivery.agreement_id)
             .join(Family, Family.id == Agreement.family_id)
-            .where(Delivery.voided.is_(False), Delivery.delivered_on <= month_end(f.asof),
-                   *promised_conditions(f))
+            .where(
+                Delivery.voided.is_(False),
+                Delivery.delivered_on <= month_end(f.asof),
+                *promised_conditions(f),
+            )
             .group_by(Delivery.benefit_type_id)
         ).all()
     )
@@ -247,8 +263,9 @@ def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
     return merge_benefits(promised, against, in_period, locale)
 
 
-def merge_benefits(promised: dict[Any, Any], against: dict[Any, Any], in_period: dict[Any, Any],
-                   locale: str) -> list[dict[str, Any]]:
+def merge_benefits(
+    promised: dict[Any, Any], against: dict[Any, Any], in_period: dict[Any, Any], locale: str
+) -> list[dict[str, Any]]:
     """One row per benefit type of the catalogue that has figures (a handful of rows)."""
     types = db.session.execute(
         select(BenefitType).where(BenefitType.voided.is_(False)).order_by(BenefitType.position)
@@ -258,16 +275,18 @@ def merge_benefits(promised: dict[Any, Any], against: dict[Any, Any], in_period:
         row = in_period.get(bt.id)
         if bt.id not in promised and row is None and bt.id not in against:
             continue
-        out.append({
-            "code": bt.code,
-            "name": bt.name(locale),
-            "category": bt.category,
-            "unit": bt.default_unit,
-            "promised": num(promised.get(bt.id)),
-            "delivered_to_date": num(against.get(bt.id)),
-            "delivered_in_period": num(row.quantity if row else 0),
-            "deliveries_in_period": num(row.deliveries if row else 0),
-        })
+        out.append(
+            {
+                "code": bt.code,
+                "name": bt.name(locale),
+                "category": bt.category,
+                "unit": bt.default_unit,
+                "promised": num(promised.get(bt.id)),
+                "delivered_to_date": num(against.get(bt.id)),
+                "delivered_in_period": num(row.quantity if row else 0),
+                "deliveries_in_period": num(row.deliveries if row else 0),
+            }
+        )
     return out
 
 
@@ -301,8 +320,9 @@ def session_conditions(f: Filters) -> list[Any]:
 def trainings(f: Filters) -> dict[str, Any]:
     """Sessions held in the period, their hours and attendance."""
     sessions = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(TrainingSession.duration_hours), 0))
-        .where(*session_conditions(f))
+        select(func.count(), func.coalesce(func.sum(TrainingSession.duration_hours), 0)).where(
+            *session_conditions(f)
+        )
     ).one()
     attendance = db.session.scalar(
         select(func.count())
@@ -310,8 +330,11 @@ def trainings(f: Filters) -> dict[str, Any]:
         .join(TrainingSession, TrainingSession.id == Attendance.session_id)
         .where(Attendance.voided.is_(False), *session_conditions(f))
     )
-    return {"sessions": int(sessions[0]), "hours": num(sessions[1]),
-            "attendance": int(attendance or 0)}
+    return {
+        "sessions": int(sessions[0]),
+        "hours": num(sessions[1]),
+        "attendance": int(attendance or 0),
+    }
 
 
 def visit_conditions(f: Filters) -> list[Any]:
@@ -329,12 +352,15 @@ def visit_conditions(f: Filters) -> list[Any]:
 
 def visits(f: Filters) -> int:
     """Visits made in the period (to families of the community, by the staff member)."""
-    return int(db.session.scalar(
-        select(func.count())
-        .select_from(ComplianceVisit)
-        .join(Family, Family.id == ComplianceVisit.family_id)
-        .where(*visit_conditions(f))
-    ) or 0)
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(ComplianceVisit)
+            .join(Family, Family.id == ComplianceVisit.family_id)
+            .where(*visit_conditions(f))
+        )
+        or 0
+    )
 
 
 def compliance_by_commitment(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
@@ -342,9 +368,13 @@ def compliance_by_commitment(f: Filters, locale: str = "es") -> list[dict[str, A
     results = ("met", "partial", "breached", "not_checked")
     stmt = (
         select(
-            CommitmentType.code, CommitmentType.text_es, CommitmentType.text_en,
-            *[func.coalesce(func.sum(case((VisitFinding.result == r, 1), else_=0)), 0).label(r)
-              for r in results],
+            CommitmentType.code,
+            CommitmentType.text_es,
+            CommitmentType.text_en,
+            *[
+                func.coalesce(func.sum(case((VisitFinding.result == r, 1), else_=0)), 0).label(r)
+                for r in results
+            ],
         )
         .select_from(VisitFinding)
         .join(ComplianceVisit, ComplianceVisit.id == VisitFinding.visit_id)
@@ -352,8 +382,13 @@ def compliance_by_commitment(f: Filters, locale: str = "es") -> list[dict[str, A
         .join(AgreementCommitment, AgreementCommitment.id == VisitFinding.agreement_commitment_id)
         .join(CommitmentType, CommitmentType.id == AgreementCommitment.commitment_type_id)
         .where(VisitFinding.voided.is_(False), *visit_conditions(f))
-        .group_by(CommitmentType.id, CommitmentType.code, CommitmentType.text_es,
-                  CommitmentType.text_en, CommitmentType.position)
+        .group_by(
+            CommitmentType.id,
+            CommitmentType.code,
+            CommitmentType.text_es,
+            CommitmentType.text_en,
+            CommitmentType.position,
+        )
         .order_by(CommitmentType.position)
     )
     return [commitment_row(row, locale) for row in db.session.execute(stmt)]
@@ -387,12 +422,19 @@ def sanctions(f: Filters) -> dict[str, Any]:
         select(func.count())
         .select_from(Sanction)
         .join(Family, Family.id == Sanction.family_id)
-        .where(Sanction.voided.is_(False), Sanction.status == "proposed",
-               Sanction.created_at < f.asof_end_at, *scope)
+        .where(
+            Sanction.voided.is_(False),
+            Sanction.status == "proposed",
+            Sanction.created_at < f.asof_end_at,
+            *scope,
+        )
     )
     in_force = {level: int(by_level.get(level, 0)) for level in SANCTION_LEVELS}
-    return {"in_force": in_force, "in_force_total": sum(in_force.values()),
-            "proposed": int(proposed or 0)}
+    return {
+        "in_force": in_force,
+        "in_force_total": sum(in_force.values()),
+        "proposed": int(proposed or 0),
+    }
 
 
 # -- trend -----------------------------------------------------------------------------------------
@@ -430,8 +472,10 @@ def trend(f: Filters) -> list[dict[str, Any]]:
         db.session.execute(
             select(month, func.count(Attendance.id))
             .select_from(TrainingSession)
-            .join(Attendance, and_(Attendance.session_id == TrainingSession.id,
-                                   Attendance.voided.is_(False)))
+            .join(
+                Attendance,
+                and_(Attendance.session_id == TrainingSession.id, Attendance.voided.is_(False)),
+            )
             .where(*session_conditions(f))
             .group_by(month)
         ).all()
@@ -439,12 +483,17 @@ def trend(f: Filters) -> list[dict[str, Any]]:
     return trend_rows(f, deliveries, visits_by, attendance)
 
 
-def trend_rows(f: Filters, deliveries: dict[str, Any], visits_by: dict[str, Any],
-               attendance: dict[str, Any]) -> list[dict[str, Any]]:
+def trend_rows(
+    f: Filters, deliveries: dict[str, Any], visits_by: dict[str, Any], attendance: dict[str, Any]
+) -> list[dict[str, Any]]:
     """One row per month of the period up to the snapshot day's month."""
     return [
-        {"month": m, "deliveries": int(deliveries.get(m) or 0), "visits": int(visits_by.get(m) or 0),
-         "attendance": int(attendance.get(m) or 0)}
+        {
+            "month": m,
+            "deliveries": int(deliveries.get(m) or 0),
+            "visits": int(visits_by.get(m) or 0),
+            "attendance": int(attendance.get(m) or 0),
+        }
         for m in months_between(f.date_from, min(f.date_to, f.asof))
     ]
 
@@ -470,13 +519,15 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
     training = summaries.training_counts(f) if fast else trainings(f)
     return {
         "filters": {
-            "from": f"{f.date_from:%Y-%m}", "to": f"{f.date_to:%Y-%m}",
+            "from": f"{f.date_from:%Y-%m}",
+            "to": f"{f.date_to:%Y-%m}",
             "asof": f.asof.isoformat(),
             "community": str(f.community_id) if f.community_id else None,
             "staff": str(f.staff_id) if f.staff_id else None,
         },
         "target_families": int(current_app.config.get("PROGRAM_TARGET_FAMILIES") or 0),
-        "families": total | {
+        "families": total
+        | {
             "compliance_rate": round(100 * total["compliant"] / verified, 1) if verified else None,
         },
         "by_community": [
@@ -487,9 +538,12 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
         "benefits": summaries.benefits(f, locale) if fast else benefits(f, locale),
         "deliveries": (summaries.delivery_counts(f) if fast else deliveries_in_period(f))
         | {"families": total["received"]},
-        "trainings": training | {
+        "trainings": training
+        | {
             "families_attended": total["attended"],
-            "attendance_rate": round(100 * total["attended"] / registered, 1) if registered else None,
+            "attendance_rate": round(100 * total["attended"] / registered, 1)
+            if registered
+            else None,
         },
         "visits": {
             "visits": summaries.visit_count(f) if fast else visits(f),
@@ -497,8 +551,11 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
             "families_visited": total["visited"],
             "coverage": round(100 * total["visited"] / under, 1) if under else None,
         },
-        "compliance_by_commitment": (summaries.compliance_by_commitment(f, locale) if fast
-                                     else compliance_by_commitment(f, locale)),
+        "compliance_by_commitment": (
+            summaries.compliance_by_commitment(f, locale)
+            if fast
+            else compliance_by_commitment(f, locale)
+        ),
         "sanctions": sanctions(f),
         "trend": summaries.trend(f) if fast else trend(f),
     }

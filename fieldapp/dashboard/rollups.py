@@ -24,9 +24,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    union_all,
 )
-from sqlalchemy.orm import aliased
 
 from fieldapp.agreements.models import Agreement, AgreementBenefit, AgreementCommitment
 from fieldapp.communities.models import Community
@@ -57,8 +55,14 @@ from fieldapp.trainings.models import Attendance, TrainingSession
 FULL_REBUILD_AT = 40
 ADVISORY_LOCK_KEY = 7_301_2026
 #: Summary tables with rows per community and rows for all communities together.
-SUMMED_TABLES = (DeliveryMonth, VisitMonth, FindingMonth, TrainingMonth, PromiseTotal,
-                 PromiseDeliveryMonth)
+SUMMED_TABLES = (
+    DeliveryMonth,
+    VisitMonth,
+    FindingMonth,
+    TrainingMonth,
+    PromiseTotal,
+    PromiseDeliveryMonth,
+)
 SUMMARY_TABLES = (*SUMMED_TABLES, PeriodFigures)
 
 Scope = list[uuid.UUID] | None  # None: every community
@@ -73,7 +77,9 @@ def _summary_inserts(scope: Scope) -> list[Any]:
     month = year_month(Delivery.delivered_on)
     deliveries = (
         select(
-            Family.community_id, month, Delivery.benefit_type_id,
+            Family.community_id,
+            month,
+            Delivery.benefit_type_id,
             func.sum(case((Delivery.reverses_id.is_(None), 1), else_=0)),
             func.sum(case((Delivery.reverses_id.is_not(None), 1), else_=0)),
             func.sum(signed_quantity()),
@@ -92,15 +98,20 @@ def _summary_inserts(scope: Scope) -> list[Any]:
     results = ("met", "partial", "breached", "not_checked")
     findings = (
         select(
-            Family.community_id, month_v, AgreementCommitment.commitment_type_id,
+            Family.community_id,
+            month_v,
+            AgreementCommitment.commitment_type_id,
             *[func.sum(case((VisitFinding.result == r, 1), else_=0)) for r in results],
         )
         .select_from(VisitFinding)
         .join(ComplianceVisit, ComplianceVisit.id == VisitFinding.visit_id)
         .join(Family, Family.id == ComplianceVisit.family_id)
         .join(AgreementCommitment, AgreementCommitment.id == VisitFinding.agreement_commitment_id)
-        .where(VisitFinding.voided.is_(False), ComplianceVisit.voided.is_(False),
-               *_within(Family.community_id, scope))
+        .where(
+            VisitFinding.voided.is_(False),
+            ComplianceVisit.voided.is_(False),
+            *_within(Family.community_id, scope),
+        )
         .group_by(Family.community_id, month_v, AgreementCommitment.commitment_type_id)
     )
     attendees = (
@@ -112,8 +123,11 @@ def _summary_inserts(scope: Scope) -> list[Any]:
     month_s = year_month(TrainingSession.held_on)
     trainings = (
         select(
-            TrainingSession.community_id, month_s, func.count(),
-            func.sum(TrainingSession.duration_hours), func.sum(func.coalesce(attendees.c.n, 0)),
+            TrainingSession.community_id,
+            month_s,
+            func.count(),
+            func.sum(TrainingSession.duration_hours),
+            func.sum(func.coalesce(attendees.c.n, 0)),
         )
         .outerjoin(attendees, attendees.c.session_id == TrainingSession.id)
         .where(TrainingSession.voided.is_(False), *_within(TrainingSession.community_id, scope))
@@ -122,13 +136,18 @@ def _summary_inserts(scope: Scope) -> list[Any]:
     agreement_key = (Family.community_id, Agreement.period_start, Agreement.period_end)
     promising = Agreement.status.in_(PROMISING_STATUSES)
     promises = (
-        select(*agreement_key, AgreementBenefit.benefit_type_id,
-               func.sum(AgreementBenefit.quantity))
+        select(
+            *agreement_key, AgreementBenefit.benefit_type_id, func.sum(AgreementBenefit.quantity)
+        )
         .select_from(AgreementBenefit)
         .join(Agreement, Agreement.id == AgreementBenefit.agreement_id)
         .join(Family, Family.id == Agreement.family_id)
-        .where(AgreementBenefit.voided.is_(False), Agreement.voided.is_(False), promising,
-               *_within(Family.community_id, scope))
+        .where(
+            AgreementBenefit.voided.is_(False),
+            Agreement.voided.is_(False),
+            promising,
+            *_within(Family.community_id, scope),
+        )
         .group_by(*agreement_key, AgreementBenefit.benefit_type_id)
     )
     against = (
@@ -136,25 +155,33 @@ def _summary_inserts(scope: Scope) -> list[Any]:
         .select_from(Delivery)
         .join(Agreement, Agreement.id == Delivery.agreement_id)
         .join(Family, Family.id == Agreement.family_id)
-        .where(Delivery.voided.is_(False), Agreement.voided.is_(False), promising,
-               *_within(Family.community_id, scope))
+        .where(
+            Delivery.voided.is_(False),
+            Agreement.voided.is_(False),
+            promising,
+            *_within(Family.community_id, scope),
+        )
         .group_by(*agreement_key, Delivery.benefit_type_id, month)
     )
     return [
         insert(DeliveryMonth).from_select(
             ["community_id", "month", "benefit_type_id", "deliveries", "reversals", "quantity"],
-            deliveries),
+            deliveries,
+        ),
         insert(VisitMonth).from_select(["community_id", "month", "visits"], visits),
         insert(FindingMonth).from_select(
-            ["community_id", "month", "commitment_type_id", *results], findings),
+            ["community_id", "month", "commitment_type_id", *results], findings
+        ),
         insert(TrainingMonth).from_select(
-            ["community_id", "month", "sessions", "hours", "attendance"], trainings),
+            ["community_id", "month", "sessions", "hours", "attendance"], trainings
+        ),
         insert(PromiseTotal).from_select(
-            ["community_id", "period_start", "period_end", "benefit_type_id", "promised"],
-            promises),
+            ["community_id", "period_start", "period_end", "benefit_type_id", "promised"], promises
+        ),
         insert(PromiseDeliveryMonth).from_select(
             ["community_id", "period_start", "period_end", "benefit_type_id", "month", "quantity"],
-            against),
+            against,
+        ),
     ]
 
 
@@ -166,10 +193,20 @@ def _status_insert(asof: date, communities: list[uuid.UUID]) -> Any:
         [Family.voided.is_(False), Family.status == "active", Family.community_id.in_(communities)],
         with_period=False,
     )
-    columns = ["family_id", "community_id", "status", "in_force", "has_active",
-               "agreement_number", "agreement_status", "last_visit_on", "sanctions_in_force"]
+    columns = [
+        "family_id",
+        "community_id",
+        "status",
+        "in_force",
+        "has_active",
+        "agreement_number",
+        "agreement_status",
+        "last_visit_on",
+        "sanctions_in_force",
+    ]
     return insert(FamilyStatus).from_select(
-        ["asof", *columns], select(literal(asof, FamilyStatus.asof.type), *[fs.c[c] for c in columns])
+        ["asof", *columns],
+        select(literal(asof, FamilyStatus.asof.type), *[fs.c[c] for c in columns]),
     )
 
 
@@ -186,8 +223,11 @@ def _missing_status(conn: Connection, asof: date) -> list[uuid.UUID]:
 
 
 def _figures_key(f: Filters) -> list[Any]:
-    return [PeriodFigures.asof == f.asof, PeriodFigures.month_from == f"{f.date_from:%Y-%m}",
-            PeriodFigures.month_to == f"{f.date_to:%Y-%m}"]
+    return [
+        PeriodFigures.asof == f.asof,
+        PeriodFigures.month_from == f"{f.date_from:%Y-%m}",
+        PeriodFigures.month_to == f"{f.date_to:%Y-%m}",
+    ]
 
 
 def _missing_figures(conn: Connection, f: Filters) -> list[uuid.UUID]:
@@ -209,15 +249,20 @@ def _figures_insert(f: Filters, communities: list[uuid.UUID]) -> Any:
     plain = Filters(date_from=f.date_from, date_to=f.date_to, today=f.today)
     figures = figures_select(plain, communities).subquery("figures")
     stmt = (
-        select(literal(f.asof, PeriodFigures.asof.type),
-               literal(f"{f.date_from:%Y-%m}"), literal(f"{f.date_to:%Y-%m}"), Community.id,
-               *[func.coalesce(figures.c[k], 0) for k in FIGURES])
+        select(
+            literal(f.asof, PeriodFigures.asof.type),
+            literal(f"{f.date_from:%Y-%m}"),
+            literal(f"{f.date_to:%Y-%m}"),
+            Community.id,
+            *[func.coalesce(figures.c[k], 0) for k in FIGURES],
+        )
         .select_from(Community)
         .outerjoin(figures, figures.c.community_id == Community.id)
         .where(Community.id.in_(communities))
     )
     return insert(PeriodFigures).from_select(
-        ["asof", "month_from", "month_to", "community_id", *FIGURES], stmt)
+        ["asof", "month_from", "month_to", "community_id", *FIGURES], stmt
+    )
 
 
 def _rebuild(conn: Connection, marks: set[uuid.UUID | None]) -> None:
@@ -242,8 +287,9 @@ def _all_communities_insert(table: Any) -> Any:
     keys = [c for c in columns if c.primary_key]
     values = [c for c in columns if not c.primary_key]
     stmt = (
-        select(literal(ALL_COMMUNITIES, table.community_id.type), *keys,
-               *[func.sum(c) for c in values])
+        select(
+            literal(ALL_COMMUNITIES, table.community_id.type), *keys, *[func.sum(c) for c in values]
+        )
         .where(table.community_id != ALL_COMMUNITIES)
         .group_by(*keys)
     )
@@ -276,10 +322,15 @@ def refresh(f: Filters) -> bool:
         _prune_days(conn, f.asof)
         missing = _missing_status(conn, f.asof)
         if missing:
-            conn.execute(delete(FamilyStatus).where(FamilyStatus.asof == f.asof,
-                                                    FamilyStatus.community_id.in_(missing)))
+            conn.execute(
+                delete(FamilyStatus).where(
+                    FamilyStatus.asof == f.asof, FamilyStatus.community_id.in_(missing)
+                )
+            )
             conn.execute(_status_insert(f.asof, missing))
-            conn.execute(insert(StatusBuilt), [{"asof": f.asof, "community_id": c} for c in missing])
+            conn.execute(
+                insert(StatusBuilt), [{"asof": f.asof, "community_id": c} for c in missing]
+            )
         missing = _missing_figures(conn, f)
         if missing:
             conn.execute(_figures_insert(f, missing))

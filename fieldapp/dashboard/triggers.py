@@ -23,47 +23,65 @@ SOURCES: dict[str, list[tuple[str, str]]] = {
         ("SELECT {r}.community_id", "SELECT r.community_id FROM {t} r"),
     ],
     "benefit_deliveries": [
-        ("SELECT community_id FROM families WHERE id = {r}.family_id",
-         "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id"),
+        (
+            "SELECT community_id FROM families WHERE id = {r}.family_id",
+            "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id",
+        ),
     ],
     "compliance_visits": [
-        ("SELECT community_id FROM families WHERE id = {r}.family_id",
-         "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id"),
+        (
+            "SELECT community_id FROM families WHERE id = {r}.family_id",
+            "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id",
+        ),
     ],
     "sanctions": [
-        ("SELECT community_id FROM families WHERE id = {r}.family_id",
-         "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id"),
+        (
+            "SELECT community_id FROM families WHERE id = {r}.family_id",
+            "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id",
+        ),
     ],
     "agreements": [
-        ("SELECT community_id FROM families WHERE id = {r}.family_id",
-         "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id"),
+        (
+            "SELECT community_id FROM families WHERE id = {r}.family_id",
+            "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id",
+        ),
     ],
     "agreement_benefits": [
-        ("SELECT f.community_id FROM agreements a JOIN families f ON f.id = a.family_id"
-         " WHERE a.id = {r}.agreement_id",
-         "SELECT f.community_id FROM {t} r JOIN agreements a ON a.id = r.agreement_id"
-         " JOIN families f ON f.id = a.family_id"),
+        (
+            "SELECT f.community_id FROM agreements a JOIN families f ON f.id = a.family_id"
+            " WHERE a.id = {r}.agreement_id",
+            "SELECT f.community_id FROM {t} r JOIN agreements a ON a.id = r.agreement_id"
+            " JOIN families f ON f.id = a.family_id",
+        ),
     ],
     "agreement_commitments": [
-        ("SELECT f.community_id FROM agreements a JOIN families f ON f.id = a.family_id"
-         " WHERE a.id = {r}.agreement_id",
-         "SELECT f.community_id FROM {t} r JOIN agreements a ON a.id = r.agreement_id"
-         " JOIN families f ON f.id = a.family_id"),
+        (
+            "SELECT f.community_id FROM agreements a JOIN families f ON f.id = a.family_id"
+            " WHERE a.id = {r}.agreement_id",
+            "SELECT f.community_id FROM {t} r JOIN agreements a ON a.id = r.agreement_id"
+            " JOIN families f ON f.id = a.family_id",
+        ),
     ],
     "visit_findings": [
-        ("SELECT f.community_id FROM compliance_visits v JOIN families f ON f.id = v.family_id"
-         " WHERE v.id = {r}.visit_id",
-         "SELECT f.community_id FROM {t} r JOIN compliance_visits v ON v.id = r.visit_id"
-         " JOIN families f ON f.id = v.family_id"),
+        (
+            "SELECT f.community_id FROM compliance_visits v JOIN families f ON f.id = v.family_id"
+            " WHERE v.id = {r}.visit_id",
+            "SELECT f.community_id FROM {t} r JOIN compliance_visits v ON v.id = r.visit_id"
+            " JOIN families f ON f.id = v.family_id",
+        ),
     ],
     "training_sessions": [
         ("SELECT {r}.community_id", "SELECT r.community_id FROM {t} r"),
     ],
     "attendance": [
-        ("SELECT community_id FROM training_sessions WHERE id = {r}.session_id",
-         "SELECT s.community_id FROM {t} r JOIN training_sessions s ON s.id = r.session_id"),
-        ("SELECT community_id FROM families WHERE id = {r}.family_id",
-         "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id"),
+        (
+            "SELECT community_id FROM training_sessions WHERE id = {r}.session_id",
+            "SELECT s.community_id FROM {t} r JOIN training_sessions s ON s.id = r.session_id",
+        ),
+        (
+            "SELECT community_id FROM families WHERE id = {r}.family_id",
+            "SELECT f.community_id FROM {t} r JOIN families f ON f.id = r.family_id",
+        ),
     ],
 }
 EVENTS = ("INSERT", "UPDATE", "DELETE")
@@ -80,7 +98,8 @@ def _sqlite_statements() -> list[str]:
                     # A mark already waiting for that community is enough (the table stays tiny).
                     select = sqlite_sql.format(r=ref)
                     body.append(
-                        f"INSERT INTO dash_dirty (community_id) SELECT m.c FROM (SELECT ({select})"
+                        # Table and column names come from SOURCES above, never from input.
+                        f"INSERT INTO dash_dirty (community_id) SELECT m.c FROM (SELECT ({select})"  # noqa: S608
                         " AS c) m WHERE m.c IS NOT NULL AND NOT EXISTS"
                         " (SELECT 1 FROM dash_dirty d WHERE d.community_id = m.c);"
                     )
@@ -109,7 +128,7 @@ BEGIN
       SELECT DISTINCT c.community_id FROM ({old_rows}) c WHERE c.community_id IS NOT NULL;
   END IF;
   RETURN NULL;
-END $$""")
+END $$""")  # noqa: S608 - table and column names from SOURCES above, never from input
         referencing = {
             "INSERT": "REFERENCING NEW TABLE AS new_rows",
             "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",

@@ -72,8 +72,9 @@ def _filters_or_page(template: str, **context: Any) -> Filters | tuple[str, int]
         return parse_filters(request.args)
     except ValidationFailed as error:
         fields = error.details.get("fields", {})
-        page_html = render_template(template, f=default_filters(), failed=True,
-                                    **_form_context(fields), **context)
+        page_html = render_template(
+            template, f=default_filters(), failed=True, **_form_context(fields), **context
+        )
         return page_html, 422
 
 
@@ -88,7 +89,10 @@ def index():
 
     data = queries.summary(f, _locale())
     return render_template(
-        "dashboard/index.html", f=f, data=data, failed=False,
+        "dashboard/index.html",
+        f=f,
+        data=data,
+        failed=False,
         charts=charts.dashboard_charts(data, _status_labels()),
         agreement_labels=charts.agreement_status_labels(),
         sanction_labels=charts.sanction_level_labels(),
@@ -121,8 +125,15 @@ def plot_map():
     for point in points:  # one pass over the points being drawn anyway
         counts[point.status] = counts.get(point.status, 0) + 1
     svg = render_map(points, labels, _status_labels())
-    return render_template("dashboard/map.html", f=f, svg=svg, counts=counts,
-                           unlocated=unlocated, failed=False, **_form_context())
+    return render_template(
+        "dashboard/map.html",
+        f=f,
+        svg=svg,
+        counts=counts,
+        unlocated=unlocated,
+        failed=False,
+        **_form_context(),
+    )
 
 
 @bp.route("/lists/<name>")
@@ -132,14 +143,30 @@ def list_view(name: str):
     dataset = LISTS.get(name)
     if dataset is None:
         raise NotFound()
-    f = _filters_or_page("dashboard/list.html", dataset=dataset, name=name, rows=[], total=0,
-                         columns=dataset.columns(), lists=LISTS)
+    f = _filters_or_page(
+        "dashboard/list.html",
+        dataset=dataset,
+        name=name,
+        rows=[],
+        total=0,
+        columns=dataset.columns(),
+        lists=LISTS,
+    )
     if not isinstance(f, Filters):
         return f
     total, rows = page(dataset.build(f), f)
-    return render_template("dashboard/list.html", f=f, dataset=dataset, name=name, rows=rows,
-                           total=total, columns=dataset.columns(), lists=LISTS, failed=False,
-                           **_form_context())
+    return render_template(
+        "dashboard/list.html",
+        f=f,
+        dataset=dataset,
+        name=name,
+        rows=rows,
+        total=total,
+        columns=dataset.columns(),
+        lists=LISTS,
+        failed=False,
+        **_form_context(),
+    )
 
 
 @bp.route("/export/<name>.<fmt>")
@@ -151,8 +178,9 @@ def export(name: str, fmt: str):
         raise NotFound()
     f = parse_filters(request.args)
     body = stream_csv(dataset, f) if fmt == "csv" else stream_xlsx(dataset, f)
-    response = Response(stream_with_context(body), mimetype=FORMATS[fmt].split(";")[0],
-                        direct_passthrough=True)
+    response = Response(
+        stream_with_context(body), mimetype=FORMATS[fmt].split(";")[0], direct_passthrough=True
+    )
     if fmt == "csv":
         response.headers["Content-Type"] = FORMATS["csv"]
     response.headers["Content-Disposition"] = f'attachment; filename="{filename(dataset, f, fmt)}"'
@@ -176,9 +204,11 @@ def summary_pdf():
         locale=_locale(),
     )
     name = f"fieldapp-summary-{f.date_from:%Y-%m}_{f.date_to:%Y-%m}.pdf"
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{name}"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 @bp.app_template_filter("dashnum")
@@ -193,4 +223,3 @@ def dashnum(value: Any) -> str:
 def dashboard_datasets() -> dict[str, Any]:
     """Entities and lists offered for export on the dashboard page."""
     return {"entities": ENTITIES, "lists": LISTS, "formats": list(FORMATS)}
-
