@@ -643,3 +643,13 @@ def _codes(text_csv: str) -> list[tuple[str, ...]]:
 
     rows = list(csv.DictReader(io.StringIO(text_csv.lstrip("\ufeff"))))
     return sorted(tuple(v for k, v in r.items() if not k.endswith("_id")) for r in rows)
+
+
+def test_an_empty_program_has_a_dashboard(client: FlaskClient, auth: Any) -> None:
+    auth.login("coordinator")
+    for url in ("/dashboard/", "/dashboard/map", "/dashboard/lists/owed", "/dashboard/summary.pdf",
+                "/dashboard/export/families.xlsx"):
+        assert client.get(url).status_code == 200, url
+    data = client.get("/dashboard/summary.json").get_json()
+    assert data["families"]["registered"] == 0
+    assert data["families"]["compliance_rate"] is None
