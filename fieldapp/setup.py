@@ -89,6 +89,10 @@ def init_extensions(app: Flask) -> None:
 
     templating.init_app(app)
 
+    from fieldapp.nodes import syncing
+
+    syncing.init_app(app)  # the sync engine learns fieldapp's tables (like an extension)
+
 
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint and the login gate that guards them."""
