@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from sync.changelog import Change, _place
 from sync.engine import AppState, NodeInfo
+from sync.fastsql import fast_uuid, is_sqlite, sqlite_table
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
 #: Timestamps before this are certainly a wrong clock.
@@ -86,6 +87,7 @@ class Applier:
         self.applied = 0
         self.skewed = 0
         self.now = state.now()
+        self.fast = is_sqlite(session)
         tolerance = timedelta(seconds=float(state.config("SYNC_CLOCK_TOLERANCE")))
         self.latest_plausible = self.now + tolerance
 
@@ -185,58 +187,76 @@ class Applier:
                 row[column.key] = default.arg if default is not None and default.is_scalar else None
         return row
 
+    def _key_row(self, spec: TableSpec, op: Op) -> dict[str, Any]:
+        """The columns central reasons about, as Python values (the rest stays on the wire)."""
+        data = op.body["d"]
+        decode = spec.codec.decode_value
+        row = {c: decode(c, data.get(c)) for c in spec.key_columns if c != "id"}
+        row["id"] = fast_uuid(op.body["i"])
+        return row
+
     def insert_run(self, spec: TableSpec, ops: list[Op]) -> None:
-        rows: list[tuple[Op, dict[str, Any]]] = []
+        fast = sqlite_table(spec.table) if self.fast else None
+        rows: list[tuple[Op, dict[str, Any], tuple | None]] = []
         for op in ops:
             try:
-                rows.append((op, self._full_row(spec, op)))
-            except (ValueError, TypeError, ArithmeticError) as error:
+                if fast is not None:
+                    params = fast.params_from_dict(op.body["i"], op.body["d"])
+                    rows.append((op, self._key_row(spec, op), params))
+                else:
+                    rows.append((op, self._full_row(spec, op), None))
+            except (ValueError, TypeError, ArithmeticError, AttributeError) as error:
                 self.reject(op, "invalid", f"A value does not fit: {error}")
         if not rows:
             return
         t = spec.table
-        ids = [row["id"] for _op, row in rows]
+        ids = [row["id"] for _op, row, _p in rows]
         existing = set()
         for start in range(0, len(ids), 500):
             existing.update(self.session.execute(
                 select(t.c.id).where(t.c.id.in_(ids[start : start + 500]))
             ).scalars())
         seen: set[uuid.UUID] = set()
-        fresh: list[tuple[Op, dict[str, Any]]] = []
-        for op, row in rows:
+        fresh: list[tuple[Op, dict[str, Any], tuple | None]] = []
+        for item in rows:
+            op, row, _params = item
             if row["id"] in existing or row["id"] in seen:
                 self.one(spec, op)  # a record central already has: merged field by field
             else:
                 seen.add(row["id"])
-                fresh.append((op, row))
+                fresh.append(item)
         if spec.natural_key and fresh:
             fresh = self._join_set_members(spec, fresh)
         if not fresh:
             return
         places = self.registry.communities_of_rows(self.session, spec.name,
-                                                   [row for _op, row in fresh], {})
+                                                   [row for _op, row, _p in fresh], {})
         placed = []
-        for (op, row), place in zip(fresh, places, strict=True):
+        for (op, row, params), place in zip(fresh, places, strict=True):
             try:
                 self.check_scope(place)
             except Rejected as refusal:
                 self.reject(op, refusal.code, refusal.message)
             else:
-                placed.append((op, row, place))
+                placed.append((op, row, params, place))
         inserted = self._insert_bisect(spec, placed)
         if not inserted:
             return
         flagged = self._flag_inserted(spec, inserted)
-        for op, row, place in inserted:
+        for op, row, _params, place in inserted:
             self.record(op, spec, row["id"], "u", place, echo=row["id"] in flagged)
 
-    def _insert_bisect(self, spec: TableSpec, items: list[tuple[Op, dict, tuple]]
-                       ) -> list[tuple[Op, dict, tuple]]:
+    def _insert_bisect(self, spec: TableSpec, items: list[tuple[Op, dict, Any, tuple]]
+                       ) -> list[tuple[Op, dict, Any, tuple]]:
         if not items:
             return []
         try:
             with self.session.begin_nested():
-                self.session.execute(insert(spec.table), [row for _op, row, _p in items])
+                if self.fast:
+                    self.session.connection().exec_driver_sql(
+                        sqlite_table(spec.table).insert_sql, [p for _o, _r, p, _pl in items])
+                else:
+                    self.session.execute(insert(spec.table), [row for _o, row, _p, _pl in items])
             return items
         except (IntegrityError, StatementError, DBAPIError) as error:
             if len(items) == 1:
@@ -246,13 +266,13 @@ class Applier:
         mid = len(items) // 2
         return self._insert_bisect(spec, items[:mid]) + self._insert_bisect(spec, items[mid:])
 
-    def _join_set_members(self, spec: TableSpec, fresh: list[tuple[Op, dict]]
-                          ) -> list[tuple[Op, dict]]:
+    def _join_set_members(self, spec: TableSpec, fresh: list[tuple[Op, dict, Any]]
+                          ) -> list[tuple[Op, dict, Any]]:
         """Inserts whose natural key central already has join that element instead."""
         t = spec.table
         key_cols = spec.natural_key
         first = key_cols[0]
-        values = list({row[first] for _op, row in fresh})
+        values = list({row[first] for _op, row, _p in fresh})
         known: dict[tuple, dict[str, Any]] = {}
         for start in range(0, len(values), 500):
             for r in self.session.execute(
@@ -261,14 +281,15 @@ class Applier:
                 m = dict(r._mapping)
                 known[tuple(m[c] for c in key_cols)] = m
         keep = []
-        for op, row in fresh:
+        for item in fresh:
+            op, row, _params = item
             key = tuple(row[c] for c in key_cols)
             other = known.get(key)
             if other is None:
                 known[key] = row
-                keep.append((op, row))
+                keep.append(item)
             else:
-                self._join(spec, op, row, other)
+                self._join(spec, op, self._full_row(spec, op), other)
         return keep
 
     def _join(self, spec: TableSpec, op: Op, row: dict[str, Any], other: dict[str, Any]) -> None:
@@ -297,13 +318,13 @@ class Applier:
             other.update(changes)
         self.record(op, spec, other["id"], "u", places, echo=True)
 
-    def _flag_inserted(self, spec: TableSpec, inserted: list[tuple[Op, dict, tuple]]
+    def _flag_inserted(self, spec: TableSpec, inserted: list[tuple[Op, dict, Any, tuple]]
                        ) -> set[uuid.UUID]:
         """Flag competing versions and suspected doubles; both records are kept."""
         flagged: set[uuid.UUID] = set()
-        rows = [row for _op, row, _p in inserted]
-        place_of = {row["id"]: place for _op, row, place in inserted}
-        by_id = {row["id"]: op for op, row, _p in inserted}
+        rows = [row for _op, row, _p, _pl in inserted]
+        place_of = {row["id"]: place for _op, row, _p, place in inserted}
+        by_id = {row["id"]: op for op, row, _p, _pl in inserted}
         if spec.kind == "agreement" and spec.supersedes and spec.flag_column:
             col = spec.supersedes
             bases = {row[col] for row in rows if row.get(col) is not None}
@@ -514,19 +535,18 @@ def parse_page(lines: list[bytes]) -> list[Op]:
     """
     import hashlib
 
+    lines = [line.strip() for line in lines]
+    lines = [line for line in lines if line]
+    bodies = json.loads(b"[" + b",".join(lines) + b"]") if lines else []
     ops: list[Op] = []
     previous = 0
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        body = json.loads(line)
+    blake = hashlib.blake2b
+    for line, body in zip(lines, bodies, strict=True):
         seq = body.get("s") if isinstance(body, dict) else None
         if not isinstance(seq, int) or isinstance(seq, bool) or seq <= previous:
             raise ValueError("operation numbers must increase")
         previous = seq
-        digest = hashlib.blake2b(line, digest_size=16).hexdigest()
-        ops.append(Op(seq, line, digest, body))
+        ops.append(Op(seq, line, blake(line, digest_size=16).hexdigest(), body))
     return ops
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sync.capture import allocate_seqs
 from sync.engine import AppState
+from sync.fastsql import is_sqlite, sqlite_table
 from sync.registry import MISSING
 
 #: Community of a row whose parent cannot be found: no node's scope holds it.
@@ -85,6 +86,22 @@ def append_changes(state: AppState, session: Session, entries: list[Change]) -> 
         for n, e in enumerate(entries)
     ]
     t = state.tables.changes
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(t), rows[start : start + 5000])
+    if is_sqlite(session):
+        fast = sqlite_table(t)
+        conv = fast.to_db
+        cols = fast.columns
+        when = conv["committed_at"](now.isoformat())
+        params = []
+        for row in rows:
+            row["committed_at"] = when
+            params.append(tuple(
+                None if row[c] is None else (
+                    row[c] if c == "committed_at" else
+                    row[c].hex if isinstance(row[c], uuid.UUID) else
+                    int(row[c]) if isinstance(row[c], bool) else row[c])
+                for c in cols))
+        session.connection().exec_driver_sql(fast.insert_sql, params)
+    else:
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(t), rows[start : start + 5000])
     return first + len(entries) - 1

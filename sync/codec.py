@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sync.fastsql import fast_uuid
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -36,7 +37,11 @@ def _enc_uuid(v: Any) -> str:
 
 
 def _dec_uuid(v: Any) -> uuid.UUID:
-    return v if isinstance(v, uuid.UUID) else uuid.UUID(v)
+    if isinstance(v, uuid.UUID):
+        return v
+    if not isinstance(v, str):
+        raise ValueError(f"not a UUID: {v!r}")
+    return fast_uuid(v)
 
 
 def _enc_datetime(v: datetime) -> str:

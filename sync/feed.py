@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from sync.engine import AppState, NodeInfo
+from sync.fastsql import is_sqlite, sqlite_table
 from sync.registry import TableSpec
 
 
@@ -75,18 +76,35 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
         wanted.setdefault(entry.table_name, {})[entry.row_id] = None
     tables = []
     registry = state.registry
+    fast = is_sqlite(session)
     for name in sorted(wanted, key=lambda n: registry.order.get(n, 999)):
         spec = registry.get(name)
         if spec is None:
             continue
         ids = list(wanted[name])
         t = spec.table
-        rows: list[Any] = []
-        for start in range(0, len(ids), 900):
-            rows.extend(session.execute(select(t).where(t.c.id.in_(ids[start : start + 900]))))
-        found = {row.id for row in rows}
-        gone = [str(i) for i in ids if i not in found]
-        block: dict[str, Any] = {"n": name, "k": spec.codec.columns, "r": _encode_rows(spec, rows)}
+        if fast:
+            st = sqlite_table(t)
+            raw: list[Any] = []
+            conn = session.connection()
+            for start in range(0, len(ids), 900):
+                chunk = [i.hex for i in ids[start : start + 900]]
+                marks = ",".join("?" * len(chunk))
+                raw.extend(conn.exec_driver_sql(f"{st.select_sql} WHERE id IN ({marks})",
+                                                tuple(chunk)).fetchall())
+            encoded = st.wire_rows(raw)
+            found = {values[st.columns.index("id")] for values in encoded}
+            gone = [str(i) for i in ids if str(i) not in found]
+            columns = st.columns
+        else:
+            rows: list[Any] = []
+            for start in range(0, len(ids), 900):
+                rows.extend(session.execute(select(t).where(t.c.id.in_(ids[start : start + 900]))))
+            found = {row.id for row in rows}
+            gone = [str(i) for i in ids if i not in found]
+            encoded = _encode_rows(spec, rows)
+            columns = spec.codec.columns
+        block: dict[str, Any] = {"n": name, "k": columns, "r": encoded}
         if gone:
             block["x"] = gone
         tables.append(block)

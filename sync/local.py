@@ -15,13 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from sync import errors
 from sync.apply import db_error_code
 from sync.engine import AppState
+from sync.fastsql import fast_uuid, sqlite_table
 from sync.registry import TableSpec
 
 #: Marker: every field of the row has a local change still to be pushed.
@@ -246,79 +246,77 @@ class PageApplier:
         spec = self.state.registry.get(block.get("n"))
         if spec is None:
             return
+        fast = sqlite_table(spec.table)
         columns: list[str] = block["k"]
-        decoders = [spec.codec.decoders.get(c) for c in columns]
-        if None in decoders:
-            raise errors.BadResponse(f"unknown column in {spec.name}")
-        rows = []
-        for values in block["r"]:
-            rows.append({c: (None if v is None else dec(v))
-                         for c, dec, v in zip(columns, decoders, values, strict=True)})
-        gone = [uuid.UUID(x) for x in block.get("x", ())]
-        ids = [r["id"] for r in rows] + gone
-        pending = _pending_fields(self.state, spec.name, ids) if ids else {}
-        plain = [r for r in rows if r["id"] not in pending]
+        rows: list[list[Any]] = block["r"]
+        if "id" not in columns:
+            raise errors.BadResponse(f"rows of {spec.name} without ids")
+        id_at = columns.index("id")
+        ids = [fast_uuid(values[id_at]) for values in rows]
+        gone = [fast_uuid(x) for x in block.get("x", ())]
+        pending = _pending_fields(self.state, spec.name, ids + gone) if ids or gone else {}
         if spec.natural_key and rows:
-            self._make_room(spec, rows, pending)
-        if self.careful:
-            for row in plain:
-                self._one(spec, lambda r=row: self._upsert(spec, [r]), row["id"], row)
-        elif plain:
-            self._upsert(spec, plain)
-        for row in rows:
-            fields = pending.get(row["id"])
+            self._make_room(spec, columns, rows, ids)
+        plain = [values for row_id, values in zip(ids, rows, strict=True)
+                 if row_id not in pending]
+        if plain:
+            params = fast.params_from_columns(columns, plain)
+            if self.careful:
+                for one, values in zip(params, plain, strict=True):
+                    self._one(spec, lambda p=one: self.session.connection().exec_driver_sql(
+                        fast.upsert_sql, p), fast_uuid(values[id_at]),
+                        dict(zip(columns, values, strict=True)))
+            else:
+                self.session.connection().exec_driver_sql(fast.upsert_sql, params)
+        for row_id, values in zip(ids, rows, strict=True):
+            fields = pending.get(row_id)
             if fields is None or fields >= ALL_FIELDS:
                 continue
-            keep = {k: v for k, v in row.items() if k not in fields and k != "id"}
-            self._one(spec, lambda r=row, k=keep: self.session.execute(
-                update(spec.table).where(spec.table.c.id == r["id"]).values(**k)),
-                row["id"], row)
+            wire = dict(zip(columns, values, strict=True))
+            keep = spec.codec.decode_row({k: v for k, v in wire.items()
+                                          if k not in fields and k != "id"})
+            self._one(spec, lambda r=row_id, k=keep: self.session.execute(
+                update(spec.table).where(spec.table.c.id == r).values(**k)), row_id, wire)
         for row_id in gone:
             self._one(spec, lambda i=row_id: self.session.execute(
-                delete(spec.table).where(spec.table.c.id == i)), row_id, {"id": row_id})
+                delete(spec.table).where(spec.table.c.id == i)), row_id, {"id": str(row_id)})
         self.applied += len(rows) + len(gone)
 
-    def _upsert(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
-        t = spec.table
-        stmt = sqlite_insert(t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.id],
-            set_={c.key: stmt.excluded[c.key] for c in t.columns if c.key != "id"},
-        )
-        for start in range(0, len(rows), 5000):
-            self.session.execute(stmt, rows[start : start + 5000])
-
-    def _make_room(self, spec: TableSpec, rows: list[dict[str, Any]], pending: dict) -> None:
+    def _make_room(self, spec: TableSpec, columns: list[str], rows: list[list[Any]],
+                   ids: list[uuid.UUID]) -> None:
         """A set's element central knows under another id replaces the local copy."""
         t = spec.table
+        positions = [columns.index(c) for c in spec.natural_key]
+        decode = spec.codec.decode_value
+        wanted = {
+            tuple(decode(c, values[i]) for c, i in zip(spec.natural_key, positions, strict=True)):
+            row_id for row_id, values in zip(ids, rows, strict=True)
+        }
         first = spec.natural_key[0]
-        wanted = {tuple(r[c] for c in spec.natural_key): r["id"] for r in rows}
-        values = list({r[first] for r in rows})
-        for start in range(0, len(values), 500):
+        values_first = list({key[0] for key in wanted})
+        for start in range(0, len(values_first), 500):
             local = self.session.execute(
-                select(t).where(t.c[first].in_(values[start : start + 500]))).all()
+                select(t).where(t.c[first].in_(values_first[start : start + 500]))).all()
             for row in local:
                 m = row._mapping
                 key = tuple(m[c] for c in spec.natural_key)
                 if key in wanted and wanted[key] != m["id"]:
                     self.session.execute(delete(t).where(t.c.id == m["id"]))
 
-    def _one(self, spec: TableSpec, action: Any, row_id: Any, row: dict[str, Any]) -> None:
+    def _one(self, spec: TableSpec, action: Any, row_id: Any, wire: dict[str, Any]) -> None:
         if not self.careful:
             action()
             return
         try:
             with self.session.begin_nested():
                 action()
-        except (IntegrityError, StatementError, DBAPIError) as error:
+        except (IntegrityError, StatementError, DBAPIError, ValueError) as error:
             code, message = db_error_code(error)
             self.failed += 1
-            payload = json.dumps(spec.codec.encode_row(row, [k for k in row if k in
-                                                             spec.codec.encoders]),
-                                 ensure_ascii=False, default=str)
             self.session.execute(insert(self.state.tables.quarantine).values(
                 direction="pull", table_name=spec.name, row_id=row_id, code=code,
-                message=message, payload=payload, created_at=self.state.now()))
+                message=message, payload=json.dumps(wire, ensure_ascii=False, default=str),
+                created_at=self.state.now()))
 
 
 def apply_page(state: AppState, page: dict[str, Any], cursor: int) -> int:
@@ -332,7 +330,7 @@ def apply_page(state: AppState, page: dict[str, Any], cursor: int) -> int:
     """
     try:
         return _apply(state, page, cursor, careful=False)
-    except (IntegrityError, StatementError, DBAPIError):
+    except (IntegrityError, StatementError, DBAPIError, ValueError):
         state.session.rollback()
         return _apply(state, page, cursor, careful=True)
 

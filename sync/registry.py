@@ -51,6 +51,7 @@ class TableSpec:
         conflict; ``append`` with ``find_doubles``: the id of the record it may double).
     :param find_doubles: for ``append`` tables, ``f(session, rows) -> [(row id, other id)]``
         naming inserted rows that look like a record already there (flagged, never dropped).
+    :param doubles_columns: the columns ``find_doubles`` reads from the new rows.
     """
 
     table: Any
@@ -64,6 +65,7 @@ class TableSpec:
     supersedes: str | None = None
     flag_column: str | None = None
     find_doubles: Callable[[Session, list[dict[str, Any]]], list[tuple[Any, Any]]] | None = None
+    doubles_columns: tuple[str, ...] = ()
     codec: TableCodec = field(init=False)
     model: Any = field(init=False, default=None)
 
@@ -75,6 +77,14 @@ class TableSpec:
             raise ValueError(f"unknown sync kind {self.kind!r}")
         self.codec = TableCodec(self.table)
         self.versioned = "version" in self.table.c
+        paths = _parse_path(self.scope) + _parse_path(self.scope2)
+        wanted = {"id", "voided", "version", *self.natural_key, *self.doubles_columns}
+        wanted.update(col for col, _parent in paths)
+        if self.supersedes:
+            wanted.add(self.supersedes)
+        #: The columns central reads as Python values when inserting in bulk (the rest goes
+        #: to the database as it came).
+        self.key_columns = tuple(c for c in self.codec.columns if c in wanted)
 
     @property
     def name(self) -> str:

@@ -11,8 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.orm import Session, aliased
 
 from sync.engine import SyncEngine
 from sync.registry import TableSpec
@@ -26,46 +26,53 @@ DOUBLE_DELIVERY_DAYS = 1
 
 def find_double_deliveries(session: Session, rows: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
     """New deliveries that look like one already recorded: same family, benefit, item and
-    quantity within a day, neither a reversal nor reversed. Returns (new id, earlier id)."""
+    quantity within a day, neither a reversal nor reversed. Returns (new id, earlier id).
+
+    One query per batch, joined on the (family, date) index.
+    """
     from fieldapp.deliveries.models import Delivery
 
-    candidates = [r for r in rows if not r.get("reverses_id") and not r.get("voided")]
-    if not candidates:
+    new_ids = [r["id"] for r in rows if not r.get("reverses_id") and not r.get("voided")]
+    if not new_ids:
         return []
-    new_ids = {r["id"] for r in rows}
-    families = {r["family_id"] for r in candidates}
-    existing: dict[Any, list[Any]] = {}
-    reversed_ids: set[Any] = set()
-    fam_list = list(families)
-    for start in range(0, len(fam_list), 500):
-        chunk = fam_list[start : start + 500]
-        for d in session.execute(
-            select(Delivery.id, Delivery.family_id, Delivery.benefit_type_id, Delivery.item,
-                   Delivery.quantity, Delivery.delivered_on, Delivery.reverses_id,
-                   Delivery.voided).where(Delivery.family_id.in_(chunk))
-        ):
-            if d.reverses_id is not None:
-                reversed_ids.add(d.reverses_id)
+    new = aliased(Delivery, name="new")
+    old = aliased(Delivery, name="old")
+    reversal = aliased(Delivery, name="reversal")
+    if session.get_bind().dialect.name == "sqlite":
+        low = func.date(new.delivered_on, f"-{DOUBLE_DELIVERY_DAYS} day")
+        high = func.date(new.delivered_on, f"+{DOUBLE_DELIVERY_DAYS} day")
+    else:
+        low = new.delivered_on - timedelta(days=DOUBLE_DELIVERY_DAYS)
+        high = new.delivered_on + timedelta(days=DOUBLE_DELIVERY_DAYS)
+    doubles: dict[Any, Any] = {}
+    fresh = set(new_ids)
+    for start in range(0, len(new_ids), 2000):
+        chunk = new_ids[start : start + 2000]
+        stmt = (
+            select(new.id, old.id)
+            .join(old, and_(
+                old.family_id == new.family_id,
+                old.benefit_type_id == new.benefit_type_id,
+                old.item == new.item,
+                old.quantity == new.quantity,
+                old.delivered_on >= low,
+                old.delivered_on <= high,
+                old.id != new.id,
+            ))
+            .where(
+                new.id.in_(chunk),
+                old.reverses_id.is_(None),
+                old.voided.is_(False),
+                ~select(reversal.id).where(reversal.reverses_id == old.id).exists(),
+            )
+            .order_by(new.id, old.created_at, old.id)
+        )
+        for new_id, old_id in session.execute(stmt):
+            # Two new ones doubling each other: flag only the later of the pair.
+            if old_id in fresh and old_id > new_id:
                 continue
-            if not d.voided:
-                existing.setdefault(d.family_id, []).append(d)
-    doubles = []
-    window = timedelta(days=DOUBLE_DELIVERY_DAYS)
-    for row in candidates:
-        for other in existing.get(row["family_id"], []):
-            if (
-                other.id != row["id"]
-                and other.id not in reversed_ids
-                and other.benefit_type_id == row["benefit_type_id"]
-                and other.item == row["item"]
-                and other.quantity == row["quantity"]
-                and abs(other.delivered_on - row["delivered_on"]) <= window
-                # Two new ones doubling each other: flag only the later of the pair.
-                and not (other.id in new_ids and str(other.id) > str(row["id"]))
-            ):
-                doubles.append((row["id"], other.id))
-                break
-    return doubles
+            doubles.setdefault(new_id, old_id)
+    return list(doubles.items())
 
 
 def table_specs() -> list[TableSpec]:
@@ -119,6 +126,7 @@ def table_specs() -> list[TableSpec]:
                                "updated_at"}),
             flag_column="suspected_duplicate_of_id",
             find_doubles=find_double_deliveries,
+            doubles_columns=("reverses_id",),
         ),
         TableSpec(
             Signature,
