@@ -317,12 +317,14 @@ def capture_rows(session: Session, table: Any, ids: list[Any]) -> int:
 
 # -- central's change log -----------------------------------------------------------------
 def _before_commit(session: Session) -> None:
-    if session.info.get("applying_remote") or not session.info.get("sync_central"):
+    # before_commit runs before the commit's own flush: flush first so every change is seen.
+    if session.info.get("applying_remote"):
         return
     state = current_state()
     if state is None or state.role != "central":
         return
-    session.flush()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     pending = session.info.pop("sync_central", {})
     if not pending:
         return

@@ -256,8 +256,9 @@ class NodeSync:
     def _sync(self, transport: Transport, owner: str) -> None:
         state = self.state
         hs = self.handshake(transport)
-        local.reconcile(state, int(hs["acked"]), hs.get("rejected") or [])
-        self._note_rejections(hs.get("rejected") or [])
+        # Central's "acked" is not taken on trust: operations still pending here are sent
+        # again; central acknowledges a replay of the same bytes without applying it twice and
+        # refuses other bytes under a used number (a node restored from a backup).
         pushed_any = self.push_all(transport, owner)
         cursor = local.get_value(state, "cursor")
         self.session.rollback()

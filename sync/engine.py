@@ -90,6 +90,7 @@ class AppState:
     app_version: str
     directory: NodeDirectory | None = None
     faults_fired: list[str] = field(default_factory=list)
+    fault_hits: dict[str, int] = field(default_factory=dict)
 
     def config(self, key: str) -> Any:
         return self.app.config.get(key, DEFAULTS[key])
@@ -100,7 +101,11 @@ class AppState:
         return datetime.now(UTC) + timedelta(seconds=offset)
 
     def fault(self, point: str) -> None:
-        """Crash here if a test asked for it (``SYNC_FAULTS = {point: times}``)."""
+        """Crash here if a test asked for it.
+
+        ``SYNC_FAULTS = {point: n}`` raises :class:`SimulatedCrash` the n-th time the point is
+        reached (once); ``{point: callable}`` calls it every time (it may block or raise).
+        """
         faults = self.app.config.get("SYNC_FAULTS")
         if not faults or point not in faults:
             return
@@ -108,8 +113,9 @@ class AppState:
         if callable(action):
             action()
             return
-        if action:
-            faults[point] = action - 1 if isinstance(action, int) and action is not True else 0
+        hits = self.fault_hits.get(point, 0) + 1
+        self.fault_hits[point] = hits
+        if hits == int(action):
             self.faults_fired.append(point)
             raise SimulatedCrash(point)
 

@@ -209,7 +209,8 @@ def handshake() -> Response:
     confirmed = body.get("acked") if isinstance(body.get("acked"), int) else 0
     rejected = _rejections(state, session, node.id, confirmed, acked)
     top = horizon(state, session)
-    if body.get("cursor") == top and body.get("seq") == acked and not rejected:
+    if (body.get("cursor") == top and body.get("seq") == acked and not body.get("pending")
+            and not rejected):
         facts["success"] = True  # nothing to push or pull: this handshake is the whole sync
     state.directory.record_contact(session, node.id, facts)  # type: ignore[union-attr]
     _log(state, session, node.id, "handshake", started, pending=body.get("pending"),
