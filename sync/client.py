@@ -320,11 +320,16 @@ class NodeSync:
     def pull_all(self, transport: Transport, owner: str, cursor: int) -> None:
         state = self.state
         limit = int(state.config("SYNC_PULL_PAGE_ROWS"))
+        gap_text, _at = local.get_note(state, "own_gap")
+        gap = [int(x) for x in gap_text.split(":")] if gap_text else None
         while True:
             c = local.counts(state)
             self.session.rollback()
             state.fault("pull.before_request")
-            page = transport.post("/pull", {"cursor": cursor, "limit": limit, **c})
+            body: dict[str, Any] = {"cursor": cursor, "limit": limit, **c}
+            if gap:
+                body["gap"] = gap
+            page = transport.post("/pull", body)
             if not isinstance(page.get("c"), int) or not isinstance(page.get("t"), list):
                 raise errors.BadResponse("The page has no cursor.")
             state.fault("pull.before_apply")
@@ -333,6 +338,8 @@ class NodeSync:
                                       for b in page["t"])
             cursor = page["c"]
             local.renew_lock(state, owner)
+            if gap and not page.get("m"):
+                local.set_note(state, "own_gap", None, None)
             self.session.commit()
             if not page.get("m"):
                 return
@@ -365,6 +372,26 @@ class NodeSync:
             code=report.error_code, message=report.error, detail=report.as_dict(),
             duration_ms=int(report.seconds * 1000)))
         session.commit()
+
+
+def resequence(state: AppState) -> int:
+    """After ``sequence_regressed`` (this database was restored from a backup): ask central how
+    far it got and renumber the pending operations after that. Returns how many moved."""
+    creds = load_credentials(state)
+    if creds is None:
+        raise errors.NotEnrolled()
+    owner = local.acquire_lock(state)
+    transport = transport_for(state, creds)
+    try:
+        try:
+            answer = NodeSync(state).handshake(transport)
+            acked = int(answer["acked"])
+        except errors.SequenceRegressed as regressed:
+            acked = int(regressed.details["acked"])
+        return local.resequence(state, acked)
+    finally:
+        transport.close()
+        local.release_lock(state, owner)
 
 
 def sync_once(state: AppState) -> Report:

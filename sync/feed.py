@@ -43,21 +43,26 @@ def _encode_rows(spec: TableSpec, rows: list[Any]) -> list[list[Any]]:
 
 
 def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
-              limit: int) -> dict[str, Any]:
+              limit: int, own_gap: list[int] | None = None) -> dict[str, Any]:
     """The next page for ``node`` after ``cursor``: ``{"c", "m", "h", "t"}``.
 
     ``c`` is the cursor to save after applying the page, ``m`` whether more pages follow, ``h``
     the horizon, ``t`` a list of ``{"n": table, "k": columns, "r": rows, "x": deleted ids}``.
+    ``own_gap`` ``[low, high]``: the node's own operations in that range are sent back too (its
+    database was restored from a backup that predates them).
     """
     top = horizon(state, session)
     if cursor >= top:
         return {"c": cursor, "m": False, "h": top, "t": []}
     ch = state.tables.changes
+    others = [ch.c.node_id.is_(None), ch.c.node_id != node.id, ch.c.echo.is_(True)]
+    if own_gap:
+        others.append(and_(ch.c.node_seq > own_gap[0], ch.c.node_seq <= own_gap[1]))
     conditions = [
         ch.c.server_seq > cursor,
         ch.c.server_seq <= top,
         ch.c.op != "n",
-        or_(ch.c.node_id.is_(None), ch.c.node_id != node.id, ch.c.echo.is_(True)),
+        or_(*others),
     ]
     if node.scope is not None:
         scope = list(node.scope) or [uuid.UUID(int=0)]

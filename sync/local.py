@@ -204,6 +204,39 @@ def requeue(state: AppState, seq: int) -> int | None:
     return new_seq
 
 
+def resequence(state: AppState, central_acked: int) -> int:
+    """Renumber the pending operations after ``central_acked`` (a node restored from a backup
+    numbers operations central has already seen under other content).
+
+    Safe because applying is idempotent: an operation central already applied before the
+    backup was restored changes nothing when it arrives again under a new number.
+
+    :returns: how many operations were renumbered.
+    """
+    o = state.tables.outbox
+    t = state.tables.state
+    session = state.session
+    pending = session.execute(
+        select(o.c.seq).where(o.c.status == "pending").order_by(o.c.seq)).scalars().all()
+    top = max(get_value(state, "node_seq"), central_acked)
+    # Move them out of the way first (numbers are the primary key), then into place.
+    shift = top + len(pending) + 1
+    for seq in pending:
+        session.execute(update(o).where(o.c.seq == seq).values(seq=seq + shift))
+    for n, seq in enumerate(pending, start=1):
+        session.execute(update(o).where(o.c.seq == seq + shift).values(seq=top + n))
+    # What this database holds of its own operations: everything before the first pending one.
+    held = (pending[0] - 1) if pending else get_value(state, "node_seq")
+    session.execute(update(t).where(t.c.key == "node_seq").values(value=top + len(pending)))
+    session.execute(update(t).where(t.c.key == "acked_seq").values(value=central_acked))
+    # Central skips this node's own changes when it pulls; those this database lost (made
+    # after the backup) must come back: remember the range until a pull has brought them.
+    if central_acked > held:
+        set_note(state, "own_gap", f"{held}:{central_acked}", state.now())
+    session.commit()
+    return len(pending)
+
+
 def discard(state: AppState, seq: int) -> bool:
     """Give up a quarantined operation (it stays listed as discarded)."""
     o = state.tables.outbox

@@ -337,7 +337,10 @@ def pull() -> Response:
     if not isinstance(cursor, int) or cursor < 0 or not isinstance(limit, int) or limit < 1:
         raise errors.BadBody("cursor and limit must be non-negative integers.")
     limit = min(limit, 10_000)
-    page = pull_page(state, session, node, cursor, limit)
+    gap = body.get("gap")
+    if not (isinstance(gap, list) and len(gap) == 2 and all(isinstance(x, int) for x in gap)):
+        gap = None
+    page = pull_page(state, session, node, cursor, limit, own_gap=gap)
     rows = sum(len(t["r"]) + len(t.get("x", ())) for t in page["t"])
     facts: dict[str, Any] = {k: body[k] for k in ("pending", "quarantined") if k in body}
     if not page["m"]:

@@ -73,8 +73,9 @@ class App:
     def rows(self, model: Any) -> dict[Any, dict[str, Any]]:
         """Every row of a table: {id: {column: value}} (as the database gives them)."""
         table = getattr(model, "__table__", model)
+        key = list(table.primary_key.columns)[0].key
         with self.app.app_context():
-            out = {r.id: dict(r._mapping) for r in db.session.execute(select(table))}
+            out = {r._mapping[key]: dict(r._mapping) for r in db.session.execute(select(table))}
             db.session.rollback()
         return out
 
