@@ -60,7 +60,20 @@ def empty_pg(app: Flask) -> None:
         db.session.execute(text(
             "INSERT INTO sync_state (key, value) VALUES ('node_seq', 0), ('server_seq', 0), "
             "('cursor', 0), ('acked_seq', 0)"))
+        db.session.execute(text("UPDATE alembic_version SET version_num = :head"),
+                           {"head": _head()})
         db.session.commit()
+
+
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from fieldapp.setup import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -102,7 +115,8 @@ def central(make_central: Callable[..., Central]) -> Central:
 
 
 @pytest.fixture
-def make_node(tmp_path: Path, migrated_db: Path, demo_db: Path) -> Iterator[Callable[..., Node]]:
+def make_node(request: pytest.FixtureRequest, tmp_path: Path,
+              migrated_db: Path) -> Iterator[Callable[..., Node]]:
     """Make a field node with its own SQLite database (empty, or a copy of the demo)."""
     made: list[Node] = []
 
@@ -110,7 +124,8 @@ def make_node(tmp_path: Path, migrated_db: Path, demo_db: Path) -> Iterator[Call
         code = code or f"N{len(made) + 1}"
         instance = tmp_path / f"node-{code}-{len(made)}"
         instance.mkdir()
-        shutil.copy(demo_db if demo else migrated_db, instance / "fieldapp.sqlite")
+        source = request.getfixturevalue("demo_db") if demo else migrated_db
+        shutil.copy(source, instance / "fieldapp.sqlite")
         app = create_app(node_config(instance, code, ROLE="field", **extra))
         node = Node(app, code, made)
         made.append(node)

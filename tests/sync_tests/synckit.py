@@ -97,6 +97,20 @@ class App:
                 setattr(obj, key, value)
             db.session.commit()
 
+    def add_families(self, community_id: Any, rows: list[dict[str, Any]]) -> list[Any]:
+        """Register several families in one transaction (operations layer, audited)."""
+        from fieldapp.families.operations import create_family
+
+        ids = []
+        with self.app.test_request_context():
+            for values in rows:
+                data = {"head_given_names": "María", "head_surname": "Tuanama Sánchez",
+                        "members_count": 4, "data_consent": True,
+                        "community_id": community_id, **values}
+                ids.append(create_family(data).id)
+            db.session.commit()
+        return ids
+
     def add_family(self, community_id: Any, **values: Any) -> Any:
         from fieldapp.families.operations import create_family
 

@@ -21,9 +21,9 @@ PAGE = {"SYNC_PUSH_PAGE_OPS": 5, "SYNC_PULL_PAGE_ROWS": 4}
 
 
 def _families(node, community, n, start=0):
-    return [node.add_family(community, head_given_names=f"Persona {i}",
-                            head_surname="Fasabi Torres", dni=f"{41000000 + i}")
-            for i in range(start, start + n)]
+    return node.add_families(community, [
+        {"head_given_names": f"Persona {i}", "head_surname": "Fasabi Torres",
+         "dni": f"{41000000 + i}"} for i in range(start, start + n)])
 
 
 def _changes_of(central, node_code):
