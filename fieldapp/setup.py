@@ -102,8 +102,9 @@ def register_blueprints(app: Flask) -> None:
     from fieldapp.communities import bp as communities_bp
     from fieldapp.families import bp as families_bp
     from fieldapp.main import bp as main_bp
+    from fieldapp.nodes import bp as nodes_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, communities_bp, families_bp):
+    for bp in (main_bp, auth_bp, admin_bp, communities_bp, families_bp, nodes_bp):
         app.register_blueprint(bp)
     install_login_gate(app)
 

@@ -106,3 +106,148 @@ def update_node(node: Node, name: str, communities: Iterable[Any],
     node.communities = chosen
     node.all_communities = all_communities
     db.session.flush()
+
+
+# -- conflicts ---------------------------------------------------------------------------------
+def parse_typed(column: Any, text: str | None) -> Any:
+    """A value typed by a coordinator, as the column's Python type.
+
+    :raises ValidationFailed: the text does not fit the column.
+    """
+    from datetime import date
+    from decimal import Decimal, InvalidOperation
+
+    from sqlalchemy import Boolean, Date, Float, Integer, Numeric
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    kind = column.type
+    try:
+        if isinstance(kind, Boolean):
+            return text.lower() in ("1", "true", "yes", "sí", "si")
+        if isinstance(kind, Integer):
+            return int(text)
+        if isinstance(kind, Float):
+            return float(text.replace(",", "."))
+        if isinstance(kind, Numeric):
+            return Decimal(text.replace(",", "."))
+        if isinstance(kind, Date):
+            return date.fromisoformat(text)
+    except (ValueError, InvalidOperation) as error:
+        raise ValidationFailed(_l("This value does not fit the field."), field="value") from error
+    return text
+
+
+def _spec_and_record(conflict: Any) -> tuple[Any, Any]:
+    state = current_app.extensions["sync"]
+    spec = state.registry.get(conflict.table_name)
+    record = db.session.get(spec.model, conflict.row_id) if spec is not None else None
+    if record is None:
+        raise ValidationFailed(_l("The record of this conflict no longer exists."),
+                               field="choice")
+    return spec, record
+
+
+def resolve_conflict(conflict_id: int, choice: str, value: str | None, username: str) -> None:
+    """Apply a coordinator's decision on a conflict; the result syncs back to the nodes.
+
+    :param choice: ``central`` / ``node`` / ``other`` (a typed value) for a field;
+        ``both`` / ``this`` / ``that`` for competing versions; ``not_double`` / ``double`` for a
+        suspected double delivery (``double`` records a reversal).
+    :raises ValidationFailed: the conflict is closed, the choice or value does not fit.
+    """
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from fieldapp.audit.operations import record as audit, snapshot
+    from fieldapp.nodes.models import SYNC_TABLES
+    from fieldapp.nodes.queries import conflict as find_conflict
+
+    conflict = find_conflict(conflict_id)
+    if conflict is None or conflict.status != "open":
+        raise ValidationFailed(_l("This conflict is already resolved."), field="choice")
+    spec, record = _spec_and_record(conflict)
+    before = snapshot(record)
+    c = SYNC_TABLES.conflicts
+    if conflict.kind == "field":
+        codec = spec.codec
+        if choice == "central":
+            chosen = codec.decode_value(conflict.field, conflict.central_value)
+        elif choice == "node":
+            chosen = codec.decode_value(conflict.field, conflict.node_value)
+        elif choice == "other":
+            chosen = parse_typed(spec.table.c[conflict.field], value)
+        else:
+            raise ValidationFailed(_l("Choose one of the options."), field="choice")
+        setattr(record, conflict.field, chosen)
+        resolution = f"{choice}: {codec.encode_value(conflict.field, chosen)}"
+    elif conflict.kind == "amendment":
+        other = db.session.get(spec.model, conflict.other_row_id)
+        if choice == "both":
+            kept = [record, other]
+            aside = []
+        elif choice in ("this", "that"):
+            kept = [record] if choice == "this" else [other]
+            aside = [other] if choice == "this" else [record]
+        else:
+            raise ValidationFailed(_l("Choose one of the options."), field="choice")
+        for item in kept:
+            if item is not None:
+                item.conflict_flag = None
+        for item in aside:
+            if item is not None:
+                item.conflict_flag = "set_aside"
+        resolution = choice
+    elif conflict.kind == "double_delivery":
+        if choice == "not_double":
+            record.suspected_duplicate_of_id = None
+        elif choice == "double":
+            _reverse_delivery(record, username)
+        else:
+            raise ValidationFailed(_l("Choose one of the options."), field="choice")
+        resolution = choice
+    else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ValidationFailed(_l("This value is not allowed for this field."),
+                               field="value") from error
+    audit("conflict:resolve", record, before=before,
+          family_id=getattr(record, "family_id", None) or (
+              record.id if conflict.table_name == "families" else None))
+    db.session.execute(update(c).where(c.c.id == conflict.id).values(
+        status="resolved", resolution=resolution, resolved_by=username,
+        resolved_at=utcnow(), updated_at=utcnow()))
+    if conflict.kind == "amendment":  # the mirror conflict of the same pair closes too
+        db.session.execute(update(c).where(
+            c.c.status == "open", c.c.kind == "amendment",
+            c.c.row_id == conflict.other_row_id, c.c.other_row_id == conflict.row_id,
+        ).values(status="resolved", resolution=resolution, resolved_by=username,
+                 resolved_at=utcnow(), updated_at=utcnow()))
+
+
+def _reverse_delivery(delivery: Any, username: str) -> Any:
+    """Record the reversal of a delivery found to be a double (history is never edited)."""
+    from fieldapp.codes import next_code
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.models import utcnow as now
+
+    reversal = Delivery(
+        code=next_code("D", width=6),
+        family_id=delivery.family_id,
+        agreement_id=delivery.agreement_id,
+        benefit_type_id=delivery.benefit_type_id,
+        item=delivery.item,
+        quantity=delivery.quantity,
+        unit=delivery.unit,
+        delivered_on=now().date(),
+        delivered_by_name=username,
+        receipt_kind="none",
+        reverses_id=delivery.id,
+        reason=str(_l("Recorded twice (found when syncing)")),
+    )
+    db.session.add(reversal)
+    return reversal

@@ -176,6 +176,37 @@ def init_app(app: Flask) -> None:
     from fieldapp.nodes import cli
 
     cli.init_app(app)
+    app.context_processor(sync_badge)
+
+
+def sync_badge() -> dict[str, Any]:
+    """The status badge of the top bar: this node's sync (field) or open conflicts (central)."""
+    from flask import current_app
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        return {"sync_badge": None}
+    if current_app.config["ROLE"] == "central":
+        if not current_user.has_role("coordinator"):
+            return {"sync_badge": None}
+        from fieldapp.nodes.queries import open_conflict_count
+
+        count = open_conflict_count()
+        return {"sync_badge": {"state": "conflicts" if count else "ok", "conflicts": count}}
+    from sync.client import status
+
+    from fieldapp.nodes.messages import plain_error
+
+    info = status(current_app.extensions["sync"])
+    if info["last_error"]:
+        state = "error"
+    elif info["pending"]:
+        state = "pending"
+    elif info["last_success_at"]:
+        state = "ok"
+    else:
+        state = "never"
+    return {"sync_badge": {**info, "state": state, "error": plain_error(info["last_error"])}}
 
 
 def capture_bulk(model: Any, ids: list[Any]) -> int:

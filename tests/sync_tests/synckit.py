@@ -253,3 +253,29 @@ def assert_cursor_not_ahead(central: Central, node: Node) -> None:
             continue
         assert node.get(spec.table, row_id) is not None, (
             f"cursor {cursor} is past {table_name} {row_id}, which the node does not have")
+
+
+def login(app: Flask, role: str, communities: tuple = ()) -> Any:
+    """A test client of ``app`` logged in as a new user with ``role``."""
+    from fieldapp.auth.operations import create_user
+
+    username = f"u-{role.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+    with app.app_context():
+        create_user(username, f"Usuario {role}", "correct horse battery", role, communities)
+        db.session.commit()
+    client = app.test_client()
+    response = client.post("/auth/login", data={"username": username,
+                                                "password": "correct horse battery"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client
+
+
+def wait_for(predicate: Any, timeout: float = 15.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
