@@ -52,11 +52,12 @@ def _config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
 
 def demo_database(scale: float, seed: int, log: Any) -> Path:
     """A field node database holding the demo program (generated once, then cached)."""
-    from fieldapp import create_app
-    from fieldapp.extensions import db
+    import hashlib
+
     from sqlalchemy import text
 
-    import hashlib
+    from fieldapp import create_app
+    from fieldapp.extensions import db
 
     migrations = sorted(p.name for p in (ROOT / "fieldapp/migrations/versions").glob("*.py"))
     tag = hashlib.sha256("\n".join(migrations).encode()).hexdigest()[:8]
@@ -84,8 +85,9 @@ def demo_database(scale: float, seed: int, log: Any) -> Path:
 
 def gzip_floor(app: Any) -> tuple[int, int, int]:
     """(records, JSON bytes, gzip bytes) of every synced record of ``app`` as JSON objects."""
-    from fieldapp.extensions import db
     from sqlalchemy import select
+
+    from fieldapp.extensions import db
 
     state = app.extensions["sync"]
     records = raw = 0
@@ -138,11 +140,12 @@ def gunicorn_children(pid: int) -> list[int]:
 
 def change_one_percent(app: Any, share: float, rng: random.Random, note: str) -> int:
     """Change ``share`` of all records through the ORM (fields each kind allows to change)."""
+    from sqlalchemy import func, select
+
     from fieldapp.compliance.models import ComplianceVisit, VisitFinding
     from fieldapp.extensions import db
     from fieldapp.families.models import Family
     from fieldapp.trainings.models import Attendance
-    from sqlalchemy import func, select
 
     state = app.extensions["sync"]
     with app.app_context():

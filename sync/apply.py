@@ -195,7 +195,8 @@ class Applier:
         row["id"] = fast_uuid(op.body["i"])
         return row
 
-    def insert_run(self, spec: TableSpec, ops: list[Op]) -> None:
+    def _decode_run(self, spec: TableSpec, ops: list[Op]
+                    ) -> list[tuple[Op, dict[str, Any], tuple | None]]:
         fast = sqlite_table(spec.table) if self.fast else None
         rows: list[tuple[Op, dict[str, Any], tuple | None]] = []
         for op in ops:
@@ -207,6 +208,10 @@ class Applier:
                     rows.append((op, self._full_row(spec, op), None))
             except (ValueError, TypeError, ArithmeticError, AttributeError) as error:
                 self.reject(op, "invalid", f"A value does not fit: {error}")
+        return rows
+
+    def insert_run(self, spec: TableSpec, ops: list[Op]) -> None:
+        rows = self._decode_run(spec, ops)
         if not rows:
             return
         t = spec.table
@@ -448,14 +453,7 @@ class Applier:
                 raise Rejected("duplicate_key", "This record was sent twice.")
             new = codec.decode_row({k: v for k, v in body["d"].items() if k != "id"})
             base: dict[str, Any] = {}
-            stale = spec.versioned and isinstance(body.get("v"), int) and (
-                body["v"] <= (current.get("version") or 0))
-            if stale or all(current.get(k) == v for k, v in new.items()
-                            if k not in SYSTEM_COLUMNS and k != "updated_at"):
-                places = self.registry.communities_of_rows(self.session, spec.name, [current],
-                                                           {})[0]
-                self.check_scope(places)
-                self.record(op, spec, row_id, "u" if stale else "n", places, echo=stale)
+            if self._known_insert(spec, op, row_id, current, new):
                 return
         else:
             if current is None:
@@ -483,16 +481,7 @@ class Applier:
             places = new_places
         clean = (not spec.versioned or body.get("bv") == current.get("version")) and not conflicts
         if apply:
-            if spec.versioned:
-                node_version = body.get("v")
-                if clean and isinstance(node_version, int) and node_version > current["version"]:
-                    apply["version"] = node_version
-                else:
-                    apply["version"] = current["version"] + 1
-            if "updated_at" in new and "updated_at" in spec.table.c:
-                apply["updated_at"] = new["updated_at"]
-            self.session.execute(update(spec.table).where(spec.table.c.id == row_id)
-                                 .values(**apply))
+            self._write(spec, row_id, current, apply, new, body.get("v") if clean else None)
         for col, value in conflicts:
             self.add_conflict(
                 "field", spec, row_id, op, field_name=col,
@@ -505,6 +494,35 @@ class Applier:
             self.record(op, spec, row_id, "n", places)
             return
         self.record(op, spec, row_id, "u", places, echo=not clean)
+
+    def _write(self, spec: TableSpec, row_id: uuid.UUID, current: dict[str, Any],
+               apply: dict[str, Any], new: dict[str, Any], node_version: Any) -> None:
+        """Write merged fields. The node's version is kept when nothing else changed the
+        record in between (``node_version`` given); otherwise central makes a new version."""
+        if spec.versioned:
+            if isinstance(node_version, int) and node_version > current["version"]:
+                apply["version"] = node_version
+            else:
+                apply["version"] = current["version"] + 1
+        if "updated_at" in new and "updated_at" in spec.table.c:
+            apply["updated_at"] = new["updated_at"]
+        self.session.execute(update(spec.table).where(spec.table.c.id == row_id).values(**apply))
+
+    def _known_insert(self, spec: TableSpec, op: Op, row_id: uuid.UUID,
+                      current: dict[str, Any], new: dict[str, Any]) -> bool:
+        """An insert of a record central has: the same, or older than central's (then the
+        node receives central's). Returns whether that settled it."""
+        body = op.body
+        stale = spec.versioned and isinstance(body.get("v"), int) and (
+            body["v"] <= (current.get("version") or 0))
+        same = all(current.get(k) == v for k, v in new.items()
+                   if k not in SYSTEM_COLUMNS and k != "updated_at")
+        if not (stale or same):
+            return False
+        places = self.registry.communities_of_rows(self.session, spec.name, [current], {})[0]
+        self.check_scope(places)
+        self.record(op, spec, row_id, "u" if stale else "n", places, echo=stale)
+        return True
 
     def _check_kind(self, spec: TableSpec, current: dict[str, Any], changed: dict) -> None:
         if spec.kind == "append":

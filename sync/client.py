@@ -10,7 +10,6 @@ import gzip
 import http.client
 import json
 import random
-import socket
 import ssl
 import threading
 import time
@@ -125,6 +124,15 @@ class Transport:
                                                    for k, v in response.getheaders())
         if response.getheader("Connection", "").lower() == "close":
             self.close()
+        data = self._decode(response, raw)
+        if response.status != 200:
+            raise errors.from_response(response.status, data if isinstance(data, dict) else None)
+        if not isinstance(data, dict):
+            raise errors.BadResponse("The answer is not a JSON object.")
+        return data
+
+    def _decode(self, response: http.client.HTTPResponse, raw: bytes) -> Any:
+        """The JSON of an answer (inflated if gzip); a cut or damaged body is refused."""
         if response.getheader("Content-Encoding", "").lower() == "gzip":
             try:
                 inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -135,15 +143,11 @@ class Transport:
                 self.close()
                 raise errors.BadResponse("The gzip answer is damaged.") from error
         try:
-            data = json.loads(raw) if raw else {}
+            return json.loads(raw) if raw else {}
         except ValueError as error:
             self.close()
-            raise errors.BadResponse(f"The answer is not JSON (HTTP {response.status}): {raw[:200]!r}") from error
-        if response.status != 200:
-            raise errors.from_response(response.status, data if isinstance(data, dict) else None)
-        if not isinstance(data, dict):
-            raise errors.BadResponse("The answer is not a JSON object.")
-        return data
+            raise errors.BadResponse(
+                f"The answer is not JSON (HTTP {response.status}): {raw[:200]!r}") from error
 
 
 def transport_for(state: AppState, creds: dict[str, Any]) -> Transport:
@@ -447,7 +451,7 @@ def run_loop(state: AppState, stop: threading.Event | None = None,
                     delay = minimum
                 else:
                     delay = backoff_delay(failures, minimum, maximum)
-            except (OSError, socket.error) as error:  # the database or the disk
+            except OSError as error:  # the database or the disk
                 failure = errors.SyncError(str(error))
                 failures += 1
                 delay = backoff_delay(failures, minimum, maximum)

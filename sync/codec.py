@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sync.fastsql import fast_uuid
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -27,6 +26,8 @@ from sqlalchemy import (
     TypeDecorator,
     Uuid,
 )
+
+from sync.fastsql import fast_uuid
 
 Encoder = Callable[[Any], Any]
 Decoder = Callable[[Any], Any]

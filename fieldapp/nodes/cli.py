@@ -25,15 +25,18 @@ def _fail(error) -> None:
 
 
 @node.command("enroll")
-@click.option("--central", "central_url", required=True, help="Central's URL, e.g. https://central.example.org")
-@click.option("--code", required=True, help="The one-time enrolment code an administrator gave you.")
+@click.option("--central", "central_url", required=True,
+              help="Central's URL, e.g. https://central.example.org")
+@click.option("--code", required=True,
+              help="The one-time enrolment code an administrator gave you.")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="CA certificate(s) that signed central's certificate (when not a public CA).")
 @with_appcontext
 def enroll(central_url: str, code: str, ca_file: str | None) -> None:
     """Enrol this field node with central (exchanges the code for a credential)."""
-    from fieldapp.instance import load_node_identity, save_node_identity
     from pathlib import Path
+
+    from fieldapp.instance import load_node_identity, save_node_identity
     from sync.client import enrol
     from sync.errors import SyncError
 
@@ -47,7 +50,8 @@ def enroll(central_url: str, code: str, ca_file: str | None) -> None:
     identity = load_node_identity(instance)
     identity.update(node_id=creds["node_id"], node_code=creds["node_code"])
     save_node_identity(instance, identity)
-    click.echo(f"enrolled as node {creds['node_code']} ({creds['name']}) with {creds['central_url']}")
+    click.echo(f"enrolled as node {creds['node_code']} ({creds['name']}) "
+               f"with {creds['central_url']}")
     click.echo("restart the app so new records use the node code")
 
 
@@ -60,6 +64,20 @@ def status() -> None:
     info = sync_status(_state())
     for key, value in info.items():
         click.echo(f"{key}: {value}")
+
+
+@node.command("resequence")
+@with_appcontext
+def resequence() -> None:
+    """Renumber this node's pending changes after its database was restored from a backup."""
+    from sync.client import resequence as renumber
+    from sync.errors import SyncError
+
+    try:
+        moved = renumber(_state())
+    except SyncError as error:
+        _fail(error)
+    click.echo(f"renumbered {moved} pending changes; run `fieldapp sync`")
 
 
 @node.command("register")
@@ -141,7 +159,8 @@ def _node_by_code(code: str):
 
 
 @click.command("sync")
-@click.option("--loop", is_flag=True, help="Keep syncing; back off (with jitter) while central does not answer.")
+@click.option("--loop", is_flag=True,
+              help="Keep syncing; back off (with jitter) while central does not answer.")
 @click.option("--interval", type=float, default=None, help="Seconds between syncs in the loop.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @with_appcontext

@@ -160,7 +160,8 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
     from sqlalchemy import update
     from sqlalchemy.exc import IntegrityError
 
-    from fieldapp.audit.operations import record as audit, snapshot
+    from fieldapp.audit.operations import record as audit
+    from fieldapp.audit.operations import snapshot
     from fieldapp.nodes.models import SYNC_TABLES
     from fieldapp.nodes.queries import conflict as find_conflict
 
@@ -170,45 +171,11 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
     spec, record = _spec_and_record(conflict)
     before = snapshot(record)
     c = SYNC_TABLES.conflicts
-    if conflict.kind == "field":
-        codec = spec.codec
-        if choice == "central":
-            chosen = codec.decode_value(conflict.field, conflict.central_value)
-        elif choice == "node":
-            chosen = codec.decode_value(conflict.field, conflict.node_value)
-        elif choice == "other":
-            chosen = parse_typed(spec.table.c[conflict.field], value)
-        else:
-            raise ValidationFailed(_l("Choose one of the options."), field="choice")
-        setattr(record, conflict.field, chosen)
-        resolution = f"{choice}: {codec.encode_value(conflict.field, chosen)}"
-    elif conflict.kind == "amendment":
-        other = db.session.get(spec.model, conflict.other_row_id)
-        if choice == "both":
-            kept = [record, other]
-            aside = []
-        elif choice in ("this", "that"):
-            kept = [record] if choice == "this" else [other]
-            aside = [other] if choice == "this" else [record]
-        else:
-            raise ValidationFailed(_l("Choose one of the options."), field="choice")
-        for item in kept:
-            if item is not None:
-                item.conflict_flag = None
-        for item in aside:
-            if item is not None:
-                item.conflict_flag = "set_aside"
-        resolution = choice
-    elif conflict.kind == "double_delivery":
-        if choice == "not_double":
-            record.suspected_duplicate_of_id = None
-        elif choice == "double":
-            _reverse_delivery(record, username)
-        else:
-            raise ValidationFailed(_l("Choose one of the options."), field="choice")
-        resolution = choice
-    else:
+    decide = {"field": _decide_field, "amendment": _decide_versions,
+              "double_delivery": _decide_double}.get(conflict.kind)
+    if decide is None:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    resolution = decide(conflict, spec, record, choice, value, username)
     try:
         db.session.flush()
     except IntegrityError as error:
@@ -227,6 +194,51 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
             c.c.row_id == conflict.other_row_id, c.c.other_row_id == conflict.row_id,
         ).values(status="resolved", resolution=resolution, resolved_by=username,
                  resolved_at=utcnow(), updated_at=utcnow()))
+
+
+def _decide_field(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
+                  username: str) -> str:
+    codec = spec.codec
+    if choice == "central":
+        chosen = codec.decode_value(conflict.field, conflict.central_value)
+    elif choice == "node":
+        chosen = codec.decode_value(conflict.field, conflict.node_value)
+    elif choice == "other":
+        chosen = parse_typed(spec.table.c[conflict.field], value)
+    else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    setattr(record, conflict.field, chosen)
+    return f"{choice}: {codec.encode_value(conflict.field, chosen)}"
+
+
+def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
+                     username: str) -> str:
+    other = db.session.get(spec.model, conflict.other_row_id)
+    if choice == "both":
+        kept, aside = [record, other], []
+    elif choice in ("this", "that"):
+        kept = [record] if choice == "this" else [other]
+        aside = [other] if choice == "this" else [record]
+    else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    for item in kept:
+        if item is not None:
+            item.conflict_flag = None
+    for item in aside:
+        if item is not None:
+            item.conflict_flag = "set_aside"
+    return choice
+
+
+def _decide_double(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
+                   username: str) -> str:
+    if choice == "not_double":
+        record.suspected_duplicate_of_id = None
+    elif choice == "double":
+        _reverse_delivery(record, username)
+    else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    return choice
 
 
 def _reverse_delivery(delivery: Any, username: str) -> Any:

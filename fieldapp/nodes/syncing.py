@@ -193,9 +193,8 @@ def sync_badge() -> dict[str, Any]:
 
         count = open_conflict_count()
         return {"sync_badge": {"state": "conflicts" if count else "ok", "conflicts": count}}
-    from sync.client import status
-
     from fieldapp.nodes.messages import plain_error
+    from sync.client import status
 
     info = status(current_app.extensions["sync"])
     if info["last_error"]:

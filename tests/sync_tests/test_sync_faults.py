@@ -81,7 +81,8 @@ def test_crash_during_push_then_restart_loses_nothing_and_applies_nothing_twice(
     central.app.config["SYNC_FAULTS"] = None
     a = a.restart(**PAGE)
     report = a.sync()
-    assert report.ok and report.rejected == 0
+    assert report.ok
+    assert report.rejected == 0
     assert central.count(Family) == 12
     assert_converged(central, a)
     assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
@@ -118,7 +119,8 @@ def test_a_crash_while_writing_the_outbox_takes_the_write_back_too(central, make
     a.app.config["SYNC_FAULTS"] = {"capture.outbox_write": 1}
     with pytest.raises(SimulatedCrash):
         a.add_family(c1)
-    assert a.count(Family) == 0 and a.outbox() == []
+    assert a.count(Family) == 0
+    assert a.outbox() == []
     a.app.config["SYNC_FAULTS"] = None
     a.add_family(c1)
     # The family and its audit entry, numbered 1 and 2: no number lost to the crash.
@@ -192,7 +194,8 @@ def test_the_same_number_with_other_data_is_refused_and_quarantined(central, mak
     assert central.get(Family, family)["head_given_names"] == "Persona 0"
     [held] = [q for q in central.rows(central.state.tables.quarantine).values()
               if q["code"] == "seq_reused"]
-    assert held["node_seq"] == op["s"] and "Otra Persona" in held["payload"]
+    assert held["node_seq"] == op["s"]
+    assert "Otra Persona" in held["payload"]
 
 
 def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central, make_node,
@@ -341,7 +344,8 @@ def test_a_truncated_gzip_body_is_refused_and_nothing_is_applied(central, make_n
     response = conn.getresponse()
     answer = json.loads(response.read())
     conn.close()
-    assert response.status == 400 and answer["error"]["code"] == "bad_body"
+    assert response.status == 400
+    assert answer["error"]["code"] == "bad_body"
     assert central.count(Family) == 0
     a.sync()
     assert central.count(Family) == 8

@@ -97,9 +97,11 @@ def test_records_out_of_scope_are_quarantined_without_blocking_the_queue(world):
     report = a.sync()
     codes = sorted(r["code"] for r in report.rejections)
     assert codes == ["out_of_scope", "out_of_scope"]  # the community and the family
-    assert central.get(Family, ok_before) and central.get(Family, ok_after)
+    assert central.get(Family, ok_before)
+    assert central.get(Family, ok_after)
     assert central.get(Family, outside) is None
-    assert a.status()["quarantined"] == 2 and a.status()["pending"] == 0
+    assert a.status()["quarantined"] == 2
+    assert a.status()["pending"] == 0
     held = [r for r in a.outbox() if r["status"] == "quarantined"]
     assert {r["error_code"] for r in held} == {"out_of_scope"}
     assert all(r["status"] != "acked" for r in held)  # never reported as synced
@@ -150,7 +152,8 @@ def test_clocks_order_nothing_and_skewed_clocks_are_flagged(world, make_node):
     for r in pushes:
         code = [n["code"] for n in nodes.values() if n["id"] == r["node_id"]][0]
         skewed[code] = skewed.get(code, 0) + r["detail"]["skewed"]
-    assert skewed["AAA"] >= 2 and skewed["BBB"] >= 2
+    assert skewed["AAA"] >= 2
+    assert skewed["BBB"] >= 2
 
 
 def test_the_pull_cursor_never_skips_a_change_committed_late(world):

@@ -26,8 +26,8 @@ SEED = 20261031
 
 
 @pytest.mark.slow
-def test_random_edits_partitions_and_restarts_converge(central, make_node):
-    rng = random.Random(SEED)
+def test_random_edits_partitions_and_restarts_converge(central, make_node):  # noqa: C901 - a script of random steps
+    rng = random.Random(SEED)  # noqa: S311 - seeded test data
     communities = {code: central.add_community(code) for code in ("C1", "C2", "C3")}
     scopes = {"AAA": ("C1", "C2"), "BBB": ("C2", "C3"), "CCC": ("C1", "C3")}
     proxies = {code: LinkProxy(central.server.port) for code in scopes}
@@ -112,7 +112,7 @@ def test_random_edits_partitions_and_restarts_converge(central, make_node):
 
 
 @pytest.mark.slow
-def test_twenty_nodes_sync_at_once_against_gunicorn_on_postgresql(
+def test_twenty_nodes_sync_at_once_against_gunicorn_on_postgresql(  # noqa: C901 - one scenario
         pg_database: str, tmp_path: Path, migrated_db: Path):
     import shutil
 

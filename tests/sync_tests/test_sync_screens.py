@@ -61,8 +61,10 @@ def test_a_coordinator_resolves_a_conflict_and_it_syncs_back(world):
     listing = client.get("/nodes/conflicts").get_data(as_text=True)
     conflict_id = re.search(r"/nodes/conflicts/(\d+)", listing).group(1)
     page = client.get(f"/nodes/conflicts/{conflict_id}").get_data(as_text=True)
-    assert 'data-side="central"><strong>5<' in page and 'data-side="node"><strong>9<' in page
-    bad = client.post(f"/nodes/conflicts/{conflict_id}", data={"choice": "other", "value": "muchos"})
+    assert 'data-side="central"><strong>5<' in page
+    assert 'data-side="node"><strong>9<' in page
+    bad = client.post(f"/nodes/conflicts/{conflict_id}",
+                      data={"choice": "other", "value": "muchos"})
     assert bad.status_code == 422
     assert "Este valor no corresponde al campo." in bad.get_data(as_text=True)
     done = client.post(f"/nodes/conflicts/{conflict_id}", data={"choice": "node"})
@@ -98,13 +100,15 @@ def test_an_admin_registers_a_node_that_enrols_and_syncs_from_the_command_line(c
     result = runner.invoke(args=["node", "status"])
     assert "pending: 0" in result.output
     again = runner.invoke(args=["node", "enroll", "--central", central.url, "--code", code])
-    assert again.exit_code != 0 and "enrolment_refused" in again.output
+    assert again.exit_code != 0
+    assert "enrolment_refused" in again.output
 
     row = [n for n in central.rows(NodeRow).values() if n["code"] == "AGV"][0]
     revoked = admin.post(f"/nodes/{row['id']}/revoke")
     assert revoked.status_code == 302
     failed = runner.invoke(args=["sync"])
-    assert failed.exit_code == 1 and "node_revoked" in failed.output
+    assert failed.exit_code == 1
+    assert "node_revoked" in failed.output
 
 
 def test_the_field_node_page_syncs_now_and_says_why_it_could_not(world):
@@ -119,7 +123,8 @@ def test_the_field_node_page_syncs_now_and_says_why_it_could_not(world):
     wait_for(lambda: a.status()["pending"] == 0 and not a.status()["syncing"])
     assert central.count(Family) == 1
     page = client.get("/nodes/sync").get_data(as_text=True)
-    assert 'class="sync-badge sync-ok"' in page and "Sincronizado" in page
+    assert 'class="sync-badge sync-ok"' in page
+    assert "Sincronizado" in page
 
     central.server.stop()  # central goes away
     a.add_family(world["c1"])
@@ -173,8 +178,11 @@ def test_the_loop_backs_off_while_central_is_away(world):
     stop.wait = lambda _delay: original(0)  # do not actually sleep in the test
     run_loop(a.state, stop=stop, on_report=note, max_runs=5)
     assert seen == ["unreachable"] * 5
-    assert 0.5 <= delays[0] <= 1.0 and 1.0 <= delays[1] <= 2.0 and 2.0 <= delays[2] <= 4.0
-    assert 4.0 <= delays[3] <= 8.0 and 4.0 <= delays[4] <= 8.0  # capped
+    assert 0.5 <= delays[0] <= 1.0
+    assert 1.0 <= delays[1] <= 2.0
+    assert 2.0 <= delays[2] <= 4.0
+    assert 4.0 <= delays[3] <= 8.0
+    assert 4.0 <= delays[4] <= 8.0
     assert len({round(backoff_delay(3, 1, 8), 6) for _ in range(20)}) > 1  # jitter
     assert a.status()["last_error"]["code"] == "unreachable"
     assert errors.Unreachable.transient
