@@ -20,6 +20,10 @@ from sync.engine import AppState
 from sync.fastsql import is_sqlite, sqlite_table
 from sync.registry import MISSING
 
+_UNSET = object()
+_COLUMNS = ("server_seq", "table_name", "row_id", "op", "community_id", "community_id2",
+            "node_id", "node_seq", "echo", "op_digest", "committed_at")
+
 #: Community of a row whose parent cannot be found: no node's scope holds it.
 NOWHERE = uuid.UUID(int=0)
 
@@ -69,39 +73,36 @@ def append_changes(state: AppState, session: Session, entries: list[Change]) -> 
     first = allocate_seqs(state, session, "server_seq", len(entries))
     state.fault("central.changelog_numbered")
     now = state.now()
-    rows = [
-        {
-            "server_seq": first + n,
-            "table_name": e.table_name,
-            "row_id": e.row_id,
-            "op": e.op,
-            "community_id": e.community_id,
-            "community_id2": e.community_id2,
-            "node_id": e.node_id,
-            "node_seq": e.node_seq,
-            "echo": e.echo,
-            "op_digest": e.op_digest,
-            "committed_at": now,
-        }
-        for n, e in enumerate(entries)
-    ]
     t = state.tables.changes
     if is_sqlite(session):
         fast = sqlite_table(t)
-        conv = fast.to_db
-        cols = fast.columns
-        when = conv["committed_at"](now.isoformat())
-        params = []
-        for row in rows:
-            row["committed_at"] = when
-            params.append(tuple(
-                None if row[c] is None else (
-                    row[c] if c == "committed_at" else
-                    row[c].hex if isinstance(row[c], uuid.UUID) else
-                    int(row[c]) if isinstance(row[c], bool) else row[c])
-                for c in cols))
+        assert fast.columns == list(_COLUMNS)
+        when = fast.to_db["committed_at"](now.isoformat())
+        hexes: dict[Any, str | None] = {None: None}
+
+        def hx(value: Any) -> str | None:
+            found = hexes.get(value, _UNSET)
+            if found is _UNSET:
+                found = hexes[value] = value.hex
+            return found
+
+        params = [
+            (first + n, e.table_name, e.row_id.hex, e.op, hx(e.community_id),
+             hx(e.community_id2), hx(e.node_id), e.node_seq, 1 if e.echo else 0, e.op_digest,
+             when)
+            for n, e in enumerate(entries)
+        ]
         session.connection().exec_driver_sql(fast.insert_sql, params)
     else:
+        rows = [
+            {
+                "server_seq": first + n, "table_name": e.table_name, "row_id": e.row_id,
+                "op": e.op, "community_id": e.community_id, "community_id2": e.community_id2,
+                "node_id": e.node_id, "node_seq": e.node_seq, "echo": e.echo,
+                "op_digest": e.op_digest, "committed_at": now,
+            }
+            for n, e in enumerate(entries)
+        ]
         for start in range(0, len(rows), 5000):
             session.execute(insert(t), rows[start : start + 5000])
     return first + len(entries) - 1

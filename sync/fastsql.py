@@ -64,6 +64,8 @@ def _w_datetime(v: Any) -> str:
         raise ValueError(f"timestamp without a time zone: {v!r}")
     if d.utcoffset():
         d = d.astimezone(UTC)
+    elif len(v) == 32 and v[10] == "T":  # the common case: ours, already in UTC
+        return f"{v[:10]} {v[11:26]}"
     return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:"
             f"{d.second:02d}.{d.microsecond:06d}")
 
@@ -118,6 +120,8 @@ def _r_uuid(v: Any) -> str:
 
 
 def _r_datetime(v: Any) -> str:
+    if isinstance(v, str) and len(v) == 26 and v[10] == " ":  # as SQLAlchemy stores it
+        return f"{v[:10]}T{v[11:]}+00:00"
     if isinstance(v, datetime):
         return v.replace(tzinfo=UTC).isoformat() if v.tzinfo is None else v.isoformat()
     return datetime.fromisoformat(v).replace(tzinfo=UTC).isoformat()
@@ -193,6 +197,7 @@ class SqliteTable:
                 self.defaults[column.key] = None
         self._colset = set(self.columns)
         self._plan = [(c, self.to_db[c], self.defaults[c]) for c in self.columns]
+        self._params = self._compile_params()
         cols = ", ".join(f'"{c}"' for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
         name = f'"{table.name}"'
@@ -207,20 +212,25 @@ class SqliteTable:
         if not data.keys() <= self._colset:
             unknown = sorted(set(data) - self._colset)
             raise ValueError(f"unknown column {self.table.name}.{unknown[0]}")
-        out = []
-        missing = _MISSING
-        for col, conv, default in self._plan:
+        return self._params(row_id, data)
+
+    def _compile_params(self) -> Callable[[str, dict[str, Any]], tuple]:
+        """One function per table converting a pushed row, column by column, without a loop
+        (this runs for every record of an initial push)."""
+        namespace: dict[str, Any] = {"_MISSING": _MISSING, "_w_uuid": _w_uuid}
+        lines = ["def params(row_id, d):", "    g = d.get"]
+        parts = []
+        for i, (col, conv, default) in enumerate(self._plan):
             if col == "id":
-                out.append(_w_uuid(row_id))
+                parts.append("_w_uuid(row_id)")
                 continue
-            v = data.get(col, missing)
-            if v is missing:
-                out.append(default)
-            elif v is None:
-                out.append(None)
-            else:
-                out.append(conv(v))
-        return tuple(out)
+            namespace[f"c{i}"] = conv
+            namespace[f"d{i}"] = default
+            lines.append(f"    v{i} = g({col!r}, _MISSING)")
+            parts.append(f"(d{i} if v{i} is _MISSING else None if v{i} is None else c{i}(v{i}))")
+        lines.append("    return (" + ", ".join(parts) + ",)")
+        exec("\n".join(lines), namespace)  # noqa: S102 - code made from our own column names
+        return namespace["params"]
 
     def params_from_columns(self, columns: list[str], rows: list[list[Any]]) -> list[tuple]:
         """INSERT parameters of pulled rows given as columns + value lists."""

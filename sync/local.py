@@ -274,6 +274,9 @@ class PageApplier:
         self.careful = careful
         self.applied = 0
         self.failed = 0
+        o = state.tables.outbox
+        self.has_pending = self.session.execute(
+            select(o.c.seq).where(o.c.status == "pending").limit(1)).first() is not None
 
     def block(self, block: dict[str, Any]) -> None:
         spec = self.state.registry.get(block.get("n"))
@@ -287,7 +290,8 @@ class PageApplier:
         id_at = columns.index("id")
         ids = [fast_uuid(values[id_at]) for values in rows]
         gone = [fast_uuid(x) for x in block.get("x", ())]
-        pending = _pending_fields(self.state, spec.name, ids + gone) if ids or gone else {}
+        pending = (_pending_fields(self.state, spec.name, ids + gone)
+                   if (ids or gone) and self.has_pending else {})
         if spec.natural_key and rows:
             self._make_room(spec, columns, rows, ids)
         plain = [values for row_id, values in zip(ids, rows, strict=True)
