@@ -88,6 +88,8 @@ class Applier:
         self.skewed = 0
         self.now = state.now()
         self.fast = is_sqlite(session)
+        #: (table, id) -> community of rows looked up during this page.
+        self.cache: dict[tuple[str, Any], Any] = {}
         tolerance = timedelta(seconds=float(state.config("SYNC_CLOCK_TOLERANCE")))
         self.latest_plausible = self.now + tolerance
 
@@ -116,6 +118,10 @@ class Applier:
     def central_change(self, spec: TableSpec, row_id: uuid.UUID, places: tuple) -> None:
         """A change central itself made while applying (a flag on another record)."""
         self.changes.append(Change(spec.name, row_id, "u", _place(places[0]), _place(places[1])))
+
+    def places(self, spec: TableSpec, row: dict[str, Any]) -> tuple:
+        """The communities of one row (parents looked up once per page)."""
+        return self.registry.communities_of_rows(self.session, spec.name, [row], self.cache)[0]
 
     def check_scope(self, places: tuple) -> None:
         for place in places:
@@ -235,7 +241,7 @@ class Applier:
         if not fresh:
             return
         places = self.registry.communities_of_rows(self.session, spec.name,
-                                                   [row for _op, row, _p in fresh], {})
+                                                   [row for _op, row, _p in fresh], self.cache)
         placed = []
         for (op, row, params), place in zip(fresh, places, strict=True):
             try:
@@ -302,7 +308,7 @@ class Applier:
         aliases = self.state.tables.aliases
         self.session.execute(insert(aliases).values(
             table_name=spec.name, alias_id=row["id"], canonical_id=other["id"]))
-        places = self.registry.communities_of_rows(self.session, spec.name, [other], {})[0]
+        places = self.places(spec, other)
         try:
             self.check_scope(places)
         except Rejected as refusal:
@@ -438,7 +444,7 @@ class Applier:
             raise Rejected("append_only", "Events are never deleted; record a correction.")
         if spec.kind == "agreement" and spec.frozen_when and current.get(spec.frozen_when):
             raise Rejected("signed_immutable", "A signed agreement is never deleted.")
-        places = self.registry.communities_of_rows(self.session, spec.name, [current], {})[0]
+        places = self.places(spec, current)
         self.check_scope(places)
         self.session.execute(delete(spec.table).where(spec.table.c.id == row_id))
         self.record(op, spec, row_id, "d", places)
@@ -461,7 +467,7 @@ class Applier:
                                "Central does not have this record (was it refused earlier?).")
             new = codec.decode_row(body["d"])
             base = codec.decode_row(body.get("p") or {})
-        places = self.registry.communities_of_rows(self.session, spec.name, [current], {})[0]
+        places = self.places(spec, current)
         self.check_scope(places)
         changed = {k: v for k, v in new.items() if k not in SYSTEM_COLUMNS and k != "updated_at"
                    and current.get(k) != v}
@@ -473,12 +479,10 @@ class Applier:
                 apply[col] = value
             else:
                 conflicts.append((col, value))
-        after = {**current, **apply}
-        if apply:
-            new_places = self.registry.communities_of_rows(self.session, spec.name, [after],
-                                                           {})[0]
-            self.check_scope(new_places)
-            places = new_places
+        if set(apply) & spec.path_columns:  # the record moves: its new place must be in scope
+            self.cache.pop((spec.name, row_id), None)
+            places = self.places(spec, {**current, **apply})
+            self.check_scope(places)
         clean = (not spec.versioned or body.get("bv") == current.get("version")) and not conflicts
         if apply:
             self._write(spec, row_id, current, apply, new, body.get("v") if clean else None)
@@ -519,7 +523,7 @@ class Applier:
                    if k not in SYSTEM_COLUMNS and k != "updated_at")
         if not (stale or same):
             return False
-        places = self.registry.communities_of_rows(self.session, spec.name, [current], {})[0]
+        places = self.places(spec, current)
         self.check_scope(places)
         self.record(op, spec, row_id, "u" if stale else "n", places, echo=stale)
         return True

@@ -80,6 +80,8 @@ class TableSpec:
         paths = _parse_path(self.scope) + _parse_path(self.scope2)
         wanted = {"id", "voided", "version", *self.natural_key, *self.doubles_columns}
         wanted.update(col for col, _parent in paths)
+        #: Columns that decide where a row belongs.
+        self.path_columns = frozenset(col for col, _parent in paths if col != "id")
         if self.supersedes:
             wanted.add(self.supersedes)
         #: The columns central reads as Python values when inserting in bulk (the rest goes
