@@ -9,7 +9,11 @@ One mechanism, SQLAlchemy session events, so no view or operation has to remembe
 - on **central**, ``after_flush`` notes the changed rows and ``before_commit`` appends them to the
   change log under the ``server_seq`` counter's row lock, so sequence order is commit order.
 
-Core ``insert()`` in bulk bypasses the ORM: such code calls :func:`capture_rows` with the ids.
+Statements run through the session (``session.execute(insert(Model), rows)``, bulk
+``update()``/``delete()``) skip the unit of work; the ``do_orm_execute`` event captures them too:
+inserts by the ids given, updates by comparing the rows before and after (and bumping their
+version, as the unit of work would). Code that writes a synced table behind the session's back
+calls :func:`capture_rows` with the ids.
 An update carries the changed fields and their values before the change (the *base* of the
 three-way merge on central); an insert carries the whole row.
 """
@@ -39,6 +43,7 @@ def install() -> None:
     if _installed:
         return
     event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "do_orm_execute", _do_orm_execute)
     event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_transaction_end", _after_transaction_end)
     _installed = True
@@ -313,6 +318,114 @@ def capture_rows(session: Session, table: Any, ids: list[Any]) -> int:
             write_outbox(state, session, ops)
         count += len(rows)
     return count
+
+
+# -- statements run through the session -----------------------------------------------------
+def _do_orm_execute(orm_state: Any) -> Any:
+    session = orm_state.session
+    if session.info.get("applying_remote") or session.info.get("sync_inner"):
+        return None
+    if not (orm_state.is_insert or orm_state.is_update or orm_state.is_delete):
+        return None
+    state = current_state()
+    table = getattr(orm_state.statement, "table", None)
+    spec = state.registry.get(getattr(table, "name", "")) if state is not None else None
+    if spec is None:
+        return None
+    session.info["sync_inner"] = True
+    try:
+        if orm_state.is_insert:
+            return _bulk_insert(orm_state, spec)
+        return _bulk_change(orm_state, state, spec)
+    finally:
+        session.info.pop("sync_inner", None)
+
+
+def _param_list(orm_state: Any) -> list[dict[str, Any]]:
+    params = orm_state.parameters
+    if isinstance(params, list):
+        return params
+    return [params] if params else []
+
+
+def _bulk_insert(orm_state: Any, spec: TableSpec) -> Any:
+    rows = _param_list(orm_state)
+    ids = [row.get("id") for row in rows]
+    if not rows or any(i is None for i in ids):
+        raise RuntimeError(
+            f"a bulk insert into the synced table {spec.name} must give every row's id "
+            "(so that sync can capture it)")
+    result = orm_state.invoke_statement()
+    capture_rows(orm_state.session, spec.name, ids)
+    return result
+
+
+def _bulk_change(orm_state: Any, state: AppState, spec: TableSpec) -> Any:
+    """A bulk UPDATE or DELETE: capture each affected row like the unit of work would."""
+    from sqlalchemy import true
+
+    session = orm_state.session
+    t = spec.table
+    statement = orm_state.statement
+    rows = _param_list(orm_state)
+    if rows and statement.whereclause is None and all("id" in r for r in rows):
+        condition = t.c.id.in_([r["id"] for r in rows])  # bulk UPDATE by primary key
+    else:
+        condition = statement.whereclause if statement.whereclause is not None else true()
+    before = {r._mapping["id"]: dict(r._mapping)
+              for r in session.execute(select(t).where(condition))}
+    result = orm_state.invoke_statement()
+    if not before:
+        return result
+    now = state.now()
+    if orm_state.is_delete:
+        ops = [(_delete_row_op(spec, row_id, row, now), row) for row_id, row in before.items()]
+    else:
+        ops = _update_row_ops(session, spec, before, now)
+    if state.role == "central":
+        if spec.distribute:
+            pending = session.info.setdefault("sync_central", {})
+            for op, row in ops:
+                pending[(spec.name, uuid.UUID(op["i"]))] = ("d" if op["o"] == "d" else "u", row)
+    else:
+        write_outbox(state, session, [op for op, _row in ops])
+    return result
+
+
+def _delete_row_op(spec: TableSpec, row_id: Any, row: dict[str, Any], now: Any) -> dict:
+    op: dict[str, Any] = {"t": spec.name, "i": str(row_id), "o": "d", "a": now.isoformat()}
+    if spec.versioned:
+        op["bv"] = row["version"]
+    return op
+
+
+def _update_row_ops(session: Session, spec: TableSpec, before: dict[Any, dict[str, Any]],
+                    now: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Operations for rows a bulk UPDATE changed (their version bumped, as a flush would)."""
+    t = spec.table
+    ids = list(before)
+    if spec.versioned:
+        session.execute(update(t).where(t.c.id.in_(ids))
+                        .values(version=t.c.version + 1, updated_at=now))
+    after = {r._mapping["id"]: dict(r._mapping)
+             for r in session.execute(select(t).where(t.c.id.in_(ids)))}
+    codec = spec.codec
+    ops = []
+    for row_id, old in before.items():
+        new = after.get(row_id)
+        if new is None:
+            continue
+        changed = {c: codec.encode_value(c, new[c]) for c in codec.data_columns
+                   if c != "version" and new[c] != old[c]}
+        if not set(changed) - _NO_BASE:
+            continue
+        op: dict[str, Any] = {"t": spec.name, "i": str(row_id), "o": "u", "a": now.isoformat()}
+        if spec.versioned:
+            op["v"], op["bv"] = new["version"], old["version"]
+        op["d"] = changed
+        op["p"] = {c: codec.encode_value(c, old[c]) for c in changed if c not in _NO_BASE}
+        ops.append((op, new))
+    return ops
 
 
 # -- central's change log -----------------------------------------------------------------

@@ -2,8 +2,7 @@
 
 Scale 1 is the Alto Mayo program: 25 communities, 1,033 families, their agreements, ~200
 trainings with ~10,000 attendance rows, ~25,000 deliveries and ~4,000 compliance visits.
-Bulk rows go in through Core inserts in one transaction (and are handed to sync's change
-capture); the same seed gives the same data.
+Bulk rows go in through Core inserts in one transaction; the same seed gives the same data.
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ from fieldapp.demo import names
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.models import new_id
-from fieldapp.nodes.syncing import capture_bulk
 from fieldapp.trainings.models import Attendance, TrainingSession
 
 #: The demo's "today": everything is dated on or before it, whatever the machine's clock says.
@@ -62,8 +60,6 @@ def has_data() -> bool:
 def _bulk(model: type, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), BATCH):
         db.session.execute(insert(model), rows[start : start + BATCH])
-    # Core inserts bypass the ORM's events: hand the rows to sync's change capture.
-    capture_bulk(model, [row["id"] for row in rows])
 
 
 def _signature_png(rng: random.Random) -> bytes:

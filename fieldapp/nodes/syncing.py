@@ -211,8 +211,9 @@ def sync_badge() -> dict[str, Any]:
 
 
 def capture_bulk(model: Any, ids: list[Any]) -> int:
-    """Capture rows written in bulk with Core ``insert()`` (the demo generator), see
-    :func:`sync.capture.capture_rows`."""
+    """Capture rows written behind the session's back (a raw connection), see
+    :func:`sync.capture.capture_rows`. Statements run through ``db.session`` (bulk inserts,
+    updates, deletes) are captured on their own."""
     from fieldapp.extensions import db
     from sync.capture import capture_rows
 
