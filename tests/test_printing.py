@@ -121,7 +121,8 @@ def drawn_agreement(app: Flask) -> Agreement:
 def make_agreement(app: Flask, given: str = "María José", surname: str = "Ñahui Pérez",
                    extra_commitments: int = 0, drawn: bool = True,
                    image: bytes | None = b"png", supersedes: Agreement | None = None,
-                   status: str = "active") -> uuid.UUID:
+                   status: str = "active",
+                   signed_at: datetime = datetime(2025, 12, 20, 15, 0, tzinfo=UTC)) -> uuid.UUID:
     """A signed agreement built as the signing operation would freeze it (content + hash)."""
     with app.app_context():
         seed_catalogues()
@@ -134,7 +135,6 @@ def make_agreement(app: Flask, given: str = "María José", surname: str = "Ñah
                                         text_es=f"Compromiso adicional número {n + 1}: "
                                                 "cuidar el bosque ribereño y la quebrada.",
                                         text_en=f"Extra commitment {n + 1}.", position=100 + n))
-        signed_at = datetime(2025, 12, 20, 15, 0, tzinfo=UTC)
         agreement = Agreement(
             number=f"AM-2026-T-{uuid.uuid4().hex[:6]}", family=family, year=2026,
             period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), status=status,
@@ -251,6 +251,13 @@ def test_missing_signature_image_prints_a_blank_line(central: Flask, coordinator
     # A corrupted image (not the one frozen at signing) is not printed either.
     broken = make_agreement(central, image=b"\x89PNG not an image")
     assert image_count(get_pdf(coordinator, f"/print/agreements/{broken}.pdf")) == 0
+
+
+def test_signing_date_is_the_day_in_peru(central: Flask, coordinator: Any) -> None:
+    # 1:30 a.m. UTC on 2 January is 8:30 p.m. on 1 January in Lima.
+    agreement_id = make_agreement(central, signed_at=datetime(2026, 1, 2, 1, 30, tzinfo=UTC))
+    printed = pdf_text(get_pdf(coordinator, f"/print/agreements/{agreement_id}.pdf"))
+    assert "Firmado en Ñuñuya, el 1 de enero de 2026." in printed
 
 
 def test_paper_signed_agreement_has_ink_lines_and_draft_is_marked(central: Flask,

@@ -209,7 +209,8 @@ class _AgreementStory:
         place = self.c.get("signed_place")
         if item.signed_at and place:
             where = self.p(self.t("signed_at", place=place,
-                                  date=fmt_date(item.signed_at, self.locale)))
+                                  date=fmt_date(item.signed_at, self.locale,
+                                                tz=self.labels.get("_tz"))))
         else:
             where = self.fixed(self.t("sign_here"))
         family = self.c["family"]
@@ -235,7 +236,8 @@ class _AgreementStory:
         drawn = bool(sig.image_png and sig.image_size)
         if drawn and sig.signed_at:
             runs.append(Run(self.raw("signed_on_tablet",
-                                     date=fmt_date(sig.signed_at, self.locale, "medium"),
+                                     date=fmt_date(sig.signed_at, self.locale, "medium",
+                                                   tz=self.labels.get("_tz")),
                                      place=sig.place or ""), **small))
         elif role == "family":
             runs.append(Run(self.raw("signature_or_thumbprint"), **small))
