@@ -549,3 +549,33 @@ def test_print_page_and_family_page_link_to_the_printouts(central: Flask,
     assert f"/print/agreements.pdf?family={family.id}" in detail
     assert f"/print/cards.pdf?family={family.id}" in detail
     assert "/print/" in coordinator.get("/communities/").get_data(as_text=True)
+
+
+@pytest.fixture
+def postgres_url() -> Any:
+    """A fresh PostgreSQL database, dropped afterwards (skipped when the server is absent)."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"fieldapp_print_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True,
+                                connect_timeout=3)
+    except psycopg.OperationalError:
+        pytest.skip("no PostgreSQL on 127.0.0.1")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_rate_limit_counts_on_postgresql(app_factory: Callable[..., Flask],
+                                         postgres_url: str) -> None:
+    app = app_factory(ROLE="central", VERIFY_RATE_LIMIT=2, AUTO_MIGRATE=True,
+                      SQLALCHEMY_DATABASE_URI=postgres_url)
+    client = app.test_client()
+    path = f"/verify/{uuid.uuid4()}/{'c' * 64}"
+    assert [client.get(path).status_code for _ in range(3)] == [200, 200, 429]
+    with app.app_context():
+        db.engine.dispose()
