@@ -43,6 +43,7 @@ INK = colors.HexColor("#1b1f1d")
 MUTED = colors.HexColor("#5d6a63")
 LINE = colors.HexColor("#9fb1a6")
 RED = colors.HexColor("#a32020")
+BLUE = colors.HexColor("#1d4f91")
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 
 
