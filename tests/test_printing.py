@@ -182,9 +182,14 @@ def get_pdf(client: Any, url: str) -> bytes:
 
 
 def image_count(pdf: bytes) -> int:
+    """Images drawn on the pages (an image stored once and drawn twice counts twice)."""
     count = 0
     for page in PdfReader(io.BytesIO(pdf)).pages:
-        count += len(page.images)
+        xobjects = page["/Resources"].get("/XObject") or {}
+        images = [name for name, ref in xobjects.items()
+                  if ref.get_object()["/Subtype"] == "/Image"]
+        content = page.get_contents().get_data()
+        count += sum(content.count(f"{name} Do".encode()) for name in images)
     return count
 
 
@@ -504,6 +509,18 @@ def test_delivery_receipt_to_sign_or_thumbprint(central: Flask, coordinator: Any
     assert "Huella digital" in receipt
     assert "Copia para la familia" in receipt
     assert "Copia para el programa" in receipt
+    assert image_count(pdf) == 0  # nothing signed yet: lines and a box for the thumb
+
+    png = _signature_png()
+    with central.app_context():  # signed on the tablet at the delivery
+        db.session.add(Signature(delivery_id=delivery.id, signer_role="receipt",
+                                 signer_name="Quien recibe", image_png=png,
+                                 image_sha256=hashlib.sha256(png).hexdigest(),
+                                 signed_at=datetime(2026, 3, 1, 15, 0, tzinfo=UTC)))
+        db.session.commit()
+    signed = get_pdf(coordinator, f"/print/deliveries/{delivery.id}/receipt.pdf")
+    assert image_count(signed) == 2  # on both copies
+    assert len(PdfReader(io.BytesIO(signed)).pages[0].images) == 1  # stored once
 
 
 # -- building blocks ---------------------------------------------------------------------------
