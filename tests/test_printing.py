@@ -39,6 +39,7 @@ from fieldapp.agreements.models import (
 from fieldapp.communities.models import Community
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
+from fieldapp.models import new_id
 from fieldapp.families.models import Family
 from fieldapp.trainings.models import TrainingSession
 
@@ -156,10 +157,11 @@ def make_agreement(app: Flask, given: str = "María José", surname: str = "Ñah
                           image_sha256=hashlib.sha256(png).hexdigest() if png else None,
                           signed_at=signed_at, place="Ñuñuya")
                 for role, name in (("family", family.head_name), ("staff", "Wilmer Tuanama"))]
-        db.session.add(agreement)
-        db.session.flush()
+        # Frozen in the same flush that stores it, as the signing operation does.
+        agreement.id, family.id = new_id(), new_id()
         agreement.signed_content = canonical_content(agreement)
         agreement.content_hash = content_hash(agreement.signed_content)
+        db.session.add(agreement)
         db.session.commit()
         return agreement.id
 
