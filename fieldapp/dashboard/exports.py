@@ -21,7 +21,7 @@ import io
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
