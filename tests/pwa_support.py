@@ -110,7 +110,7 @@ def poll(page: Any, expression: str, timeout: float = 15000, interval: float = 2
         page.wait_for_timeout(interval)
 
 
-def wait_ready(page: Any, timeout: float = 15000) -> None:
+def wait_ready(page: Any, timeout: float = 30000) -> None:
     """The service worker controls the page and the page script has started."""
     poll(
         page,
@@ -122,6 +122,9 @@ def wait_ready(page: Any, timeout: float = 15000) -> None:
 
 def login(page: Any, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto(base + "/auth/login")
+    if not page.locator("#username").count():
+        screenshot(page, "debug-login")
+        raise AssertionError(f"no login form at {page.url}: {page.inner_text('body')[:300]}")
     page.fill("#username", username)
     page.fill("#password", password)
     with page.expect_navigation():

@@ -93,6 +93,15 @@ def test_pages_say_whose_they_are(client, auth):
         assert url in pages["pages"]
 
 
+def test_pages_with_a_one_time_message_are_not_stored(client, auth):
+    welcome = auth.login()
+    page = client.get(welcome.headers["Location"])  # "Welcome, ..." is shown once
+    assert "flash" in page.get_data(as_text=True)
+    assert page.headers["X-Fieldapp-Transient"] == "1"
+    again = client.get(welcome.headers["Location"])
+    assert "X-Fieldapp-Transient" not in again.headers
+
+
 def test_ping_gives_a_csrf_token_only_to_a_session(client, auth):
     r = client.get("/pwa/ping")
     assert r.json["user"] is None
@@ -238,3 +247,16 @@ def test_delivery_form_without_a_family_chooses_it_on_the_page(client, auth):
                     headers={"Accept": "application/json"})
     assert r.status_code == 422
     assert "family_id" in r.json["error"]["details"]["fields"]
+
+
+def test_visit_form_without_a_family_builds_its_rows_on_the_tablet(client, auth):
+    auth.login()
+    html = client.get("/compliance/visits/new").get_data(as_text=True)
+    assert 'data-family-picker="1"' in html
+    assert "data-visit-offline" in html
+    assert 'name="result___CID__"' in html  # the row the tablet fills per commitment
+    assert "visit-offline.js" in html
+    r = client.post("/compliance/visits/new", data={"idempotency_key": "key-00000011"},
+                    headers={"Accept": "application/json"})
+    assert r.status_code == 422
+    assert r.json["error"]["message"] == "Elija la familia."

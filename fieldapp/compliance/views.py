@@ -16,6 +16,7 @@ from fieldapp.compliance import bp
 from fieldapp.compliance.forms import DecisionForm, visit_form_class
 from fieldapp.compliance.models import Sanction
 from fieldapp.compliance.operations import (
+    VISITABLE,
     agreement_commitments,
     confirm_sanction,
     dismiss_sanction,
@@ -30,7 +31,7 @@ from fieldapp.compliance.queries import (
     visit_list,
 )
 from fieldapp.compliance.rules import FINDING_LABELS, LEVEL_LABELS, SANCTION_STATUS_LABELS
-from fieldapp.errors import AppError, wants_json
+from fieldapp.errors import AppError, ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import active_communities
@@ -96,11 +97,17 @@ def visits():
 
 @bp.route("/visits/new", methods=["GET", "POST"])
 def create_visit():
-    """Record a visit: a result per commitment of the family's agreement, notes and GPS."""
-    family = _family_or_404(parse_uuid(request.values.get("family")))
+    """Record a visit: a result per commitment of the family's agreement, notes and GPS.
+
+    Without ``?family=`` the form chooses the family itself: the tablet's stored copy of this
+    page, offline, takes the family's agreement and commitments from the data stored on it.
+    """
+    raw_family = request.values.get("family")
+    family = _family_or_404(parse_uuid(raw_family)) if raw_family else None
     posted = parse_uuid(request.form.get("agreement_id")) if request.method == "POST" else None
-    agreement = db.session.get(Agreement, posted) if posted else visit_agreement(family.id)
-    if agreement is not None and agreement.family_id != family.id:
+    agreement = (db.session.get(Agreement, posted) if posted
+                 else visit_agreement(family.id) if family else None)
+    if agreement is not None and (family is None or agreement.family_id != family.id):
         abort(400)
     commitments = agreement_commitments(agreement.id) if agreement else []
     form = visit_form_class(commitments)()
@@ -113,8 +120,12 @@ def create_visit():
 
     def render() -> str:
         return render_template("compliance/visit_form.html", form=form, family=family,
-                               agreement=agreement, texts=texts)
+                               agreement=agreement, texts=texts, finding_labels=FINDING_LABELS,
+                               visitable=VISITABLE)
 
+    if request.method == "POST" and family is None:
+        form.validate_on_submit()
+        return fail_with(form, render, ValidationFailed(_("Choose the family."), field="family"))
     if not form.validate_on_submit():
         return rejected(form, render) if request.method == "POST" else render()
     data = form.field_data()

@@ -16,7 +16,7 @@ FIELD_PAGES: list[str] = [
     "families.index",
     "families.create",
     "deliveries.create",
-    "compliance.create",
+    "compliance.create_visit",
     "trainings.index",
     "pwa.outbox",
     "pwa.scan",

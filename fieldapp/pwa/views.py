@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Response, abort, current_app, jsonify, render_template, request, url_for
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -20,15 +21,20 @@ from fieldapp.pwa.shell import SW_SOURCE, field_pages, precache_urls, shell_vers
 
 #: Header telling the service worker whose page a response is ("" when nobody is logged in).
 USER_HEADER = "X-Fieldapp-User"
+#: Header telling the service worker not to store a page (it shows a one-time message).
+TRANSIENT_HEADER = "X-Fieldapp-Transient"
 
 
 @bp.after_app_request
 def mark_page_owner(response: Response) -> Response:
-    """Say whose page an HTML response is, so the service worker caches it for that user only."""
+    """Say whose page an HTML response is, so the service worker caches it for that user only;
+    a page showing flashed messages ("Family registered.") is not stored at all."""
     if response.mimetype == "text/html":
         response.headers[USER_HEADER] = (
             current_user.username if current_user and current_user.is_authenticated else ""
         )
+        if request_ctx.flashes:
+            response.headers[TRANSIENT_HEADER] = "1"
     return response
 
 

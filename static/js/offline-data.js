@@ -15,6 +15,7 @@
   var PAGES_PREFIX = "fieldapp-pages-";
   var PAGES_KEEP = 200;
   var USER_HEADER = "X-Fieldapp-User";
+  var TRANSIENT_HEADER = "X-Fieldapp-Transient";
   var familyCache = null;
 
   // ---- reference data ----
@@ -172,7 +173,7 @@
     var type = resp.headers.get("content-type") || "";
     var control = resp.headers.get("cache-control") || "";
     if (!user || resp.status !== 200 || resp.redirected || type.indexOf("text/html") < 0 ||
-        control.indexOf("no-store") >= 0) {
+        control.indexOf("no-store") >= 0 || resp.headers.get(TRANSIENT_HEADER)) {
       return Promise.resolve(false);
     }
     return adoptUser(user).then(function () { return g.caches.open(pagesCacheName(user)); }).then(function (cache) {

@@ -71,7 +71,8 @@
         registration.waiting.postMessage({ type: "SKIP_WAITING" });
       });
     }
-    navigator.serviceWorker.register(cfg.sw, { scope: "/", updateViaCache: "none" }).then(function (reg) {
+    function adopt(reg) {
+      if (registration === reg) return;
       registration = reg;
       window.fieldappRegistration = reg;
       offerUpdate();
@@ -82,7 +83,12 @@
           if (worker.state === "installed") offerUpdate();
         });
       });
-    }).catch(function (err) { console.warn("fieldapp: no service worker", err); });
+    }
+    // With no node, register() fails (it fetches /sw.js to look for an update), but the worker
+    // already installed keeps working: `ready` gives its registration.
+    navigator.serviceWorker.register(cfg.sw, { scope: "/", updateViaCache: "none" }).then(adopt)
+      .catch(function (err) { console.warn("fieldapp: service worker not (re)registered", err); });
+    navigator.serviceWorker.ready.then(adopt);
   }
 
   // ---------- status badge ----------
