@@ -20,10 +20,11 @@ from typing import Any
 import requests
 from _harness import csrf_token, timed
 
+#: The demo's "today": inside every 2026 agreement, never in the future.
 DEMO_DAY = "2026-10-31"
 #: Writes are sent as the PWA's outbox sends them: the JSON answer, no redirect to follow (a
 #: browser's redirect would add a page view, and unfollowed redirects pile flashes in the cookie).
-JSON = {"Accept": "application/json"}  # the demo's "today": inside every 2026 agreement, never in the future
+JSON = {"Accept": "application/json"}
 
 
 def _hex_uuid(value: str) -> str:
