@@ -99,8 +99,15 @@ def welcome(url: str) -> None:
     click.echo("")
 
 
+def _printing_commands() -> click.Group:
+    from fieldapp.printing.cli import prints
+
+    return prints
+
+
 def init_app(app: Flask) -> None:
     """Attach the commands to the app's CLI (``fieldapp`` and ``flask``)."""
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(welcome)
+    app.cli.add_command(_printing_commands())

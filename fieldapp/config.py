@@ -26,6 +26,12 @@ class DefaultConfig:
     PROGRAM_TARGET_FAMILIES = 1033
     #: Public URL of central, used in QR verification links on printed agreements.
     CENTRAL_PUBLIC_URL = "http://localhost:5000"
+    #: The parties printed on agreements besides the family (empty: the line is left out).
+    PRINT_ORGANISATION = "Conservación Internacional Perú"
+    PRINT_AUTHORITY = "Jefatura del Bosque de Protección Alto Mayo (SERNANP)"
+    #: Requests per client address to the public /verify page, per window of seconds.
+    VERIFY_RATE_LIMIT = 30
+    VERIFY_RATE_WINDOW = 60
 
     # Sessions and cookies: personal data (DNI, plot location) lives behind the login.
     SESSION_COOKIE_HTTPONLY = True
@@ -53,3 +59,12 @@ class DefaultConfig:
     #: Page size of lists.
     PER_PAGE = 25
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+
+    # The tablet PWA (fieldapp/pwa): how long a page waits for the node before the tablet's
+    # stored copy answers, how long the reachability probe and an outbox send may take, how often
+    # open pages retry the outbox, and a salt that forces a new service worker version.
+    PWA_NETWORK_TIMEOUT_MS = 3000
+    PWA_PROBE_TIMEOUT_MS = 3000
+    PWA_SEND_TIMEOUT_MS = 20000
+    PWA_REPLAY_INTERVAL_MS = 30000
+    PWA_VERSION_SALT = ""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 PACKAGE_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -40,6 +40,8 @@ REGIONS = {"es": "es_PE"}
 def select_language() -> str:
     """The user's saved language, else the session's choice, else the browser's, else Spanish."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI, sync loop, tests building data: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")

@@ -10,4 +10,5 @@ from fieldapp.deliveries import models as deliveries  # noqa: F401
 from fieldapp.families import models as families  # noqa: F401
 from fieldapp.idempotency import IdempotencyKey  # noqa: F401
 from fieldapp.nodes import models as nodes  # noqa: F401
+from fieldapp.ratelimit import RateLimitHit  # noqa: F401
 from fieldapp.trainings import models as trainings  # noqa: F401

@@ -98,8 +98,13 @@ def register_blueprints(app: Flask) -> None:
     from fieldapp.communities import bp as communities_bp
     from fieldapp.families import bp as families_bp
     from fieldapp.main import bp as main_bp
+    from fieldapp.printing import bp as printing_bp
+    from fieldapp.printing import verify_bp
+    from fieldapp.pwa import bp as pwa_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, communities_bp, families_bp):
+    blueprints = (main_bp, auth_bp, admin_bp, communities_bp, families_bp, printing_bp,
+                  verify_bp, pwa_bp)
+    for bp in blueprints:
         app.register_blueprint(bp)
     register_cycle_blueprints(app)
     install_login_gate(app)

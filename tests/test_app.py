@@ -80,3 +80,18 @@ def test_no_inline_script_or_style_in_pages(client, auth, make_family):
         assert "<script>" not in html and "<script " not in html.replace("<script src=", ""), url
         assert " style=" not in html and "<style" not in html, url
         assert not re.search(r"""(src|href|action)=["']?(https?:)?//""", html), url
+
+
+def test_no_merge_conflict_markers_in_sources():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for folder in ("fieldapp", "sync", "templates", "static", "tests", "benchmarks", "tools"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix in {".py", ".html", ".css", ".js", ".po", ".md", ".json", ".toml"}:
+                for line in path.read_text(errors="replace").splitlines():
+                    if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "=======":
+                        offenders.append(str(path.relative_to(root)))
+                        break
+    assert offenders == []

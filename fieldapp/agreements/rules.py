@@ -73,6 +73,8 @@ KIND_LABELS = {
 
 
 def _was_signed(state: Any) -> bool:
+    if state.pending or state.transient:  # not stored yet: it has no signed past to protect
+        return False
     history = state.attrs.status.history
     before = history.deleted[0] if history.deleted else state.attrs.status.value
     return before not in (None, "draft")

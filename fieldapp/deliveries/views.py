@@ -63,7 +63,7 @@ def index():
     )
 
 
-def _choices(form: DeliveryForm, promised: list) -> None:
+def _choices(form: DeliveryForm, promised: list, known_family: bool = True) -> None:
     locale = str(get_locale() or "es")
     promised_ids = {row["benefit_type"].id for row in promised if row["benefit_type"]}
     types = catalogue_benefits()
@@ -71,7 +71,7 @@ def _choices(form: DeliveryForm, promised: list) -> None:
                + [t for t in types if t.id not in promised_ids and t.active])
     units = {row["benefit_type"].id: row["unit"] for row in promised if row["benefit_type"]}
     form.benefit_type_id.choices = [SelectChoice("", _("Choose…"))] + [
-        SelectChoice(str(t.id), t.name(locale) + ("" if t.id in promised_ids
+        SelectChoice(str(t.id), t.name(locale) + ("" if t.id in promised_ids or not known_family
                                                   else " — " + _("not promised")),
                      render_kw={"data-unit": units.get(t.id, t.default_unit),
                                 "data-item": t.name_es})
@@ -81,31 +81,37 @@ def _choices(form: DeliveryForm, promised: list) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    """Record a delivery for a family, with the receipt signature or thumbprint."""
-    family = _family_or_404(parse_uuid(request.values.get("family")
-                                       or request.form.get("family_id")))
+    """Record a delivery for a family, with the receipt signature or thumbprint.
+
+    Without ``?family=`` the form chooses the family itself (the tablet's stored copy of this
+    page, offline, picks it from the families stored on the tablet).
+    """
+    raw_family = request.values.get("family") or request.form.get("family_id")
+    family = _family_or_404(parse_uuid(raw_family)) if raw_family else None
     today = local_today()
     # The agreement and its promised vs delivered order the choices and inform the person; a
     # replayed or scripted POST that succeeds needs neither, so they are read only for display.
-    agreement = agreement_for_delivery(family.id, today) if request.method == "GET" else None
+    agreement = (agreement_for_delivery(family.id, today)
+                 if family and request.method == "GET" else None)
     promised = promised_vs_delivered(agreement) if agreement else []
     form = DeliveryForm()
-    _choices(form, promised)
+    _choices(form, promised, family is not None)
     if request.method == "GET":
-        form.family_id.data = str(family.id)
+        form.family_id.data = str(family.id) if family else ""
         form.delivered_on.data = today
         form.delivered_by_name.data = current_user.full_name
-        form.receiver_name.data = family.head_name
+        form.receiver_name.data = family.head_name if family else ""
 
     def render() -> str:
-        shown_agreement = agreement or agreement_for_delivery(family.id, today)
+        shown_agreement = agreement or (
+            agreement_for_delivery(family.id, today) if family else None)
         shown = promised or (promised_vs_delivered(shown_agreement) if shown_agreement else [])
-        _choices(form, shown)
+        _choices(form, shown, family is not None)
         return render_template("deliveries/form.html", form=form, family=family,
                                agreement=shown_agreement, promised=shown,
-                               warning=refusal_for(family.id, today))
+                               warning=refusal_for(family.id, today) if family else None)
 
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or family is None:
         return rejected(form, render) if request.method == "POST" else render()
     data = form.field_data()
     data["family_id"] = str(family.id)

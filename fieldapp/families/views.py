@@ -23,6 +23,7 @@ from fieldapp.families.queries import (
     paginate_families,
 )
 from fieldapp.idempotency import run_once
+from fieldapp.submissions import created, fail_with, rejected
 
 
 def _community_choices(form: FamilyForm) -> None:
@@ -78,29 +79,29 @@ def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    """Register a family."""
+    """Register a family (the outbox, sending ``Accept: application/json``, gets JSON back)."""
     form = FamilyForm()
     _community_choices(form)
-    if form.validate_on_submit():
-        check_community_scope(_parse_uuid(form.community_id.data))
-        data = form.field_data()
-        try:
-            family_id, created = run_once(
-                form.idempotency_key.data,
-                "family.create",
-                data,
-                lambda: create_family(data),
-                current_user.id,
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            _apply_error(form, error)
-        else:
-            if created:
-                flash(_("Family registered."), "success")
-            return redirect(url_for("families.detail", family_id=family_id))
-    status = 422 if form.errors else 200
-    return render_template("families/form.html", form=form, family=None), status
+
+    def render() -> str:
+        return render_template("families/form.html", form=form, family=None)
+
+    if not form.validate_on_submit():
+        return rejected(form, render) if request.method == "POST" else render()
+    check_community_scope(_parse_uuid(form.community_id.data))
+    data = form.field_data()
+    try:
+        family_id, was_created = run_once(
+            form.idempotency_key.data,
+            "family.create",
+            data,
+            lambda: create_family(data),
+            current_user.id,
+        )
+    except ValidationFailed as error:
+        return fail_with(form, render, error)
+    return created(family_id, url_for("families.detail", family_id=family_id), was_created,
+                   _("Family registered."))
 
 
 @bp.route("/<uuid:family_id>/edit", methods=["GET", "POST"])

@@ -7,6 +7,14 @@
     var item = form.querySelector("input[name=item]");
     if (!choice) { return; }
     var filled = { unit: unit ? unit.value : "", item: item ? item.value : "" };
+    // A family chosen on the page (offline form): who receives is its head, unless typed.
+    var receiver = form.querySelector("input[name=receiver_name]");
+    var filledReceiver = receiver ? receiver.value : "";
+    form.addEventListener("fieldapp:family", function (event) {
+      if (!receiver || (receiver.value !== "" && receiver.value !== filledReceiver)) { return; }
+      receiver.value = event.detail.head_given_names + " " + event.detail.head_surname;
+      filledReceiver = receiver.value;
+    });
     choice.addEventListener("change", function () {
       var option = choice.options[choice.selectedIndex];
       if (!option) { return; }

@@ -1,0 +1,65 @@
+"""Rate limits counted in the database, so every worker process of central shares them.
+
+A fixed window per key (e.g. ``verify:<client address>``): one upsert per request increments the
+window's counter and returns it, atomically on SQLite and PostgreSQL alike. Old windows are
+deleted as new ones start.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import BigInteger, Integer, String, delete
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldapp.extensions import db
+from fieldapp.models import Base
+
+
+class RateLimitHit(Base):
+    """Requests counted for one key in one time window (local to this installation, not synced)."""
+
+    __tablename__ = "rate_limit_hits"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def _upsert():  # type: ignore[no-untyped-def]
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the two databases fieldapp runs on
+        raise RuntimeError(f"no rate-limit upsert for {dialect}")
+    return insert
+
+
+def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> bool:
+    """Count one request for ``key``; whether it is within ``limit`` per ``window_seconds``.
+
+    Joins the caller's transaction (the view commits). A refused request counts too, so a
+    client that keeps hammering stays refused until the window ends.
+    """
+    window = int((time.time() if now is None else now) // window_seconds)
+    insert = _upsert()
+    table = RateLimitHit.__table__
+    stmt = (
+        insert(table)
+        .values(key=key[:120], window=window, count=1)
+        .on_conflict_do_update(index_elements=["key", "window"],
+                               set_={"count": table.c.count + 1})
+        .returning(table.c.count)
+    )
+    count = db.session.execute(stmt).scalar_one()
+    if count == 1:
+        db.session.execute(delete(RateLimitHit).where(RateLimitHit.window < window - 1))
+    return count <= limit
+
+
+def retry_after(window_seconds: int, now: float | None = None) -> int:
+    """Seconds until the current window ends (for the ``Retry-After`` header)."""
+    now = time.time() if now is None else now
+    return max(1, int(window_seconds - now % window_seconds))

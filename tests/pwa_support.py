@@ -1,0 +1,159 @@
+"""Helpers of the PWA browser tests: a real server in a thread, Chromium, and small page steps."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+TABLET = {"width": 800, "height": 1280}
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+DEMO_PASSWORD = "fieldapp-demo"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # the test output stays readable
+        pass
+
+
+class LiveServer:
+    """The app served on 127.0.0.1 (a free port) by a thread, like a field node on the LAN.
+
+    ``node_down`` makes the node refuse the outbox's reachability probe (as when it is busy or
+    half-up) while pages still load, so a test can hold items in the outbox with the page online.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.node_down = False
+        self.posts: list[str] = []
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
+                                   request_handler=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        if self.node_down and environ.get("PATH_INFO") == "/pwa/ping":
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return iter([b"busy"])
+        if environ.get("REQUEST_METHOD") == "POST":
+            self.posts.append(environ.get("PATH_INFO", ""))
+        return self.app(environ, start_response)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+
+
+def launch(playwright: Any, profile: Path, **options: Any) -> Any:
+    """A Chromium with its own profile folder (closing and relaunching keeps its storage)."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS + options.pop("extra_args", []),
+        viewport=TABLET,
+        locale="es-PE",
+        **options,
+    )
+
+
+def page_of(context: Any) -> Any:
+    return context.pages[0] if context.pages else context.new_page()
+
+
+def record_requests(context: Any, log: list[str]) -> None:
+    """Append the URL of every request the pages and the service worker make."""
+    context.on("request", lambda request: log.append(request.url))
+
+
+def foreign(log: list[str], base: str) -> list[str]:
+    """Requests that left the app's origin (data: and blob: URLs stay on the tablet)."""
+    return [u for u in log if not (u.startswith(base + "/") or u.startswith(("data:", "blob:")))]
+
+
+def poll(page: Any, expression: str, timeout: float = 15000, interval: float = 200) -> Any:
+    """Wait until ``expression`` (JavaScript, may be a promise) is truthy in the page.
+
+    Playwright's own ``wait_for_function`` polls with ``eval``, which the app's CSP forbids
+    (rightly); ``evaluate`` goes through the debugging protocol and is allowed.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            value = page.evaluate(expression)
+        except Exception as error:  # a navigation destroyed the context: look again
+            if "context was destroyed" not in str(error) and "navigat" not in str(error):
+                raise
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(interval)
+
+
+def wait_ready(page: Any, timeout: float = 15000) -> None:
+    """The service worker controls the page and the page script has started."""
+    poll(
+        page,
+        "navigator.serviceWorker.controller !== null"
+        " && document.documentElement.dataset.pwaReady === '1'",
+        timeout,
+    )
+
+
+def login(page: Any, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(base + "/auth/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    assert page.evaluate("document.body.dataset.user") == username
+
+
+def login_and_prepare(page: Any, base: str, username: str) -> None:
+    """Log in, wait for the service worker, the stored field pages and the reference data."""
+    login(page, base, username)
+    wait_ready(page)
+    poll(page, "document.documentElement.dataset.pwaWarm === '1'", 20000)
+    poll(page, "FieldappOutbox.refInfo().then(i => !!(i && i.count))", 20000)
+
+
+def outbox(page: Any) -> list[dict[str, Any]]:
+    return page.evaluate(
+        "FieldappOutbox.listItems().then(items => items.map(i => ({seq: i.seq, kind: i.kind,"
+        " user: i.user, status: i.status, key: i.key, app_version: i.app_version,"
+        " error: i.last_error})))"
+    )
+
+
+def wait_outbox_empty(page: Any, timeout: float = 20000) -> None:
+    poll(page, "FieldappOutbox.listItems().then(items => items.length === 0)", timeout)
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def playwright_env() -> None:
+    """Report the service worker's own requests too (checked for third-party requests)."""
+    os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")

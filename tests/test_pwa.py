@@ -1,0 +1,605 @@
+"""The tablet PWA in a real headless Chromium against a real server: offline work, the outbox,
+shared tablets, updates, offline search and scanning. Screenshots (800×1280) go to
+test-artifacts/screenshots/ for review."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pwa_support import (
+    LiveServer,
+    foreign,
+    launch,
+    login,
+    login_and_prepare,
+    outbox,
+    page_of,
+    playwright_env,
+    poll,
+    record_requests,
+    screenshot,
+    wait_outbox_empty,
+    wait_ready,
+)
+from sqlalchemy import func, select
+
+from fieldapp import create_app
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    playwright_env()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[LiveServer]:
+    """A field node holding the demo program, CSRF on, served on 127.0.0.1."""
+    instance = tmp_path_factory.mktemp("pwa-node")
+    shutil.copy(demo_db, instance / "fieldapp.sqlite")
+    app = create_app({
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "pwa-test-secret",
+        "NODE_ID": "00000000-0000-0000-0000-00000000beef",
+        "NODE_CODE": "PWA",
+        "AUTO_MIGRATE": False,
+        "WTF_CSRF_ENABLED": True,
+        "PWA_NETWORK_TIMEOUT_MS": 1500,
+        "PWA_PROBE_TIMEOUT_MS": 1500,
+        "PWA_REPLAY_INTERVAL_MS": 3000,
+    })
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def site(node: LiveServer) -> Iterator[LiveServer]:
+    node.node_down = False
+    node.posts.clear()
+    salt = node.app.config["PWA_VERSION_SALT"]
+    yield node
+    node.node_down = False
+    node.app.config["PWA_VERSION_SALT"] = salt
+
+
+@pytest.fixture
+def tablet(playwright: Any, tmp_path: Path, site: LiveServer) -> Iterator[Callable[..., Any]]:
+    """Open the tablet's browser (same profile every time: storage survives a restart)."""
+    opened: list[Any] = []
+    log: list[str] = []
+
+    def open_browser(profile: str = "tablet", **options: Any) -> Any:
+        context = launch(playwright, tmp_path / profile, **options)
+        record_requests(context, log)
+        opened.append(context)
+        return context
+
+    open_browser.requests = log  # type: ignore[attr-defined]
+    yield open_browser
+    for context in opened:
+        try:
+            context.close()
+        except Exception:  # noqa: S110 - already closed by the test
+            pass
+    assert foreign(log, site.url) == [], "a request left the app's origin"
+
+
+def count_families(site: LiveServer, **where: Any) -> int:
+    with site.app.app_context():
+        stmt = select(func.count(Family.id))
+        for name, value in where.items():
+            stmt = stmt.where(getattr(Family, name) == value)
+        return db.session.scalar(stmt)
+
+
+def fill_family(page: Any, given: str, surname: str, dni: str = "") -> None:
+    page.wait_for_selector("form[data-outbox='family'][data-outbox-ready='1']")
+    options = page.eval_on_selector_all("#community_id option", "os => os.map(o => o.value)")
+    page.select_option("#community_id", [v for v in options if v][0])
+    page.fill("#head_given_names", given)
+    page.fill("#head_surname", surname)
+    page.fill("#members_count", "4")
+    if dni:
+        page.fill("#dni", dni)
+
+
+def submit(page: Any) -> None:
+    page.click("form[data-outbox] button[type=submit]")
+
+
+def badge(page: Any) -> dict[str, str]:
+    return page.eval_on_selector("#pwa-badge", "b => ({...b.dataset, text: b.textContent})")
+
+
+def test_forms_saved_offline_are_sent_once_after_a_restart(site: LiveServer, tablet: Any) -> None:
+    surname = f"Offline {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    screenshot(page, "01-home-online")
+
+    browser.set_offline(True)
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Rosa", surname)
+    screenshot(page, "02-family-form-offline")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    assert "Guardado en esta tableta" in page.inner_text(".pwa-saved")
+    screenshot(page, "03-saved-on-tablet")
+    page.click(".pwa-saved a.button.primary")  # "Nuevo registro": the stored page, a new key
+    fill_family(page, "Juana", surname + " B")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    items = outbox(page)
+    assert [i["kind"] for i in items] == ["family", "family"]
+    assert len({i["key"] for i in items}) == 2
+    assert all(i["user"] == "promotor" and i["status"] == "waiting" for i in items)
+    page.reload()
+    wait_ready(page)
+    page.goto(site.url + "/pwa/outbox")
+    page.wait_for_selector("#outbox-items li.outbox-item")
+    assert page.locator("#outbox-items li.outbox-item").count() == 2
+    assert badge(page)["state"] == "offline"
+    assert badge(page)["waiting"] == "2"
+    persisted = page.evaluate("navigator.storage.persisted()")
+    assert page.is_visible("#outbox-persist-warning") is (not persisted)
+    screenshot(page, "04-outbox-waiting")
+    browser.close()
+    assert count_families(site, head_surname=surname) == 0
+
+    # The tablet restarts (new browser, same storage), still out of the node's reach. (Chromium
+    # fires Background Sync at start-up before the test's offline emulation reaches the service
+    # worker, so the node itself stays mute until the test says otherwise.)
+    site.node_down = True
+    browser = tablet(offline=True)
+    page = page_of(browser)
+    page.goto(site.url + "/pwa/outbox")
+    wait_ready(page)
+    assert len(outbox(page)) == 2
+    site.node_down = False
+    browser.set_offline(False)
+    wait_outbox_empty(page)
+    assert count_families(site, head_surname=surname) == 1
+    assert count_families(site, head_surname=surname + " B") == 1
+    poll(page, "document.querySelector('#pwa-badge').dataset.state === 'online'")
+    page.reload()
+    wait_ready(page)
+    page.wait_for_selector("#outbox-sent li.outbox-sent a")
+    state = badge(page)
+    assert state["state"] == "online"
+    assert state["waiting"] == "0"
+    assert "último envío" in state["text"]
+    assert page.locator("#outbox-sent li.outbox-sent").count() == 2
+    screenshot(page, "05-outbox-sent")
+    assert site.posts.count("/families/new") == 2
+    # The service worker's own requests (the precache) are among those checked for the origin.
+    assert any(u.endswith("/static/icons/maskable-512.png") for u in tablet.requests)
+
+
+def _field_records(site: LiveServer) -> dict[str, Any]:
+    """A family with an active agreement, a session held today in its community, a draft."""
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.agreements.operations import agreement_for_delivery
+    from fieldapp.submissions import local_today
+    from fieldapp.trainings.operations import create_session
+
+    with site.app.test_request_context():
+        today = local_today()
+        candidates = db.session.execute(
+            select(Family).where(Family.voided.is_(False)).order_by(Family.code)
+        ).scalars()
+        family = next(f for f in candidates if agreement_for_delivery(f.id, today) is not None)
+        session = create_session({
+            "held_on": today, "topic": f"Injertos {uuid.uuid4().hex[:4]}",
+            "community_id": str(family.community_id), "trainer_name": "Wilmer",
+            "place": "Local comunal", "duration_hours": "2", "notes": "",
+        })
+        draft = db.session.execute(
+            select(Agreement).where(Agreement.status == "draft", Agreement.voided.is_(False))
+            .order_by(Agreement.number).limit(1)
+        ).scalar_one()
+        db.session.commit()
+        return {"family": str(family.id), "family_name": family.head_surname,
+                "session": str(session.id), "draft": str(draft.id)}
+
+
+def _counts(site: LiveServer, records: dict[str, Any]) -> dict[str, Any]:
+    from fieldapp.agreements.models import Agreement, Signature
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.trainings.models import Attendance
+
+    with site.app.app_context():
+        family = uuid.UUID(records["family"])
+        draft = uuid.UUID(records["draft"])
+        return {
+            "deliveries": db.session.scalar(
+                select(func.count(Delivery.id)).where(Delivery.family_id == family,
+                                                      Delivery.item == "Plantones (offline)")),
+            "attendance": db.session.scalar(
+                select(func.count(Attendance.id)).where(
+                    Attendance.session_id == uuid.UUID(records["session"]),
+                    Attendance.family_id == family)),
+            "signed": db.session.get(Agreement, draft).status,
+            "signatures": db.session.scalar(
+                select(func.count(Signature.id)).where(Signature.agreement_id == draft)),
+        }
+
+
+def draw(page: Any, pad_selector: str) -> None:
+    """Sign on a signature pad with the mouse."""
+    box = page.locator(pad_selector + " canvas").bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 30 + step * 25, box["y"] + box["height"] / 2 + (-1) ** step * 25)
+    page.mouse.up()
+
+
+def test_cycle_forms_saved_offline_reach_the_node_exactly_once(
+    site: LiveServer, tablet: Any
+) -> None:
+    records = _field_records(site)
+    assert _counts(site, records) == {"deliveries": 0, "attendance": 0, "signed": "draft",
+                                      "signatures": 0}
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    browser.set_offline(True)
+
+    # Delivery: the stored generic form; the family comes from the tablet's data (?family=).
+    page.goto(site.url + "/deliveries/new?family=" + records["family"])
+    page.wait_for_selector("form[data-outbox='delivery'][data-outbox-ready='1']")
+    page.wait_for_selector(".family-picker-chosen:not([hidden])")
+    assert records["family_name"] in page.inner_text(".family-picker-chosen")
+    assert page.input_value("input[name=family_id]") == records["family"]
+    options = page.eval_on_selector_all("#benefit_type_id option", "os => os.map(o => o.value)")
+    page.select_option("#benefit_type_id", [v for v in options if v][0])
+    page.fill("#item", "Plantones (offline)")
+    page.fill("#quantity", "2")
+    draw(page, "form[data-outbox='delivery'] .sigpad")  # the receipt, signed offline
+    assert page.input_value("#receipt_signature").startswith("data:image/png")
+    screenshot(page, "14-delivery-offline")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    # Attendance: the session's sheet was stored at login.
+    page.goto(site.url + "/trainings/" + records["session"])
+    page.wait_for_selector("form[data-outbox='attendance'][data-outbox-ready='1']")
+    page.check(f"input[name=family][value='{records['family']}']")
+    screenshot(page, "15-attendance-offline")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    # Agreement signature: the draft's sign page was stored at login; the pad works offline.
+    page.goto(site.url + f"/agreements/{records['draft']}/sign")
+    page.wait_for_selector("form[data-outbox='agreement-signature'][data-outbox-ready='1']")
+    for field in ("family_signature", "staff_signature"):
+        draw(page, f".sigpad[data-target={field}]")
+    screenshot(page, "16-signature-offline")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    assert [i["kind"] for i in outbox(page)] == ["delivery", "attendance", "agreement-signature"]
+    page.reload()
+    wait_ready(page)
+    assert len(outbox(page)) == 3
+    browser.close()
+    assert _counts(site, records)["deliveries"] == 0
+
+    site.node_down = True  # see the restart test: the node stays mute while the tablet restarts
+    browser = tablet(offline=True)
+    page = page_of(browser)
+    page.goto(site.url + "/pwa/outbox")
+    wait_ready(page)
+    assert len(outbox(page)) == 3
+    site.node_down = False
+    browser.set_offline(False)
+    wait_outbox_empty(page)
+    assert _counts(site, records) == {"deliveries": 1, "attendance": 1, "signed": "signed",
+                                      "signatures": 2}
+    page.reload()
+    wait_ready(page)
+    poll(page, "document.querySelector('#pwa-badge').dataset.state === 'online'")
+    state = badge(page)
+    assert state["waiting"] == "0"
+    assert state["rejected"] == "0"
+    assert "último envío" in state["text"]
+    screenshot(page, "17-outbox-after-sync")
+
+
+def test_background_sync_sends_with_no_page_open(site: LiveServer, tablet: Any) -> None:
+    surname = f"Sync {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    browser.set_offline(True)
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Nelly", surname)
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    browser.close()
+
+    browser = tablet()  # back in reach; no page of the app is opened
+    assert [p.url for p in browser.pages] in ([], ["about:blank"])
+    deadline = time.monotonic() + 20
+    while count_families(site, head_surname=surname) == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert count_families(site, head_surname=surname) == 1
+
+
+def test_a_rejected_item_shows_its_reason_and_can_be_corrected(
+    site: LiveServer, tablet: Any
+) -> None:
+    surname = f"Rechazo {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotora")
+    browser.set_offline(True)
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Elmer", surname, dni="1234")  # the node wants 8 digits
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    browser.set_offline(False)
+    page.goto(site.url + "/pwa/outbox")
+    page.wait_for_selector("#outbox-items li[data-status=rejected]", timeout=20000)
+    reason = page.inner_text("#outbox-items li[data-status=rejected]")
+    assert "8 dígitos" in reason
+    assert badge(page)["rejected"] == "1"
+    screenshot(page, "06-outbox-rejected")
+    assert count_families(site, head_surname=surname) == 0
+
+    page.click("#outbox-items li[data-status=rejected] a.button.primary")  # "Corregir"
+    page.wait_for_selector("form[data-outbox] .has-error #dni")
+    assert page.input_value("#dni") == "1234"
+    assert page.input_value("#head_surname") == surname
+    screenshot(page, "07-correcting-rejected")
+    page.fill("#dni", "87654321")
+    with page.expect_navigation():
+        submit(page)
+    assert "/families/" in page.url
+    wait_outbox_empty(page)
+    assert count_families(site, head_surname=surname, dni="87654321") == 1
+
+
+def test_a_form_refused_while_online_shows_the_errors_in_place(
+    site: LiveServer, tablet: Any
+) -> None:
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Luz", "Sin DNI válido", dni="12")
+    submit(page)
+    page.wait_for_selector(".field.has-error #dni")
+    assert "8 dígitos" in page.inner_text(".field.has-error")
+    assert outbox(page) == []
+    page.fill("#dni", "11223344")
+    with page.expect_navigation():
+        submit(page)
+    assert "Guardado." in page.inner_text("main")
+    assert count_families(site, dni="11223344") == 1
+
+
+def test_another_user_on_the_tablet_never_sends_the_first_users_items(
+    site: LiveServer, tablet: Any
+) -> None:
+    surname = f"Compartida {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    browser.set_offline(True)
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Teodoro", surname)
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    page.goto(site.url + "/")
+    with page.expect_navigation():
+        page.click("#logout-form button")  # logs out with no node: the tablet forgets the user
+    assert page.evaluate("caches.keys()") == [k for k in page.evaluate("caches.keys()")
+                                              if not k.startswith("fieldapp-pages-")]
+    assert page.evaluate("FieldappOutbox.searchFamilies('a')") == []
+    assert len(outbox(page)) == 1  # the outbox stays
+
+    browser.set_offline(False)
+    page.goto(site.url + "/")  # the node's session is closed on the first page with a connection
+    page.wait_for_url("**/auth/login**")
+    login_and_prepare(page, site.url, "promotora")
+    page.goto(site.url + "/pwa/outbox")
+    page.wait_for_selector("#outbox-items li.outbox-item")
+    page.click("#outbox-send-now")
+    page.wait_for_timeout(1500)
+    text = page.inner_text("#outbox-items")
+    assert "promotor" in text
+    assert "Teodoro" not in text
+    assert count_families(site, head_surname=surname) == 0
+    assert [i["status"] for i in outbox(page)] == ["waiting"]
+    screenshot(page, "08-outbox-other-user")
+
+    page.goto(site.url + "/")
+    with page.expect_navigation():
+        page.click("#logout-form button")
+    login(page, site.url, "promotor")
+    wait_outbox_empty(page)
+    assert count_families(site, head_surname=surname) == 1
+
+
+def test_a_new_version_waits_for_the_form_and_replays_old_items(
+    site: LiveServer, tablet: Any
+) -> None:
+    surname = f"Version {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    old = page.evaluate("FieldappOutbox.getMeta('swVersion')")
+    site.node_down = True  # pages load, the outbox cannot deliver
+    page.goto(site.url + "/families/new")
+    wait_ready(page)
+    fill_family(page, "Marcos", surname)
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    assert [i["app_version"] for i in outbox(page)] == [old]
+
+    site.app.config["PWA_VERSION_SALT"] = "next-deployment"
+    page.goto(site.url + "/families/new")
+    wait_ready(page)
+    page.fill("#head_given_names", "a form being typed")
+    poll(page, "!!window.fieldappRegistration")
+    page.evaluate("fieldappRegistration.update()")
+    poll(page, "fieldappRegistration.waiting !== null", 20000)
+    page.wait_for_timeout(1000)
+    assert page.is_hidden("#pwa-update")  # never while a form is being edited
+
+    page.goto(site.url + "/pwa/outbox")
+    page.wait_for_selector("#pwa-update", state="visible", timeout=10000)
+    screenshot(page, "09-update-offered")
+    with page.expect_navigation():
+        page.click("#pwa-update-reload")
+    wait_ready(page)
+    new = page.evaluate("FieldappOutbox.getMeta('swVersion')")
+    assert new != old
+    assert len(outbox(page)) == 1
+    site.node_down = False
+    page.click("#outbox-send-now")
+    wait_outbox_empty(page)
+    assert count_families(site, head_surname=surname) == 1
+
+
+# The IndexedDB schema and item shape the first release wrote (database version 1, items
+# with their fields as an object): a tablet updated from it must still send what it holds.
+OLD_TABLET_SCRIPT = """([item]) => new Promise((resolve, reject) => {
+  const req = indexedDB.open("fieldapp", 1);
+  req.onupgradeneeded = () => {
+    const db = req.result;
+    const outbox = db.createObjectStore("outbox", {keyPath: "seq", autoIncrement: true});
+    outbox.createIndex("user", "user");
+    db.createObjectStore("sent", {keyPath: "key"}).createIndex("sent_at", "sent_at");
+    db.createObjectStore("meta", {keyPath: "k"});
+    const families = db.createObjectStore("families", {keyPath: "id"});
+    families.createIndex("code", "code");
+    families.createIndex("dni", "dni");
+    db.createObjectStore("communities", {keyPath: "id"});
+    db.createObjectStore("agreements", {keyPath: "id"}).createIndex("family_id", "family_id");
+    db.createObjectStore("benefit_types", {keyPath: "id"});
+    db.createObjectStore("commitment_types", {keyPath: "id"});
+  };
+  req.onsuccess = () => {
+    const db = req.result;
+    const tx = db.transaction(["outbox"], "readwrite");
+    tx.objectStore("outbox").put(item);
+    tx.oncomplete = () => { db.close(); resolve(true); };
+    tx.onerror = () => reject(tx.error);
+  };
+  req.onerror = () => reject(req.error);
+})"""
+
+
+def test_items_stored_by_an_older_release_are_sent_after_the_update(
+    site: LiveServer, tablet: Any
+) -> None:
+    surname = f"Antigua {uuid.uuid4().hex[:6]}"
+    with site.app.app_context():
+        from fieldapp.communities.models import Community
+
+        community = str(db.session.scalars(select(Community.id).limit(1)).one())
+    browser = tablet()
+    page = page_of(browser)
+    page.goto(site.url + "/manifest.webmanifest")  # the origin, without the app's scripts
+    page.evaluate(OLD_TABLET_SCRIPT, [{
+        "kind": "family", "user": "promotor", "url": "/families/new",
+        "key": str(uuid.uuid4()), "title": surname, "created_at": 1767225600000,
+        "status": "waiting",
+        "fields": {"community_id": community, "head_given_names": "Eusebia",
+                   "head_surname": surname, "members_count": "5"},
+    }])
+    login(page, site.url, "promotor")
+    wait_ready(page)
+    wait_outbox_empty(page)
+    assert count_families(site, head_surname=surname) == 1
+    assert page.evaluate("new Promise(r => { const q = indexedDB.open('fieldapp');"
+                         " q.onsuccess = () => r(q.result.version); })") == 2
+
+
+def test_family_search_and_qr_work_offline(site: LiveServer, tablet: Any) -> None:
+    with site.app.app_context():
+        family = db.session.execute(select(Family).order_by(Family.code).limit(1)).scalar_one()
+        code, name, fid = family.code, family.head_surname, str(family.id)
+    browser = tablet(
+        extra_args=["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    )
+    # Linux Chromium has no BarcodeDetector: stand one in that "reads" the family's card.
+    browser.add_init_script(
+        "window.BarcodeDetector = class { constructor() {} "
+        "detect() { return Promise.resolve([{rawValue: window.__qr || ''}]); } };"
+    )
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    browser.set_offline(True)
+
+    page.goto(site.url + "/families/")
+    page.fill("#q", name.split()[0])
+    page.press("#q", "Enter")
+    page.wait_for_selector(".offline-results li a")
+    assert name in page.inner_text(".offline-results")
+    screenshot(page, "10-family-search-offline")
+
+    page.goto(site.url + "/deliveries/new")  # the stored form picks the family from the tablet
+    page.fill(".family-picker-search", code.lower())
+    page.click(f".family-picker-results button.pick:has-text('{code}')")
+    assert page.input_value("input[name=family_id]") == fid
+    assert page.input_value("#receiver_name") != ""
+    screenshot(page, "10b-family-picker-offline")
+
+    page.goto(site.url + "/pwa/scan")
+    page.fill("#scan-code", code.lower())
+    with page.expect_navigation():
+        page.press("#scan-code", "Enter")
+    assert page.url.endswith("/families/" + fid)
+    page.wait_for_selector("#offline-family:not([hidden])")  # not stored: the offline card
+    assert code in page.inner_text("#offline-family")
+    screenshot(page, "11-family-card-offline")
+
+    page.goto(site.url + "/pwa/scan")
+    page.fill("#scan-code", "AM-NOPE-9999")
+    page.press("#scan-code", "Enter")
+    page.wait_for_selector("#scan-error:not([hidden])")
+
+    page.evaluate(f"window.__qr = {site.url + '/families/' + fid!r}")
+    page.wait_for_selector("#scan-start", state="visible")
+    screenshot(page, "12-scan")
+    with page.expect_navigation():
+        page.click("#scan-start")
+    assert page.url.endswith("/families/" + fid)
+
+
+def test_pages_of_a_user_are_not_kept_after_logout(site: LiveServer, tablet: Any) -> None:
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    names = page.evaluate("caches.keys()")
+    assert "fieldapp-pages-promotor" in names
+    with page.expect_navigation():
+        page.click("#logout-form button")
+    assert not [n for n in page.evaluate("caches.keys()") if n.startswith("fieldapp-pages-")]
+    browser.set_offline(True)
+    page.goto(site.url + "/families/new")
+    assert page.evaluate("document.body.dataset.offlinePage") == "1"  # not the stored form
+    screenshot(page, "13-offline-page")
