@@ -153,8 +153,8 @@ def test_attendance_filter_and_save(app, page, make_community, make_family):
     page.fill("#family-filter", "chuqui")
     page.check(f"input[value='{families[1]}']")
     page.fill(f"input[name='name-{families[1]}']", "Lucía Chuquizuta")
-    page.click("button.sticky-save")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form may go through the PWA's outbox, then reload
+        page.click("button.sticky-save")
     with app.app_context():
         rows = db.session.execute(select(Attendance)).scalars().all()
         present = {(a.family_id, a.attendee_name) for a in rows if not a.voided}
