@@ -39,6 +39,7 @@ fmt: install  ## ruff format and import sorting
 bench: install  ## run the benchmarks at scale 1 (figures for the README)
 	$(PY) benchmarks/pages.py --scale 1
 	$(PY) benchmarks/printing.py
+	$(PY) benchmarks/sync.py --scale 1
 
 translations: install  ## extract messages and update the Spanish catalogue
 	$(PY) tools/i18n_fill.py

@@ -6,6 +6,7 @@ from fieldapp.auth import models as auth  # noqa: F401
 from fieldapp.codes import CodeSequence  # noqa: F401
 from fieldapp.communities import models as communities  # noqa: F401
 from fieldapp.compliance import models as compliance  # noqa: F401
+from fieldapp.dashboard import models as dashboard  # noqa: F401
 from fieldapp.deliveries import models as deliveries  # noqa: F401
 from fieldapp.families import models as families  # noqa: F401
 from fieldapp.idempotency import IdempotencyKey  # noqa: F401

@@ -89,6 +89,10 @@ def init_extensions(app: Flask) -> None:
 
     templating.init_app(app)
 
+    from fieldapp.nodes import syncing
+
+    syncing.init_app(app)  # the sync engine learns fieldapp's tables (like an extension)
+
 
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint and the login gate that guards them."""
@@ -96,14 +100,16 @@ def register_blueprints(app: Flask) -> None:
     from fieldapp.auth import bp as auth_bp
     from fieldapp.auth.access import install_login_gate
     from fieldapp.communities import bp as communities_bp
+    from fieldapp.dashboard import bp as dashboard_bp
     from fieldapp.families import bp as families_bp
     from fieldapp.main import bp as main_bp
+    from fieldapp.nodes import bp as nodes_bp
     from fieldapp.printing import bp as printing_bp
     from fieldapp.printing import verify_bp
     from fieldapp.pwa import bp as pwa_bp
 
     blueprints = (main_bp, auth_bp, admin_bp, communities_bp, families_bp, printing_bp,
-                  verify_bp, pwa_bp)
+                  verify_bp, pwa_bp, dashboard_bp, nodes_bp)
     for bp in blueprints:
         app.register_blueprint(bp)
     register_cycle_blueprints(app)

@@ -153,7 +153,7 @@ def test_attendance_filter_and_save(app, page, make_community, make_family):
     page.fill("#family-filter", "chuqui")
     page.check(f"input[value='{families[1]}']")
     page.fill(f"input[name='name-{families[1]}']", "Lucía Chuquizuta")
-    with page.expect_navigation():  # the form may go through the PWA's outbox, then reload
+    with page.expect_navigation():  # the form is sent through the tablet's outbox script
         page.click("button.sticky-save")
     with app.app_context():
         rows = db.session.execute(select(Attendance)).scalars().all()

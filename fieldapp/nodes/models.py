@@ -1,4 +1,4 @@
-"""Field nodes known to central, with revocable credentials."""
+"""Field nodes known to central, with revocable credentials; and the sync engine's tables."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.communities.models import Community
 from fieldapp.models import Base, TimestampMixin, new_id
+from sync.schema import define_tables
+
+#: The sync engine's bookkeeping tables (outbox, change log, conflicts...), on our metadata so
+#: migrations see them. They are local: they never sync themselves.
+SYNC_TABLES = define_tables(Base.metadata)
 
 node_communities = Table(
     "node_communities",
@@ -38,7 +43,22 @@ class Node(TimestampMixin, Base):
     schema_version: Mapped[str | None] = mapped_column(String(40))
     pending_reported: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: The node serves every community (e.g. the office's own node); it may create communities.
+    all_communities: Mapped[bool] = mapped_column(default=False, server_default="0")
+    #: Stable code of the last error (``node_revoked``, ``schema_mismatch``...), for the dashboard.
+    last_error_code: Mapped[str | None] = mapped_column(String(40))
+    #: Records the node reported as refused (kept on the node with their reason).
+    quarantined_reported: Mapped[int | None]
+    #: The node's clock minus central's at the last handshake (seconds), when noticeably off.
+    clock_skew_s: Mapped[int | None]
 
     communities: Mapped[list[Community]] = relationship(
         secondary=node_communities, order_by="Community.name"
     )
+
+    @property
+    def status(self) -> str:
+        """``revoked``, ``enrolled`` or ``awaiting_enrolment``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "enrolled" if self.credential_hash else "awaiting_enrolment"

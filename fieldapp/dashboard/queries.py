@@ -1,0 +1,574 @@
+"""The dashboard's figures: every aggregate is a GROUP BY in SQL, on SQLite and PostgreSQL.
+
+Python only merges a handful of already-aggregated rows (one per community, benefit type,
+status or month); it never walks the big tables. Definitions live in :mod:`.status` and in
+docs/README-dashboard.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import String, and_, case, exists, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import FunctionElement
+
+from fieldapp.agreements.models import (
+    AGREEMENT_STATUSES,
+    Agreement,
+    AgreementBenefit,
+    AgreementCommitment,
+    BenefitType,
+    CommitmentType,
+)
+from fieldapp.auth.models import User
+from fieldapp.communities.models import Community
+from fieldapp.compliance.models import SANCTION_LEVELS, ComplianceVisit, Sanction, VisitFinding
+from fieldapp.dashboard.filters import Filters, month_end
+from fieldapp.dashboard.status import (
+    STATUSES,
+    family_status,
+    net_count,
+    sanction_in_force,
+    signed_quantity,
+)
+from fieldapp.deliveries.models import Delivery
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+from fieldapp.trainings.models import Attendance, TrainingSession
+
+#: Agreements that promised something: every status once signed (not drafts, not replaced ones).
+PROMISING_STATUSES = ("signed", "active", "suspended", "completed", "terminated")
+RENEWABLE_STATUSES = ("signed", "active")
+
+
+class year_month(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+    """``YYYY-MM`` of a date column, in each database's own dialect."""
+
+    type = String()
+    name = "year_month"
+    inherit_cache = True
+
+
+@compiles(year_month, "sqlite")
+def _year_month_sqlite(element: year_month, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps dates as ISO text: the month is the first seven characters.
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
+
+
+@compiles(year_month)
+def _year_month_default(element: year_month, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+# -- scope -------------------------------------------------------------------------------------
+def drafted_by_staff(f: Filters) -> Any:
+    """Families whose agreement the chosen staff member drafted (their case load)."""
+    return select(Agreement.family_id).where(
+        Agreement.voided.is_(False),
+        f.staff_match(Agreement.created_by_id, Agreement.created_by_name),
+    )
+
+
+def family_conditions(f: Filters) -> list[Any]:
+    """Families in scope: registered (active, not voided), of the community, of the staff member."""
+    conditions: list[Any] = [Family.voided.is_(False), Family.status == "active"]
+    if f.community_id is not None:
+        conditions.append(Family.community_id == f.community_id)
+    if f.staff_id is not None:
+        conditions.append(Family.id.in_(drafted_by_staff(f)))
+    return conditions
+
+
+def in_community(f: Filters, column: Any) -> list[Any]:
+    """The community condition on ``column`` (a community id), if a community is chosen."""
+    return [column == f.community_id] if f.community_id is not None else []
+
+
+def overlaps_period(f: Filters, agreement: Any = Agreement) -> Any:
+    """Agreements whose period overlaps the selected period."""
+    return and_(agreement.period_start <= f.date_to, agreement.period_end >= f.date_from)
+
+
+def num(value: Any) -> int | float:
+    """A JSON-friendly number: integers stay integers."""
+    if value is None:
+        return 0
+    if isinstance(value, Decimal | float):
+        return int(value) if value == int(value) else round(float(value), 2)
+    return int(value)
+
+
+# -- families and compliance by community ---------------------------------------------------------
+def families_by_community(f: Filters) -> list[dict[str, Any]]:
+    """Per community: families registered, under agreement, with an active agreement, by
+    compliance status, served in the period, compliant *and* served, that attended a training,
+    and (under agreement) visited in the period."""
+    fs = family_status(f, family_conditions(f))
+
+    def count_if(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    stmt = (
+        select(
+            Community.id,
+            Community.code,
+            Community.name,
+            func.count(fs.c.family_id).label("registered"),
+            count_if(fs.c.in_force == 1).label("under_agreement"),
+            count_if(fs.c.has_active == 1).label("active_agreement"),
+            *[count_if(fs.c.status == s).label(s) for s in STATUSES],
+            count_if(fs.c.received == 1).label("received"),
+            count_if(and_(fs.c.received == 1, fs.c.status == "compliant")).label(
+                "compliant_received"
+            ),
+            count_if(fs.c.attended == 1).label("attended"),
+            count_if(and_(fs.c.visited == 1, fs.c.in_force == 1)).label("visited"),
+        )
+        .select_from(Community)
+        .outerjoin(fs, fs.c.community_id == Community.id)
+        .where(Community.voided.is_(False), *in_community(f, Community.id))
+        .group_by(Community.id, Community.code, Community.name)
+        .order_by(Community.name, Community.code)
+    )
+    if f.staff_id is not None:
+        stmt = stmt.having(func.count(fs.c.family_id) > 0)
+    return [dict(row._mapping) for row in db.session.execute(stmt)]
+
+
+def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Column sums of :func:`families_by_community` (a few dozen aggregated rows)."""
+    keys = (
+        "registered",
+        "under_agreement",
+        "active_agreement",
+        *STATUSES,
+        "received",
+        "compliant_received",
+        "attended",
+        "visited",
+    )
+    return {k: sum(int(r[k]) for r in rows) for k in keys}
+
+
+# -- agreements ------------------------------------------------------------------------------------
+def _agreement_scope(f: Filters) -> list[Any]:
+    conditions = [Agreement.voided.is_(False), *in_community(f, Family.community_id)]
+    if f.staff_id is not None:
+        conditions.append(f.staff_match(Agreement.created_by_id, Agreement.created_by_name))
+    return conditions
+
+
+def agreements_by_status(f: Filters) -> dict[str, int]:
+    """Agreements whose period overlaps the selected one, by (current) status."""
+    stmt = (
+        select(Agreement.status, func.count())
+        .join(Family, Family.id == Agreement.family_id)
+        .where(overlaps_period(f), *_agreement_scope(f))
+        .group_by(Agreement.status)
+    )
+    found = dict(db.session.execute(stmt).all())
+    return {status: int(found.get(status, 0)) for status in AGREEMENT_STATUSES}
+
+
+def has_successor(agreement: Any) -> Any:
+    """Whether a non-voided agreement (renewal or amendment) replaces ``agreement``."""
+    successor = aliased(Agreement)
+    return exists().where(successor.supersedes_id == agreement.id, successor.voided.is_(False))
+
+
+def expiring_conditions(f: Filters, agreement: Any = Agreement) -> list[Any]:
+    """Signed or active agreements ending within ``f.days`` of the snapshot day, not yet renewed."""
+    return [
+        agreement.voided.is_(False),
+        agreement.status.in_(RENEWABLE_STATUSES),
+        agreement.period_end >= f.asof,
+        agreement.period_end <= f.asof + timedelta(days=f.days),
+        ~has_successor(agreement),
+    ]
+
+
+def renewals_due(f: Filters) -> int:
+    """How many agreements are due for renewal (see :func:`expiring_conditions`)."""
+    stmt = (
+        select(func.count())
+        .select_from(Agreement)
+        .join(Family, Family.id == Agreement.family_id)
+        .where(*expiring_conditions(f), *_agreement_scope(f))
+    )
+    return int(db.session.scalar(stmt) or 0)
+
+
+# -- benefits --------------------------------------------------------------------------------------
+def promised_conditions(f: Filters) -> list[Any]:
+    """Agreements whose promises count for the period."""
+    return [Agreement.status.in_(PROMISING_STATUSES), overlaps_period(f), *_agreement_scope(f)]
+
+
+def delivery_conditions(f: Filters, staff: bool = True) -> list[Any]:
+    """Deliveries (and reversals) dated in the period, of the community, by the staff member."""
+    conditions = [
+        Delivery.voided.is_(False),
+        Delivery.delivered_on >= f.date_from,
+        Delivery.delivered_on <= f.date_to,
+        *in_community(f, Family.community_id),
+    ]
+    if staff and f.staff_id is not None:
+        conditions.append(f.staff_match(Delivery.delivered_by_id, Delivery.delivered_by_name))
+    return conditions
+
+
+def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
+    """Per benefit type: promised and delivered (to the snapshot day) on the period's agreements,
+    and what was delivered in the period itself (quantity, deliveries and families, net)."""
+    promised = dict(
+        db.session.execute(
+            select(AgreementBenefit.benefit_type_id, func.sum(AgreementBenefit.quantity))
+            .join(Agreement, Agreement.id == AgreementBenefit.agreement_id)
+            .join(Family, Family.id == Agreement.family_id)
+            .where(AgreementBenefit.voided.is_(False), *promised_conditions(f))
+            .group_by(AgreementBenefit.benefit_type_id)
+        ).all()
+    )
+    against = dict(
+        db.session.execute(
+            select(Delivery.benefit_type_id, func.sum(signed_quantity()))
+            .join(Agreement, Agreement.id == Delivery.agreement_id)
+            .join(Family, Family.id == Agreement.family_id)
+            .where(
+                Delivery.voided.is_(False),
+                Delivery.delivered_on <= month_end(f.asof),
+                *promised_conditions(f),
+            )
+            .group_by(Delivery.benefit_type_id)
+        ).all()
+    )
+    in_period = {
+        row.benefit_type_id: row
+        for row in db.session.execute(
+            select(
+                Delivery.benefit_type_id,
+                func.sum(signed_quantity()).label("quantity"),
+                net_count().label("deliveries"),
+            )
+            .join(Family, Family.id == Delivery.family_id)
+            .where(*delivery_conditions(f))
+            .group_by(Delivery.benefit_type_id)
+        )
+    }
+    return merge_benefits(promised, against, in_period, locale)
+
+
+def merge_benefits(
+    promised: dict[Any, Any], against: dict[Any, Any], in_period: dict[Any, Any], locale: str
+) -> list[dict[str, Any]]:
+    """One row per benefit type of the catalogue that has figures (a handful of rows)."""
+    types = db.session.execute(
+        select(BenefitType).where(BenefitType.voided.is_(False)).order_by(BenefitType.position)
+    ).scalars()
+    out = []
+    for bt in types:
+        row = in_period.get(bt.id)
+        if bt.id not in promised and row is None and bt.id not in against:
+            continue
+        out.append(
+            {
+                "code": bt.code,
+                "name": bt.name(locale),
+                "category": bt.category,
+                "unit": bt.default_unit,
+                "promised": num(promised.get(bt.id)),
+                "delivered_to_date": num(against.get(bt.id)),
+                "delivered_in_period": num(row.quantity if row else 0),
+                "deliveries_in_period": num(row.deliveries if row else 0),
+            }
+        )
+    return out
+
+
+def deliveries_in_period(f: Filters) -> dict[str, int]:
+    """Deliveries and reversals dated in the period (counts)."""
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(case((Delivery.reverses_id.is_(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Delivery.reverses_id.is_not(None), 1), else_=0)), 0),
+        )
+        .join(Family, Family.id == Delivery.family_id)
+        .where(*delivery_conditions(f))
+    ).one()
+    return {"deliveries": int(row[0]), "reversals": int(row[1])}
+
+
+# -- trainings and visits --------------------------------------------------------------------------
+def session_conditions(f: Filters) -> list[Any]:
+    """Training sessions held in the period, in the community, given by the staff member."""
+    conditions = [
+        TrainingSession.voided.is_(False),
+        TrainingSession.held_on >= f.date_from,
+        TrainingSession.held_on <= f.date_to,
+        *in_community(f, TrainingSession.community_id),
+    ]
+    if f.staff_id is not None:
+        conditions.append(f.staff_match(TrainingSession.trainer_id, TrainingSession.trainer_name))
+    return conditions
+
+
+def trainings(f: Filters) -> dict[str, Any]:
+    """Sessions held in the period, their hours and attendance."""
+    sessions = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(TrainingSession.duration_hours), 0)).where(
+            *session_conditions(f)
+        )
+    ).one()
+    attendance = db.session.scalar(
+        select(func.count())
+        .select_from(Attendance)
+        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+        .where(Attendance.voided.is_(False), *session_conditions(f))
+    )
+    return {
+        "sessions": int(sessions[0]),
+        "hours": num(sessions[1]),
+        "attendance": int(attendance or 0),
+    }
+
+
+def visit_conditions(f: Filters) -> list[Any]:
+    """Visits made in the period, to families of the community, by the staff member."""
+    conditions = [
+        ComplianceVisit.voided.is_(False),
+        ComplianceVisit.visited_on >= f.date_from,
+        ComplianceVisit.visited_on <= f.date_to,
+        *in_community(f, Family.community_id),
+    ]
+    if f.staff_id is not None:
+        conditions.append(f.staff_match(ComplianceVisit.monitor_id, ComplianceVisit.monitor_name))
+    return conditions
+
+
+def visits(f: Filters) -> int:
+    """Visits made in the period (to families of the community, by the staff member)."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(ComplianceVisit)
+            .join(Family, Family.id == ComplianceVisit.family_id)
+            .where(*visit_conditions(f))
+        )
+        or 0
+    )
+
+
+def compliance_by_commitment(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
+    """Findings of the period's visits per commitment: met, partial, breached, not checked."""
+    results = ("met", "partial", "breached", "not_checked")
+    stmt = (
+        select(
+            CommitmentType.code,
+            CommitmentType.text_es,
+            CommitmentType.text_en,
+            *[
+                func.coalesce(func.sum(case((VisitFinding.result == r, 1), else_=0)), 0).label(r)
+                for r in results
+            ],
+        )
+        .select_from(VisitFinding)
+        .join(ComplianceVisit, ComplianceVisit.id == VisitFinding.visit_id)
+        .join(Family, Family.id == ComplianceVisit.family_id)
+        .join(AgreementCommitment, AgreementCommitment.id == VisitFinding.agreement_commitment_id)
+        .join(CommitmentType, CommitmentType.id == AgreementCommitment.commitment_type_id)
+        .where(VisitFinding.voided.is_(False), *visit_conditions(f))
+        .group_by(
+            CommitmentType.id,
+            CommitmentType.code,
+            CommitmentType.text_es,
+            CommitmentType.text_en,
+            CommitmentType.position,
+        )
+        .order_by(CommitmentType.position)
+    )
+    return [commitment_row(row, locale) for row in db.session.execute(stmt)]
+
+
+def commitment_row(row: Any, locale: str) -> dict[str, Any]:
+    """A commitment's finding counts and its compliance rate (met over checked)."""
+    counts = {r: int(getattr(row, r) or 0) for r in ("met", "partial", "breached", "not_checked")}
+    checked = counts["met"] + counts["partial"] + counts["breached"]
+    return {
+        "code": row.code,
+        "text": row.text_en if locale.startswith("en") else row.text_es,
+        **counts,
+        "rate": round(100 * counts["met"] / checked, 1) if checked else None,
+    }
+
+
+def sanctions(f: Filters) -> dict[str, Any]:
+    """Sanctions in force on the snapshot day by level, and proposals awaiting a decision."""
+    scope = family_conditions(f)
+    by_level = dict(
+        db.session.execute(
+            select(Sanction.level, func.count())
+            .join(Agreement, Agreement.id == Sanction.agreement_id)
+            .join(Family, Family.id == Sanction.family_id)
+            .where(sanction_in_force(f), *scope)
+            .group_by(Sanction.level)
+        ).all()
+    )
+    proposed = db.session.scalar(
+        select(func.count())
+        .select_from(Sanction)
+        .join(Family, Family.id == Sanction.family_id)
+        .where(
+            Sanction.voided.is_(False),
+            Sanction.status == "proposed",
+            Sanction.created_at < f.asof_end_at,
+            *scope,
+        )
+    )
+    in_force = {level: int(by_level.get(level, 0)) for level in SANCTION_LEVELS}
+    return {
+        "in_force": in_force,
+        "in_force_total": sum(in_force.values()),
+        "proposed": int(proposed or 0),
+    }
+
+
+# -- trend -----------------------------------------------------------------------------------------
+def months_between(start: date, end: date) -> list[str]:
+    """``YYYY-MM`` of every month from ``start`` to ``end``."""
+    out, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def trend(f: Filters) -> list[dict[str, Any]]:
+    """Per month of the period: deliveries (net of reversals), visits and attendance."""
+    month = year_month(Delivery.delivered_on)
+    deliveries = dict(
+        db.session.execute(
+            select(month, net_count())
+            .join(Family, Family.id == Delivery.family_id)
+            .where(*delivery_conditions(f))
+            .group_by(month)
+        ).all()
+    )
+    month = year_month(ComplianceVisit.visited_on)
+    visits_by = dict(
+        db.session.execute(
+            select(month, func.count())
+            .join(Family, Family.id == ComplianceVisit.family_id)
+            .where(*visit_conditions(f))
+            .group_by(month)
+        ).all()
+    )
+    month = year_month(TrainingSession.held_on)
+    attendance = dict(
+        db.session.execute(
+            select(month, func.count(Attendance.id))
+            .select_from(TrainingSession)
+            .join(
+                Attendance,
+                and_(Attendance.session_id == TrainingSession.id, Attendance.voided.is_(False)),
+            )
+            .where(*session_conditions(f))
+            .group_by(month)
+        ).all()
+    )
+    return trend_rows(f, deliveries, visits_by, attendance)
+
+
+def trend_rows(
+    f: Filters, deliveries: dict[str, Any], visits_by: dict[str, Any], attendance: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One row per month of the period up to the snapshot day's month."""
+    return [
+        {
+            "month": m,
+            "deliveries": int(deliveries.get(m) or 0),
+            "visits": int(visits_by.get(m) or 0),
+            "attendance": int(attendance.get(m) or 0),
+        }
+        for m in months_between(f.date_from, min(f.date_to, f.asof))
+    ]
+
+
+# -- everything on one screen ----------------------------------------------------------------------
+def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, Any]:
+    """All the dashboard's figures for the selection, JSON-ready.
+
+    :param direct: compute everything from the records (the reference the summary tables are
+        tested against) instead of reading the summary tables.
+    """
+    from fieldapp.dashboard import rollups, summaries
+
+    if direct:
+        by_community = families_by_community(f)
+    else:
+        rollups.refresh(f)
+        by_community = summaries.families_by_community(f)
+    fast = not direct and f.staff_id is None
+    total = totals(by_community)
+    verified = total["compliant"] + total["non_compliant"]
+    registered, under = total["registered"], total["under_agreement"]
+    training = summaries.training_counts(f) if fast else trainings(f)
+    return {
+        "filters": {
+            "from": f"{f.date_from:%Y-%m}",
+            "to": f"{f.date_to:%Y-%m}",
+            "asof": f.asof.isoformat(),
+            "community": str(f.community_id) if f.community_id else None,
+            "staff": str(f.staff_id) if f.staff_id else None,
+        },
+        "target_families": int(current_app.config.get("PROGRAM_TARGET_FAMILIES") or 0),
+        "families": total
+        | {
+            "compliance_rate": round(100 * total["compliant"] / verified, 1) if verified else None,
+        },
+        "by_community": [
+            {k: (str(v) if k == "id" else v) for k, v in row.items()} for row in by_community
+        ],
+        "agreements_by_status": agreements_by_status(f),
+        "renewals_due": renewals_due(f),
+        "benefits": summaries.benefits(f, locale) if fast else benefits(f, locale),
+        "deliveries": (summaries.delivery_counts(f) if fast else deliveries_in_period(f))
+        | {"families": total["received"]},
+        "trainings": training
+        | {
+            "families_attended": total["attended"],
+            "attendance_rate": round(100 * total["attended"] / registered, 1)
+            if registered
+            else None,
+        },
+        "visits": {
+            "visits": summaries.visit_count(f) if fast else visits(f),
+            "families_due": under,
+            "families_visited": total["visited"],
+            "coverage": round(100 * total["visited"] / under, 1) if under else None,
+        },
+        "compliance_by_commitment": (
+            summaries.compliance_by_commitment(f, locale)
+            if fast
+            else compliance_by_commitment(f, locale)
+        ),
+        "sanctions": sanctions(f),
+        "trend": summaries.trend(f) if fast else trend(f),
+    }
+
+
+def filter_choices() -> dict[str, list[Any]]:
+    """Communities and staff members offered by the filter form."""
+    communities = db.session.execute(
+        select(Community.id, Community.name)
+        .where(Community.voided.is_(False))
+        .order_by(Community.name)
+    ).all()
+    staff = db.session.execute(
+        select(User.id, User.full_name).where(User.active.is_(True)).order_by(User.full_name)
+    ).all()
+    return {"communities": communities, "staff": staff}

@@ -1,0 +1,353 @@
+"""Keep the dashboard's summary tables current: recompute the communities marked dirty.
+
+:func:`refresh` runs before the dashboard reads. When nothing is marked and the family statuses
+of the day asked are built, it costs two small queries and takes no lock. Otherwise, under a
+write lock (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL advisory lock), it takes the marks, deletes
+the summaries of those communities (all of them for a NULL mark or many marks) and inserts them
+again with one ``INSERT ... SELECT ... GROUP BY`` per table. Marks written meanwhile by other
+transactions stay for the next refresh, so the summaries converge on the records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import (
+    Connection,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
+
+from fieldapp.agreements.models import Agreement, AgreementBenefit, AgreementCommitment
+from fieldapp.communities.models import Community
+from fieldapp.compliance.models import ComplianceVisit, VisitFinding
+from fieldapp.dashboard.filters import Filters, month_end
+from fieldapp.dashboard.models import (
+    ALL_COMMUNITIES,
+    DeliveryMonth,
+    DirtyMark,
+    FamilyStatus,
+    FindingMonth,
+    PeriodFigures,
+    PromiseDeliveryMonth,
+    PromiseTotal,
+    StatusBuilt,
+    TrainingMonth,
+    VisitMonth,
+)
+from fieldapp.dashboard.queries import PROMISING_STATUSES, year_month
+from fieldapp.dashboard.status import family_status, signed_quantity
+from fieldapp.dashboard.triggers import ensure_triggers
+from fieldapp.deliveries.models import Delivery
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+from fieldapp.trainings.models import Attendance, TrainingSession
+
+#: Above this many marked communities, one full rebuild is cheaper than many partial ones.
+FULL_REBUILD_AT = 40
+ADVISORY_LOCK_KEY = 7_301_2026
+#: Summary tables with rows per community and rows for all communities together.
+SUMMED_TABLES = (
+    DeliveryMonth,
+    VisitMonth,
+    FindingMonth,
+    TrainingMonth,
+    PromiseTotal,
+    PromiseDeliveryMonth,
+)
+SUMMARY_TABLES = (*SUMMED_TABLES, PeriodFigures)
+
+Scope = list[uuid.UUID] | None  # None: every community
+
+
+def _within(column: Any, scope: Scope) -> list[Any]:
+    return [] if scope is None else [column.in_(scope)]
+
+
+def _summary_inserts(scope: Scope) -> list[Any]:
+    """One ``INSERT ... SELECT ... GROUP BY`` per summary table, for the communities in scope."""
+    month = year_month(Delivery.delivered_on)
+    deliveries = (
+        select(
+            Family.community_id,
+            month,
+            Delivery.benefit_type_id,
+            func.sum(case((Delivery.reverses_id.is_(None), 1), else_=0)),
+            func.sum(case((Delivery.reverses_id.is_not(None), 1), else_=0)),
+            func.sum(signed_quantity()),
+        )
+        .join(Family, Family.id == Delivery.family_id)
+        .where(Delivery.voided.is_(False), *_within(Family.community_id, scope))
+        .group_by(Family.community_id, month, Delivery.benefit_type_id)
+    )
+    month_v = year_month(ComplianceVisit.visited_on)
+    visits = (
+        select(Family.community_id, month_v, func.count())
+        .join(Family, Family.id == ComplianceVisit.family_id)
+        .where(ComplianceVisit.voided.is_(False), *_within(Family.community_id, scope))
+        .group_by(Family.community_id, month_v)
+    )
+    results = ("met", "partial", "breached", "not_checked")
+    findings = (
+        select(
+            Family.community_id,
+            month_v,
+            AgreementCommitment.commitment_type_id,
+            *[func.sum(case((VisitFinding.result == r, 1), else_=0)) for r in results],
+        )
+        .select_from(VisitFinding)
+        .join(ComplianceVisit, ComplianceVisit.id == VisitFinding.visit_id)
+        .join(Family, Family.id == ComplianceVisit.family_id)
+        .join(AgreementCommitment, AgreementCommitment.id == VisitFinding.agreement_commitment_id)
+        .where(
+            VisitFinding.voided.is_(False),
+            ComplianceVisit.voided.is_(False),
+            *_within(Family.community_id, scope),
+        )
+        .group_by(Family.community_id, month_v, AgreementCommitment.commitment_type_id)
+    )
+    attendees = (
+        select(Attendance.session_id, func.count().label("n"))
+        .where(Attendance.voided.is_(False))
+        .group_by(Attendance.session_id)
+        .subquery("attendees")
+    )
+    month_s = year_month(TrainingSession.held_on)
+    trainings = (
+        select(
+            TrainingSession.community_id,
+            month_s,
+            func.count(),
+            func.sum(TrainingSession.duration_hours),
+            func.sum(func.coalesce(attendees.c.n, 0)),
+        )
+        .outerjoin(attendees, attendees.c.session_id == TrainingSession.id)
+        .where(TrainingSession.voided.is_(False), *_within(TrainingSession.community_id, scope))
+        .group_by(TrainingSession.community_id, month_s)
+    )
+    agreement_key = (Family.community_id, Agreement.period_start, Agreement.period_end)
+    promising = Agreement.status.in_(PROMISING_STATUSES)
+    promises = (
+        select(
+            *agreement_key, AgreementBenefit.benefit_type_id, func.sum(AgreementBenefit.quantity)
+        )
+        .select_from(AgreementBenefit)
+        .join(Agreement, Agreement.id == AgreementBenefit.agreement_id)
+        .join(Family, Family.id == Agreement.family_id)
+        .where(
+            AgreementBenefit.voided.is_(False),
+            Agreement.voided.is_(False),
+            promising,
+            *_within(Family.community_id, scope),
+        )
+        .group_by(*agreement_key, AgreementBenefit.benefit_type_id)
+    )
+    against = (
+        select(*agreement_key, Delivery.benefit_type_id, month, func.sum(signed_quantity()))
+        .select_from(Delivery)
+        .join(Agreement, Agreement.id == Delivery.agreement_id)
+        .join(Family, Family.id == Agreement.family_id)
+        .where(
+            Delivery.voided.is_(False),
+            Agreement.voided.is_(False),
+            promising,
+            *_within(Family.community_id, scope),
+        )
+        .group_by(*agreement_key, Delivery.benefit_type_id, month)
+    )
+    return [
+        insert(DeliveryMonth).from_select(
+            ["community_id", "month", "benefit_type_id", "deliveries", "reversals", "quantity"],
+            deliveries,
+        ),
+        insert(VisitMonth).from_select(["community_id", "month", "visits"], visits),
+        insert(FindingMonth).from_select(
+            ["community_id", "month", "commitment_type_id", *results], findings
+        ),
+        insert(TrainingMonth).from_select(
+            ["community_id", "month", "sessions", "hours", "attendance"], trainings
+        ),
+        insert(PromiseTotal).from_select(
+            ["community_id", "period_start", "period_end", "benefit_type_id", "promised"], promises
+        ),
+        insert(PromiseDeliveryMonth).from_select(
+            ["community_id", "period_start", "period_end", "benefit_type_id", "month", "quantity"],
+            against,
+        ),
+    ]
+
+
+def _status_insert(asof: date, communities: list[uuid.UUID]) -> Any:
+    """Insert the family statuses on ``asof`` of ``communities``."""
+    f = Filters(date_from=asof, date_to=asof, today=asof)
+    fs = family_status(
+        f,
+        [Family.voided.is_(False), Family.status == "active", Family.community_id.in_(communities)],
+        with_period=False,
+    )
+    columns = [
+        "family_id",
+        "community_id",
+        "status",
+        "in_force",
+        "has_active",
+        "agreement_number",
+        "agreement_status",
+        "last_visit_on",
+        "sanctions_in_force",
+    ]
+    return insert(FamilyStatus).from_select(
+        ["asof", *columns],
+        select(literal(asof, FamilyStatus.asof.type), *[fs.c[c] for c in columns]),
+    )
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+
+
+def _missing_status(conn: Connection, asof: date) -> list[uuid.UUID]:
+    built = exists().where(StatusBuilt.asof == asof, StatusBuilt.community_id == Community.id)
+    return list(conn.execute(select(Community.id).where(~built)).scalars())
+
+
+def _figures_key(f: Filters) -> list[Any]:
+    return [
+        PeriodFigures.asof == f.asof,
+        PeriodFigures.month_from == f"{f.date_from:%Y-%m}",
+        PeriodFigures.month_to == f"{f.date_to:%Y-%m}",
+    ]
+
+
+def _missing_figures(conn: Connection, f: Filters) -> list[uuid.UUID]:
+    built = exists().where(*_figures_key(f), PeriodFigures.community_id == Community.id)
+    return list(conn.execute(select(Community.id).where(~built)).scalars())
+
+
+def _needs_work(conn: Connection, f: Filters) -> bool:
+    if conn.execute(select(DirtyMark.id).limit(1)).first() is not None:
+        return True
+    return bool(_missing_status(conn, f.asof)) or bool(_missing_figures(conn, f))
+
+
+def _figures_insert(f: Filters, communities: list[uuid.UUID]) -> Any:
+    """Insert the families-by-community figures of ``f`` (no staff) for ``communities``;
+    communities without families get a row of zeros."""
+    from fieldapp.dashboard.summaries import FIGURES, figures_select
+
+    plain = Filters(date_from=f.date_from, date_to=f.date_to, today=f.today)
+    figures = figures_select(plain, communities).subquery("figures")
+    stmt = (
+        select(
+            literal(f.asof, PeriodFigures.asof.type),
+            literal(f"{f.date_from:%Y-%m}"),
+            literal(f"{f.date_to:%Y-%m}"),
+            Community.id,
+            *[func.coalesce(figures.c[k], 0) for k in FIGURES],
+        )
+        .select_from(Community)
+        .outerjoin(figures, figures.c.community_id == Community.id)
+        .where(Community.id.in_(communities))
+    )
+    return insert(PeriodFigures).from_select(
+        ["asof", "month_from", "month_to", "community_id", *FIGURES], stmt
+    )
+
+
+def _rebuild(conn: Connection, marks: set[uuid.UUID | None]) -> None:
+    community_count = conn.execute(select(func.count()).select_from(Community)).scalar() or 0
+    full = None in marks or len(marks) >= min(FULL_REBUILD_AT, max(1, community_count))
+    scope: Scope = None if full else sorted(m for m in marks if m is not None)
+    for table in SUMMARY_TABLES:
+        conn.execute(delete(table).where(*_within(table.community_id, scope)))
+        # (the all-communities rows are rebuilt below in any case)
+    conn.execute(delete(FamilyStatus).where(*_within(FamilyStatus.community_id, scope)))
+    conn.execute(delete(StatusBuilt).where(*_within(StatusBuilt.community_id, scope)))
+    for statement in _summary_inserts(scope):
+        conn.execute(statement)
+    for table in SUMMED_TABLES:
+        conn.execute(delete(table).where(table.community_id == ALL_COMMUNITIES))
+        conn.execute(_all_communities_insert(table))
+
+
+def _all_communities_insert(table: Any) -> Any:
+    """Rows of ``table`` summing every community, from its per-community rows."""
+    columns = [c for c in table.__table__.columns if c.name != "community_id"]
+    keys = [c for c in columns if c.primary_key]
+    values = [c for c in columns if not c.primary_key]
+    stmt = (
+        select(
+            literal(ALL_COMMUNITIES, table.community_id.type), *keys, *[func.sum(c) for c in values]
+        )
+        .where(table.community_id != ALL_COMMUNITIES)
+        .group_by(*keys)
+    )
+    return insert(table).from_select(["community_id", *[c.name for c in columns]], stmt)
+
+
+def refresh(f: Filters) -> bool:
+    """Bring the summaries, the family statuses on ``f.asof`` and the families figures of
+    ``f``'s period up to date.
+
+    :returns: whether anything had to be recomputed.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.setdefault("dashboard", {})
+    with db.engine.connect() as conn:
+        if state.get("triggers") and not _needs_work(conn, f):
+            conn.rollback()
+            return False
+        conn.rollback()
+        _lock(conn)
+        ensure_triggers(conn)
+        state["triggers"] = True
+        marks = set(conn.execute(delete(DirtyMark).returning(DirtyMark.community_id)).scalars())
+        if marks:
+            _rebuild(conn, marks)
+            if conn.dialect.name == "sqlite" and (None in marks or len(marks) > 1):
+                # Fresh statistics keep SQLite's planner on the covering indexes (a quick sample).
+                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                conn.exec_driver_sql("ANALYZE")
+        _prune_days(conn, f.asof)
+        missing = _missing_status(conn, f.asof)
+        if missing:
+            conn.execute(
+                delete(FamilyStatus).where(
+                    FamilyStatus.asof == f.asof, FamilyStatus.community_id.in_(missing)
+                )
+            )
+            conn.execute(_status_insert(f.asof, missing))
+            conn.execute(
+                insert(StatusBuilt), [{"asof": f.asof, "community_id": c} for c in missing]
+            )
+        missing = _missing_figures(conn, f)
+        if missing:
+            conn.execute(_figures_insert(f, missing))
+        conn.commit()
+        return True
+
+
+def _prune_days(conn: Connection, asof: date) -> None:
+    """Keep statuses of month ends and of the day asked; past "todays" are not asked again."""
+    days = conn.execute(select(StatusBuilt.asof).distinct()).scalars().all()
+    stale = [d for d in days if d != asof and d != month_end(d)]
+    if stale:
+        conn.execute(delete(StatusBuilt).where(StatusBuilt.asof.in_(stale)))
+        conn.execute(delete(FamilyStatus).where(FamilyStatus.asof.in_(stale)))
+        conn.execute(delete(PeriodFigures).where(PeriodFigures.asof.in_(stale)))
+
+
+def mark_all_dirty() -> None:
+    """Ask for a full rebuild at the next refresh (after a restore, or by an administrator)."""
+    db.session.execute(insert(DirtyMark).values(community_id=None))

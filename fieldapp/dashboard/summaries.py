@@ -1,0 +1,251 @@
+"""The dashboard's figures read from the summary tables (see :mod:`.rollups`).
+
+Same numbers as the direct queries of :mod:`.queries` (the tests hold them equal on SQLite and
+PostgreSQL), read from a few thousand pre-summed rows. Figures about what a staff member did
+(deliveries, visits, trainings, agreements drafted) are not summed per person; with a staff
+filter those come from the direct queries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+
+from fieldapp.agreements.models import CommitmentType
+from fieldapp.communities.models import Community
+from fieldapp.dashboard import queries as q
+from fieldapp.dashboard.filters import Filters
+from fieldapp.dashboard.models import (
+    ALL_COMMUNITIES,
+    DeliveryMonth,
+    FamilyStatus,
+    FindingMonth,
+    PeriodFigures,
+    PromiseDeliveryMonth,
+    PromiseTotal,
+    TrainingMonth,
+    VisitMonth,
+)
+from fieldapp.dashboard.status import STATUSES, period_flags
+from fieldapp.extensions import db
+
+
+def _months(f: Filters, column: Any) -> list[Any]:
+    return [column >= f"{f.date_from:%Y-%m}", column <= f"{f.date_to:%Y-%m}"]
+
+
+def _community(f: Filters, column: Any) -> list[Any]:
+    return q.in_community(f, column)
+
+
+def _summed(f: Filters, column: Any) -> list[Any]:
+    """The rows of the chosen community, or the rows summing all communities."""
+    return [column == (f.community_id if f.community_id is not None else ALL_COMMUNITIES)]
+
+
+FIGURES = (
+    "registered",
+    "under_agreement",
+    "active_agreement",
+    *STATUSES,
+    "received",
+    "compliant_received",
+    "attended",
+    "visited",
+)
+
+
+def figures_select(f: Filters, communities: list[Any] | None = None) -> Any:
+    """Per community: the families figures from the statuses on ``f.asof`` and what each family
+    did in the period (one grouped query; the flags are index look-ups per family).
+
+    :param communities: only these communities (``None``: those of the filters).
+    """
+    conditions = [FamilyStatus.asof == f.asof]
+    if communities is not None:
+        conditions.append(FamilyStatus.community_id.in_(communities))
+    else:
+        conditions += _community(f, FamilyStatus.community_id)
+    if f.staff_id is not None:
+        conditions.append(FamilyStatus.family_id.in_(q.drafted_by_staff(f)))
+    fl = (
+        select(
+            FamilyStatus.family_id,
+            FamilyStatus.community_id,
+            FamilyStatus.status,
+            FamilyStatus.in_force,
+            FamilyStatus.has_active,
+            *period_flags(f, FamilyStatus.family_id),
+        )
+        .where(*conditions)
+        .subquery("flags")
+    )
+
+    def count_if(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    return select(
+        fl.c.community_id,
+        func.count().label("registered"),
+        count_if(fl.c.in_force == 1).label("under_agreement"),
+        count_if(fl.c.has_active == 1).label("active_agreement"),
+        *[count_if(fl.c.status == s).label(s) for s in STATUSES],
+        count_if(fl.c.received == 1).label("received"),
+        count_if(and_(fl.c.received == 1, fl.c.status == "compliant")).label("compliant_received"),
+        count_if(fl.c.attended == 1).label("attended"),
+        count_if(and_(fl.c.visited == 1, fl.c.in_force == 1)).label("visited"),
+    ).group_by(fl.c.community_id)
+
+
+def families_by_community(f: Filters) -> list[dict[str, Any]]:
+    """As :func:`.queries.families_by_community`, from the statuses and the cached figures
+    (computed live, from the statuses, when a staff member is chosen)."""
+    if f.staff_id is None:
+        figures = (
+            select(PeriodFigures.community_id, *[getattr(PeriodFigures, k) for k in FIGURES])
+            .where(
+                PeriodFigures.asof == f.asof,
+                PeriodFigures.month_from == f"{f.date_from:%Y-%m}",
+                PeriodFigures.month_to == f"{f.date_to:%Y-%m}",
+            )
+            .subquery("figures")
+        )
+    else:
+        figures = figures_select(f).subquery("figures")
+    stmt = (
+        select(
+            Community.id,
+            Community.code,
+            Community.name,
+            *[func.coalesce(figures.c[k], 0).label(k) for k in FIGURES],
+        )
+        .select_from(Community)
+        .outerjoin(figures, figures.c.community_id == Community.id)
+        .where(Community.voided.is_(False), *_community(f, Community.id))
+        .order_by(Community.name, Community.code)
+    )
+    if f.staff_id is not None:
+        stmt = stmt.where(figures.c.registered > 0)
+    return [dict(row._mapping) for row in db.session.execute(stmt)]
+
+
+def benefits(f: Filters, locale: str) -> list[dict[str, Any]]:
+    """As :func:`.queries.benefits`, from the summaries."""
+    promising = [
+        PromiseTotal.period_start <= f.date_to,
+        PromiseTotal.period_end >= f.date_from,
+        *_summed(f, PromiseTotal.community_id),
+    ]
+    promised = dict(
+        db.session.execute(
+            select(PromiseTotal.benefit_type_id, func.sum(PromiseTotal.promised))
+            .where(*promising)
+            .group_by(PromiseTotal.benefit_type_id)
+        ).all()
+    )
+    p = PromiseDeliveryMonth
+    against = dict(
+        db.session.execute(
+            select(p.benefit_type_id, func.sum(p.quantity))
+            .where(
+                p.period_start <= f.date_to,
+                p.period_end >= f.date_from,
+                p.month <= f"{f.asof:%Y-%m}",
+                *_summed(f, p.community_id),
+            )
+            .group_by(p.benefit_type_id)
+        ).all()
+    )
+    in_period = {
+        row.benefit_type_id: row
+        for row in db.session.execute(
+            select(
+                DeliveryMonth.benefit_type_id,
+                func.sum(DeliveryMonth.quantity).label("quantity"),
+                func.sum(DeliveryMonth.deliveries - DeliveryMonth.reversals).label("deliveries"),
+            )
+            .where(*_months(f, DeliveryMonth.month), *_summed(f, DeliveryMonth.community_id))
+            .group_by(DeliveryMonth.benefit_type_id)
+        )
+    }
+    return q.merge_benefits(promised, against, in_period, locale)
+
+
+def delivery_counts(f: Filters) -> dict[str, int]:
+    """Deliveries and reversals dated in the period."""
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(DeliveryMonth.deliveries), 0),
+            func.coalesce(func.sum(DeliveryMonth.reversals), 0),
+        ).where(*_months(f, DeliveryMonth.month), *_summed(f, DeliveryMonth.community_id))
+    ).one()
+    return {"deliveries": int(row[0]), "reversals": int(row[1])}
+
+
+def training_counts(f: Filters) -> dict[str, Any]:
+    """Sessions held, their hours and attendance, in the communities chosen."""
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(TrainingMonth.sessions), 0),
+            func.coalesce(func.sum(TrainingMonth.hours), 0),
+            func.coalesce(func.sum(TrainingMonth.attendance), 0),
+        ).where(*_months(f, TrainingMonth.month), *_summed(f, TrainingMonth.community_id))
+    ).one()
+    return {"sessions": int(row[0]), "hours": q.num(row[1]), "attendance": int(row[2])}
+
+
+def visit_count(f: Filters) -> int:
+    """Compliance visits made in the period to families of the communities chosen."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(VisitMonth.visits), 0)).where(
+                *_months(f, VisitMonth.month), *_summed(f, VisitMonth.community_id)
+            )
+        )
+        or 0
+    )
+
+
+def compliance_by_commitment(f: Filters, locale: str) -> list[dict[str, Any]]:
+    """As :func:`.queries.compliance_by_commitment`, from the summaries."""
+    results = ("met", "partial", "breached", "not_checked")
+    stmt = (
+        select(
+            CommitmentType.code,
+            CommitmentType.text_es,
+            CommitmentType.text_en,
+            *[func.sum(getattr(FindingMonth, r)).label(r) for r in results],
+        )
+        .join(CommitmentType, CommitmentType.id == FindingMonth.commitment_type_id)
+        .where(*_months(f, FindingMonth.month), *_summed(f, FindingMonth.community_id))
+        .group_by(
+            CommitmentType.id,
+            CommitmentType.code,
+            CommitmentType.text_es,
+            CommitmentType.text_en,
+            CommitmentType.position,
+        )
+        .order_by(CommitmentType.position)
+    )
+    return [q.commitment_row(row, locale) for row in db.session.execute(stmt)]
+
+
+def trend(f: Filters) -> list[dict[str, Any]]:
+    """Per month: deliveries (net), visits and attendance, from the summaries."""
+
+    def by_month(model: Any, value: Any) -> dict[str, int]:
+        return dict(
+            db.session.execute(
+                select(model.month, func.sum(value))
+                .where(*_months(f, model.month), *_summed(f, model.community_id))
+                .group_by(model.month)
+            ).all()
+        )
+
+    return q.trend_rows(
+        f,
+        by_month(DeliveryMonth, DeliveryMonth.deliveries - DeliveryMonth.reversals),
+        by_month(VisitMonth, VisitMonth.visits),
+        by_month(TrainingMonth, TrainingMonth.attendance),
+    )

@@ -1,0 +1,211 @@
+"""``fieldapp node ...`` (enrolment, registration, revocation) and ``fieldapp sync``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from fieldapp.extensions import db
+
+node = click.Group("node", help="This node's enrolment (field) or the registered nodes (central).")
+
+
+def _state():
+    return current_app.extensions["sync"]
+
+
+def _fail(error) -> None:
+    raise click.ClickException(f"{error.code}: {error.message}")
+
+
+@node.command("enroll")
+@click.option("--central", "central_url", required=True,
+              help="Central's URL, e.g. https://central.example.org")
+@click.option("--code", required=True,
+              help="The one-time enrolment code an administrator gave you.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CA certificate(s) that signed central's certificate (when not a public CA).")
+@with_appcontext
+def enroll(central_url: str, code: str, ca_file: str | None) -> None:
+    """Enrol this field node with central (exchanges the code for a credential)."""
+    from pathlib import Path
+
+    from fieldapp.instance import load_node_identity, save_node_identity
+    from sync.client import enrol
+    from sync.errors import SyncError
+
+    if current_app.config["ROLE"] != "field":
+        raise click.ClickException("only a field node enrols (FIELDAPP_ROLE=field)")
+    try:
+        creds = enrol(_state(), central_url, code, ca_file)
+    except SyncError as error:
+        _fail(error)
+    instance = Path(current_app.instance_path)
+    identity = load_node_identity(instance)
+    identity.update(node_id=creds["node_id"], node_code=creds["node_code"])
+    save_node_identity(instance, identity)
+    click.echo(f"enrolled as node {creds['node_code']} ({creds['name']}) "
+               f"with {creds['central_url']}")
+    click.echo("restart the app so new records use the node code")
+
+
+@node.command("status")
+@with_appcontext
+def status() -> None:
+    """Show this node's sync status (enrolment, pending changes, last success and error)."""
+    from sync.client import status as sync_status
+
+    info = sync_status(_state())
+    for key, value in info.items():
+        click.echo(f"{key}: {value}")
+
+
+@node.command("resequence")
+@with_appcontext
+def resequence() -> None:
+    """Renumber this node's pending changes after its database was restored from a backup."""
+    from sync.client import resequence as renumber
+    from sync.errors import SyncError
+
+    try:
+        moved = renumber(_state())
+    except SyncError as error:
+        _fail(error)
+    click.echo(f"renumbered {moved} pending changes; run `fieldapp sync`")
+
+
+@node.command("register")
+@click.argument("name")
+@click.option("--code", required=True, help="Short node code (2-8 capital letters or digits).")
+@click.option("--community", "communities", multiple=True, help="Community code (repeatable).")
+@click.option("--all-communities", is_flag=True, help="The node serves every community.")
+@with_appcontext
+def register(name: str, code: str, communities: tuple[str, ...], all_communities: bool) -> None:
+    """Register a field node on central and print its one-time enrolment code."""
+    from fieldapp.errors import ValidationFailed
+    from fieldapp.nodes.operations import register_node
+
+    _central_only()
+    try:
+        registered, enrol_code = register_node(name, code, communities, all_communities)
+    except ValidationFailed as error:
+        raise click.ClickException(str(error.message)) from error
+    db.session.commit()
+    click.echo(f"registered node {registered.code} ({registered.name})")
+    click.echo(f"enrolment code (shown once): {enrol_code}")
+
+
+@node.command("new-code")
+@click.argument("code")
+@with_appcontext
+def new_code(code: str) -> None:
+    """Make a new one-time enrolment code for a node (e.g. after reinstalling it)."""
+    from fieldapp.nodes.operations import issue_enrolment_code
+
+    registered = _node_by_code(code)
+    enrol_code = issue_enrolment_code(registered)
+    db.session.commit()
+    click.echo(f"enrolment code (shown once): {enrol_code}")
+
+
+@node.command("revoke")
+@click.argument("code")
+@with_appcontext
+def revoke(code: str) -> None:
+    """Revoke a node's credential: central refuses it from now on."""
+    from fieldapp.nodes.operations import revoke_node
+
+    registered = _node_by_code(code)
+    revoke_node(registered)
+    db.session.commit()
+    click.echo(f"revoked node {registered.code}")
+
+
+@node.command("list")
+@with_appcontext
+def list_nodes() -> None:
+    """List the registered nodes with their state and last contact."""
+    from sqlalchemy import select
+
+    from fieldapp.nodes.models import Node
+
+    _central_only()
+    for n in db.session.execute(select(Node).order_by(Node.code)).scalars():
+        scope = "all" if n.all_communities else ",".join(c.code for c in n.communities)
+        click.echo(f"{n.code}\t{n.status}\t{n.last_contact_at or '-'}\t{scope}\t{n.name}")
+
+
+def _central_only() -> None:
+    if current_app.config["ROLE"] != "central":
+        raise click.ClickException("this command runs on central (FIELDAPP_ROLE=central)")
+
+
+def _node_by_code(code: str):
+    from sqlalchemy import select
+
+    from fieldapp.nodes.models import Node
+
+    _central_only()
+    found = db.session.execute(select(Node).where(Node.code == code.upper())).scalar_one_or_none()
+    if found is None:
+        raise click.ClickException(f"no node with code {code}")
+    return found
+
+
+@click.command("sync")
+@click.option("--loop", is_flag=True,
+              help="Keep syncing; back off (with jitter) while central does not answer.")
+@click.option("--interval", type=float, default=None, help="Seconds between syncs in the loop.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@with_appcontext
+def sync_command(loop: bool, interval: float | None, as_json: bool) -> None:
+    """Sync this field node with central once (or keep syncing with --loop)."""
+    from sync.client import run_loop, sync_once
+    from sync.errors import SyncError
+
+    if current_app.config["ROLE"] != "field":
+        raise click.ClickException("only a field node syncs (FIELDAPP_ROLE=field)")
+    state = _state()
+    if interval is not None:
+        current_app.config["SYNC_INTERVAL"] = interval
+
+    def show(report, error, delay=None) -> None:
+        if as_json:
+            out = report.as_dict() if report else {"ok": False}
+            if error is not None:
+                out.update(error_code=error.code, error=error.message)
+            click.echo(json.dumps(out, default=str))
+            return
+        if report is not None and report.ok:
+            click.echo(f"synced: pushed {report.pushed}, pulled {report.pulled}, "
+                       f"refused {report.rejected}, conflicts {report.conflicts}, "
+                       f"{report.requests} requests in {report.seconds:.2f} s")
+        if error is not None:
+            click.echo(f"sync failed: {error.code}: {error.message}", err=True)
+        if delay is not None:
+            click.echo(f"next sync in {delay:.0f} s")
+
+    if not loop:
+        try:
+            report = sync_once(state)
+        except SyncError as error:
+            show(None, error)
+            sys.exit(1)
+        show(report, None)
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    run_loop(state, stop=stop, on_report=show)
+
+
+def init_app(app: Flask) -> None:
+    """Add the commands to the app's CLI."""
+    app.cli.add_command(node)
+    app.cli.add_command(sync_command)

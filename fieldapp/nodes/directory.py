@@ -1,0 +1,107 @@
+"""Central's directory of nodes, as the sync engine sees it: credentials, scope, contact."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import check_password_hash
+
+from fieldapp.models import utcnow
+from fieldapp.nodes.models import Node
+from sync.engine import NodeInfo
+from sync.errors import BadCredential, EnrolmentRefused, NodeRevoked, UnknownNode
+
+
+def hash_secret(secret: str) -> str:
+    """A node credential's stored form.
+
+    The secret is 256 random bits, so a plain SHA-256 is as strong as a slow password hash
+    and keeps every sync request cheap.
+    """
+    return "sha256$" + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_secret(stored: str, secret: str) -> bool:
+    """Whether ``secret`` matches the stored hash (constant time)."""
+    return hmac.compare_digest(stored, hash_secret(secret))
+
+
+def node_info(node: Node) -> NodeInfo:
+    """The engine's view of a node: identity and the communities it serves."""
+    scope = None if node.all_communities else frozenset(c.id for c in node.communities)
+    return NodeInfo(id=node.id, code=node.code, name=node.name, scope=scope)
+
+
+class Directory:
+    """Implements :class:`sync.engine.NodeDirectory` on the ``nodes`` table."""
+
+    def authenticate(self, session: Session, node_id: uuid.UUID, secret: str) -> NodeInfo:
+        node = session.execute(
+            select(Node).options(selectinload(Node.communities)).where(Node.id == node_id)
+        ).scalar_one_or_none()
+        if node is None:
+            raise UnknownNode()
+        if node.revoked_at is not None:
+            raise NodeRevoked()
+        if not node.credential_hash or not check_secret(node.credential_hash, secret):
+            raise BadCredential()
+        return node_info(node)
+
+    def enrol(self, session: Session, code: str, facts: dict[str, Any]) -> tuple[NodeInfo, str]:
+        node_code, _, _rest = code.strip().upper().partition("-")
+        node = session.execute(
+            select(Node).options(selectinload(Node.communities)).where(Node.code == node_code)
+        ).scalar_one_or_none()
+        now = utcnow()
+        if (
+            node is None
+            or not node.enrol_code_hash
+            or node.enrol_expires_at is None
+            or node.enrol_expires_at < now
+            or not check_password_hash(node.enrol_code_hash, code.strip().upper())
+        ):
+            raise EnrolmentRefused()
+        secret = secrets.token_urlsafe(32)
+        node.credential_hash = hash_secret(secret)
+        node.enrol_code_hash = None
+        node.enrol_expires_at = None
+        node.enrolled_at = now
+        node.revoked_at = None
+        node.last_error = node.last_error_code = None
+        node.app_version = str(facts.get("app") or "")[:20] or None
+        node.schema_version = str(facts.get("schema") or "")[:40] or None
+        session.flush()
+        return node_info(node), secret
+
+    def record_contact(self, session: Session, node_id: uuid.UUID, facts: dict[str, Any]) -> None:
+        node = session.get(Node, node_id)
+        if node is None:
+            return
+        node.last_contact_at = utcnow()
+        for key, attr, size in (("app", "app_version", 20), ("schema", "schema_version", 40)):
+            if facts.get(key):
+                setattr(node, attr, str(facts[key])[:size])
+        for key, attr in (("pending", "pending_reported"),
+                          ("quarantined", "quarantined_reported")):
+            if isinstance(facts.get(key), int):
+                setattr(node, attr, facts[key])
+        if "clock_skew_s" in facts:
+            node.clock_skew_s = facts["clock_skew_s"]
+        if facts.get("error_code"):
+            node.last_error_code = str(facts["error_code"])[:40]
+            node.last_error = str(facts.get("error") or "")[:500]
+        elif facts.get("success"):
+            node.last_success_at = node.last_contact_at
+            node.last_error = node.last_error_code = None
+
+
+def enrolment_expiry(seconds: float) -> Any:
+    """When an enrolment code made now stops working."""
+    return utcnow() + timedelta(seconds=seconds)

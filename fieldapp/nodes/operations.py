@@ -1,0 +1,265 @@
+"""Registering, enrolling and revoking nodes on central; resolving sync conflicts."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from fieldapp.communities.models import Community
+from fieldapp.errors import ValidationFailed
+from fieldapp.extensions import db
+from fieldapp.instance import CODE_ALPHABET
+from fieldapp.models import utcnow
+from fieldapp.nodes.directory import enrolment_expiry
+from fieldapp.nodes.models import Node
+
+NODE_CODE_RE = re.compile(r"^[A-Z0-9]{2,8}$")
+
+
+def _communities(ids_or_codes: Iterable[Any]) -> list[Community]:
+    found = []
+    for value in ids_or_codes:
+        if isinstance(value, uuid.UUID):
+            community = db.session.get(Community, value)
+        else:
+            text = str(value).strip()
+            try:
+                community = db.session.get(Community, uuid.UUID(text))
+            except ValueError:
+                community = db.session.execute(
+                    select(Community).where(Community.code == text)
+                ).scalar_one_or_none()
+        if community is None or community.voided:
+            raise ValidationFailed(_l("Unknown community: %(value)s", value=value),
+                                   field="communities")
+        found.append(community)
+    return found
+
+
+def register_node(name: str, code: str, communities: Iterable[Any] = (),
+                  all_communities: bool = False) -> tuple[Node, str]:
+    """Register a field node and make its one-time enrolment code.
+
+    :param code: the node's short code (2 to 8 capital letters or digits), part of its records'
+        codes (``AM-<code>-0042``).
+    :param communities: ids or codes of the communities the node serves.
+    :returns: the node and its enrolment code (shown once; only its hash is stored).
+    :raises ValidationFailed: a name or code is missing or taken, a community is unknown.
+    """
+    name = " ".join((name or "").split())
+    code = (code or "").strip().upper()
+    if not name:
+        raise ValidationFailed(_l("This field is required."), field="name")
+    if not NODE_CODE_RE.match(code):
+        raise ValidationFailed(_l("2 to 8 capital letters or digits."), field="code")
+    if db.session.execute(select(Node.id).where(Node.code == code)).first():
+        raise ValidationFailed(_l("Another node already has this code."), field="code")
+    chosen = _communities(communities)
+    if not chosen and not all_communities:
+        raise ValidationFailed(_l("Choose the communities this node serves."),
+                               field="communities")
+    node = Node(name=name, code=code, all_communities=all_communities, communities=chosen)
+    db.session.add(node)
+    enrol_code = issue_enrolment_code(node)
+    return node, enrol_code
+
+
+def issue_enrolment_code(node: Node) -> str:
+    """A new one-time enrolment code for ``node`` (the old credential keeps working until the
+    node enrols with it), e.g. ``K7Q-4MXT-9PQA``."""
+    secret = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    code = f"{node.code}-{secret[:4]}-{secret[4:]}"
+    node.enrol_code_hash = generate_password_hash(code)
+    node.enrol_expires_at = enrolment_expiry(current_app.config.get("SYNC_ENROL_TTL",
+                                                                    7 * 24 * 3600))
+    db.session.flush()
+    return code
+
+
+def revoke_node(node: Node) -> None:
+    """Refuse the node from now on (``node_revoked``); its unsynced changes stay on the node."""
+    node.revoked_at = utcnow()
+    node.enrol_code_hash = None
+    node.enrol_expires_at = None
+    db.session.flush()
+
+
+def update_node(node: Node, name: str, communities: Iterable[Any],
+                all_communities: bool) -> None:
+    """Change a node's name and scope."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationFailed(_l("This field is required."), field="name")
+    chosen = _communities(communities)
+    if not chosen and not all_communities:
+        raise ValidationFailed(_l("Choose the communities this node serves."),
+                               field="communities")
+    node.name = name
+    node.communities = chosen
+    node.all_communities = all_communities
+    db.session.flush()
+
+
+# -- conflicts ---------------------------------------------------------------------------------
+def parse_typed(column: Any, text: str | None) -> Any:
+    """A value typed by a coordinator, as the column's Python type.
+
+    :raises ValidationFailed: the text does not fit the column.
+    """
+    from datetime import date
+    from decimal import Decimal, InvalidOperation
+
+    from sqlalchemy import Boolean, Date, Float, Integer, Numeric
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    kind = column.type
+    try:
+        if isinstance(kind, Boolean):
+            return text.lower() in ("1", "true", "yes", "sí", "si")
+        if isinstance(kind, Integer):
+            return int(text)
+        if isinstance(kind, Float):
+            return float(text.replace(",", "."))
+        if isinstance(kind, Numeric):
+            return Decimal(text.replace(",", "."))
+        if isinstance(kind, Date):
+            return date.fromisoformat(text)
+    except (ValueError, InvalidOperation) as error:
+        raise ValidationFailed(_l("This value does not fit the field."), field="value") from error
+    return text
+
+
+def _spec_and_record(conflict: Any) -> tuple[Any, Any]:
+    state = current_app.extensions["sync"]
+    spec = state.registry.get(conflict.table_name)
+    record = db.session.get(spec.model, conflict.row_id) if spec is not None else None
+    if record is None:
+        raise ValidationFailed(_l("The record of this conflict no longer exists."),
+                               field="choice")
+    return spec, record
+
+
+def resolve_conflict(conflict_id: int, choice: str, value: str | None, username: str) -> None:
+    """Apply a coordinator's decision on a conflict; the result syncs back to the nodes.
+
+    :param choice: ``central`` / ``node`` / ``other`` (a typed value) for a field;
+        ``both`` / ``this`` / ``that`` for competing versions; ``not_double`` / ``double`` for a
+        suspected double delivery (``double`` records a reversal).
+    :raises ValidationFailed: the conflict is closed, the choice or value does not fit.
+    """
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from fieldapp.audit.operations import record as audit
+    from fieldapp.audit.operations import snapshot
+    from fieldapp.nodes.models import SYNC_TABLES
+    from fieldapp.nodes.queries import conflict as find_conflict
+
+    conflict = find_conflict(conflict_id)
+    if conflict is None or conflict.status != "open":
+        raise ValidationFailed(_l("This conflict is already resolved."), field="choice")
+    spec, record = _spec_and_record(conflict)
+    before = snapshot(record)
+    c = SYNC_TABLES.conflicts
+    decide = {"field": _decide_field, "amendment": _decide_versions,
+              "double_delivery": _decide_double}.get(conflict.kind)
+    if decide is None:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    resolution = decide(conflict, spec, record, choice, value, username)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ValidationFailed(_l("This value is not allowed for this field."),
+                               field="value") from error
+    audit("conflict:resolve", record, before=before,
+          family_id=getattr(record, "family_id", None) or (
+              record.id if conflict.table_name == "families" else None))
+    db.session.execute(update(c).where(c.c.id == conflict.id).values(
+        status="resolved", resolution=resolution, resolved_by=username,
+        resolved_at=utcnow(), updated_at=utcnow()))
+    if conflict.kind == "amendment":  # the mirror conflict of the same pair closes too
+        db.session.execute(update(c).where(
+            c.c.status == "open", c.c.kind == "amendment",
+            c.c.row_id == conflict.other_row_id, c.c.other_row_id == conflict.row_id,
+        ).values(status="resolved", resolution=resolution, resolved_by=username,
+                 resolved_at=utcnow(), updated_at=utcnow()))
+
+
+def _decide_field(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
+                  username: str) -> str:
+    codec = spec.codec
+    if choice == "central":
+        chosen = codec.decode_value(conflict.field, conflict.central_value)
+    elif choice == "node":
+        chosen = codec.decode_value(conflict.field, conflict.node_value)
+    elif choice == "other":
+        chosen = parse_typed(spec.table.c[conflict.field], value)
+    else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    setattr(record, conflict.field, chosen)
+    return f"{choice}: {codec.encode_value(conflict.field, chosen)}"
+
+
+def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
+                     username: str) -> str:
+    other = db.session.get(spec.model, conflict.other_row_id)
+    if choice == "both":
+        kept, aside = [record, other], []
+    elif choice in ("this", "that"):
+        kept = [record] if choice == "this" else [other]
+        aside = [other] if choice == "this" else [record]
+    else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    for item in kept:
+        if item is not None:
+            item.conflict_flag = None
+    for item in aside:
+        if item is not None:
+            item.conflict_flag = "set_aside"
+    return choice
+
+
+def _decide_double(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
+                   username: str) -> str:
+    if choice == "not_double":
+        record.suspected_duplicate_of_id = None
+    elif choice == "double":
+        _reverse_delivery(record, username)
+    else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    return choice
+
+
+def _reverse_delivery(delivery: Any, username: str) -> Any:
+    """Record the reversal of a delivery found to be a double (history is never edited)."""
+    from fieldapp.codes import next_code
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.models import utcnow as now
+
+    reversal = Delivery(
+        code=next_code("D", width=6),
+        family_id=delivery.family_id,
+        agreement_id=delivery.agreement_id,
+        benefit_type_id=delivery.benefit_type_id,
+        item=delivery.item,
+        quantity=delivery.quantity,
+        unit=delivery.unit,
+        delivered_on=now().date(),
+        delivered_by_name=username,
+        receipt_kind="none",
+        reverses_id=delivery.id,
+        reason=str(_l("Recorded twice (found when syncing)")),
+    )
+    db.session.add(reversal)
+    return reversal

@@ -1,0 +1,220 @@
+"""Wiring fieldapp to the sync engine: which tables sync, how each kind merges, whose they are.
+
+``create_app`` calls :func:`init_app` (like an extension's ``init_app``): the engine never imports
+fieldapp, it learns the tables from here. Tables not listed never sync: users, login failures,
+code sequences, idempotency keys, central's nodes and the engine's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.orm import Session, aliased
+
+from sync.engine import SyncEngine
+from sync.registry import TableSpec
+
+engine = SyncEngine()
+
+#: How far apart two deliveries of the same thing to the same family may be and still look
+#: like one delivery recorded twice.
+DOUBLE_DELIVERY_DAYS = 1
+
+
+def find_double_deliveries(session: Session, rows: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+    """New deliveries that look like one already recorded: same family, benefit, item and
+    quantity within a day, neither a reversal nor reversed. Returns (new id, earlier id).
+
+    One query per batch, joined on the (family, date) index.
+    """
+    from fieldapp.deliveries.models import Delivery
+
+    new_ids = [r["id"] for r in rows if not r.get("reverses_id") and not r.get("voided")]
+    if not new_ids:
+        return []
+    new = aliased(Delivery, name="new")
+    old = aliased(Delivery, name="old")
+    reversal = aliased(Delivery, name="reversal")
+    if session.get_bind().dialect.name == "sqlite":
+        low = func.date(new.delivered_on, f"-{DOUBLE_DELIVERY_DAYS} day")
+        high = func.date(new.delivered_on, f"+{DOUBLE_DELIVERY_DAYS} day")
+    else:
+        low = new.delivered_on - timedelta(days=DOUBLE_DELIVERY_DAYS)
+        high = new.delivered_on + timedelta(days=DOUBLE_DELIVERY_DAYS)
+    doubles: dict[Any, Any] = {}
+    fresh = set(new_ids)
+    for start in range(0, len(new_ids), 2000):
+        chunk = new_ids[start : start + 2000]
+        stmt = (
+            select(new.id, old.id, old.reverses_id, old.voided)
+            .join(old, and_(
+                old.family_id == new.family_id,
+                old.benefit_type_id == new.benefit_type_id,
+                old.item == new.item,
+                old.quantity == new.quantity,
+                old.delivered_on >= low,
+                old.delivered_on <= high,
+                old.id != new.id,
+            ))
+            .where(
+                new.id.in_(chunk),
+                ~select(reversal.id).where(reversal.reverses_id == old.id).exists(),
+            )
+            .order_by(new.id, old.created_at, old.id)
+        )
+        # "Not a reversal, not voided" is checked here: in SQL, SQLite would pick the index on
+        # reverses_id (nearly every row is NULL) and scan the whole table.
+        for new_id, old_id, old_reverses, old_voided in session.execute(stmt):
+            if old_reverses is not None or old_voided:
+                continue
+            # Two new ones doubling each other: flag only the later of the pair.
+            if old_id in fresh and old_id > new_id:
+                continue
+            doubles.setdefault(new_id, old_id)
+    return list(doubles.items())
+
+
+def table_specs() -> list[TableSpec]:
+    """The synced tables, parents first, with their kind and scope path."""
+    from fieldapp.agreements.models import (
+        Agreement,
+        AgreementBenefit,
+        AgreementCommitment,
+        BenefitType,
+        CommitmentType,
+        Signature,
+    )
+    from fieldapp.audit.models import AuditEntry
+    from fieldapp.communities.models import Community
+    from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.families.models import Family
+    from fieldapp.trainings.models import Attendance, TrainingSession
+
+    by_family = "family_id->families"
+    return [
+        TableSpec(Community, scope="id"),
+        TableSpec(CommitmentType),
+        TableSpec(BenefitType),
+        TableSpec(Family, scope="community_id"),
+        TableSpec(
+            Agreement,
+            kind="agreement",
+            scope=by_family,
+            frozen_when="content_hash",
+            mutable=frozenset({"status", "status_reason", "status_changed_at", "notes",
+                               "conflict_flag", "updated_at"}),
+            supersedes="supersedes_id",
+            flag_column="conflict_flag",
+        ),
+        TableSpec(AgreementCommitment, scope="agreement_id->agreements"),
+        TableSpec(AgreementBenefit, scope="agreement_id->agreements"),
+        TableSpec(TrainingSession, scope="community_id"),
+        TableSpec(
+            Attendance,
+            kind="set",
+            scope="session_id->training_sessions",
+            scope2=by_family,
+            natural_key=("session_id", "family_id"),
+        ),
+        TableSpec(
+            Delivery,
+            kind="append",
+            scope=by_family,
+            mutable=frozenset({"suspected_duplicate_of_id", "over_promise_confirmed",
+                               "updated_at"}),
+            flag_column="suspected_duplicate_of_id",
+            find_doubles=find_double_deliveries,
+            doubles_columns=("reverses_id",),
+        ),
+        TableSpec(
+            Signature,
+            kind="append",
+            scope="agreement_id->agreements|delivery_id->benefit_deliveries",
+            mutable=frozenset({"updated_at"}),
+        ),
+        TableSpec(ComplianceVisit, kind="append", scope=by_family,
+                  mutable=frozenset({"notes", "lat", "lon", "updated_at"})),
+        TableSpec(VisitFinding, kind="append", scope="visit_id->compliance_visits",
+                  mutable=frozenset({"result", "notes", "updated_at"})),
+        TableSpec(Sanction, scope=by_family),
+        TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False),
+    ]
+
+
+def schema_version(session: Session) -> str:
+    """The database's Alembic revision(s), e.g. ``0002_sync``."""
+    heads = session.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return "+".join(sorted(heads)) or "none"
+
+
+def init_app(app: Flask) -> None:
+    """Register fieldapp's tables with the sync engine, its blueprint and its commands."""
+    import fieldapp
+    from fieldapp.extensions import csrf, db
+    from fieldapp.models import Base
+    from fieldapp.nodes.directory import Directory
+
+    engine.init_app(
+        app,
+        session=db.session,
+        metadata=Base.metadata,
+        tables=table_specs(),
+        schema_version=schema_version,
+        app_version=fieldapp.__version__,
+        directory=Directory() if app.config["ROLE"] == "central" else None,
+    )
+    from fieldapp.auth.access import public
+
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith("sync_api."):
+            public(view)
+    if "sync_api" in app.blueprints:
+        csrf.exempt(app.blueprints["sync_api"])
+
+    from fieldapp.nodes import cli
+
+    cli.init_app(app)
+    app.context_processor(sync_badge)
+
+
+def sync_badge() -> dict[str, Any]:
+    """The status badge of the top bar: this node's sync (field) or open conflicts (central)."""
+    from flask import current_app
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        return {"sync_badge": None}
+    if current_app.config["ROLE"] == "central":
+        if not current_user.has_role("coordinator"):
+            return {"sync_badge": None}
+        from fieldapp.nodes.queries import open_conflict_count
+
+        count = open_conflict_count()
+        return {"sync_badge": {"state": "conflicts" if count else "ok", "conflicts": count}}
+    from fieldapp.nodes.messages import plain_error
+    from sync.client import status
+
+    info = status(current_app.extensions["sync"])
+    if info["last_error"]:
+        state = "error"
+    elif info["pending"]:
+        state = "pending"
+    elif info["last_success_at"]:
+        state = "ok"
+    else:
+        state = "never"
+    return {"sync_badge": {**info, "state": state, "error": plain_error(info["last_error"])}}
+
+
+def capture_bulk(model: Any, ids: list[Any]) -> int:
+    """Capture rows written behind the session's back (a raw connection), see
+    :func:`sync.capture.capture_rows`. Statements run through ``db.session`` (bulk inserts,
+    updates, deletes) are captured on their own."""
+    from fieldapp.extensions import db
+    from sync.capture import capture_rows
+
+    return capture_rows(db.session, model, ids)

@@ -1,0 +1,616 @@
+"""Central applies a page of a node's operations: exactly once, in order, by kind of data.
+
+The caller holds the page's transaction. Runs of inserts into one table go in bulk (one
+savepoint; a failing batch is split in halves until the bad records are found and quarantined),
+everything else one operation at a time in its own savepoint. Each applied operation leaves one
+change-log entry carrying the node's sequence number and the digest of the operation's bytes, so
+a replay is recognised and a reused number with other content is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+from sync.changelog import Change, _place
+from sync.engine import AppState, NodeInfo
+from sync.fastsql import fast_uuid, is_sqlite, sqlite_table
+from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
+
+#: Timestamps before this are certainly a wrong clock.
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class Rejected(Exception):  # noqa: N818 - a decision, not a failure of the program
+    """An operation central refuses; it is quarantined with this code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Op:
+    """One operation of a push page."""
+
+    seq: int
+    line: bytes
+    digest: str
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.body.get("o", "")
+
+
+@dataclass
+class PushOutcome:
+    """What central answers for a page."""
+
+    acked: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: int = 0
+    applied: int = 0
+    skewed: int = 0
+
+
+def db_error_code(error: Exception) -> tuple[str, str]:
+    """A stable code and a one-line reason for a database refusal."""
+    text = str(getattr(error, "orig", error)).strip().splitlines()[0][:300]
+    low = text.lower()
+    if "unique" in low or "duplicate key" in low:
+        return "duplicate_key", text
+    if "foreign key" in low:
+        return "missing_parent", text
+    return "invalid", text
+
+
+class Applier:
+    """Applies the new operations of one page for one node."""
+
+    def __init__(self, state: AppState, session: Session, node: NodeInfo) -> None:
+        self.state = state
+        self.session = session
+        self.node = node
+        self.registry = state.registry
+        self.changes: list[Change] = []
+        self.outcome_rejected: list[dict[str, Any]] = []
+        self.conflicts = 0
+        self.applied = 0
+        self.skewed = 0
+        self.now = state.now()
+        self.fast = is_sqlite(session)
+        #: (table, id) -> community of rows looked up during this page.
+        self.cache: dict[tuple[str, Any], Any] = {}
+        tolerance = timedelta(seconds=float(state.config("SYNC_CLOCK_TOLERANCE")))
+        self.latest_plausible = self.now + tolerance
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def reject(self, op: Op, code: str, message: str) -> None:
+        body = op.body if isinstance(op.body, dict) else {}
+        row_id = _uuid_or_none(body.get("i"))
+        self.session.execute(
+            insert(self.state.tables.quarantine).values(
+                direction="push", node_id=self.node.id, node_seq=op.seq, op_digest=op.digest,
+                table_name=str(body.get("t"))[:64] if body.get("t") else None, row_id=row_id,
+                code=code, message=message, payload=op.line.decode("utf-8", "replace"),
+                created_at=self.now,
+            )
+        )
+        self.outcome_rejected.append({"s": op.seq, "code": code, "message": message})
+
+    def record(self, op: Op, spec: TableSpec, row_id: uuid.UUID, kind: str, places: tuple,
+               echo: bool = False) -> None:
+        self.changes.append(Change(
+            spec.name, row_id, kind if spec.distribute or kind == "n" else "n",
+            _place(places[0]), _place(places[1]), self.node.id, op.seq, echo, op.digest,
+        ))
+        self.applied += 1
+
+    def central_change(self, spec: TableSpec, row_id: uuid.UUID, places: tuple) -> None:
+        """A change central itself made while applying (a flag on another record)."""
+        self.changes.append(Change(spec.name, row_id, "u", _place(places[0]), _place(places[1])))
+
+    def places(self, spec: TableSpec, row: dict[str, Any]) -> tuple:
+        """The communities of one row (parents looked up once per page)."""
+        return self.registry.communities_of_rows(self.session, spec.name, [row], self.cache)[0]
+
+    def check_scope(self, places: tuple) -> None:
+        for place in places:
+            if place is MISSING:
+                raise Rejected("missing_parent",
+                               "It refers to a record central does not have.")
+            if place is not None and self.node.scope is not None and place not in self.node.scope:
+                raise Rejected("out_of_scope",
+                               "It belongs to a community this node does not serve.")
+
+    def note_clock(self, op: Op) -> None:
+        at = op.body.get("a")
+        try:
+            when = datetime.fromisoformat(at) if isinstance(at, str) else None
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is not None and (
+            when < EARLIEST_PLAUSIBLE or when > self.latest_plausible
+        ):
+            self.skewed += 1
+
+    # -- the page ----------------------------------------------------------------------------
+    def run(self, ops: list[Op]) -> None:
+        valid: list[tuple[Op, TableSpec]] = []
+        for op in ops:
+            self.note_clock(op)
+            spec = self._spec(op)
+            if spec is not None:
+                valid.append((op, spec))
+        i = 0
+        while i < len(valid):
+            op, spec = valid[i]
+            if op.kind == "i":
+                j = i + 1
+                while j < len(valid) and valid[j][0].kind == "i" and valid[j][1] is spec:
+                    j += 1
+                self.insert_run(spec, [o for o, _s in valid[i:j]])
+                i = j
+            else:
+                self.one(spec, op)
+                i += 1
+
+    def _spec(self, op: Op) -> TableSpec | None:
+        body = op.body
+        if not isinstance(body, dict) or body.get("o") not in ("i", "u", "d"):
+            self.reject(op, "invalid", "Not a valid operation.")
+            return None
+        spec = self.registry.get(body.get("t")) if isinstance(body.get("t"), str) else None
+        if spec is None:
+            self.reject(op, "unknown_table", f"Central does not sync {body.get('t')!r}.")
+            return None
+        if _uuid_or_none(body.get("i")) is None:
+            self.reject(op, "invalid", "The record id is not a UUID.")
+            return None
+        if body["o"] != "d" and not isinstance(body.get("d"), dict):
+            self.reject(op, "invalid", "The operation carries no values.")
+            return None
+        return spec
+
+    # -- inserts in bulk -----------------------------------------------------------------------
+    def _full_row(self, spec: TableSpec, op: Op) -> dict[str, Any]:
+        data = dict(op.body["d"])
+        data.pop("id", None)
+        row = spec.codec.decode_row(data)
+        row["id"] = uuid.UUID(op.body["i"])
+        for column in spec.table.columns:
+            if column.key not in row:
+                default = column.default
+                row[column.key] = default.arg if default is not None and default.is_scalar else None
+        return row
+
+    def _key_row(self, spec: TableSpec, op: Op) -> dict[str, Any]:
+        """The columns central reasons about, as Python values (the rest stays on the wire)."""
+        data = op.body["d"]
+        decode = spec.codec.decode_value
+        row = {c: decode(c, data.get(c)) for c in spec.key_columns if c != "id"}
+        row["id"] = fast_uuid(op.body["i"])
+        return row
+
+    def _decode_run(self, spec: TableSpec, ops: list[Op]
+                    ) -> list[tuple[Op, dict[str, Any], tuple | None]]:
+        fast = sqlite_table(spec.table) if self.fast else None
+        rows: list[tuple[Op, dict[str, Any], tuple | None]] = []
+        for op in ops:
+            try:
+                if fast is not None:
+                    params = fast.params_from_dict(op.body["i"], op.body["d"])
+                    rows.append((op, self._key_row(spec, op), params))
+                else:
+                    rows.append((op, self._full_row(spec, op), None))
+            except (ValueError, TypeError, ArithmeticError, AttributeError) as error:
+                self.reject(op, "invalid", f"A value does not fit: {error}")
+        return rows
+
+    def insert_run(self, spec: TableSpec, ops: list[Op]) -> None:
+        rows = self._decode_run(spec, ops)
+        if not rows:
+            return
+        t = spec.table
+        ids = [row["id"] for _op, row, _p in rows]
+        existing = set()
+        for start in range(0, len(ids), 500):
+            existing.update(self.session.execute(
+                select(t.c.id).where(t.c.id.in_(ids[start : start + 500]))
+            ).scalars())
+        seen: set[uuid.UUID] = set()
+        fresh: list[tuple[Op, dict[str, Any], tuple | None]] = []
+        for item in rows:
+            op, row, _params = item
+            if row["id"] in existing or row["id"] in seen:
+                self.one(spec, op)  # a record central already has: merged field by field
+            else:
+                seen.add(row["id"])
+                fresh.append(item)
+        if spec.natural_key and fresh:
+            fresh = self._join_set_members(spec, fresh)
+        if not fresh:
+            return
+        places = self.registry.communities_of_rows(self.session, spec.name,
+                                                   [row for _op, row, _p in fresh], self.cache)
+        placed = []
+        for (op, row, params), place in zip(fresh, places, strict=True):
+            try:
+                self.check_scope(place)
+            except Rejected as refusal:
+                self.reject(op, refusal.code, refusal.message)
+            else:
+                placed.append((op, row, params, place))
+        inserted = self._insert_bisect(spec, placed)
+        if not inserted:
+            return
+        flagged = self._flag_inserted(spec, inserted)
+        for op, row, _params, place in inserted:
+            self.record(op, spec, row["id"], "u", place, echo=row["id"] in flagged)
+
+    def _insert_bisect(self, spec: TableSpec, items: list[tuple[Op, dict, Any, tuple]]
+                       ) -> list[tuple[Op, dict, Any, tuple]]:
+        if not items:
+            return []
+        try:
+            with self.session.begin_nested():
+                if self.fast:
+                    self.session.connection().exec_driver_sql(
+                        sqlite_table(spec.table).insert_sql, [p for _o, _r, p, _pl in items])
+                else:
+                    self.session.execute(insert(spec.table), [row for _o, row, _p, _pl in items])
+            return items
+        except (IntegrityError, StatementError, DBAPIError) as error:
+            if len(items) == 1:
+                code, message = db_error_code(error)
+                self.reject(items[0][0], code, message)
+                return []
+        mid = len(items) // 2
+        return self._insert_bisect(spec, items[:mid]) + self._insert_bisect(spec, items[mid:])
+
+    def _join_set_members(self, spec: TableSpec, fresh: list[tuple[Op, dict, Any]]
+                          ) -> list[tuple[Op, dict, Any]]:
+        """Inserts whose natural key central already has join that element instead."""
+        t = spec.table
+        key_cols = spec.natural_key
+        first = key_cols[0]
+        values = list({row[first] for _op, row, _p in fresh})
+        known: dict[tuple, dict[str, Any]] = {}
+        for start in range(0, len(values), 500):
+            for r in self.session.execute(
+                select(t).where(t.c[first].in_(values[start : start + 500]))
+            ):
+                m = dict(r._mapping)
+                known[tuple(m[c] for c in key_cols)] = m
+        keep = []
+        for item in fresh:
+            op, row, _params = item
+            key = tuple(row[c] for c in key_cols)
+            other = known.get(key)
+            if other is None:
+                known[key] = row
+                keep.append(item)
+            else:
+                self._join(spec, op, self._full_row(spec, op), other)
+        return keep
+
+    def _join(self, spec: TableSpec, op: Op, row: dict[str, Any], other: dict[str, Any]) -> None:
+        """Record that ``row`` is ``other`` under another id (an element of a set)."""
+        aliases = self.state.tables.aliases
+        self.session.execute(insert(aliases).values(
+            table_name=spec.name, alias_id=row["id"], canonical_id=other["id"]))
+        places = self.places(spec, other)
+        try:
+            self.check_scope(places)
+        except Rejected as refusal:
+            self.reject(op, refusal.code, refusal.message)
+            return
+        changes: dict[str, Any] = {}
+        if other.get("voided") and not row.get("voided"):
+            changes["voided"] = False  # present on either side: present (add wins)
+        for col, value in row.items():
+            if col not in SYSTEM_COLUMNS and other.get(col) is None and value is not None:
+                changes[col] = value
+        changes.pop("updated_at", None)
+        if changes and other.get("version") is not None:
+            changes["version"] = other["version"] + 1
+            changes["updated_at"] = self.now
+            self.session.execute(
+                update(spec.table).where(spec.table.c.id == other["id"]).values(**changes))
+            other.update(changes)
+        self.record(op, spec, other["id"], "u", places, echo=True)
+
+    def _flag_inserted(self, spec: TableSpec, inserted: list[tuple[Op, dict, Any, tuple]]
+                       ) -> set[uuid.UUID]:
+        """Flag competing versions and suspected doubles; both records are kept."""
+        flagged: set[uuid.UUID] = set()
+        rows = [row for _op, row, _p, _pl in inserted]
+        place_of = {row["id"]: place for _op, row, _p, place in inserted}
+        by_id = {row["id"]: op for op, row, _p, _pl in inserted}
+        if spec.kind == "agreement" and spec.supersedes and spec.flag_column:
+            col = spec.supersedes
+            bases = {row[col] for row in rows if row.get(col) is not None}
+            for base in bases:
+                live = self.session.execute(
+                    select(spec.table.c.id).where(
+                        spec.table.c[col] == base, spec.table.c.voided.is_(False)
+                    ).order_by(spec.table.c.created_at, spec.table.c.id)
+                ).scalars().all()
+                if len(live) < 2:
+                    continue
+                for row_id in live:
+                    self._set_flag(spec, row_id, "competing_version", place_of, by_id)
+                    flagged.add(row_id)
+                for row_id in live:
+                    if row_id in by_id:
+                        other = next(x for x in live if x != row_id)
+                        self.add_conflict("amendment", spec, row_id, by_id[row_id],
+                                          other_row_id=other, place=place_of.get(row_id))
+        if spec.find_doubles and spec.flag_column:
+            for row_id, other_id in spec.find_doubles(self.session, rows):
+                self._set_flag(spec, row_id, other_id, place_of, by_id)
+                flagged.add(row_id)
+                self.add_conflict("double_delivery", spec, row_id, by_id.get(row_id),
+                                  other_row_id=other_id, place=place_of.get(row_id))
+        return flagged
+
+    def _set_flag(self, spec: TableSpec, row_id: uuid.UUID, value: Any,
+                  place_of: dict, by_id: dict) -> None:
+        t = spec.table
+        values: dict[str, Any] = {spec.flag_column: value}
+        if spec.versioned:
+            values["version"] = t.c.version + 1
+        self.session.execute(update(t).where(t.c.id == row_id).values(**values))
+        if row_id not in by_id:  # an earlier record: every node in scope gets the flag
+            place = self.registry.communities_of_rows(
+                self.session, spec.name, [self._current(spec, row_id) or {"id": row_id}], {})[0]
+            self.central_change(spec, row_id, place)
+
+    def add_conflict(self, kind: str, spec: TableSpec, row_id: uuid.UUID, op: Op | None,
+                     field_name: str | None = None, central_value: Any = None,
+                     node_value: Any = None, base_value: Any = None,
+                     other_row_id: uuid.UUID | None = None, place: tuple | None = None) -> None:
+        """Open a conflict for a coordinator (or refresh the open one on the same field)."""
+        c = self.state.tables.conflicts
+        community = _place(place[0]) if place else None
+        existing = self.session.execute(
+            select(c.c.id).where(
+                c.c.status == "open", c.c.kind == kind, c.c.table_name == spec.name,
+                c.c.row_id == row_id,
+                c.c.field == field_name if field_name else c.c.field.is_(None),
+                c.c.other_row_id == other_row_id if other_row_id else c.c.other_row_id.is_(None),
+            )
+        ).scalar_one_or_none()
+        values = dict(central_value=central_value, node_value=node_value,
+                      node_id=self.node.id, node_seq=op.seq if op else None,
+                      updated_at=self.now)
+        if existing is not None:
+            self.session.execute(update(c).where(c.c.id == existing).values(**values))
+        else:
+            self.session.execute(insert(c).values(
+                kind=kind, table_name=spec.name, row_id=row_id, field=field_name,
+                other_row_id=other_row_id, base_value=base_value, community_id=community,
+                status="open", created_at=self.now, **values))
+        self.conflicts += 1
+
+    # -- one operation -----------------------------------------------------------------------
+    def _current(self, spec: TableSpec, row_id: uuid.UUID) -> dict[str, Any] | None:
+        stmt = select(spec.table).where(spec.table.c.id == row_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.session.execute(stmt).first()
+        return dict(row._mapping) if row is not None else None
+
+    def _canonical(self, spec: TableSpec, row_id: uuid.UUID) -> uuid.UUID:
+        if not spec.natural_key:
+            return row_id
+        a = self.state.tables.aliases
+        canonical = self.session.execute(
+            select(a.c.canonical_id).where(a.c.table_name == spec.name, a.c.alias_id == row_id)
+        ).scalar_one_or_none()
+        return canonical or row_id
+
+    def one(self, spec: TableSpec, op: Op) -> None:
+        try:
+            with self.session.begin_nested():
+                if op.kind == "d":
+                    self._delete(spec, op)
+                else:
+                    self._update(spec, op)
+        except Rejected as refusal:
+            self.reject(op, refusal.code, refusal.message)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            self.reject(op, "invalid", f"A value does not fit: {error}")
+        except (IntegrityError, StatementError, DBAPIError) as error:
+            code, message = db_error_code(error)
+            self.reject(op, code, message)
+
+    def _delete(self, spec: TableSpec, op: Op) -> None:
+        row_id = self._canonical(spec, uuid.UUID(op.body["i"]))
+        current = self._current(spec, row_id)
+        if current is None:
+            self.record(op, spec, row_id, "n", (None, None))
+            return
+        if spec.kind == "append":
+            raise Rejected("append_only", "Events are never deleted; record a correction.")
+        if spec.kind == "agreement" and spec.frozen_when and current.get(spec.frozen_when):
+            raise Rejected("signed_immutable", "A signed agreement is never deleted.")
+        places = self.places(spec, current)
+        self.check_scope(places)
+        self.session.execute(delete(spec.table).where(spec.table.c.id == row_id))
+        self.record(op, spec, row_id, "d", places)
+
+    def _update(self, spec: TableSpec, op: Op) -> None:
+        body = op.body
+        codec = spec.codec
+        row_id = self._canonical(spec, uuid.UUID(body["i"]))
+        current = self._current(spec, row_id)
+        if body["o"] == "i":
+            if current is None:  # a second insert of the same id within the page
+                raise Rejected("duplicate_key", "This record was sent twice.")
+            new = codec.decode_row({k: v for k, v in body["d"].items() if k != "id"})
+            base: dict[str, Any] = {}
+            if self._known_insert(spec, op, row_id, current, new):
+                return
+        else:
+            if current is None:
+                raise Rejected("missing_record",
+                               "Central does not have this record (was it refused earlier?).")
+            new = codec.decode_row(body["d"])
+            base = codec.decode_row(body.get("p") or {})
+        places = self.places(spec, current)
+        self.check_scope(places)
+        changed = {k: v for k, v in new.items() if k not in SYSTEM_COLUMNS and k != "updated_at"
+                   and current.get(k) != v}
+        self._check_kind(spec, current, changed)
+        apply: dict[str, Any] = {}
+        conflicts: list[tuple[str, Any]] = []
+        for col, value in changed.items():
+            if col in base and base[col] == current.get(col):
+                apply[col] = value
+            else:
+                conflicts.append((col, value))
+        if set(apply) & spec.path_columns:  # the record moves: its new place must be in scope
+            self.cache.pop((spec.name, row_id), None)
+            places = self.places(spec, {**current, **apply})
+            self.check_scope(places)
+        clean = (not spec.versioned or body.get("bv") == current.get("version")) and not conflicts
+        if apply:
+            self._write(spec, row_id, current, apply, new, body.get("v") if clean else None)
+        for col, value in conflicts:
+            self.add_conflict(
+                "field", spec, row_id, op, field_name=col,
+                central_value=codec.encode_value(col, current.get(col)),
+                node_value=codec.encode_value(col, value),
+                base_value=codec.encode_value(col, base.get(col)) if col in base else None,
+                place=places,
+            )
+        if not apply and not conflicts and clean:
+            self.record(op, spec, row_id, "n", places)
+            return
+        self.record(op, spec, row_id, "u", places, echo=not clean)
+
+    def _write(self, spec: TableSpec, row_id: uuid.UUID, current: dict[str, Any],
+               apply: dict[str, Any], new: dict[str, Any], node_version: Any) -> None:
+        """Write merged fields. The node's version is kept when nothing else changed the
+        record in between (``node_version`` given); otherwise central makes a new version."""
+        if spec.versioned:
+            if isinstance(node_version, int) and node_version > current["version"]:
+                apply["version"] = node_version
+            else:
+                apply["version"] = current["version"] + 1
+        if "updated_at" in new and "updated_at" in spec.table.c:
+            apply["updated_at"] = new["updated_at"]
+        self.session.execute(update(spec.table).where(spec.table.c.id == row_id).values(**apply))
+
+    def _known_insert(self, spec: TableSpec, op: Op, row_id: uuid.UUID,
+                      current: dict[str, Any], new: dict[str, Any]) -> bool:
+        """An insert of a record central has: the same, or older than central's (then the
+        node receives central's). Returns whether that settled it."""
+        body = op.body
+        stale = spec.versioned and isinstance(body.get("v"), int) and (
+            body["v"] <= (current.get("version") or 0))
+        same = all(current.get(k) == v for k, v in new.items()
+                   if k not in SYSTEM_COLUMNS and k != "updated_at")
+        if not (stale or same):
+            return False
+        places = self.places(spec, current)
+        self.check_scope(places)
+        self.record(op, spec, row_id, "u" if stale else "n", places, echo=stale)
+        return True
+
+    def _check_kind(self, spec: TableSpec, current: dict[str, Any], changed: dict) -> None:
+        if spec.kind == "append":
+            fixed = set(changed) - spec.mutable
+            if fixed:
+                raise Rejected("append_only",
+                               "Recorded events cannot be changed; record a correction instead "
+                               f"({', '.join(sorted(fixed))}).")
+        if spec.kind == "agreement" and spec.frozen_when and current.get(spec.frozen_when):
+            fixed = set(changed) - spec.mutable - {"voided"}
+            if fixed:
+                raise Rejected("signed_immutable",
+                               "A signed agreement is never edited; make an amendment "
+                               f"({', '.join(sorted(fixed))}).")
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def parse_page(lines: list[bytes]) -> list[Op]:
+    """The operations of a push body (one JSON object per line), with their digests.
+
+    :raises ValueError: a line is not JSON or the numbers do not increase.
+    """
+    import hashlib
+
+    lines = [line.strip() for line in lines]
+    lines = [line for line in lines if line]
+    bodies = json.loads(b"[" + b",".join(lines) + b"]") if lines else []
+    ops: list[Op] = []
+    previous = 0
+    blake = hashlib.blake2b
+    for line, body in zip(lines, bodies, strict=True):
+        seq = body.get("s") if isinstance(body, dict) else None
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq <= previous:
+            raise ValueError("operation numbers must increase")
+        previous = seq
+        ops.append(Op(seq, line, blake(line, digest_size=16).hexdigest(), body))
+    return ops
+
+
+def earlier_outcomes(state: AppState, session: Session, node_id: uuid.UUID,
+                     ops: list[Op]) -> list[dict[str, Any]]:
+    """Outcomes for operations already applied (a replay): the same bytes are acknowledged
+    again (with their earlier refusal, if any); other bytes under a used number are refused."""
+    if not ops:
+        return []
+    seqs = [op.seq for op in ops]
+    ch = state.tables.changes
+    q = state.tables.quarantine
+    known: dict[int, str | None] = {}
+    refused: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        for seq, digest in session.execute(
+            select(ch.c.node_seq, ch.c.op_digest).where(ch.c.node_id == node_id,
+                                                        ch.c.node_seq.in_(chunk))
+        ):
+            known[seq] = digest
+        for seq, digest, code, message in session.execute(
+            select(q.c.node_seq, q.c.op_digest, q.c.code, q.c.message).where(
+                and_(q.c.direction == "push", q.c.node_id == node_id, q.c.node_seq.in_(chunk),
+                     q.c.code != "seq_reused"))
+        ):
+            known.setdefault(seq, digest)
+            refused[seq] = (code, message)
+    out = []
+    for op in ops:
+        digest = known.get(op.seq)
+        if digest is not None and digest != op.digest:
+            message = (f"Operation number {op.seq} was already used for different data; "
+                       "this copy was not applied.")
+            session.execute(insert(q).values(
+                direction="push", node_id=node_id, node_seq=op.seq, op_digest=op.digest,
+                table_name=str(op.body.get("t"))[:64] if isinstance(op.body, dict) else None,
+                row_id=_uuid_or_none(op.body.get("i")) if isinstance(op.body, dict) else None,
+                code="seq_reused", message=message,
+                payload=op.line.decode("utf-8", "replace"), created_at=state.now()))
+            out.append({"s": op.seq, "code": "seq_reused", "message": message})
+        elif op.seq in refused:
+            code, message = refused[op.seq]
+            out.append({"s": op.seq, "code": code, "message": message})
+    return out

@@ -1,0 +1,488 @@
+"""The field node's side of the protocol: enrolment, one sync (handshake, push, pull), the loop.
+
+HTTP/1.1 with keep-alive over one connection per sync (``http.client``: no dependency), gzip
+both ways, TLS with certificate and host name checks when central's URL is ``https``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import random
+import ssl
+import threading
+import time
+import urllib.parse
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sync import errors, local
+from sync.engine import PROTOCOL_VERSION, AppState
+
+#: Bodies smaller than this go uncompressed.
+GZIP_MIN = 400
+CREDENTIAL_FILE = "sync.json"
+
+
+# -- credentials ---------------------------------------------------------------------------
+def credential_path(state: AppState) -> Path:
+    return Path(state.app.instance_path) / CREDENTIAL_FILE
+
+
+def load_credentials(state: AppState) -> dict[str, Any] | None:
+    """The enrolment kept in the instance folder, ``None`` when the node is not enrolled."""
+    path = credential_path(state)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def save_credentials(state: AppState, data: dict[str, Any]) -> None:
+    import os
+
+    path = credential_path(state)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)
+
+
+# -- transport ---------------------------------------------------------------------------------
+class Transport:
+    """POST JSON (or NDJSON) to central over one kept-alive connection; count what it costs."""
+
+    def __init__(self, url: str, timeout: float = 60.0, ca_file: str | None = None,
+                 auth: str | None = None) -> None:
+        parts = urllib.parse.urlsplit(url.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise errors.NotEnrolled(f"Not a central URL: {url!r}")
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port
+        self.prefix = parts.path.rstrip("/")
+        self.timeout = timeout
+        self.ca_file = ca_file
+        self.auth = auth
+        self.conn: http.client.HTTPConnection | None = None
+        self.requests = 0
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self.scheme == "https":
+            context = ssl.create_default_context(cafile=self.ca_file)
+            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                               context=context)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def post(self, path: str, payload: Any = None, body: bytes | None = None,
+             content_type: str = "application/json") -> dict[str, Any]:
+        """Send one request; the decoded JSON answer, or the :class:`SyncError` it carries.
+
+        :raises sync.errors.Unreachable: no connection, or it broke before the answer.
+        :raises sync.errors.BadResponse: the answer was cut or is not JSON.
+        """
+        if body is None:
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {"Content-Type": content_type, "Accept-Encoding": "gzip"}
+        if len(body) >= GZIP_MIN:
+            body = gzip.compress(body, compresslevel=6)
+            headers["Content-Encoding"] = "gzip"
+        if self.auth:
+            headers["Authorization"] = self.auth
+        if self.conn is None:
+            self.conn = self._connect()
+        conn = self.conn
+        url = self.prefix + "/sync/v1" + path
+        self.requests += 1
+        self.bytes_sent += len(body) + len(url) + 60 + sum(len(k) + len(v) + 4
+                                                          for k, v in headers.items())
+        try:
+            conn.request("POST", url, body=body, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+        except ssl.SSLCertVerificationError as error:
+            self.close()
+            raise errors.TLSFailure(str(error)) from error
+        except (http.client.IncompleteRead, http.client.BadStatusLine) as error:
+            self.close()
+            raise errors.BadResponse(f"The answer was cut: {error!r}") from error
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise errors.Unreachable(f"{type(error).__name__}: {error}") from error
+        self.bytes_received += len(raw) + 17 + sum(len(k) + len(v) + 4
+                                                   for k, v in response.getheaders())
+        if response.getheader("Connection", "").lower() == "close":
+            self.close()
+        data = self._decode(response, raw)
+        if response.status != 200:
+            raise errors.from_response(response.status, data if isinstance(data, dict) else None)
+        if not isinstance(data, dict):
+            raise errors.BadResponse("The answer is not a JSON object.")
+        return data
+
+    def _decode(self, response: http.client.HTTPResponse, raw: bytes) -> Any:
+        """The JSON of an answer (inflated if gzip); a cut or damaged body is refused."""
+        if response.getheader("Content-Encoding", "").lower() == "gzip":
+            try:
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                raw = inflater.decompress(raw)
+                if not inflater.eof:
+                    raise errors.BadResponse("The gzip answer was cut.")
+            except zlib.error as error:
+                self.close()
+                raise errors.BadResponse("The gzip answer is damaged.") from error
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError as error:
+            self.close()
+            raise errors.BadResponse(
+                f"The answer is not JSON (HTTP {response.status}): {raw[:200]!r}") from error
+
+
+def transport_for(state: AppState, creds: dict[str, Any]) -> Transport:
+    return Transport(
+        creds["central_url"],
+        timeout=float(state.config("SYNC_TIMEOUT")),
+        ca_file=creds.get("ca_file") or state.config("SYNC_CA_FILE"),
+        auth=f"Node {creds['node_id']}:{creds['secret']}",
+    )
+
+
+# -- enrolment -------------------------------------------------------------------------------
+def enrol(state: AppState, central_url: str, code: str, ca_file: str | None = None
+          ) -> dict[str, Any]:
+    """Exchange a one-time enrolment code for this node's credential (kept in the instance
+    folder, readable by its owner only).
+
+    :raises sync.errors.SyncError: central refused (``enrolment_refused``) or is unreachable.
+    """
+    transport = Transport(central_url, timeout=float(state.config("SYNC_TIMEOUT")),
+                          ca_file=ca_file or state.config("SYNC_CA_FILE"))
+    try:
+        answer = transport.post("/enroll", {
+            "code": code, "app": state.app_version,
+            "schema": state.schema_version(state.session),
+        })
+    finally:
+        state.session.rollback()
+        transport.close()
+    node = answer["node"]
+    creds = {
+        "central_url": central_url.rstrip("/"), "node_id": node["id"], "node_code": node["code"],
+        "name": node["name"], "scope": node["scope"], "secret": answer["secret"],
+        "ca_file": ca_file, "enrolled_at": state.now().isoformat(),
+    }
+    # A node enrolled again after its database was lost numbers from where central is.
+    acked = int(answer.get("acked") or 0)
+    if acked:
+        t = state.tables.state
+        from sqlalchemy import update
+
+        state.session.execute(update(t).where(t.c.key == "node_seq", t.c.value < acked)
+                              .values(value=acked))
+        state.session.execute(update(t).where(t.c.key == "acked_seq", t.c.value < acked)
+                              .values(value=acked))
+        state.session.commit()
+    save_credentials(state, creds)
+    return creds
+
+
+# -- one sync --------------------------------------------------------------------------------
+@dataclass
+class Report:
+    """What one sync did (also kept in the node's sync log)."""
+
+    ok: bool = False
+    pushed: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    pulled: int = 0
+    failed: int = 0
+    requests: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    seconds: float = 0.0
+    error_code: str | None = None
+    error: str | None = None
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "rejections"}
+
+
+class NodeSync:
+    """One sync of this node with central: handshake, push every page, pull every page."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.session = state.session
+        self.report = Report()
+
+    def run(self) -> Report:
+        """Sync once.
+
+        :raises sync.errors.SyncError: the sync stopped; what was committed stays committed
+            and the next sync resumes from there.
+        """
+        state = self.state
+        started = time.monotonic()
+        creds = load_credentials(state)
+        if creds is None:
+            error = errors.NotEnrolled()
+            self._finish(started, error, None)
+            raise error
+        owner = local.acquire_lock(state)
+        transport = transport_for(state, creds)
+        failure: errors.SyncError | None = None
+        try:
+            self._sync(transport, owner)
+        except errors.SyncError as error:
+            failure = error
+            raise
+        finally:
+            transport.close()
+            self.session.rollback()
+            local.release_lock(state, owner)
+            self._finish(started, failure, transport)
+        return self.report
+
+    def _sync(self, transport: Transport, owner: str) -> None:
+        state = self.state
+        hs = self.handshake(transport)
+        # Central's "acked" is not taken on trust: operations still pending here are sent
+        # again; central acknowledges a replay of the same bytes without applying it twice and
+        # refuses other bytes under a used number (a node restored from a backup).
+        pushed_any = self.push_all(transport, owner)
+        cursor = local.get_value(state, "cursor")
+        self.session.rollback()
+        if pushed_any or cursor != hs.get("horizon"):
+            self.pull_all(transport, owner, cursor)
+        self.report.ok = True
+
+    def handshake(self, transport: Transport) -> dict[str, Any]:
+        state = self.state
+        c = local.counts(state)
+        body = {
+            "protocol": PROTOCOL_VERSION,
+            "schema": state.schema_version(self.session),
+            "app": state.app_version,
+            "time": state.now().isoformat(),
+            "seq": local.get_value(state, "node_seq"),
+            "acked": local.get_value(state, "acked_seq"),
+            "cursor": local.get_value(state, "cursor"),
+            **c,
+        }
+        self.session.rollback()
+        answer = transport.post("/handshake", body)
+        if answer.get("protocol") != PROTOCOL_VERSION:
+            raise errors.ProtocolUnsupported(
+                f"Central speaks sync protocol {answer.get('protocol')}, this node "
+                f"{PROTOCOL_VERSION}.")
+        return answer
+
+    def _note_rejections(self, rejected: list[dict[str, Any]]) -> None:
+        self.report.rejected += len(rejected)
+        self.report.rejections.extend(rejected)
+
+    def push_all(self, transport: Transport, owner: str) -> bool:
+        state = self.state
+        max_ops = int(state.config("SYNC_PUSH_PAGE_OPS"))
+        max_bytes = int(state.config("SYNC_PUSH_PAGE_BYTES"))
+        pushed = False
+        while True:
+            lines = local.outbox_page(state, max_ops, max_bytes)
+            if not lines:
+                return pushed
+            state.fault("push.before_send")
+            answer = transport.post("/push", body=b"\n".join(lines),
+                                    content_type="application/x-ndjson")
+            state.fault("push.after_response")
+            last = json.loads(lines[-1])["s"]
+            acked = int(answer.get("acked", 0))
+            if acked < last:
+                raise errors.BadResponse(f"Central acknowledged {acked}, not {last}.")
+            local.reconcile(state, acked, answer.get("rejected") or [])
+            state.fault("push.after_mark")
+            self._note_rejections(answer.get("rejected") or [])
+            self.report.pushed += len(lines)
+            self.report.conflicts += int(answer.get("conflicts") or 0)
+            local.renew_lock(state, owner)
+            self.session.commit()
+            pushed = True
+
+    def pull_all(self, transport: Transport, owner: str, cursor: int) -> None:
+        state = self.state
+        limit = int(state.config("SYNC_PULL_PAGE_ROWS"))
+        gap_text, _at = local.get_note(state, "own_gap")
+        gap = [int(x) for x in gap_text.split(":")] if gap_text else None
+        while True:
+            c = local.counts(state)
+            self.session.rollback()
+            state.fault("pull.before_request")
+            body: dict[str, Any] = {"cursor": cursor, "limit": limit, **c}
+            if gap:
+                body["gap"] = gap
+            page = transport.post("/pull", body)
+            if not isinstance(page.get("c"), int) or not isinstance(page.get("t"), list):
+                raise errors.BadResponse("The page has no cursor.")
+            state.fault("pull.before_apply")
+            self.report.failed += local.apply_page(state, page, cursor)
+            self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ()))
+                                      for b in page["t"])
+            cursor = page["c"]
+            local.renew_lock(state, owner)
+            if gap and not page.get("m"):
+                local.set_note(state, "own_gap", None, None)
+            self.session.commit()
+            if not page.get("m"):
+                return
+
+    def _finish(self, started: float, error: errors.SyncError | None,
+                transport: Transport | None) -> None:
+        state = self.state
+        report = self.report
+        report.seconds = round(time.monotonic() - started, 3)
+        if transport is not None:
+            report.requests = transport.requests
+            report.bytes_sent = transport.bytes_sent
+            report.bytes_received = transport.bytes_received
+        now = state.now()
+        session = self.session
+        session.rollback()
+        local.set_note(state, "last_attempt", None, now)
+        if error is None and report.ok:
+            local.set_note(state, "last_success", None, now)
+            local.set_note(state, "last_error", None, None)
+        elif error is not None:
+            report.error_code = error.code
+            report.error = error.message
+            local.set_note(state, "last_error",
+                           json.dumps({"code": error.code, "message": error.message}), now)
+        from sqlalchemy import insert
+
+        session.execute(insert(state.tables.log).values(
+            at=now, node_id=None, action="sync", ok=error is None and report.ok,
+            code=report.error_code, message=report.error, detail=report.as_dict(),
+            duration_ms=int(report.seconds * 1000)))
+        session.commit()
+
+
+def resequence(state: AppState) -> int:
+    """After ``sequence_regressed`` (this database was restored from a backup): ask central how
+    far it got and renumber the pending operations after that. Returns how many moved."""
+    creds = load_credentials(state)
+    if creds is None:
+        raise errors.NotEnrolled()
+    owner = local.acquire_lock(state)
+    transport = transport_for(state, creds)
+    try:
+        try:
+            answer = NodeSync(state).handshake(transport)
+            acked = int(answer["acked"])
+        except errors.SequenceRegressed as regressed:
+            acked = int(regressed.details["acked"])
+        return local.resequence(state, acked)
+    finally:
+        transport.close()
+        local.release_lock(state, owner)
+
+
+def sync_once(state: AppState) -> Report:
+    """Sync this node once (see :class:`NodeSync`)."""
+    return NodeSync(state).run()
+
+
+# -- the loop ----------------------------------------------------------------------------------
+#: Errors that need a person (an administrator, an upgrade): retry rarely.
+NEEDS_SOMEONE = frozenset({"node_revoked", "bad_credential", "unknown_node", "schema_mismatch",
+                           "protocol_unsupported", "not_enrolled", "sequence_regressed",
+                           "tls_failure"})
+
+
+def backoff_delay(failures: int, minimum: float, maximum: float,
+                  rng: random.Random | None = None) -> float:
+    """Exponential back-off with jitter: about ``minimum * 2**(failures-1)``, capped, then
+    spread over its upper half so that many nodes coming back together do not knock at once."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not security
+    ceiling = min(maximum, minimum * (2 ** max(0, failures - 1)))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def run_loop(state: AppState, stop: threading.Event | None = None,
+             on_report: Callable[[Report | None, errors.SyncError | None, float], None]
+             | None = None, max_runs: int | None = None) -> None:
+    """Sync, wait, sync again; back off (with jitter) while central does not answer.
+
+    :param stop: set it to end the loop (checked while waiting).
+    :param on_report: called after each attempt with (report, error, seconds to wait).
+    :param max_runs: stop after so many attempts (tests).
+    """
+    stop = stop or threading.Event()
+    interval = float(state.config("SYNC_INTERVAL"))
+    minimum = float(state.config("SYNC_MIN_BACKOFF"))
+    maximum = float(state.config("SYNC_MAX_BACKOFF"))
+    failures = 0
+    runs = 0
+    while not stop.is_set():
+        report: Report | None = None
+        failure: errors.SyncError | None = None
+        with state.app.app_context():
+            try:
+                report = NodeSync(state).run()
+                failures = 0
+                delay = interval
+            except errors.SyncError as error:
+                failure = error
+                failures += 1
+                if error.code in NEEDS_SOMEONE:
+                    delay = maximum
+                elif error.code == "busy":
+                    delay = minimum
+                else:
+                    delay = backoff_delay(failures, minimum, maximum)
+            except OSError as error:  # the database or the disk
+                failure = errors.SyncError(str(error))
+                failures += 1
+                delay = backoff_delay(failures, minimum, maximum)
+        runs += 1
+        if on_report is not None:
+            on_report(report, failure, delay)
+        if max_runs is not None and runs >= max_runs:
+            return
+        stop.wait(delay)
+
+
+def status(state: AppState) -> dict[str, Any]:
+    """What the node's sync badge and page show: enrolment, pending, last success and error."""
+    creds = load_credentials(state)
+    c = local.counts(state)
+    error_text, error_at = local.get_note(state, "last_error")
+    _n, success_at = local.get_note(state, "last_success")
+    _a, attempt_at = local.get_note(state, "last_attempt")
+    holder, until = local.get_note(state, "lock")
+    state.session.rollback()
+    error = json.loads(error_text) if error_text else None
+    return {
+        "enrolled": creds is not None,
+        "central_url": creds.get("central_url") if creds else None,
+        "node_code": creds.get("node_code") if creds else None,
+        "node_name": creds.get("name") if creds else None,
+        "pending": c["pending"],
+        "quarantined": c["quarantined"],
+        "last_success_at": success_at,
+        "last_attempt_at": attempt_at,
+        "last_error": error,
+        "last_error_at": error_at,
+        "syncing": bool(holder and until and until > state.now()),
+    }

@@ -1,0 +1,191 @@
+"""Values on the wire: each column type has one JSON form, the same on SQLite and PostgreSQL.
+
+UUIDs, dates and decimals travel as strings, bytes as base64, timestamps as ISO 8601 in UTC.
+A table's codec is built once from its SQLAlchemy columns.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    Numeric,
+    Table,
+    TypeDecorator,
+    Uuid,
+)
+
+from sync.fastsql import fast_uuid
+
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any], Any]
+
+
+def _enc_uuid(v: Any) -> str:
+    return str(v)
+
+
+def _dec_uuid(v: Any) -> uuid.UUID:
+    if isinstance(v, uuid.UUID):
+        return v
+    if not isinstance(v, str):
+        raise ValueError(f"not a UUID: {v!r}")
+    return fast_uuid(v)
+
+
+def _enc_datetime(v: datetime) -> str:
+    if v.tzinfo is None:  # the app stores naive UTC
+        v = v.replace(tzinfo=UTC)
+    return v.astimezone(UTC).isoformat()
+
+
+def _dec_datetime(v: Any) -> datetime:
+    if isinstance(v, datetime):
+        return v
+    value = datetime.fromisoformat(v)
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {v!r}")
+    return value
+
+
+def _enc_date(v: date) -> str:
+    return v.isoformat()
+
+
+def _dec_date(v: Any) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(v)
+
+
+def _enc_decimal(v: Any) -> str:
+    return str(v)
+
+
+def _dec_decimal(v: Any) -> Decimal:
+    if isinstance(v, bool) or not isinstance(v, str | int | float | Decimal):
+        raise ValueError(f"not a number: {v!r}")
+    return Decimal(str(v))
+
+
+def _enc_bytes(v: bytes) -> str:
+    return base64.b64encode(v).decode("ascii")
+
+
+def _dec_bytes(v: Any) -> bytes:
+    if isinstance(v, bytes):
+        return v
+    return base64.b64decode(v.encode("ascii"), validate=True)
+
+
+def _dec_bool(v: Any) -> bool:
+    if not isinstance(v, bool | int):
+        raise ValueError(f"not a boolean: {v!r}")
+    return bool(v)
+
+
+def _dec_int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"not an integer: {v!r}")
+    return v
+
+
+def _dec_float(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ValueError(f"not a number: {v!r}")
+    return float(v)
+
+
+def _dec_str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"not text: {v!r}")
+    return v
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+def _pair(sqltype: Any) -> tuple[Encoder, Decoder]:
+    if isinstance(sqltype, TypeDecorator):
+        sqltype = sqltype.impl_instance if hasattr(sqltype, "impl_instance") else sqltype.impl
+    if isinstance(sqltype, Uuid):
+        return _enc_uuid, _dec_uuid
+    if isinstance(sqltype, DateTime):
+        return _enc_datetime, _dec_datetime
+    if isinstance(sqltype, Date):
+        return _enc_date, _dec_date
+    if isinstance(sqltype, Numeric) and not isinstance(sqltype, Float):
+        return _enc_decimal, _dec_decimal
+    if isinstance(sqltype, Float):
+        return _same, _dec_float
+    if isinstance(sqltype, LargeBinary):
+        return _enc_bytes, _dec_bytes
+    if isinstance(sqltype, Boolean):
+        return _same, _dec_bool
+    if isinstance(sqltype, Integer):
+        return _same, _dec_int
+    if isinstance(sqltype, JSON):
+        return _same, _same
+    return _same, _dec_str
+
+
+class TableCodec:
+    """Encode a row of one table to JSON-able values and back."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.columns: list[str] = [c.key for c in table.columns]
+        self.data_columns: list[str] = [c for c in self.columns if c != "id"]
+        self.nullable = {c.key: bool(c.nullable) for c in table.columns}
+        pairs = {c.key: _pair(c.type) for c in table.columns}
+        self.encoders: dict[str, Encoder] = {k: p[0] for k, p in pairs.items()}
+        self.decoders: dict[str, Decoder] = {k: p[1] for k, p in pairs.items()}
+
+    def encode_value(self, column: str, value: Any) -> Any:
+        return None if value is None else self.encoders[column](value)
+
+    def decode_value(self, column: str, value: Any) -> Any:
+        """The Python value of ``column`` from its JSON form.
+
+        :raises ValueError: the value does not fit the column (unknown column, wrong type).
+        """
+        decoder = self.decoders.get(column)
+        if decoder is None:
+            raise ValueError(f"unknown column {self.table.name}.{column}")
+        if value is None:
+            return None
+        return decoder(value)
+
+    def encode_row(self, row: Any, columns: list[str] | None = None) -> dict[str, Any]:
+        """A mapping (or Row) of Python values as a dict of JSON values."""
+        enc = self.encoders
+        out = {}
+        for key in columns or self.data_columns:
+            value = row[key]
+            out[key] = None if value is None else enc[key](value)
+        return out
+
+    def decode_row(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A dict of JSON values as Python values, every column checked.
+
+        :raises ValueError: unknown column or a value of the wrong type.
+        """
+        dec = self.decoders
+        out = {}
+        for key, value in data.items():
+            decoder = dec.get(key)
+            if decoder is None:
+                raise ValueError(f"unknown column {self.table.name}.{key}")
+            out[key] = None if value is None else decoder(value)
+        return out

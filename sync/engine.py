@@ -1,0 +1,175 @@
+"""The engine as a Flask extension: ``SyncEngine().init_app(app, ...)``.
+
+Everything the engine knows about an app lives in ``app.extensions["sync"]`` (an
+:class:`AppState`): its role, its synced tables, the node directory (central), how to read the
+schema version. Nothing about a sync is kept in a worker's memory between requests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from flask import Flask, current_app
+from sqlalchemy import MetaData
+from sqlalchemy.orm import Session, scoped_session
+
+from sync.errors import SimulatedCrash
+from sync.registry import Registry, TableSpec
+from sync.schema import SyncTables, define_tables
+
+#: Version of the wire protocol (``/sync/v1``); a node and central must share it.
+PROTOCOL_VERSION = 1
+
+DEFAULTS: dict[str, Any] = {
+    #: Operations per push page and the raw size a page may reach (then gzip).
+    "SYNC_PUSH_PAGE_OPS": 2500,
+    "SYNC_PUSH_PAGE_BYTES": 2_000_000,
+    #: Rows per pull page.
+    "SYNC_PULL_PAGE_ROWS": 2500,
+    #: Seconds to wait for central (connect and each read).
+    "SYNC_TIMEOUT": 60.0,
+    #: The loop: seconds between syncs when all is well, and the longest back-off.
+    "SYNC_INTERVAL": 300.0,
+    "SYNC_MIN_BACKOFF": 5.0,
+    "SYNC_MAX_BACKOFF": 3600.0,
+    #: A clock further than this from central's (seconds) is flagged.
+    "SYNC_CLOCK_TOLERANCE": 300.0,
+    #: CA bundle used to check central's certificate (None: the system's).
+    "SYNC_CA_FILE": None,
+    #: Schema versions central accepts from nodes besides its own.
+    "SYNC_ACCEPT_SCHEMAS": (),
+    #: Largest request body central inflates (bytes, after gzip).
+    "SYNC_MAX_INFLATED": 64 * 1024 * 1024,
+    #: Seconds an enrolment code stays valid.
+    "SYNC_ENROL_TTL": 7 * 24 * 3600,
+    #: Tests: {"point": count or callable} raises SimulatedCrash at a named step.
+    "SYNC_FAULTS": None,
+    #: Tests: shift this node's clock by so many seconds.
+    "SYNC_CLOCK_OFFSET": 0.0,
+}
+
+
+@dataclass
+class NodeInfo:
+    """A node as central's directory knows it."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    #: Community ids the node serves; ``None``: every community.
+    scope: frozenset[uuid.UUID] | None
+
+
+class NodeDirectory(Protocol):
+    """Central's list of nodes (provided by the app: the engine does not own the nodes table)."""
+
+    def authenticate(self, session: Session, node_id: uuid.UUID, secret: str) -> NodeInfo:
+        """The node, or :class:`sync.errors.UnknownNode` / ``BadCredential`` / ``NodeRevoked``."""
+
+    def enrol(self, session: Session, code: str, facts: dict[str, Any]) -> tuple[NodeInfo, str]:
+        """Exchange a one-time code for the node and a new secret (``EnrolmentRefused``)."""
+
+    def record_contact(self, session: Session, node_id: uuid.UUID, facts: dict[str, Any]) -> None:
+        """Remember what the node reported (versions, pending, clock, errors, success)."""
+
+
+@dataclass
+class AppState:
+    """The engine's view of one app."""
+
+    app: Flask
+    role: str
+    registry: Registry
+    tables: SyncTables
+    session: scoped_session
+    schema_version: Callable[[Session], str]
+    app_version: str
+    directory: NodeDirectory | None = None
+    faults_fired: list[str] = field(default_factory=list)
+    fault_hits: dict[str, int] = field(default_factory=dict)
+
+    def config(self, key: str) -> Any:
+        return self.app.config.get(key, DEFAULTS[key])
+
+    def now(self) -> datetime:
+        """This installation's clock (UTC), shifted in tests by ``SYNC_CLOCK_OFFSET``."""
+        offset = float(self.config("SYNC_CLOCK_OFFSET") or 0)
+        return datetime.now(UTC) + timedelta(seconds=offset)
+
+    def fault(self, point: str) -> None:
+        """Crash here if a test asked for it.
+
+        ``SYNC_FAULTS = {point: n}`` raises :class:`SimulatedCrash` the n-th time the point is
+        reached (once); ``{point: callable}`` calls it every time (it may block or raise).
+        """
+        faults = self.app.config.get("SYNC_FAULTS")
+        if not faults or point not in faults:
+            return
+        action = faults[point]
+        if callable(action):
+            action()
+            return
+        hits = self.fault_hits.get(point, 0) + 1
+        self.fault_hits[point] = hits
+        if hits == int(action):
+            self.faults_fired.append(point)
+            raise SimulatedCrash(point)
+
+
+def current_state(app: Flask | None = None) -> AppState | None:
+    """The engine state of ``app`` (or the current app), ``None`` when sync is not set up."""
+    try:
+        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    except RuntimeError:
+        return None
+    return app.extensions.get("sync")
+
+
+class SyncEngine:
+    """The Flask extension; one object serves every app of the process."""
+
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        session: scoped_session,
+        metadata: MetaData,
+        tables: Iterable[TableSpec],
+        schema_version: Callable[[Session], str],
+        app_version: str,
+        directory: NodeDirectory | None = None,
+    ) -> AppState:
+        """Attach the engine to ``app``.
+
+        :param session: the app's scoped session (Flask-SQLAlchemy's ``db.session``).
+        :param metadata: the app's metadata; the engine's tables are defined on it.
+        :param tables: the synced tables, see :class:`~sync.registry.TableSpec`.
+        :param schema_version: reads the database's schema version (e.g. Alembic's head).
+        :param app_version: the application's version, reported in the handshake.
+        :param directory: central's node directory (required on central).
+        """
+        from sync import capture, server
+
+        role = app.config.get("ROLE", "field")
+        state = AppState(
+            app=app,
+            role=role,
+            registry=Registry(tables),
+            tables=define_tables(metadata),
+            session=session,
+            schema_version=schema_version,
+            app_version=app_version,
+            directory=directory,
+        )
+        app.extensions["sync"] = state
+        capture.install()
+        capture.track_old_values(state.registry)
+        if role == "central":
+            if directory is None:
+                raise RuntimeError("central needs a node directory")
+            app.register_blueprint(server.bp)
+        return state

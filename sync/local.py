@@ -1,0 +1,398 @@
+"""The field node's database side of a sync: outbox pages, acknowledgements, applying pulls.
+
+Each function is one transaction. Applying a pulled page and saving the cursor after it are the
+same transaction, so the cursor is never ahead of the data; a page that a crash interrupts is
+pulled and applied again (applying is idempotent: rows are upserted by id).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+from sync import errors
+from sync.apply import db_error_code
+from sync.engine import AppState
+from sync.fastsql import fast_uuid, sqlite_table
+from sync.registry import TableSpec
+
+#: Marker: every field of the row has a local change still to be pushed.
+ALL_FIELDS = frozenset({"*"})
+
+
+# -- small state --------------------------------------------------------------------------
+def get_value(state: AppState, key: str) -> int:
+    t = state.tables.state
+    value = state.session.execute(select(t.c.value).where(t.c.key == key)).scalar_one_or_none()
+    return int(value or 0)
+
+
+def get_note(state: AppState, key: str) -> tuple[str | None, Any]:
+    """(text, at) of a state row, ``(None, None)`` when absent."""
+    t = state.tables.state
+    row = state.session.execute(select(t.c.text, t.c.at).where(t.c.key == key)).first()
+    return (row.text, row.at) if row else (None, None)
+
+
+def set_note(state: AppState, key: str, text_value: str | None, at: Any = None) -> None:
+    """Set (or create) a state row's text and time (caller commits)."""
+    t = state.tables.state
+    session = state.session
+    done = session.execute(update(t).where(t.c.key == key).values(text=text_value, at=at)).rowcount
+    if not done:
+        session.execute(insert(t).values(key=key, value=0, text=text_value, at=at))
+
+
+# -- the node's sync lock -------------------------------------------------------------------
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _dead(owner: str | None) -> bool:
+    """Whether the owner of a lock was a process of this machine that no longer runs."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+LOCK_LEASE = timedelta(minutes=2)
+
+
+def acquire_lock(state: AppState) -> str:
+    """Take the node's sync lock (one sync at a time: loop, button, command).
+
+    :raises sync.errors.Busy: another live sync holds it.
+    """
+    session = state.session
+    owner = _owner()
+    now = state.now()
+    holder, until = get_note(state, "lock")
+    if holder and until is not None and until > now and not _dead(holder):
+        session.rollback()
+        raise errors.Busy()
+    set_note(state, "lock", owner, now + LOCK_LEASE)
+    session.commit()
+    # Two starting at once: the last writer wins, the other notices.
+    if get_note(state, "lock")[0] != owner:
+        session.rollback()
+        raise errors.Busy()
+    session.rollback()
+    return owner
+
+
+def renew_lock(state: AppState, owner: str) -> None:
+    t = state.tables.state
+    state.session.execute(update(t).where(t.c.key == "lock", t.c.text == owner)
+                          .values(at=state.now() + LOCK_LEASE))
+
+
+def release_lock(state: AppState, owner: str) -> None:
+    session = state.session
+    session.rollback()
+    t = state.tables.state
+    session.execute(update(t).where(t.c.key == "lock", t.c.text == owner)
+                    .values(text=None, at=None))
+    session.commit()
+
+
+# -- outbox --------------------------------------------------------------------------------
+def counts(state: AppState) -> dict[str, int]:
+    """How many operations wait to be pushed and how many records are quarantined."""
+    o = state.tables.outbox
+    q = state.tables.quarantine
+    session = state.session
+    by_status = dict(session.execute(
+        select(o.c.status, func.count()).where(o.c.status.in_(("pending", "quarantined")))
+        .group_by(o.c.status)).all())
+    pulled = session.execute(select(func.count()).select_from(q).where(
+        q.c.direction == "pull", q.c.resolved_at.is_(None))).scalar_one()
+    return {"pending": int(by_status.get("pending", 0)),
+            "quarantined": int(by_status.get("quarantined", 0)) + int(pulled)}
+
+
+def outbox_page(state: AppState, max_ops: int, max_bytes: int) -> list[bytes]:
+    """The next operations to push, each one line of JSON with its number first."""
+    o = state.tables.outbox
+    rows = state.session.execute(
+        select(o.c.seq, o.c.payload).where(o.c.status == "pending").order_by(o.c.seq)
+        .limit(max_ops)
+    ).all()
+    lines: list[bytes] = []
+    size = 0
+    for seq, payload in rows:
+        line = f'{{"s":{seq},{payload[1:]}'.encode()
+        if lines and size + len(line) > max_bytes:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    state.session.rollback()
+    return lines
+
+
+def reconcile(state: AppState, acked: int, rejected: list[dict[str, Any]]) -> None:
+    """Record central's answer: refused operations are quarantined with their reason, every
+    other operation up to ``acked`` is done. A refused one is never marked synced."""
+    o = state.tables.outbox
+    session = state.session
+    now = state.now()
+    for item in rejected:
+        session.execute(
+            update(o).where(o.c.seq == item["s"], o.c.status.in_(("pending", "acked")))
+            .values(status="quarantined", error_code=str(item.get("code"))[:40],
+                    error_message=item.get("message"), done_at=now)
+        )
+    session.execute(update(o).where(o.c.status == "pending", o.c.seq <= acked)
+                    .values(status="acked", done_at=now))
+    t = state.tables.state
+    session.execute(update(t).where(t.c.key == "acked_seq", t.c.value < acked)
+                    .values(value=acked))
+    session.commit()
+
+
+def requeue(state: AppState, seq: int) -> int | None:
+    """Send a quarantined operation again (after the record was corrected) as a new one.
+
+    An insert is sent again with the row as it is now; an update with its fields' current
+    values. Returns the new operation's number, ``None`` when the record no longer exists.
+    """
+    from sync.capture import write_outbox
+
+    o = state.tables.outbox
+    session = state.session
+    row = session.execute(select(o).where(o.c.seq == seq, o.c.status == "quarantined")).first()
+    if row is None:
+        return None
+    op = json.loads(row.payload)
+    spec = state.registry.get(op["t"])
+    if spec is None:
+        return None
+    current = session.execute(select(spec.table).where(spec.table.c.id == row.row_id)).first()
+    if current is None and op["o"] != "d":
+        return None
+    values = dict(current._mapping) if current is not None else {}
+    op["a"] = state.now().isoformat()
+    if op["o"] == "i":
+        op["d"] = spec.codec.encode_row(values)
+    elif op["o"] == "u":
+        op["d"] = spec.codec.encode_row(values, list(op["d"]))
+    if spec.versioned and values:
+        op["v"] = values.get("version")
+    session.execute(update(o).where(o.c.seq == seq).values(
+        status="resent", done_at=state.now()))
+    session.info["sync_txmap"] = {}
+    write_outbox(state, session, [op])
+    new_seq = get_value(state, "node_seq")
+    session.commit()
+    return new_seq
+
+
+def resequence(state: AppState, central_acked: int) -> int:
+    """Renumber the pending operations after ``central_acked`` (a node restored from a backup
+    numbers operations central has already seen under other content).
+
+    Safe because applying is idempotent: an operation central already applied before the
+    backup was restored changes nothing when it arrives again under a new number.
+
+    :returns: how many operations were renumbered.
+    """
+    o = state.tables.outbox
+    t = state.tables.state
+    session = state.session
+    pending = session.execute(
+        select(o.c.seq).where(o.c.status == "pending").order_by(o.c.seq)).scalars().all()
+    top = max(get_value(state, "node_seq"), central_acked)
+    # Move them out of the way first (numbers are the primary key), then into place.
+    shift = top + len(pending) + 1
+    for seq in pending:
+        session.execute(update(o).where(o.c.seq == seq).values(seq=seq + shift))
+    for n, seq in enumerate(pending, start=1):
+        session.execute(update(o).where(o.c.seq == seq + shift).values(seq=top + n))
+    # What this database holds of its own operations: everything before the first pending one.
+    held = (pending[0] - 1) if pending else get_value(state, "node_seq")
+    session.execute(update(t).where(t.c.key == "node_seq").values(value=top + len(pending)))
+    session.execute(update(t).where(t.c.key == "acked_seq").values(value=central_acked))
+    # Central skips this node's own changes when it pulls; those this database lost (made
+    # after the backup) must come back: remember the range until a pull has brought them.
+    if central_acked > held:
+        set_note(state, "own_gap", f"{held}:{central_acked}", state.now())
+    session.commit()
+    return len(pending)
+
+
+def discard(state: AppState, seq: int) -> bool:
+    """Give up a quarantined operation (it stays listed as discarded)."""
+    o = state.tables.outbox
+    done = state.session.execute(update(o).where(o.c.seq == seq, o.c.status == "quarantined")
+                                 .values(status="discarded", done_at=state.now())).rowcount
+    state.session.commit()
+    return bool(done)
+
+
+# -- applying a pulled page -------------------------------------------------------------------
+def _pending_fields(state: AppState, name: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, set]:
+    """Fields of these rows with a local change not yet pushed (kept when applying a pull)."""
+    o = state.tables.outbox
+    out: dict[uuid.UUID, set] = {}
+    for start in range(0, len(ids), 500):
+        for row_id, op_kind, payload in state.session.execute(
+            select(o.c.row_id, o.c.op, o.c.payload).where(
+                o.c.status == "pending", o.c.table_name == name,
+                o.c.row_id.in_(ids[start : start + 500]))
+        ):
+            fields = out.setdefault(row_id, set())
+            if op_kind == "u":
+                fields.update(json.loads(payload).get("d", {}))
+            else:
+                fields.update(ALL_FIELDS)
+    return out
+
+
+class PageApplier:
+    """Applies one pulled page to the node's database (the caller commits)."""
+
+    def __init__(self, state: AppState, careful: bool = False) -> None:
+        self.state = state
+        self.session: Session = state.session
+        self.careful = careful
+        self.applied = 0
+        self.failed = 0
+        o = state.tables.outbox
+        self.has_pending = self.session.execute(
+            select(o.c.seq).where(o.c.status == "pending").limit(1)).first() is not None
+
+    def block(self, block: dict[str, Any]) -> None:
+        spec = self.state.registry.get(block.get("n"))
+        if spec is None:
+            return
+        fast = sqlite_table(spec.table)
+        columns: list[str] = block["k"]
+        rows: list[list[Any]] = block["r"]
+        if "id" not in columns:
+            raise errors.BadResponse(f"rows of {spec.name} without ids")
+        id_at = columns.index("id")
+        ids = [fast_uuid(values[id_at]) for values in rows]
+        gone = [fast_uuid(x) for x in block.get("x", ())]
+        pending = (_pending_fields(self.state, spec.name, ids + gone)
+                   if (ids or gone) and self.has_pending else {})
+        if spec.natural_key and rows:
+            self._make_room(spec, columns, rows, ids)
+        plain = [values for row_id, values in zip(ids, rows, strict=True)
+                 if row_id not in pending]
+        if plain:
+            params = fast.params_from_columns(columns, plain)
+            if self.careful:
+                for one, values in zip(params, plain, strict=True):
+                    self._one(spec, lambda p=one: self.session.connection().exec_driver_sql(
+                        fast.upsert_sql, p), fast_uuid(values[id_at]),
+                        dict(zip(columns, values, strict=True)))
+            else:
+                self.session.connection().exec_driver_sql(fast.upsert_sql, params)
+        for row_id, values in zip(ids, rows, strict=True):
+            fields = pending.get(row_id)
+            if fields is None or fields >= ALL_FIELDS:
+                continue
+            wire = dict(zip(columns, values, strict=True))
+            keep = spec.codec.decode_row({k: v for k, v in wire.items()
+                                          if k not in fields and k != "id"})
+            self._one(spec, lambda r=row_id, k=keep: self.session.execute(
+                update(spec.table).where(spec.table.c.id == r).values(**k)), row_id, wire)
+        for row_id in gone:
+            self._one(spec, lambda i=row_id: self.session.execute(
+                delete(spec.table).where(spec.table.c.id == i)), row_id, {"id": str(row_id)})
+        self.applied += len(rows) + len(gone)
+
+    def _make_room(self, spec: TableSpec, columns: list[str], rows: list[list[Any]],
+                   ids: list[uuid.UUID]) -> None:
+        """A set's element central knows under another id replaces the local copy."""
+        t = spec.table
+        positions = [columns.index(c) for c in spec.natural_key]
+        decode = spec.codec.decode_value
+        wanted = {
+            tuple(decode(c, values[i]) for c, i in zip(spec.natural_key, positions, strict=True)):
+            row_id for row_id, values in zip(ids, rows, strict=True)
+        }
+        first = spec.natural_key[0]
+        values_first = list({key[0] for key in wanted})
+        for start in range(0, len(values_first), 500):
+            local = self.session.execute(
+                select(t).where(t.c[first].in_(values_first[start : start + 500]))).all()
+            for row in local:
+                m = row._mapping
+                key = tuple(m[c] for c in spec.natural_key)
+                if key in wanted and wanted[key] != m["id"]:
+                    self.session.execute(delete(t).where(t.c.id == m["id"]))
+
+    def _one(self, spec: TableSpec, action: Any, row_id: Any, wire: dict[str, Any]) -> None:
+        if not self.careful:
+            action()
+            return
+        try:
+            with self.session.begin_nested():
+                action()
+        except (IntegrityError, StatementError, DBAPIError, ValueError) as error:
+            code, message = db_error_code(error)
+            self.failed += 1
+            self.session.execute(insert(self.state.tables.quarantine).values(
+                direction="pull", table_name=spec.name, row_id=row_id, code=code,
+                message=message, payload=json.dumps(wire, ensure_ascii=False, default=str),
+                created_at=self.state.now()))
+
+
+def apply_page(state: AppState, page: dict[str, Any], cursor: int) -> int:
+    """Apply a pulled page and save the new cursor in the same transaction.
+
+    Foreign keys are checked at commit (rows of a page come grouped by table); if the page
+    does not commit, it is applied again row by row and the rows that cannot be applied are
+    quarantined on the node (the rest of the page is not held back).
+
+    :returns: how many rows could not be applied.
+    """
+    try:
+        return _apply(state, page, cursor, careful=False)
+    except (IntegrityError, StatementError, DBAPIError, ValueError):
+        state.session.rollback()
+        return _apply(state, page, cursor, careful=True)
+
+
+def _apply(state: AppState, page: dict[str, Any], cursor: int, careful: bool) -> int:
+    session = state.session
+    t = state.tables.state
+    session.info["applying_remote"] = True
+    try:
+        moved = session.execute(update(t).where(t.c.key == "cursor", t.c.value == cursor)
+                                .values(value=page["c"])).rowcount
+        if not moved:
+            session.rollback()
+            raise errors.Busy("The pull cursor moved: another sync is running.")
+        if session.get_bind().dialect.name == "sqlite" and not careful:
+            session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        applier = PageApplier(state, careful=careful)
+        for block in page.get("t", ()):
+            applier.block(block)
+        state.fault("pull.before_commit")
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop("applying_remote", None)
+    state.fault("pull.after_commit")
+    return applier.failed

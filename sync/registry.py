@@ -1,0 +1,214 @@
+"""What the app tells the engine about its tables: which sync, how they merge, whose they are.
+
+The engine knows tables only through these specs (it never imports the app). A spec names a
+SQLAlchemy table, its *kind* of data, and its *scope path*: how to find the community a row
+belongs to (its own id, a column, or through a parent table), which decides which nodes may
+write it and which nodes receive it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from sync.codec import TableCodec
+
+#: merge: fields merge one by one (same field changed on two sides = a conflict record);
+#: agreement: merge, but a signed version is frozen and competing amendments are flagged;
+#: set: one row per natural key, a second insert of the same key joins the first;
+#: append: events, inserted once; only the listed ``mutable`` fields may change later.
+KINDS = ("merge", "agreement", "set", "append")
+
+#: Columns the engine manages itself (never merged field by field).
+SYSTEM_COLUMNS = frozenset({"id", "version", "created_at", "origin_node"})
+
+
+@dataclass
+class TableSpec:
+    """How one table syncs.
+
+    :param table: the SQLAlchemy table (or a mapped class; its table is used).
+    :param kind: one of :data:`KINDS`.
+    :param scope: the scope path: ``"id"`` (the row is a community), ``"<column>"`` (a column
+        holding the community id), ``"<fk>-><parent table>"`` (the parent's community), or
+        alternatives separated by ``|`` (the first non-null wins). ``None``: global (every node
+        receives it, any node may write it).
+    :param scope2: a second path for rows that belong to two communities (both must be in a
+        node's scope), e.g. attendance: the session's and the family's.
+    :param natural_key: for ``set`` tables, the columns that identify an element.
+    :param mutable: for ``append`` tables, the columns a node may still change.
+    :param frozen_when: for ``agreement`` tables, a column that, once set, freezes every
+        column except ``mutable``.
+    :param distribute: whether central sends the table's changes to nodes (``False`` for the
+        audit log, which only travels up).
+    :param supersedes: for ``agreement`` tables, the column linking a version to the one it
+        replaces; two live versions replacing the same one are both kept and flagged.
+    :param flag_column: the column central writes its flag into (``agreement``: the kind of
+        conflict; ``append`` with ``find_doubles``: the id of the record it may double).
+    :param find_doubles: for ``append`` tables, ``f(session, rows) -> [(row id, other id)]``
+        naming inserted rows that look like a record already there (flagged, never dropped).
+    :param doubles_columns: the columns ``find_doubles`` reads from the new rows.
+    """
+
+    table: Any
+    kind: str = "merge"
+    scope: str | None = None
+    scope2: str | None = None
+    natural_key: tuple[str, ...] = ()
+    mutable: frozenset[str] = frozenset()
+    frozen_when: str | None = None
+    distribute: bool = True
+    supersedes: str | None = None
+    flag_column: str | None = None
+    find_doubles: Callable[[Session, list[dict[str, Any]]], list[tuple[Any, Any]]] | None = None
+    doubles_columns: tuple[str, ...] = ()
+    codec: TableCodec = field(init=False)
+    model: Any = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.table, Table):
+            self.model = self.table
+            self.table = self.table.__table__
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown sync kind {self.kind!r}")
+        self.codec = TableCodec(self.table)
+        self.versioned = "version" in self.table.c
+        paths = _parse_path(self.scope) + _parse_path(self.scope2)
+        wanted = {"id", "voided", "version", *self.natural_key, *self.doubles_columns}
+        wanted.update(col for col, _parent in paths)
+        #: Columns that decide where a row belongs.
+        self.path_columns = frozenset(col for col, _parent in paths if col != "id")
+        if self.supersedes:
+            wanted.add(self.supersedes)
+        #: The columns central reads as Python values when inserting in bulk (the rest goes
+        #: to the database as it came).
+        self.key_columns = tuple(c for c in self.codec.columns if c in wanted)
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+
+def _parse_path(path: str | None) -> list[tuple[str, str | None]]:
+    """``"a->t|b->u"`` as ``[("a", "t"), ("b", "u")]``; ``"col"`` as ``[("col", None)]``."""
+    if not path:
+        return []
+    out: list[tuple[str, str | None]] = []
+    for part in path.split("|"):
+        if "->" in part:
+            col, parent = part.split("->", 1)
+            out.append((col.strip(), parent.strip()))
+        else:
+            out.append((part.strip(), None))
+    return out
+
+
+class Registry:
+    """The synced tables of one app, in dependency order (parents before children)."""
+
+    def __init__(self, specs: Iterable[TableSpec]) -> None:
+        self.specs: dict[str, TableSpec] = {}
+        for spec in specs:
+            self.specs[spec.name] = spec
+        self.by_model = {s.model: s for s in self.specs.values() if s.model is not None}
+        self.order = {name: i for i, name in enumerate(self._topological())}
+        self.paths = {n: (_parse_path(s.scope), _parse_path(s.scope2))
+                      for n, s in self.specs.items()}
+
+    def _topological(self) -> list[str]:
+        done: list[str] = []
+        seen: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in seen:
+                return
+            seen.add(name)
+            for fk in self.specs[name].table.foreign_keys:
+                parent = fk.column.table.name
+                if parent in self.specs and parent != name:
+                    visit(parent)
+            done.append(name)
+
+        for name in self.specs:
+            visit(name)
+        return done
+
+    def get(self, name: str) -> TableSpec | None:
+        return self.specs.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.specs
+
+    # -- scope ---------------------------------------------------------------------------
+    def communities_of_rows(self, session: Session, name: str, rows: list[dict[str, Any]],
+                            cache: dict | None = None) -> list[tuple[Any, Any]]:
+        """The (community, second community) of each row (Python values), ``None`` if global.
+
+        Parents are looked up in the database (one query per table and level, cached in
+        ``cache``; a row not found is never cached, it may be inserted later in the page).
+        A row whose parent cannot be found gets the marker :data:`MISSING`.
+        """
+        cache = {} if cache is None else cache
+        first, second = self.paths[name]
+        a = self._resolve(session, name, rows, first, cache)
+        b = self._resolve(session, name, rows, second, cache) if second else [None] * len(rows)
+        return list(zip(a, b, strict=True))
+
+    def _resolve(self, session: Session, name: str, rows: list[dict[str, Any]],
+                 path: list[tuple[str, str | None]], cache: dict) -> list[Any]:
+        if not path:
+            return [None] * len(rows)
+        wanted: dict[str, set] = {}
+        picks: list[tuple[str | None, Any]] = []
+        for row in rows:
+            pick: tuple[str | None, Any] = (None, None)
+            for col, parent in path:
+                value = row.get(col)
+                if value is not None:
+                    pick = (parent, value)
+                    break
+                if parent is None and col == "id":
+                    pick = (None, row.get("id"))
+            picks.append(pick)
+            if pick[0] is not None and (pick[0], pick[1]) not in cache:
+                wanted.setdefault(pick[0], set()).add(pick[1])
+        for parent, ids in wanted.items():
+            self._load_communities(session, parent, ids, cache)
+        out = []
+        for parent, value in picks:
+            if parent is None:
+                out.append(value)
+            else:
+                out.append(cache.get((parent, value), MISSING))
+        return out
+
+    def _load_communities(self, session: Session, name: str, ids: set, cache: dict) -> None:
+        """Fill ``cache[(name, id)]`` with the community of each row of ``name``."""
+        spec = self.specs[name]
+        path, _second = self.paths[name]
+        cols = {col for col, _p in path if col != "id"}
+        table = spec.table
+        found: list[dict[str, Any]] = []
+        id_list = list(ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            stmt = select(table.c.id, *[table.c[c] for c in sorted(cols)]).where(
+                table.c.id.in_(chunk)
+            )
+            found.extend(dict(r._mapping) for r in session.execute(stmt))
+        values = self._resolve(session, name, found, path, cache) if path else [None] * len(found)
+        for row, value in zip(found, values, strict=True):
+            cache[(name, row["id"])] = value
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: The community of a row whose parent does not exist (the row cannot be placed).
+MISSING: Any = _Missing()

@@ -1,0 +1,351 @@
+"""Central's side of the protocol: the ``/sync/v1`` blueprint (see ``sync/README.md``).
+
+Every request is authenticated by the node's credential (``Authorization: Node <id>:<secret>``),
+bodies may be gzip in both directions, errors are ``{"error": {"code", "message", "details"}}``.
+Nothing is kept in the worker between requests: state lives in the database.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import uuid
+import zlib
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sync import apply as applying
+from sync import errors
+from sync.changelog import append_changes
+from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
+from sync.feed import horizon, pull_page
+
+bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
+
+#: Bodies smaller than this are sent as they are (gzip would only add bytes).
+GZIP_MIN = 400
+
+
+def _state() -> AppState:
+    state = current_state()
+    if state is None or state.role != "central":
+        raise errors.NotCentral()
+    return state
+
+
+def read_body(state: AppState) -> bytes:
+    """The request body, inflated when gzip; a truncated or oversized body is refused."""
+    raw = request.get_data(cache=False)
+    if request.headers.get("Content-Encoding", "").lower() != "gzip":
+        return raw
+    limit = int(state.config("SYNC_MAX_INFLATED"))
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(raw, limit + 1)
+    except zlib.error as error:
+        raise errors.BadBody("The gzip body is damaged.") from error
+    if len(body) > limit:
+        raise errors.TooLarge()
+    if not inflater.eof:
+        raise errors.BadBody("The gzip body is incomplete.")
+    return body
+
+
+def read_json(state: AppState) -> dict[str, Any]:
+    try:
+        value = json.loads(read_body(state) or b"{}")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise errors.BadBody("The body is not JSON.") from error
+    if not isinstance(value, dict):
+        raise errors.BadBody("The body must be a JSON object.")
+    return value
+
+
+def respond(payload: Any, status: int = 200) -> Response:
+    """JSON, gzip when the client accepts it and the body is worth compressing."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    response = Response(body, status=status, mimetype="application/json")
+    if len(body) >= GZIP_MIN and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(gzip.compress(body, compresslevel=5))
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+@bp.after_request
+def lean_headers(response: Response) -> Response:
+    # An API answer needs no page policy: the shortest CSP (the app keeps one that is set).
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@bp.errorhandler(errors.SyncError)
+def sync_error(error: errors.SyncError) -> Response:
+    state = current_state()
+    if state is not None:
+        state.session.rollback()
+    return respond(error.to_dict(), error.status)
+
+
+def _authenticate(state: AppState, session: Session) -> NodeInfo:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    node_id, _, secret = credential.partition(":")
+    if scheme != "Node" or not secret:
+        raise errors.UnknownNode("The request carries no node credential.")
+    try:
+        ident = uuid.UUID(node_id)
+    except ValueError as error:
+        raise errors.UnknownNode() from error
+    assert state.directory is not None
+    return state.directory.authenticate(session, ident, secret)
+
+
+def _log(state: AppState, session: Session, node_id: uuid.UUID | None, action: str,
+         started: float, ok: bool = True, code: str | None = None, message: str | None = None,
+         **detail: Any) -> None:
+    session.execute(insert(state.tables.log).values(
+        at=state.now(), node_id=node_id, action=action, ok=ok, code=code, message=message,
+        detail=detail or None, duration_ms=int((time.monotonic() - started) * 1000),
+    ))
+
+
+def _last_applied(state: AppState, session: Session, node_id: uuid.UUID) -> int:
+    ns = state.tables.node_state
+    value = session.execute(
+        select(ns.c.last_applied_seq).where(ns.c.node_id == node_id)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def _ensure_node_state(state: AppState, session: Session, node_id: uuid.UUID) -> None:
+    ns = state.tables.node_state
+    if session.execute(select(ns.c.node_id).where(ns.c.node_id == node_id)).first() is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(ns).values(node_id=node_id, last_applied_seq=0,
+                                                  updated_at=state.now()))
+        except IntegrityError:
+            pass  # a concurrent request made it
+
+
+@bp.post("/enroll")
+def enroll() -> Response:
+    """Exchange a one-time enrolment code for the node's identity and credential."""
+    state = _state()
+    session = state.session
+    body = read_json(state)
+    code = body.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise errors.EnrolmentRefused()
+    assert state.directory is not None
+    started = time.monotonic()
+    node, secret = state.directory.enrol(session, code, body)
+    _ensure_node_state(state, session, node.id)
+    _log(state, session, node.id, "enroll", started, app=body.get("app"))
+    acked = _last_applied(state, session, node.id)
+    session.commit()
+    return respond({
+        "node": _node_json(node), "secret": secret, "acked": acked,
+        "schema": state.schema_version(session), "protocol": PROTOCOL_VERSION,
+    })
+
+
+def _node_json(node: NodeInfo) -> dict[str, Any]:
+    return {
+        "id": str(node.id), "code": node.code, "name": node.name,
+        "scope": None if node.scope is None else sorted(str(c) for c in node.scope),
+    }
+
+
+def check_versions(state: AppState, session: Session, body: dict[str, Any]) -> str:
+    """Refuse a node whose protocol or schema this central does not speak."""
+    protocol = body.get("protocol")
+    if protocol != PROTOCOL_VERSION:
+        raise errors.ProtocolUnsupported(
+            f"Central speaks sync protocol {PROTOCOL_VERSION}, the node {protocol}.",
+            central=PROTOCOL_VERSION, node=protocol)
+    ours = state.schema_version(session)
+    theirs = body.get("schema")
+    accepted = {ours, *state.config("SYNC_ACCEPT_SCHEMAS")}
+    if theirs not in accepted:
+        raise errors.SchemaMismatch(
+            f"Central's database is at version {ours}, the node's at {theirs}.",
+            central=ours, node=theirs)
+    return ours
+
+
+@bp.post("/handshake")
+def handshake() -> Response:
+    """Versions, identity and where both sides stand; outcomes the node may have missed."""
+    state = _state()
+    session = state.session
+    started = time.monotonic()
+    body = read_json(state)
+    node = _authenticate(state, session)
+    facts: dict[str, Any] = {k: body.get(k) for k in ("app", "schema", "pending", "quarantined")}
+    skew = _clock_skew(state, body.get("time"))
+    if skew is not None:
+        facts["clock_skew_s"] = skew
+    try:
+        schema = check_versions(state, session, body)
+    except errors.SyncError as refusal:
+        session.rollback()
+        _refused(state, node, started, refusal, facts)
+        raise
+    _ensure_node_state(state, session, node.id)
+    acked = _last_applied(state, session, node.id)
+    node_seq = body.get("seq")
+    if isinstance(node_seq, int) and node_seq < acked:
+        refusal = errors.SequenceRegressed(acked=acked, node=node_seq)
+        session.rollback()
+        _refused(state, node, started, refusal, facts)
+        raise refusal
+    confirmed = body.get("acked") if isinstance(body.get("acked"), int) else 0
+    rejected = _rejections(state, session, node.id, confirmed, acked)
+    top = horizon(state, session)
+    if (body.get("cursor") == top and body.get("seq") == acked and not body.get("pending")
+            and not rejected):
+        facts["success"] = True  # nothing to push or pull: this handshake is the whole sync
+    state.directory.record_contact(session, node.id, facts)  # type: ignore[union-attr]
+    _log(state, session, node.id, "handshake", started, pending=body.get("pending"),
+         clock_skew_s=skew, app=body.get("app"))
+    session.commit()
+    return respond({
+        "protocol": PROTOCOL_VERSION, "schema": schema, "time": state.now().isoformat(),
+        "node": _node_json(node), "acked": acked, "rejected": rejected, "horizon": top,
+        "skew": skew,
+    })
+
+
+def _refused(state: AppState, node: NodeInfo, started: float, refusal: errors.SyncError,
+             facts: dict[str, Any]) -> None:
+    """Remember on the dashboard why a node was turned away (its own transaction)."""
+    session = state.session
+    facts = {**facts, "error_code": refusal.code, "error": refusal.message}
+    state.directory.record_contact(session, node.id, facts)  # type: ignore[union-attr]
+    _log(state, session, node.id, "handshake", started, ok=False, code=refusal.code,
+         message=refusal.message)
+    session.commit()
+
+
+def _clock_skew(state: AppState, node_time: Any) -> int | None:
+    """The node's clock minus central's, in seconds, when beyond the tolerance."""
+    if not isinstance(node_time, str):
+        return None
+    try:
+        theirs = datetime.fromisoformat(node_time)
+    except ValueError:
+        return None
+    if theirs.tzinfo is None:
+        return None
+    skew = (theirs - state.now()).total_seconds()
+    return int(skew) if abs(skew) > float(state.config("SYNC_CLOCK_TOLERANCE")) else 0
+
+
+def _rejections(state: AppState, session: Session, node_id: uuid.UUID, after: int,
+                upto: int) -> list[dict[str, Any]]:
+    if upto <= after:
+        return []
+    q = state.tables.quarantine
+    rows = session.execute(
+        select(q.c.node_seq, q.c.code, q.c.message).where(
+            q.c.direction == "push", q.c.node_id == node_id, q.c.node_seq > after,
+            q.c.node_seq <= upto,
+        ).order_by(q.c.node_seq)
+    )
+    return [{"s": s, "code": c, "message": m} for s, c, m in rows]
+
+
+@bp.post("/push")
+def push() -> Response:
+    """Apply a page of the node's operations (one JSON object per line) exactly once."""
+    state = _state()
+    session = state.session
+    started = time.monotonic()
+    raw = read_body(state)
+    node = _authenticate(state, session)
+    try:
+        ops = applying.parse_page(raw.split(b"\n"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise errors.BadBody(f"The page is malformed: {error}") from error
+    ns = state.tables.node_state
+    session.info["applying_remote"] = True
+    try:
+        # Taking the node's row first serialises this node's pushes (a retry racing the
+        # original waits, then finds the operations applied) and, on SQLite, takes the write
+        # lock before anything is read.
+        locked = session.execute(
+            update(ns).where(ns.c.node_id == node.id).values(updated_at=state.now())
+        ).rowcount
+        if not locked:
+            _ensure_node_state(state, session, node.id)
+        last = _last_applied(state, session, node.id)
+        replayed = [op for op in ops if op.seq <= last]
+        fresh = [op for op in ops if op.seq > last]
+        if fresh and fresh[0].seq != last + 1:
+            raise errors.SequenceGap(f"Expected operation {last + 1}, got {fresh[0].seq}.",
+                                     expected=last + 1)
+        for a, b in zip(fresh, fresh[1:], strict=False):
+            if b.seq != a.seq + 1:
+                raise errors.SequenceGap(f"Expected operation {a.seq + 1}, got {b.seq}.",
+                                         expected=last + 1)
+        outcome = applying.PushOutcome(acked=last)
+        outcome.rejected.extend(applying.earlier_outcomes(state, session, node.id, replayed))
+        if fresh:
+            applier = applying.Applier(state, session, node)
+            applier.run(fresh)
+            state.fault("central.push.before_changelog")
+            outcome.acked = fresh[-1].seq
+            outcome.rejected.extend(applier.outcome_rejected)
+            outcome.conflicts = applier.conflicts
+            outcome.applied = applier.applied
+            outcome.skewed = applier.skewed
+            session.execute(update(ns).where(ns.c.node_id == node.id)
+                            .values(last_applied_seq=outcome.acked))
+            append_changes(state, session, applier.changes)
+        _log(state, session, node.id, "push", started,
+             first=fresh[0].seq if fresh else None, last=fresh[-1].seq if fresh else None,
+             replayed=len(replayed), applied=outcome.applied, rejected=len(outcome.rejected),
+             conflicts=outcome.conflicts, skewed=outcome.skewed, bytes=len(raw))
+        state.fault("central.push.before_commit")
+        session.commit()
+    finally:
+        session.info.pop("applying_remote", None)
+    state.fault("central.push.after_commit")
+    return respond({
+        "acked": outcome.acked, "rejected": outcome.rejected, "conflicts": outcome.conflicts,
+        "skewed": outcome.skewed,
+    })
+
+
+@bp.post("/pull")
+def pull() -> Response:
+    """The next page of changes in the node's scope after its cursor."""
+    state = _state()
+    session = state.session
+    started = time.monotonic()
+    body = read_json(state)
+    node = _authenticate(state, session)
+    cursor = body.get("cursor")
+    limit = body.get("limit") or state.config("SYNC_PULL_PAGE_ROWS")
+    if not isinstance(cursor, int) or cursor < 0 or not isinstance(limit, int) or limit < 1:
+        raise errors.BadBody("cursor and limit must be non-negative integers.")
+    limit = min(limit, 10_000)
+    gap = body.get("gap")
+    if not (isinstance(gap, list) and len(gap) == 2 and all(isinstance(x, int) for x in gap)):
+        gap = None
+    page = pull_page(state, session, node, cursor, limit, own_gap=gap)
+    rows = sum(len(t["r"]) + len(t.get("x", ())) for t in page["t"])
+    facts: dict[str, Any] = {k: body[k] for k in ("pending", "quarantined") if k in body}
+    if not page["m"]:
+        facts["success"] = True
+    state.directory.record_contact(session, node.id, facts)  # type: ignore[union-attr]
+    _log(state, session, node.id, "pull", started, after=cursor, cursor=page["c"], rows=rows)
+    session.commit()
+    return respond(page)

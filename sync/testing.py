@@ -1,0 +1,200 @@
+"""Tools for tests and benchmarks: a TCP proxy that counts and cuts, central under gunicorn.
+
+The proxy stands for the 2G link: it counts the bytes on the wire in each direction (headers
+included, as sent) and can cut a connection after a number of bytes, mid-request or
+mid-response.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+
+class LinkProxy:
+    """Relay 127.0.0.1:<port> to ``target``; count bytes; cut on demand."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        self.up = 0
+        self.down = 0
+        self.connections = 0
+        self.cuts = 0
+        self._cut_up: int | None = None
+        self._cut_down: int | None = None
+        self.down_enabled = True
+        self._closing = False
+        self._sockets: set[socket.socket] = set()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    # -- control ---------------------------------------------------------------------------
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.up = self.down = 0
+
+    def cut_upload_after(self, nbytes: int) -> None:
+        """Cut the connection once ``nbytes`` more bytes went from node to central."""
+        with self.lock:
+            self._cut_up = self.up + nbytes
+
+    def cut_download_after(self, nbytes: int) -> None:
+        """Cut the connection once ``nbytes`` more bytes came back from central."""
+        with self.lock:
+            self._cut_down = self.down + nbytes
+
+    def set_down(self, down: bool) -> None:
+        """Refuse every new connection (a partition) until set back."""
+        self.down_enabled = not down
+
+    def close(self) -> None:
+        self._closing = True
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+        with self.lock:
+            sockets = list(self._sockets)
+        for s in sockets:
+            _close(s)
+
+    # -- relay -----------------------------------------------------------------------------
+    def _accept(self) -> None:
+        while not self._closing:
+            try:
+                client, _addr = self.listener.accept()
+            except OSError:
+                return
+            if not self.down_enabled:
+                _close(client)
+                continue
+            try:
+                server = socket.create_connection(self.target, timeout=10)
+            except OSError:
+                _close(client)
+                continue
+            server.settimeout(None)
+            with self.lock:
+                self.connections += 1
+                self._sockets.update((client, server))
+            threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
+
+    def _relay(self, client: socket.socket, server: socket.socket) -> None:
+        pair = {client: server, server: client}
+        try:
+            while True:
+                readable, _w, _x = select.select([client, server], [], [], 30)
+                if not readable:
+                    break
+                for src in readable:
+                    data = src.recv(65536)
+                    if not data:
+                        return
+                    upward = src is client
+                    data, cut = self._count(data, upward)
+                    if data:
+                        pair[src].sendall(data)
+                    if cut:
+                        return
+        except OSError:
+            return
+        finally:
+            _close(client)
+            _close(server)
+            with self.lock:
+                self._sockets.discard(client)
+                self._sockets.discard(server)
+
+    def _count(self, data: bytes, upward: bool) -> tuple[bytes, bool]:
+        with self.lock:
+            if upward:
+                limit = self._cut_up
+                if limit is not None and self.up + len(data) >= limit:
+                    keep = max(0, limit - self.up)
+                    self.up += keep
+                    self._cut_up = None
+                    self.cuts += 1
+                    return data[:keep], True
+                self.up += len(data)
+            else:
+                limit = self._cut_down
+                if limit is not None and self.down + len(data) >= limit:
+                    keep = max(0, limit - self.down)
+                    self.down += keep
+                    self._cut_down = None
+                    self.cuts += 1
+                    return data[:keep], True
+                self.down += len(data)
+        return data, False
+
+
+def _close(s: socket.socket) -> None:
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        s.close()
+    except OSError:
+        pass
+
+
+class Gunicorn:
+    """Central under gunicorn (several workers, threads) in a subprocess on a free port."""
+
+    def __init__(self, env: Mapping[str, str], workers: int = 3, threads: int = 4,
+                 cwd: Path | None = None, timeout: float = 60) -> None:
+        full_env = {**os.environ, **env}
+        root = Path(__file__).resolve().parent.parent
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            [str(root), *filter(None, [full_env.get("PYTHONPATH")])])
+        self.log_path = Path(env.get("FIELDAPP_INSTANCE_PATH", ".")) / "gunicorn.log"
+        self.log = open(self.log_path, "w+b")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
+             str(threads), "--worker-class", "gthread", "--bind", "127.0.0.1:0",
+             "--keep-alive", "5", "--graceful-timeout", "5", "--timeout", "120",
+             "fieldapp:create_app()"],
+            env=full_env, cwd=str(cwd or root), stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        self.port = 0
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text(errors="replace")
+            match = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", text)
+            booted = text.count("Booting worker")
+            if match and booted >= workers:
+                self.port = int(match.group(1))
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{text}")
+            time.sleep(0.1)
+        if not self.port:
+            self.stop()
+            raise RuntimeError("gunicorn did not start")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()

@@ -1,0 +1,281 @@
+"""Helpers for the sync tests: a live HTTP server, central and node handles, comparisons."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from fieldapp import create_app
+from fieldapp.extensions import db
+
+
+def node_config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret",
+        "NODE_ID": str(uuid.uuid5(uuid.NAMESPACE_DNS, code)),
+        "NODE_CODE": code,
+        "WTF_CSRF_ENABLED": False,
+        "AUTO_MIGRATE": False,
+        "SYNC_MIN_BACKOFF": 0.01,
+        **extra,
+    }
+
+
+class LiveServer:
+    """An app served over HTTP/1.1 (keep-alive) on a free port of 127.0.0.1, in a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class Handler(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                pass
+
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class App:
+    """What central and nodes share: queries and writes in the app's context."""
+
+    app: Flask
+
+    @property
+    def state(self) -> Any:
+        return self.app.extensions["sync"]
+
+    def count(self, model: Any, *where: Any) -> int:
+        with self.app.app_context():
+            stmt = select(func.count()).select_from(model)
+            if where:
+                stmt = stmt.where(*where)
+            return db.session.scalar(stmt)
+
+    def rows(self, model: Any) -> dict[Any, dict[str, Any]]:
+        """Every row of a table: {id: {column: value}} (as the database gives them)."""
+        table = getattr(model, "__table__", model)
+        key = list(table.primary_key.columns)[0].key
+        with self.app.app_context():
+            out = {r._mapping[key]: dict(r._mapping) for r in db.session.execute(select(table))}
+            db.session.rollback()
+        return out
+
+    def get(self, model: Any, row_id: Any) -> dict[str, Any] | None:
+        return self.rows(model).get(row_id)
+
+    def add(self, model: Any, **values: Any) -> Any:
+        """Insert through the ORM (captured like any write); returns the new id."""
+        with self.app.test_request_context():
+            obj = model(**values)
+            db.session.add(obj)
+            db.session.commit()
+            return obj.id
+
+    def edit(self, model: Any, row_id: Any, **changes: Any) -> None:
+        with self.app.test_request_context():
+            obj = db.session.get(model, row_id)
+            for key, value in changes.items():
+                setattr(obj, key, value)
+            db.session.commit()
+
+    def add_families(self, community_id: Any, rows: list[dict[str, Any]]) -> list[Any]:
+        """Register several families in one transaction (operations layer, audited)."""
+        from fieldapp.families.operations import create_family
+
+        ids = []
+        with self.app.test_request_context():
+            for values in rows:
+                data = {"head_given_names": "María", "head_surname": "Tuanama Sánchez",
+                        "members_count": 4, "data_consent": True,
+                        "community_id": community_id, **values}
+                ids.append(create_family(data).id)
+            db.session.commit()
+        return ids
+
+    def add_family(self, community_id: Any, **values: Any) -> Any:
+        from fieldapp.families.operations import create_family
+
+        data = {"head_given_names": "María", "head_surname": "Tuanama Sánchez",
+                "members_count": 4, "data_consent": True, "community_id": community_id,
+                **values}
+        with self.app.test_request_context():
+            family = create_family(data)
+            db.session.commit()
+            return family.id
+
+
+class Central(App):
+    def __init__(self, app: Flask, server: LiveServer, backend: str) -> None:
+        self.app = app
+        self.server = server
+        self.url = server.url
+        self.backend = backend
+
+    def register(self, code: str, communities: tuple = (), all_communities: bool = False,
+                 name: str | None = None) -> str:
+        from fieldapp.nodes.operations import register_node
+
+        with self.app.app_context():
+            _node, enrol_code = register_node(name or f"Nodo {code}", code, communities,
+                                              all_communities)
+            db.session.commit()
+        return enrol_code
+
+    def add_community(self, code: str, name: str | None = None) -> Any:
+        from fieldapp.communities.models import Community
+
+        return self.add(Community, code=code, name=name or f"Comunidad {code}")
+
+
+class Node(App):
+    def __init__(self, app: Flask, code: str, factory: Any = None) -> None:
+        self.app = app
+        self.code = code
+        self.factory = factory
+
+    def enrol(self, central: Central, communities: tuple = (), all_communities: bool = False,
+              url: str | None = None) -> dict[str, Any]:
+        from sync.client import enrol
+
+        enrol_code = central.register(self.code, communities, all_communities)
+        with self.app.app_context():
+            return enrol(self.state, url or central.url, enrol_code)
+
+    def sync(self) -> Any:
+        from sync.client import sync_once
+
+        with self.app.app_context():
+            return sync_once(self.state)
+
+    def status(self) -> dict[str, Any]:
+        from sync.client import status
+
+        with self.app.app_context():
+            return status(self.state)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return sorted(self.rows(self.state.tables.outbox).values(), key=lambda r: r["seq"])
+
+    def cursor(self) -> int:
+        from sync import local
+
+        with self.app.app_context():
+            value = local.get_value(self.state, "cursor")
+            db.session.rollback()
+        return value
+
+    def restart(self, **extra: Any) -> Node:
+        """The process died: a new app on the same instance folder and database."""
+        with self.app.app_context():
+            db.engine.dispose()
+        config = {k: v for k, v in self.app.config.items()
+                  if k in ("TESTING", "SECRET_KEY", "NODE_ID", "NODE_CODE", "WTF_CSRF_ENABLED",
+                           "SYNC_MIN_BACKOFF", "SYNC_PUSH_PAGE_OPS", "SYNC_PULL_PAGE_ROWS")}
+        config.update(INSTANCE_PATH=self.app.instance_path, ROLE="field", AUTO_MIGRATE=False,
+                      **extra)
+        self.app = create_app(config)
+        if self.factory is not None:
+            self.factory.append(self)
+        return self
+
+
+SYNCED_PULLED = ("communities", "families", "agreements", "training_sessions", "attendance",
+                 "benefit_deliveries", "compliance_visits", "commitment_types", "benefit_types",
+                 "agreement_commitments", "agreement_benefits", "signatures", "visit_findings",
+                 "sanctions")
+
+
+def assert_converged(central: Central, node: Node, tables: tuple[str, ...] = SYNCED_PULLED
+                     ) -> None:
+    """Every row of the node's scope on central is on the node, identical, and vice versa."""
+    state = central.state
+    creds = node.state.app.extensions["sync"]
+    from sync.client import load_credentials
+
+    with node.app.app_context():
+        scope = load_credentials(creds)["scope"]
+    scope_ids = None if scope is None else {uuid.UUID(s) for s in scope}
+    for name in tables:
+        spec = state.registry.get(name)
+        central_rows = central.rows(spec.table)
+        node_rows = node.rows(spec.table)
+        if scope_ids is not None:
+            with central.app.app_context():
+                places = state.registry.communities_of_rows(
+                    db.session, name, list(central_rows.values()), {})
+                db.session.rollback()
+            central_rows = {
+                row_id: row for (row_id, row), (a, b) in zip(central_rows.items(), places,
+                                                           strict=True)
+                if (a is None or a in scope_ids) and (b is None or b in scope_ids)
+            }
+        assert set(node_rows) == set(central_rows), (
+            f"{name}: node {node.code} has {len(node_rows)} rows, central {len(central_rows)} "
+            f"in its scope; missing {len(set(central_rows) - set(node_rows))}, extra "
+            f"{len(set(node_rows) - set(central_rows))}")
+        for row_id, row in central_rows.items():
+            assert node_rows[row_id] == row, f"{name} {row_id} differs on node {node.code}"
+
+
+def assert_cursor_not_ahead(central: Central, node: Node) -> None:
+    """Every change up to the node's cursor that the node should have is on the node."""
+    cursor = node.cursor()
+    ch = central.state.tables.changes
+    with central.app.app_context():
+        entries = db.session.execute(
+            select(ch.c.table_name, ch.c.row_id, ch.c.op).where(ch.c.server_seq <= cursor)
+        ).all()
+        db.session.rollback()
+    for table_name, row_id, op in entries:
+        spec = central.state.registry.get(table_name)
+        if spec is None or op != "u" or not spec.distribute:
+            continue
+        if central.get(spec.table, row_id) is None:
+            continue
+        assert node.get(spec.table, row_id) is not None, (
+            f"cursor {cursor} is past {table_name} {row_id}, which the node does not have")
+
+
+def login(app: Flask, role: str, communities: tuple = ()) -> Any:
+    """A test client of ``app`` logged in as a new user with ``role``."""
+    from fieldapp.auth.operations import create_user
+
+    username = f"u-{role.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+    with app.app_context():
+        create_user(username, f"Usuario {role}", "correct horse battery", role, communities)
+        db.session.commit()
+    client = app.test_client()
+    response = client.post("/auth/login", data={"username": username,
+                                                "password": "correct horse battery"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client
+
+
+def wait_for(predicate: Any, timeout: float = 15.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")

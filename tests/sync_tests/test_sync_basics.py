@@ -1,0 +1,66 @@
+"""Enrolment and a first round trip between a field node and central."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_node_pushes_everything_and_a_new_node_pulls_it(central, make_node):
+    a = make_node("AAA", demo=True)
+    a.enrol(central, all_communities=True)
+    report = a.sync()
+    assert report.ok
+    assert report.rejected == 0
+    assert count(central.app, Family) == count(a.app, Family) > 50
+    assert a.status()["pending"] == 0
+
+    b = make_node("BBB")
+    b.enrol(central, all_communities=True)
+    report = b.sync()
+    assert report.ok
+    assert report.pulled > 1000
+    assert count(b.app, Family) == count(a.app, Family)
+
+    again = a.sync()
+    assert again.requests <= 2
+
+
+def test_bulk_statements_through_the_session_are_captured_too(world):
+    """Code that writes with update()/delete() statements (no unit of work) still syncs."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy import delete, update
+    from synckit import assert_converged
+
+    from fieldapp.trainings.models import Attendance, TrainingSession
+
+    central, a, b = world["central"], world["a"], world["b"]
+    families = a.add_families(world["c1"], [{"head_given_names": f"F{i}"} for i in range(4)])
+    session_id = a.add(TrainingSession, code="AM-T-AAA-0001", held_on=date(2026, 2, 2),
+                       topic="Viveros", community_id=world["c1"], trainer_name="Nilda",
+                       duration_hours=Decimal("2.0"))
+    for family in families:
+        a.add(Attendance, session_id=session_id, family_id=family)
+    a.sync()
+    b.sync()
+    with a.app.app_context():
+        db.session.execute(update(Family).where(Family.id.in_(families[:2]))
+                           .values(notes="revisado en bloque"))
+        db.session.execute(delete(Attendance).where(Attendance.family_id == families[3]))
+        db.session.commit()
+    assert a.get(Family, families[0])["version"] == 2
+    a.sync()
+    b.sync()
+    assert central.get(Family, families[1])["notes"] == "revisado en bloque"
+    assert central.count(Attendance) == 3
+    for node in (a, b):
+        assert_converged(central, node)

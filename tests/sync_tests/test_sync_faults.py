@@ -1,0 +1,392 @@
+"""Crashes at every step, lost answers, retries, cut links, gaps and replays: nothing lost,
+nothing applied twice, the pull cursor never ahead of the data."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from synckit import assert_converged, assert_cursor_not_ahead
+
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+from sync import errors
+from sync.client import Transport, load_credentials
+from sync.errors import SimulatedCrash
+from sync.testing import LinkProxy
+
+PAGE = {"SYNC_PUSH_PAGE_OPS": 5, "SYNC_PULL_PAGE_ROWS": 4}
+
+
+def _families(node, community, n, start=0):
+    return node.add_families(community, [
+        {"head_given_names": f"Persona {i}", "head_surname": "Fasabi Torres",
+         "dni": f"{41000000 + i}"} for i in range(start, start + n)])
+
+
+def _changes_of(central, node_code):
+    """(node_seq, count) of central's change log for a node: each number at most once."""
+    ch = central.state.tables.changes
+    from fieldapp.nodes.models import Node
+
+    with central.app.app_context():
+        node_id = db.session.execute(select(Node.id).where(Node.code == node_code)).scalar_one()
+        rows = db.session.execute(
+            select(ch.c.node_seq, func.count()).where(ch.c.node_id == node_id)
+            .group_by(ch.c.node_seq)).all()
+        db.session.rollback()
+    return rows
+
+
+def _node_transport(node) -> Transport:
+    with node.app.app_context():
+        creds = load_credentials(node.state)
+    return Transport(creds["central_url"], auth=f"Node {creds['node_id']}:{creds['secret']}")
+
+
+def _pending_lines(node) -> list[bytes]:
+    return [f'{{"s":{r["seq"]},{r["payload"][1:]}'.encode() for r in node.outbox()
+            if r["status"] == "pending"]
+
+
+PUSH_FAULTS = [
+    ("node", "push.before_send"),
+    ("central", "central.push.before_changelog"),
+    ("central", "central.changelog_numbered"),
+    ("central", "central.push.before_commit"),
+    ("central", "central.push.after_commit"),
+    ("node", "push.after_response"),
+    ("node", "push.after_mark"),
+]
+PULL_FAULTS = ["pull.before_request", "pull.before_apply", "pull.before_commit",
+               "pull.after_commit"]
+
+
+@pytest.mark.parametrize(("side", "point"), PUSH_FAULTS)
+def test_crash_during_push_then_restart_loses_nothing_and_applies_nothing_twice(
+        central, make_node, side, point):
+    c1 = central.add_community("C1")
+    a = make_node("AAA", **PAGE)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    ids = _families(a, c1, 12)
+    a.edit(Family, ids[0], phone="987654321")
+    target = a if side == "node" else central
+    target.app.config["SYNC_FAULTS"] = {point: 2}  # the second page
+    with pytest.raises((SimulatedCrash, errors.SyncError)):
+        a.sync()
+    assert target.state.faults_fired == [point]
+    central.app.config["SYNC_FAULTS"] = None
+    a = a.restart(**PAGE)
+    report = a.sync()
+    assert report.ok
+    assert report.rejected == 0
+    assert central.count(Family) == 12
+    assert_converged(central, a)
+    assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
+    assert a.status()["pending"] == 0
+    assert {r["status"] for r in a.outbox()} == {"acked"}
+
+
+@pytest.mark.parametrize("point", PULL_FAULTS)
+def test_crash_during_pull_then_restart_resumes_and_the_cursor_is_never_ahead(
+        central, make_node, point):
+    c1 = central.add_community("C1")
+    a = make_node("AAA", **PAGE)
+    b = make_node("BBB", **PAGE)
+    a.enrol(central, communities=("C1",))
+    b.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 14)
+    a.sync()
+    b.app.config["SYNC_FAULTS"] = {point: 3}
+    with pytest.raises(SimulatedCrash):
+        b.sync()
+    assert_cursor_not_ahead(central, b)
+    b = b.restart(**PAGE)
+    assert_cursor_not_ahead(central, b)
+    assert b.sync().ok
+    assert_converged(central, b)
+
+
+def test_a_crash_while_writing_the_outbox_takes_the_write_back_too(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    a.app.config["SYNC_FAULTS"] = {"capture.outbox_write": 1}
+    with pytest.raises(SimulatedCrash):
+        a.add_family(c1)
+    assert a.count(Family) == 0
+    assert a.outbox() == []
+    a.app.config["SYNC_FAULTS"] = None
+    a.add_family(c1)
+    # The family and its audit entry, numbered 1 and 2: no number lost to the crash.
+    assert [(r["seq"], r["table_name"]) for r in a.outbox()] == [
+        (1, "families"), (2, "audit_log")]
+    a.sync()
+    assert_converged(central, a)
+
+
+def test_a_lost_answer_and_retries_sequential_and_concurrent_make_one_row_each(
+        central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 6)
+    lines = _pending_lines(a)
+    body = b"\n".join(lines)
+    transport = _node_transport(a)
+    first = transport.post("/push", body=body, content_type="application/x-ndjson")
+    again = transport.post("/push", body=body, content_type="application/x-ndjson")
+    transport.close()
+    assert first["acked"] == again["acked"] == len(lines) == 12  # families and audit entries
+    assert central.count(Family) == 6
+
+    more = _families(a, c1, 5, start=10)
+    lines = [line for line in _pending_lines(a) if json.loads(line)["s"] > 12]
+    body = b"\n".join(lines)
+    answers, failures = [], []
+
+    def send() -> None:
+        t = _node_transport(a)
+        try:
+            answers.append(t.post("/push", body=body, content_type="application/x-ndjson"))
+        except errors.SyncError as error:  # pragma: no cover - reported below
+            failures.append(error)
+        finally:
+            t.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert {a_["acked"] for a_ in answers} == {22}
+    assert central.count(Family) == 11
+    assert all(central.get(Family, i) is not None for i in more)
+    assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
+    a.sync()  # the node learns its operations were applied; nothing is applied again
+    assert a.status()["pending"] == 0
+    assert_converged(central, a)
+
+
+def test_the_same_number_with_other_data_is_refused_and_quarantined(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    [family] = _families(a, c1, 1)
+    original = _pending_lines(a)
+    a.sync()
+    op = json.loads(original[0])
+    op["d"]["head_given_names"] = "Otra Persona"
+    forged = json.dumps(op, separators=(",", ":")).encode()
+    transport = _node_transport(a)
+    answer = transport.post("/push", body=forged, content_type="application/x-ndjson")
+    transport.close()
+    assert answer["rejected"] == [{"s": op["s"], "code": "seq_reused",
+                                   "message": answer["rejected"][0]["message"]}]
+    assert central.get(Family, family)["head_given_names"] == "Persona 0"
+    [held] = [q for q in central.rows(central.state.tables.quarantine).values()
+              if q["code"] == "seq_reused"]
+    assert held["node_seq"] == op["s"]
+    assert "Otra Persona" in held["payload"]
+
+
+def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central, make_node,
+                                                                        tmp_path):
+    import shutil
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 1)
+    a.sync()
+    database = a.app.instance_path + "/fieldapp.sqlite"
+    with a.app.app_context():
+        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.commit()
+    shutil.copy(database, tmp_path / "backup.sqlite")
+    _families(a, c1, 1, start=1)
+    a.sync()
+    with a.app.app_context():
+        db.engine.dispose()
+    shutil.copy(tmp_path / "backup.sqlite", database)
+    a = a.restart()
+    # New work gets operation number 3 again, which central already has with other data.
+    lost = a.add(Family, code="AM-AAA-0777", community_id=c1, head_given_names="Lucía",
+                 head_surname="Pinedo Ríos", members_count=3)
+    with pytest.raises(errors.SequenceRegressed) as regressed:
+        a.sync()  # central has operations 1-4 of this node; the node counts to 3
+    assert regressed.value.details == {"acked": 4, "node": 3}
+    assert a.status()["last_error"]["code"] == "sequence_regressed"
+    assert a.status()["pending"] == 1  # kept
+    from sync.client import resequence
+
+    with a.app.app_context():
+        assert resequence(a.state) == 1  # `fieldapp node resequence`
+    a.sync()
+    assert central.get(Family, lost) is not None
+    assert_converged(central, a)
+
+
+def test_the_same_number_reused_by_a_node_is_quarantined_on_the_node(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    a.add(Family, code="AM-AAA-0001", community_id=c1, head_given_names="Ana",
+          head_surname="Ríos", members_count=2)
+    a.sync()
+    # The node's outbox says operation 2 (still to send) but central has a different 2.
+    transport = _node_transport(a)
+    other = a.add(Family, code="AM-AAA-0002", community_id=c1, head_given_names="Eva",
+                  head_surname="Soto", members_count=2)
+    line = _pending_lines(a)[0]
+    op = json.loads(line)
+    op["d"]["head_given_names"] = "Otra"
+    transport.post("/push", body=json.dumps(op).encode(), content_type="application/x-ndjson")
+    transport.close()
+    report = a.sync()
+    assert [(r["s"], r["code"]) for r in report.rejections] == [(2, "seq_reused")]
+    assert [r["status"] for r in a.outbox()] == ["acked", "quarantined"]
+    assert a.status()["quarantined"] == 1
+    from sync.local import requeue
+
+    with a.app.app_context():
+        assert requeue(a.state, 2) == 3
+    a.sync()
+    assert central.get(Family, other)["head_given_names"] == "Otra"  # the forged copy won
+    assert a.status()["quarantined"] == 0
+
+
+def test_a_cut_link_resumes_from_the_last_committed_page(central, make_node):
+    c1 = central.add_community("C1")
+    proxy = LinkProxy(central.server.port)
+    try:
+        a = make_node("AAA", **PAGE)
+        b = make_node("BBB", **PAGE)
+        a.enrol(central, communities=("C1",), url=proxy.url)
+        b.enrol(central, communities=("C1",), url=proxy.url)
+        a.sync()
+        _families(a, c1, 14)
+
+        sends = []
+
+        def cut_third_page() -> None:
+            sends.append(1)
+            if len(sends) == 3:
+                proxy.cut_upload_after(150)  # mid-request: the page never arrives whole
+
+        a.app.config["SYNC_FAULTS"] = {"push.before_send": cut_third_page}
+        with pytest.raises(errors.SyncError):
+            a.sync()
+        a.app.config["SYNC_FAULTS"] = None
+        assert central.count(Family) == 5  # two pages of five operations committed
+        assert a.status()["pending"] == 28 - 10  # the rest, and nothing re-sent
+        a.sync()
+        log = [r["detail"] for r in central.rows(central.state.tables.log).values()
+               if r["action"] == "push" and r["detail"]["last"]]
+        assert [(d["first"], d["last"], d["replayed"]) for d in log] == [
+            (1, 5, 0), (6, 10, 0), (11, 15, 0), (16, 20, 0), (21, 25, 0), (26, 28, 0)]
+
+        pulls = []
+
+        def cut_third_pull() -> None:
+            pulls.append(1)
+            if len(pulls) == 3:
+                proxy.cut_download_after(400)  # mid-answer: a truncated gzip body
+
+        b.app.config["SYNC_FAULTS"] = {"pull.before_request": cut_third_pull}
+        with pytest.raises(errors.SyncError) as cut:
+            b.sync()
+        assert cut.value.code in ("bad_response", "unreachable")
+        b.app.config["SYNC_FAULTS"] = None
+        saved = b.cursor()
+        assert saved > 0
+        assert_cursor_not_ahead(central, b)
+        b.sync()
+        from fieldapp.nodes.models import Node
+
+        b_id = [n["id"] for n in central.rows(Node).values() if n["code"] == "BBB"][0]
+        first_pull_after = [r["detail"]["after"] for r in sorted(
+            central.rows(central.state.tables.log).values(), key=lambda r: r["id"])
+            if r["action"] == "pull" and r["node_id"] == b_id][3]
+        assert first_pull_after == saved  # resumed there, not from the start
+        assert_converged(central, b)
+        assert proxy.cuts == 2
+    finally:
+        proxy.close()
+
+
+def test_a_truncated_gzip_body_is_refused_and_nothing_is_applied(central, make_node):
+    import gzip
+    import http.client
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 8)
+    body = gzip.compress(b"\n".join(_pending_lines(a)))
+    with a.app.app_context():
+        creds = load_credentials(a.state)
+    conn = http.client.HTTPConnection("127.0.0.1", central.server.port, timeout=10)
+    conn.request("POST", "/sync/v1/push", body=body[: len(body) // 2], headers={
+        "Content-Encoding": "gzip", "Content-Type": "application/x-ndjson",
+        "Authorization": f"Node {creds['node_id']}:{creds['secret']}"})
+    response = conn.getresponse()
+    answer = json.loads(response.read())
+    conn.close()
+    assert response.status == 400
+    assert answer["error"]["code"] == "bad_body"
+    assert central.count(Family) == 0
+    a.sync()
+    assert central.count(Family) == 8
+
+
+def test_gaps_duplicates_and_replayed_old_pages(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    b = make_node("BBB")
+    a.enrol(central, communities=("C1",))
+    b.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 8)
+    lines = _pending_lines(a)
+    transport = _node_transport(a)
+    try:
+        with pytest.raises(errors.SequenceGap) as gap:
+            transport.post("/push", body=b"\n".join(lines[2:5]),
+                           content_type="application/x-ndjson")
+        assert gap.value.details["expected"] == 1
+        assert central.count(Family) == 0
+        with pytest.raises(errors.BadBody):
+            transport.post("/push", body=b"\n".join([lines[1], lines[0]]),
+                           content_type="application/x-ndjson")
+        assert transport.post("/push", body=b"\n".join(lines[:3]),
+                              content_type="application/x-ndjson")["acked"] == 3
+        assert transport.post("/push", body=b"\n".join(lines[:3]),
+                              content_type="application/x-ndjson")["acked"] == 3
+        assert transport.post("/push", body=b"\n".join(lines[1:6]),
+                              content_type="application/x-ndjson")["acked"] == 6
+        assert transport.post("/push", body=lines[0],
+                              content_type="application/x-ndjson")["acked"] == 6
+        with pytest.raises(errors.SequenceGap) as gap:
+            transport.post("/push", body=lines[7], content_type="application/x-ndjson")
+        assert gap.value.details["expected"] == 7
+    finally:
+        transport.close()
+    assert central.count(Family) == 3  # operations 1 to 6: three families and their audit
+    a.sync()
+    b.sync()
+    assert central.count(Family) == 8
+    for node in (a, b):
+        assert_converged(central, node)
+    assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))

@@ -1,0 +1,434 @@
+"""CSV and XLSX exports: stable columns, the dashboard's filters, streamed, valid when empty."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import insert, select
+
+from fieldapp.extensions import db
+from tests.dashboard_expected import Expected, Period
+
+YEAR = {"from": "2026-01", "to": "2026-10"}
+
+#: The published column names (README "Export columns"). Changing one breaks users' sheets:
+#: this list changes only by adding at the end, with the README.
+COLUMNS = {
+    "community_summary": [
+        "community_code",
+        "community_name",
+        "families_registered",
+        "families_active_agreement",
+        "families_compliant",
+        "families_non_compliant",
+        "families_not_visited",
+        "families_no_agreement",
+        "families_received_benefits",
+        "families_compliant_and_received",
+    ],
+    "communities": [
+        "community_id",
+        "community_code",
+        "community_name",
+        "district",
+        "province",
+        "sector",
+        "lat",
+        "lon",
+    ],
+    "families": [
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "dni",
+        "members_count",
+        "phone",
+        "lat",
+        "lon",
+        "plot_name",
+        "plot_ha",
+        "forest_ha",
+        "coffee_ha",
+        "data_consent",
+        "registered_at",
+        "agreement_number",
+        "agreement_status",
+        "has_active_agreement",
+        "compliance_status",
+        "last_visit_on",
+        "sanctions_in_force",
+        "received_benefits_in_period",
+    ],
+    "agreements": [
+        "agreement_id",
+        "agreement_number",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "year",
+        "period_start",
+        "period_end",
+        "status",
+        "kind",
+        "version_no",
+        "supersedes_number",
+        "signed_at",
+        "signed_place",
+        "signed_on_paper",
+        "content_hash",
+        "status_changed_at",
+        "status_reason",
+        "created_by_name",
+    ],
+    "promised_benefits": [
+        "agreement_number",
+        "agreement_status",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "benefit_code",
+        "benefit_name",
+        "quantity",
+        "unit",
+        "schedule",
+    ],
+    "deliveries": [
+        "delivery_id",
+        "delivery_code",
+        "delivered_on",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "agreement_number",
+        "benefit_code",
+        "benefit_category",
+        "item",
+        "quantity",
+        "signed_quantity",
+        "unit",
+        "delivered_by_name",
+        "receipt_kind",
+        "is_reversal",
+        "reverses_code",
+        "reason",
+        "suspected_duplicate_of_code",
+    ],
+    "trainings": [
+        "session_id",
+        "session_code",
+        "held_on",
+        "topic",
+        "community_code",
+        "community_name",
+        "trainer_name",
+        "place",
+        "duration_hours",
+        "attendees",
+    ],
+    "attendance": [
+        "session_code",
+        "held_on",
+        "topic",
+        "session_community_code",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "attendee_name",
+    ],
+    "visits": [
+        "visit_id",
+        "visit_code",
+        "visited_on",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "agreement_number",
+        "monitor_name",
+        "lat",
+        "lon",
+        "findings_met",
+        "findings_partial",
+        "findings_breached",
+        "findings_not_checked",
+        "notes",
+    ],
+    "findings": [
+        "finding_id",
+        "visit_code",
+        "visited_on",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "agreement_number",
+        "commitment_code",
+        "result",
+        "notes",
+    ],
+    "sanctions": [
+        "sanction_id",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "agreement_number",
+        "visit_code",
+        "level",
+        "status",
+        "reason",
+        "created_at",
+        "decided_at",
+        "decided_by_name",
+        "in_force",
+    ],
+    "no_visit": [
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "agreement_number",
+        "last_visit_on",
+    ],
+    "expiring": [
+        "agreement_id",
+        "agreement_number",
+        "status",
+        "period_end",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+    ],
+    "owed": [
+        "agreement_number",
+        "agreement_status",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "benefit_code",
+        "benefit_name",
+        "unit",
+        "promised",
+        "delivered",
+        "owed",
+    ],
+    "suspended": [
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "agreement_number",
+        "status_changed_at",
+        "status_reason",
+    ],
+    "duplicates": [
+        "delivery_id",
+        "delivery_code",
+        "delivered_on",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "benefit_code",
+        "quantity",
+        "unit",
+        "delivered_by_name",
+        "twin_code",
+        "twin_delivered_on",
+        "twin_delivered_by_name",
+        "reason",
+    ],
+}
+
+
+@pytest.fixture
+def dash_app(app_factory: Any) -> Flask:
+    return app_factory(demo=True, DASHBOARD_TODAY="2026-10-31")
+
+
+@pytest.fixture
+def coordinator(dash_app: Flask) -> FlaskClient:
+    client = dash_app.test_client()
+    assert (
+        client.post(
+            "/auth/login", data={"username": "coordinadora", "password": "fieldapp-demo"}
+        ).status_code
+        == 302
+    )
+    return client
+
+
+def read_csv(response: Any) -> list[dict[str, str]]:
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def csv_header(response: Any) -> list[str]:
+    return next(csv.reader(io.StringIO(response.get_data(as_text=True)[1:])))
+
+
+def read_xlsx(response: Any) -> list[tuple[Any, ...]]:
+    book = load_workbook(io.BytesIO(response.data), read_only=True)
+    rows = [row for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)]
+    book.close()
+    return rows
+
+
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+def test_every_dataset_has_its_documented_columns(coordinator: FlaskClient, name: str) -> None:
+    response = coordinator.get(f"/dashboard/export/{name}.csv", query_string=YEAR)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="fieldapp-{name}-2026-01_2026-10.csv"'
+    )
+    assert csv_header(response) == COLUMNS[name]
+    book = coordinator.get(f"/dashboard/export/{name}.xlsx", query_string=YEAR)
+    assert book.status_code == 200
+    assert book.mimetype.endswith("spreadsheetml.sheet")
+    assert list(read_xlsx(book)[0]) == COLUMNS[name]
+
+
+def test_deliveries_export_is_what_was_recorded(dash_app: Flask, coordinator: FlaskClient) -> None:
+    rows = read_csv(coordinator.get("/dashboard/export/deliveries.csv", query_string=YEAR))
+    with dash_app.app_context():
+        exp = Expected(Period("2026-01", "2026-10"))
+        wanted = [
+            d
+            for d in exp.deliveries
+            if not d.voided and date(2026, 1, 1) <= d.delivered_on <= date(2026, 10, 31)
+        ]
+        assert {r["delivery_code"] for r in rows} == {d.code for d in wanted}
+        assert sum(Decimal(r["signed_quantity"]) for r in rows) == sum(
+            -d.quantity if d.reverses_id else d.quantity for d in wanted
+        )
+    reversals = [r for r in rows if r["is_reversal"] == "true"]
+    assert all(r["reverses_code"] and Decimal(r["signed_quantity"]) < 0 for r in reversals)
+    assert all(
+        r["is_reversal"] == "false" and r["reverses_code"] == "" for r in rows if r not in reversals
+    )
+    assert all("2026-01-01" <= r["delivered_on"] <= "2026-10-31" for r in rows)
+    assert any("é" in r["item"] for r in rows)  # "Plantones de café": UTF-8 kept
+
+
+def test_exports_follow_the_community_filter(dash_app: Flask, coordinator: FlaskClient) -> None:
+    from fieldapp.communities.models import Community
+
+    with dash_app.app_context():
+        chosen = db.session.execute(select(Community).order_by(Community.code)).scalars().first()
+        code, community_id = chosen.code, str(chosen.id)
+    args = {**YEAR, "community": community_id}
+    for name in ("families", "deliveries", "visits", "findings", "agreements", "owed"):
+        rows = read_csv(coordinator.get(f"/dashboard/export/{name}.csv", query_string=args))
+        everything = read_csv(coordinator.get(f"/dashboard/export/{name}.csv", query_string=YEAR))
+        assert rows, name
+        assert all(r["community_code"] == code for r in rows), name
+        assert len(rows) == sum(1 for r in everything if r["community_code"] == code), name
+
+
+def test_families_export_carries_the_compliance_status(
+    dash_app: Flask, coordinator: FlaskClient
+) -> None:
+    rows = read_csv(coordinator.get("/dashboard/export/families.csv", query_string=YEAR))
+    with dash_app.app_context():
+        families = Expected(Period("2026-01", "2026-10")).family_rows()
+    by_code = {v["code"]: v for v in families.values()}
+    assert {r["family_code"] for r in rows} == set(by_code)
+    for r in rows:
+        want = by_code[r["family_code"]]
+        assert r["compliance_status"] == want["status"]
+        assert r["received_benefits_in_period"] == ("true" if want["received"] else "false")
+        assert r["has_active_agreement"] == ("true" if want["active"] else "false")
+
+
+def test_empty_selection_gives_a_valid_file_with_headers(
+    dash_app: Flask, coordinator: FlaskClient
+) -> None:
+    from fieldapp.communities.models import Community
+
+    future = {"from": "2030-01", "to": "2030-02"}
+    for name in ("deliveries", "visits", "trainings", "sanctions", "duplicates"):
+        csv_file = coordinator.get(f"/dashboard/export/{name}.csv", query_string=future)
+        assert csv_file.status_code == 200
+        assert csv_file.get_data(as_text=True) == "\ufeff" + ",".join(COLUMNS[name]) + "\r\n"
+        rows = read_xlsx(coordinator.get(f"/dashboard/export/{name}.xlsx", query_string=future))
+        assert rows == [tuple(COLUMNS[name])]
+    with dash_app.app_context():
+        empty = uuid.uuid4()
+        db.session.execute(insert(Community), [{"id": empty, "code": "C999", "name": "Vacía"}])
+        db.session.commit()
+    families = coordinator.get(
+        "/dashboard/export/families.csv", query_string={**YEAR, "community": str(empty)}
+    )
+    assert read_csv(families) == []
+    assert csv_header(families) == COLUMNS["families"]
+
+
+def test_exports_are_streamed_in_chunks(coordinator: FlaskClient) -> None:
+    response = coordinator.get(
+        "/dashboard/export/deliveries.csv", query_string=YEAR, buffered=False
+    )
+    assert response.is_streamed
+    chunks = list(response.response)
+    response.close()
+    assert len(chunks) > 1  # a batch of rows at a time, not one string built in memory
+    assert b"".join(chunks).count(b"\r\n") > 1000
+    xlsx = coordinator.get("/dashboard/export/deliveries.xlsx", query_string=YEAR, buffered=False)
+    assert xlsx.is_streamed
+    xlsx.close()
+
+
+def test_xlsx_cells_are_typed(coordinator: FlaskClient) -> None:
+    rows = read_xlsx(coordinator.get("/dashboard/export/deliveries.xlsx", query_string=YEAR))
+    header, first = rows[0], dict(zip(rows[0], rows[1], strict=False))
+    assert header[0] == "delivery_id"
+    assert isinstance(first["delivered_on"], datetime)
+    assert isinstance(first["quantity"], int | float)
+    assert first["is_reversal"] in (True, False)
+    book = load_workbook(
+        io.BytesIO(coordinator.get("/dashboard/export/deliveries.xlsx", query_string=YEAR).data)
+    )
+    assert book.active["A1"].font.bold
