@@ -15,7 +15,7 @@ import random
 import sqlite3
 import uuid
 
-from _cycle import cycle_rows
+from _cycle import cpu_figures, cycle_rows
 from _harness import cleanup, csrf_token, login, make_demo_instance, parser, peak_rss_mb, report, server, timed
 
 
@@ -74,7 +74,7 @@ def main() -> None:
                 "family_search_dni": timed(family_search_dni, runs),
                 "family_page": timed(family_page, runs),
                 "family_create": timed(family_create, runs // 2),
-                **cycle_rows(base, http, instance, runs, args.seed),
+                **cycle_rows(base, http, instance, runs, args.seed, pid),
             }
             extra = {
                 "scale": args.scale,
@@ -82,6 +82,7 @@ def main() -> None:
                 "database": "sqlite",
                 "demo_generate_s": round(demo_s, 2),
                 "peak_rss_mb": round(peak_rss_mb(pid), 1),
+                **cpu_figures(rows),
             }
         report(f"pages at scale {args.scale} (SQLite, one server process)", rows, extra, args.json)
     finally:

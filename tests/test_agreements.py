@@ -471,3 +471,35 @@ def test_agreement_page_in_english(app, staff, family):
     assert "Benefits: promised and delivered" in page
     assert "Do not clear or burn primary forest" in page
     assert "matches the frozen content" in page
+
+
+def test_transparent_signature_is_flattened_on_white(app, staff, family):
+    from PIL import Image, ImageDraw
+
+    def transparent(ink: bool) -> str:
+        img = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
+        if ink:
+            ImageDraw.Draw(img).line([(20, 100), (300, 40), (580, 150)], fill=(0, 0, 0, 255),
+                                     width=4)
+        out = __import__("io").BytesIO()
+        img.save(out, format="PNG")
+        return data_url(out.getvalue())
+
+    agreement_id = _draft(app, staff, family)
+    blank = staff.post(f"/agreements/{agreement_id}/sign",
+                       data=sign_form(family_signature=transparent(False)), headers=JSON)
+    assert blank.status_code == 422  # transparent everywhere = nothing drawn
+    r = staff.post(f"/agreements/{agreement_id}/sign",
+                   data=sign_form(family_signature=transparent(True)))
+    assert r.status_code == 302
+    with app.app_context():
+        from PIL import Image
+
+        from fieldapp.agreements.models import Signature
+
+        stored = db.session.execute(
+            select(Signature.image_png).where(Signature.signer_role == "family")).scalar_one()
+        img = Image.open(__import__("io").BytesIO(stored))
+        assert img.mode == "L"
+        assert img.getpixel((5, 5)) == 255  # the transparent background became white
+        assert img.getpixel((20, 100)) < 100  # the ink stayed dark

@@ -55,11 +55,12 @@ def pdf_text(pdf: bytes) -> str:
     return " ".join(" ".join(page.extract_text() or "" for page in pages).split())
 
 
-def poppler_text(pdf: bytes, tmp_path: Path) -> str:
+def poppler_text(pdf: bytes, tmp_path: Path, last_page: int | None = None) -> str:
     """Text by poppler's pdftotext: much faster than pypdf on a batch of hundreds of pages."""
     src = tmp_path / f"text-{uuid.uuid4().hex}.pdf"
     src.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(src), "-"], check=True,
+    pages = ["-l", str(last_page)] if last_page else []
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", *pages, str(src), "-"], check=True,
                          capture_output=True, text=True).stdout
     return " ".join(out.split())
 
@@ -122,7 +123,8 @@ def drawn_agreement(app: Flask) -> Agreement:
 def make_agreement(app: Flask, given: str = "María José", surname: str = "Ñahui Pérez",
                    extra_commitments: int = 0, drawn: bool = True,
                    image: bytes | None = b"png", supersedes: Agreement | None = None,
-                   status: str = "active") -> uuid.UUID:
+                   status: str = "active",
+                   signed_at: datetime = datetime(2025, 12, 20, 15, 0, tzinfo=UTC)) -> uuid.UUID:
     """A signed agreement built as the signing operation would freeze it (content + hash)."""
     with app.app_context():
         seed_catalogues()
@@ -135,7 +137,6 @@ def make_agreement(app: Flask, given: str = "María José", surname: str = "Ñah
                                         text_es=f"Compromiso adicional número {n + 1}: "
                                                 "cuidar el bosque ribereño y la quebrada.",
                                         text_en=f"Extra commitment {n + 1}.", position=100 + n))
-        signed_at = datetime(2025, 12, 20, 15, 0, tzinfo=UTC)
         agreement = Agreement(
             number=f"AM-2026-T-{uuid.uuid4().hex[:6]}", family=family, year=2026,
             period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), status=status,
@@ -183,9 +184,14 @@ def get_pdf(client: Any, url: str) -> bytes:
 
 
 def image_count(pdf: bytes) -> int:
+    """Images drawn on the pages (an image stored once and drawn twice counts twice)."""
     count = 0
     for page in PdfReader(io.BytesIO(pdf)).pages:
-        count += len(page.images)
+        xobjects = page["/Resources"].get("/XObject") or {}
+        images = [name for name, ref in xobjects.items()
+                  if ref.get_object()["/Subtype"] == "/Image"]
+        content = page.get_contents().get_data()
+        count += sum(content.count(f"{name} Do".encode()) for name in images)
     return count
 
 
@@ -253,6 +259,13 @@ def test_missing_signature_image_prints_a_blank_line(central: Flask, coordinator
     # A corrupted image (not the one frozen at signing) is not printed either.
     broken = make_agreement(central, image=b"\x89PNG not an image")
     assert image_count(get_pdf(coordinator, f"/print/agreements/{broken}.pdf")) == 0
+
+
+def test_signing_date_is_the_day_in_peru(central: Flask, coordinator: Any) -> None:
+    # 1:30 a.m. UTC on 2 January is 8:30 p.m. on 1 January in Lima.
+    agreement_id = make_agreement(central, signed_at=datetime(2026, 1, 2, 1, 30, tzinfo=UTC))
+    printed = pdf_text(get_pdf(coordinator, f"/print/agreements/{agreement_id}.pdf"))
+    assert "Firmado en Ñuñuya, el 1 de enero de 2026." in printed
 
 
 def test_paper_signed_agreement_has_ink_lines_and_draft_is_marked(central: Flask,
@@ -374,16 +387,27 @@ def test_community_batch_has_every_agreement_and_the_right_page_count(
         assert response.is_streamed
         batch = response.get_data()
     assert page_count(batch) == expected_pages
-    batch_text = poppler_text(batch, tmp_path)
-    assert batch_text.count("Página 1 de") == len(ids)
+    # Each agreement numbers its own pages: "Página 1 de 2", "Página 2 de 2", "Página 1 de 2"...
+    first_pages = poppler_text(batch, tmp_path, last_page=6)
+    assert re.findall(r"Página (\d) de (\d)", first_pages)[:3] == [("1", "2"), ("2", "2"),
+                                                                    ("1", "2")]
     assert len(qr_codes(batch, tmp_path, page=3)) == 1  # the second agreement's QR
 
+    # The CLI, rendering in two worker processes: last year's agreements (fewer, quicker).
+    with central.app_context():
+        last_year = list(db.session.execute(select(Agreement.id).join(Family).where(
+            Family.community_id == community.id, Agreement.year == 2025)).scalars())
+    assert last_year
     out = tmp_path / "batch.pdf"
     result = central.test_cli_runner().invoke(args=[
-        "print", "agreements", "--community", code, "--out", str(out), "--jobs", "2"])
+        "print", "agreements", "--community", code, "--year", "2025", "--status", "all",
+        "--out", str(out), "--jobs", "2"])
     assert result.exit_code == 0, result.output
-    assert f"{len(ids)} agreements, {expected_pages} pages" in result.output
-    assert page_count(out.read_bytes()) == expected_pages
+    reported = re.search(r"(\d+) agreements, (\d+) pages", result.output)
+    assert reported
+    assert int(reported[1]) == len(last_year)
+    assert page_count(out.read_bytes()) == int(reported[2]) >= 2 * len(last_year)
+    assert not list(tmp_path.glob(".*.part"))  # written through a temporary file
 
 
 def test_whole_program_batch_is_for_coordinators(central: Flask, tmp_path: Path) -> None:
@@ -487,6 +511,18 @@ def test_delivery_receipt_to_sign_or_thumbprint(central: Flask, coordinator: Any
     assert "Huella digital" in receipt
     assert "Copia para la familia" in receipt
     assert "Copia para el programa" in receipt
+    assert image_count(pdf) == 0  # nothing signed yet: lines and a box for the thumb
+
+    png = _signature_png()
+    with central.app_context():  # signed on the tablet at the delivery
+        db.session.add(Signature(delivery_id=delivery.id, signer_role="receipt",
+                                 signer_name="Quien recibe", image_png=png,
+                                 image_sha256=hashlib.sha256(png).hexdigest(),
+                                 signed_at=datetime(2026, 3, 1, 15, 0, tzinfo=UTC)))
+        db.session.commit()
+    signed = get_pdf(coordinator, f"/print/deliveries/{delivery.id}/receipt.pdf")
+    assert image_count(signed) == 2  # on both copies
+    assert len(PdfReader(io.BytesIO(signed)).pages[0].images) == 1  # stored once
 
 
 # -- building blocks ---------------------------------------------------------------------------
@@ -544,3 +580,33 @@ def test_print_page_and_family_page_link_to_the_printouts(central: Flask,
     assert f"/print/agreements.pdf?family={family.id}" in detail
     assert f"/print/cards.pdf?family={family.id}" in detail
     assert "/print/" in coordinator.get("/communities/").get_data(as_text=True)
+
+
+@pytest.fixture
+def postgres_url() -> Any:
+    """A fresh PostgreSQL database, dropped afterwards (skipped when the server is absent)."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"fieldapp_print_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True,
+                                connect_timeout=3)
+    except psycopg.OperationalError:
+        pytest.skip("no PostgreSQL on 127.0.0.1")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_rate_limit_counts_on_postgresql(app_factory: Callable[..., Flask],
+                                         postgres_url: str) -> None:
+    app = app_factory(ROLE="central", VERIFY_RATE_LIMIT=2, AUTO_MIGRATE=True,
+                      SQLALCHEMY_DATABASE_URI=postgres_url)
+    client = app.test_client()
+    path = f"/verify/{uuid.uuid4()}/{'c' * 64}"
+    assert [client.get(path).status_code for _ in range(3)] == [200, 200, 429]
+    with app.app_context():
+        db.engine.dispose()

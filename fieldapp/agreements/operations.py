@@ -6,18 +6,15 @@ the same refusals. Operations add and flush; the view commits once.
 
 from __future__ import annotations
 
-import math
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from fieldapp.agreements.content import canonical_content, content_hash
 from fieldapp.agreements.models import (
     Agreement,
     AgreementBenefit,
@@ -25,22 +22,18 @@ from fieldapp.agreements.models import (
     BenefitType,
     CommitmentType,
 )
-from fieldapp.agreements.queries import family_agreements
+from fieldapp.agreements.queries import overlapping_agreement
 from fieldapp.agreements.rules import (
-    NEEDS_REASON,
     OPEN_STATUSES,
-    TRANSITIONS,
     AgreementFrozen,
     status_label,
 )
-from fieldapp.agreements.signatures import add_signature, decode_signature
 from fieldapp.audit.operations import record, snapshot
 from fieldapp.codes import next_code
 from fieldapp.errors import TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.models import utcnow
-from fieldapp.submissions import local_today
 
 MAX_QUANTITY = Decimal("1000000")
 
@@ -159,18 +152,9 @@ def _check_family(family: Family | None) -> Family:
     return family
 
 
-def _overlapping(family_id: uuid.UUID, start: date, end: date, statuses: tuple[str, ...],
-                 ignore: tuple[uuid.UUID | None, ...] = ()) -> Agreement | None:
-    for agreement in family_agreements(family_id):
-        if (agreement.status in statuses and agreement.id not in ignore
-                and agreement.period_start <= end and agreement.period_end >= start):
-            return agreement
-    return None
-
-
 def _overlapping_open(family_id: uuid.UUID, start: date, end: date,
                       ignore: tuple[uuid.UUID, ...] = ()) -> Agreement | None:
-    return _overlapping(family_id, start, end, OPEN_STATUSES, ignore)
+    return overlapping_agreement(family_id, start, end, OPEN_STATUSES, ignore)
 
 
 def _clash_error(clash: Agreement) -> ValidationFailed:
@@ -356,207 +340,14 @@ def create_renewal(base: Agreement, user: Any = None) -> Agreement:
     return agreement
 
 
-# -- signing -----------------------------------------------------------------------------------
-def _float_or_none(value: Any, low: float, high: float, field: str) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(_l("Enter a number."), field=field) from None
-    if not math.isfinite(number) or not low <= number <= high:
-        raise ValidationFailed(_l("Between %(low)s and %(high)s.", low=low, high=high), field=field)
-    return number
+# Signing, status changes and the reading helpers live in their own modules; they are named here
+# too because other domains (and the PWA's and printing's code) import them from operations.
+from fieldapp.agreements.queries import agreement_for_delivery, current_agreement  # noqa: E402
+from fieldapp.agreements.signing import sign_agreement, verify_content  # noqa: E402
+from fieldapp.agreements.transitions import change_status  # noqa: E402
 
-
-def _name(value: Any, field: str, required: bool) -> str | None:
-    name = " ".join(str(value or "").split())
-    if len(name) > 120:
-        raise ValidationFailed(_l("At most 120 characters."), field=field)
-    if required and not name:
-        raise ValidationFailed(_l("This field is required."), field=field)
-    return name or None
-
-
-def _signing_time_and_images(agreement: Agreement, mode: str, data: dict[str, Any],
-                             witness_name: str | None) -> tuple[datetime, dict[str, Any]]:
-    """When it was signed, and the checked images (none when signed on paper)."""
-    if mode == "paper":
-        day = data.get("paper_date")
-        if not isinstance(day, date):
-            raise ValidationFailed(_l("Enter the date written on the paper."), field="paper_date")
-        if day > local_today():
-            raise ValidationFailed(_l("The date cannot be in the future."), field="paper_date")
-        zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "America/Lima")
-        signed_at = datetime.combine(day, time(12, 0), tzinfo=zone).astimezone(UTC)
-        images = {"family": None, "staff": None, "witness": None}
-    else:
-        signed_at = utcnow()
-        images = {
-            "family": decode_signature(data.get("family_signature"), "family_signature"),
-            "staff": decode_signature(data.get("staff_signature"), "staff_signature"),
-            "witness": None,
-        }
-        if data.get("witness_signature"):
-            if not witness_name:
-                raise ValidationFailed(_l("Write the witness's name."), field="witness_name")
-            images["witness"] = decode_signature(data["witness_signature"], "witness_signature")
-        elif witness_name:
-            raise ValidationFailed(_l("The witness signs on the pad too."),
-                                   field="witness_signature")
-    return signed_at, images
-
-
-def sign_agreement(agreement: Agreement, data: dict[str, Any]) -> Agreement:
-    """Sign a draft: store the signatures, freeze its content and store the content hash.
-
-    :param data: ``mode`` (``pad`` or ``paper``); ``family_name``, ``family_dni``,
-        ``staff_name``, ``witness_name``; for ``pad`` the data URLs ``family_signature``,
-        ``staff_signature``, ``witness_signature``; for ``paper`` ``paper_date``; ``place``,
-        ``lat``, ``lon``.
-    :raises TransitionRefused: the agreement is not a draft.
-    :raises ValidationFailed: a missing or invalid signature, name, date or place.
-    """
-    if agreement.voided or agreement.status != "draft":
-        raise TransitionRefused(
-            _l("Agreement %(number)s is already %(status)s; a signed version is never signed "
-               "again. Make an amendment instead.", number=agreement.number,
-               status=status_label(agreement.status)))
-    if not any(not c.voided for c in agreement.commitments):
-        raise TransitionRefused(_l("Add at least one commitment before signing."))
-    mode = data.get("mode")
-    if mode not in ("pad", "paper"):
-        raise ValidationFailed(_l("Choose how the agreement was signed."), field="mode")
-    family_name = _name(data.get("family_name"), "family_name", True)
-    staff_name = _name(data.get("staff_name"), "staff_name", True)
-    witness_name = _name(data.get("witness_name"), "witness_name", False)
-    place = _name(data.get("place"), "place", mode == "pad")
-    lat = _float_or_none(data.get("lat"), -90, 90, "lat")
-    lon = _float_or_none(data.get("lon"), -180, 180, "lon")
-    if (lat is None) != (lon is None):
-        raise ValidationFailed(_l("Give both latitude and longitude, or neither."), field="lat")
-    dni = (data.get("family_dni") or "").strip() or agreement.family.dni
-    if dni is not None and not (len(dni) == 8 and dni.isdigit()):
-        raise ValidationFailed(_l("A DNI has exactly 8 digits."), field="family_dni")
-
-    signed_at, images = _signing_time_and_images(agreement, mode, data, witness_name)
-    before = snapshot(agreement)
-    signers = [("family", family_name, dni), ("staff", staff_name, None)]
-    if witness_name:
-        signers.append(("witness", witness_name, None))
-    # One flush for the whole signing: once ``status`` is flushed as signed, the guard in
-    # rules.py refuses any further change to the frozen columns, so nothing may flush midway.
-    with db.session.no_autoflush:
-        for role, name, signer_dni in signers:
-            agreement.signatures.append(add_signature(
-                role=role, name=name, dni=signer_dni, signed_at=signed_at, image=images[role],
-                agreement_id=agreement.id, place=place, lat=lat, lon=lon,
-            ))
-        agreement.signed_at = signed_at
-        agreement.signed_place = place
-        agreement.signed_lat, agreement.signed_lon = lat, lon
-        agreement.signed_on_paper = mode == "paper"
-        agreement.status = "signed"
-        agreement.status_changed_at = utcnow()
-        agreement.status_reason = None
-        content = canonical_content(agreement)
-        agreement.signed_content = content
-        agreement.content_hash = content_hash(content)
-    record("status:signed", agreement, before=before, family_id=agreement.family_id)
-    return agreement
-
-
-def verify_content(agreement: Agreement) -> bool:
-    """Whether the stored content still hashes to the stored content hash."""
-    if not agreement.signed_content or not agreement.content_hash:
-        return False
-    return content_hash(agreement.signed_content) == agreement.content_hash
-
-
-# -- status ------------------------------------------------------------------------------------
-def change_status(agreement: Agreement, to: str, reason: str | None = None) -> Agreement:
-    """Move an agreement along the status machine (see :mod:`fieldapp.agreements.rules`).
-
-    Activating an amendment marks the version it replaces ``superseded``. A renewal leaves the
-    previous period's agreement alone (a coordinator completes it when its period ends), so
-    deliveries of the current period keep their agreement.
-
-    :raises TransitionRefused: the change is not allowed from the current status.
-    :raises ValidationFailed: a suspension or termination without a reason.
-    """
-    current = agreement.status
-    if to == "signed" and current == "draft":
-        raise TransitionRefused(_l("A draft becomes signed only by signing it."))
-    if agreement.voided or to not in TRANSITIONS.get(current, frozenset()):
-        raise TransitionRefused(
-            _l("Agreement %(number)s cannot go from %(current)s to %(to)s.",
-               number=agreement.number, current=status_label(current), to=status_label(to)),
-            current=current, to=to,
-        )
-    reason = " ".join((reason or "").split()) or None
-    if to in NEEDS_REASON and not reason:
-        raise ValidationFailed(_l("Write the reason."), field="reason")
-    if reason and len(reason) > 500:
-        raise ValidationFailed(_l("At most 500 characters."), field="reason")
-    if to == "active" and current == "signed":
-        _check_activation(agreement)
-    before = snapshot(agreement)
-    agreement.status = to
-    agreement.status_reason = reason
-    agreement.status_changed_at = utcnow()
-    record(f"status:{to}", agreement, before=before, family_id=agreement.family_id)
-    if to == "active" and current == "signed" and agreement.kind == "amendment":
-        _retire_previous(agreement)
-    return agreement
-
-
-def _check_activation(agreement: Agreement) -> None:
-    if not verify_content(agreement):
-        raise TransitionRefused(_l("The signed content does not match its hash; it cannot be "
-                                   "activated."))
-    previous = agreement.supersedes
-    if agreement.kind == "amendment" and previous is not None and previous.status not in (
-        "signed", "active"
-    ):
-        raise TransitionRefused(
-            _l("The version it amends, %(number)s, is %(status)s; this amendment cannot take "
-               "its place.", number=previous.number, status=status_label(previous.status)))
-    if agreement.kind == "renewal" and previous is not None and previous.status in (
-        "suspended", "terminated"
-    ):
-        raise TransitionRefused(
-            _l("The previous agreement %(number)s is %(status)s; it cannot be renewed.",
-               number=previous.number, status=status_label(previous.status)))
-    clash = _overlapping(agreement.family_id, agreement.period_start, agreement.period_end,
-                         ("active", "suspended"), (agreement.id, agreement.supersedes_id))
-    if clash is not None:
-        raise TransitionRefused(
-            _l("Agreement %(number)s is already in force for this period.", number=clash.number))
-
-
-def _retire_previous(agreement: Agreement) -> None:
-    previous = agreement.supersedes
-    if previous is None:
-        return
-    before = snapshot(previous)
-    previous.status = "superseded"
-    previous.status_reason = None
-    previous.status_changed_at = utcnow()
-    record("status:superseded", previous, before=before, family_id=previous.family_id)
-
-
-# -- reading helpers used by other domains -----------------------------------------------------
-def agreement_for_delivery(family_id: uuid.UUID, on: date) -> Agreement | None:
-    """The family's active agreement in force on ``on`` (the latest started), if any."""
-    return next((a for a in family_agreements(family_id)
-                 if a.status == "active" and a.period_start <= on), None)
-
-
-def current_agreement(family_id: uuid.UUID) -> Agreement | None:
-    """The family's agreement that matters now: the newest in force, else the newest at all."""
-    rows = family_agreements(family_id)
-    for wanted in (("active",), ("suspended",), ("signed",), ("draft",)):
-        for agreement in rows:
-            if agreement.status in wanted:
-                return agreement
-    return rows[0] if rows else None
+__all__ = [
+    "agreement_for_delivery", "change_status", "create_agreement", "create_amendment",
+    "create_renewal", "current_agreement", "discard_draft", "sign_agreement", "update_draft",
+    "verify_content",
+]

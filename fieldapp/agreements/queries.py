@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -196,3 +196,30 @@ def catalogue_benefits(active_only: bool = False) -> list[BenefitType]:
     if active_only:
         stmt = stmt.where(BenefitType.active.is_(True))
     return list(db.session.execute(stmt.order_by(BenefitType.position, BenefitType.code)).scalars())
+
+
+def agreement_for_delivery(family_id: uuid.UUID, on: date) -> Agreement | None:
+    """The family's active agreement in force on ``on`` (the latest started), if any."""
+    return next((a for a in family_agreements(family_id)
+                 if a.status == "active" and a.period_start <= on), None)
+
+
+def current_agreement(family_id: uuid.UUID) -> Agreement | None:
+    """The family's agreement that matters now: the newest in force, else the newest at all."""
+    rows = family_agreements(family_id)
+    for wanted in (("active",), ("suspended",), ("signed",), ("draft",)):
+        for agreement in rows:
+            if agreement.status in wanted:
+                return agreement
+    return rows[0] if rows else None
+
+
+def overlapping_agreement(family_id: uuid.UUID, start: date, end: date,
+                          statuses: tuple[str, ...],
+                          ignore: tuple[uuid.UUID | None, ...] = ()) -> Agreement | None:
+    """The family's agreement in one of ``statuses`` whose period overlaps ``start``–``end``."""
+    for agreement in family_agreements(family_id):
+        if (agreement.status in statuses and agreement.id not in ignore
+                and agreement.period_start <= end and agreement.period_end >= start):
+            return agreement
+    return None

@@ -90,7 +90,7 @@ def decode_signature(data_url: str | None, field: str) -> SignatureImage:
     if _is_blank(flat):
         raise fail(_l("The signature pad is empty. Sign on it, please."))
     out = io.BytesIO()
-    flat.save(out, format="PNG", compress_level=6)
+    flat.save(out, format="PNG", compress_level=3)
     png = out.getvalue()
     return SignatureImage(png=png, width=width, height=height,
                           sha256=hashlib.sha256(png).hexdigest())
@@ -108,6 +108,8 @@ def _check_dimensions(width: int, height: int, fail: Any) -> None:
 def _flatten(img: Image.Image) -> Image.Image:
     """The image on a white background, in grey levels (a signature needs no colour)."""
     rgba = img.convert("RGBA")
+    if rgba.getchannel("A").getextrema()[0] == 255:  # opaque (the pad paints white first)
+        return rgba.convert("L")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba).convert("L")
 

@@ -316,7 +316,7 @@ def _deliveries(f: Filters) -> Select[Any]:
         .join(BenefitType, BenefitType.id == Delivery.benefit_type_id)
         .outerjoin(_Reversed, _Reversed.id == Delivery.reverses_id)
         .outerjoin(_Twin, _Twin.id == Delivery.suspected_duplicate_of_id)
-        .where(*q.delivery_conditions(f))
+        .where(*q.delivery_conditions(f, scan=f.community_id is None))
         .order_by(Delivery.delivered_on, Delivery.code)
     )
 

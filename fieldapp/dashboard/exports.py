@@ -4,7 +4,9 @@ Rows come from a server-side cursor in batches (``stream_results``: a named curs
 PostgreSQL; SQLite steps its cursor lazily) and leave as they are written:
 
 - CSV: UTF-8 with a byte-order mark (Excel opens accents correctly), comma-separated, a header
-  row of the stable column names, ISO dates, ``.`` as decimal separator, ``true``/``false``.
+  row of the stable column names, ISO dates, UTC timestamps ``2026-03-31T14:05:00Z``, ``.`` as
+  decimal separator, ``true``/``false``. Values leave the database untyped and are written by
+  their column's kind, the same way from SQLite and PostgreSQL.
 - XLSX: openpyxl in write-only mode (rows go to a temporary file, not to memory); the finished
   workbook is streamed from that file in chunks. A sheet holds at most 1,048,575 data rows;
   more continue on a second sheet.
@@ -19,11 +21,12 @@ import io
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, type_coerce
+from sqlalchemy.types import NullType
 
 from fieldapp.dashboard.datasets import Dataset
 from fieldapp.dashboard.filters import Filters
@@ -38,20 +41,39 @@ FORMATS = {
 }
 
 
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
+def _uuid_text(value: Any) -> str:
+    text = str(value)
+    if len(text) == 32:  # SQLite keeps UUIDs as 32 hex digits
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return text
+
+
+def _date_text(value: Any) -> str:
+    return value[:10] if isinstance(value, str) else value.isoformat()
+
+
+def _timestamp_text(value: Any) -> str:
+    # Stored as naive UTC on both databases: SQLite gives text, PostgreSQL a datetime.
+    if isinstance(value, str):
+        return f"{value[:10]}T{value[11:19]}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decimal_text(value: Any) -> str:
+    # SQLite computes in binary floating point: six decimals undo its 166.66000000000003.
+    text = f"{value:.6f}" if isinstance(value, float) else str(value)
+    if "." in text and "e" not in text and "E" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _bool_text(value: Any) -> str:
+    return "true" if value else "false"
+
+
+#: How a raw database value of each kind is written in CSV (text and integers as they come).
+CSV_TEXT = {"uuid": _uuid_text, "date": _date_text, "datetime": _timestamp_text,
+            "decimal": _decimal_text, "bool": _bool_text}
 
 
 def _xlsx_value(value: Any, kind: str) -> Any:
@@ -76,14 +98,27 @@ def _rows(stmt: Select[Any]) -> Iterator[Any]:
             yield from batch
 
 
+def _raw(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` returning the database's own values: no per-value conversion in Python."""
+    return stmt.with_only_columns(
+        *[type_coerce(c, NullType()).label(c.name) for c in stmt.selected_columns],
+        maintain_column_froms=True,
+    )
+
+
 def stream_csv(dataset: Dataset, f: Filters) -> Iterator[bytes]:
-    """The dataset as CSV bytes, a batch of rows at a time."""
+    """The dataset as CSV bytes, about 64 KB at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(dataset.column_names())
-    for row in _rows(dataset.build(f)):
-        writer.writerow([_csv_value(v) for v in row])
+    special = [(i, CSV_TEXT[c.kind]) for i, c in enumerate(dataset.columns()) if c.kind in CSV_TEXT]
+    for row in _rows(_raw(dataset.build(f))):
+        values = list(row)
+        for i, write in special:
+            if values[i] is not None:
+                values[i] = write(values[i])
+        writer.writerow(values)
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)

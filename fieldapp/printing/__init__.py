@@ -1,9 +1,16 @@
-"""Printing: PDF builders (pure: data in, bytes out), QR helpers, the print views and central's
-public verification page."""
+"""Printing: PDF builders (pure: data in, bytes out), QR helpers, the print views
+(``fieldapp.printing.views``) and central's public verification page.
 
-from flask import Blueprint
+The blueprints are loaded on first access, so batch workers, which import only the builders,
+do not load the web and database layers.
+"""
 
-bp = Blueprint("printing", __name__, url_prefix="/print")
-verify_bp = Blueprint("verification", __name__, url_prefix="/verify")
+from typing import Any
 
-from fieldapp.printing import views  # noqa: E402, F401
+
+def __getattr__(name: str) -> Any:
+    if name in ("bp", "verify_bp"):
+        from fieldapp.printing import views
+
+        return getattr(views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

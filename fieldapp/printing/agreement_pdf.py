@@ -22,10 +22,19 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from fieldapp.printing.blocks import FactsBlock, HeaderBlock, Run, SignatureCell, SignaturesBlock
+from fieldapp.printing.blocks import (
+    BoxBlock,
+    FactsBlock,
+    HeaderBlock,
+    Run,
+    SignatureCell,
+    SignaturesBlock,
+    TableBlock,
+)
 from fieldapp.printing.data import AgreementPrint, SignaturePrint
 from fieldapp.printing.fonts import BOLD, REGULAR
 from fieldapp.printing.layout import (
+    BLUE,
     CONTENT_WIDTH,
     FOOTER_Y,
     GREEN,
@@ -40,7 +49,6 @@ from fieldapp.printing.layout import (
     MultiDocTemplate,
     TextCache,
     esc,
-    fits,
     fmt_date,
     fmt_quantity,
     styles,
@@ -50,6 +58,8 @@ QR_SIZE = 34 * mm
 SIGNATURE_BOX_HEIGHT = 17 * mm
 SIGNER_ROLES = ("family", "staff", "witness")
 BENEFIT_COLUMNS = (0.44, 0.22, 0.34)
+#: Up to this many benefits are drawn as one block; more go in a table that can split.
+MAX_BLOCK_ROWS = 16
 
 
 class _AgreementStory:
@@ -161,39 +171,34 @@ class _AgreementStory:
         heading = self.fixed(self.t("benefits_heading"), "heading")
         if not items:
             return [heading, self.fixed(self.t("no_benefits"), "italic")]
-        widths = [CONTENT_WIDTH * share for share in BENEFIT_COLUMNS]
-        cell = self.st["cell"]
-        inner = [w - 4 * mm for w in widths]
-
-        def text_cell(text: str, width: float) -> Any:
-            # A plain string is drawn as is (no markup) and costs far less than a Paragraph;
-            # only text too long for its column needs wrapping.
-            return text if fits(text, cell, width) else Paragraph(esc(text), cell)
-
-        labels = self.labels
-        rows: list[list[Any]] = [[text_cell(labels[key], width)
-                                  for key, width in zip(("benefit", "quantity", "schedule"),
-                                                        inner, strict=True)]]
+        intro = KeepTogether([heading, self.fixed(self.t("benefits_intro"), "body"),
+                              Spacer(1, 1.5 * mm)])
+        header = [Run(self.raw(key), BOLD, 9.4, INK, 12)
+                  for key in ("benefit", "quantity", "schedule")]
+        rows = []
         for benefit in items:
             name = str(benefit.get(name_key) or benefit.get("name_es") or "")
             unit = benefit.get("unit") or ""
             quantity = f"{fmt_quantity(benefit['quantity'], self.locale)} {unit}"
-            rows.append([text_cell(name, inner[0]), text_cell(quantity, inner[1]),
-                         text_cell(str(benefit.get("schedule") or ""), inner[2])])
-        table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+            rows.append([Run(name, leading=12), Run(quantity, leading=12),
+                         Run(str(benefit.get("schedule") or ""), leading=12)])
+        if len(rows) <= MAX_BLOCK_ROWS:
+            return [intro, TableBlock(header, rows, BENEFIT_COLUMNS, LEAF)]
+        return [intro, self._long_benefits_table(header, rows)]
+
+    def _long_benefits_table(self, header: list[Run], rows: list[list[Run]]) -> Table:
+        """Many benefits: a platypus table, which splits across pages (header repeated)."""
+        cell = self.st["cell"]
+        data = [[Paragraph(esc(run.text), self.st["cell_bold"]) for run in header]]
+        data += [[Paragraph(esc(run.text), cell) for run in row] for row in rows]
+        table = Table(data, colWidths=[CONTENT_WIDTH * share for share in BENEFIT_COLUMNS],
+                      repeatRows=1, hAlign="LEFT")
         table.setStyle(TableStyle([
-            ("FONT", (0, 0), (-1, 0), BOLD, cell.fontSize, cell.leading),
-            ("FONT", (0, 1), (-1, -1), REGULAR, cell.fontSize, cell.leading),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("BACKGROUND", (0, 0), (-1, 0), LEAF),
             ("LINEBELOW", (0, 0), (-1, -1), 0.4, LINE),
-            ("LEFTPADDING", (0, 0), (-1, -1), 2 * mm),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 2 * mm),
-            ("TOPPADDING", (0, 0), (-1, -1), 2.2),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 3.4),
         ]))
-        return [KeepTogether([heading, self.fixed(self.t("benefits_intro"), "body"),
-                              Spacer(1, 1.5 * mm)]), table]
+        return table
 
     def clauses(self) -> list[Flowable]:
         return [
@@ -208,8 +213,9 @@ class _AgreementStory:
         by_role = {s.role: s for s in item.signatures}
         place = self.c.get("signed_place")
         if item.signed_at and place:
-            where = self.p(self.t("signed_at", place=place,
-                                  date=fmt_date(item.signed_at, self.locale)))
+            where = self.fixed(self.t("signed_at", place=place,
+                                  date=fmt_date(item.signed_at, self.locale,
+                                                tz=self.labels.get("_tz"))))
         else:
             where = self.fixed(self.t("sign_here"))
         family = self.c["family"]
@@ -235,7 +241,8 @@ class _AgreementStory:
         drawn = bool(sig.image_png and sig.image_size)
         if drawn and sig.signed_at:
             runs.append(Run(self.raw("signed_on_tablet",
-                                     date=fmt_date(sig.signed_at, self.locale, "medium"),
+                                     date=fmt_date(sig.signed_at, self.locale, "medium",
+                                                   tz=self.labels.get("_tz")),
                                      place=sig.place or ""), **small))
         elif role == "family":
             runs.append(Run(self.raw("signature_or_thumbprint"), **small))
@@ -245,10 +252,13 @@ class _AgreementStory:
 
     def verification(self) -> Flowable:
         item = self.item
-        text = (f"<b>{self.t('verify_heading')}.</b> {self.t('verify_text')}<br/>"
-                f"<font color='#1d4f91'>{esc(item.verify_url)}</font><br/>"
-                f"{self.t('fingerprint')}: {esc(item.content_hash)}")
-        return self.p(text, "boxed")
+        small = {"size": 8.2, "leading": 10.5}
+        return BoxBlock([
+            Run(self.raw("verify_heading"), BOLD, color=MUTED, **small),
+            Run(self.raw("verify_text"), color=MUTED, **small),
+            Run(str(item.verify_url), color=BLUE, **small),
+            Run(f"{self.raw('fingerprint')}: {item.content_hash}", color=MUTED, **small),
+        ])
 
 
 def _painter(labels: Mapping[str, Any]) -> Any:

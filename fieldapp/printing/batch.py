@@ -19,7 +19,6 @@ from typing import Any
 from fieldapp.printing.agreement_pdf import write_agreements
 from fieldapp.printing.data import AgreementPrint
 from fieldapp.printing.layout import TextCache, styles
-from fieldapp.printing.queries import iter_agreement_prints
 from fieldapp.printing.stream import PdfStreamWriter
 
 CHUNK = 40
@@ -80,6 +79,8 @@ def iter_batch_pdf(ids: Sequence[Any], labels: Mapping[str, Any], chunk: int = C
     :param jobs: worker processes rendering parts; 1 renders in this process.
     :param stats: filled with ``agreements`` and ``pages`` as the batch goes.
     """
+    from fieldapp.printing.queries import iter_agreement_prints  # the database side only
+
     stats = stats if stats is not None else {}
     stats.update(agreements=0, pages=0)
     spool = _Spool()

@@ -196,3 +196,75 @@ class SignaturesBlock(Flowable):
 def text_width(run: Run) -> float:
     """Width of a run's text on one line."""
     return stringWidth(run.text, run.font, run.size)
+
+
+class TableBlock(Flowable):
+    """A small table: a shaded header row, then rows of wrapped text with hairlines below.
+
+    For a handful of rows (the benefits of an agreement); long tables use platypus, which can
+    split them across pages.
+    """
+
+    def __init__(self, header: Sequence[Run], rows: Sequence[Sequence[Run]],
+                 shares: Sequence[float], background: Color, pad: float = 2 * mm) -> None:
+        super().__init__()
+        self.header = header
+        self.rows = rows
+        self.shares = shares
+        self.background = background
+        self.pad = pad
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = avail_width
+        self.widths = [avail_width * share for share in self.shares]
+        self.laid = []
+        for row in [self.header, *self.rows]:
+            cells = [RunsColumn([run], width - 2 * self.pad)
+                     for run, width in zip(row, self.widths, strict=True)]
+            self.laid.append((cells, max(c.height for c in cells) + 5.6))
+        self.height = sum(height for _cells, height in self.laid)
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        top = self.height
+        for index, (cells, height) in enumerate(self.laid):
+            if index == 0:
+                canvas.setFillColor(self.background)
+                canvas.rect(0, top - height, self.width, height, stroke=0, fill=1)
+            x = 0.0
+            for cell, width in zip(cells, self.widths, strict=True):
+                cell.draw(canvas, x + self.pad, top - 2.2)
+                x += width
+            top -= height
+            canvas.setStrokeColor(LINE)
+            canvas.setLineWidth(0.4)
+            canvas.line(0, top, self.width, top)
+
+
+class BoxBlock(Flowable):
+    """Text runs in a thin frame (the verification note)."""
+
+    def __init__(self, runs: Sequence[Run], pad: float = 3 * mm, space_before: float = 5 * mm,
+                 border: Color = LINE) -> None:
+        super().__init__()
+        self.runs = runs
+        self.pad = pad
+        self.space_before = space_before
+        self.border = border
+
+    def getSpaceBefore(self) -> float:  # noqa: N802 - reportlab's name
+        return self.space_before
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = avail_width
+        self.column = RunsColumn(self.runs, avail_width - 2 * self.pad, gap=1)
+        self.height = self.column.height + 2 * self.pad - 2
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.setStrokeColor(self.border)
+        canvas.setLineWidth(0.5)
+        canvas.rect(0, 0, self.width, self.height, stroke=1, fill=0)
+        self.column.draw(canvas, self.pad, self.height - self.pad + 1)

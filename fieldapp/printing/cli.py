@@ -60,7 +60,7 @@ OUT = click.option("--out", type=click.Path(dir_okay=False, writable=True, path_
 @with_appcontext
 def print_agreements(community_code: str | None, status: str, year: int | None, jobs: int,
                      lang: str, out: Path) -> None:
-    """Print agreements (of a community, or all) into one PDF, streamed to --out."""
+    """Print a community's agreements, or all, into one PDF (streamed to --out)."""
     from fieldapp.printing.batch import auto_jobs, iter_batch_pdf
     from fieldapp.printing.labels import agreement_labels
     from fieldapp.printing.queries import STATUS_CHOICES, agreements_query
@@ -86,7 +86,7 @@ def print_agreements(community_code: str | None, status: str, year: int | None, 
 @OUT
 @with_appcontext
 def print_cards(community_code: str, lang: str, out: Path) -> None:
-    """Print the QR cards of a community's families (ten per A4 page)."""
+    """Print a community's family QR cards (ten a page)."""
     from fieldapp.printing.labels import card_labels
     from fieldapp.printing.queries import community_families, family_cards
     from fieldapp.printing.sheets import cards_pdf
@@ -106,7 +106,7 @@ def print_cards(community_code: str, lang: str, out: Path) -> None:
 @with_appcontext
 def print_attendance(community_code: str | None, session_code: str | None, lang: str,
                      out: Path) -> None:
-    """Print an attendance sheet for a training session, or a blank one for a community."""
+    """Print a session's attendance sheet, or a blank one for a community."""
     from fieldapp.printing.labels import attendance_labels
     from fieldapp.printing.queries import attendance_sheet
     from fieldapp.printing.sheets import attendance_pdf

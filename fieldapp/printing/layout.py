@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -42,6 +43,7 @@ INK = colors.HexColor("#1b1f1d")
 MUTED = colors.HexColor("#5d6a63")
 LINE = colors.HexColor("#9fb1a6")
 RED = colors.HexColor("#a32020")
+BLUE = colors.HexColor("#1d4f91")
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 
 
@@ -87,13 +89,20 @@ def esc(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def fmt_date(value: date | datetime | str | None, locale: str, fmt: str = "long") -> str:
-    """A date in the printing language ("1 de enero de 2026"); ISO strings accepted."""
+def fmt_date(value: date | datetime | str | None, locale: str, fmt: str = "long",
+             tz: str | None = None) -> str:
+    """A date in the printing language ("1 de enero de 2026"); ISO strings accepted.
+
+    A timestamp (stored in UTC) is first put in ``tz``, the program's time zone: a signature
+    at 8 p.m. in Lima is dated that day, not the next.
+    """
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     if isinstance(value, datetime):
+        if tz and value.tzinfo is not None:
+            value = value.astimezone(ZoneInfo(tz))
         value = value.date()
     return format_date(value, fmt, locale=locale)
 

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from flask import (
+    Blueprint,
     Response,
     current_app,
     jsonify,
@@ -27,7 +28,6 @@ from fieldapp.errors import Forbidden, NotFound, ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import active_communities
-from fieldapp.printing import bp, verify_bp
 from fieldapp.printing.agreement_pdf import agreement_pdf
 from fieldapp.printing.batch import iter_batch_pdf
 from fieldapp.printing.labels import (
@@ -50,6 +50,9 @@ from fieldapp.printing.sheets import attendance_pdf, cards_pdf, receipt_pdf
 from fieldapp.printing.verification import verify_agreement
 from fieldapp.ratelimit import hit, retry_after
 from fieldapp.trainings.models import TrainingSession
+
+bp = Blueprint("printing", __name__, url_prefix="/print")
+verify_bp = Blueprint("verification", __name__, url_prefix="/verify")
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 

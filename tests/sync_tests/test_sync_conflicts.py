@@ -8,6 +8,8 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+
 from synckit import assert_converged
 
 from fieldapp.agreements.content import content_hash
@@ -99,8 +101,21 @@ def test_two_amendments_of_one_signed_agreement_are_both_kept_and_flagged(world)
         assert_converged(central, node)
         assert node.get(Agreement, first)["conflict_flag"] == "competing_version"
 
-    # A signed version is never edited: the edit is refused and kept on the node.
-    b.edit(Agreement, base, period_end=date(2027, 6, 30))
+    # A signed version is never edited: the node itself refuses the edit...
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from fieldapp.agreements.rules import AgreementFrozen, _guard_signed_versions
+
+    with pytest.raises(AgreementFrozen):
+        b.edit(Agreement, base, period_end=date(2027, 6, 30))
+    # ...and should a node without that guard (an old version) send one, central refuses it and
+    # the node keeps it, quarantined.
+    event.remove(Session, "before_flush", _guard_signed_versions)
+    try:
+        b.edit(Agreement, base, period_end=date(2027, 6, 30))
+    finally:
+        event.listen(Session, "before_flush", _guard_signed_versions)
     report = b.sync()
     assert [r["code"] for r in report.rejections] == ["signed_immutable"]
     assert central.get(Agreement, base)["period_end"] == date(2026, 12, 31)
