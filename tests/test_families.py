@@ -45,7 +45,8 @@ def test_register_family(client, auth, app, make_community):
         assert family.version == 1 and family.voided is False
         assert family.id.version == 7  # UUIDv7, made where the record is created
         assert family.consent_at is not None
-        assert db.session.scalar(select(func.count(AuditEntry.id))) == 1
+        entry = db.session.execute(select(AuditEntry)).scalar_one()
+        assert (entry.action, entry.family_id) == ("create", family.id)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Segundo Chuquizuta Peña" in page and "Nueva Esperanza" in page and "AM-TST-0001" in page
 

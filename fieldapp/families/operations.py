@@ -106,6 +106,7 @@ def create_family(data: dict[str, Any]) -> Family:
     if family.data_consent:
         family.consent_at = utcnow()
     db.session.add(family)
+    db.session.flush()  # the id, for the audit entry's family
     record("create", family, family_id=family.id)
     return family
 
