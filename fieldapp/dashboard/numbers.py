@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
+from flask import g, has_app_context
 from flask_babel import get_locale
 
 
@@ -23,7 +24,12 @@ def fmt(value: int | float | Decimal | None, suffix: str = "", decimals: int = 2
     """``value`` with the locale's grouping and decimal marks (at most ``decimals`` decimals)."""
     if value is None:
         return "—"
-    decimal_mark, group_mark = _symbols(str(get_locale() or "es"))
+    marks = g.get("_dash_number_marks") if has_app_context() else None
+    if marks is None:  # first number of this request
+        marks = _symbols(str(get_locale() or "es"))
+        if has_app_context():
+            g._dash_number_marks = marks
+    decimal_mark, group_mark = marks
     number = float(value)
     if number.is_integer():
         text = f"{int(number):,}"

@@ -315,10 +315,8 @@ def refresh(f: Filters) -> bool:
         marks = set(conn.execute(delete(DirtyMark).returning(DirtyMark.community_id)).scalars())
         if marks:
             _rebuild(conn, marks)
-            if conn.dialect.name == "sqlite" and (None in marks or len(marks) > 1):
-                # Fresh statistics keep SQLite's planner on the covering indexes (a quick sample).
-                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-                conn.exec_driver_sql("ANALYZE")
+            if None in marks or len(marks) >= FULL_REBUILD_AT:
+                _analyze(conn)
         _prune_days(conn, f.asof)
         missing = _missing_status(conn, f.asof)
         if missing:
@@ -336,6 +334,16 @@ def refresh(f: Filters) -> bool:
             conn.execute(_figures_insert(f, missing))
         conn.commit()
         return True
+
+
+def _analyze(conn: Connection) -> None:
+    """Fresh planner statistics after a bulk change (the demo's load, a big sync, a restore):
+    without them both databases pick nested loops over the freshly filled tables."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # a quick sample per index
+        conn.exec_driver_sql("ANALYZE")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE")
 
 
 def _prune_days(conn: Connection, asof: date) -> None:
