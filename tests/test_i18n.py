@@ -68,3 +68,21 @@ def test_dates_and_numbers_follow_the_locale(app):
             assert render(d=date(2026, 3, 5), n=1234.5) == "5 de marzo de 2026 · 1,234.5"
         with force_locale("en"):
             assert render(d=date(2026, 3, 5), n=1234.5) == "March 5, 2026 · 1,234.5"
+
+
+def test_translations_keep_placeholders_and_hold_no_english_message():
+    """A merge of the catalogue can glue two entries together; each entry must stand alone."""
+    import re
+
+    with PO.open("rb") as fh:
+        catalog = read_po(fh, locale="es")
+    english = {m.id for m in catalog if isinstance(m.id, str) and len(m.id) > 30}
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(re.findall(r"%\(\w+\)[sd]", ids[0]))
+        for string in strings:
+            assert set(re.findall(r"%\(\w+\)[sd]", string)) == wanted, ids[0]
+            assert not any(e in string for e in english if e != ids[0]), ids[0]
