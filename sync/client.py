@@ -463,15 +463,19 @@ def run_loop(state: AppState, stop: threading.Event | None = None,
         stop.wait(delay)
 
 
-def status(state: AppState) -> dict[str, Any]:
-    """What the node's sync badge and page show: enrolment, pending, last success and error."""
+def status(state: AppState, end_transaction: bool = True) -> dict[str, Any]:
+    """What the node's sync badge and page show: enrolment, pending, last success and error.
+
+    :param end_transaction: end the read transaction (not when called while a request renders).
+    """
     creds = load_credentials(state)
     c = local.counts(state)
     error_text, error_at = local.get_note(state, "last_error")
     _n, success_at = local.get_note(state, "last_success")
     _a, attempt_at = local.get_note(state, "last_attempt")
     holder, until = local.get_note(state, "lock")
-    state.session.rollback()
+    if end_transaction:
+        state.session.rollback()
     error = json.loads(error_text) if error_text else None
     return {
         "enrolled": creds is not None,

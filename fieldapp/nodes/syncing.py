@@ -198,7 +198,7 @@ def sync_badge() -> dict[str, Any]:
     from fieldapp.nodes.messages import plain_error
     from sync.client import status
 
-    info = status(current_app.extensions["sync"])
+    info = status(current_app.extensions["sync"], end_transaction=False)
     if info["last_error"]:
         state = "error"
     elif info["pending"]:
