@@ -96,14 +96,16 @@ def test_records_out_of_scope_are_quarantined_without_blocking_the_queue(world):
     ok_after = a.add_family(world["c1"], head_given_names="Después")
     report = a.sync()
     codes = sorted(r["code"] for r in report.rejections)
-    assert codes == ["out_of_scope", "out_of_scope"]  # the community and the family
+    # The community and the family are out of scope; the family's audit entry (it names the
+    # family) waits for its refused parent.
+    assert codes == ["missing_parent", "out_of_scope", "out_of_scope"]
     assert central.get(Family, ok_before)
     assert central.get(Family, ok_after)
     assert central.get(Family, outside) is None
-    assert a.status()["quarantined"] == 2
+    assert a.status()["quarantined"] == 3
     assert a.status()["pending"] == 0
     held = [r for r in a.outbox() if r["status"] == "quarantined"]
-    assert {r["error_code"] for r in held} == {"out_of_scope"}
+    assert {r["error_code"] for r in held} == {"out_of_scope", "missing_parent"}
     assert all(r["status"] != "acked" for r in held)  # never reported as synced
     on_central = [q for q in central.rows(central.state.tables.quarantine).values()]
     assert sorted(q["code"] for q in on_central) == codes
