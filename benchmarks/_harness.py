@@ -44,13 +44,35 @@ def free_port() -> int:
 
 def make_demo_instance(scale: float, seed: int, extra_env: dict[str, str] | None = None,
                        ) -> tuple[Path, float]:
-    """A temporary instance folder holding the demo program; returns it and the seconds taken."""
+    """A temporary instance folder holding the demo program; returns it and the seconds taken.
+
+    With ``FIELDAPP_BENCH_CACHE`` set to a folder, the generated instance is kept there (one per
+    scale, seed and migration head) and later runs start from a copy of it; the seconds reported
+    are then those of the run that generated it. Without it, every run generates afresh.
+    """
     instance = Path(tempfile.mkdtemp(prefix="fieldapp-bench-"))
+    cache_root = os.environ.get("FIELDAPP_BENCH_CACHE")
+    cached = None
+    if cache_root and not extra_env:
+        heads = sorted(p.name for p in (ROOT / "fieldapp/migrations/versions").glob("*.py"))
+        cached = Path(cache_root) / f"demo-{scale:g}-{seed}-{heads[-1].removesuffix('.py')}"
+        if (cached / "seconds").exists():
+            shutil.copytree(cached, instance, dirs_exist_ok=True)
+            return instance, float((cached / "seconds").read_text())
     env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance), **(extra_env or {})}
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "fieldapp", "demo", "--scale", str(scale), "--seed",
                     str(seed)], cwd=ROOT, env=env, check=True, capture_output=True)
-    return instance, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if cached is not None:
+        partial = cached.with_name(cached.name + f".{os.getpid()}")
+        shutil.copytree(instance, partial)
+        (partial / "seconds").write_text(f"{seconds:.1f}")
+        try:
+            partial.rename(cached)
+        except OSError:  # another run cached it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return instance, seconds
 
 
 @contextmanager
