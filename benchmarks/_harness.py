@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 def parser(description: str) -> argparse.ArgumentParser:
     """Arguments every benchmark takes: ``--scale``, ``--json``, ``--keep``."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--scale", type=float, default=1.0, help="demo program scale (1 = 1,033 families)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="demo program scale (1 = 1,033 families)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     p.add_argument("--seed", type=int, default=2026)
     return p

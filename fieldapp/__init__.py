@@ -63,4 +63,5 @@ def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'fieldapp.sqlite'}"
     if app.config["ROLE"] not in ("field", "central"):
-        raise RuntimeError(f"FIELDAPP_ROLE must be 'field' or 'central', not {app.config['ROLE']!r}")
+        raise RuntimeError(
+            f"FIELDAPP_ROLE must be 'field' or 'central', not {app.config['ROLE']!r}")

@@ -91,7 +91,8 @@ def welcome(url: str) -> None:
     from fieldapp.demo.generator import iter_demo_logins
 
     click.echo("")
-    click.echo(f"fieldapp ({current_app.config['ROLE']} node {current_app.config['NODE_CODE']}) at {url}")
+    config = current_app.config
+    click.echo(f"fieldapp ({config['ROLE']} node {config['NODE_CODE']}) at {url}")
     click.echo(f"data: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
     click.echo("demo logins (user / password / role):")
     for username, password, role in iter_demo_logins():

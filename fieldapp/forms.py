@@ -26,6 +26,7 @@ class CreateForm(FlaskForm):
         default=new_key,
         validators=[
             Optional(),
-            Regexp(r"^[A-Za-z0-9-]{8,64}$", message=_l("The form's key is malformed; reload the page.")),
+            Regexp(r"^[A-Za-z0-9-]{8,64}$",
+                   message=_l("The form's key is malformed; reload the page.")),
         ],
     )

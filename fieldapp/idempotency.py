@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-
-from collections.abc import Callable
 
 from sqlalchemy import String
 from sqlalchemy.exc import IntegrityError

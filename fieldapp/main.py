@@ -16,7 +16,8 @@ bp = Blueprint("main", __name__)
 def index():
     """Home: counts and the main actions."""
     counts = {
-        "families": db.session.scalar(select(func.count(Family.id)).where(Family.voided.is_(False))),
+        "families": db.session.scalar(
+            select(func.count(Family.id)).where(Family.voided.is_(False))),
         "communities": db.session.scalar(
             select(func.count(Community.id)).where(Community.voided.is_(False))
         ),

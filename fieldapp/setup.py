@@ -58,7 +58,8 @@ def init_extensions(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
         if wants_json():
-            response = jsonify(error={"code": "login_required", "message": str(_l("Please log in to continue."))})
+            response = jsonify(error={"code": "login_required",
+                                      "message": str(_l("Please log in to continue."))})
             response.status_code = 401
             return response
         from flask import flash

@@ -206,7 +206,10 @@ PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
-    """The local PostgreSQL server; unreachable fails the run (set FIELDAPP_TEST_SKIP_PG=1 to skip)."""
+    """The local PostgreSQL server; unreachable fails the run.
+
+    Set FIELDAPP_TEST_SKIP_PG=1 to skip instead.
+    """
     import os
 
     import sqlalchemy as sa

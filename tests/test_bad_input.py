@@ -9,9 +9,9 @@ import re
 import uuid
 
 import pytest
-from markupsafe import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from fieldapp.extensions import db
@@ -96,7 +96,8 @@ def test_missing_csrf_token_explains_and_saves_nothing(csrf_client):
     response = client.post("/families/new", data={"head_given_names": "X", "head_surname": "Y"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "csrf_failed" in html and "no se guardó nada" in html
+    assert "csrf_failed" in html
+    assert "no se guardó nada" in html
     with app.app_context():
         assert db.session.scalar(select(func.count(Family.id))) == 0
 
@@ -136,7 +137,8 @@ numbers = st.one_of(texts, st.integers(-10**12, 10**12).map(str),
                     st.floats(allow_nan=True, allow_infinity=True).map(str))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     given_names=texts, surname=texts, dni=st.one_of(texts, st.from_regex(r"\A\d{8}\Z")),
     members=numbers, phone=texts, lat=numbers, lon=numbers, plot=numbers, forest=numbers,

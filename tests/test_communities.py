@@ -32,7 +32,8 @@ def test_coordinator_creates_and_edits_a_community(client, auth, app):
     assert response.status_code == 302
     with app.app_context():
         community = db.session.get(Community, community_id)
-        assert community.name == "Salas Alto" and community.version == 2
+        assert community.name == "Salas Alto"
+        assert community.version == 2
 
 
 def test_community_code_must_be_unique(client, auth, make_community):

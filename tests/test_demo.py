@@ -61,7 +61,8 @@ def test_cli_demo_if_empty_and_welcome(app):
     with app.app_context():
         assert db.session.scalar(select(func.count(Family.id))) == 21
     welcome = runner.invoke(args=["welcome", "--url", "http://127.0.0.1:5000/"])
-    assert "coordinadora" in welcome.output and "fieldapp-demo" in welcome.output
+    assert "coordinadora" in welcome.output
+    assert "fieldapp-demo" in welcome.output
 
 
 def test_demo_logins_work(demo_app):

@@ -42,13 +42,16 @@ def test_register_family(client, auth, app, make_community):
         assert family.code == "AM-TST-0001"
         assert family.head_name == "Segundo Chuquizuta Peña"
         assert family.origin_node == app.config["NODE_ID"]
-        assert family.version == 1 and family.voided is False
+        assert family.version == 1
+        assert family.voided is False
         assert family.id.version == 7  # UUIDv7, made where the record is created
         assert family.consent_at is not None
         entry = db.session.execute(select(AuditEntry)).scalar_one()
         assert (entry.action, entry.family_id) == ("create", family.id)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Segundo Chuquizuta Peña" in page and "Nueva Esperanza" in page and "AM-TST-0001" in page
+    assert "Segundo Chuquizuta Peña" in page
+    assert "Nueva Esperanza" in page
+    assert "AM-TST-0001" in page
 
 
 def test_double_submit_creates_one_family(client, auth, app, make_community):
@@ -130,13 +133,15 @@ def test_edit_family_records_what_changed(client, auth, app, make_family):
     with app.app_context():
         community_id = db.session.get(Family, family_id).community_id
     response = client.post(f"/families/{family_id}/edit", data={
-        "community_id": str(community_id), "head_given_names": "María", "head_surname": "Huamán Tuanama",
+        "community_id": str(community_id), "head_given_names": "María",
+        "head_surname": "Huamán Tuanama",
         "dni": "11112222", "members_count": "6",
     })
     assert response.status_code == 302
     with app.app_context():
         family = db.session.get(Family, family_id)
-        assert family.members_count == 6 and family.version == 2
+        assert family.members_count == 6
+        assert family.version == 2
         entry = db.session.execute(
             select(AuditEntry).where(AuditEntry.action == "update")
         ).scalar_one()
@@ -192,7 +197,8 @@ def test_filter_by_community(demo_app):
         community = db.session.execute(select(Community).order_by(Community.code)).scalars().first()
         inside = db.session.scalar(
             select(func.count(Family.id)).where(Family.community_id == community.id))
-    html = client.get("/families/", query_string={"community": str(community.id)}).get_data(as_text=True)
+    html = client.get("/families/", query_string={"community": str(community.id)}
+                      ).get_data(as_text=True)
     assert f"{inside} familia" in html
 
 
@@ -203,7 +209,8 @@ def test_field_staff_sees_only_their_communities(client, auth, app, make_family,
     in_other = make_family(community_id=other, head_surname="Ajena")
     auth.login("field_staff", "limited", communities=("C101",))
     html = client.get("/families/").get_data(as_text=True)
-    assert "Propia" in html and "Ajena" not in html
+    assert "Propia" in html
+    assert "Ajena" not in html
     assert client.get(f"/families/{in_mine}").status_code == 200
     assert client.get(f"/families/{in_other}").status_code == 403
     response = client.post("/families/new", data=_form(other, idempotency_key="key-other-1"))
@@ -221,7 +228,8 @@ def test_family_form_has_geolocation_button(client, auth, make_community):
     make_community()
     auth.login()
     html = client.get("/families/new").get_data(as_text=True)
-    assert 'data-geo-lat="lat"' in html and 'data-geo-lon="lon"' in html
+    assert 'data-geo-lat="lat"' in html
+    assert 'data-geo-lon="lon"' in html
 
 
 def test_search_ignores_accents_case_and_word_order(client, auth, make_family):
@@ -230,7 +238,8 @@ def test_search_ignores_accents_case_and_word_order(client, auth, make_family):
     auth.login()
     for q in ("huaman", "HUAMÁN", "pena maria", "ñusta", "nusta", "7011", "AM-TST-0001"):
         html = client.get("/families/", query_string={"q": q}).get_data(as_text=True)
-        assert "Huamán Peña" in html and "Quispe" not in html, q
+        assert "Huamán Peña" in html, q
+        assert "Quispe" not in html, q
     html = client.get("/families/", query_string={"q": "100%_"}).get_data(as_text=True)
     assert "Ninguna familia coincide." in html
 

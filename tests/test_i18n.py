@@ -49,8 +49,10 @@ def test_spanish_is_the_default(client, auth):
 
 
 def test_browser_language_is_used_before_login(client):
-    html = client.get("/auth/login", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
-    assert "Log in" in html and '<html lang="en">' in html
+    html = client.get("/auth/login", headers={"Accept-Language": "en-GB,en;q=0.9"}
+                      ).get_data(as_text=True)
+    assert "Log in" in html
+    assert '<html lang="en">' in html
     html = client.get("/auth/login", headers={"Accept-Language": "qu,fr"}).get_data(as_text=True)
     assert "Iniciar sesión" in html
 

@@ -39,8 +39,8 @@ from fieldapp.agreements.models import (
 from fieldapp.communities.models import Community
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
-from fieldapp.models import new_id
 from fieldapp.families.models import Family
+from fieldapp.models import new_id
 from fieldapp.trainings.models import TrainingSession
 
 CENTRAL = "https://central.altomayo.example.org"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fieldapp.models import Base, new_id, utcnow, _current_node_id
+from fieldapp.models import Base, _current_node_id, new_id, utcnow
 
 
 class AuditEntry(Base):

@@ -48,7 +48,8 @@ def record(
 ) -> AuditEntry:
     """Add an audit entry for ``action`` on ``obj`` by the current user.
 
-    :param action: e.g. ``create``, ``update``, ``reverse``, ``status:active``, ``sanction:confirm``.
+    :param action: e.g. ``create``, ``update``, ``reverse``, ``status:active``,
+        ``sanction:confirm``.
     :param before: the snapshot before the change (``None`` for a create).
     :param after: the snapshot after; taken from ``obj`` when not given.
     :param family_id: the family the entry concerns, for the family's history.

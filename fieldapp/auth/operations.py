@@ -93,7 +93,8 @@ def _communities_by_code(codes: Iterable[str]) -> list[Community]:
     found = db.session.execute(select(Community).where(Community.code.in_(codes))).scalars().all()
     missing = set(codes) - {c.code for c in found}
     if missing:
-        raise ValidationFailed(f"unknown communities: {', '.join(sorted(missing))}", field="communities")
+        raise ValidationFailed(f"unknown communities: {', '.join(sorted(missing))}",
+                               field="communities")
     return list(found)
 
 

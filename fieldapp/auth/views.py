@@ -77,4 +77,5 @@ def set_language(lang: str):
         if current_user.is_authenticated:
             current_user.locale = lang
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
+    back = request.form.get("next") or request.referrer and urlsplit(request.referrer).path
+    return redirect(_safe_next(back))

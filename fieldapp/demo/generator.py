@@ -376,7 +376,8 @@ class _Generator:
         for i in range(n):
             community = self.community_rows[i % len(self.community_rows)]
             neighbour = self.community_rows[(i + 1) % len(self.community_rows)]
-            held = date(2025, 1, 15) + timedelta(days=rng.randint(0, (DEMO_TODAY - date(2025, 1, 15)).days))
+            first = date(2025, 1, 15)
+            held = first + timedelta(days=rng.randint(0, (DEMO_TODAY - first).days))
             created = _stamp(held, rng)
             session = self.base(created) | {
                 "code": self.code("T"),
@@ -423,7 +424,8 @@ class _Generator:
             span = (last_day - date(year, 1, 10)).days
             for code, qty, _schedule in agreement["_promised"]:
                 btype = self.benefits[code]
-                parts = {"coffee_seedlings": 4, "shade_seedlings": 3}.get(code, qty if qty <= 8 else 1)
+                parts = {"coffee_seedlings": 4, "shade_seedlings": 3}.get(
+                    code, qty if qty <= 8 else 1)
                 if code in ("school_kits", "medical_kit", "cookstove"):
                     parts = 1
                 per = Decimal(qty) / parts if code not in ("school_kits",) else Decimal(qty)

@@ -18,7 +18,8 @@ SURNAMES = [
     "Córdova", "Alarcón", "Bardales", "Burga", "Coronel",
 ]
 COMMUNITIES = [
-    "Nueva Esperanza", "San Juan de Río Soritor", "Alto Perú", "La Primavera", "Valle de la Conquista",
+    "Nueva Esperanza", "San Juan de Río Soritor", "Alto Perú", "La Primavera",
+    "Valle de la Conquista",
     "El Afluente", "Nuevo Edén", "Bajo Naranjillo", "Aguas Claras", "Santa Rosa de Mayo",
     "Los Ángeles", "San Francisco de Yuracyacu", "Paraíso", "Jorge Chávez", "La Esperanza del Mayo",
     "Miraflores", "El Dorado", "San Martín de Venceremos", "Nuevo Progreso", "Salas",
@@ -31,4 +32,5 @@ TRAINING_TOPICS = [
     "Prevención de incendios forestales", "Monitoreo comunitario del bosque",
     "Uso de cocinas mejoradas", "Manejo de residuos y agua segura", "Buenas prácticas de secado",
 ]
-PLACES = ["Local comunal", "Escuela primaria", "Parcela demostrativa", "Casa del teniente gobernador"]
+PLACES = ["Local comunal", "Escuela primaria", "Parcela demostrativa",
+          "Casa del teniente gobernador"]
