@@ -90,6 +90,7 @@ def index():
     if not isinstance(f, Filters):
         return f
     from fieldapp.dashboard import charts
+    from fieldapp.dashboard.syncpanel import sync_panel
 
     data = queries.summary(f, _locale())
     # One URL built for the community links of every row (hundreds of url_for calls otherwise).
@@ -100,6 +101,7 @@ def index():
         f=f,
         data=data,
         community_rows=community_rows,
+        sync=sync_panel(),
         community_href=f"{base}{'&' if '?' in base else '?'}community=",
         failed=False,
         charts=charts.dashboard_charts(data, _status_labels()),
