@@ -110,6 +110,15 @@ class Expected:
     def drafted(self, a: Agreement) -> bool:
         return self.by_staff(a.created_by_id, a.created_by_name)
 
+    def in_scope(self, fam: Family, case_load: set[Any] | None) -> bool:
+        """A registered family of the community (and of the staff member's case load)."""
+        return (
+            not fam.voided
+            and fam.status == "active"
+            and self.in_community(fam.id)
+            and (case_load is None or fam.id in case_load)
+        )
+
     def case_load(self) -> set[Any] | None:
         """Families with a non-voided agreement the staff member drafted (None: everyone)."""
         if self.p.staff is None:
@@ -142,9 +151,7 @@ class Expected:
         out = {}
         case_load = self.case_load()
         for fam in self.families.values():
-            if fam.voided or fam.status != "active" or not self.in_community(fam.id):
-                continue
-            if case_load is not None and fam.id not in case_load:
+            if not self.in_scope(fam, case_load):
                 continue
             mine = by_family["agreements"][fam.id]
             force = [a for a in mine if self.in_force(a)]

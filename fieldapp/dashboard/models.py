@@ -125,6 +125,20 @@ class PromiseDeliveryMonth(StaffKey, Base):
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
+class AgreementTotal(StaffKey, Base):
+    """Agreements (not voided) per community, period, current status and who drafted them;
+    ``unrenewed``: those no non-voided agreement replaces yet (renewal or amendment)."""
+
+    __tablename__ = "dash_agreements"
+
+    community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    period_start: Mapped[date] = mapped_column(primary_key=True)
+    period_end: Mapped[date] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    agreements: Mapped[int]
+    unrenewed: Mapped[int]
+
+
 class PeriodFigures(StaffKey, Base):
     """The families-by-community figures for one snapshot day, one period (of months) and one
     staff member's case load (:data:`NO_STAFF` and ``""``: everyone's).

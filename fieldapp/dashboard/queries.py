@@ -539,8 +539,10 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
         "by_community": [
             {k: (str(v) if k == "id" else v) for k, v in row.items()} for row in by_community
         ],
-        "agreements_by_status": agreements_by_status(f),
-        "renewals_due": renewals_due(f),
+        "agreements_by_status": (
+            summaries.agreements_by_status(f) if fast else agreements_by_status(f)
+        ),
+        "renewals_due": summaries.renewals_due(f) if fast else renewals_due(f),
         "benefits": summaries.benefits(f, locale) if fast else benefits(f, locale),
         "deliveries": (summaries.delivery_counts(f) if fast else deliveries_in_period(f))
         | {"families": total["received"]},

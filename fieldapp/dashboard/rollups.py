@@ -32,10 +32,11 @@ from fieldapp.compliance.models import ComplianceVisit, VisitFinding
 from fieldapp.dashboard.filters import Filters, month_end
 from fieldapp.dashboard.models import (
     ALL_COMMUNITIES,
+    NO_STAFF,
+    AgreementTotal,
     DeliveryMonth,
     DirtyMark,
     FamilyStatus,
-    NO_STAFF,
     FindingMonth,
     PeriodFigures,
     PromiseDeliveryMonth,
@@ -44,7 +45,12 @@ from fieldapp.dashboard.models import (
     TrainingMonth,
     VisitMonth,
 )
-from fieldapp.dashboard.queries import PROMISING_STATUSES, year_month
+from fieldapp.dashboard.queries import (
+    PROMISING_STATUSES,
+    RENEWABLE_STATUSES,
+    has_successor,
+    year_month,
+)
 from fieldapp.dashboard.status import family_status, signed_quantity
 from fieldapp.dashboard.triggers import ensure_triggers
 from fieldapp.deliveries.models import Delivery
@@ -63,6 +69,7 @@ SUMMED_TABLES = (
     TrainingMonth,
     PromiseTotal,
     PromiseDeliveryMonth,
+    AgreementTotal,
 )
 SUMMARY_TABLES = (*SUMMED_TABLES, PeriodFigures)
 
@@ -184,8 +191,31 @@ def _summary_inserts(scope: Scope) -> list[Any]:
         )
         .group_by(*agreement_key, Delivery.benefit_type_id, month, *drafter)
     )
+    agreement_rows = (
+        select(
+            *agreement_key,
+            Agreement.status,
+            *drafter,
+            func.count(),
+            func.sum(
+                case(
+                    (Agreement.status.in_(RENEWABLE_STATUSES) & ~has_successor(Agreement), 1),
+                    else_=0,
+                )
+            ),
+        )
+        .select_from(Agreement)
+        .join(Family, Family.id == Agreement.family_id)
+        .where(Agreement.voided.is_(False), *_within(Family.community_id, scope))
+        .group_by(*agreement_key, Agreement.status, *drafter)
+    )
     staff = ["staff_id", "staff_name"]
     return [
+        insert(AgreementTotal).from_select(
+            ["community_id", "period_start", "period_end", "status", *staff, "agreements",
+             "unrenewed"],
+            agreement_rows,
+        ),
         insert(DeliveryMonth).from_select(
             ["community_id", "month", "benefit_type_id", *staff, "deliveries", "reversals",
              "quantity"],

@@ -8,16 +8,18 @@ the rows of that person's user id or name, as :meth:`.Filters.staff_match` picks
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 
-from fieldapp.agreements.models import CommitmentType
+from fieldapp.agreements.models import AGREEMENT_STATUSES, CommitmentType
 from fieldapp.communities.models import Community
 from fieldapp.dashboard import queries as q
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.models import (
     ALL_COMMUNITIES,
+    AgreementTotal,
     DeliveryMonth,
     FamilyStatus,
     FindingMonth,
@@ -136,6 +138,35 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
     if f.staff_id is not None:
         stmt = stmt.where(figures.c.registered > 0)
     return [dict(row._mapping) for row in db.session.execute(stmt)]
+
+
+def agreements_by_status(f: Filters) -> dict[str, int]:
+    """As :func:`.queries.agreements_by_status`, from the summaries."""
+    a = AgreementTotal
+    found = dict(
+        db.session.execute(
+            select(a.status, func.sum(a.agreements))
+            .where(a.period_start <= f.date_to, a.period_end >= f.date_from, *_summed(f, a))
+            .group_by(a.status)
+        ).all()
+    )
+    return {status: int(found.get(status) or 0) for status in AGREEMENT_STATUSES}
+
+
+def renewals_due(f: Filters) -> int:
+    """As :func:`.queries.renewals_due`, from the summaries."""
+    a = AgreementTotal
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(a.unrenewed), 0)).where(
+                a.status.in_(q.RENEWABLE_STATUSES),
+                a.period_end >= f.asof,
+                a.period_end <= f.asof + timedelta(days=f.days),
+                *_summed(f, a),
+            )
+        )
+        or 0
+    )
 
 
 def benefits(f: Filters, locale: str) -> list[dict[str, Any]]:

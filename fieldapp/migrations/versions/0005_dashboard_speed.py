@@ -4,7 +4,8 @@ Monthly sums (deliveries, visits, findings, trainings, promises, deliveries agai
 get two more key columns, ``staff_id`` and ``staff_name``: who delivered, visited, trained or
 drafted the agreement, as the records carry it (the zero UUID and "" when a record has no user
 id or no name). The families figures per period are kept per staff member's case load too. So a
-staff filter reads the summaries instead of the records.
+staff filter reads the summaries instead of the records. A new summary, ``dash_agreements``,
+counts agreements per community, period, status and drafter (and those not renewed yet).
 
 The tables hold derived data only: they are dropped and created again with the new key, and a
 dirty mark (community NULL) makes the next dashboard view rebuild them from the records.
@@ -14,9 +15,8 @@ Revises: 0004_sync
 Create Date: 2026-11-25 23:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0005_dashboard_speed"
@@ -64,8 +64,18 @@ _TABLES = {
 }
 
 
+#: Created by this migration (always with the staff key).
+_NEW_TABLES = {
+    "dash_agreements": (
+        [("community_id", sa.Uuid()), ("period_start", sa.Date()), ("period_end", sa.Date()),
+         ("status", sa.String(12))],
+        [("agreements", sa.Integer()), ("unrenewed", sa.Integer())],
+    ),
+}
+
+
 def _create(name: str, staff: bool) -> None:
-    keys, values = _TABLES[name]
+    keys, values = {**_TABLES, **_NEW_TABLES}[name]
     if staff:
         keys = [*keys, ("staff_id", sa.Uuid()), ("staff_name", sa.String(120))]
     op.create_table(
@@ -86,8 +96,10 @@ def _recreate(staff: bool) -> None:
 
 
 def upgrade():
+    _create("dash_agreements", staff=True)
     _recreate(staff=True)
 
 
 def downgrade():
+    op.drop_table("dash_agreements")
     _recreate(staff=False)
