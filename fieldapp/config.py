@@ -24,6 +24,8 @@ class DefaultConfig:
     PROGRAM_PREFIX = "AM"
     PROGRAM_NAME = "Acuerdos de Conservación — Bosque de Protección Alto Mayo"
     PROGRAM_TARGET_FAMILIES = 1033
+    #: The dashboard's sync panel flags a field node not heard from in this many days.
+    DASHBOARD_SYNC_STALE_DAYS = 3
     #: Public URL of central, used in QR verification links on printed agreements.
     CENTRAL_PUBLIC_URL = "http://localhost:5000"
     #: The parties printed on agreements besides the family (empty: the line is left out).

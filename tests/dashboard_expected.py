@@ -44,6 +44,8 @@ class Period:
     last_month: str
     today: date = DEMO_TODAY
     community_code: str | None = None
+    #: (user id, full name) of the staff member chosen: records made by them (by id or name).
+    staff: tuple[Any, str] | None = None
 
     @property
     def start(self) -> date:
@@ -101,6 +103,28 @@ class Expected:
     def overlaps(self, a: Agreement) -> bool:
         return a.period_start <= self.p.end and a.period_end >= self.p.start
 
+    def by_staff(self, user_id: Any, name: str | None) -> bool:
+        """Whether a record made by (``user_id``, ``name``) is the chosen staff member's."""
+        return self.p.staff is None or user_id == self.p.staff[0] or name == self.p.staff[1]
+
+    def drafted(self, a: Agreement) -> bool:
+        return self.by_staff(a.created_by_id, a.created_by_name)
+
+    def in_scope(self, fam: Family, case_load: set[Any] | None) -> bool:
+        """A registered family of the community (and of the staff member's case load)."""
+        return (
+            not fam.voided
+            and fam.status == "active"
+            and self.in_community(fam.id)
+            and (case_load is None or fam.id in case_load)
+        )
+
+    def case_load(self) -> set[Any] | None:
+        """Families with a non-voided agreement the staff member drafted (None: everyone)."""
+        if self.p.staff is None:
+            return None
+        return {a.family_id for a in self.agreements.values() if not a.voided and self.drafted(a)}
+
     # -- families ---------------------------------------------------------------------------------
     def family_rows(self) -> dict[Any, dict[str, Any]]:
         """Per family in scope: status and the period flags."""
@@ -125,8 +149,9 @@ class Expected:
             f.visit_id for f in self.findings if not f.voided and f.result == "breached"
         }
         out = {}
+        case_load = self.case_load()
         for fam in self.families.values():
-            if fam.voided or fam.status != "active" or not self.in_community(fam.id):
+            if not self.in_scope(fam, case_load):
                 continue
             mine = by_family["agreements"][fam.id]
             force = [a for a in mine if self.in_force(a)]
@@ -208,7 +233,10 @@ class Expected:
         return Counter(
             a.status
             for a in self.agreements.values()
-            if not a.voided and self.overlaps(a) and self.in_community(a.family_id)
+            if not a.voided
+            and self.overlaps(a)
+            and self.in_community(a.family_id)
+            and self.drafted(a)
         )
 
     def renewals_due(self, days: int = 90) -> int:
@@ -221,6 +249,7 @@ class Expected:
             and a.id not in successors
             and self.p.asof <= a.period_end <= self.p.asof + timedelta(days=days)
             and self.in_community(a.family_id)
+            and self.drafted(a)
         )
 
     def benefits(self) -> dict[str, dict[str, Decimal | int]]:
@@ -233,6 +262,7 @@ class Expected:
             and a.status in PROMISING
             and self.overlaps(a)
             and self.in_community(a.family_id)
+            and self.drafted(a)
         }
         out: dict[str, dict[str, Any]] = defaultdict(
             lambda: {
@@ -252,7 +282,11 @@ class Expected:
             sign = -1 if d.reverses_id else 1
             if d.agreement_id in promising and d.delivered_on <= asof_month_end:
                 out[code]["delivered_to_date"] += sign * d.quantity
-            if self.p.within(d.delivered_on) and self.in_community(d.family_id):
+            if (
+                self.p.within(d.delivered_on)
+                and self.in_community(d.family_id)
+                and self.by_staff(d.delivered_by_id, d.delivered_by_name)
+            ):
                 out[code]["delivered_in_period"] += sign * d.quantity
                 out[code]["deliveries_in_period"] += sign
         return dict(out)
@@ -261,7 +295,10 @@ class Expected:
         rows = [
             d
             for d in self.deliveries
-            if not d.voided and self.p.within(d.delivered_on) and self.in_community(d.family_id)
+            if not d.voided
+            and self.p.within(d.delivered_on)
+            and self.in_community(d.family_id)
+            and self.by_staff(d.delivered_by_id, d.delivered_by_name)
         ]
         return {
             "deliveries": sum(1 for d in rows if d.reverses_id is None),
@@ -279,6 +316,7 @@ class Expected:
                 self.p.community_code is None
                 or self.communities[s.community_id].code == self.p.community_code
             )
+            and self.by_staff(s.trainer_id, s.trainer_name)
         }
         return {
             "sessions": len(held),
@@ -286,19 +324,19 @@ class Expected:
             "attendance": sum(1 for a in self.attendance if not a.voided and a.session_id in held),
         }
 
-    def visit_count(self) -> int:
-        return sum(
-            1
-            for v in self.visits
-            if not v.voided and self.p.within(v.visited_on) and self.in_community(v.family_id)
+    def visit_in_period(self, v: ComplianceVisit) -> bool:
+        return (
+            not v.voided
+            and self.p.within(v.visited_on)
+            and self.in_community(v.family_id)
+            and self.by_staff(v.monitor_id, v.monitor_name)
         )
 
+    def visit_count(self) -> int:
+        return sum(1 for v in self.visits if self.visit_in_period(v))
+
     def findings_by_commitment(self) -> dict[str, Counter]:
-        visits = {
-            v.id
-            for v in self.visits
-            if not v.voided and self.p.within(v.visited_on) and self.in_community(v.family_id)
-        }
+        visits = {v.id for v in self.visits if self.visit_in_period(v)}
         out: dict[str, Counter] = defaultdict(Counter)
         for f in self.findings:
             if not f.voided and f.visit_id in visits:
@@ -324,10 +362,15 @@ class Expected:
     def trend(self) -> dict[str, dict[str, int]]:
         out: dict[str, Counter] = defaultdict(Counter)
         for d in self.deliveries:
-            if not d.voided and self.p.within(d.delivered_on) and self.in_community(d.family_id):
+            if (
+                not d.voided
+                and self.p.within(d.delivered_on)
+                and self.in_community(d.family_id)
+                and self.by_staff(d.delivered_by_id, d.delivered_by_name)
+            ):
                 out[f"{d.delivered_on:%Y-%m}"]["deliveries"] += -1 if d.reverses_id else 1
         for v in self.visits:
-            if not v.voided and self.p.within(v.visited_on) and self.in_community(v.family_id):
+            if self.visit_in_period(v):
                 out[f"{v.visited_on:%Y-%m}"]["visits"] += 1
         for a in self.attendance:
             s = self.sessions[a.session_id]
@@ -339,6 +382,7 @@ class Expected:
                     self.p.community_code is None
                     or self.communities[s.community_id].code == self.p.community_code
                 )
+                and self.by_staff(s.trainer_id, s.trainer_name)
             ):
                 out[f"{s.held_on:%Y-%m}"]["attendance"] += 1
         return {month: dict(c) for month, c in out.items()}

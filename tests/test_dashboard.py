@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -168,6 +169,43 @@ def test_quarter_and_community_figures(dash_app: Flask, coordinator: FlaskClient
     data = coordinator.get("/dashboard/summary.json", query_string=args).get_json()
     _check_summary(data, expected(dash_app, Period("2026-01", "2026-10", community_code=code)))
     assert [r["code"] for r in data["by_community"]] == [code]
+
+
+def staff_member(app: Flask, username: str = "promotor") -> tuple[uuid.UUID, str]:
+    from fieldapp.auth.models import User
+
+    with app.app_context():
+        row = db.session.execute(
+            select(User.id, User.full_name).where(User.username == username)
+        ).one()
+    return row.id, row.full_name
+
+
+def test_staff_filter_figures_match_the_demo_program(
+    dash_app: Flask, coordinator: FlaskClient
+) -> None:
+    staff = staff_member(dash_app)
+    everyone = coordinator.get("/dashboard/summary.json", query_string=YEAR).get_json()
+    args = {**YEAR, "staff": str(staff[0])}
+    data = coordinator.get("/dashboard/summary.json", query_string=args).get_json()
+    _check_summary(data, expected(dash_app, Period("2026-01", "2026-10", staff=staff)))
+    # A real subset: fewer deliveries and families than everyone's, but not none.
+    assert 0 < data["deliveries"]["deliveries"] < everyone["deliveries"]["deliveries"]
+    assert 0 < data["families"]["registered"] < everyone["families"]["registered"]
+    assert 0 < data["visits"]["visits"] < everyone["visits"]["visits"]
+
+    quarter = {"from": "2026-07", "to": "2026-09", "staff": str(staff[0])}
+    data = coordinator.get("/dashboard/summary.json", query_string=quarter).get_json()
+    _check_summary(data, expected(dash_app, Period("2026-07", "2026-09", staff=staff)))
+
+    code = max(everyone["by_community"], key=lambda r: r["registered"])["code"]
+    other = staff_member(dash_app, "promotora")
+    args = {**YEAR, "staff": str(other[0]), "community": str(community(dash_app, code))}
+    data = coordinator.get("/dashboard/summary.json", query_string=args).get_json()
+    _check_summary(
+        data, expected(dash_app, Period("2026-01", "2026-10", community_code=code, staff=other))
+    )
+    assert data["families"]["registered"] > 0
 
 
 def test_summary_tables_agree_with_the_records(dash_app: Flask, coordinator: FlaskClient) -> None:
@@ -600,11 +638,19 @@ def test_postgresql_gives_the_same_numbers(pg_app: Flask, dash_app: Flask) -> No
         ({"from": "2026-07", "to": "2026-09"}, Period("2026-07", "2026-09")),
         ({"from": "2025-01", "to": "2025-12"}, Period("2025-01", "2025-12")),
         ({**YEAR, "community": code}, Period("2026-01", "2026-10", community_code=code)),
+        ({**YEAR, "staff": "promotor"}, Period("2026-01", "2026-10")),
+        ({"from": "2026-07", "to": "2026-09", "staff": "promotor", "community": code},
+         Period("2026-07", "2026-09", community_code=code)),
     ):
         pg_args, lite_args = dict(args), dict(args)
         if "community" in args:
             pg_args["community"] = str(community(pg_app, code))
             lite_args["community"] = str(community(dash_app, code))
+        if "staff" in args:
+            pg_staff = staff_member(pg_app, args["staff"])
+            pg_args["staff"] = str(pg_staff[0])
+            lite_args["staff"] = str(staff_member(dash_app, args["staff"])[0])
+            period = replace(period, staff=pg_staff)
         on_pg = pg.get("/dashboard/summary.json", query_string=pg_args).get_json()
         assert on_pg == direct_summary(pg_app, pg_args)
         _check_summary(on_pg, expected(pg_app, period))

@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 
 from fieldapp.extensions import db
 from tests.dashboard_expected import Expected, Period
+from tests.test_dashboard import pg_app  # noqa: F401 - the PostgreSQL demo app fixture
 
 YEAR = {"from": "2026-01", "to": "2026-10"}
 
@@ -432,3 +433,57 @@ def test_xlsx_cells_are_typed(coordinator: FlaskClient) -> None:
         io.BytesIO(coordinator.get("/dashboard/export/deliveries.xlsx", query_string=YEAR).data)
     )
     assert book.active["A1"].font.bold
+
+
+def _awkward_delivery(app: Flask) -> str:
+    """A delivery whose free text needs CSV quoting and whose quantity has decimals."""
+    from fieldapp.deliveries.models import Delivery
+
+    with app.app_context():
+        model = db.session.execute(
+            select(Delivery).where(Delivery.reverses_id.is_(None)).limit(1)
+        ).scalar_one()
+        values = {c.name: getattr(model, c.name) for c in Delivery.__table__.columns}
+        values |= {
+            "id": uuid.uuid4(),
+            "code": "AM-E-TEST-1",
+            "item": 'Plantones "Catimor", injertados\r\nen vivero',
+            "reason": "línea 1\nlínea 2",
+            "quantity": Decimal("12.50"),
+            "delivered_on": date(2026, 5, 4),
+        }
+        db.session.execute(insert(Delivery), [values])
+        db.session.commit()
+    return values["item"]
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_lines_written_by_the_database_are_what_python_writes(
+    request: pytest.FixtureRequest, dash_app: Flask, backend: str
+) -> None:
+    from fieldapp.dashboard.datasets import ENTITIES
+    from fieldapp.dashboard.exports import csv_line, stream_csv
+    from fieldapp.dashboard.filters import parse_filters
+    from fieldapp.dashboard.lists import LISTS
+
+    app = dash_app if backend == "sqlite" else request.getfixturevalue("pg_app")
+    item = _awkward_delivery(app)
+    in_database = 0
+    with app.test_request_context():
+        for name, dataset in {**ENTITIES, **LISTS}.items():
+            for args in (YEAR, {"from": "2000-01", "to": "2100-12"}):
+                f = parse_filters(args)
+                by_database = b"".join(stream_csv(dataset, f))
+                by_python = b"".join(stream_csv(dataset, f, in_database=False))
+                assert by_database == by_python, (name, args)
+            in_database += csv_line(dataset, dataset.build(f), backend) is not None
+        deliveries = b"".join(stream_csv(ENTITIES["deliveries"], parse_filters(YEAR)))
+        rows = list(csv.DictReader(io.StringIO(deliveries.decode()[1:], newline="")))
+    awkward = [r for r in rows if r["delivery_code"] == "AM-E-TEST-1"]
+    assert [(r["item"], r["reason"], r["quantity"]) for r in awkward] == [
+        (item, "línea 1\nlínea 2", "12.5")
+    ]
+    # Every dataset on SQLite; on PostgreSQL all but those with latitudes and longitudes.
+    assert in_database == len(ENTITIES) + len(LISTS) if backend == "sqlite" else in_database > 10

@@ -23,6 +23,18 @@ from fieldapp.models import Base
 #: The ``community_id`` of the rows that sum every community (the dashboard without a
 #: community filter reads a few hundred rows instead of a few per community).
 ALL_COMMUNITIES = uuid.UUID(int=0)
+#: The ``staff_id`` of records made by nobody known by id (and of the figures for everyone);
+#: ``staff_name`` is then ``""`` (primary-key columns cannot be NULL).
+NO_STAFF = uuid.UUID(int=0)
+
+
+class StaffKey:
+    """Who made the records summed in a row: the person's user id and name as the records
+    carry them (records imported or generated without a user id carry the name only). A staff
+    filter matches a row by either, exactly as it matches a record."""
+
+    staff_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    staff_name: Mapped[str] = mapped_column(String(120), primary_key=True)
 
 
 class DirtyMark(Base):
@@ -35,8 +47,8 @@ class DirtyMark(Base):
     community_id: Mapped[uuid.UUID | None]
 
 
-class DeliveryMonth(Base):
-    """Deliveries per community, month and benefit type: counts and net quantity."""
+class DeliveryMonth(StaffKey, Base):
+    """Deliveries per community, month, benefit type and who delivered: counts, net quantity."""
 
     __tablename__ = "dash_delivery_months"
 
@@ -48,8 +60,8 @@ class DeliveryMonth(Base):
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
-class VisitMonth(Base):
-    """Compliance visits per community and month."""
+class VisitMonth(StaffKey, Base):
+    """Compliance visits per community, month and monitor."""
 
     __tablename__ = "dash_visit_months"
 
@@ -58,8 +70,8 @@ class VisitMonth(Base):
     visits: Mapped[int]
 
 
-class FindingMonth(Base):
-    """Findings per community, month (of the visit) and commitment type, by result."""
+class FindingMonth(StaffKey, Base):
+    """Findings per community, month (of the visit), commitment type and monitor, by result."""
 
     __tablename__ = "dash_finding_months"
 
@@ -72,8 +84,9 @@ class FindingMonth(Base):
     not_checked: Mapped[int]
 
 
-class TrainingMonth(Base):
-    """Training sessions held per community (of the session) and month, hours and attendance."""
+class TrainingMonth(StaffKey, Base):
+    """Training sessions held per community (of the session), month and trainer, hours and
+    attendance."""
 
     __tablename__ = "dash_training_months"
 
@@ -84,9 +97,10 @@ class TrainingMonth(Base):
     attendance: Mapped[int]
 
 
-class PromiseTotal(Base):
-    """Benefits promised per community, agreement period and benefit type, by the agreements
-    that promise (signed, active, suspended, completed or terminated)."""
+class PromiseTotal(StaffKey, Base):
+    """Benefits promised per community, agreement period, benefit type and who drafted the
+    agreement, by the agreements that promise (signed, active, suspended, completed or
+    terminated)."""
 
     __tablename__ = "dash_promises"
 
@@ -97,8 +111,9 @@ class PromiseTotal(Base):
     promised: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
-class PromiseDeliveryMonth(Base):
-    """Deliveries against the agreements that promise, by the agreement's period, per month."""
+class PromiseDeliveryMonth(StaffKey, Base):
+    """Deliveries against the agreements that promise, by the agreement's period and drafter,
+    per month."""
 
     __tablename__ = "dash_promise_deliveries"
 
@@ -110,11 +125,27 @@ class PromiseDeliveryMonth(Base):
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
-class PeriodFigures(Base):
-    """The families-by-community figures for one snapshot day and one period (of months).
+class AgreementTotal(StaffKey, Base):
+    """Agreements (not voided) per community, period, current status and who drafted them;
+    ``unrenewed``: those no non-voided agreement replaces yet (renewal or amendment)."""
 
-    Computed on first demand for each (day, period, community) and dropped with the community's
-    summaries when it changes; every community of a built key has a row, even with no family.
+    __tablename__ = "dash_agreements"
+
+    community_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    period_start: Mapped[date] = mapped_column(primary_key=True)
+    period_end: Mapped[date] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    agreements: Mapped[int]
+    unrenewed: Mapped[int]
+
+
+class PeriodFigures(StaffKey, Base):
+    """The families-by-community figures for one snapshot day, one period (of months) and one
+    staff member's case load (:data:`NO_STAFF` and ``""``: everyone's).
+
+    Computed on first demand for each (day, period, staff, community) and dropped with the
+    community's summaries when it changes; every community of a built key has a row, even with
+    no family.
     """
 
     __tablename__ = "dash_period_figures"

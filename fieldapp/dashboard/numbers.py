@@ -16,23 +16,41 @@ from flask_babel import get_locale
 
 
 @lru_cache(maxsize=8)
-def _symbols(locale: str) -> tuple[str, str]:
-    return get_decimal_symbol(locale), get_group_symbol(locale)
+def _marks(locale: str) -> dict[int, str]:
+    """A translation table from Python's marks (``,`` grouping, ``.`` decimal) to the locale's."""
+    decimal_mark, group_mark = get_decimal_symbol(locale), get_group_symbol(locale)
+    return str.maketrans({",": group_mark, ".": decimal_mark})
 
 
-def fmt(value: int | float | Decimal | None, suffix: str = "", decimals: int = 2) -> str:
-    """``value`` with the locale's grouping and decimal marks (at most ``decimals`` decimals)."""
-    if value is None:
-        return "—"
+def request_marks() -> dict[int, str]:
+    """The marks of the request's locale (looked up once per request)."""
     marks = g.get("_dash_number_marks") if has_app_context() else None
     if marks is None:  # first number of this request
-        marks = _symbols(str(get_locale() or "es"))
+        marks = _marks(str(get_locale() or "es"))
         if has_app_context():
             g._dash_number_marks = marks
-    decimal_mark, group_mark = marks
-    number = float(value)
-    if number.is_integer():
-        text = f"{int(number):,}"
+    return marks
+
+
+def fmt(
+    value: int | float | Decimal | None,
+    suffix: str = "",
+    decimals: int = 2,
+    marks: dict[int, str] | None = None,
+) -> str:
+    """``value`` with the locale's grouping and decimal marks (at most ``decimals`` decimals).
+
+    :param marks: the locale's marks from :func:`request_marks` (else looked up here).
+    """
+    if value is None:
+        return "—"
+    if type(value) is int:  # most figures: no float round trip
+        text = f"{value:,}"
     else:
-        text = f"{number:,.{decimals}f}".rstrip("0").rstrip(".")
-    return text.replace(",", "\0").replace(".", decimal_mark).replace("\0", group_mark) + suffix
+        number = float(value)
+        if number.is_integer():
+            text = f"{int(number):,}"
+        else:
+            text = f"{number:,.{decimals}f}".rstrip("0").rstrip(".")
+    return text.translate(marks if marks is not None else request_marks()) + suffix
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import String, and_, case, exists, func, select
@@ -163,14 +163,17 @@ def _agreement_scope(f: Filters) -> list[Any]:
     return conditions
 
 
+def _with_family(f: Filters, stmt: Any) -> Any:
+    """``stmt`` on agreements joined to their family when a community is chosen (only then:
+    the join costs a look-up per agreement and every agreement has its family)."""
+    return stmt.join(Family, Family.id == Agreement.family_id) if f.community_id else stmt
+
+
 def agreements_by_status(f: Filters) -> dict[str, int]:
     """Agreements whose period overlaps the selected one, by (current) status."""
-    stmt = (
-        select(Agreement.status, func.count())
-        .join(Family, Family.id == Agreement.family_id)
-        .where(overlaps_period(f), *_agreement_scope(f))
-        .group_by(Agreement.status)
-    )
+    stmt = _with_family(
+        f, select(Agreement.status, func.count()).select_from(Agreement)
+    ).where(overlaps_period(f), *_agreement_scope(f)).group_by(Agreement.status)
     found = dict(db.session.execute(stmt).all())
     return {status: int(found.get(status, 0)) for status in AGREEMENT_STATUSES}
 
@@ -194,11 +197,8 @@ def expiring_conditions(f: Filters, agreement: Any = Agreement) -> list[Any]:
 
 def renewals_due(f: Filters) -> int:
     """How many agreements are due for renewal (see :func:`expiring_conditions`)."""
-    stmt = (
-        select(func.count())
-        .select_from(Agreement)
-        .join(Family, Family.id == Agreement.family_id)
-        .where(*expiring_conditions(f), *_agreement_scope(f))
+    stmt = _with_family(f, select(func.count()).select_from(Agreement)).where(
+        *expiring_conditions(f), *_agreement_scope(f)
     )
     return int(db.session.scalar(stmt) or 0)
 
@@ -518,7 +518,7 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
     else:
         rollups.refresh(f)
         by_community = summaries.families_by_community(f)
-    fast = not direct and f.staff_id is None
+    fast = not direct
     total = totals(by_community)
     verified = total["compliant"] + total["non_compliant"]
     registered, under = total["registered"], total["under_agreement"]
@@ -539,8 +539,10 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
         "by_community": [
             {k: (str(v) if k == "id" else v) for k, v in row.items()} for row in by_community
         ],
-        "agreements_by_status": agreements_by_status(f),
-        "renewals_due": renewals_due(f),
+        "agreements_by_status": (
+            summaries.agreements_by_status(f) if fast else agreements_by_status(f)
+        ),
+        "renewals_due": summaries.renewals_due(f) if fast else renewals_due(f),
         "benefits": summaries.benefits(f, locale) if fast else benefits(f, locale),
         "deliveries": (summaries.delivery_counts(f) if fast else deliveries_in_period(f))
         | {"families": total["received"]},
@@ -568,7 +570,7 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
 
 
 def filter_choices() -> dict[str, list[Any]]:
-    """Communities and staff members offered by the filter form."""
+    """Communities and staff members offered by the filter form (ids as text, as typed)."""
     communities = db.session.execute(
         select(Community.id, Community.name)
         .where(Community.voided.is_(False))
@@ -577,4 +579,17 @@ def filter_choices() -> dict[str, list[Any]]:
     staff = db.session.execute(
         select(User.id, User.full_name).where(User.active.is_(True)).order_by(User.full_name)
     ).all()
-    return {"communities": communities, "staff": staff}
+    return {
+        "communities": [Choice(str(c.id), c.name) for c in communities],
+        "staff": [StaffChoice(str(s.id), s.full_name) for s in staff],
+    }
+
+
+class Choice(NamedTuple):
+    id: str
+    name: str
+
+
+class StaffChoice(NamedTuple):
+    id: str
+    full_name: str

@@ -32,6 +32,8 @@ from fieldapp.compliance.models import ComplianceVisit, VisitFinding
 from fieldapp.dashboard.filters import Filters, month_end
 from fieldapp.dashboard.models import (
     ALL_COMMUNITIES,
+    NO_STAFF,
+    AgreementTotal,
     DeliveryMonth,
     DirtyMark,
     FamilyStatus,
@@ -43,7 +45,12 @@ from fieldapp.dashboard.models import (
     TrainingMonth,
     VisitMonth,
 )
-from fieldapp.dashboard.queries import PROMISING_STATUSES, year_month
+from fieldapp.dashboard.queries import (
+    PROMISING_STATUSES,
+    RENEWABLE_STATUSES,
+    has_successor,
+    year_month,
+)
 from fieldapp.dashboard.status import family_status, signed_quantity
 from fieldapp.dashboard.triggers import ensure_triggers
 from fieldapp.deliveries.models import Delivery
@@ -62,6 +69,7 @@ SUMMED_TABLES = (
     TrainingMonth,
     PromiseTotal,
     PromiseDeliveryMonth,
+    AgreementTotal,
 )
 SUMMARY_TABLES = (*SUMMED_TABLES, PeriodFigures)
 
@@ -72,28 +80,39 @@ def _within(column: Any, scope: Scope) -> list[Any]:
     return [] if scope is None else [column.in_(scope)]
 
 
+def _staff_key(id_column: Any, name_column: Any) -> tuple[Any, Any]:
+    """Who made a record, as the summaries' key: (user id or :data:`NO_STAFF`, name or "")."""
+    return (
+        func.coalesce(id_column, literal(NO_STAFF, DeliveryMonth.staff_id.type)),
+        func.coalesce(name_column, literal("")),
+    )
+
+
 def _summary_inserts(scope: Scope) -> list[Any]:
     """One ``INSERT ... SELECT ... GROUP BY`` per summary table, for the communities in scope."""
     month = year_month(Delivery.delivered_on)
+    deliverer = _staff_key(Delivery.delivered_by_id, Delivery.delivered_by_name)
     deliveries = (
         select(
             Family.community_id,
             month,
             Delivery.benefit_type_id,
+            *deliverer,
             func.sum(case((Delivery.reverses_id.is_(None), 1), else_=0)),
             func.sum(case((Delivery.reverses_id.is_not(None), 1), else_=0)),
             func.sum(signed_quantity()),
         )
         .join(Family, Family.id == Delivery.family_id)
         .where(Delivery.voided.is_(False), *_within(Family.community_id, scope))
-        .group_by(Family.community_id, month, Delivery.benefit_type_id)
+        .group_by(Family.community_id, month, Delivery.benefit_type_id, *deliverer)
     )
     month_v = year_month(ComplianceVisit.visited_on)
+    monitor = _staff_key(ComplianceVisit.monitor_id, ComplianceVisit.monitor_name)
     visits = (
-        select(Family.community_id, month_v, func.count())
+        select(Family.community_id, month_v, *monitor, func.count())
         .join(Family, Family.id == ComplianceVisit.family_id)
         .where(ComplianceVisit.voided.is_(False), *_within(Family.community_id, scope))
-        .group_by(Family.community_id, month_v)
+        .group_by(Family.community_id, month_v, *monitor)
     )
     results = ("met", "partial", "breached", "not_checked")
     findings = (
@@ -101,6 +120,7 @@ def _summary_inserts(scope: Scope) -> list[Any]:
             Family.community_id,
             month_v,
             AgreementCommitment.commitment_type_id,
+            *monitor,
             *[func.sum(case((VisitFinding.result == r, 1), else_=0)) for r in results],
         )
         .select_from(VisitFinding)
@@ -112,7 +132,7 @@ def _summary_inserts(scope: Scope) -> list[Any]:
             ComplianceVisit.voided.is_(False),
             *_within(Family.community_id, scope),
         )
-        .group_by(Family.community_id, month_v, AgreementCommitment.commitment_type_id)
+        .group_by(Family.community_id, month_v, AgreementCommitment.commitment_type_id, *monitor)
     )
     attendees = (
         select(Attendance.session_id, func.count().label("n"))
@@ -121,23 +141,29 @@ def _summary_inserts(scope: Scope) -> list[Any]:
         .subquery("attendees")
     )
     month_s = year_month(TrainingSession.held_on)
+    trainer = _staff_key(TrainingSession.trainer_id, TrainingSession.trainer_name)
     trainings = (
         select(
             TrainingSession.community_id,
             month_s,
+            *trainer,
             func.count(),
             func.sum(TrainingSession.duration_hours),
             func.sum(func.coalesce(attendees.c.n, 0)),
         )
         .outerjoin(attendees, attendees.c.session_id == TrainingSession.id)
         .where(TrainingSession.voided.is_(False), *_within(TrainingSession.community_id, scope))
-        .group_by(TrainingSession.community_id, month_s)
+        .group_by(TrainingSession.community_id, month_s, *trainer)
     )
+    drafter = _staff_key(Agreement.created_by_id, Agreement.created_by_name)
     agreement_key = (Family.community_id, Agreement.period_start, Agreement.period_end)
     promising = Agreement.status.in_(PROMISING_STATUSES)
     promises = (
         select(
-            *agreement_key, AgreementBenefit.benefit_type_id, func.sum(AgreementBenefit.quantity)
+            *agreement_key,
+            AgreementBenefit.benefit_type_id,
+            *drafter,
+            func.sum(AgreementBenefit.quantity),
         )
         .select_from(AgreementBenefit)
         .join(Agreement, Agreement.id == AgreementBenefit.agreement_id)
@@ -148,10 +174,12 @@ def _summary_inserts(scope: Scope) -> list[Any]:
             promising,
             *_within(Family.community_id, scope),
         )
-        .group_by(*agreement_key, AgreementBenefit.benefit_type_id)
+        .group_by(*agreement_key, AgreementBenefit.benefit_type_id, *drafter)
     )
     against = (
-        select(*agreement_key, Delivery.benefit_type_id, month, func.sum(signed_quantity()))
+        select(
+            *agreement_key, Delivery.benefit_type_id, month, *drafter, func.sum(signed_quantity())
+        )
         .select_from(Delivery)
         .join(Agreement, Agreement.id == Delivery.agreement_id)
         .join(Family, Family.id == Agreement.family_id)
@@ -161,25 +189,52 @@ def _summary_inserts(scope: Scope) -> list[Any]:
             promising,
             *_within(Family.community_id, scope),
         )
-        .group_by(*agreement_key, Delivery.benefit_type_id, month)
+        .group_by(*agreement_key, Delivery.benefit_type_id, month, *drafter)
     )
+    agreement_rows = (
+        select(
+            *agreement_key,
+            Agreement.status,
+            *drafter,
+            func.count(),
+            func.sum(
+                case(
+                    (Agreement.status.in_(RENEWABLE_STATUSES) & ~has_successor(Agreement), 1),
+                    else_=0,
+                )
+            ),
+        )
+        .select_from(Agreement)
+        .join(Family, Family.id == Agreement.family_id)
+        .where(Agreement.voided.is_(False), *_within(Family.community_id, scope))
+        .group_by(*agreement_key, Agreement.status, *drafter)
+    )
+    staff = ["staff_id", "staff_name"]
     return [
+        insert(AgreementTotal).from_select(
+            ["community_id", "period_start", "period_end", "status", *staff, "agreements",
+             "unrenewed"],
+            agreement_rows,
+        ),
         insert(DeliveryMonth).from_select(
-            ["community_id", "month", "benefit_type_id", "deliveries", "reversals", "quantity"],
+            ["community_id", "month", "benefit_type_id", *staff, "deliveries", "reversals",
+             "quantity"],
             deliveries,
         ),
-        insert(VisitMonth).from_select(["community_id", "month", "visits"], visits),
+        insert(VisitMonth).from_select(["community_id", "month", *staff, "visits"], visits),
         insert(FindingMonth).from_select(
-            ["community_id", "month", "commitment_type_id", *results], findings
+            ["community_id", "month", "commitment_type_id", *staff, *results], findings
         ),
         insert(TrainingMonth).from_select(
-            ["community_id", "month", "sessions", "hours", "attendance"], trainings
+            ["community_id", "month", *staff, "sessions", "hours", "attendance"], trainings
         ),
         insert(PromiseTotal).from_select(
-            ["community_id", "period_start", "period_end", "benefit_type_id", "promised"], promises
+            ["community_id", "period_start", "period_end", "benefit_type_id", *staff, "promised"],
+            promises,
         ),
         insert(PromiseDeliveryMonth).from_select(
-            ["community_id", "period_start", "period_end", "benefit_type_id", "month", "quantity"],
+            ["community_id", "period_start", "period_end", "benefit_type_id", "month", *staff,
+             "quantity"],
             against,
         ),
     ]
@@ -222,11 +277,21 @@ def _missing_status(conn: Connection, asof: date) -> list[uuid.UUID]:
     return list(conn.execute(select(Community.id).where(~built)).scalars())
 
 
+def figures_staff(f: Filters) -> tuple[uuid.UUID, str]:
+    """The staff key of ``f``'s families figures: the person chosen, or everyone's."""
+    if f.staff_id is None:
+        return NO_STAFF, ""
+    return f.staff_id, f.staff_name or ""
+
+
 def _figures_key(f: Filters) -> list[Any]:
+    staff_id, staff_name = figures_staff(f)
     return [
         PeriodFigures.asof == f.asof,
         PeriodFigures.month_from == f"{f.date_from:%Y-%m}",
         PeriodFigures.month_to == f"{f.date_to:%Y-%m}",
+        PeriodFigures.staff_id == staff_id,
+        PeriodFigures.staff_name == staff_name,
     ]
 
 
@@ -242,17 +307,26 @@ def _needs_work(conn: Connection, f: Filters) -> bool:
 
 
 def _figures_insert(f: Filters, communities: list[uuid.UUID]) -> Any:
-    """Insert the families-by-community figures of ``f`` (no staff) for ``communities``;
-    communities without families get a row of zeros."""
+    """Insert the families-by-community figures of ``f`` (its period and staff member, whatever
+    community it names) for ``communities``; communities without families get a row of zeros."""
     from fieldapp.dashboard.summaries import FIGURES, figures_select
 
-    plain = Filters(date_from=f.date_from, date_to=f.date_to, today=f.today)
+    plain = Filters(
+        date_from=f.date_from,
+        date_to=f.date_to,
+        today=f.today,
+        staff_id=f.staff_id,
+        staff_name=f.staff_name,
+    )
     figures = figures_select(plain, communities).subquery("figures")
+    staff_id, staff_name = figures_staff(f)
     stmt = (
         select(
             literal(f.asof, PeriodFigures.asof.type),
             literal(f"{f.date_from:%Y-%m}"),
             literal(f"{f.date_to:%Y-%m}"),
+            literal(staff_id, PeriodFigures.staff_id.type),
+            literal(staff_name),
             Community.id,
             *[func.coalesce(figures.c[k], 0) for k in FIGURES],
         )
@@ -261,7 +335,8 @@ def _figures_insert(f: Filters, communities: list[uuid.UUID]) -> Any:
         .where(Community.id.in_(communities))
     )
     return insert(PeriodFigures).from_select(
-        ["asof", "month_from", "month_to", "community_id", *FIGURES], stmt
+        ["asof", "month_from", "month_to", "staff_id", "staff_name", "community_id", *FIGURES],
+        stmt,
     )
 
 
@@ -293,12 +368,14 @@ def _all_communities_insert(table: Any) -> Any:
         .where(table.community_id != ALL_COMMUNITIES)
         .group_by(*keys)
     )
-    return insert(table).from_select(["community_id", *[c.name for c in columns]], stmt)
+    return insert(table).from_select(
+        ["community_id", *[c.name for c in (*keys, *values)]], stmt
+    )
 
 
 def refresh(f: Filters) -> bool:
     """Bring the summaries, the family statuses on ``f.asof`` and the families figures of
-    ``f``'s period up to date.
+    ``f``'s period (and staff member) up to date.
 
     :returns: whether anything had to be recomputed.
     """

@@ -1,23 +1,25 @@
 """The dashboard's figures read from the summary tables (see :mod:`.rollups`).
 
 Same numbers as the direct queries of :mod:`.queries` (the tests hold them equal on SQLite and
-PostgreSQL), read from a few thousand pre-summed rows. Figures about what a staff member did
-(deliveries, visits, trainings, agreements drafted) are not summed per person; with a staff
-filter those come from the direct queries.
+PostgreSQL), read from a few thousand pre-summed rows. The sums are kept per staff member (who
+delivered, visited, trained, drafted the agreement), so a staff filter reads them too: it picks
+the rows of that person's user id or name, as :meth:`.Filters.staff_match` picks records.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
-from fieldapp.agreements.models import CommitmentType
+from fieldapp.agreements.models import AGREEMENT_STATUSES, CommitmentType
 from fieldapp.communities.models import Community
 from fieldapp.dashboard import queries as q
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.models import (
     ALL_COMMUNITIES,
+    AgreementTotal,
     DeliveryMonth,
     FamilyStatus,
     FindingMonth,
@@ -39,9 +41,15 @@ def _community(f: Filters, column: Any) -> list[Any]:
     return q.in_community(f, column)
 
 
-def _summed(f: Filters, column: Any) -> list[Any]:
-    """The rows of the chosen community, or the rows summing all communities."""
-    return [column == (f.community_id if f.community_id is not None else ALL_COMMUNITIES)]
+def _summed(f: Filters, table: Any) -> list[Any]:
+    """The rows of the chosen community (or the rows summing all communities) and of the
+    chosen staff member (or everyone's)."""
+    conditions = [
+        table.community_id == (f.community_id if f.community_id is not None else ALL_COMMUNITIES)
+    ]
+    if f.staff_id is not None:
+        conditions.append(or_(table.staff_id == f.staff_id, table.staff_name == f.staff_name))
+    return conditions
 
 
 FIGURES = (
@@ -99,20 +107,22 @@ def figures_select(f: Filters, communities: list[Any] | None = None) -> Any:
 
 
 def families_by_community(f: Filters) -> list[dict[str, Any]]:
-    """As :func:`.queries.families_by_community`, from the statuses and the cached figures
-    (computed live, from the statuses, when a staff member is chosen)."""
-    if f.staff_id is None:
-        figures = (
-            select(PeriodFigures.community_id, *[getattr(PeriodFigures, k) for k in FIGURES])
-            .where(
-                PeriodFigures.asof == f.asof,
-                PeriodFigures.month_from == f"{f.date_from:%Y-%m}",
-                PeriodFigures.month_to == f"{f.date_to:%Y-%m}",
-            )
-            .subquery("figures")
+    """As :func:`.queries.families_by_community`, from the figures cached per snapshot day,
+    period and staff member (built from the statuses by :func:`.rollups.refresh`)."""
+    from fieldapp.dashboard.rollups import figures_staff
+
+    staff_id, staff_name = figures_staff(f)
+    figures = (
+        select(PeriodFigures.community_id, *[getattr(PeriodFigures, k) for k in FIGURES])
+        .where(
+            PeriodFigures.asof == f.asof,
+            PeriodFigures.month_from == f"{f.date_from:%Y-%m}",
+            PeriodFigures.month_to == f"{f.date_to:%Y-%m}",
+            PeriodFigures.staff_id == staff_id,
+            PeriodFigures.staff_name == staff_name,
         )
-    else:
-        figures = figures_select(f).subquery("figures")
+        .subquery("figures")
+    )
     stmt = (
         select(
             Community.id,
@@ -130,12 +140,41 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in db.session.execute(stmt)]
 
 
+def agreements_by_status(f: Filters) -> dict[str, int]:
+    """As :func:`.queries.agreements_by_status`, from the summaries."""
+    a = AgreementTotal
+    found = dict(
+        db.session.execute(
+            select(a.status, func.sum(a.agreements))
+            .where(a.period_start <= f.date_to, a.period_end >= f.date_from, *_summed(f, a))
+            .group_by(a.status)
+        ).all()
+    )
+    return {status: int(found.get(status) or 0) for status in AGREEMENT_STATUSES}
+
+
+def renewals_due(f: Filters) -> int:
+    """As :func:`.queries.renewals_due`, from the summaries."""
+    a = AgreementTotal
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(a.unrenewed), 0)).where(
+                a.status.in_(q.RENEWABLE_STATUSES),
+                a.period_end >= f.asof,
+                a.period_end <= f.asof + timedelta(days=f.days),
+                *_summed(f, a),
+            )
+        )
+        or 0
+    )
+
+
 def benefits(f: Filters, locale: str) -> list[dict[str, Any]]:
     """As :func:`.queries.benefits`, from the summaries."""
     promising = [
         PromiseTotal.period_start <= f.date_to,
         PromiseTotal.period_end >= f.date_from,
-        *_summed(f, PromiseTotal.community_id),
+        *_summed(f, PromiseTotal),
     ]
     promised = dict(
         db.session.execute(
@@ -152,7 +191,7 @@ def benefits(f: Filters, locale: str) -> list[dict[str, Any]]:
                 p.period_start <= f.date_to,
                 p.period_end >= f.date_from,
                 p.month <= f"{f.asof:%Y-%m}",
-                *_summed(f, p.community_id),
+                *_summed(f, p),
             )
             .group_by(p.benefit_type_id)
         ).all()
@@ -165,7 +204,7 @@ def benefits(f: Filters, locale: str) -> list[dict[str, Any]]:
                 func.sum(DeliveryMonth.quantity).label("quantity"),
                 func.sum(DeliveryMonth.deliveries - DeliveryMonth.reversals).label("deliveries"),
             )
-            .where(*_months(f, DeliveryMonth.month), *_summed(f, DeliveryMonth.community_id))
+            .where(*_months(f, DeliveryMonth.month), *_summed(f, DeliveryMonth))
             .group_by(DeliveryMonth.benefit_type_id)
         )
     }
@@ -178,7 +217,7 @@ def delivery_counts(f: Filters) -> dict[str, int]:
         select(
             func.coalesce(func.sum(DeliveryMonth.deliveries), 0),
             func.coalesce(func.sum(DeliveryMonth.reversals), 0),
-        ).where(*_months(f, DeliveryMonth.month), *_summed(f, DeliveryMonth.community_id))
+        ).where(*_months(f, DeliveryMonth.month), *_summed(f, DeliveryMonth))
     ).one()
     return {"deliveries": int(row[0]), "reversals": int(row[1])}
 
@@ -190,7 +229,7 @@ def training_counts(f: Filters) -> dict[str, Any]:
             func.coalesce(func.sum(TrainingMonth.sessions), 0),
             func.coalesce(func.sum(TrainingMonth.hours), 0),
             func.coalesce(func.sum(TrainingMonth.attendance), 0),
-        ).where(*_months(f, TrainingMonth.month), *_summed(f, TrainingMonth.community_id))
+        ).where(*_months(f, TrainingMonth.month), *_summed(f, TrainingMonth))
     ).one()
     return {"sessions": int(row[0]), "hours": q.num(row[1]), "attendance": int(row[2])}
 
@@ -200,7 +239,7 @@ def visit_count(f: Filters) -> int:
     return int(
         db.session.scalar(
             select(func.coalesce(func.sum(VisitMonth.visits), 0)).where(
-                *_months(f, VisitMonth.month), *_summed(f, VisitMonth.community_id)
+                *_months(f, VisitMonth.month), *_summed(f, VisitMonth)
             )
         )
         or 0
@@ -218,7 +257,7 @@ def compliance_by_commitment(f: Filters, locale: str) -> list[dict[str, Any]]:
             *[func.sum(getattr(FindingMonth, r)).label(r) for r in results],
         )
         .join(CommitmentType, CommitmentType.id == FindingMonth.commitment_type_id)
-        .where(*_months(f, FindingMonth.month), *_summed(f, FindingMonth.community_id))
+        .where(*_months(f, FindingMonth.month), *_summed(f, FindingMonth))
         .group_by(
             CommitmentType.id,
             CommitmentType.code,
@@ -238,7 +277,7 @@ def trend(f: Filters) -> list[dict[str, Any]]:
         return dict(
             db.session.execute(
                 select(model.month, func.sum(value))
-                .where(*_months(f, model.month), *_summed(f, model.community_id))
+                .where(*_months(f, model.month), *_summed(f, model))
                 .group_by(model.month)
             ).all()
         )

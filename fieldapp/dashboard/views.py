@@ -14,8 +14,10 @@ from flask import (
     render_template,
     request,
     stream_with_context,
+    url_for,
 )
 from flask_babel import gettext as _
+from jinja2 import pass_context
 
 from fieldapp.auth.access import role_required
 from fieldapp.dashboard import bp, queries
@@ -29,6 +31,8 @@ from fieldapp.dashboard.filters import (
     quick_periods,
 )
 from fieldapp.dashboard.lists import LISTS, page
+from fieldapp.dashboard.numbers import fmt, request_marks
+from fieldapp.dashboard.rows import community_rows
 from fieldapp.errors import NotFound, ValidationFailed
 
 
@@ -86,12 +90,19 @@ def index():
     if not isinstance(f, Filters):
         return f
     from fieldapp.dashboard import charts
+    from fieldapp.dashboard.syncpanel import sync_panel
 
     data = queries.summary(f, _locale())
+    # One URL built for the community links of every row (hundreds of url_for calls otherwise).
+    keep = {k: v for k, v in f.args().items() if k != "community"}
+    base = url_for("dashboard.index", **keep)
     return render_template(
         "dashboard/index.html",
         f=f,
         data=data,
+        community_rows=community_rows,
+        sync=sync_panel(),
+        community_href=f"{base}{'&' if '?' in base else '?'}community=",
         failed=False,
         charts=charts.dashboard_charts(data, _status_labels()),
         agreement_labels=charts.agreement_status_labels(),
@@ -211,12 +222,17 @@ def summary_pdf():
     )
 
 
-@bp.app_template_filter("dashnum")
-def dashnum(value: Any) -> str:
-    """A number in the reader's locale (fast; see :mod:`fieldapp.dashboard.numbers`)."""
-    from fieldapp.dashboard.numbers import fmt
+@bp.context_processor
+def number_marks() -> dict[str, Any]:
+    """The locale's number marks, looked up once per page for :func:`dashnum`."""
+    return {"dashnum_marks": request_marks()}
 
-    return fmt(value)
+
+@bp.app_template_filter("dashnum")
+@pass_context
+def dashnum(context: Any, value: Any) -> str:
+    """A number in the reader's locale (fast; see :mod:`fieldapp.dashboard.numbers`)."""
+    return fmt(value, marks=context.get("dashnum_marks"))
 
 
 @bp.app_template_global("dashboard_datasets")
