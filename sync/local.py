@@ -126,22 +126,27 @@ def counts(state: AppState, cap: int | None = None) -> dict[str, int]:
     o = state.tables.outbox
     q = state.tables.quarantine
     session = state.session
-    pulled = session.execute(select(func.count()).select_from(q).where(
-        q.c.direction == "pull", q.c.resolved_at.is_(None))).scalar_one()
+    pulled = (select(func.count()).select_from(q)
+              .where(q.c.direction == "pull", q.c.resolved_at.is_(None)).scalar_subquery())
     if cap is None:
         by_status = dict(session.execute(
             select(o.c.status, func.count()).where(o.c.status.in_(("pending", "quarantined")))
             .group_by(o.c.status)).all())
         return {"pending": int(by_status.get("pending", 0)),
-                "quarantined": int(by_status.get("quarantined", 0)) + int(pulled)}
-    # Counted over a LIMIT subquery: SQLite (and PostgreSQL) stop reading the
-    # (status, seq) index after cap + 1 entries.
+                "quarantined": int(by_status.get("quarantined", 0))
+                + int(session.execute(select(pulled)).scalar_one())}
+    # Counted over a LIMIT subquery: SQLite (and PostgreSQL) stop reading the (status, seq)
+    # index after cap + 1 entries. One statement: the badge runs it on every page.
     first = select(o.c.seq).where(o.c.status == "pending").limit(cap + 1).subquery()
-    pending = int(session.execute(select(func.count()).select_from(first)).scalar_one())
-    quarantined = session.execute(select(func.count()).select_from(o).where(
-        o.c.status == "quarantined")).scalar_one()
+    row = session.execute(select(
+        select(func.count()).select_from(first).scalar_subquery(),
+        select(func.count()).select_from(o).where(o.c.status == "quarantined")
+        .scalar_subquery(),
+        pulled,
+    )).one()
+    pending, quarantined, pulled_count = (int(v) for v in row)
     return {"pending": min(pending, cap), "pending_capped": int(pending > cap),
-            "quarantined": int(quarantined) + int(pulled)}
+            "quarantined": quarantined + pulled_count}
 
 
 def outbox_page(state: AppState, max_ops: int, max_bytes: int) -> list[bytes]:

@@ -64,9 +64,13 @@ def index():
 @bp.route("/<uuid:family_id>")
 def detail(family_id: uuid.UUID):
     """A family's page: details, agreements, attendance, deliveries and visits."""
+    from fieldapp.agreements.queries import family_agreements
+
     family = db.get_or_404(Family, family_id)
     check_community_scope(family.community_id)
-    return render_template("families/detail.html", family=family)
+    # Read once for the agreement, timeline and promised-vs-delivered sections.
+    return render_template("families/detail.html", family=family,
+                           agreements=family_agreements(family.id))
 
 
 def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
