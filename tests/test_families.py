@@ -260,3 +260,43 @@ def test_concurrent_registrations_get_distinct_codes(app, auth, make_community):
     with app.app_context():
         codes = db.session.execute(select(Family.code)).scalars().all()
     assert len(set(codes)) == 24
+
+
+def test_family_page_queries_do_not_grow_with_its_records(demo_app):
+    """Every family page of the demo in a bounded number of statements, whatever the family
+    holds (agreement versions, promised benefit types, deliveries, visits, sanctions)."""
+    from sqlalchemy import event
+
+    from fieldapp.agreements.models import AgreementBenefit
+    from tests.conftest import AuthActions
+
+    client = demo_app.test_client()
+    AuthActions(demo_app, client).login("coordinator")
+    with demo_app.app_context():
+        family_ids = db.session.execute(
+            select(Family.id).where(Family.voided.is_(False))).scalars().all()
+        most_promised = db.session.execute(
+            select(func.count(func.distinct(AgreementBenefit.benefit_type_id)))
+            .group_by(AgreementBenefit.agreement_id)
+            .order_by(func.count(func.distinct(AgreementBenefit.benefit_type_id)).desc())
+            .limit(1)).scalar_one()
+        engine = db.engine
+    assert most_promised >= 5  # the demo promises several benefits: an N+1 would show
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        per_page = {}
+        for family_id in family_ids:
+            statements.clear()
+            response = client.get(f"/families/{family_id}")
+            assert response.status_code == 200
+            per_page[family_id] = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Login, the family, scope, the badge (2), agreements (1) and the four sections: 19 at
+    # most; a lazy load per benefit type, delivery or visit would pass it.
+    assert max(per_page.values()) <= 19, sorted(per_page.values())[-5:]
