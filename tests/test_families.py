@@ -300,3 +300,21 @@ def test_family_page_queries_do_not_grow_with_its_records(demo_app):
     # Login, the family, scope, the badge (2), agreements (1) and the four sections: 19 at
     # most; a lazy load per benefit type, delivery or visit would pass it.
     assert max(per_page.values()) <= 19, sorted(per_page.values())[-5:]
+
+
+def test_registration_accepts_only_a_community_the_list_offers(client, auth, app,
+                                                               make_community):
+    """Saving checks the chosen community alone; a refused form lists every community again."""
+    active = make_community(name="Comunidad Activa")
+    closed = make_community(name="Comunidad Cerrada", voided=True)
+    auth.login()
+    for value in (str(closed), active.hex, "not-a-uuid"):  # voided; the id not as offered
+        response = client.post("/families/new", data={**_form(active), "community_id": value,
+                                                      "idempotency_key": f"k-{value}"})
+        assert response.status_code == 422, value
+        page = response.get_data(as_text=True)
+        assert "Comunidad Activa" in page  # the full list, to choose again
+        assert "Comunidad Cerrada" not in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Family)) == 0
+    assert client.post("/families/new", data=_form(active)).status_code == 302
