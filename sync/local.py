@@ -114,18 +114,39 @@ def release_lock(state: AppState, owner: str) -> None:
 
 
 # -- outbox --------------------------------------------------------------------------------
-def counts(state: AppState) -> dict[str, int]:
-    """How many operations wait to be pushed and how many records are quarantined."""
+def counts(state: AppState, cap: int | None = None) -> dict[str, int]:
+    """How many operations wait to be pushed and how many records are quarantined.
+
+    :param cap: count the pending operations only up to ``cap`` (the top bar's badge, shown on
+        every page: a node that has not synced for weeks, or a freshly loaded one, holds
+        hundreds of thousands). The answer then also has ``pending_capped``, 1 when more than
+        ``cap`` wait and ``pending`` is ``cap``. Without it the count is exact (the handshake
+        reports it to central; the node's sync page shows it).
+    """
     o = state.tables.outbox
     q = state.tables.quarantine
     session = state.session
-    by_status = dict(session.execute(
-        select(o.c.status, func.count()).where(o.c.status.in_(("pending", "quarantined")))
-        .group_by(o.c.status)).all())
-    pulled = session.execute(select(func.count()).select_from(q).where(
-        q.c.direction == "pull", q.c.resolved_at.is_(None))).scalar_one()
-    return {"pending": int(by_status.get("pending", 0)),
-            "quarantined": int(by_status.get("quarantined", 0)) + int(pulled)}
+    pulled = (select(func.count()).select_from(q)
+              .where(q.c.direction == "pull", q.c.resolved_at.is_(None)).scalar_subquery())
+    if cap is None:
+        by_status = dict(session.execute(
+            select(o.c.status, func.count()).where(o.c.status.in_(("pending", "quarantined")))
+            .group_by(o.c.status)).all())
+        return {"pending": int(by_status.get("pending", 0)),
+                "quarantined": int(by_status.get("quarantined", 0))
+                + int(session.execute(select(pulled)).scalar_one())}
+    # Counted over a LIMIT subquery: SQLite (and PostgreSQL) stop reading the (status, seq)
+    # index after cap + 1 entries. One statement: the badge runs it on every page.
+    first = select(o.c.seq).where(o.c.status == "pending").limit(cap + 1).subquery()
+    row = session.execute(select(
+        select(func.count()).select_from(first).scalar_subquery(),
+        select(func.count()).select_from(o).where(o.c.status == "quarantined")
+        .scalar_subquery(),
+        pulled,
+    )).one()
+    pending, quarantined, pulled_count = (int(v) for v in row)
+    return {"pending": min(pending, cap), "pending_capped": int(pending > cap),
+            "quarantined": quarantined + pulled_count}
 
 
 def outbox_page(state: AppState, max_ops: int, max_bytes: int) -> list[bytes]:

@@ -269,3 +269,61 @@ def test_concurrent_registrations_get_distinct_codes(app, auth, make_community):
     with app.app_context():
         codes = db.session.execute(select(Family.code)).scalars().all()
     assert len(set(codes)) == 24
+
+
+def test_family_page_queries_do_not_grow_with_its_records(demo_app):
+    """Every family page of the demo in a bounded number of statements, whatever the family
+    holds (agreement versions, promised benefit types, deliveries, visits, sanctions)."""
+    from sqlalchemy import event
+
+    from fieldapp.agreements.models import AgreementBenefit
+    from tests.conftest import AuthActions
+
+    client = demo_app.test_client()
+    AuthActions(demo_app, client).login("coordinator")
+    with demo_app.app_context():
+        family_ids = db.session.execute(
+            select(Family.id).where(Family.voided.is_(False))).scalars().all()
+        most_promised = db.session.execute(
+            select(func.count(func.distinct(AgreementBenefit.benefit_type_id)))
+            .group_by(AgreementBenefit.agreement_id)
+            .order_by(func.count(func.distinct(AgreementBenefit.benefit_type_id)).desc())
+            .limit(1)).scalar_one()
+        engine = db.engine
+    assert most_promised >= 5  # the demo promises several benefits: an N+1 would show
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        per_page = {}
+        for family_id in family_ids:
+            statements.clear()
+            response = client.get(f"/families/{family_id}")
+            assert response.status_code == 200
+            per_page[family_id] = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Login, the family, scope, the badge (2), agreements (1) and the four sections: 19 at
+    # most; a lazy load per benefit type, delivery or visit would pass it.
+    assert max(per_page.values()) <= 19, sorted(per_page.values())[-5:]
+
+
+def test_registration_accepts_only_a_community_the_list_offers(client, auth, app,
+                                                               make_community):
+    """Saving checks the chosen community alone; a refused form lists every community again."""
+    active = make_community(name="Comunidad Activa")
+    closed = make_community(name="Comunidad Cerrada", voided=True)
+    auth.login()
+    for value in (str(closed), active.hex, "not-a-uuid"):  # voided; the id not as offered
+        response = client.post("/families/new", data={**_form(active), "community_id": value,
+                                                      "idempotency_key": f"k-{value}"})
+        assert response.status_code == 422, value
+        page = response.get_data(as_text=True)
+        assert "Comunidad Activa" in page  # the full list, to choose again
+        assert "Comunidad Cerrada" not in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Family)) == 0
+    assert client.post("/families/new", data=_form(active)).status_code == 302

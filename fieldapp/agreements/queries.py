@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, inspect, select
 from sqlalchemy.orm import selectinload
 
 from fieldapp.agreements.models import (
@@ -86,13 +86,17 @@ class TimelineEvent:
     who: str | None = None
 
 
-def family_timeline(family_id: uuid.UUID) -> list[TimelineEvent]:
+def family_timeline(family_id: uuid.UUID,
+                    agreements: list[Agreement] | None = None) -> list[TimelineEvent]:
     """The family's agreement history as dated events, newest first.
 
     Drafting and signing come from the agreements; status changes from the audit log (records
     imported without an audit trail show their current status at ``status_changed_at``).
+
+    :param agreements: the family's :func:`family_agreements`, when the caller has them.
     """
-    agreements = family_agreements(family_id)
+    if agreements is None:
+        agreements = family_agreements(family_id)
     by_id = {a.id: a for a in agreements}
     events: list[TimelineEvent] = []
     for a in agreements:
@@ -157,13 +161,19 @@ def delivered_by_benefit(agreement_ids: list[uuid.UUID]) -> dict[uuid.UUID, Deci
 def promised_vs_delivered(agreement: Agreement) -> list[dict[str, Any]]:
     """For each promised benefit: promised, delivered (net) and still owed."""
     delivered = delivered_by_benefit([agreement.id])
+    promised = [b for b in agreement.benefits if not b.voided]
+    # The types in one query (not a lazy load per promised benefit), unless already loaded.
+    types = {b.benefit_type_id: b.benefit_type for b in promised
+             if "benefit_type" not in inspect(b).unloaded}
+    wanted = ({b.benefit_type_id for b in promised} | set(delivered)) - set(types)
+    if wanted:
+        types.update((t.id, t) for t in db.session.execute(
+            select(BenefitType).where(BenefitType.id.in_(list(wanted)))).scalars())
     rows = []
-    for benefit in agreement.benefits:
-        if benefit.voided:
-            continue
+    for benefit in promised:
         got = delivered.pop(benefit.benefit_type_id, Decimal(0))
         rows.append({
-            "benefit_type": benefit.benefit_type,
+            "benefit_type": types.get(benefit.benefit_type_id),
             "promised": benefit.quantity,
             "unit": benefit.unit,
             "schedule": benefit.schedule,
@@ -171,8 +181,6 @@ def promised_vs_delivered(agreement: Agreement) -> list[dict[str, Any]]:
             "owed": max(benefit.quantity - got, Decimal(0)),
         })
     if delivered:  # delivered without a promise (confirmed by the person who recorded it)
-        types = {t.id: t for t in db.session.execute(
-            select(BenefitType).where(BenefitType.id.in_(list(delivered)))).scalars()}
         for type_id, got in delivered.items():
             btype = types.get(type_id)
             rows.append({"benefit_type": btype, "promised": Decimal(0),
@@ -204,9 +212,13 @@ def agreement_for_delivery(family_id: uuid.UUID, on: date) -> Agreement | None:
                  if a.status == "active" and a.period_start <= on), None)
 
 
-def current_agreement(family_id: uuid.UUID) -> Agreement | None:
-    """The family's agreement that matters now: the newest in force, else the newest at all."""
-    rows = family_agreements(family_id)
+def current_agreement(family_id: uuid.UUID,
+                      agreements: list[Agreement] | None = None) -> Agreement | None:
+    """The family's agreement that matters now: the newest in force, else the newest at all.
+
+    :param agreements: the family's :func:`family_agreements`, when the caller has them.
+    """
+    rows = family_agreements(family_id) if agreements is None else agreements
     for wanted in (("active",), ("suspended",), ("signed",), ("draft",)):
         for agreement in rows:
             if agreement.status in wanted:

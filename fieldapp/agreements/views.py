@@ -58,11 +58,16 @@ def agreement_kind_label(kind: str) -> str:
 
 
 @bp.app_template_global()
-def family_agreement_timeline(family: Family) -> dict:
-    """The family page's agreement section: versions and dated events."""
+def family_agreement_timeline(family: Family, agreements: list[Agreement] | None = None) -> dict:
+    """The family page's agreement section: versions and dated events.
+
+    :param agreements: the family's versions, read once by the page for all its sections.
+    """
     from fieldapp.agreements.queries import family_agreements
 
-    return {"agreements": family_agreements(family.id), "events": family_timeline(family.id)}
+    if agreements is None:
+        agreements = family_agreements(family.id)
+    return {"agreements": agreements, "events": family_timeline(family.id, agreements)}
 
 
 def _agreement_or_404(agreement_id: uuid.UUID) -> Agreement:

@@ -84,7 +84,12 @@ def sanction_queue(status: str | None = "proposed") -> Select[Any]:
 
 def family_compliance(family: Family, limit: int = 5) -> dict[str, Any]:
     """The family page's visit section: latest visits with their results, and sanctions."""
-    visits = list(db.session.execute(visit_list(family_id=family.id).limit(limit)).scalars())
+    # The section shows the visits' own columns: no joined family or agreement.
+    visits = list(db.session.execute(
+        select(ComplianceVisit)
+        .where(ComplianceVisit.family_id == family.id, ComplianceVisit.voided.is_(False))
+        .order_by(ComplianceVisit.visited_on.desc(), ComplianceVisit.code.desc())
+        .limit(limit)).scalars())
     sanctions = list(db.session.execute(
         select(Sanction).where(Sanction.family_id == family.id, Sanction.voided.is_(False))
         .order_by(Sanction.created_at.desc())

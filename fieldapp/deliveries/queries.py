@@ -47,12 +47,19 @@ def reversed_ids(delivery_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         select(Delivery.reverses_id).where(Delivery.reverses_id.in_(delivery_ids))).scalars())
 
 
-def family_deliveries(family: Family, limit: int = 5) -> dict[str, Any]:
+def family_deliveries(family: Family, limit: int = 5,
+                      agreements: list[Any] | None = None) -> dict[str, Any]:
     """The family page's delivery section: promised vs delivered for the current agreement and
-    the latest deliveries."""
-    agreement = current_agreement(family.id)
+    the latest deliveries.
+
+    :param agreements: the family's agreement versions, when the page has read them already.
+    """
+    agreement = current_agreement(family.id, agreements)
+    # The section shows the deliveries' own columns: no joined family (it is the page's) or
+    # benefit type (the item names it).
     recent = list(db.session.execute(
-        delivery_list(family_id=family.id).limit(limit)).unique().scalars())
+        select(Delivery).where(Delivery.family_id == family.id, Delivery.voided.is_(False))
+        .order_by(Delivery.delivered_on.desc(), Delivery.code.desc()).limit(limit)).scalars())
     return {
         "agreement": agreement,
         "rows": promised_vs_delivered(agreement) if agreement and agreement.status != "draft"

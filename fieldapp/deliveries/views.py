@@ -28,9 +28,9 @@ from fieldapp.submissions import created, fail_with, local_today, parse_uuid, re
 
 
 @bp.app_template_global()
-def family_delivery_summary(family: Family) -> dict:
-    """The family page's delivery section."""
-    return family_deliveries(family)
+def family_delivery_summary(family: Family, agreements: list | None = None) -> dict:
+    """The family page's delivery section (``agreements``: the family's versions, if read)."""
+    return family_deliveries(family, agreements=agreements)
 
 
 def _family_or_404(family_id: uuid.UUID | None) -> Family:

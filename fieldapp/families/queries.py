@@ -48,9 +48,13 @@ def _conditions(q: str | None, community_id: uuid.UUID | None,
 
 def count_families(q: str | None = None, community_id: uuid.UUID | None = None,
                    community_ids: list[uuid.UUID] | None = None) -> int:
-    """How many families :func:`family_search` finds (a plain count, no join, no sort)."""
+    """How many families :func:`family_search` finds (a plain count, no join, no sort).
+
+    ``count(*)``, not ``count(id)``: the name index holds every column the conditions read, so
+    SQLite counts in the index without reading the rows.
+    """
     return db.session.scalar(
-        select(func.count(Family.id)).where(*_conditions(q, community_id, community_ids))
+        select(func.count()).select_from(Family).where(*_conditions(q, community_id, community_ids))
     ) or 0
 
 

@@ -7,9 +7,11 @@ import uuid
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
+from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families import bp
@@ -32,6 +34,25 @@ def _community_choices(form: FamilyForm) -> None:
     form.community_id.choices = [SelectChoice("", _("Choose…"))] + [
         SelectChoice(str(c.id), c.name) for c in communities
     ]
+
+
+def _submitted_community_choice(form: FamilyForm) -> None:
+    """Choices for validating a submitted form: the chosen community alone, when it is one the
+    full list would offer (active, in the user's scope); the full list is built only to render.
+
+    The same answer as :func:`_community_choices` for the submitted value, without building
+    250 choices at ten times the program on every save.
+    """
+    choices = [SelectChoice("", _("Choose…"))]
+    chosen = _parse_uuid(request.form.get("community_id"))
+    if chosen is not None:
+        scope = scoped_community_ids()
+        row = db.session.execute(
+            select(Community.id, Community.name)
+            .where(Community.id == chosen, Community.voided.is_(False))).first()
+        if row is not None and (scope is None or row.id in scope):
+            choices.append(SelectChoice(str(row.id), row.name))
+    form.community_id.choices = choices
 
 
 def _parse_uuid(value: str | None) -> uuid.UUID | None:
@@ -64,9 +85,13 @@ def index():
 @bp.route("/<uuid:family_id>")
 def detail(family_id: uuid.UUID):
     """A family's page: details, agreements, attendance, deliveries and visits."""
+    from fieldapp.agreements.queries import family_agreements
+
     family = db.get_or_404(Family, family_id)
     check_community_scope(family.community_id)
-    return render_template("families/detail.html", family=family)
+    # Read once for the agreement, timeline and promised-vs-delivered sections.
+    return render_template("families/detail.html", family=family,
+                           agreements=family_agreements(family.id))
 
 
 def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
@@ -81,9 +106,13 @@ def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
 def create():
     """Register a family (the outbox, sending ``Accept: application/json``, gets JSON back)."""
     form = FamilyForm()
-    _community_choices(form)
+    if request.method == "POST":
+        _submitted_community_choice(form)
+    else:
+        _community_choices(form)
 
     def render() -> str:
+        _community_choices(form)
         return render_template("families/form.html", form=form, family=None)
 
     if not form.validate_on_submit():

@@ -181,6 +181,10 @@ def init_app(app: Flask) -> None:
     app.context_processor(sync_badge)
 
 
+#: The badge counts a node's unsent changes up to this many, then says "1,000+".
+BADGE_PENDING_CAP = 1000
+
+
 def sync_badge() -> dict[str, Any]:
     """The status badge of the top bar: this node's sync (field) or open conflicts (central)."""
     from flask import current_app
@@ -195,19 +199,32 @@ def sync_badge() -> dict[str, Any]:
 
         count = open_conflict_count()
         return {"sync_badge": {"state": "conflicts" if count else "ok", "conflicts": count}}
-    from fieldapp.nodes.messages import plain_error
-    from sync.client import status
+    import json
 
-    info = status(current_app.extensions["sync"], end_transaction=False)
-    if info["last_error"]:
+    from fieldapp.nodes.messages import plain_error
+    from sync import local
+
+    # Not sync.client.status(): that counts the whole outbox exactly (for the sync page and the
+    # handshake); the badge is on every page, so it counts only up to BADGE_PENDING_CAP.
+    sync_state = current_app.extensions["sync"]
+    counts = local.counts(sync_state, cap=BADGE_PENDING_CAP)
+    t = sync_state.tables.state
+    notes = {key: (text_value, at) for key, text_value, at in sync_state.session.execute(
+        select(t.c.key, t.c.text, t.c.at).where(t.c.key.in_(("last_error", "last_success"))))}
+    error_text = notes.get("last_error", (None, None))[0]
+    success_at = notes.get("last_success", (None, None))[1]
+    error = json.loads(error_text) if error_text else None
+    if error:
         state = "error"
-    elif info["pending"]:
+    elif counts["pending"]:
         state = "pending"
-    elif info["last_success_at"]:
+    elif success_at:
         state = "ok"
     else:
         state = "never"
-    return {"sync_badge": {**info, "state": state, "error": plain_error(info["last_error"])}}
+    return {"sync_badge": {"state": state, "pending": counts["pending"],
+                           "pending_capped": bool(counts["pending_capped"]),
+                           "last_success_at": success_at, "error": plain_error(error)}}
 
 
 def capture_bulk(model: Any, ids: list[Any]) -> int:
