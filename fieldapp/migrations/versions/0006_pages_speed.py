@@ -6,8 +6,8 @@ every family row (about 4 ms of a list page's CPU at ten times the program, 0.5 
 Plain index statements, no batch mode: a batch migration of ``families`` would recreate the
 table and drop the dashboard's triggers on it.
 
-Revision ID: 0005_pages_speed
-Revises: 0004_sync
+Revision ID: 0006_pages_speed
+Revises: 0005_dashboard_speed
 Create Date: 2026-11-25 23:30:00
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0005_pages_speed"
-down_revision = "0004_sync"
+revision = "0006_pages_speed"
+down_revision = "0005_dashboard_speed"
 branch_labels = None
 depends_on = None
 
