@@ -173,7 +173,7 @@ class Applier:
         if spec is None:
             self.reject(op, "unknown_table", f"Central does not sync {body.get('t')!r}.")
             return None
-        if _uuid_or_none(body.get("i")) is None:
+        if not _is_uuid(body.get("i")):
             self.reject(op, "invalid", "The record id is not a UUID.")
             return None
         if body["o"] != "d" and not isinstance(body.get("d"), dict):
@@ -204,12 +204,13 @@ class Applier:
     def _decode_run(self, spec: TableSpec, ops: list[Op]
                     ) -> list[tuple[Op, dict[str, Any], tuple | None]]:
         fast = sqlite_table(spec.table) if self.fast else None
+        read_keys = fast.key_reader(spec.key_columns) if fast is not None else None
         rows: list[tuple[Op, dict[str, Any], tuple | None]] = []
         for op in ops:
             try:
                 if fast is not None:
                     params = fast.params_from_dict(op.body["i"], op.body["d"])
-                    rows.append((op, self._key_row(spec, op), params))
+                    rows.append((op, read_keys(params), params))  # type: ignore[misc]
                 else:
                     rows.append((op, self._full_row(spec, op), None))
             except (ValueError, TypeError, ArithmeticError, AttributeError) as error:
@@ -541,6 +542,13 @@ class Applier:
                 raise Rejected("signed_immutable",
                                "A signed agreement is never edited; make an amendment "
                                f"({', '.join(sorted(fixed))}).")
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and fast_uuid(value) is not None
+    except ValueError:
+        return False
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 
 _MISSING = object()
+_SAFE_UNKNOWN = uuid.SafeUUID.unknown
 _new = object.__new__
 _set = object.__setattr__
 
@@ -43,7 +44,7 @@ def fast_uuid(text: str) -> uuid.UUID:
         raise ValueError(f"not a UUID: {text!r}")
     value = _new(uuid.UUID)
     _set(value, "int", int(hex32, 16))
-    _set(value, "is_safe", uuid.SafeUUID.unknown)
+    _set(value, "is_safe", _SAFE_UNKNOWN)
     return value
 
 
@@ -58,7 +59,45 @@ def _w_uuid(v: Any) -> str:
     return hex32
 
 
+#: Wire UUID -> stored hex of reference columns (a page names the same parents again and
+#: again: families, agreements, the origin node). Bounded: cleared when it grows large.
+_HEX_MEMO: dict[str, str] = {}
+#: Stored hex -> :class:`uuid.UUID` (the same, for the values central reasons about).
+_UUID_MEMO: dict[str, uuid.UUID] = {}
+_MEMO_MAX = 200_000
+
+
+def _w_uuid_ref(v: Any) -> str:
+    """:func:`_w_uuid` for columns that repeat (foreign keys), remembered."""
+    found = _HEX_MEMO.get(v) if type(v) is str else None
+    if found is None:
+        found = _w_uuid(v)
+        if len(_HEX_MEMO) >= _MEMO_MAX:
+            _HEX_MEMO.clear()
+        _HEX_MEMO[v] = found
+    return found
+
+
+def uuid_of_hex(hex32: str) -> uuid.UUID:
+    """The UUID of 32 stored hex digits (already checked), remembered for repeated values."""
+    found = _UUID_MEMO.get(hex32)
+    if found is None:
+        found = _new(uuid.UUID)
+        _set(found, "int", int(hex32, 16))
+        _set(found, "is_safe", _SAFE_UNKNOWN)
+        if len(_UUID_MEMO) >= _MEMO_MAX:
+            _UUID_MEMO.clear()
+        _UUID_MEMO[hex32] = found
+    return found
+
+
+_fromisoformat = datetime.fromisoformat
+
+
 def _w_datetime(v: Any) -> str:
+    if type(v) is str and len(v) == 32 and v[10] == "T" and v[26:] == "+00:00":
+        _fromisoformat(v)  # checks it (the common case: ours, already in UTC)
+        return f"{v[:10]} {v[11:26]}"
     d = datetime.fromisoformat(v)
     if d.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {v!r}")
@@ -196,11 +235,15 @@ class SqliteTable:
             else:
                 self.defaults[column.key] = None
         self._colset = set(self.columns)
+        self.id_index = self.columns.index("id") if "id" in self._colset else -1
+        self._readers: dict[tuple[str, ...], Callable[[tuple], dict[str, Any]]] = {}
+        self._pulled: dict[tuple[str, ...], Callable[[list[Any]], tuple]] = {}
+        self._to_wire_row: Callable[[tuple], list[Any]] | None = None
         self._plan = [(c, self.to_db[c], self.defaults[c]) for c in self.columns]
         self._params = self._compile_params()
         cols = ", ".join(f'"{c}"' for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
-        name = f'"{table.name}"'
+        name = self.quoted_name = f'"{table.name}"'
         self.insert_sql = f"INSERT INTO {name} ({cols}) VALUES ({marks})"  # noqa: S608
         updates = ", ".join(f'"{c}" = excluded."{c}"' for c in self.columns if c != "id")
         self.upsert_sql = f"{self.insert_sql} ON CONFLICT (id) DO UPDATE SET {updates}"
@@ -224,6 +267,8 @@ class SqliteTable:
             if col == "id":
                 parts.append("_w_uuid(row_id)")
                 continue
+            if conv is _w_uuid:
+                conv = _w_uuid_ref
             namespace[f"c{i}"] = conv
             namespace[f"d{i}"] = default
             lines.append(f"    v{i} = g({col!r}, _MISSING)")
@@ -232,46 +277,94 @@ class SqliteTable:
         exec("\n".join(lines), namespace)  # noqa: S102 - code made from our own column names
         return namespace["params"]
 
+    def key_reader(self, keys: tuple[str, ...]) -> Callable[[tuple], dict[str, Any]]:
+        """A function reading ``keys`` as Python values from INSERT parameters (already checked
+        by :meth:`params_from_dict`): UUIDs, booleans and integers, the columns central reasons
+        about (scope, natural key, version)."""
+        found = self._readers.get(keys)
+        if found is not None:
+            return found
+        position = {c: i for i, c in enumerate(self.columns)}
+        namespace: dict[str, Any] = {"_u": uuid_of_hex, "_from_db": {}}
+        parts = []
+        for key in keys:
+            i = position[key]
+            conv = self.to_db[key]
+            if conv is _w_uuid:
+                parts.append(f"{key!r}: (None if p[{i}] is None else _u(p[{i}]))")
+            elif conv is _w_bool:
+                parts.append(f"{key!r}: (None if p[{i}] is None else p[{i}] == 1)")
+            elif conv is _w_int:
+                parts.append(f"{key!r}: p[{i}]")
+            else:  # anything else: read back as SQLAlchemy would (never on the hot path)
+                processor = self.table.c[key].type.result_processor(_SQLITE_DIALECT, None)
+                namespace[f"r{i}"] = processor or _r_same
+                parts.append(f"{key!r}: (None if p[{i}] is None else r{i}(p[{i}]))")
+        source = "def read(p):\n    return {" + ", ".join(parts) + "}"
+        exec(source, namespace)  # noqa: S102 - code made from our own column names
+        reader = namespace["read"]
+        self._readers[keys] = reader
+        return reader
+
     def params_from_columns(self, columns: list[str], rows: list[list[Any]]) -> list[tuple]:
         """INSERT parameters of pulled rows given as columns + value lists."""
-        to_db = self.to_db
-        index = []
-        for col in self.columns:
-            if col in columns:
-                index.append((columns.index(col), to_db[col]))
-            else:
-                index.append((None, self.defaults[col]))
-        for col in columns:
-            if col not in to_db:
-                raise ValueError(f"unknown column {self.table.name}.{col}")
-        out = []
-        for values in rows:
-            row = []
-            for i, conv in index:
-                if i is None:
-                    row.append(conv)
-                else:
-                    v = values[i]
-                    row.append(None if v is None else conv(v))
-            out.append(tuple(row))
-        return out
+        layout = tuple(columns)
+        convert = self._pulled.get(layout)
+        if convert is None:
+            for col in columns:
+                if col not in self.to_db:
+                    raise ValueError(f"unknown column {self.table.name}.{col}")
+            convert = self._pulled[layout] = self._compile_pulled(columns)
+        return [convert(values) for values in rows]
+
+    def _compile_pulled(self, columns: list[str]) -> Callable[[list[Any]], tuple]:
+        """One function per table and column layout converting a pulled row (no loop)."""
+        namespace: dict[str, Any] = {}
+        parts = []
+        for n, col in enumerate(self.columns):
+            if col not in columns:
+                namespace[f"d{n}"] = self.defaults[col]
+                parts.append(f"d{n}")
+                continue
+            i = columns.index(col)
+            conv = self.to_db[col]
+            if conv is _w_uuid and col != "id":
+                conv = _w_uuid_ref
+            namespace[f"c{n}"] = conv
+            parts.append(f"(None if v[{i}] is None else c{n}(v[{i}]))")
+        source = "def convert(v):\n    return (" + ", ".join(parts) + ",)"
+        exec(source, namespace)  # noqa: S102 - code made from our own column names
+        return namespace["convert"]
 
     def wire_rows(self, raw_rows: list[tuple]) -> list[list[Any]]:
         """Rows read with :attr:`select_sql` as wire values (same column order)."""
-        convs = [(i, self.to_wire[c]) for i, c in enumerate(self.columns)
-                 if self.to_wire[c] is not _r_same]
-        out = []
-        for raw in raw_rows:
-            values = list(raw)
-            for i, conv in convs:
-                v = values[i]
-                if v is not None:
-                    values[i] = conv(v)
-            out.append(values)
-        return out
+        if self._to_wire_row is None:
+            namespace: dict[str, Any] = {}
+            parts = []
+            for i, col in enumerate(self.columns):
+                conv = self.to_wire[col]
+                if conv is _r_same:
+                    parts.append(f"r[{i}]")
+                else:
+                    namespace[f"c{i}"] = conv
+                    parts.append(f"(None if r[{i}] is None else c{i}(r[{i}]))")
+            source = "def convert(r):\n    return [" + ", ".join(parts) + "]"
+            exec(source, namespace)  # noqa: S102 - code made from our own column names
+            self._to_wire_row = namespace["convert"]
+        convert = self._to_wire_row
+        return [convert(raw) for raw in raw_rows]
 
 
 _cache: dict[Table, SqliteTable] = {}
+
+
+def _sqlite_dialect() -> Any:
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.dialect()
+
+
+_SQLITE_DIALECT = _sqlite_dialect()
 
 
 def sqlite_table(table: Table) -> SqliteTable:
