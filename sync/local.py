@@ -167,6 +167,28 @@ def reconcile(state: AppState, acked: int, rejected: list[dict[str, Any]]) -> No
     session.commit()
 
 
+def prune_outbox(state: AppState, keep_days: float) -> int:
+    """Delete the operations central acknowledged more than ``keep_days`` ago (at most once a
+    day; its own transaction). Pending, refused (quarantined), resent and discarded operations
+    stay. Safe at any time: numbers come from the ``node_seq`` counter, never from the outbox,
+    and nothing reads an acknowledged operation again (a lost answer leaves it pending).
+
+    :returns: how many were deleted.
+    """
+    session = state.session
+    now = state.now()
+    _text, last = get_note(state, "last_prune")
+    if last is not None and timedelta(0) <= now - last < timedelta(days=min(keep_days, 1.0)):
+        session.rollback()
+        return 0
+    o = state.tables.outbox
+    gone = session.execute(delete(o).where(
+        o.c.status == "acked", o.c.done_at < now - timedelta(days=keep_days))).rowcount
+    set_note(state, "last_prune", None, now)
+    session.commit()
+    return int(gone or 0)
+
+
 def requeue(state: AppState, seq: int) -> int | None:
     """Send a quarantined operation again (after the record was corrected) as a new one.
 
