@@ -73,7 +73,7 @@ def _enc_decimal(v: Any) -> str:
 
 
 def _dec_decimal(v: Any) -> Decimal:
-    if isinstance(v, bool) or not isinstance(v, str | int | float | Decimal):
+    if isinstance(v, bool) or not isinstance(v, (str, int, float, Decimal)):
         raise ValueError(f"not a number: {v!r}")
     return Decimal(str(v))
 
@@ -89,7 +89,7 @@ def _dec_bytes(v: Any) -> bytes:
 
 
 def _dec_bool(v: Any) -> bool:
-    if not isinstance(v, bool | int):
+    if not isinstance(v, (bool, int)):
         raise ValueError(f"not a boolean: {v!r}")
     return bool(v)
 
@@ -101,7 +101,7 @@ def _dec_int(v: Any) -> int:
 
 
 def _dec_float(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"not a number: {v!r}")
     return float(v)
 

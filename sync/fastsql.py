@@ -94,10 +94,20 @@ def uuid_of_hex(hex32: str) -> uuid.UUID:
 _fromisoformat = datetime.fromisoformat
 
 
+_DT_MEMO: dict[str, str] = {}
+
+
 def _w_datetime(v: Any) -> str:
     if type(v) is str and len(v) == 32 and v[10] == "T" and v[26:] == "+00:00":
-        _fromisoformat(v)  # checks it (the common case: ours, already in UTC)
-        return f"{v[:10]} {v[11:26]}"
+        # The common case: ours, already in UTC. Timestamps repeat (created = updated).
+        found = _DT_MEMO.get(v)
+        if found is None:
+            _fromisoformat(v)  # checks it
+            found = f"{v[:10]} {v[11:26]}"
+            if len(_DT_MEMO) >= _MEMO_MAX:
+                _DT_MEMO.clear()
+            _DT_MEMO[v] = found
+        return found
     d = datetime.fromisoformat(v)
     if d.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {v!r}")
@@ -114,19 +124,19 @@ def _w_date(v: Any) -> str:
 
 
 def _w_decimal(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, str | int | float):
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
         raise ValueError(f"not a number: {v!r}")
     return float(v)
 
 
 def _w_float(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"not a number: {v!r}")
     return float(v)
 
 
 def _w_bool(v: Any) -> int:
-    if not isinstance(v, bool | int):
+    if not isinstance(v, (bool, int)):
         raise ValueError(f"not a boolean: {v!r}")
     return 1 if v else 0
 
@@ -156,6 +166,21 @@ def _r_uuid(v: Any) -> str:
     if isinstance(v, uuid.UUID):
         return str(v)
     return f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
+
+
+_WIRE_MEMO: dict[str, str] = {}
+
+
+def _r_uuid_ref(v: Any) -> str:
+    """:func:`_r_uuid` for columns that repeat (foreign keys), remembered."""
+    found = _WIRE_MEMO.get(v) if type(v) is str else None
+    if found is None:
+        found = _r_uuid(v)
+        if type(v) is str:
+            if len(_WIRE_MEMO) >= _MEMO_MAX:
+                _WIRE_MEMO.clear()
+            _WIRE_MEMO[v] = found
+    return found
 
 
 def _r_datetime(v: Any) -> str:
@@ -199,7 +224,7 @@ def _pair(sqltype: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
         scale = sqltype.scale if sqltype.scale is not None else 10
 
         def _r_decimal(v: Any, _scale: int = scale) -> str:
-            return f"{v:.{_scale}f}" if isinstance(v, float | int) else str(v)
+            return f"{v:.{_scale}f}" if isinstance(v, (float, int)) else str(v)
 
         return _w_decimal, _r_decimal
     if isinstance(sqltype, Float):
@@ -213,6 +238,10 @@ def _pair(sqltype: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     if isinstance(sqltype, JSON):
         return _w_json, _r_json
     return _w_str, _r_same
+
+
+#: Converters whose value passes unchanged when it has exactly this type (checked inline).
+_PLAIN = {_w_str: "str", _w_int: "int"}
 
 
 class SqliteTable:
@@ -272,7 +301,9 @@ class SqliteTable:
             namespace[f"c{i}"] = conv
             namespace[f"d{i}"] = default
             lines.append(f"    v{i} = g({col!r}, _MISSING)")
-            parts.append(f"(d{i} if v{i} is _MISSING else None if v{i} is None else c{i}(v{i}))")
+            plain = _PLAIN.get(conv)  # text and integers need no conversion: checked inline
+            convert = f"v{i} if type(v{i}) is {plain} else c{i}(v{i})" if plain else f"c{i}(v{i})"
+            parts.append(f"(d{i} if v{i} is _MISSING else None if v{i} is None else {convert})")
         lines.append("    return (" + ", ".join(parts) + ",)")
         exec("\n".join(lines), namespace)  # noqa: S102 - code made from our own column names
         return namespace["params"]
@@ -331,7 +362,10 @@ class SqliteTable:
             if conv is _w_uuid and col != "id":
                 conv = _w_uuid_ref
             namespace[f"c{n}"] = conv
-            parts.append(f"(None if v[{i}] is None else c{n}(v[{i}]))")
+            plain = _PLAIN.get(conv)
+            convert = (f"v[{i}] if type(v[{i}]) is {plain} else c{n}(v[{i}])" if plain
+                       else f"c{n}(v[{i}])")
+            parts.append(f"(None if v[{i}] is None else {convert})")
         source = "def convert(v):\n    return (" + ", ".join(parts) + ",)"
         exec(source, namespace)  # noqa: S102 - code made from our own column names
         return namespace["convert"]
@@ -343,6 +377,8 @@ class SqliteTable:
             parts = []
             for i, col in enumerate(self.columns):
                 conv = self.to_wire[col]
+                if conv is _r_uuid and col != "id":
+                    conv = _r_uuid_ref
                 if conv is _r_same:
                     parts.append(f"r[{i}]")
                 else:

@@ -310,14 +310,16 @@ class PageApplier:
         if "id" not in columns:
             raise errors.BadResponse(f"rows of {spec.name} without ids")
         id_at = columns.index("id")
-        ids = [fast_uuid(values[id_at]) for values in rows]
         gone = [fast_uuid(x) for x in block.get("x", ())]
+        # UUID objects only when something needs them (a first pull needs none).
+        ids = ([fast_uuid(values[id_at]) for values in rows]
+               if self.has_pending or spec.natural_key else [])
         pending = (_pending_fields(self.state, spec.name, ids + gone)
                    if (ids or gone) and self.has_pending else {})
         if spec.natural_key and rows:
             self._make_room(spec, columns, rows, ids)
-        plain = [values for row_id, values in zip(ids, rows, strict=True)
-                 if row_id not in pending]
+        plain = ([values for row_id, values in zip(ids, rows, strict=True)
+                  if row_id not in pending] if pending else rows)
         if plain:
             params = fast.params_from_columns(columns, plain)
             if self.careful:
@@ -339,7 +341,7 @@ class PageApplier:
                     conn.exec_driver_sql(fast.insert_sql, fresh)
                 if known:
                     conn.exec_driver_sql(fast.upsert_sql, known)
-        for row_id, values in zip(ids, rows, strict=True):
+        for row_id, values in zip(ids, rows, strict=True) if pending else ():
             fields = pending.get(row_id)
             if fields is None or fields >= ALL_FIELDS:
                 continue
