@@ -20,8 +20,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from sync.changelog import Change, _place
+from sync.codec import fast_uuid
 from sync.engine import AppState, NodeInfo
-from sync.fastsql import fast_uuid, is_sqlite, sqlite_table, uuid_of_hex
+from sync.fastsql import is_sqlite, sqlite_table, uuid_of_hex
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
 #: Timestamps before this are certainly a wrong clock.

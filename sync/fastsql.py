@@ -17,35 +17,14 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-    Integer,
-    LargeBinary,
-    Numeric,
-    Table,
-    TypeDecorator,
-    Uuid,
-)
+from sqlalchemy import Table, TypeDecorator
+
+from sync.codec import wire_kind
 
 _MISSING = object()
 _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 _new = object.__new__
 _set = object.__setattr__
-
-
-def fast_uuid(text: str) -> uuid.UUID:
-    """``uuid.UUID(text)`` without its overhead (``ValueError`` if not a UUID)."""
-    hex32 = text.replace("-", "")
-    if len(hex32) != 32:
-        raise ValueError(f"not a UUID: {text!r}")
-    value = _new(uuid.UUID)
-    _set(value, "int", int(hex32, 16))
-    _set(value, "is_safe", _SAFE_UNKNOWN)
-    return value
 
 
 # -- wire -> SQLite ---------------------------------------------------------------------------
@@ -211,33 +190,27 @@ def _r_date(v: Any) -> str:
     return v if isinstance(v, str) else v.isoformat()
 
 
+#: Wire form (:func:`sync.codec.wire_kind`) -> (wire to stored, stored to wire).
+_STORED: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "uuid": (_w_uuid, _r_uuid), "datetime": (_w_datetime, _r_datetime),
+    "date": (_w_date, _r_date), "float": (_w_float, _r_same), "bytes": (_w_bytes, _r_bytes),
+    "bool": (_w_bool, _r_bool), "int": (_w_int, _r_same), "json": (_w_json, _r_json),
+    "str": (_w_str, _r_same),
+}
+
+
 def _pair(sqltype: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    kind = wire_kind(sqltype)
+    if kind != "decimal":
+        return _STORED[kind]
     if isinstance(sqltype, TypeDecorator):
         sqltype = sqltype.impl_instance if hasattr(sqltype, "impl_instance") else sqltype.impl
-    if isinstance(sqltype, Uuid):
-        return _w_uuid, _r_uuid
-    if isinstance(sqltype, DateTime):
-        return _w_datetime, _r_datetime
-    if isinstance(sqltype, Date):
-        return _w_date, _r_date
-    if isinstance(sqltype, Numeric) and not isinstance(sqltype, Float):
-        scale = sqltype.scale if sqltype.scale is not None else 10
+    scale = sqltype.scale if sqltype.scale is not None else 10
 
-        def _r_decimal(v: Any, _scale: int = scale) -> str:
-            return f"{v:.{_scale}f}" if isinstance(v, (float, int)) else str(v)
+    def _r_decimal(v: Any, _scale: int = scale) -> str:
+        return f"{v:.{_scale}f}" if isinstance(v, (float, int)) else str(v)
 
-        return _w_decimal, _r_decimal
-    if isinstance(sqltype, Float):
-        return _w_float, _r_same
-    if isinstance(sqltype, LargeBinary):
-        return _w_bytes, _r_bytes
-    if isinstance(sqltype, Boolean):
-        return _w_bool, _r_bool
-    if isinstance(sqltype, Integer):
-        return _w_int, _r_same
-    if isinstance(sqltype, JSON):
-        return _w_json, _r_json
-    return _w_str, _r_same
+    return _w_decimal, _r_decimal
 
 
 #: Converters whose value passes unchanged when it has exactly this type (checked inline).

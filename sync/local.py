@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from sync import errors
 from sync.apply import db_error_code
+from sync.codec import fast_uuid
 from sync.engine import AppState
-from sync.fastsql import fast_uuid, sqlite_table
+from sync.fastsql import sqlite_table
 from sync.registry import TableSpec
 
 #: Marker: every field of the row has a local change still to be pushed.
