@@ -51,8 +51,19 @@ def _config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
 
 
 def demo_database(scale: float, seed: int, log: Any) -> Path:
-    """A field node database holding the demo program (generated once, then cached)."""
+    """A field node database holding the demo program (generated once, then cached).
+
+    With ``FIELDAPP_BENCH_CACHE`` set, the benchmarks' shared cache is used
+    (:func:`benchmarks._harness.make_demo_instance`); otherwise ``instance/bench-cache/``.
+    """
     import hashlib
+
+    if os.environ.get("FIELDAPP_BENCH_CACHE"):
+        from benchmarks._harness import make_demo_instance
+
+        log(f"demo program at scale {scale:g} from FIELDAPP_BENCH_CACHE (generated if missing)")
+        instance, _seconds = make_demo_instance(scale, seed)
+        return instance / "fieldapp.sqlite"
 
     from sqlalchemy import text
 
@@ -217,6 +228,8 @@ def main() -> int:
         a_dir = work / "node-a"
         a_dir.mkdir()
         shutil.copy(source, a_dir / "fieldapp.sqlite")
+        if source.parent.name.startswith("fieldapp-bench-"):  # a copy of the shared cache
+            shutil.rmtree(source.parent, ignore_errors=True)
         node_a = create_app(_config(a_dir, "BEN", ROLE="field", AUTO_MIGRATE=False))
         records, raw_json, floor = gzip_floor(node_a)
         results.update(records=records, json_bytes=raw_json, gzip_floor_bytes=floor)

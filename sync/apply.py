@@ -20,8 +20,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from sync.changelog import Change, _place
+from sync.codec import fast_uuid
 from sync.engine import AppState, NodeInfo
-from sync.fastsql import fast_uuid, is_sqlite, sqlite_table
+from sync.fastsql import is_sqlite, sqlite_table, uuid_of_hex
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
 #: Timestamps before this are certainly a wrong clock.
@@ -173,7 +174,7 @@ class Applier:
         if spec is None:
             self.reject(op, "unknown_table", f"Central does not sync {body.get('t')!r}.")
             return None
-        if _uuid_or_none(body.get("i")) is None:
+        if not _is_uuid(body.get("i")):
             self.reject(op, "invalid", "The record id is not a UUID.")
             return None
         if body["o"] != "d" and not isinstance(body.get("d"), dict):
@@ -204,12 +205,13 @@ class Applier:
     def _decode_run(self, spec: TableSpec, ops: list[Op]
                     ) -> list[tuple[Op, dict[str, Any], tuple | None]]:
         fast = sqlite_table(spec.table) if self.fast else None
+        read_keys = fast.key_reader(spec.key_columns) if fast is not None else None
         rows: list[tuple[Op, dict[str, Any], tuple | None]] = []
         for op in ops:
             try:
                 if fast is not None:
                     params = fast.params_from_dict(op.body["i"], op.body["d"])
-                    rows.append((op, self._key_row(spec, op), params))
+                    rows.append((op, read_keys(params), params))  # type: ignore[misc]
                 else:
                     rows.append((op, self._full_row(spec, op), None))
             except (ValueError, TypeError, ArithmeticError, AttributeError) as error:
@@ -220,13 +222,8 @@ class Applier:
         rows = self._decode_run(spec, ops)
         if not rows:
             return
-        t = spec.table
         ids = [row["id"] for _op, row, _p in rows]
-        existing = set()
-        for start in range(0, len(ids), 500):
-            existing.update(self.session.execute(
-                select(t.c.id).where(t.c.id.in_(ids[start : start + 500]))
-            ).scalars())
+        existing = self._existing(spec, rows, ids)
         seen: set[uuid.UUID] = set()
         fresh: list[tuple[Op, dict[str, Any], tuple | None]] = []
         for item in rows:
@@ -256,6 +253,27 @@ class Applier:
         flagged = self._flag_inserted(spec, inserted)
         for op, row, _params, place in inserted:
             self.record(op, spec, row["id"], "u", place, echo=row["id"] in flagged)
+
+    def _existing(self, spec: TableSpec, rows: list[tuple[Op, dict[str, Any], tuple | None]],
+                  ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """The ids of these rows central already has."""
+        t = spec.table
+        existing: set[uuid.UUID] = set()
+        if self.fast:  # the ids as stored, without SQLAlchemy's per-value processing
+            fast = sqlite_table(t)
+            conn = self.session.connection()
+            hexes = [params[fast.id_index] for _op, _row, params in rows]  # type: ignore[index]
+            for start in range(0, len(hexes), 900):
+                chunk = tuple(hexes[start : start + 900])
+                marks = ",".join("?" * len(chunk))
+                existing.update(uuid_of_hex(h) for (h,) in conn.exec_driver_sql(
+                    f"SELECT id FROM {fast.quoted_name} WHERE id IN ({marks})",  # noqa: S608
+                    chunk))
+            return existing
+        for start in range(0, len(ids), 500):
+            existing.update(self.session.execute(
+                select(t.c.id).where(t.c.id.in_(ids[start : start + 500]))).scalars())
+        return existing
 
     def _insert_bisect(self, spec: TableSpec, items: list[tuple[Op, dict, Any, tuple]]
                        ) -> list[tuple[Op, dict, Any, tuple]]:
@@ -541,6 +559,13 @@ class Applier:
                 raise Rejected("signed_immutable",
                                "A signed agreement is never edited; make an amendment "
                                f"({', '.join(sorted(fixed))}).")
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and fast_uuid(value) is not None
+    except ValueError:
+        return False
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:

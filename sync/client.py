@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from sync import errors, local
 from sync.engine import PROTOCOL_VERSION, AppState
 
@@ -269,6 +271,12 @@ class NodeSync:
         if pushed_any or cursor != hs.get("horizon"):
             self.pull_all(transport, owner, cursor)
         self.report.ok = True
+        keep = state.config("SYNC_OUTBOX_KEEP_DAYS")
+        if keep is not None:
+            try:
+                local.prune_outbox(state, float(keep))
+            except SQLAlchemyError:  # housekeeping: never fails a sync (tried again next time)
+                self.session.rollback()
 
     def handshake(self, transport: Transport) -> dict[str, Any]:
         state = self.state

@@ -27,10 +27,37 @@ from sqlalchemy import (
     Uuid,
 )
 
-from sync.fastsql import fast_uuid
-
 Encoder = Callable[[Any], Any]
 Decoder = Callable[[Any], Any]
+
+
+_new = object.__new__
+_set = object.__setattr__
+_SAFE_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def fast_uuid(text: str) -> uuid.UUID:
+    """``uuid.UUID(text)`` without its overhead (``ValueError`` if not a UUID)."""
+    hex32 = text.replace("-", "")
+    if len(hex32) != 32:
+        raise ValueError(f"not a UUID: {text!r}")
+    value = _new(uuid.UUID)
+    _set(value, "int", int(hex32, 16))
+    _set(value, "is_safe", _SAFE_UNKNOWN)
+    return value
+
+
+def wire_kind(sqltype: Any) -> str:
+    """The wire form of a column type, the one table both codecs follow: ``uuid``,
+    ``datetime``, ``date``, ``decimal``, ``float``, ``bytes``, ``bool``, ``int``, ``json`` or
+    ``str`` (:class:`TableCodec` converts it to Python values, :mod:`sync.fastsql` to what
+    SQLite stores)."""
+    if isinstance(sqltype, TypeDecorator):
+        sqltype = sqltype.impl_instance if hasattr(sqltype, "impl_instance") else sqltype.impl
+    for kind, types in _KINDS:
+        if isinstance(sqltype, types):
+            return kind
+    return "str"
 
 
 def _enc_uuid(v: Any) -> str:
@@ -73,7 +100,7 @@ def _enc_decimal(v: Any) -> str:
 
 
 def _dec_decimal(v: Any) -> Decimal:
-    if isinstance(v, bool) or not isinstance(v, str | int | float | Decimal):
+    if isinstance(v, bool) or not isinstance(v, (str, int, float, Decimal)):
         raise ValueError(f"not a number: {v!r}")
     return Decimal(str(v))
 
@@ -89,7 +116,7 @@ def _dec_bytes(v: Any) -> bytes:
 
 
 def _dec_bool(v: Any) -> bool:
-    if not isinstance(v, bool | int):
+    if not isinstance(v, (bool, int)):
         raise ValueError(f"not a boolean: {v!r}")
     return bool(v)
 
@@ -101,7 +128,7 @@ def _dec_int(v: Any) -> int:
 
 
 def _dec_float(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"not a number: {v!r}")
     return float(v)
 
@@ -116,28 +143,25 @@ def _same(v: Any) -> Any:
     return v
 
 
+#: Checked in this order (Float is a Numeric, Boolean is not an Integer but may look alike).
+_KINDS: tuple[tuple[str, Any], ...] = (
+    ("uuid", Uuid), ("datetime", DateTime), ("date", Date), ("float", Float),
+    ("decimal", Numeric), ("bytes", LargeBinary), ("bool", Boolean), ("int", Integer),
+    ("json", JSON),
+)
+
+#: Wire form -> (Python value to wire, wire to Python value).
+PAIRS: dict[str, tuple[Encoder, Decoder]] = {
+    "uuid": (_enc_uuid, _dec_uuid), "datetime": (_enc_datetime, _dec_datetime),
+    "date": (_enc_date, _dec_date), "decimal": (_enc_decimal, _dec_decimal),
+    "float": (_same, _dec_float), "bytes": (_enc_bytes, _dec_bytes),
+    "bool": (_same, _dec_bool), "int": (_same, _dec_int), "json": (_same, _same),
+    "str": (_same, _dec_str),
+}
+
+
 def _pair(sqltype: Any) -> tuple[Encoder, Decoder]:
-    if isinstance(sqltype, TypeDecorator):
-        sqltype = sqltype.impl_instance if hasattr(sqltype, "impl_instance") else sqltype.impl
-    if isinstance(sqltype, Uuid):
-        return _enc_uuid, _dec_uuid
-    if isinstance(sqltype, DateTime):
-        return _enc_datetime, _dec_datetime
-    if isinstance(sqltype, Date):
-        return _enc_date, _dec_date
-    if isinstance(sqltype, Numeric) and not isinstance(sqltype, Float):
-        return _enc_decimal, _dec_decimal
-    if isinstance(sqltype, Float):
-        return _same, _dec_float
-    if isinstance(sqltype, LargeBinary):
-        return _enc_bytes, _dec_bytes
-    if isinstance(sqltype, Boolean):
-        return _same, _dec_bool
-    if isinstance(sqltype, Integer):
-        return _same, _dec_int
-    if isinstance(sqltype, JSON):
-        return _same, _same
-    return _same, _dec_str
+    return PAIRS[wire_kind(sqltype)]
 
 
 class TableCodec:

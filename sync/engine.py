@@ -30,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_PUSH_PAGE_BYTES": 2_000_000,
     #: Rows per pull page.
     "SYNC_PULL_PAGE_ROWS": 2500,
+    #: Days an operation central acknowledged stays in the node's outbox (for diagnostics;
+    #: refused, resent and discarded ones stay). ``None``: kept for ever.
+    "SYNC_OUTBOX_KEEP_DAYS": 30.0,
     #: Seconds to wait for central (connect and each read).
     "SYNC_TIMEOUT": 60.0,
     #: The loop: seconds between syncs when all is well, and the longest back-off.

@@ -17,34 +17,14 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-    Integer,
-    LargeBinary,
-    Numeric,
-    Table,
-    TypeDecorator,
-    Uuid,
-)
+from sqlalchemy import Table, TypeDecorator
+
+from sync.codec import wire_kind
 
 _MISSING = object()
+_SAFE_UNKNOWN = uuid.SafeUUID.unknown
 _new = object.__new__
 _set = object.__setattr__
-
-
-def fast_uuid(text: str) -> uuid.UUID:
-    """``uuid.UUID(text)`` without its overhead (``ValueError`` if not a UUID)."""
-    hex32 = text.replace("-", "")
-    if len(hex32) != 32:
-        raise ValueError(f"not a UUID: {text!r}")
-    value = _new(uuid.UUID)
-    _set(value, "int", int(hex32, 16))
-    _set(value, "is_safe", uuid.SafeUUID.unknown)
-    return value
 
 
 # -- wire -> SQLite ---------------------------------------------------------------------------
@@ -58,7 +38,55 @@ def _w_uuid(v: Any) -> str:
     return hex32
 
 
+#: Wire UUID -> stored hex of reference columns (a page names the same parents again and
+#: again: families, agreements, the origin node). Bounded: cleared when it grows large.
+_HEX_MEMO: dict[str, str] = {}
+#: Stored hex -> :class:`uuid.UUID` (the same, for the values central reasons about).
+_UUID_MEMO: dict[str, uuid.UUID] = {}
+_MEMO_MAX = 200_000
+
+
+def _w_uuid_ref(v: Any) -> str:
+    """:func:`_w_uuid` for columns that repeat (foreign keys), remembered."""
+    found = _HEX_MEMO.get(v) if type(v) is str else None
+    if found is None:
+        found = _w_uuid(v)
+        if len(_HEX_MEMO) >= _MEMO_MAX:
+            _HEX_MEMO.clear()
+        _HEX_MEMO[v] = found
+    return found
+
+
+def uuid_of_hex(hex32: str) -> uuid.UUID:
+    """The UUID of 32 stored hex digits (already checked), remembered for repeated values."""
+    found = _UUID_MEMO.get(hex32)
+    if found is None:
+        found = _new(uuid.UUID)
+        _set(found, "int", int(hex32, 16))
+        _set(found, "is_safe", _SAFE_UNKNOWN)
+        if len(_UUID_MEMO) >= _MEMO_MAX:
+            _UUID_MEMO.clear()
+        _UUID_MEMO[hex32] = found
+    return found
+
+
+_fromisoformat = datetime.fromisoformat
+
+
+_DT_MEMO: dict[str, str] = {}
+
+
 def _w_datetime(v: Any) -> str:
+    if type(v) is str and len(v) == 32 and v[10] == "T" and v[26:] == "+00:00":
+        # The common case: ours, already in UTC. Timestamps repeat (created = updated).
+        found = _DT_MEMO.get(v)
+        if found is None:
+            _fromisoformat(v)  # checks it
+            found = f"{v[:10]} {v[11:26]}"
+            if len(_DT_MEMO) >= _MEMO_MAX:
+                _DT_MEMO.clear()
+            _DT_MEMO[v] = found
+        return found
     d = datetime.fromisoformat(v)
     if d.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {v!r}")
@@ -75,19 +103,19 @@ def _w_date(v: Any) -> str:
 
 
 def _w_decimal(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, str | int | float):
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
         raise ValueError(f"not a number: {v!r}")
     return float(v)
 
 
 def _w_float(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"not a number: {v!r}")
     return float(v)
 
 
 def _w_bool(v: Any) -> int:
-    if not isinstance(v, bool | int):
+    if not isinstance(v, (bool, int)):
         raise ValueError(f"not a boolean: {v!r}")
     return 1 if v else 0
 
@@ -119,6 +147,21 @@ def _r_uuid(v: Any) -> str:
     return f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
 
 
+_WIRE_MEMO: dict[str, str] = {}
+
+
+def _r_uuid_ref(v: Any) -> str:
+    """:func:`_r_uuid` for columns that repeat (foreign keys), remembered."""
+    found = _WIRE_MEMO.get(v) if type(v) is str else None
+    if found is None:
+        found = _r_uuid(v)
+        if type(v) is str:
+            if len(_WIRE_MEMO) >= _MEMO_MAX:
+                _WIRE_MEMO.clear()
+            _WIRE_MEMO[v] = found
+    return found
+
+
 def _r_datetime(v: Any) -> str:
     if isinstance(v, str) and len(v) == 26 and v[10] == " ":  # as SQLAlchemy stores it
         return f"{v[:10]}T{v[11:]}+00:00"
@@ -147,33 +190,31 @@ def _r_date(v: Any) -> str:
     return v if isinstance(v, str) else v.isoformat()
 
 
+#: Wire form (:func:`sync.codec.wire_kind`) -> (wire to stored, stored to wire).
+_STORED: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "uuid": (_w_uuid, _r_uuid), "datetime": (_w_datetime, _r_datetime),
+    "date": (_w_date, _r_date), "float": (_w_float, _r_same), "bytes": (_w_bytes, _r_bytes),
+    "bool": (_w_bool, _r_bool), "int": (_w_int, _r_same), "json": (_w_json, _r_json),
+    "str": (_w_str, _r_same),
+}
+
+
 def _pair(sqltype: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    kind = wire_kind(sqltype)
+    if kind != "decimal":
+        return _STORED[kind]
     if isinstance(sqltype, TypeDecorator):
         sqltype = sqltype.impl_instance if hasattr(sqltype, "impl_instance") else sqltype.impl
-    if isinstance(sqltype, Uuid):
-        return _w_uuid, _r_uuid
-    if isinstance(sqltype, DateTime):
-        return _w_datetime, _r_datetime
-    if isinstance(sqltype, Date):
-        return _w_date, _r_date
-    if isinstance(sqltype, Numeric) and not isinstance(sqltype, Float):
-        scale = sqltype.scale if sqltype.scale is not None else 10
+    scale = sqltype.scale if sqltype.scale is not None else 10
 
-        def _r_decimal(v: Any, _scale: int = scale) -> str:
-            return f"{v:.{_scale}f}" if isinstance(v, float | int) else str(v)
+    def _r_decimal(v: Any, _scale: int = scale) -> str:
+        return f"{v:.{_scale}f}" if isinstance(v, (float, int)) else str(v)
 
-        return _w_decimal, _r_decimal
-    if isinstance(sqltype, Float):
-        return _w_float, _r_same
-    if isinstance(sqltype, LargeBinary):
-        return _w_bytes, _r_bytes
-    if isinstance(sqltype, Boolean):
-        return _w_bool, _r_bool
-    if isinstance(sqltype, Integer):
-        return _w_int, _r_same
-    if isinstance(sqltype, JSON):
-        return _w_json, _r_json
-    return _w_str, _r_same
+    return _w_decimal, _r_decimal
+
+
+#: Converters whose value passes unchanged when it has exactly this type (checked inline).
+_PLAIN = {_w_str: "str", _w_int: "int"}
 
 
 class SqliteTable:
@@ -196,11 +237,15 @@ class SqliteTable:
             else:
                 self.defaults[column.key] = None
         self._colset = set(self.columns)
+        self.id_index = self.columns.index("id") if "id" in self._colset else -1
+        self._readers: dict[tuple[str, ...], Callable[[tuple], dict[str, Any]]] = {}
+        self._pulled: dict[tuple[str, ...], Callable[[list[Any]], tuple]] = {}
+        self._to_wire_row: Callable[[tuple], list[Any]] | None = None
         self._plan = [(c, self.to_db[c], self.defaults[c]) for c in self.columns]
         self._params = self._compile_params()
         cols = ", ".join(f'"{c}"' for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
-        name = f'"{table.name}"'
+        name = self.quoted_name = f'"{table.name}"'
         self.insert_sql = f"INSERT INTO {name} ({cols}) VALUES ({marks})"  # noqa: S608
         updates = ", ".join(f'"{c}" = excluded."{c}"' for c in self.columns if c != "id")
         self.upsert_sql = f"{self.insert_sql} ON CONFLICT (id) DO UPDATE SET {updates}"
@@ -224,54 +269,111 @@ class SqliteTable:
             if col == "id":
                 parts.append("_w_uuid(row_id)")
                 continue
+            if conv is _w_uuid:
+                conv = _w_uuid_ref
             namespace[f"c{i}"] = conv
             namespace[f"d{i}"] = default
             lines.append(f"    v{i} = g({col!r}, _MISSING)")
-            parts.append(f"(d{i} if v{i} is _MISSING else None if v{i} is None else c{i}(v{i}))")
+            plain = _PLAIN.get(conv)  # text and integers need no conversion: checked inline
+            convert = f"v{i} if type(v{i}) is {plain} else c{i}(v{i})" if plain else f"c{i}(v{i})"
+            parts.append(f"(d{i} if v{i} is _MISSING else None if v{i} is None else {convert})")
         lines.append("    return (" + ", ".join(parts) + ",)")
         exec("\n".join(lines), namespace)  # noqa: S102 - code made from our own column names
         return namespace["params"]
 
+    def key_reader(self, keys: tuple[str, ...]) -> Callable[[tuple], dict[str, Any]]:
+        """A function reading ``keys`` as Python values from INSERT parameters (already checked
+        by :meth:`params_from_dict`): UUIDs, booleans and integers, the columns central reasons
+        about (scope, natural key, version)."""
+        found = self._readers.get(keys)
+        if found is not None:
+            return found
+        position = {c: i for i, c in enumerate(self.columns)}
+        namespace: dict[str, Any] = {"_u": uuid_of_hex, "_from_db": {}}
+        parts = []
+        for key in keys:
+            i = position[key]
+            conv = self.to_db[key]
+            if conv is _w_uuid:
+                parts.append(f"{key!r}: (None if p[{i}] is None else _u(p[{i}]))")
+            elif conv is _w_bool:
+                parts.append(f"{key!r}: (None if p[{i}] is None else p[{i}] == 1)")
+            elif conv is _w_int:
+                parts.append(f"{key!r}: p[{i}]")
+            else:  # anything else: read back as SQLAlchemy would (never on the hot path)
+                processor = self.table.c[key].type.result_processor(_SQLITE_DIALECT, None)
+                namespace[f"r{i}"] = processor or _r_same
+                parts.append(f"{key!r}: (None if p[{i}] is None else r{i}(p[{i}]))")
+        source = "def read(p):\n    return {" + ", ".join(parts) + "}"
+        exec(source, namespace)  # noqa: S102 - code made from our own column names
+        reader = namespace["read"]
+        self._readers[keys] = reader
+        return reader
+
     def params_from_columns(self, columns: list[str], rows: list[list[Any]]) -> list[tuple]:
         """INSERT parameters of pulled rows given as columns + value lists."""
-        to_db = self.to_db
-        index = []
-        for col in self.columns:
-            if col in columns:
-                index.append((columns.index(col), to_db[col]))
-            else:
-                index.append((None, self.defaults[col]))
-        for col in columns:
-            if col not in to_db:
-                raise ValueError(f"unknown column {self.table.name}.{col}")
-        out = []
-        for values in rows:
-            row = []
-            for i, conv in index:
-                if i is None:
-                    row.append(conv)
-                else:
-                    v = values[i]
-                    row.append(None if v is None else conv(v))
-            out.append(tuple(row))
-        return out
+        layout = tuple(columns)
+        convert = self._pulled.get(layout)
+        if convert is None:
+            for col in columns:
+                if col not in self.to_db:
+                    raise ValueError(f"unknown column {self.table.name}.{col}")
+            convert = self._pulled[layout] = self._compile_pulled(columns)
+        return [convert(values) for values in rows]
+
+    def _compile_pulled(self, columns: list[str]) -> Callable[[list[Any]], tuple]:
+        """One function per table and column layout converting a pulled row (no loop)."""
+        namespace: dict[str, Any] = {}
+        parts = []
+        for n, col in enumerate(self.columns):
+            if col not in columns:
+                namespace[f"d{n}"] = self.defaults[col]
+                parts.append(f"d{n}")
+                continue
+            i = columns.index(col)
+            conv = self.to_db[col]
+            if conv is _w_uuid and col != "id":
+                conv = _w_uuid_ref
+            namespace[f"c{n}"] = conv
+            plain = _PLAIN.get(conv)
+            convert = (f"v[{i}] if type(v[{i}]) is {plain} else c{n}(v[{i}])" if plain
+                       else f"c{n}(v[{i}])")
+            parts.append(f"(None if v[{i}] is None else {convert})")
+        source = "def convert(v):\n    return (" + ", ".join(parts) + ",)"
+        exec(source, namespace)  # noqa: S102 - code made from our own column names
+        return namespace["convert"]
 
     def wire_rows(self, raw_rows: list[tuple]) -> list[list[Any]]:
         """Rows read with :attr:`select_sql` as wire values (same column order)."""
-        convs = [(i, self.to_wire[c]) for i, c in enumerate(self.columns)
-                 if self.to_wire[c] is not _r_same]
-        out = []
-        for raw in raw_rows:
-            values = list(raw)
-            for i, conv in convs:
-                v = values[i]
-                if v is not None:
-                    values[i] = conv(v)
-            out.append(values)
-        return out
+        if self._to_wire_row is None:
+            namespace: dict[str, Any] = {}
+            parts = []
+            for i, col in enumerate(self.columns):
+                conv = self.to_wire[col]
+                if conv is _r_uuid and col != "id":
+                    conv = _r_uuid_ref
+                if conv is _r_same:
+                    parts.append(f"r[{i}]")
+                else:
+                    namespace[f"c{i}"] = conv
+                    parts.append(f"(None if r[{i}] is None else c{i}(r[{i}]))")
+            source = "def convert(r):\n    return [" + ", ".join(parts) + "]"
+            exec(source, namespace)  # noqa: S102 - code made from our own column names
+            self._to_wire_row = namespace["convert"]
+        convert = self._to_wire_row
+        return [convert(raw) for raw in raw_rows]
 
 
 _cache: dict[Table, SqliteTable] = {}
+
+
+def _sqlite_dialect() -> Any:
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.dialect()
+
+
+_SQLITE_DIALECT = _sqlite_dialect()
 
 
 def sqlite_table(table: Table) -> SqliteTable:

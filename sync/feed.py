@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from sync.engine import AppState, NodeInfo
@@ -68,20 +68,22 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
         scope = list(node.scope) or [uuid.UUID(int=0)]
         conditions.append(or_(ch.c.community_id.is_(None), ch.c.community_id.in_(scope)))
         conditions.append(or_(ch.c.community_id2.is_(None), ch.c.community_id2.in_(scope)))
+    fast = is_sqlite(session)
+    # On SQLite the ids stay as stored (32 hex digits): no UUID object per entry.
+    row_id = type_coerce(ch.c.row_id, String) if fast else ch.c.row_id
     entries = session.execute(
-        select(ch.c.server_seq, ch.c.table_name, ch.c.row_id)
+        select(ch.c.server_seq, ch.c.table_name, row_id)
         .where(and_(*conditions))
         .order_by(ch.c.server_seq)
         .limit(limit)
     ).all()
     more = len(entries) >= limit
-    new_cursor = entries[-1].server_seq if more else top
-    wanted: dict[str, dict[uuid.UUID, None]] = {}
-    for entry in entries:
-        wanted.setdefault(entry.table_name, {})[entry.row_id] = None
+    new_cursor = entries[-1][0] if more else top
+    wanted: dict[str, dict[Any, None]] = {}
+    for _seq, table_name, entry_id in entries:
+        wanted.setdefault(table_name, {})[entry_id] = None
     tables = []
     registry = state.registry
-    fast = is_sqlite(session)
     for name in sorted(wanted, key=lambda n: registry.order.get(n, 999)):
         spec = registry.get(name)
         if spec is None:
@@ -93,13 +95,13 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
             raw: list[Any] = []
             conn = session.connection()
             for start in range(0, len(ids), 900):
-                chunk = [i.hex for i in ids[start : start + 900]]
+                chunk = tuple(ids[start : start + 900])
                 marks = ",".join("?" * len(chunk))
                 raw.extend(conn.exec_driver_sql(f"{st.select_sql} WHERE id IN ({marks})",
-                                                tuple(chunk)).fetchall())
+                                                chunk).fetchall())
+            found = {values[st.id_index] for values in raw}
+            gone = [str(uuid.UUID(hex=i)) for i in ids if i not in found]
             encoded = st.wire_rows(raw)
-            found = {values[st.columns.index("id")] for values in encoded}
-            gone = [str(i) for i in ids if str(i) not in found]
             columns = st.columns
         else:
             rows: list[Any] = []

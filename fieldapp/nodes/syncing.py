@@ -7,6 +7,7 @@ code sequences, idempotency keys, central's nodes and the engine's own bookkeepi
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,40 @@ from sync.engine import SyncEngine
 from sync.registry import TableSpec
 
 engine = SyncEngine()
+
+#: Catalogue entries (commitment and benefit types) are identified by their code on every
+#: installation: their id is ``uuid5(CATALOGUE_NAMESPACE, "<table>:<code>")``. Two nodes that
+#: seed the default catalogues, or add the same code offline, make the same record, which
+#: central merges field by field instead of refusing the second as a duplicate code. Migration
+#: ``0005_sync_catalogue_ids`` gives existing entries these ids (it keeps its own copy of the
+#: namespace: never change it).
+CATALOGUE_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-5e08-9a61-2d4c8f0b7e13")
+_catalogue_ids_installed = False
+
+
+def catalogue_id(table: str, code: str) -> uuid.UUID:
+    """The id of the catalogue entry ``code`` of ``table`` (the same on every installation)."""
+    return uuid.uuid5(CATALOGUE_NAMESPACE, f"{table}:{code}")
+
+
+def _catalogue_entry_id(target: Any, args: Any, kwargs: dict[str, Any]) -> None:
+    code = kwargs.get("code")
+    if kwargs.get("id") is None and isinstance(code, str) and code:
+        kwargs["id"] = catalogue_id(target.__tablename__, code)
+
+
+def install_catalogue_ids() -> None:
+    """Give new catalogue entries the id of their code (once per process)."""
+    global _catalogue_ids_installed
+    if _catalogue_ids_installed:
+        return
+    from sqlalchemy import event
+
+    from fieldapp.agreements.models import BenefitType, CommitmentType
+
+    for model in (CommitmentType, BenefitType):
+        event.listen(model, "init", _catalogue_entry_id)
+    _catalogue_ids_installed = True
 
 #: How far apart two deliveries of the same thing to the same family may be and still look
 #: like one delivery recorded twice.
@@ -158,6 +193,7 @@ def init_app(app: Flask) -> None:
     from fieldapp.models import Base
     from fieldapp.nodes.directory import Directory
 
+    install_catalogue_ids()
     engine.init_app(
         app,
         session=db.session,

@@ -1,0 +1,107 @@
+"""Catalogue entries are identified by their code on every installation."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import uuid
+
+from sqlalchemy import func, select
+from synckit import Node, assert_converged, node_config
+
+from fieldapp import create_app
+from fieldapp.agreements.catalogue import BENEFITS, COMMITMENTS, seed_catalogues
+from fieldapp.agreements.models import AgreementBenefit, BenefitType, CommitmentType
+from fieldapp.deliveries.models import Delivery
+from fieldapp.extensions import db
+from fieldapp.nodes.syncing import catalogue_id
+
+
+def _seed(node: Node) -> None:
+    with node.app.app_context():
+        seed_catalogues()
+        db.session.commit()
+
+
+def test_two_nodes_that_seed_their_own_catalogues_sync_without_a_clash(central, make_node):
+    central.add_community("C1")
+    a = make_node("AAA")
+    b = make_node("BBB")
+    _seed(a)
+    _seed(b)
+    assert a.rows(CommitmentType).keys() == b.rows(CommitmentType).keys()
+    a.enrol(central, communities=("C1",))
+    b.enrol(central, communities=("C1",))
+    first, second = a.sync(), b.sync()
+    assert first.ok
+    assert second.ok
+    assert first.rejected == second.rejected == 0
+    assert central.count(CommitmentType) == len(COMMITMENTS)
+    assert central.count(BenefitType) == len(BENEFITS)
+    assert set(central.rows(BenefitType)) == {
+        catalogue_id("benefit_types", code) for code, *_rest in BENEFITS}
+    for node in (a, b):
+        node.sync()
+        assert node.status()["quarantined"] == 0
+        assert_converged(central, node)
+
+
+def test_an_entry_added_with_the_same_code_on_two_nodes_is_one_record(central, make_node):
+    central.add_community("C1")
+    a = make_node("AAA")
+    b = make_node("BBB")
+    ids = [node.add(CommitmentType, code="shade_trees", text_es="Sembrar árboles",
+                    text_en="Plant trees", position=9) for node in (a, b)]
+    assert ids[0] == ids[1] == catalogue_id("commitment_types", "shade_trees")
+    for node in (a, b):
+        node.enrol(central, communities=("C1",))
+        assert node.sync().rejected == 0
+    assert central.count(CommitmentType) == 1
+
+
+def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, demo_db,
+                                                                    central):
+    """An installation seeded before 0005 (random ids, references, captured operations) is
+    moved to the shared ids, and then pushes everything without a refusal."""
+    instance = tmp_path / "old-node"
+    instance.mkdir()
+    shutil.copy(demo_db, instance / "fieldapp.sqlite")
+    con = sqlite3.connect(instance / "fieldapp.sqlite")
+    con.execute("PRAGMA foreign_keys = OFF")
+    moved: dict[str, str] = {}
+    for (code,) in con.execute("SELECT code FROM benefit_types").fetchall():
+        new = catalogue_id("benefit_types", code)
+        old = uuid.uuid4()  # as seeded before: a random id
+        moved[code] = str(old)
+        con.execute("UPDATE benefit_types SET id = ? WHERE id = ?", (old.hex, new.hex))
+        for table in ("benefit_deliveries", "agreement_benefits"):
+            con.execute(f"UPDATE {table} SET benefit_type_id = ? "  # noqa: S608 - literal names
+                        "WHERE benefit_type_id = ?", (old.hex, new.hex))
+        con.execute("UPDATE sync_outbox SET payload = replace(payload, ?, ?), "
+                    "row_id = CASE WHEN row_id = ? THEN ? ELSE row_id END",
+                    (str(new), str(old), new.hex, old.hex))
+    con.execute("UPDATE alembic_version SET version_num = '0004_sync'")
+    con.commit()
+    con.close()
+
+    app = create_app(node_config(instance, "OLD", ROLE="field", AUTO_MIGRATE=True))
+    node = Node(app, "OLD")
+    with app.app_context():
+        types = db.session.execute(select(BenefitType.code, BenefitType.id)).all()
+        assert {code: row_id for code, row_id in types} == {
+            code: catalogue_id("benefit_types", code) for code in moved}
+        for model in (Delivery, AgreementBenefit):
+            assert db.session.scalar(select(func.count()).select_from(model).where(
+                model.benefit_type_id.not_in([i for _c, i in types]))) == 0
+        assert db.session.execute(db.text("PRAGMA foreign_key_check")).all() == []
+        payloads = db.session.execute(db.text("SELECT payload FROM sync_outbox")).scalars()
+        text = "\n".join(payloads)
+        assert not any(old in text for old in moved.values())
+        db.session.rollback()
+    node.enrol(central, all_communities=True)
+    report = node.sync()
+    assert report.ok
+    assert report.rejected == 0
+    assert central.count(Delivery) == node.count(Delivery) > 0
+    with app.app_context():
+        db.engine.dispose()
