@@ -24,7 +24,7 @@ engine = SyncEngine()
 #: installation: their id is ``uuid5(CATALOGUE_NAMESPACE, "<table>:<code>")``. Two nodes that
 #: seed the default catalogues, or add the same code offline, make the same record, which
 #: central merges field by field instead of refusing the second as a duplicate code. Migration
-#: ``0005_sync_catalogue_ids`` gives existing entries these ids (it keeps its own copy of the
+#: ``0007_sync_catalogue_ids`` gives existing entries these ids (it keeps its own copy of the
 #: namespace: never change it).
 CATALOGUE_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-5e08-9a61-2d4c8f0b7e13")
 _catalogue_ids_installed = False

@@ -61,7 +61,7 @@ def test_an_entry_added_with_the_same_code_on_two_nodes_is_one_record(central, m
 
 def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, demo_db,
                                                                     central):
-    """An installation seeded before 0005 (random ids, references, captured operations) is
+    """An installation seeded before 0007 (random ids, references, captured operations) is
     moved to the shared ids, and then pushes everything without a refusal."""
     instance = tmp_path / "old-node"
     instance.mkdir()
@@ -80,7 +80,7 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
         con.execute("UPDATE sync_outbox SET payload = replace(payload, ?, ?), "
                     "row_id = CASE WHEN row_id = ? THEN ? ELSE row_id END",
                     (str(new), str(old), new.hex, old.hex))
-    con.execute("UPDATE alembic_version SET version_num = '0004_sync'")
+    con.execute("UPDATE alembic_version SET version_num = '0006_pages_speed'")
     con.commit()
     con.close()
 

@@ -14,8 +14,8 @@ ids, the sync engine's bookkeeping: outbox payloads, change log, conflicts, quar
 row deleted, the code put back. Foreign keys stay enforced throughout (PostgreSQL's are not
 deferrable). The dashboard's summaries are marked for a full rebuild.
 
-Revision ID: 0005_sync_catalogue_ids
-Revises: 0004_sync
+Revision ID: 0007_sync_catalogue_ids
+Revises: 0006_pages_speed
 Create Date: 2026-11-25 23:10:00
 
 """
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0005_sync_catalogue_ids"
-down_revision = "0004_sync"
+revision = "0007_sync_catalogue_ids"
+down_revision = "0006_pages_speed"
 branch_labels = None
 depends_on = None
 
