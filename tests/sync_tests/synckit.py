@@ -255,6 +255,24 @@ def assert_cursor_not_ahead(central: Central, node: Node) -> None:
             f"cursor {cursor} is past {table_name} {row_id}, which the node does not have")
 
 
+def family_conflict(world: dict[str, Any]) -> Any:
+    """A family of C1 whose ``members_count`` nodes A and B changed apart: a conflict on central.
+
+    Returns the family's id; both nodes have synced.
+    """
+    from fieldapp.families.models import Family
+
+    a, b = world["a"], world["b"]
+    family = a.add_family(world["c1"])
+    a.sync()
+    b.sync()
+    a.edit(Family, family, members_count=5)
+    b.edit(Family, family, members_count=9)
+    a.sync()
+    b.sync()
+    return family
+
+
 def login(app: Flask, role: str, communities: tuple = ()) -> Any:
     """A test client of ``app`` logged in as a new user with ``role``."""
     from fieldapp.auth.operations import create_user

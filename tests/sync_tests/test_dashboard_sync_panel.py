@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
-from synckit import login
+from synckit import family_conflict, login
 
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
 from fieldapp.nodes.models import Node as NodeRow
 from sync.errors import SimulatedCrash
 
@@ -28,13 +27,7 @@ def _cell(row: str, name: str) -> str:
 def test_central_dashboard_shows_every_node_and_flags_the_silent_ones(world, make_node):
     central, a, b = world["central"], world["a"], world["b"]
     # A conflict on B: both nodes change the same field of one family.
-    family = a.add_family(world["c1"])
-    a.sync()
-    b.sync()
-    a.edit(Family, family, members_count=5)
-    b.edit(Family, family, members_count=9)
-    a.sync()
-    b.sync()
+    family_conflict(world)
     # Refused records from B: a community outside its scope and a family in it.
     from fieldapp.communities.models import Community
 

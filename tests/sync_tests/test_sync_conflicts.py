@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-
 from synckit import assert_converged
 
 from fieldapp.agreements.content import content_hash

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from synckit import login, wait_for
+from synckit import family_conflict, login, wait_for
 
 from fieldapp.families.models import Family
 from fieldapp.nodes.models import Node as NodeRow
@@ -51,13 +51,7 @@ def test_the_dashboard_shows_what_the_nodes_hold(world):
 
 def test_a_coordinator_resolves_a_conflict_and_it_syncs_back(world):
     central, a, b = world["central"], world["a"], world["b"]
-    family = a.add_family(world["c1"])
-    a.sync()
-    b.sync()
-    a.edit(Family, family, members_count=5)
-    b.edit(Family, family, members_count=9)
-    a.sync()
-    b.sync()
+    family = family_conflict(world)
     client = login(central.app, "coordinator")
     listing = client.get("/nodes/conflicts").get_data(as_text=True)
     conflict_id = re.search(r"/nodes/conflicts/(\d+)", listing).group(1)
