@@ -18,7 +18,17 @@ import sqlite3
 import uuid
 
 from _cycle import cpu_figures, cycle_rows, server_cpu_s
-from _harness import cleanup, csrf_token, login, make_demo_instance, parser, peak_rss_mb, report, server, timed
+from _harness import (
+    cleanup,
+    csrf_token,
+    login,
+    make_demo_instance,
+    parser,
+    peak_rss_mb,
+    report,
+    server,
+    timed,
+)
 
 
 def sample_families(instance, n: int, seed: int) -> list[dict]:
@@ -51,11 +61,13 @@ def main() -> None:
                 http.get(f"{base}/families/", params={"page": (i % pages) + 1}).raise_for_status()
 
             def family_search(i: int) -> None:
-                http.get(f"{base}/families/", params={"q": families[i]["surname"]}).raise_for_status()
+                http.get(f"{base}/families/",
+                         params={"q": families[i]["surname"]}).raise_for_status()
 
             def family_search_dni(i: int) -> None:
                 fam = families[i]
-                http.get(f"{base}/families/", params={"q": fam["dni"] or fam["code"]}).raise_for_status()
+                http.get(f"{base}/families/",
+                         params={"q": fam["dni"] or fam["code"]}).raise_for_status()
 
             def family_page(i: int) -> None:
                 http.get(f"{base}/families/{families[i]['id']}").raise_for_status()

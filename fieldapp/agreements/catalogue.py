@@ -31,11 +31,12 @@ COMMITMENTS = [
 ]
 
 BENEFITS = [
-    ("coffee_training", "training", "Capacitación en café agroforestal", "Agroforestry coffee training",
-     "sesiones"),
+    ("coffee_training", "training", "Capacitación en café agroforestal",
+     "Agroforestry coffee training", "sesiones"),
     ("technical_assistance", "technical_assistance", "Asistencia técnica en parcela",
      "On-farm technical assistance", "visitas"),
-    ("school_kits", "educational_materials", "Kit de útiles escolares", "School supplies kit", "kits"),
+    ("school_kits", "educational_materials", "Kit de útiles escolares", "School supplies kit",
+     "kits"),
     ("medical_kit", "medical_supplies", "Botiquín familiar", "Family first-aid kit", "botiquines"),
     ("coffee_seedlings", "seedlings", "Plantones de café", "Coffee seedlings", "plantones"),
     ("shade_seedlings", "seedlings", "Plantones forestales de sombra", "Shade tree seedlings",

@@ -7,14 +7,24 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.checks import in_range, one_of
 from fieldapp.families.models import Family
 from fieldapp.models import Base, SyncedMixin
 
-AGREEMENT_STATUSES = ("draft", "signed", "active", "suspended", "completed", "terminated", "superseded")
+AGREEMENT_STATUSES = (
+    "draft", "signed", "active", "suspended", "completed", "terminated", "superseded",
+)
 AGREEMENT_KINDS = ("original", "amendment", "renewal")
 BENEFIT_CATEGORIES = (
     "training",

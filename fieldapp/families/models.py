@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
-
-import unicodedata
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event

@@ -68,18 +68,32 @@ def validate_family(data: dict[str, Any], family: Family | None = None) -> None:
     community = db.session.get(Community, data["community_id"]) if data["community_id"] else None
     if community is None or community.voided:
         fail("community_id", _l("Choose a community."))
-    dni = data.get("dni")
-    if dni is not None:
-        if not re.fullmatch(r"\d{8}", dni):
-            fail("dni", _l("A DNI has exactly 8 digits."))
-        clash = db.session.execute(
-            select(Family).where(Family.dni == dni, Family.voided.is_(False))
-        ).scalar_one_or_none()
-        if clash is not None and clash is not family:
-            fail("dni", _l("This DNI is already registered for family %(code)s.", code=clash.code))
+    if data.get("dni") is not None:
+        _validate_dni(data["dni"], family)
     members = data.get("members_count")
     if not isinstance(members, int) or not 1 <= members <= 50:
         fail("members_count", _l("Between 1 and 50."))
+    _validate_land(data)
+
+
+def _validate_dni(dni: str, family: Family | None) -> None:
+    """Eight digits, and no other family holds it."""
+    if not re.fullmatch(r"\d{8}", dni):
+        raise ValidationFailed(_l("A DNI has exactly 8 digits."), field="dni")
+    clash = db.session.execute(
+        select(Family).where(Family.dni == dni, Family.voided.is_(False))
+    ).scalar_one_or_none()
+    if clash is not None and clash is not family:
+        raise ValidationFailed(
+            _l("This DNI is already registered for family %(code)s.", code=clash.code),
+            field="dni")
+
+
+def _validate_land(data: dict[str, Any]) -> None:
+    """The plot's position and areas."""
+    def fail(field: str, message: Any) -> None:
+        raise ValidationFailed(message, field=field)
+
     for field, low, high in (("lat", -90, 90), ("lon", -180, 180)):
         value = data.get(field)
         if value is not None and (not math.isfinite(value) or not low <= value <= high):

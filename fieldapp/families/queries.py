@@ -59,7 +59,10 @@ def count_families(q: str | None = None, community_id: uuid.UUID | None = None,
 
 
 def paginate_families(stmt: Select[Any], page: int, per_page: int, total: int) -> Pagination:
-    """One page of a family query; ``total`` comes from :func:`count_families` (no sort, no join)."""
+    """One page of a family query.
+
+    ``total`` comes from :func:`count_families` (no sort, no join).
+    """
     pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False,
                              max_per_page=100, count=False)
     pagination.total = total
