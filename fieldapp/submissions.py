@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,10 +26,20 @@ from fieldapp.extensions import db
 INVALID_MESSAGE = _l("Please correct the marked fields. Nothing was saved yet.")
 
 
+def _program_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "America/Lima")
+
+
 def local_today() -> date:
     """Today's date where the program works (the configured time zone, Peru by default)."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "America/Lima")
-    return datetime.now(zone).date()
+    return datetime.now(_program_zone()).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The date ``moment`` (UTC when naive, as the database keeps it) fell on in the program."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(_program_zone()).date()
 
 
 def parse_uuid(value: Any) -> uuid.UUID | None:

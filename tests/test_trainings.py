@@ -170,6 +170,26 @@ def test_family_page_shows_attendance_rate(app, staff, community, families):
     assert "0 %" in other
 
 
+def test_registration_day_is_the_day_in_peru_not_in_utc(app, staff, community, families):
+    """A family registered at 22:00 in Peru (03:00 the next day in UTC) was registered that
+    day: a session held that day counts for it, one held the day before does not."""
+    from datetime import UTC, datetime
+
+    from fieldapp.families.models import Family
+
+    with app.app_context():
+        family = db.session.get(Family, families[0])
+        family.created_at = datetime(2026, 3, 11, 3, 0, tzinfo=UTC)  # 10 March, 22:00 in Lima
+        db.session.commit()
+    _session(staff, community, topic="La víspera", held_on="2026-03-09")
+    same_day = _session(staff, community, topic="El mismo día", held_on="2026-03-10")
+    _session(staff, community, topic="También ese día", held_on="2026-03-10")
+    staff.post(f"/trainings/{same_day}/attendance",
+               data={"family": [str(families[0])], "shown": ""})
+    page = staff.get(f"/families/{families[0]}").get_data(as_text=True)
+    assert "asistió a 1 de 2 capacitaciones" in page
+
+
 def test_field_staff_limited_to_their_communities(app, make_community, families, community):
     make_community(code="C200", name="Otra")
     outsider = login(app, "field_staff", "outsider", communities=("C200",))

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
+from fieldapp.submissions import local_today
 
 #: Bounds of what a person could mean; anything outside is a typo, not a question.
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -114,7 +115,7 @@ def program_today() -> date:
         return configured
     if configured:
         return date.fromisoformat(str(configured))
-    return date.today()
+    return local_today()
 
 
 def month_start(value: date) -> date:

@@ -245,7 +245,7 @@ def _reverse_delivery(delivery: Any, username: str) -> Any:
     """Record the reversal of a delivery found to be a double (history is never edited)."""
     from fieldapp.codes import next_code
     from fieldapp.deliveries.models import Delivery
-    from fieldapp.models import utcnow as now
+    from fieldapp.submissions import local_today
 
     reversal = Delivery(
         code=next_code("D", width=6),
@@ -255,7 +255,7 @@ def _reverse_delivery(delivery: Any, username: str) -> Any:
         item=delivery.item,
         quantity=delivery.quantity,
         unit=delivery.unit,
-        delivered_on=now().date(),
+        delivered_on=local_today(),
         delivered_by_name=username,
         receipt_kind="none",
         reverses_id=delivery.id,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.submissions import local_date
 from fieldapp.trainings.models import Attendance, TrainingSession
 
 
@@ -92,7 +93,7 @@ def family_attendance(family: Family) -> AttendanceSummary:
     elsewhere), how many it attended, and the latest ones it attended."""
     attended_ids = select(Attendance.session_id).where(
         Attendance.family_id == family.id, Attendance.voided.is_(False))
-    since = family.created_at.date()
+    since = local_date(family.created_at)  # the day it registered, in Peru, not in UTC
     invited = db.session.scalar(
         select(func.count(TrainingSession.id)).where(
             TrainingSession.voided.is_(False),
