@@ -27,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select, type_coerce, union
+from sqlalchemy import Select, String, case, cast, func, select, type_coerce, union
 from sqlalchemy.types import NullType
 
 from fieldapp.agreements.models import Agreement, BenefitType
@@ -225,14 +225,12 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
     day = func.coalesce(Delivery.delivered_on, Delivery.delivered_on)
     stmt = (
         select(
-            func.replace(_text_id(Delivery.id), "-", ""),  # 32 hex digits on both databases
+            *_delivery_texts(db.engine.dialect.name),
             Delivery.code,
-            Delivery.delivered_on,
             _text_id(Delivery.family_id),
             _text_id(Delivery.agreement_id),
             _text_id(Delivery.benefit_type_id),
             Delivery.item,
-            Delivery.quantity,
             Delivery.unit,
             Delivery.delivered_by_name,
             Delivery.receipt_kind,
@@ -252,13 +250,13 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
         lines = []
         for (
             id_,
-            code,
             day,
+            quantity,
+            code,
             family_id,
             agreement_id,
             benefit_id,
             item,
-            quantity,
             unit,
             by,
             receipt,
@@ -266,15 +264,14 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
             reason,
             twin_id,
         ) in batch:
-            amount = str(quantity) if type(quantity) is int else _decimal_text(quantity)
+            amount = quantity if type(quantity) is str else _decimal_text(quantity)
+            # quantity > 0 (a check constraint): a reversal's is the same with a minus
             lines.append(
-                f"{id_[:8]}-{id_[8:12]}-{id_[12:16]}-{id_[16:20]}-{id_[20:]},{code}"
-                f",{day[:10] if type(day) is str else day.isoformat()}"
-                f",{families[family_id][0]},{agreements[agreement_id][0]}"
+                f"{id_},{code},{day},{families[family_id][0]},{agreements[agreement_id][0]}"
                 f",{benefits[benefit_id][0]},{item},{amount}"
-                f",{amount if reverses_id is None else _decimal_text(-quantity)},{unit},{by}"
-                f",{receipt},{'false' if reverses_id is None else 'true'}"
-                f",{codes.get(reverses_id, '')},{reason or ''},{codes.get(twin_id, '')}\r\n"
+                f",{amount if reverses_id is None else '-' + amount},{unit},{by},{receipt}"
+                f",{'false' if reverses_id is None else 'true'},{codes.get(reverses_id, '')}"
+                f",{reason or ''},{codes.get(twin_id, '')}\r\n"
             )
         text = "".join(lines)
         count = len(lines)
@@ -290,18 +287,40 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
             yield _csv_text([_delivery_values(row, *lookups) for row in batch], writer, out)
 
 
+def _delivery_texts(dialect: str) -> list[Any]:
+    """A delivery's id, date and quantity as the CSV writes them, as far as the database can
+    write them cheaply: SQLite has no UUID type and computes in floating point (its real
+    quantities are written by Python), PostgreSQL's date text depends on ``DateStyle``."""
+    if dialect == "postgresql":
+        return [
+            cast(Delivery.id, String).label("id"),
+            func.to_char(Delivery.delivered_on, "YYYY-MM-DD").label("day"),
+            # trim_scale (PostgreSQL 13+): 12.50 as 12.5, 250.00 as 250, as Python writes them
+            cast(func.trim_scale(Delivery.quantity), String).label("quantity"),
+        ]
+    dashed = func.substr(Delivery.id, 1, 8)
+    for start, length in ((9, 4), (13, 4), (17, 4), (21, 12)):
+        dashed = dashed.concat("-").concat(func.substr(Delivery.id, start, length))
+    integer = func.typeof(Delivery.quantity) == "integer"
+    return [
+        dashed.label("id"),
+        func.substr(Delivery.delivered_on, 1, 10).label("day"),
+        case((integer, cast(Delivery.quantity, String)), else_=Delivery.quantity).label("quantity"),
+    ]
+
+
 def _delivery_values(row: Sequence[Any], *lookups: dict[Any, Any]) -> list[str]:
     """The values of one line of :func:`_deliveries_csv`, as text."""
     families, agreements, benefits, codes = lookups
     (
         id_,
-        code,
         day,
+        quantity,
+        code,
         family_id,
         agreement_id,
         benefit_id,
         item,
-        quantity,
         unit,
         by,
         receipt,
@@ -309,17 +328,17 @@ def _delivery_values(row: Sequence[Any], *lookups: dict[Any, Any]) -> list[str]:
         reason,
         twin_id,
     ) = row
-    amount = _decimal_text(quantity)
+    amount = quantity if type(quantity) is str else _decimal_text(quantity)
     return [
-        _uuid_text(id_),
+        id_,
         code,
-        _date_text(day),
+        day,
         *families[family_id][1],
         *agreements[agreement_id][1],
         *benefits[benefit_id][1],
         item,
         amount,
-        amount if reverses_id is None else _decimal_text(-quantity),
+        amount if reverses_id is None else "-" + amount,
         unit,
         by,
         receipt,
