@@ -17,7 +17,10 @@ from sqlalchemy import insert, select
 
 from fieldapp.extensions import db
 from tests.dashboard_expected import Expected, Period
-from tests.test_dashboard import pg_app  # noqa: F401 - the PostgreSQL demo app fixture
+from tests.test_dashboard import (
+    pg_app,  # noqa: F401 - the PostgreSQL demo app fixture
+    staff_member,
+)
 
 YEAR = {"from": "2026-01", "to": "2026-10"}
 
@@ -502,11 +505,17 @@ def test_every_export_is_what_pythons_csv_module_writes(
 
     app = dash_app if backend == "sqlite" else request.getfixturevalue("pg_app")
     item = _awkward_delivery(app)
+    staff = str(staff_member(app)[0])
     with app.test_request_context():
         first = db.session.execute(select(Community.id).order_by(Community.code)).scalar()
         everything = {"from": "2000-01", "to": "2100-12"}
         for name, dataset in {**ENTITIES, **LISTS}.items():
-            for args in (YEAR, everything, {**YEAR, "community": str(first)}):
+            for args in (
+                YEAR,
+                everything,
+                {**YEAR, "community": str(first)},
+                {**everything, "staff": staff},
+            ):
                 f = parse_filters(args)
                 written = b"".join(stream_csv(dataset, f))
                 assert written == _reference_csv(dataset, f), (name, args)
