@@ -17,8 +17,10 @@ in-process through the Werkzeug test client (server time, no network):
 4. the same with a staff filter (two periods): a first pass, which computes that person's
    families figures for each (day, period) (``dashboard_staff_cold_max_ms``), then three timed
    rounds (``dashboard_staff_p95_ms``, and its CPU);
-5. a CSV export of every delivery, streamed and read to the end: its time, and the process's
-   peak resident memory during the export (``VmHWM`` reset just before it) and its growth.
+5. a CSV export of every delivery, streamed and read to the end: its time, this process's
+   CPU time, the process's peak resident memory during the export (``VmHWM`` reset just
+   before it) and its growth; with PostgreSQL on this machine, also the CPU time of the
+   server processes serving the database (``export_db_cpu_s``, read from ``/proc``).
 
 The last line printed with ``--json`` is one JSON object with ``dashboard_p95_ms``,
 ``export_csv_s``, ``export_peak_rss_mb`` and ``database``, among other figures.
@@ -66,6 +68,30 @@ def reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
+
+
+def server_cpu(app: Any) -> dict[int, float]:
+    """CPU seconds (user + system) of each PostgreSQL backend connected to the app's database,
+    read from ``/proc`` (the server runs on this machine); empty on SQLite or elsewhere."""
+    from sqlalchemy import text
+
+    from fieldapp.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return {}
+        with db.engine.connect() as conn:
+            pids = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalars().all()
+    ticks, cpu = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return cpu
 
 
 def make_app(args: argparse.Namespace, workdir: Path) -> tuple[Any, str, Any]:
@@ -211,8 +237,10 @@ def measure(app: Any, database: str, args: argparse.Namespace) -> dict[str, Any]
     staff_times = [timed_get(client, "/dashboard/", q) for _ in range(3) for q in staff_mix]
     staff_cpu = list(CPU_MS)
 
+    server_before = server_cpu(app)
     rss_before = rss_mb()
     peak_reset = reset_peak_rss()
+    load_before = os.getloadavg()[0]
     started, cpu = time.perf_counter(), time.process_time()
     response = client.get(
         "/dashboard/export/deliveries.csv",
@@ -227,6 +255,8 @@ def measure(app: Any, database: str, args: argparse.Namespace) -> dict[str, Any]
     export_s = time.perf_counter() - started
     export_cpu_s = time.process_time() - cpu
     peak = rss_mb("VmHWM") if peak_reset else rss_mb()
+    server_after = server_cpu(app)
+    server_s = sum(t - server_before.get(pid, 0.0) for pid, t in server_after.items())
     return {
         "database": database,
         "scale": args.scale,
@@ -243,6 +273,8 @@ def measure(app: Any, database: str, args: argparse.Namespace) -> dict[str, Any]
         "dashboard_staff_p95_cpu_ms": round(p95(staff_cpu), 1),
         "export_csv_s": round(export_s, 2),
         "export_csv_cpu_s": round(export_cpu_s, 2),
+        "export_db_cpu_s": round(server_s, 2) if server_after else None,
+        "export_load_average_1m": round(load_before, 2),
         "export_csv_rows": rows - 1,
         "export_csv_mb": round(size / 1e6, 1),
         "export_rss_before_mb": round(rss_before, 1),
