@@ -525,3 +525,39 @@ def test_every_export_is_what_pythons_csv_module_writes(
     assert [(r["item"], r["reason"], r["quantity"]) for r in awkward] == [
         (item, "línea 1\nlínea 2", "12.5")
     ]
+
+
+def test_read_ahead_gives_every_batch_and_stops_its_reader_with_the_download(tmp_path) -> None:
+    """PostgreSQL exports read the next batches in a thread (``_read_ahead``): every row comes,
+    in order; a download cut short stops the reader and gives its connection back; an error
+    in the reader reaches the export."""
+    import threading
+
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import QueuePool
+
+    from fieldapp.dashboard.exports import BATCH, _read_ahead
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'rows.sqlite'}", poolclass=QueuePool,
+                           connect_args={"check_same_thread": False})
+    numbers = Table("numbers", MetaData(), Column("n", Integer, primary_key=True))
+    numbers.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(numbers), [{"n": i} for i in range(5 * BATCH + 7)])
+    stmt = select(numbers.c.n).order_by(numbers.c.n)
+
+    batches = list(_read_ahead(engine, stmt))
+    assert [len(b) for b in batches] == [BATCH] * 5 + [7]
+    assert [row.n for b in batches for row in b] == list(range(5 * BATCH + 7))
+
+    reading = _read_ahead(engine, stmt, depth=1)
+    assert len(next(reading)) == BATCH
+    reading.close()  # the client went away after the first batch
+    assert not any(t.name == "export-reader" for t in threading.enumerate())
+    assert engine.pool.checkedout() == 0
+
+    with pytest.raises(OperationalError):
+        list(_read_ahead(engine, select(text("x")).select_from(text("missing"))))
+    assert engine.pool.checkedout() == 0
+    engine.dispose()

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -49,10 +51,67 @@ FORMATS = {
 
 
 def _batches(stmt: Select[Any]) -> Iterator[Sequence[Any]]:
-    """The rows of ``stmt`` in batches from a streaming cursor on a connection of its own."""
-    with db.engine.connect() as conn:
+    """The rows of ``stmt`` in batches from a streaming cursor on a connection of its own.
+
+    On PostgreSQL the batches are read by a thread of their own (:func:`_read_ahead`): the
+    server finds and sends the next rows while this process writes the previous ones, instead
+    of each waiting for the other.
+    """
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        yield from _read_ahead(engine, stmt)
+        return
+    with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, max_row_buffer=BATCH).execute(stmt)
         yield from result.partitions(BATCH)
+
+
+def _read_ahead(engine: Any, stmt: Select[Any], depth: int = 2) -> Iterator[Sequence[Any]]:
+    """Batches of ``stmt`` read by a reader thread at most ``depth`` batches ahead.
+
+    Memory stays flat (at most ``depth`` batches wait); an error in the reader is raised here;
+    a consumer that stops early (a client gone mid-download) stops the reader and closes its
+    connection.
+    """
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            with engine.connect() as conn:
+                result = conn.execution_options(
+                    stream_results=True, max_row_buffer=BATCH).execute(stmt)
+                for batch in result.partitions(BATCH):
+                    if not offer(batch):
+                        return
+        except Exception as exc:  # handed to the consumer, which raises it
+            offer(exc)
+        else:
+            offer(done)
+
+    reader = threading.Thread(target=read, name="export-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = waiting.get()
+            if item is done:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=30)
 
 
 def _rows(stmt: Select[Any]) -> Iterator[Any]:
