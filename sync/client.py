@@ -478,10 +478,11 @@ def status(state: AppState, end_transaction: bool = True) -> dict[str, Any]:
     """
     creds = load_credentials(state)
     c = local.counts(state)
-    error_text, error_at = local.get_note(state, "last_error")
-    _n, success_at = local.get_note(state, "last_success")
-    _a, attempt_at = local.get_note(state, "last_attempt")
-    holder, until = local.get_note(state, "lock")
+    notes = local.get_notes(state, "last_error", "last_success", "last_attempt", "lock")
+    error_text, error_at = notes["last_error"]
+    _n, success_at = notes["last_success"]
+    _a, attempt_at = notes["last_attempt"]
+    holder, until = notes["lock"]
     if end_transaction:
         state.session.rollback()
     error = json.loads(error_text) if error_text else None

@@ -43,6 +43,14 @@ def get_note(state: AppState, key: str) -> tuple[str | None, Any]:
     return (row.text, row.at) if row else (None, None)
 
 
+def get_notes(state: AppState, *keys: str) -> dict[str, tuple[str | None, Any]]:
+    """(text, at) of several state rows in one statement; ``(None, None)`` for absent ones."""
+    t = state.tables.state
+    found = {key: (text_value, at) for key, text_value, at in state.session.execute(
+        select(t.c.key, t.c.text, t.c.at).where(t.c.key.in_(keys)))}
+    return {key: found.get(key, (None, None)) for key in keys}
+
+
 def set_note(state: AppState, key: str, text_value: str | None, at: Any = None) -> None:
     """Set (or create) a state row's text and time (caller commits)."""
     t = state.tables.state

@@ -244,11 +244,9 @@ def sync_badge() -> dict[str, Any]:
     # handshake); the badge is on every page, so it counts only up to BADGE_PENDING_CAP.
     sync_state = current_app.extensions["sync"]
     counts = local.counts(sync_state, cap=BADGE_PENDING_CAP)
-    t = sync_state.tables.state
-    notes = {key: (text_value, at) for key, text_value, at in sync_state.session.execute(
-        select(t.c.key, t.c.text, t.c.at).where(t.c.key.in_(("last_error", "last_success"))))}
-    error_text = notes.get("last_error", (None, None))[0]
-    success_at = notes.get("last_success", (None, None))[1]
+    notes = local.get_notes(sync_state, "last_error", "last_success")
+    error_text = notes["last_error"][0]
+    success_at = notes["last_success"][1]
     error = json.loads(error_text) if error_text else None
     if error:
         state = "error"
