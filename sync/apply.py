@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sync.changelog import Change, _place
 from sync.codec import fast_uuid
 from sync.engine import AppState, NodeInfo
-from sync.fastsql import is_sqlite, sqlite_table, uuid_of_hex
+from sync.fastsql import is_sqlite, row_dicts, sqlite_table, uuid_of_hex
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
 #: Timestamps before this are certainly a wrong clock.
@@ -304,10 +304,9 @@ class Applier:
         values = list({row[first] for _op, row, _p in fresh})
         known: dict[tuple, dict[str, Any]] = {}
         for start in range(0, len(values), 500):
-            for r in self.session.execute(
+            for m in row_dicts(self.session.execute(
                 select(t).where(t.c[first].in_(values[start : start + 500]))
-            ):
-                m = dict(r._mapping)
+            )):
                 known[tuple(m[c] for c in key_cols)] = m
         keep = []
         for item in fresh:

@@ -28,6 +28,7 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from sync.engine import AppState, current_state
+from sync.fastsql import row_dicts
 from sync.registry import TableSpec
 
 _installed = False
@@ -300,7 +301,7 @@ def capture_rows(session: Session, table: Any, ids: list[Any]) -> int:
     count = 0
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        rows = [dict(r._mapping) for r in session.execute(select(t).where(t.c.id.in_(chunk)))]
+        rows = row_dicts(session.execute(select(t).where(t.c.id.in_(chunk))))
         if state.role == "central":
             if not spec.distribute:
                 continue
@@ -372,8 +373,7 @@ def _bulk_change(orm_state: Any, state: AppState, spec: TableSpec) -> Any:
         condition = t.c.id.in_([r["id"] for r in rows])  # bulk UPDATE by primary key
     else:
         condition = statement.whereclause if statement.whereclause is not None else true()
-    before = {r._mapping["id"]: dict(r._mapping)
-              for r in session.execute(select(t).where(condition))}
+    before = {r["id"]: r for r in row_dicts(session.execute(select(t).where(condition)))}
     result = orm_state.invoke_statement()
     if not before:
         return result
@@ -407,8 +407,7 @@ def _update_row_ops(session: Session, spec: TableSpec, before: dict[Any, dict[st
     if spec.versioned:
         session.execute(update(t).where(t.c.id.in_(ids))
                         .values(version=t.c.version + 1, updated_at=now))
-    after = {r._mapping["id"]: dict(r._mapping)
-             for r in session.execute(select(t).where(t.c.id.in_(ids)))}
+    after = {r["id"]: r for r in row_dicts(session.execute(select(t).where(t.c.id.in_(ids))))}
     codec = spec.codec
     ops = []
     for row_id, old in before.items():

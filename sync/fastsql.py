@@ -21,6 +21,13 @@ from sqlalchemy import Table, TypeDecorator
 
 from sync.codec import wire_kind
 
+
+def row_dicts(result: Any) -> list[dict[str, Any]]:
+    """A result's rows as dicts, its keys read once (``dict(row._mapping)`` reads them per row,
+    a tenth of a 60-family attendance sheet's capture)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
 _MISSING = object()
 _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 _new = object.__new__

@@ -16,6 +16,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from sync.codec import TableCodec
+from sync.fastsql import row_dicts
 
 #: merge: fields merge one by one (same field changed on two sides = a conflict record);
 #: agreement: merge, but a signed version is frozen and competing amendments are flagged;
@@ -199,7 +200,7 @@ class Registry:
             stmt = select(table.c.id, *[table.c[c] for c in sorted(cols)]).where(
                 table.c.id.in_(chunk)
             )
-            found.extend(dict(r._mapping) for r in session.execute(stmt))
+            found.extend(row_dicts(session.execute(stmt)))
         values = self._resolve(session, name, found, path, cache) if path else [None] * len(found)
         for row, value in zip(found, values, strict=True):
             cache[(name, row["id"])] = value
