@@ -112,12 +112,22 @@ def poll(page: Any, expression: str, timeout: float = 15000, interval: float = 2
 
 def wait_ready(page: Any, timeout: float = 30000) -> None:
     """The service worker controls the page and the page script has started."""
-    poll(
-        page,
-        "navigator.serviceWorker.controller !== null"
-        " && document.documentElement.dataset.pwaReady === '1'",
-        timeout,
-    )
+    try:
+        poll(
+            page,
+            "navigator.serviceWorker.controller !== null"
+            " && document.documentElement.dataset.pwaReady === '1'",
+            timeout,
+        )
+    except AssertionError as error:  # say which half never came
+        state = page.evaluate(
+            "navigator.serviceWorker.getRegistration().then(r => JSON.stringify({"
+            "controller: !!navigator.serviceWorker.controller,"
+            " ready: document.documentElement.dataset.pwaReady || null,"
+            " installing: r && r.installing && r.installing.state,"
+            " waiting: r && r.waiting && r.waiting.state,"
+            " active: r && r.active && r.active.state, url: location.href}))")
+        raise AssertionError(f"{error}; page state: {state}") from None
 
 
 def login(page: Any, base: str, username: str, password: str = DEMO_PASSWORD) -> None:

@@ -71,24 +71,40 @@
         registration.waiting.postMessage({ type: "SKIP_WAITING" });
       });
     }
+    var retryMs = 3000;
+    var watched = new WeakSet();
+    function watch(worker) {
+      if (!worker || watched.has(worker)) return;
+      watched.add(worker);
+      worker.addEventListener("statechange", function () {
+        if (worker.state === "installed") offerUpdate();
+        // A first install that failed (a precache request cut on a weak link, a busy node)
+        // leaves the tablet without its offline copy until the next page: try again soon.
+        if (worker.state === "redundant" && !navigator.serviceWorker.controller) {
+          setTimeout(register, retryMs);
+          retryMs = Math.min(retryMs * 2, 60000);
+        }
+      });
+    }
     function adopt(reg) {
-      if (registration === reg) return;
+      if (registration === reg) { watch(reg.installing); return; }
       registration = reg;
       window.fieldappRegistration = reg;
       offerUpdate();
-      reg.addEventListener("updatefound", function () {
-        var worker = reg.installing;
-        if (!worker) return;
-        worker.addEventListener("statechange", function () {
-          if (worker.state === "installed") offerUpdate();
-        });
-      });
+      watch(reg.installing);
+      reg.addEventListener("updatefound", function () { watch(reg.installing); });
     }
     // With no node, register() fails (it fetches /sw.js to look for an update), but the worker
     // already installed keeps working: `ready` gives its registration.
-    navigator.serviceWorker.register(cfg.sw, { scope: "/", updateViaCache: "none" }).then(adopt)
-      .catch(function (err) { console.warn("fieldapp: service worker not (re)registered", err); });
-    navigator.serviceWorker.ready.then(adopt);
+    function register() {
+      navigator.serviceWorker.register(cfg.sw, { scope: "/", updateViaCache: "none" }).then(adopt)
+        .catch(function (err) { console.warn("fieldapp: service worker not (re)registered", err); });
+    }
+    register();
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (!navigator.serviceWorker.controller && reg.active) reg.active.postMessage({ type: "CLAIM" });
+      adopt(reg);
+    });
   }
 
   // ---------- status badge ----------

@@ -36,6 +36,10 @@ self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "SKIP_WAITING") {
     self.skipWaiting();
+  } else if (data.type === "CLAIM") {
+    // A page that loaded while this worker was activating is left out of the claim made in
+    // `activate`; it asks, and is taken (so it works offline without another reload).
+    event.waitUntil(self.clients.claim());
   } else if (data.type === "VERSION" && event.ports && event.ports[0]) {
     event.ports[0].postMessage({ version: CFG.version });
   }
