@@ -28,7 +28,7 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from sync.engine import AppState, current_state
-from sync.fastsql import row_dicts
+from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 from sync.registry import TableSpec
 
 _installed = False
@@ -268,6 +268,17 @@ def write_outbox(state: AppState, session: Session, ops: list[dict[str, Any]]) -
         return
     first = allocate_seqs(state, session, "node_seq", len(fresh))
     now = state.now()
+    if is_sqlite(session):  # every field node: straight to SQLite's stored form
+        fast = sqlite_table(outbox)
+        at = now.isoformat()
+        params = []
+        for n, op in enumerate(fresh):
+            txmap[(op["t"], op["i"])] = first + n
+            params.append(fast.params_from_dict("", {
+                "seq": first + n, "table_name": op["t"], "row_id": op["i"], "op": op["o"],
+                "captured_at": at, "payload": dumps(op), "status": "pending"}))
+        session.connection().exec_driver_sql(fast.insert_sql, params)
+        return
     rows = []
     for n, op in enumerate(fresh):
         seq = first + n
@@ -296,6 +307,8 @@ def capture_rows(session: Session, table: Any, ids: list[Any]) -> int:
     if spec is None:
         return 0
     now = state.now().isoformat()
+    if state.role != "central" and is_sqlite(session):
+        return _capture_sqlite(state, session, spec, ids, now)
     t = spec.table
     codec = spec.codec
     count = 0
@@ -318,6 +331,37 @@ def capture_rows(session: Session, table: Any, ids: list[Any]) -> int:
                 ops.append(op)
             write_outbox(state, session, ops)
         count += len(rows)
+    return count
+
+
+def _capture_sqlite(state: AppState, session: Session, spec: TableSpec, ids: list[Any],
+                    now: str) -> int:
+    """:func:`capture_rows` on a field node: the rows read back as SQLite stores them and turned
+    straight into wire values (SQLAlchemy's per-value type processing was half the cost of
+    saving a 60-family attendance sheet). The operations follow the order of ``ids``."""
+    fast = sqlite_table(spec.table)
+    columns = fast.columns
+    id_at = fast.id_index
+    versioned = spec.versioned
+    conn = session.connection()
+    count = 0
+    for start in range(0, len(ids), 500):
+        chunk = [i.hex if isinstance(i, uuid.UUID) else uuid.UUID(str(i)).hex
+                 for i in ids[start : start + 500]]
+        marks = ", ".join("?" * len(chunk))
+        raw = conn.exec_driver_sql(f"{fast.select_sql} WHERE id IN ({marks})",  # noqa: S608
+                                   tuple(chunk)).fetchall()
+        by_id = {row[id_at]: row for row in raw}
+        ops = []
+        for wire in fast.wire_rows([by_id[h] for h in chunk if h in by_id]):
+            data = dict(zip(columns, wire, strict=True))
+            op: dict[str, Any] = {"t": spec.name, "i": data.pop("id"), "o": "i", "a": now}
+            if versioned:
+                op["v"] = data["version"]
+            op["d"] = data
+            ops.append(op)
+        write_outbox(state, session, ops)
+        count += len(ops)
     return count
 
 

@@ -64,3 +64,44 @@ def test_bulk_statements_through_the_session_are_captured_too(world):
     assert central.count(Attendance) == 3
     for node in (a, b):
         assert_converged(central, node)
+
+
+def test_the_outbox_holds_what_the_database_holds_for_unit_of_work_and_core_writes(make_node):
+    """Rows written through the unit of work and rows written with Core statements (an
+    attendance sheet and its audit entries) are captured with the values the database holds."""
+    import json
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from fieldapp.communities.models import Community
+    from fieldapp.trainings.models import TrainingSession
+    from fieldapp.trainings.operations import save_attendance
+
+    a = make_node("AAA")
+    community = a.add(Community, code="C9", name="Nuevo Horizonte", lat=-5.75)
+    families = a.add_families(community, [{"head_given_names": f"F{i}"} for i in range(3)])
+    session_id = a.add(TrainingSession, code="AM-T-AAA-0009", held_on=date.today()
+                       - timedelta(days=1), topic="Viveros", community_id=community,
+                       trainer_name="Nilda", duration_hours=Decimal("2.5"))
+    with a.app.test_request_context():
+        session = db.session.get(TrainingSession, session_id)
+        save_attendance(session, {families[0]: "Rosa", families[1]: None, families[2]: "Ana"},
+                        set())
+        db.session.commit()
+
+    outbox = a.outbox()
+    assert [op["seq"] for op in outbox] == list(range(1, len(outbox) + 1))
+    tables = {op["table_name"] for op in outbox}
+    assert {"communities", "families", "training_sessions", "attendance", "audit_log"} <= tables
+    registry = a.state.registry
+    for entry in outbox:
+        op = json.loads(entry["payload"])
+        assert op["o"] == "i" and op["i"] == str(entry["row_id"])
+        spec = registry.get(op["t"])
+        row = a.get(spec.table, entry["row_id"])
+        assert spec.codec.decode_row(op["d"]) == {c: row[c] for c in spec.codec.data_columns}, (
+            op["t"])
+        if spec.versioned:
+            assert op["v"] == row["version"]
+    sheet = [json.loads(e["payload"]) for e in outbox if e["table_name"] == "attendance"]
+    assert sorted(op["d"]["attendee_name"] or "" for op in sheet) == ["", "Ana", "Rosa"]
