@@ -8,11 +8,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import insert, select
 
-from fieldapp.audit.models import AuditEntry
-from fieldapp.audit.operations import _SKIP, _jsonable, record, snapshot
+from fieldapp.audit.operations import record, record_many, snapshot, values
 from fieldapp.codes import next_code
 from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
@@ -97,7 +95,7 @@ def save_attendance(session: TrainingSession, present: dict[uuid.UUID, str | Non
     node = _current_node_id()
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
-    entries: list[tuple[str, Attendance | dict[str, Any], dict | None]] = []
+    entries: list[tuple[str, uuid.UUID, uuid.UUID, dict | None, dict[str, Any]]] = []
     for family_id, name in present.items():
         name = _text(name, f"name-{family_id}", 120, False)
         row = rows.get(family_id)
@@ -106,50 +104,21 @@ def save_attendance(session: TrainingSession, present: dict[uuid.UUID, str | Non
                    "attendee_name": name, "origin_node": node, "voided": False, "version": 1,
                    "created_at": now, "updated_at": now}
             new_rows.append(new)
-            entries.append(("attendance:add", new, None))
+            entries.append(("attendance:add", new["id"], family_id, None, values(new)))
         elif row.voided or row.attendee_name != name:
             before = snapshot(row)
             action = "attendance:add" if row.voided else "update"
             row.voided, row.attendee_name = False, name
-            entries.append((action, row, before))
+            entries.append((action, row.id, family_id, before, snapshot(row)))
     for family_id in shown - set(present):
         row = rows.get(family_id)
         if row is not None and not row.voided:
             before = snapshot(row)
             row.voided = True
-            entries.append(("attendance:remove", row, before))
+            entries.append(("attendance:remove", row.id, family_id, before, snapshot(row)))
     if new_rows:
         # A whole sheet of new rows in one executemany: the unit of work would take ten times
         # longer for a 60-family session.
         db.session.execute(insert(Attendance), new_rows)
-    _audit_many(entries)
+    record_many(Attendance.__tablename__, entries)
     return session
-
-
-def _audit_many(entries: list[tuple[str, Attendance | dict[str, Any], dict | None]]) -> None:
-    """Audit a whole attendance list at once, in the shape :func:`record` writes."""
-    if not entries:
-        return
-    db.session.flush()
-    user = current_user if current_user and current_user.is_authenticated else None
-    now = utcnow()
-    node = _current_node_id()
-    audit_rows = []
-    for action, row, before in entries:
-        if isinstance(row, dict):  # inserted with Core: the columns ``snapshot`` would list
-            after = {k: _jsonable(v) for k, v in row.items() if k not in _SKIP}
-        else:
-            after = snapshot(row)
-        if before is not None:
-            changed = {k for k in after if before.get(k) != after.get(k)}
-            before = {k: before.get(k) for k in changed}
-            after = {k: after[k] for k in changed}
-        audit_rows.append({
-            "id": new_id(), "at": now, "node_id": node,
-            "user_id": user.id if user else None, "username": user.username if user else None,
-            "action": action, "entity_type": Attendance.__tablename__,
-            "entity_id": row["id"] if isinstance(row, dict) else row.id,
-            "family_id": row["family_id"] if isinstance(row, dict) else row.family_id,
-            "before": before, "after": after,
-        })
-    db.session.execute(insert(AuditEntry), audit_rows)
