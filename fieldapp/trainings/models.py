@@ -42,8 +42,11 @@ class Attendance(SyncedMixin, Base):
     __tablename__ = "attendance"
     __table_args__ = (UniqueConstraint("session_id", "family_id"),)
 
-    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_sessions.id"), index=True)
-    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    # No single-column indexes: the unique (session, family) constraint serves look-ups by
+    # session and the dashboard's (family, session, voided) index look-ups by family. Each
+    # index costs every attendance save a write per ticked family.
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_sessions.id"))
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"))
     attendee_name: Mapped[str | None] = mapped_column(String(120))
 
     session: Mapped[TrainingSession] = relationship(back_populates="attendance")
