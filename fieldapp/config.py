@@ -19,6 +19,11 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     #: Upgrade the database to the newest migration when the app starts.
     AUTO_MIGRATE = True
+    #: SQLite: copy the write-ahead log back into the database file in a background thread
+    #: this often (seconds; 0 = in whichever commit fills it, SQLite's default), and let a
+    #: commit do it only past this many pages (4 KB each). See ``fieldapp/checkpoints.py``.
+    SQLITE_CHECKPOINT_SECONDS = 1.0
+    SQLITE_CHECKPOINT_PAGES = 10_000
 
     #: Program identity, printed on agreements and used in codes (``AM-...``).
     PROGRAM_PREFIX = "AM"

@@ -9,6 +9,8 @@ from flask import Flask, Response, jsonify, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
+from fieldapp import checkpoints
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -150,6 +152,7 @@ def init_database(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            checkpoints.init_app(app, engine)
         if app.config.get("AUTO_MIGRATE"):
             from flask_migrate import upgrade
 

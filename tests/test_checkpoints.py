@@ -1,0 +1,88 @@
+"""SQLite's WAL checkpoints run in the background, not in the commit of a user's request."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from fieldapp import checkpoints
+from fieldapp.extensions import db
+
+PAGE = 4096
+
+
+def _write_pages(app, pages: int, commits: int) -> None:
+    """Commit about ``pages`` pages of new rows in ``commits`` transactions."""
+    with app.app_context():
+        db.session.execute(db.text("CREATE TABLE IF NOT EXISTS scratch (x BLOB)"))
+        db.session.commit()
+        for _ in range(commits):
+            db.session.execute(db.text("INSERT INTO scratch VALUES (randomblob(:n))"),
+                               [{"n": 3000}] * (pages // commits))
+            db.session.commit()
+
+
+def _wal_pages(app) -> int:
+    return Path(app.instance_path, "fieldapp.sqlite-wal").stat().st_size // PAGE
+
+
+def _log_after_one_commit(app) -> int:
+    """Pages in the log right after one small commit: small when the log was restarted."""
+    _write_pages(app, 1, 1)
+    return checkpoints.checkpoint(str(Path(app.instance_path, "fieldapp.sqlite")))[1]
+
+
+def test_commits_leave_the_log_to_the_background_checkpoint(app_factory, monkeypatch):
+    held = checkpoints.Checkpointer(background=False)  # checkpoints only when told to
+    monkeypatch.setattr(checkpoints, "checkpointer", held)
+    app = app_factory()
+    with app.app_context():
+        assert db.session.execute(db.text("PRAGMA wal_autocheckpoint")).scalar() == 10_000
+        db.session.rollback()
+
+    _write_pages(app, 2400, 8)  # 8 commits of 300 pages: SQLite alone checkpoints at 1,000
+    assert _wal_pages(app) >= 2400  # no commit checkpointed: the log kept growing
+    path = str(Path(app.instance_path, "fieldapp.sqlite"))
+    assert path in held._pending
+
+    held.flush()
+    assert held._pending == set()
+    assert _log_after_one_commit(app) < 10  # everything was copied: the log started over
+
+
+def test_without_the_background_checkpoint_commits_checkpoint_as_sqlite_does(app_factory):
+    app = app_factory(SQLITE_CHECKPOINT_SECONDS=0)
+    with app.app_context():
+        assert db.session.execute(db.text("PRAGMA wal_autocheckpoint")).scalar() == 1000
+        db.session.rollback()
+    _write_pages(app, 2400, 8)
+    assert _wal_pages(app) < 1800  # restarted after a commit passed 1,000 pages
+
+
+def test_the_thread_checkpoints_what_commits_noted(app_factory, monkeypatch):
+    quick = checkpoints.Checkpointer(interval=0.05)
+    monkeypatch.setattr(checkpoints, "checkpointer", quick)
+    done = []
+    real = checkpoints.checkpoint
+
+    def spy(path):
+        result = real(path)
+        done.append(result)
+        return result
+
+    monkeypatch.setattr(checkpoints, "checkpoint", spy)
+    app = app_factory(SQLITE_CHECKPOINT_SECONDS=0.05)
+    _write_pages(app, 600, 2)
+    deadline = time.monotonic() + 10
+    while not any(r and r[1] >= 600 and r[1] == r[2] for r in done):
+        assert time.monotonic() < deadline, done
+        time.sleep(0.02)
+    assert _log_after_one_commit(app) < 10
+
+
+@pytest.mark.parametrize("gone", ["missing.sqlite", "nothing/here.sqlite"])
+def test_a_database_file_that_is_gone_is_skipped_and_not_created(tmp_path, gone):
+    assert checkpoints.checkpoint(str(tmp_path / gone)) is None
+    assert not (tmp_path / gone).exists()
