@@ -89,7 +89,8 @@ def run_once(
         return existing, False
     obj = create()
     db.session.flush()
-    remember(key, scope, payload, obj.id, user_id)
+    entity_id = obj.id  # read before the commit expires ``obj`` (reading it after reloads it)
+    remember(key, scope, payload, entity_id, user_id)
     try:
         db.session.commit()
     except IntegrityError:
@@ -99,4 +100,4 @@ def run_once(
         if existing is None:
             raise
         return existing, False
-    return obj.id, True
+    return entity_id, True

@@ -142,5 +142,6 @@ def attendance(session_id: uuid.UUID):
             lambda: save_attendance(session, present, shown), current_user.id)
     except AppError as error:
         return fail_with(form, render, error)
-    return created(session.id, url_for("trainings.detail", session_id=session.id), was_created,
+    # The URL's id, not ``session.id``: the commit expired the session (a reload to read it).
+    return created(session_id, url_for("trainings.detail", session_id=session_id), was_created,
                    _("Attendance saved: %(n)s families.", n=len(present)))

@@ -96,7 +96,8 @@ def test_the_outbox_holds_what_the_database_holds_for_unit_of_work_and_core_writ
     registry = a.state.registry
     for entry in outbox:
         op = json.loads(entry["payload"])
-        assert op["o"] == "i" and op["i"] == str(entry["row_id"])
+        assert op["o"] == "i"
+        assert op["i"] == str(entry["row_id"])
         spec = registry.get(op["t"])
         row = a.get(spec.table, entry["row_id"])
         assert spec.codec.decode_row(op["d"]) == {c: row[c] for c in spec.codec.data_columns}, (
