@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync import errors, local
+from sync import errors, local, synclog
 from sync.engine import PROTOCOL_VERSION, AppState
 
 #: Bodies smaller than this go uncompressed.
@@ -377,12 +377,9 @@ class NodeSync:
             report.error = error.message
             local.set_note(state, "last_error",
                            json.dumps({"code": error.code, "message": error.message}), now)
-        from sqlalchemy import insert
-
-        session.execute(insert(state.tables.log).values(
-            at=now, node_id=None, action="sync", ok=error is None and report.ok,
-            code=report.error_code, message=report.error, detail=report.as_dict(),
-            duration_ms=int(report.seconds * 1000)))
+        synclog.write(state, session, None, "sync", error is None and report.ok,
+                      int(report.seconds * 1000), code=report.error_code, message=report.error,
+                      detail=report.as_dict(), at=now)
         session.commit()
 
 

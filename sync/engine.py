@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     #: Days an operation central acknowledged stays in the node's outbox (for diagnostics;
     #: refused, resent and discarded ones stay). ``None``: kept for ever.
     "SYNC_OUTBOX_KEEP_DAYS": 30.0,
+    #: Entries of the sync log kept per node (on central) and on a field node (0: all).
+    "SYNC_LOG_KEEP": 2000,
     #: Seconds to wait for central (connect and each read).
     "SYNC_TIMEOUT": 60.0,
     #: The loop: seconds between syncs when all is well, and the longest back-off.

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import apply as applying
-from sync import errors
+from sync import errors, synclog
 from sync.changelog import append_changes
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.feed import horizon, pull_page
@@ -109,10 +109,8 @@ def _authenticate(state: AppState, session: Session) -> NodeInfo:
 def _log(state: AppState, session: Session, node_id: uuid.UUID | None, action: str,
          started: float, ok: bool = True, code: str | None = None, message: str | None = None,
          **detail: Any) -> None:
-    session.execute(insert(state.tables.log).values(
-        at=state.now(), node_id=node_id, action=action, ok=ok, code=code, message=message,
-        detail=detail or None, duration_ms=int((time.monotonic() - started) * 1000),
-    ))
+    synclog.write(state, session, node_id, action, ok, int((time.monotonic() - started) * 1000),
+                  code=code, message=message, detail=detail)
 
 
 def _last_applied(state: AppState, session: Session, node_id: uuid.UUID) -> int:

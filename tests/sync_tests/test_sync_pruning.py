@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fieldapp.communities.models import Community
 from fieldapp.families.models import Family
+from sync.client import load_credentials
 
 
 def test_acknowledged_operations_are_pruned_and_refused_ones_kept(world):
@@ -44,3 +47,30 @@ def test_acknowledged_operations_stay_while_they_are_recent(world):
     assert a.sync().ok
     assert a.outbox() == []
     assert central.count(Family) == a.count(Family)
+
+
+def test_the_sync_log_keeps_each_nodes_newest_entries(world):
+    """Central logs every request of every node and a node every sync; each keeps the newest
+    ``SYNC_LOG_KEEP`` entries per node (the screens show the latest hundred)."""
+    central, a, b = world["central"], world["a"], world["b"]
+    for app in (central.app, a.app):
+        app.config["SYNC_LOG_KEEP"] = 4
+    log = central.state.tables.log
+    for n in range(6):
+        a.add_family(world["c1"], head_given_names=f"F{n}")
+        assert a.sync().ok
+        assert b.sync().ok
+
+    def entries(node, node_id):
+        return sorted((r for r in node.rows(log).values() if r["node_id"] == node_id),
+                      key=lambda r: r["id"])
+
+    own = entries(a, None)
+    assert 4 <= len(own) < 8  # trimmed once every 4 entries, newest kept
+    assert own[-1]["detail"]["pushed"] == 2  # the last sync: a family and its audit entry
+    a_id, b_id = (uuid.UUID(load_credentials(n.state)["node_id"]) for n in (a, b))
+    on_central = entries(central, a_id)
+    assert 4 <= len(on_central) < 8
+    assert on_central[-1]["action"] == "pull"
+    assert len(entries(b, None)) == 7  # b's own syncs, untrimmed (its limit is the default)
+    assert len(entries(central, b_id)) >= 4  # another node's part is trimmed on its own

@@ -1,0 +1,35 @@
+"""The sync log (``sync_log``): one entry per sync on a field node, one per request per node on
+central. Each node's part keeps its newest ``SYNC_LOG_KEEP`` entries; the screens show the
+latest hundred."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from sync.engine import AppState
+
+
+def write(state: AppState, session: Session, node_id: uuid.UUID | None, action: str,
+          ok: bool, duration_ms: int, code: str | None = None, message: str | None = None,
+          detail: dict[str, Any] | None = None, at: Any = None) -> None:
+    """Add an entry (``node_id`` ``None``: the field node's own syncs) in ``session``'s
+    transaction, and now and then drop that node's entries beyond the newest
+    ``SYNC_LOG_KEEP``."""
+    t = state.tables.log
+    entry_id = session.execute(insert(t).values(
+        at=at or state.now(), node_id=node_id, action=action, ok=ok, code=code,
+        message=message, detail=detail or None, duration_ms=duration_ms,
+    )).inserted_primary_key[0]
+    keep = int(state.config("SYNC_LOG_KEEP") or 0)
+    if keep <= 0 or entry_id % min(100, keep):  # trim once every hundred entries
+        return
+    same = t.c.node_id.is_(None) if node_id is None else t.c.node_id == node_id
+    oldest_kept = session.execute(
+        select(t.c.id).where(same).order_by(t.c.id.desc()).offset(keep - 1).limit(1)
+    ).scalar()
+    if oldest_kept is not None:
+        session.execute(delete(t).where(same, t.c.id < oldest_kept))
