@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sync.changelog import Change, _place
 from sync.codec import fast_uuid
 from sync.engine import AppState, NodeInfo
-from sync.fastsql import is_sqlite, row_dicts, sqlite_table, uuid_of_hex
+from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
 #: Timestamps before this are certainly a wrong clock.
@@ -287,14 +287,18 @@ class Applier:
             return
         ids = [row["id"] for _op, row, _p in rows]
         existing = self._existing(spec, rows, ids)
-        seen: set[uuid.UUID] = set()
+        # On SQLite rows are told apart by their stored hex (str hashes are cached; a UUID's
+        # hash is computed in Python each time), elsewhere by their UUID.
+        at = sqlite_table(spec.table).id_index if self.fast else -1
+        seen: set[Any] = set()
         fresh: list[tuple[Op, dict[str, Any], tuple | None]] = []
         for item in rows:
-            op, row, _params = item
-            if row["id"] in existing or row["id"] in seen:
+            op, row, params = item
+            key = params[at] if params is not None else row["id"]
+            if key in existing or key in seen:
                 self.one(spec, op)  # a record central already has: merged field by field
             else:
-                seen.add(row["id"])
+                seen.add(key)
                 fresh.append(item)
         if spec.natural_key and fresh:
             fresh = self._join_set_members(spec, fresh)
@@ -329,15 +333,15 @@ class Applier:
                 at = log_places[place] = (_place(place[0]), _place(place[1]))
             row_id = row["id"]
             entries.append(Change(name, row_id, kind, at[0], at[1], node_id, op.seq,
-                                  row_id in flagged, op.digest))
+                                  bool(flagged) and row_id in flagged, op.digest))
         self.changes.extend(entries)
         self.applied += len(entries)
 
     def _existing(self, spec: TableSpec, rows: list[tuple[Op, dict[str, Any], tuple | None]],
-                  ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        """The ids of these rows central already has."""
+                  ids: list[uuid.UUID]) -> set[Any]:
+        """The ids of these rows central already has (on SQLite as stored: 32 hex digits)."""
         t = spec.table
-        existing: set[uuid.UUID] = set()
+        existing: set[Any] = set()
         if self.fast:  # the ids as stored, without SQLAlchemy's per-value processing
             fast = sqlite_table(t)
             conn = self.session.connection()
@@ -345,7 +349,7 @@ class Applier:
             for start in range(0, len(hexes), 900):
                 chunk = tuple(hexes[start : start + 900])
                 marks = ",".join("?" * len(chunk))
-                existing.update(uuid_of_hex(h) for (h,) in conn.exec_driver_sql(
+                existing.update(h for (h,) in conn.exec_driver_sql(
                     f"SELECT id FROM {fast.quoted_name} WHERE id IN ({marks})",  # noqa: S608
                     chunk))
             return existing
@@ -430,8 +434,15 @@ class Applier:
         """Flag competing versions and suspected doubles; both records are kept."""
         flagged: set[uuid.UUID] = set()
         rows = [row for _op, row, _p, _pl in inserted]
-        place_of = {row["id"]: place for _op, row, _p, place in inserted}
-        by_id = {row["id"]: op for op, row, _p, _pl in inserted}
+        place_of: dict[uuid.UUID, tuple] = {}
+        by_id: dict[uuid.UUID, Op] = {}
+
+        def index() -> None:  # only when something is flagged (rarely)
+            if not by_id:
+                for op, row, _p, place in inserted:
+                    place_of[row["id"]] = place
+                    by_id[row["id"]] = op
+
         if spec.kind == "agreement" and spec.supersedes and spec.flag_column:
             col = spec.supersedes
             bases = {row[col] for row in rows if row.get(col) is not None}
@@ -443,6 +454,7 @@ class Applier:
                 ).scalars().all()
                 if len(live) < 2:
                     continue
+                index()
                 for row_id in live:
                     self._set_flag(spec, row_id, "competing_version", place_of, by_id)
                     flagged.add(row_id)
@@ -453,6 +465,7 @@ class Applier:
                                           other_row_id=other, place=place_of.get(row_id))
         if spec.find_doubles and spec.flag_column:
             for row_id, other_id in spec.find_doubles(self.session, rows):
+                index()
                 self._set_flag(spec, row_id, other_id, place_of, by_id)
                 flagged.add(row_id)
                 self.add_conflict("double_delivery", spec, row_id, by_id.get(row_id),
