@@ -16,7 +16,7 @@ import time
 import urllib.parse
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -315,28 +315,31 @@ class NodeSync:
         self.report.rejections.extend(rejected)
 
     def push_all(self, transport: Transport, owner: str) -> bool:
-        """Push every pending page. While central applies one page, the next is read from the
-        outbox and compressed here (the request waits in a second thread): the node's work
-        hides behind central's instead of adding to it."""
+        """Push every pending page. While central applies one page, the node reads and
+        compresses the next and records the answer to the one before (the request waits in a
+        second thread): the node's work hides behind central's instead of adding to it.
+
+        A page goes out before the answer to the one before is recorded: if the node stops in
+        between, that page is still pending here and central recognises it when it comes again.
+        """
         state = self.state
         pushed = False
         page = self._push_page(after=0)
-        if page is None:
-            return pushed
+        # The executor waits for a request still running before the sync goes on or ends.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
-            while page is not None:
-                lines, body, headers = page
-                state.fault("push.before_send")
-                sending = sender.submit(transport.send, "/push", body, headers)
+            sending = self._send_page(sender, transport, page)
+            while sending is not None:
+                lines, request = sending
                 last = json.loads(lines[-1])["s"]
                 try:
                     page = self._push_page(after=last)
                 finally:
-                    answer = sending.result()  # never leaves the request running behind us
+                    answer = request.result()
                 state.fault("push.after_response")
                 acked = int(answer.get("acked", 0))
                 if acked < last:
                     raise errors.BadResponse(f"Central acknowledged {acked}, not {last}.")
+                sending = self._send_page(sender, transport, page)
                 local.reconcile(state, acked, answer.get("rejected") or [])
                 state.fault("push.after_mark")
                 self._note_rejections(answer.get("rejected") or [])
@@ -346,6 +349,15 @@ class NodeSync:
                 self.session.commit()
                 pushed = True
         return pushed
+
+    def _send_page(self, sender: ThreadPoolExecutor, transport: Transport,
+                   page: tuple[list[bytes], bytes, dict[str, str]] | None
+                   ) -> tuple[list[bytes], Future[dict[str, Any]]] | None:
+        if page is None:
+            return None
+        self.state.fault("push.before_send")
+        lines, body, headers = page
+        return lines, sender.submit(transport.send, "/push", body, headers)
 
     def _push_page(self, after: int) -> tuple[list[bytes], bytes, dict[str, str]] | None:
         """The next page of pending operations numbered above ``after``, encoded to send."""
