@@ -446,12 +446,9 @@ class Applier:
         if spec.kind == "agreement" and spec.supersedes and spec.flag_column:
             col = spec.supersedes
             bases = {row[col] for row in rows if row.get(col) is not None}
+            live_of = self._live_versions(spec, bases)
             for base in bases:
-                live = self.session.execute(
-                    select(spec.table.c.id).where(
-                        spec.table.c[col] == base, spec.table.c.voided.is_(False)
-                    ).order_by(spec.table.c.created_at, spec.table.c.id)
-                ).scalars().all()
+                live = live_of.get(base, [])
                 if len(live) < 2:
                     continue
                 index()
@@ -471,6 +468,21 @@ class Applier:
                 self.add_conflict("double_delivery", spec, row_id, by_id.get(row_id),
                                   other_row_id=other_id, place=place_of.get(row_id))
         return flagged
+
+    def _live_versions(self, spec: TableSpec, bases: set[Any]) -> dict[Any, list[uuid.UUID]]:
+        """The live (not voided) versions superseding each of ``bases``, oldest first (one
+        query for a run, not one per base)."""
+        t = spec.table
+        col = t.c[spec.supersedes]
+        live_of: dict[Any, list[uuid.UUID]] = {}
+        listed = list(bases)
+        for start in range(0, len(listed), 500):
+            for base, row_id in self.session.execute(
+                select(col, t.c.id).where(col.in_(listed[start : start + 500]),
+                                          t.c.voided.is_(False)).order_by(t.c.created_at, t.c.id)
+            ):
+                live_of.setdefault(base, []).append(row_id)
+        return live_of
 
     def _set_flag(self, spec: TableSpec, row_id: uuid.UUID, value: Any,
                   place_of: dict, by_id: dict) -> None:
