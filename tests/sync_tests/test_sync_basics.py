@@ -64,3 +64,24 @@ def test_bulk_statements_through_the_session_are_captured_too(world):
     assert central.count(Attendance) == 3
     for node in (a, b):
         assert_converged(central, node)
+
+
+def test_the_garbage_collector_pauses_for_a_page_and_comes_back_after_the_last():
+    import gc
+
+    from sync.apply import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # another thread's page in the same worker
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first page is still running
+    assert gc.isenabled()
+    gc.disable()  # turned off by someone else: left off
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
