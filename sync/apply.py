@@ -9,8 +9,12 @@ a replay is recognised and a reused number with other content is refused.
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,11 +26,43 @@ from sqlalchemy.orm import Session
 from sync.changelog import Change, _place
 from sync.codec import fast_uuid
 from sync.engine import AppState, NodeInfo
-from sync.fastsql import is_sqlite, row_dicts, sqlite_table, uuid_of_hex
+from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
 #: Timestamps before this are certainly a wrong clock.
 EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a page is parsed and applied.
+
+    A page makes a few objects per operation (parsed JSON, parameters, change entries), all
+    freed by reference counting; the collector would walk the worker's whole heap again and
+    again while they are made (a quarter of an initial push's CPU on central). Threads of one
+    worker share the collector: it runs again when the last page in the process ends, and is
+    left alone if something else had turned it off.
+    """
+    global _gc_pausers
+    with _gc_lock:
+        if _gc_pausers == 0 and not gc.isenabled():
+            owner = False
+        else:
+            owner = True
+            _gc_pausers += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if owner:
+            with _gc_lock:
+                _gc_pausers -= 1
+                if _gc_pausers == 0:
+                    gc.enable()
 
 
 class Rejected(Exception):  # noqa: N818 - a decision, not a failure of the program
@@ -91,6 +127,10 @@ class Applier:
         self.fast = is_sqlite(session)
         #: (table, id) -> community of rows looked up during this page.
         self.cache: dict[tuple[str, Any], Any] = {}
+        #: places -> refusal (None: in scope), see scope_refusal.
+        self.verdicts: dict[tuple, Rejected | None] = {}
+        #: places -> the change log's (community, second community).
+        self.log_places: dict[tuple, tuple] = {}
         tolerance = timedelta(seconds=float(state.config("SYNC_CLOCK_TOLERANCE")))
         self.latest_plausible = self.now + tolerance
 
@@ -124,6 +164,21 @@ class Applier:
         """The communities of one row (parents looked up once per page)."""
         return self.registry.communities_of_rows(self.session, spec.name, [row], self.cache)[0]
 
+    def scope_refusal(self, places: tuple) -> Rejected | None:
+        """:meth:`check_scope` for rows in bulk: the refusal for ``places`` (remembered: a page
+        has few distinct places), ``None`` when they are in scope."""
+        try:
+            return self.verdicts[places]
+        except KeyError:
+            pass
+        try:
+            self.check_scope(places)
+            verdict = None
+        except Rejected as refusal:
+            verdict = refusal
+        self.verdicts[places] = verdict
+        return verdict
+
     def check_scope(self, places: tuple) -> None:
         for place in places:
             if place is MISSING:
@@ -147,8 +202,16 @@ class Applier:
     # -- the page ----------------------------------------------------------------------------
     def run(self, ops: list[Op]) -> None:
         valid: list[tuple[Op, TableSpec]] = []
+        # Our own UTC form sorts as it runs: a stamp of that form between the bounds is
+        # plausible without parsing it (anything else is checked by note_clock).
+        low = EARLIEST_PLAUSIBLE.isoformat(timespec="microseconds")
+        high = self.latest_plausible.astimezone(UTC).isoformat(timespec="microseconds")
         for op in ops:
-            self.note_clock(op)
+            at = op.body.get("a") if type(op.body) is dict else None
+            if not (type(at) is str and len(at) == 32 and low <= at <= high
+                    and at[10] == "T" and at[19] == "." and at.endswith("+00:00")
+                    and at[4] == at[7] == "-" and at[13] == at[16] == ":"):
+                self.note_clock(op)
             spec = self._spec(op)
             if spec is not None:
                 valid.append((op, spec))
@@ -224,14 +287,18 @@ class Applier:
             return
         ids = [row["id"] for _op, row, _p in rows]
         existing = self._existing(spec, rows, ids)
-        seen: set[uuid.UUID] = set()
+        # On SQLite rows are told apart by their stored hex (str hashes are cached; a UUID's
+        # hash is computed in Python each time), elsewhere by their UUID.
+        at = sqlite_table(spec.table).id_index if self.fast else -1
+        seen: set[Any] = set()
         fresh: list[tuple[Op, dict[str, Any], tuple | None]] = []
         for item in rows:
-            op, row, _params = item
-            if row["id"] in existing or row["id"] in seen:
+            op, row, params = item
+            key = params[at] if params is not None else row["id"]
+            if key in existing or key in seen:
                 self.one(spec, op)  # a record central already has: merged field by field
             else:
-                seen.add(row["id"])
+                seen.add(key)
                 fresh.append(item)
         if spec.natural_key and fresh:
             fresh = self._join_set_members(spec, fresh)
@@ -240,10 +307,10 @@ class Applier:
         places = self.registry.communities_of_rows(self.session, spec.name,
                                                    [row for _op, row, _p in fresh], self.cache)
         placed = []
+        refusal_of = self.scope_refusal
         for (op, row, params), place in zip(fresh, places, strict=True):
-            try:
-                self.check_scope(place)
-            except Rejected as refusal:
+            refusal = refusal_of(place)
+            if refusal is not None:
                 self.reject(op, refusal.code, refusal.message)
             else:
                 placed.append((op, row, params, place))
@@ -251,14 +318,30 @@ class Applier:
         if not inserted:
             return
         flagged = self._flag_inserted(spec, inserted)
+        self.record_inserted(spec, inserted, flagged)
+
+    def record_inserted(self, spec: TableSpec, inserted: list[tuple[Op, dict, Any, tuple]],
+                        flagged: set[uuid.UUID]) -> None:
+        """:meth:`record` for a run of inserted rows (the same entries, made in bulk)."""
+        name, node_id = spec.name, self.node.id
+        kind = "u" if spec.distribute else "n"
+        log_places = self.log_places
+        entries = []
         for op, row, _params, place in inserted:
-            self.record(op, spec, row["id"], "u", place, echo=row["id"] in flagged)
+            at = log_places.get(place)
+            if at is None:
+                at = log_places[place] = (_place(place[0]), _place(place[1]))
+            row_id = row["id"]
+            entries.append(Change(name, row_id, kind, at[0], at[1], node_id, op.seq,
+                                  bool(flagged) and row_id in flagged, op.digest))
+        self.changes.extend(entries)
+        self.applied += len(entries)
 
     def _existing(self, spec: TableSpec, rows: list[tuple[Op, dict[str, Any], tuple | None]],
-                  ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        """The ids of these rows central already has."""
+                  ids: list[uuid.UUID]) -> set[Any]:
+        """The ids of these rows central already has (on SQLite as stored: 32 hex digits)."""
         t = spec.table
-        existing: set[uuid.UUID] = set()
+        existing: set[Any] = set()
         if self.fast:  # the ids as stored, without SQLAlchemy's per-value processing
             fast = sqlite_table(t)
             conn = self.session.connection()
@@ -266,7 +349,7 @@ class Applier:
             for start in range(0, len(hexes), 900):
                 chunk = tuple(hexes[start : start + 900])
                 marks = ",".join("?" * len(chunk))
-                existing.update(uuid_of_hex(h) for (h,) in conn.exec_driver_sql(
+                existing.update(h for (h,) in conn.exec_driver_sql(
                     f"SELECT id FROM {fast.quoted_name} WHERE id IN ({marks})",  # noqa: S608
                     chunk))
             return existing
@@ -351,19 +434,24 @@ class Applier:
         """Flag competing versions and suspected doubles; both records are kept."""
         flagged: set[uuid.UUID] = set()
         rows = [row for _op, row, _p, _pl in inserted]
-        place_of = {row["id"]: place for _op, row, _p, place in inserted}
-        by_id = {row["id"]: op for op, row, _p, _pl in inserted}
+        place_of: dict[uuid.UUID, tuple] = {}
+        by_id: dict[uuid.UUID, Op] = {}
+
+        def index() -> None:  # only when something is flagged (rarely)
+            if not by_id:
+                for op, row, _p, place in inserted:
+                    place_of[row["id"]] = place
+                    by_id[row["id"]] = op
+
         if spec.kind == "agreement" and spec.supersedes and spec.flag_column:
             col = spec.supersedes
             bases = {row[col] for row in rows if row.get(col) is not None}
+            live_of = self._live_versions(spec, bases)
             for base in bases:
-                live = self.session.execute(
-                    select(spec.table.c.id).where(
-                        spec.table.c[col] == base, spec.table.c.voided.is_(False)
-                    ).order_by(spec.table.c.created_at, spec.table.c.id)
-                ).scalars().all()
+                live = live_of.get(base, [])
                 if len(live) < 2:
                     continue
+                index()
                 for row_id in live:
                     self._set_flag(spec, row_id, "competing_version", place_of, by_id)
                     flagged.add(row_id)
@@ -374,11 +462,27 @@ class Applier:
                                           other_row_id=other, place=place_of.get(row_id))
         if spec.find_doubles and spec.flag_column:
             for row_id, other_id in spec.find_doubles(self.session, rows):
+                index()
                 self._set_flag(spec, row_id, other_id, place_of, by_id)
                 flagged.add(row_id)
                 self.add_conflict("double_delivery", spec, row_id, by_id.get(row_id),
                                   other_row_id=other_id, place=place_of.get(row_id))
         return flagged
+
+    def _live_versions(self, spec: TableSpec, bases: set[Any]) -> dict[Any, list[uuid.UUID]]:
+        """The live (not voided) versions superseding each of ``bases``, oldest first (one
+        query for a run, not one per base)."""
+        t = spec.table
+        col = t.c[spec.supersedes]
+        live_of: dict[Any, list[uuid.UUID]] = {}
+        listed = list(bases)
+        for start in range(0, len(listed), 500):
+            for base, row_id in self.session.execute(
+                select(col, t.c.id).where(col.in_(listed[start : start + 500]),
+                                          t.c.voided.is_(False)).order_by(t.c.created_at, t.c.id)
+            ):
+                live_of.setdefault(base, []).append(row_id)
+        return live_of
 
     def _set_flag(self, spec: TableSpec, row_id: uuid.UUID, value: Any,
                   place_of: dict, by_id: dict) -> None:

@@ -86,8 +86,14 @@ def append_changes(state: AppState, session: Session, entries: list[Change]) -> 
                 found = hexes[value] = value.hex
             return found
 
+        # Table names are SQLAlchemy's quoted_name (a str subclass): sqlite3 adapts those
+        # one attribute lookup at a time; plain str goes straight in.
+        names: dict[str, str] = {}
+        for e in entries:
+            if e.table_name not in names:
+                names[e.table_name] = str(e.table_name)
         params = [
-            (first + n, e.table_name, e.row_id.hex, e.op, hx(e.community_id),
+            (first + n, names[e.table_name], e.row_id.hex, e.op, hx(e.community_id),
              hx(e.community_id2), hx(e.node_id), e.node_seq, 1 if e.echo else 0, e.op_digest,
              when)
             for n, e in enumerate(entries)

@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,11 @@ class Transport:
         """
         if body is None:
             body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        headers = {"Content-Type": content_type, "Accept-Encoding": "gzip"}
-        if len(body) >= GZIP_MIN:
-            body = gzip.compress(body, compresslevel=6)
-            headers["Content-Encoding"] = "gzip"
+        return self.send(path, *encode_body(body, content_type))
+
+    def send(self, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        """Send a body already encoded by :func:`encode_body` (see :meth:`post`)."""
+        headers = dict(headers)
         if self.auth:
             headers["Authorization"] = self.auth
         if self.conn is None:
@@ -150,6 +152,15 @@ class Transport:
             self.close()
             raise errors.BadResponse(
                 f"The answer is not JSON (HTTP {response.status}): {raw[:200]!r}") from error
+
+
+def encode_body(body: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:
+    """A request body as sent (gzip when worth it) and its headers."""
+    headers = {"Content-Type": content_type, "Accept-Encoding": "gzip"}
+    if len(body) >= GZIP_MIN:
+        body = gzip.compress(body, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    return body, headers
 
 
 def transport_for(state: AppState, creds: dict[str, Any]) -> Transport:
@@ -304,30 +315,58 @@ class NodeSync:
         self.report.rejections.extend(rejected)
 
     def push_all(self, transport: Transport, owner: str) -> bool:
+        """Push every pending page. While central applies one page, the node reads and
+        compresses the next and records the answer to the one before (the request waits in a
+        second thread): the node's work hides behind central's instead of adding to it.
+
+        A page goes out before the answer to the one before is recorded: if the node stops in
+        between, that page is still pending here and central recognises it when it comes again.
+        """
         state = self.state
-        max_ops = int(state.config("SYNC_PUSH_PAGE_OPS"))
-        max_bytes = int(state.config("SYNC_PUSH_PAGE_BYTES"))
         pushed = False
-        while True:
-            lines = local.outbox_page(state, max_ops, max_bytes)
-            if not lines:
-                return pushed
-            state.fault("push.before_send")
-            answer = transport.post("/push", body=b"\n".join(lines),
-                                    content_type="application/x-ndjson")
-            state.fault("push.after_response")
-            last = json.loads(lines[-1])["s"]
-            acked = int(answer.get("acked", 0))
-            if acked < last:
-                raise errors.BadResponse(f"Central acknowledged {acked}, not {last}.")
-            local.reconcile(state, acked, answer.get("rejected") or [])
-            state.fault("push.after_mark")
-            self._note_rejections(answer.get("rejected") or [])
-            self.report.pushed += len(lines)
-            self.report.conflicts += int(answer.get("conflicts") or 0)
-            local.renew_lock(state, owner)
-            self.session.commit()
-            pushed = True
+        page = self._push_page(after=0)
+        # The executor waits for a request still running before the sync goes on or ends.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
+            sending = self._send_page(sender, transport, page)
+            while sending is not None:
+                lines, request = sending
+                last = json.loads(lines[-1])["s"]
+                try:
+                    page = self._push_page(after=last)
+                finally:
+                    answer = request.result()
+                state.fault("push.after_response")
+                acked = int(answer.get("acked", 0))
+                if acked < last:
+                    raise errors.BadResponse(f"Central acknowledged {acked}, not {last}.")
+                sending = self._send_page(sender, transport, page)
+                local.reconcile(state, acked, answer.get("rejected") or [])
+                state.fault("push.after_mark")
+                self._note_rejections(answer.get("rejected") or [])
+                self.report.pushed += len(lines)
+                self.report.conflicts += int(answer.get("conflicts") or 0)
+                local.renew_lock(state, owner)
+                self.session.commit()
+                pushed = True
+        return pushed
+
+    def _send_page(self, sender: ThreadPoolExecutor, transport: Transport,
+                   page: tuple[list[bytes], bytes, dict[str, str]] | None
+                   ) -> tuple[list[bytes], Future[dict[str, Any]]] | None:
+        if page is None:
+            return None
+        self.state.fault("push.before_send")
+        lines, body, headers = page
+        return lines, sender.submit(transport.send, "/push", body, headers)
+
+    def _push_page(self, after: int) -> tuple[list[bytes], bytes, dict[str, str]] | None:
+        """The next page of pending operations numbered above ``after``, encoded to send."""
+        state = self.state
+        lines = local.outbox_page(state, int(state.config("SYNC_PUSH_PAGE_OPS")),
+                                  int(state.config("SYNC_PUSH_PAGE_BYTES")), after=after)
+        if not lines:
+            return None
+        return (lines, *encode_body(b"\n".join(lines), "application/x-ndjson"))
 
     def pull_all(self, transport: Transport, owner: str, cursor: int) -> None:
         state = self.state

@@ -84,23 +84,29 @@ _DT_MEMO: dict[str, str] = {}
 
 
 def _w_datetime(v: Any) -> str:
-    if type(v) is str and len(v) == 32 and v[10] == "T" and v[26:] == "+00:00":
-        # The common case: ours, already in UTC. Timestamps repeat (created = updated).
-        found = _DT_MEMO.get(v)
-        if found is None:
-            _fromisoformat(v)  # checks it
-            found = f"{v[:10]} {v[11:26]}"
+    # Timestamps repeat (created = updated, a day's visits): each text is converted once.
+    found = _DT_MEMO.get(v) if type(v) is str else None
+    if found is None:
+        found = _datetime_to_db(v)
+        if type(v) is str:
             if len(_DT_MEMO) >= _MEMO_MAX:
                 _DT_MEMO.clear()
             _DT_MEMO[v] = found
-        return found
-    d = datetime.fromisoformat(v)
+    return found
+
+
+def _datetime_to_db(v: Any) -> str:
+    d = _fromisoformat(v)  # checks it
     if d.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {v!r}")
+    if v[10:11] == "T" and v[13:14] == v[16:17] == ":" and v.endswith("+00:00"):
+        # The common case: ours, already in UTC (with or without microseconds).
+        if len(v) == 32 and v[19] == ".":
+            return f"{v[:10]} {v[11:26]}"
+        if len(v) == 25:
+            return f"{v[:10]} {v[11:19]}.000000"
     if d.utcoffset():
         d = d.astimezone(UTC)
-    elif len(v) == 32 and v[10] == "T":  # the common case: ours, already in UTC
-        return f"{v[:10]} {v[11:26]}"
     return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:"
             f"{d.second:02d}.{d.microsecond:06d}")
 

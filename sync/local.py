@@ -158,12 +158,13 @@ def counts(state: AppState, cap: int | None = None) -> dict[str, int]:
             "quarantined": quarantined + pulled_count}
 
 
-def outbox_page(state: AppState, max_ops: int, max_bytes: int) -> list[bytes]:
-    """The next operations to push, each one line of JSON with its number first."""
+def outbox_page(state: AppState, max_ops: int, max_bytes: int, after: int = 0) -> list[bytes]:
+    """The next operations to push (numbered above ``after``: the page before may still be on
+    its way), each one line of JSON with its number first."""
     o = state.tables.outbox
     rows = state.session.execute(
-        select(o.c.seq, o.c.payload).where(o.c.status == "pending").order_by(o.c.seq)
-        .limit(max_ops)
+        select(o.c.seq, o.c.payload).where(o.c.status == "pending", o.c.seq > after)
+        .order_by(o.c.seq).limit(max_ops)
     ).all()
     lines: list[bytes] = []
     size = 0

@@ -263,6 +263,11 @@ def _rejections(state: AppState, session: Session, node_id: uuid.UUID, after: in
 @bp.post("/push")
 def push() -> Response:
     """Apply a page of the node's operations (one JSON object per line) exactly once."""
+    with applying.gc_paused():
+        return _push()
+
+
+def _push() -> Response:
     state = _state()
     session = state.session
     started = time.monotonic()

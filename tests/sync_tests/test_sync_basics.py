@@ -106,3 +106,24 @@ def test_the_outbox_holds_what_the_database_holds_for_unit_of_work_and_core_writ
             assert op["v"] == row["version"]
     sheet = [json.loads(e["payload"]) for e in outbox if e["table_name"] == "attendance"]
     assert sorted(op["d"]["attendee_name"] or "" for op in sheet) == ["", "Ana", "Rosa"]
+
+
+def test_the_garbage_collector_pauses_for_a_page_and_comes_back_after_the_last():
+    import gc
+
+    from sync.apply import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # another thread's page in the same worker
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first page is still running
+    assert gc.isenabled()
+    gc.disable()  # turned off by someone else: left off
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -390,3 +390,63 @@ def test_gaps_duplicates_and_replayed_old_pages(central, make_node):
     for node in (a, b):
         assert_converged(central, node)
     assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
+
+
+def test_a_run_of_inserts_mixing_fresh_refused_repeated_and_replayed_records(central, make_node):
+    """One page, one table: fresh families go in together, one out of scope and one sent twice
+    are refused on their own, and the page sent again changes nothing."""
+    import hashlib
+    import uuid
+
+    from fieldapp.nodes.models import Node
+
+    c1 = central.add_community("C1")
+    c3 = central.add_community("C3")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 1)
+    [template] = [json.loads(line) for line in _pending_lines(a)
+                  if json.loads(line)["t"] == "families"]
+
+    def family(seq, community, name):
+        op = json.loads(json.dumps(template))
+        op["s"], op["i"] = seq, str(uuid.uuid4())
+        op["d"].update(community_id=str(community), head_given_names=name,
+                       code=f"F-{seq:04d}", dni=f"{42000000 + seq}")
+        return op
+
+    first = family(1, c1, "Primera")
+    ops = [first, family(2, c3, "Fuera"), {**first, "s": 3}, family(4, c1, "Cuarta"),
+           family(5, c1, "Quinta")]
+    lines = [json.dumps(op, separators=(",", ":")).encode() for op in ops]
+    transport = _node_transport(a)
+    try:
+        answer = transport.post("/push", body=b"\n".join(lines),
+                                content_type="application/x-ndjson")
+        again = transport.post("/push", body=b"\n".join(lines),
+                               content_type="application/x-ndjson")
+    finally:
+        transport.close()
+    refused = sorted((r["s"], r["code"]) for r in answer["rejected"])
+    assert answer["acked"] == 5
+    assert refused == [(2, "out_of_scope"), (3, "duplicate_key")]
+    assert sorted((r["s"], r["code"]) for r in again["rejected"]) == refused  # the same
+    applied = {uuid.UUID(ops[i]["i"]) for i in (0, 3, 4)}
+    assert {row_id for row_id, row in central.rows(Family).items()} == applied
+    assert central.get(Family, uuid.UUID(ops[3]["i"]))["head_given_names"] == "Cuarta"
+    ch = central.state.tables.changes
+    with central.app.app_context():
+        node_id = db.session.execute(select(Node.id).where(Node.code == "AAA")).scalar_one()
+        log = db.session.execute(
+            select(ch.c.node_seq, ch.c.row_id, ch.c.op, ch.c.community_id, ch.c.echo,
+                   ch.c.op_digest).where(ch.c.node_id == node_id).order_by(ch.c.server_seq)
+        ).all()
+        db.session.rollback()
+    digest = {op["s"]: hashlib.blake2b(line, digest_size=16).hexdigest()
+              for op, line in zip(ops, lines, strict=True)}
+    assert [tuple(entry) for entry in log] == [
+        (s, uuid.UUID(ops[s - 1]["i"]), "u", c1, False, digest[s]) for s in (1, 4, 5)]
+    held = sorted((q["node_seq"], q["code"])
+                  for q in central.rows(central.state.tables.quarantine).values())
+    assert held == refused  # quarantined once, not again on the replay
