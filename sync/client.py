@@ -155,7 +155,8 @@ class Transport:
 
 def _fetch_page(transport: Transport, body: dict[str, Any]) -> dict[str, Any]:
     """One pull request: the page, checked to carry a cursor and a list of tables."""
-    page = transport.post("/pull", body)
+    with local.collector_paused():  # decoding makes a list per row (see collector_paused)
+        page = transport.post("/pull", body)
     if not isinstance(page.get("c"), int) or not isinstance(page.get("t"), list):
         raise errors.BadResponse("The page has no cursor.")
     return page

@@ -330,7 +330,9 @@ class SqliteTable:
 
     def _compile_pulled(self, columns: list[str]) -> Callable[[list[Any]], tuple]:
         """One function per table and column layout converting a pulled row (no loop)."""
-        namespace: dict[str, Any] = {}
+        # Repeated values (parent ids, timestamps) are looked up in the converters' memos
+        # inline, booleans converted inline; anything else calls the column's converter.
+        namespace: dict[str, Any] = {"_hex": _HEX_MEMO.get, "_dt": _DT_MEMO.get}
         parts = []
         for n, col in enumerate(self.columns):
             if col not in columns:
@@ -338,14 +340,23 @@ class SqliteTable:
                 parts.append(f"d{n}")
                 continue
             i = columns.index(col)
+            x = f"v[{i}]"
             conv = self.to_db[col]
             if conv is _w_uuid and col != "id":
                 conv = _w_uuid_ref
             namespace[f"c{n}"] = conv
             plain = _PLAIN.get(conv)
-            convert = (f"v[{i}] if type(v[{i}]) is {plain} else c{n}(v[{i}])" if plain
-                       else f"c{n}(v[{i}])")
-            parts.append(f"(None if v[{i}] is None else {convert})")
+            if plain:
+                convert = f"{x} if type({x}) is {plain} else c{n}({x})"
+            elif conv is _w_uuid_ref:
+                convert = f"(_hex({x}) if type({x}) is str else None) or c{n}({x})"
+            elif conv is _w_datetime:
+                convert = f"(_dt({x}) if type({x}) is str else None) or c{n}({x})"
+            elif conv is _w_bool:
+                convert = f"(1 if {x} else 0) if type({x}) is bool else c{n}({x})"
+            else:
+                convert = f"c{n}({x})"
+            parts.append(f"(None if {x} is None else {convert})")
         source = "def convert(v):\n    return (" + ", ".join(parts) + ",)"
         exec(source, namespace)  # noqa: S102 - code made from our own column names
         return namespace["convert"]
