@@ -361,15 +361,15 @@ class NodeSync:
                 upcoming = (self._ask_page(transport, page["c"], limit, gap, ahead)
                             if more else None)
                 state.fault("pull.before_apply")
+                local.renew_lock(state, owner)  # committed with the page
                 failed = local.apply_page(state, page, cursor)
                 self.report.failed += failed
                 self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ()))
                                           for b in page["t"])
                 cursor = page["c"]
-                local.renew_lock(state, owner)
                 if gap and not more:
                     local.set_note(state, "own_gap", None, None)
-                self.session.commit()
+                    self.session.commit()
                 if upcoming is None:
                     return
                 page = upcoming.result()
