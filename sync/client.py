@@ -29,6 +29,8 @@ from sync.engine import PROTOCOL_VERSION, AppState
 #: Bodies smaller than this go uncompressed.
 GZIP_MIN = 400
 CREDENTIAL_FILE = "sync.json"
+#: Answers larger than this (inflated) are decoded with the cycle collector held.
+PAUSE_COLLECTOR_ABOVE = 256 * 1024
 
 
 # -- credentials ---------------------------------------------------------------------------
@@ -146,7 +148,10 @@ class Transport:
                 self.close()
                 raise errors.BadResponse("The gzip answer is damaged.") from error
         try:
-            return json.loads(raw) if raw else {}
+            if len(raw) < PAUSE_COLLECTOR_ABOVE:
+                return json.loads(raw) if raw else {}
+            with local.collector_paused():  # a pulled page: a list per row (see there)
+                return json.loads(raw)
         except ValueError as error:
             self.close()
             raise errors.BadResponse(
@@ -155,8 +160,7 @@ class Transport:
 
 def _fetch_page(transport: Transport, body: dict[str, Any]) -> dict[str, Any]:
     """One pull request: the page, checked to carry a cursor and a list of tables."""
-    with local.collector_paused():  # decoding makes a list per row (see collector_paused)
-        page = transport.post("/pull", body)
+    page = transport.post("/pull", body)
     if not isinstance(page.get("c"), int) or not isinstance(page.get("t"), list):
         raise errors.BadResponse("The page has no cursor.")
     return page
