@@ -9,12 +9,8 @@ a replay is recognised and a reused number with other content is refused.
 
 from __future__ import annotations
 
-import gc
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,38 +27,6 @@ from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
 #: Timestamps before this are certainly a wrong clock.
 EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a page is parsed and applied.
-
-    A page makes a few objects per operation (parsed JSON, parameters, change entries), all
-    freed by reference counting; the collector would walk the worker's whole heap again and
-    again while they are made (a quarter of an initial push's CPU on central). Threads of one
-    worker share the collector: it runs again when the last page in the process ends, and is
-    left alone if something else had turned it off.
-    """
-    global _gc_pausers
-    with _gc_lock:
-        if _gc_pausers == 0 and not gc.isenabled():
-            owner = False
-        else:
-            owner = True
-            _gc_pausers += 1
-            gc.disable()
-    try:
-        yield
-    finally:
-        if owner:
-            with _gc_lock:
-                _gc_pausers -= 1
-                if _gc_pausers == 0:
-                    gc.enable()
 
 
 class Rejected(Exception):  # noqa: N818 - a decision, not a failure of the program

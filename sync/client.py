@@ -23,12 +23,14 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync import errors, local, synclog
+from sync import collector, errors, local, synclog
 from sync.engine import PROTOCOL_VERSION, AppState
 
 #: Bodies smaller than this go uncompressed.
 GZIP_MIN = 400
 CREDENTIAL_FILE = "sync.json"
+#: Answers larger than this (inflated) are decoded with the cycle collector held.
+PAUSE_COLLECTOR_ABOVE = 256 * 1024
 
 
 # -- credentials ---------------------------------------------------------------------------
@@ -147,7 +149,10 @@ class Transport:
                 self.close()
                 raise errors.BadResponse("The gzip answer is damaged.") from error
         try:
-            return json.loads(raw) if raw else {}
+            if len(raw) < PAUSE_COLLECTOR_ABOVE:
+                return json.loads(raw) if raw else {}
+            with collector.paused():  # a pulled page: a list per row (see there)
+                return json.loads(raw)
         except ValueError as error:
             self.close()
             raise errors.BadResponse(
@@ -161,6 +166,14 @@ def encode_body(body: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:
         body = gzip.compress(body, compresslevel=6)
         headers["Content-Encoding"] = "gzip"
     return body, headers
+
+
+def _fetch_page(transport: Transport, body: dict[str, Any]) -> dict[str, Any]:
+    """One pull request: the page, checked to carry a cursor and a list of tables."""
+    page = transport.post("/pull", body)
+    if not isinstance(page.get("c"), int) or not isinstance(page.get("t"), list):
+        raise errors.BadResponse("The page has no cursor.")
+    return page
 
 
 def transport_for(state: AppState, creds: dict[str, Any]) -> Transport:
@@ -369,31 +382,64 @@ class NodeSync:
         return (lines, *encode_body(b"\n".join(lines), "application/x-ndjson"))
 
     def pull_all(self, transport: Transport, owner: str, cursor: int) -> None:
+        """Pull and apply every page after ``cursor``, asking for the next page while this one
+        is applied (central prepares it and the link carries it meanwhile).
+
+        Only the request runs ahead: pages are applied one after the other, each in its own
+        transaction with the cursor it leads to (compare-and-set on the cursor it follows), so
+        a page asked ahead is applied only after the one before it committed, and dropped
+        when that one did not.
+        """
         state = self.state
         limit = int(state.config("SYNC_PULL_PAGE_ROWS"))
         gap_text, _at = local.get_note(state, "own_gap")
         gap = [int(x) for x in gap_text.split(":")] if gap_text else None
-        while True:
-            c = local.counts(state)
-            self.session.rollback()
-            state.fault("pull.before_request")
-            body: dict[str, Any] = {"cursor": cursor, "limit": limit, **c}
-            if gap:
-                body["gap"] = gap
-            page = transport.post("/pull", body)
-            if not isinstance(page.get("c"), int) or not isinstance(page.get("t"), list):
-                raise errors.BadResponse("The page has no cursor.")
-            state.fault("pull.before_apply")
-            self.report.failed += local.apply_page(state, page, cursor)
-            self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ()))
-                                      for b in page["t"])
-            cursor = page["c"]
-            local.renew_lock(state, owner)
-            if gap and not page.get("m"):
-                local.set_note(state, "own_gap", None, None)
-            self.session.commit()
-            if not page.get("m"):
-                return
+        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
+        try:
+            page = self._ask_page(transport, cursor, limit, gap, None).result()
+            while True:
+                more = bool(page.get("m"))
+                # The next page follows this one's cursor: ask for it before applying this.
+                upcoming = (self._ask_page(transport, page["c"], limit, gap, ahead)
+                            if more else None)
+                state.fault("pull.before_apply")
+                local.renew_lock(state, owner)  # committed with the page
+                failed = local.apply_page(state, page, cursor)
+                self.report.failed += failed
+                self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ()))
+                                          for b in page["t"])
+                cursor = page["c"]
+                if gap and not more:
+                    local.set_note(state, "own_gap", None, None)
+                    self.session.commit()
+                if upcoming is None:
+                    return
+                page = upcoming.result()
+                if failed:
+                    # That request told central the quarantine count from before this page
+                    # quarantined rows: ask again, so that central shows what the node holds.
+                    page = self._ask_page(transport, cursor, limit, gap, None).result()
+        finally:
+            ahead.shutdown(wait=True, cancel_futures=True)
+
+    def _ask_page(self, transport: Transport, cursor: int, limit: int, gap: list[int] | None,
+                  ahead: ThreadPoolExecutor | None) -> Future[dict[str, Any]]:
+        """Request the page after ``cursor``: in ``ahead``'s thread, or now (``None``).
+
+        The body (the node's counts) is read here, in the caller's thread and session; the
+        other thread only uses the connection, which nothing else uses until it is done.
+        """
+        c = local.counts(self.state)
+        self.session.rollback()
+        self.state.fault("pull.before_request")
+        body: dict[str, Any] = {"cursor": cursor, "limit": limit, **c}
+        if gap:
+            body["gap"] = gap
+        if ahead is not None:
+            return ahead.submit(_fetch_page, transport, body)
+        done: Future[dict[str, Any]] = Future()
+        done.set_result(_fetch_page(transport, body))
+        return done
 
     def _finish(self, started: float, error: errors.SyncError | None,
                 transport: Transport | None) -> None:

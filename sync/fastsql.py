@@ -336,7 +336,9 @@ class SqliteTable:
 
     def _compile_pulled(self, columns: list[str]) -> Callable[[list[Any]], tuple]:
         """One function per table and column layout converting a pulled row (no loop)."""
-        namespace: dict[str, Any] = {}
+        # Repeated values (parent ids, timestamps) are looked up in the converters' memos
+        # inline, booleans converted inline; anything else calls the column's converter.
+        namespace: dict[str, Any] = {"_hex": _HEX_MEMO.get, "_dt": _DT_MEMO.get}
         parts = []
         for n, col in enumerate(self.columns):
             if col not in columns:
@@ -344,37 +346,62 @@ class SqliteTable:
                 parts.append(f"d{n}")
                 continue
             i = columns.index(col)
+            x = f"v[{i}]"
             conv = self.to_db[col]
             if conv is _w_uuid and col != "id":
                 conv = _w_uuid_ref
             namespace[f"c{n}"] = conv
             plain = _PLAIN.get(conv)
-            convert = (f"v[{i}] if type(v[{i}]) is {plain} else c{n}(v[{i}])" if plain
-                       else f"c{n}(v[{i}])")
-            parts.append(f"(None if v[{i}] is None else {convert})")
+            if plain:
+                convert = f"{x} if type({x}) is {plain} else c{n}({x})"
+            elif conv is _w_uuid_ref:
+                convert = f"(_hex({x}) if type({x}) is str else None) or c{n}({x})"
+            elif conv is _w_datetime:
+                convert = f"(_dt({x}) if type({x}) is str else None) or c{n}({x})"
+            elif conv is _w_bool:
+                convert = f"(1 if {x} else 0) if type({x}) is bool else c{n}({x})"
+            else:
+                convert = f"c{n}({x})"
+            parts.append(f"(None if {x} is None else {convert})")
         source = "def convert(v):\n    return (" + ", ".join(parts) + ",)"
         exec(source, namespace)  # noqa: S102 - code made from our own column names
         return namespace["convert"]
 
     def wire_rows(self, raw_rows: list[tuple]) -> list[list[Any]]:
         """Rows read with :attr:`select_sql` as wire values (same column order)."""
-        if self._to_wire_row is None:
-            namespace: dict[str, Any] = {}
-            parts = []
-            for i, col in enumerate(self.columns):
-                conv = self.to_wire[col]
-                if conv is _r_uuid and col != "id":
-                    conv = _r_uuid_ref
-                if conv is _r_same:
-                    parts.append(f"r[{i}]")
-                else:
-                    namespace[f"c{i}"] = conv
-                    parts.append(f"(None if r[{i}] is None else c{i}(r[{i}]))")
-            source = "def convert(r):\n    return [" + ", ".join(parts) + "]"
-            exec(source, namespace)  # noqa: S102 - code made from our own column names
-            self._to_wire_row = namespace["convert"]
         convert = self._to_wire_row
+        if convert is None:
+            convert = self._to_wire_row = self._compile_wire()
         return [convert(raw) for raw in raw_rows]
+
+    def _compile_wire(self) -> Callable[[tuple], list[Any]]:
+        """One function per table converting a stored row to wire values (no loop). The
+        common stored forms (timestamps as SQLAlchemy writes them, booleans, repeated ids)
+        are converted inline; anything else goes through the column's converter."""
+        namespace: dict[str, Any] = {"_ref": _WIRE_MEMO.get, "_str": str}
+        names = [f"v{i}" for i in range(len(self.columns))]
+        parts = []
+        for i, col in enumerate(self.columns):
+            conv = self.to_wire[col]
+            v = names[i]
+            namespace[f"c{i}"] = conv
+            if conv is _r_same:
+                parts.append(v)
+            elif conv is _r_uuid and col != "id":
+                namespace[f"c{i}"] = _r_uuid_ref
+                parts.append(f"(None if {v} is None else _ref({v}) or c{i}({v}))")
+            elif conv is _r_datetime:
+                parts.append(f'(None if {v} is None else f"{{{v}[:10]}}T{{{v}[11:]}}+00:00" '
+                             f'if type({v}) is _str and len({v}) == 26 and {v}[10] == " " '
+                             f"else c{i}({v}))")
+            elif conv is _r_bool:
+                parts.append(f"(None if {v} is None else not not {v})")
+            else:
+                parts.append(f"(None if {v} is None else c{i}({v}))")
+        source = (f"def convert(r):\n    {', '.join(names)}, = r\n"
+                  f"    return [{', '.join(parts)}]")
+        exec(source, namespace)  # noqa: S102 - code made from our own column names
+        return namespace["convert"]
 
 
 _cache: dict[Table, SqliteTable] = {}

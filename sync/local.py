@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from sync import errors
+from sync import collector, errors
 from sync.apply import db_error_code
 from sync.codec import fast_uuid
 from sync.engine import AppState
@@ -318,6 +318,14 @@ def _pending_fields(state: AppState, name: str, ids: list[uuid.UUID]) -> dict[uu
     return out
 
 
+def _params_or_none(fast: Any, columns: list[str], values: list[Any]) -> tuple | None:
+    """The INSERT parameters of one pulled row, ``None`` when a value does not fit."""
+    try:
+        return fast.params_from_columns(columns, [values])[0]
+    except (ValueError, TypeError):
+        return None
+
+
 class PageApplier:
     """Applies one pulled page to the node's database (the caller commits)."""
 
@@ -343,35 +351,26 @@ class PageApplier:
         id_at = columns.index("id")
         gone = [fast_uuid(x) for x in block.get("x", ())]
         # UUID objects only when something needs them (a first pull needs none).
-        ids = ([fast_uuid(values[id_at]) for values in rows]
-               if self.has_pending or spec.natural_key else [])
+        ids = [fast_uuid(values[id_at]) for values in rows] if self.has_pending else []
         pending = (_pending_fields(self.state, spec.name, ids + gone)
                    if (ids or gone) and self.has_pending else {})
+        if self.careful:
+            # Row by row: a row whose values do not fit is quarantined in its own savepoint.
+            params: list[tuple | None] = [_params_or_none(fast, columns, values)
+                                          for values in rows]
+        else:
+            params = fast.params_from_columns(columns, rows)  # type: ignore[assignment]
         if spec.natural_key and rows:
-            self._make_room(spec, columns, rows, ids)
-        plain = ([values for row_id, values in zip(ids, rows, strict=True)
-                  if row_id not in pending] if pending else rows)
-        if plain:
-            params = fast.params_from_columns(columns, plain)
-            if self.careful:
-                for one, values in zip(params, plain, strict=True):
-                    self._one(spec, lambda p=one: self.session.connection().exec_driver_sql(
-                        fast.upsert_sql, p), fast_uuid(values[id_at]),
-                        dict(zip(columns, values, strict=True)))
-            else:
-                # A plain INSERT costs SQLite a third of an UPSERT: rows the node does not have
-                # yet (all of them in a first pull) are inserted, the others upserted. This
-                # transaction already holds the write lock (the cursor row), so nothing can
-                # insert one of them in between.
-                conn = self.session.connection()
-                at = fast.id_index
-                have = self._existing(conn, fast, [p[at] for p in params])
-                fresh = [p for p in params if p[at] not in have] if have else params
-                known = [p for p in params if p[at] in have] if have else []
-                if fresh:
-                    conn.exec_driver_sql(fast.insert_sql, fresh)
-                if known:
-                    conn.exec_driver_sql(fast.upsert_sql, known)
+            self._make_room(spec, fast, [p for p in params if p is not None])
+        if pending:  # rows with a local change still to push: below, field by field
+            kept = [n for n, row_id in enumerate(ids) if row_id not in pending]
+            params, plain = [params[n] for n in kept], [rows[n] for n in kept]
+        else:
+            plain = rows
+        if plain and self.careful:
+            self._write_carefully(spec, fast, columns, params, plain)
+        elif plain:
+            self._write(fast, params)  # type: ignore[arg-type]
         for row_id, values in zip(ids, rows, strict=True) if pending else ():
             fields = pending.get(row_id)
             if fields is None or fields >= ALL_FIELDS:
@@ -386,6 +385,33 @@ class PageApplier:
                 delete(spec.table).where(spec.table.c.id == i)), row_id, {"id": str(row_id)})
         self.applied += len(rows) + len(gone)
 
+    def _write(self, fast: Any, params: list[tuple]) -> None:
+        """Insert or update these rows, all at once."""
+        # A plain INSERT costs SQLite a third of an UPSERT: rows the node does not have yet
+        # (all of them in a first pull) are inserted, the others upserted. This transaction
+        # already holds the write lock (the cursor row), so nothing can insert one of them in
+        # between.
+        conn = self.session.connection()
+        at = fast.id_index
+        have = self._existing(conn, fast, [p[at] for p in params])
+        fresh = [p for p in params if p[at] not in have] if have else params
+        known = [p for p in params if p[at] in have] if have else []
+        if fresh:
+            conn.exec_driver_sql(fast.insert_sql, fresh)
+        if known:
+            conn.exec_driver_sql(fast.upsert_sql, known)
+
+    def _write_carefully(self, spec: TableSpec, fast: Any, columns: list[str],
+                         params: list[tuple | None], rows: list[list[Any]]) -> None:
+        """Upsert row by row, each in a savepoint; a row that fails is quarantined."""
+        id_at = columns.index("id")
+        for one, values in zip(params, rows, strict=True):
+            self._one(spec, lambda p=one, v=values: self.session.connection().exec_driver_sql(
+                fast.upsert_sql,
+                # None: a value does not fit; converting again raises it inside the savepoint.
+                p if p is not None else fast.params_from_columns(columns, [v])[0]),
+                fast_uuid(values[id_at]), dict(zip(columns, values, strict=True)))
+
     @staticmethod
     def _existing(conn: Any, fast: Any, hexes: list[str]) -> set[str]:
         """Which of these ids (stored hex) the table holds."""
@@ -397,26 +423,30 @@ class PageApplier:
                 f"SELECT id FROM {fast.quoted_name} WHERE id IN ({marks})", chunk))  # noqa: S608
         return have
 
-    def _make_room(self, spec: TableSpec, columns: list[str], rows: list[list[Any]],
-                   ids: list[uuid.UUID]) -> None:
-        """A set's element central knows under another id replaces the local copy."""
-        t = spec.table
-        positions = [columns.index(c) for c in spec.natural_key]
-        decode = spec.codec.decode_value
-        wanted = {
-            tuple(decode(c, values[i]) for c, i in zip(spec.natural_key, positions, strict=True)):
-            row_id for row_id, values in zip(ids, rows, strict=True)
-        }
-        first = spec.natural_key[0]
-        values_first = list({key[0] for key in wanted})
-        for start in range(0, len(values_first), 500):
-            local = self.session.execute(
-                select(t).where(t.c[first].in_(values_first[start : start + 500]))).all()
-            for row in local:
-                m = row._mapping
-                key = tuple(m[c] for c in spec.natural_key)
-                if key in wanted and wanted[key] != m["id"]:
-                    self.session.execute(delete(t).where(t.c.id == m["id"]))
+    def _make_room(self, spec: TableSpec, fast: Any, params: list[tuple]) -> None:
+        """A set's element central knows under another id replaces the local copy.
+
+        Compared in the stored form (what the INSERT parameters hold), not as Python values.
+        """
+        at = [fast.columns.index(c) for c in spec.natural_key]
+        id_at = fast.id_index
+        wanted = {tuple(p[i] for i in at): p[id_at] for p in params}
+        firsts = list({key[0] for key in wanted})
+        names = ", ".join(f'"{c}"' for c in spec.natural_key)
+        conn = self.session.connection()
+        doomed = []
+        for start in range(0, len(firsts), 500):
+            chunk = tuple(firsts[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for local_id, *key in conn.exec_driver_sql(
+                    f'SELECT id, {names} FROM {fast.quoted_name} '  # noqa: S608 - our names
+                    f'WHERE "{spec.natural_key[0]}" IN ({marks})', chunk):
+                theirs = wanted.get(tuple(key))
+                if theirs is not None and theirs != local_id:
+                    doomed.append((local_id,))
+        if doomed:
+            conn.exec_driver_sql(f"DELETE FROM {fast.quoted_name} WHERE id = ?",  # noqa: S608
+                                 doomed)
 
     def _one(self, spec: TableSpec, action: Any, row_id: Any, wire: dict[str, Any]) -> None:
         if not self.careful:
@@ -443,11 +473,12 @@ def apply_page(state: AppState, page: dict[str, Any], cursor: int) -> int:
 
     :returns: how many rows could not be applied.
     """
-    try:
-        return _apply(state, page, cursor, careful=False)
-    except (IntegrityError, StatementError, DBAPIError, ValueError):
-        state.session.rollback()
-        return _apply(state, page, cursor, careful=True)
+    with collector.paused():
+        try:
+            return _apply(state, page, cursor, careful=False)
+        except (IntegrityError, StatementError, DBAPIError, ValueError):
+            state.session.rollback()
+            return _apply(state, page, cursor, careful=True)
 
 
 def _apply(state: AppState, page: dict[str, Any], cursor: int, careful: bool) -> int:

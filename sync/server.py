@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import apply as applying
-from sync import errors, synclog
+from sync import collector, errors, synclog
 from sync.changelog import append_changes
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.feed import horizon, pull_page
@@ -263,7 +263,7 @@ def _rejections(state: AppState, session: Session, node_id: uuid.UUID, after: in
 @bp.post("/push")
 def push() -> Response:
     """Apply a page of the node's operations (one JSON object per line) exactly once."""
-    with applying.gc_paused():
+    with collector.paused():
         return _push()
 
 

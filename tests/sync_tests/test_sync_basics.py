@@ -111,7 +111,7 @@ def test_the_outbox_holds_what_the_database_holds_for_unit_of_work_and_core_writ
 def test_the_garbage_collector_pauses_for_a_page_and_comes_back_after_the_last():
     import gc
 
-    from sync.apply import gc_paused
+    from sync.collector import paused as gc_paused
 
     assert gc.isenabled()
     with gc_paused():

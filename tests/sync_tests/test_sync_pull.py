@@ -1,0 +1,141 @@
+"""The pull: rows a node cannot apply are quarantined there without holding back the rest, the
+next page is asked for while one is applied, and what central serves is what its rows hold."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+from synckit import assert_converged, assert_cursor_not_ahead
+
+from fieldapp.communities.models import Community
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+from fieldapp.nodes.models import Node as NodeRow
+from sync import errors
+from sync.errors import SimulatedCrash
+
+_dni = iter(range(42000000, 42999999))
+
+
+def _families(app, community, names):
+    return app.add_families(community, [
+        {"head_given_names": name, "dni": str(next(_dni))} for name in names])
+
+
+def _pull_quarantine(node):
+    q = node.state.tables.quarantine
+    with node.app.app_context():
+        rows = db.session.execute(
+            select(q.c.table_name, q.c.row_id, q.c.code).where(q.c.direction == "pull")).all()
+        db.session.rollback()
+    return rows
+
+
+def _raw(node, sql, **params):
+    """Write to the node's database behind the session (nothing captured)."""
+    with node.app.app_context(), db.engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def test_rows_the_node_cannot_apply_are_quarantined_and_the_rest_goes_in(central, make_node):
+    c1 = central.add_community("C1")
+    c2 = central.add_community("C2")
+    lost = _families(central, c1, ["Ana", "Berta", "Carla"])
+    kept = _families(central, c2, ["Dora", "Elsa", "Fina"])
+    b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
+    b.enrol(central, communities=("C1", "C2"))
+    # The node already holds another community under code C1 (an old setup): central's C1
+    # cannot go in (duplicate code), and so neither can its families (missing parent).
+    _raw(b, "INSERT INTO communities (id, code, name, created_at, updated_at, origin_node, "
+         "version) VALUES (:id, 'C1', 'Vieja', '2026-01-01 00:00:00.000000', "
+         "'2026-01-01 00:00:00.000000', 'OLD', 1)", id=uuid.uuid4().hex)
+    report = b.sync()
+    assert report.ok
+    assert report.failed == 4
+    held = _pull_quarantine(b)
+    assert sorted(code for _t, _i, code in held) == [
+        "duplicate_key", "missing_parent", "missing_parent", "missing_parent"]
+    assert {row_id for _t, row_id, _c in held} == {c1, *lost}
+    assert all(b.get(Family, f) is not None for f in kept)
+    assert all(b.get(Family, f) is None for f in lost)
+    assert b.get(Community, c2) is not None
+    with central.app.app_context():
+        top = central.state.session.execute(text(
+            "SELECT value FROM sync_state WHERE key = 'server_seq'")).scalar_one()
+        db.session.rollback()
+    assert b.cursor() == top  # the queue went on past them
+    # Central heard the count as the node holds it (the page asked ahead before the rows were
+    # quarantined was asked again).
+    reported = {n["code"]: n["quarantined_reported"] for n in central.rows(NodeRow).values()}
+    assert reported["BBB"] == b.status()["quarantined"] == 4
+
+
+def test_a_value_that_does_not_fit_is_quarantined_on_the_node(central, make_node):
+    if central.backend == "postgres":
+        pytest.skip("PostgreSQL does not store text in an integer column")
+    c1 = central.add_community("C1")
+    good, bad = _families(central, c1, ["Buena", "Mala"])
+    # A captured edit puts the row in the change log, then central's SQLite is made to hold
+    # what the column's type does not allow (written behind its back).
+    central.edit(Family, bad, notes="tocada")
+    with central.app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("UPDATE families SET version = 'muchas' WHERE id = :id"),
+                     {"id": bad.hex})
+    b = make_node("BBB")
+    b.enrol(central, communities=("C1",))
+    report = b.sync()
+    assert report.ok
+    assert report.failed == 1
+    assert [(row_id, code) for _t, row_id, code in _pull_quarantine(b)] == [(bad, "invalid")]
+    assert b.get(Family, good) is not None
+    assert b.get(Family, bad) is None
+
+
+def test_a_crash_while_the_next_page_is_on_its_way_applies_nothing_twice(central, make_node):
+    c1 = central.add_community("C1")
+    _families(central, c1, [f"Persona {n}" for n in range(9)])
+    b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
+    b.enrol(central, communities=("C1",))
+    # The second page fails to commit while the third is already asked for.
+    b.app.config["SYNC_FAULTS"] = {"pull.before_commit": 2}
+    with pytest.raises(SimulatedCrash):
+        b.sync()
+    assert_cursor_not_ahead(central, b)
+    first = b.cursor()
+    assert first > 0
+    b.app.config["SYNC_FAULTS"] = None
+    assert b.sync().ok
+    assert_converged(central, b)
+    assert b.count(Family) == 9
+
+
+def test_a_cut_answer_to_the_page_asked_ahead_keeps_the_page_before(central, make_node):
+    from sync.testing import LinkProxy
+
+    c1 = central.add_community("C1")
+    _families(central, c1, [f"Persona {n}" for n in range(9)])
+    proxy = LinkProxy(central.server.port)
+    try:
+        b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
+        b.enrol(central, communities=("C1",), url=proxy.url)
+        asked = []
+
+        def cut_third() -> None:
+            asked.append(1)
+            if len(asked) == 3:
+                proxy.cut_download_after(300)
+
+        b.app.config["SYNC_FAULTS"] = {"pull.before_request": cut_third}
+        with pytest.raises(errors.SyncError):
+            b.sync()
+        b.app.config["SYNC_FAULTS"] = None
+        # The two pages before the cut one are in, nothing beyond.
+        assert_cursor_not_ahead(central, b)
+        assert b.cursor() > 0
+        assert b.sync().ok
+        assert_converged(central, b)
+        assert proxy.cuts == 1
+    finally:
+        proxy.close()
