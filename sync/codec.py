@@ -171,6 +171,7 @@ class TableCodec:
         self.table = table
         self.columns: list[str] = [c.key for c in table.columns]
         self.data_columns: list[str] = [c for c in self.columns if c != "id"]
+        self.column_set: frozenset[str] = frozenset(self.columns)
         self.nullable = {c.key: bool(c.nullable) for c in table.columns}
         pairs = {c.key: _pair(c.type) for c in table.columns}
         self.encoders: dict[str, Encoder] = {k: p[0] for k, p in pairs.items()}
