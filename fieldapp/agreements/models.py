@@ -95,7 +95,8 @@ class Agreement(SyncedMixin, Base):
     year: Mapped[int]
     period_start: Mapped[date]
     period_end: Mapped[date]
-    status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    # Looked up through the dashboard's ix_dash_agreements_status (status, period, ...).
+    status: Mapped[str] = mapped_column(String(12), default="draft")
     kind: Mapped[str] = mapped_column(String(12), default="original")
     version_no: Mapped[int] = mapped_column(default=1)
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -139,7 +140,8 @@ class AgreementCommitment(SyncedMixin, Base):
     __tablename__ = "agreement_commitments"
     __table_args__ = (UniqueConstraint("agreement_id", "commitment_type_id"),)
 
-    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"), index=True)
+    # Looked up through the unique (agreement, commitment type) constraint's index.
+    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"))
     commitment_type_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("commitment_types.id"))
     text_es: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text)

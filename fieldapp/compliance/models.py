@@ -28,7 +28,8 @@ class ComplianceVisit(SyncedMixin, Base):
     )
 
     code: Mapped[str] = mapped_column(String(40), unique=True)
-    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    # Looked up through the dashboard's ix_dash_visits_family (family, date, ...).
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"))
     agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"), index=True)
     visited_on: Mapped[date] = mapped_column(index=True)
     monitor_id: Mapped[uuid.UUID | None]
@@ -51,7 +52,8 @@ class VisitFinding(SyncedMixin, Base):
         CheckConstraint(one_of("result", FINDING_RESULTS), name="result"),
     )
 
-    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("compliance_visits.id"), index=True)
+    # Looked up through the unique (visit, commitment) constraint's index.
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("compliance_visits.id"))
     agreement_commitment_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("agreement_commitments.id")
     )

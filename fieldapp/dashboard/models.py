@@ -222,6 +222,9 @@ def _indexes() -> None:
         a.number,
         a.id,
     )
+    # These four also serve the pages' look-ups by status or by family (a family's deliveries,
+    # visits and attendance): the single-column indexes they cover were dropped (migrations
+    # 0008 and 0009). Keep them, or give those look-ups an index again.
     Index("ix_dash_deliveries_family", d.family_id, d.delivered_on, d.reverses_id, d.voided, d.id)
     Index("ix_dash_deliveries_reverses", d.reverses_id, d.voided)
     Index("ix_dash_visits_family", v.family_id, v.visited_on, v.voided, v.agreement_id)

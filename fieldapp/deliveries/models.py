@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.agreements.models import Agreement, BenefitType
@@ -27,7 +27,8 @@ class Delivery(SyncedMixin, Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(one_of("receipt_kind", RECEIPT_KINDS), name="receipt_kind"),
-        Index("ix_benefit_deliveries_family_date", "family_id", "delivered_on"),
+        # A family's deliveries by date (the suspected-double check, the family page) are
+        # read from the dashboard's ix_dash_deliveries_family (family, date, ...).
     )
 
     code: Mapped[str] = mapped_column(String(40), unique=True)

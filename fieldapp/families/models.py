@@ -38,7 +38,8 @@ class Family(SyncedMixin, Base):
     )
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    community_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("communities.id"), index=True)
+    # Looked up through ix_families_community_name (community, surname, given names).
+    community_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("communities.id"))
     head_given_names: Mapped[str] = mapped_column(String(120))
     head_surname: Mapped[str] = mapped_column(String(120))
     dni: Mapped[str | None] = mapped_column(String(8), index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import runpy
 import shutil
 import sqlite3
 import uuid
@@ -15,6 +16,7 @@ from fieldapp.agreements.models import AgreementBenefit, BenefitType, Commitment
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.nodes.syncing import catalogue_id
+from fieldapp.setup import MIGRATIONS_DIR
 
 
 def _seed(node: Node) -> None:
@@ -80,9 +82,12 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
         con.execute("UPDATE sync_outbox SET payload = replace(payload, ?, ?), "
                     "row_id = CASE WHEN row_id = ? THEN ? ELSE row_id END",
                     (str(new), str(old), new.hex, old.hex))
-    # The schema as 0006 left it: the later migrations run again on start-up.
-    con.execute("CREATE INDEX ix_attendance_family_id ON attendance (family_id)")
-    con.execute("CREATE INDEX ix_attendance_session_id ON attendance (session_id)")
+    # The schema as 0006 left it: the later migrations run again on start-up, and the indexes
+    # they drop must be there.
+    for path in sorted(MIGRATIONS_DIR.glob("versions/*.py")):
+        if path.name > "0007":
+            for name, table, columns in runpy.run_path(str(path)).get("DROPPED", ()):
+                con.execute(f"CREATE INDEX {name} ON {table} ({', '.join(columns)})")
     con.execute("UPDATE alembic_version SET version_num = '0006_pages_speed'")
     con.commit()
     con.close()

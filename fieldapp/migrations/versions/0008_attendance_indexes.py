@@ -22,11 +22,18 @@ branch_labels = None
 depends_on = None
 
 
+#: (index, table, columns) as 0001 created them.
+DROPPED = (
+    ("ix_attendance_session_id", "attendance", ["session_id"]),
+    ("ix_attendance_family_id", "attendance", ["family_id"]),
+)
+
+
 def upgrade():
-    op.drop_index("ix_attendance_session_id", table_name="attendance")
-    op.drop_index("ix_attendance_family_id", table_name="attendance")
+    for name, table, _columns in DROPPED:
+        op.drop_index(name, table_name=table)
 
 
 def downgrade():
-    op.create_index("ix_attendance_family_id", "attendance", ["family_id"], unique=False)
-    op.create_index("ix_attendance_session_id", "attendance", ["session_id"], unique=False)
+    for name, table, columns in DROPPED:
+        op.create_index(name, table, columns, unique=False)
