@@ -53,46 +53,42 @@ _UUID_MEMO: dict[str, uuid.UUID] = {}
 _MEMO_MAX = 200_000
 
 
-def _w_uuid_ref(v: Any) -> str:
-    """:func:`_w_uuid` for columns that repeat (foreign keys), remembered."""
-    found = _HEX_MEMO.get(v) if type(v) is str else None
-    if found is None:
-        found = _w_uuid(v)
-        if len(_HEX_MEMO) >= _MEMO_MAX:
-            _HEX_MEMO.clear()
-        _HEX_MEMO[v] = found
+def _remembered(convert: Callable[[Any], Any], memo: dict[str, Any]) -> Callable[[Any], Any]:
+    """``convert`` with its result remembered per text in ``memo`` (a page repeats the same
+    parents and timestamps again and again). Bounded: ``memo`` is cleared when it grows large."""
+
+    def remembered(v: Any) -> Any:
+        found = memo.get(v) if type(v) is str else None
+        if found is None:
+            found = convert(v)
+            if type(v) is str:
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[v] = found
+        return found
+
+    return remembered
+
+
+#: :func:`_w_uuid` for columns that repeat (foreign keys), remembered.
+_w_uuid_ref = _remembered(_w_uuid, _HEX_MEMO)
+
+
+def _uuid_from_hex(hex32: str) -> uuid.UUID:
+    found = _new(uuid.UUID)
+    _set(found, "int", int(hex32, 16))
+    _set(found, "is_safe", _SAFE_UNKNOWN)
     return found
 
 
-def uuid_of_hex(hex32: str) -> uuid.UUID:
-    """The UUID of 32 stored hex digits (already checked), remembered for repeated values."""
-    found = _UUID_MEMO.get(hex32)
-    if found is None:
-        found = _new(uuid.UUID)
-        _set(found, "int", int(hex32, 16))
-        _set(found, "is_safe", _SAFE_UNKNOWN)
-        if len(_UUID_MEMO) >= _MEMO_MAX:
-            _UUID_MEMO.clear()
-        _UUID_MEMO[hex32] = found
-    return found
+#: The UUID of 32 stored hex digits (already checked), remembered for repeated values.
+uuid_of_hex: Callable[[str], uuid.UUID] = _remembered(_uuid_from_hex, _UUID_MEMO)
 
 
 _fromisoformat = datetime.fromisoformat
 
 
 _DT_MEMO: dict[str, str] = {}
-
-
-def _w_datetime(v: Any) -> str:
-    # Timestamps repeat (created = updated, a day's visits): each text is converted once.
-    found = _DT_MEMO.get(v) if type(v) is str else None
-    if found is None:
-        found = _datetime_to_db(v)
-        if type(v) is str:
-            if len(_DT_MEMO) >= _MEMO_MAX:
-                _DT_MEMO.clear()
-            _DT_MEMO[v] = found
-    return found
 
 
 def _datetime_to_db(v: Any) -> str:
@@ -109,6 +105,10 @@ def _datetime_to_db(v: Any) -> str:
         d = d.astimezone(UTC)
     return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:"
             f"{d.second:02d}.{d.microsecond:06d}")
+
+
+#: Timestamps repeat (created = updated, a day's visits): each text is converted once.
+_w_datetime = _remembered(_datetime_to_db, _DT_MEMO)
 
 
 def _w_date(v: Any) -> str:
@@ -163,16 +163,8 @@ def _r_uuid(v: Any) -> str:
 _WIRE_MEMO: dict[str, str] = {}
 
 
-def _r_uuid_ref(v: Any) -> str:
-    """:func:`_r_uuid` for columns that repeat (foreign keys), remembered."""
-    found = _WIRE_MEMO.get(v) if type(v) is str else None
-    if found is None:
-        found = _r_uuid(v)
-        if type(v) is str:
-            if len(_WIRE_MEMO) >= _MEMO_MAX:
-                _WIRE_MEMO.clear()
-            _WIRE_MEMO[v] = found
-    return found
+#: :func:`_r_uuid` for columns that repeat (foreign keys), remembered.
+_r_uuid_ref = _remembered(_r_uuid, _WIRE_MEMO)
 
 
 def _r_datetime(v: Any) -> str:
