@@ -65,9 +65,8 @@ def demo_database(scale: float, seed: int, log: Any) -> Path:
         instance, _seconds = make_demo_instance(scale, seed)
         return instance / "fieldapp.sqlite"
 
-    from sqlalchemy import text
-
     from fieldapp import create_app
+    from fieldapp.checkpoints import fold
     from fieldapp.extensions import db
 
     migrations = sorted(p.name for p in (ROOT / "fieldapp/migrations/versions").glob("*.py"))
@@ -85,8 +84,8 @@ def demo_database(scale: float, seed: int, log: Any) -> Path:
         from fieldapp.demo.generator import generate
 
         generate(scale=scale, seed=seed)
-        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         db.session.commit()
+        fold(db.engine)
         db.engine.dispose()
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(instance / "fieldapp.sqlite"), target)

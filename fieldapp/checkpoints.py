@@ -19,6 +19,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from flask import Flask
@@ -47,6 +48,25 @@ def checkpoint(path: str) -> tuple[int, int, int] | None:
         return None
     finally:
         conn.close()
+
+
+def fold(engine: Engine, attempts: int = 200) -> None:
+    """Copy the whole WAL into the database file and empty it, so that a plain copy of the file
+    (a test template, a benchmark's cached instance) holds everything.
+
+    The background thread may be checkpointing the same file at that moment: SQLite then
+    answers "busy" and leaves part of the log, so this tries again until it is done.
+
+    :raises RuntimeError: when the log still could not be folded after ``attempts`` tries.
+    """
+    for _ in range(attempts):
+        with engine.connect() as connection:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+            connection.commit()
+        if not busy:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"the WAL of {engine.url.database} could not be checkpointed")
 
 
 class Checkpointer:

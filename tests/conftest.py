@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from fieldapp import create_app
+from fieldapp.checkpoints import fold
 from fieldapp.extensions import db
 
 TEST_PASSWORD = "correct horse battery"
@@ -47,8 +48,7 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _checkpoint(app: Flask) -> None:
     """Fold the WAL into the main file so a plain copy of it is complete."""
     with app.app_context():
-        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.commit()
+        fold(db.engine)
         db.engine.dispose()
 
 

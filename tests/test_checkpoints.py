@@ -86,3 +86,27 @@ def test_the_thread_checkpoints_what_commits_noted(app_factory, monkeypatch):
 def test_a_database_file_that_is_gone_is_skipped_and_not_created(tmp_path, gone):
     assert checkpoints.checkpoint(str(tmp_path / gone)) is None
     assert not (tmp_path / gone).exists()
+
+
+def test_fold_empties_the_log_once_no_reader_holds_it_and_says_when_it_cannot(app_factory):
+    import sqlite3
+
+    app = app_factory()
+    path = Path(app.instance_path, "fieldapp.sqlite")
+    _write_pages(app, 50, 1)
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM scratch").fetchone()  # holds a snapshot of the log
+    _write_pages(app, 50, 1)
+    with app.app_context():
+        db.engine.dispose()
+        db.session.execute(db.text("PRAGMA busy_timeout=0"))  # fail fast: the reader stays
+        db.session.commit()  # the pool's only connection, which fold takes
+        with pytest.raises(RuntimeError, match="could not be checkpointed"):
+            checkpoints.fold(db.engine, attempts=2)
+        reader.rollback()
+        reader.close()
+        checkpoints.fold(db.engine)
+    assert _wal_pages(app) == 0  # everything is in the database file: a plain copy holds it
+    copy = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)  # ignores any log
+    assert copy.execute("SELECT count(*) FROM scratch").fetchone()[0] == 2 * 50
