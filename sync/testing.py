@@ -89,6 +89,10 @@ class LinkProxy:
                 _close(client)
                 continue
             server.settimeout(None)
+            for s in (client, server):
+                # Relay each chunk at once: with Nagle's algorithm the relay held the tail of
+                # every answer until the node acknowledged the rest (tens of ms a page).
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self.lock:
                 self.connections += 1
                 self._sockets.update((client, server))
