@@ -139,3 +139,25 @@ def test_a_cut_answer_to_the_page_asked_ahead_keeps_the_page_before(central, mak
         assert proxy.cuts == 1
     finally:
         proxy.close()
+
+
+def test_an_answer_is_the_json_the_standard_library_would_write(central):
+    """Answers are written with orjson: the same bytes as ``json.dumps`` for what a page holds
+    (UTF-8 text unescaped, floats, nested lists), and numeric keys written as text."""
+    import gzip
+    import json
+
+    from sync.server import respond
+
+    page = {"c": 7, "m": False, "h": 9, "t": [{"n": "families", "k": ["id", "head_surname"],
+                                              "r": [["0193", "Pinedo Ríos ñ \u2028 \"q\""],
+                                                    [None, 0.1 + 0.2], [True, -5.123456789012345]]
+                                              }], "details": {"acked": 4}}
+    with central.app.test_request_context(headers={"Accept-Encoding": "gzip"}):
+        answer = respond(page)
+        small = respond({3: "tres"})
+    body = answer.get_data()
+    if answer.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    assert body == json.dumps(page, separators=(",", ":"), ensure_ascii=False).encode()
+    assert json.loads(small.get_data()) == {"3": "tres"}
