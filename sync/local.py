@@ -318,6 +318,13 @@ def _pending_fields(state: AppState, name: str, ids: list[uuid.UUID]) -> dict[uu
     return out
 
 
+def _pulled_id(value: Any) -> uuid.UUID:
+    """The id of a pulled row (``ValueError`` when it is not a UUID's text)."""
+    if type(value) is not str:
+        raise ValueError(f"not a UUID: {value!r}")
+    return fast_uuid(value)
+
+
 def _params_or_none(fast: Any, columns: list[str], values: list[Any]) -> tuple | None:
     """The INSERT parameters of one pulled row, ``None`` when a value does not fit."""
     try:
@@ -349,9 +356,13 @@ class PageApplier:
         if "id" not in columns:
             raise errors.BadResponse(f"rows of {spec.name} without ids")
         id_at = columns.index("id")
-        gone = [fast_uuid(x) for x in block.get("x", ())]
+        gone_ids = block.get("x", ())
+        if self.careful:  # a row or deletion without a valid id is set aside, not applied
+            rows = [values for values in rows if self._has_id(spec, columns, values, id_at)]
+            gone_ids = [x for x in gone_ids if self._has_id(spec, ["id"], [x], 0)]
+        gone = [_pulled_id(x) for x in gone_ids]
         # UUID objects only when something needs them (a first pull needs none).
-        ids = [fast_uuid(values[id_at]) for values in rows] if self.has_pending else []
+        ids = [_pulled_id(values[id_at]) for values in rows] if self.has_pending else []
         pending = (_pending_fields(self.state, spec.name, ids + gone)
                    if (ids or gone) and self.has_pending else {})
         if self.careful:
@@ -410,7 +421,7 @@ class PageApplier:
                 fast.upsert_sql,
                 # None: a value does not fit; converting again raises it inside the savepoint.
                 p if p is not None else fast.params_from_columns(columns, [v])[0]),
-                fast_uuid(values[id_at]), dict(zip(columns, values, strict=True)))
+                _pulled_id(values[id_at]), dict(zip(columns, values, strict=True)))
 
     @staticmethod
     def _existing(conn: Any, fast: Any, hexes: list[str]) -> set[str]:
@@ -456,12 +467,25 @@ class PageApplier:
             with self.session.begin_nested():
                 action()
         except (IntegrityError, StatementError, DBAPIError, ValueError) as error:
-            code, message = db_error_code(error)
-            self.failed += 1
-            self.session.execute(insert(self.state.tables.quarantine).values(
-                direction="pull", table_name=spec.name, row_id=row_id, code=code,
-                message=message, payload=json.dumps(wire, ensure_ascii=False, default=str),
-                created_at=self.state.now()))
+            self._quarantine(spec, row_id, *db_error_code(error), wire)
+
+    def _has_id(self, spec: TableSpec, columns: list[str], values: list[Any], at: int) -> bool:
+        """Whether a pulled row's id (``values[at]``) is a UUID; if not, it is quarantined."""
+        try:
+            _pulled_id(values[at])
+        except ValueError:
+            wire = dict(zip(columns, values, strict=False))
+            self._quarantine(spec, None, "invalid", "The record id is not a UUID.", wire)
+            return False
+        return True
+
+    def _quarantine(self, spec: TableSpec, row_id: uuid.UUID | None, code: str, message: str,
+                    wire: dict[str, Any]) -> None:
+        self.failed += 1
+        self.session.execute(insert(self.state.tables.quarantine).values(
+            direction="pull", table_name=spec.name, row_id=row_id, code=code,
+            message=message, payload=json.dumps(wire, ensure_ascii=False, default=str),
+            created_at=self.state.now()))
 
 
 def apply_page(state: AppState, page: dict[str, Any], cursor: int) -> int:

@@ -93,6 +93,29 @@ def test_a_value_that_does_not_fit_is_quarantined_on_the_node(central, make_node
     assert b.get(Family, bad) is None
 
 
+def test_a_row_whose_id_is_not_a_uuid_is_quarantined_on_the_node(central, make_node):
+    if central.backend == "postgres":
+        pytest.skip("PostgreSQL does not store other text in a UUID column")
+    c1 = central.add_community("C1")
+    good, bad = _families(central, c1, ["Buena", "Mala"])
+    # Central's SQLite made to hold a row (and its change-log entry) under an id that is not
+    # a UUID, written behind its back.
+    with central.app.app_context(), db.engine.begin() as conn:
+        for table in ("families", "sync_changes"):
+            column = "id" if table == "families" else "row_id"
+            conn.execute(text(f"UPDATE {table} SET {column} = :z WHERE {column} = :id"),  # noqa: S608
+                         {"z": "z" * 32, "id": bad.hex})
+    b = make_node("BBB")
+    b.enrol(central, communities=("C1",))
+    report = b.sync()  # before: the whole sync failed, and every later one
+    assert report.ok
+    assert report.failed == 1
+    assert [(row_id, code) for _t, row_id, code in _pull_quarantine(b)] == [(None, "invalid")]
+    assert b.get(Family, good) is not None
+    assert b.count(Family) == 1
+    assert b.sync().ok
+
+
 def test_a_crash_while_the_next_page_is_on_its_way_applies_nothing_twice(central, make_node):
     c1 = central.add_community("C1")
     _families(central, c1, [f"Persona {n}" for n in range(9)])
@@ -109,6 +132,41 @@ def test_a_crash_while_the_next_page_is_on_its_way_applies_nothing_twice(central
     assert b.sync().ok
     assert_converged(central, b)
     assert b.count(Family) == 9
+
+
+def test_a_failing_page_does_not_wait_for_the_page_asked_ahead(central, make_node,
+                                                                 monkeypatch):
+    import threading
+    import time
+
+    import sync.server
+
+    c1 = central.add_community("C1")
+    _families(central, c1, [f"Persona {n}" for n in range(9)])
+    b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
+    b.enrol(central, communities=("C1",))
+    served = sync.server.pull_page
+    calls = []
+    release = threading.Event()
+
+    def slow_third(*args, **kwargs):  # central, slow to answer the page asked ahead
+        calls.append(1)
+        if len(calls) == 3:
+            release.wait(10)
+        return served(*args, **kwargs)
+
+    monkeypatch.setattr(sync.server, "pull_page", slow_third)
+    b.app.config["SYNC_FAULTS"] = {"pull.before_commit": 2}  # while the third is asked for
+    started = time.monotonic()
+    try:
+        with pytest.raises(SimulatedCrash):
+            b.sync()
+        assert time.monotonic() - started < 5  # before: 10 s (the link's timeout in general)
+    finally:
+        release.set()
+    b.app.config["SYNC_FAULTS"] = None
+    assert b.sync().ok
+    assert_converged(central, b)
 
 
 def test_a_cut_answer_to_the_page_asked_ahead_keeps_the_page_before(central, make_node):
