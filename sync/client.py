@@ -10,6 +10,7 @@ import gzip
 import http.client
 import json
 import random
+import socket
 import ssl
 import threading
 import time
@@ -74,6 +75,8 @@ class Transport:
         self.ca_file = ca_file
         self.auth = auth
         self.conn: http.client.HTTPConnection | None = None
+        self._aborted = False
+        self._abort_lock = threading.Lock()
         self.requests = 0
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -89,6 +92,19 @@ class Transport:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+    def abort(self) -> None:
+        """Cut the connection at once, from another thread than the one using it: a request
+        waiting for its answer fails now (:class:`sync.errors.Unreachable`) instead of waiting
+        up to the timeout; a request not yet sent is not sent. The transport stays unusable."""
+        with self._abort_lock:  # see send(): either it sees the flag or this sees its socket
+            self._aborted = True
+            sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def post(self, path: str, payload: Any = None, body: bytes | None = None,
              content_type: str = "application/json") -> dict[str, Any]:
@@ -114,6 +130,11 @@ class Transport:
         self.bytes_sent += len(body) + len(url) + 60 + sum(len(k) + len(v) + 4
                                                           for k, v in headers.items())
         try:
+            if conn.sock is None:
+                conn.connect()  # here, not inside request(): abort() can then cut it
+            with self._abort_lock:
+                if self._aborted:
+                    raise OSError("the sync stopped")
             conn.request("POST", url, body=body, headers=headers)
             response = conn.getresponse()
             raw = response.read()
@@ -419,6 +440,11 @@ class NodeSync:
                     # That request told central the quarantine count from before this page
                     # quarantined rows: ask again, so that central shows what the node holds.
                     page = self._ask_page(transport, cursor, limit, gap, None).result()
+        except BaseException:
+            # This sync stops: the page asked ahead is not wanted, so do not wait for it (on a
+            # weak link, up to SYNC_TIMEOUT). The next sync asks again from the saved cursor.
+            transport.abort()
+            raise
         finally:
             ahead.shutdown(wait=True, cancel_futures=True)
 
