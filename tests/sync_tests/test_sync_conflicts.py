@@ -177,3 +177,76 @@ def test_a_delivery_recorded_twice_is_kept_twice_and_flagged(world):
     report = a.sync()
     assert [r["code"] for r in report.rejections] == ["append_only"]
     assert central.get(Delivery, first)["quantity"] == Decimal("1")
+
+
+def test_double_delivery_lookups_start_from_the_new_deliveries_on_postgres(central):
+    """A new central has no table statistics while it takes its first pushes. The look-up for
+    suspected doubles then let PostgreSQL start from the whole deliveries table and, for each
+    delivery there, search the page's new ones: every page cost more than the one before (34 s
+    a page, 20 pages into a scale-1 push). Each new delivery must look up its own family's."""
+    if central.backend != "postgres":
+        pytest.skip("the plan of PostgreSQL's statement")
+    from sqlalchemy import text
+
+    from fieldapp.agreements.models import BenefitType
+    from fieldapp.extensions import db
+    from fieldapp.nodes.syncing import find_double_deliveries
+
+    community = central.add_community("C1")
+    families = [central.add_family(community, dni=f"4100{n:04d}") for n in range(30)]
+    agreement = _signed_agreement(central, families[0], "AM-2026-CEN-0001")
+    benefit = central.add(BenefitType, code="seedlings", category="seedlings",
+                          name_es="Plantones", name_en="Seedlings", default_unit="plantones")
+    with central.app.app_context():
+        # 6,000 deliveries behind the ORM's back, as a push's bulk insert writes them, with no
+        # ANALYZE after them (autovacuum may not have run yet on a new central).
+        db.session.execute(text(
+            "INSERT INTO benefit_deliveries (id, code, family_id, agreement_id, benefit_type_id, "
+            "item, quantity, unit, delivered_on, delivered_by_name, receipt_kind, "
+            "over_promise_confirmed, created_at, updated_at, origin_node, version, voided) "
+            "SELECT gen_random_uuid(), 'AM-D-' || n, (:families)[1 + n % 30], :agreement, "
+            ":benefit, 'Plantones', 1 + n % 5, 'plantones', DATE '2026-01-01' + n % 300, "
+            "'Wilmer', 'none', false, now(), now(), 'CEN', 1, false "
+            "FROM generate_series(1, 6000) AS n"),
+            {"families": families, "agreement": agreement, "benefit": benefit})
+        db.session.commit()
+        rows = [{"id": i, "reverses_id": None, "voided": False} for i in db.session.execute(
+            text("SELECT id FROM benefit_deliveries ORDER BY code LIMIT 500")).scalars()]
+        plans = []
+        execute = db.session.execute
+
+        def explained(statement, *args, **kwargs):
+            sql = str(statement.compile(dialect=db.engine.dialect,
+                                        compile_kwargs={"literal_binds": True}))
+            plans.append("\n".join(execute(text("EXPLAIN " + sql)).scalars()))
+            return execute(statement, *args, **kwargs)
+
+        db.session.execute = explained
+        try:
+            doubles = find_double_deliveries(db.session, rows)
+        finally:
+            del db.session.execute
+        db.session.rollback()
+    [plan] = plans
+    assert "Seq Scan on benefit_deliveries old" not in plan, plan
+    assert "on benefit_deliveries old" in plan, plan  # an index scan per new delivery
+    # The same answer as the rule says (deliveries n and n + 300 are alike, among others).
+    with central.app.app_context():
+        every = db.session.execute(text(
+            "SELECT id, family_id, quantity, delivered_on FROM benefit_deliveries")).all()
+        db.session.rollback()
+    alike: dict[tuple, list] = {}
+    for row_id, family_id, quantity, day in every:
+        alike.setdefault((family_id, quantity), []).append((row_id, day))
+    of = {row_id: (family_id, quantity, day) for row_id, family_id, quantity, day in every}
+    fresh = {r["id"] for r in rows}
+    expected = {}
+    for r in rows:
+        family_id, quantity, day = of[r["id"]]
+        earlier = sorted(o for o, d in alike[(family_id, quantity)]
+                         if o != r["id"] and abs((d - day).days) <= 1
+                         and not (o in fresh and o > r["id"]))
+        if earlier:
+            expected[r["id"]] = earlier[0]  # the same created_at: the smallest id first
+    assert dict(doubles) == expected
+    assert len(expected) > 100
