@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sync.changelog import Change, _place
 from sync.codec import fast_uuid
 from sync.engine import AppState, NodeInfo
+from sync.fastpg import copy_rows
 from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
@@ -89,6 +90,7 @@ class Applier:
         self.skewed = 0
         self.now = state.now()
         self.fast = is_sqlite(session)
+        self.postgres = session.get_bind().dialect.name == "postgresql"
         #: (table, id) -> community of rows looked up during this page.
         self.cache: dict[tuple[str, Any], Any] = {}
         #: places -> refusal (None: in scope), see scope_refusal.
@@ -331,6 +333,8 @@ class Applier:
                 if self.fast:
                     self.session.connection().exec_driver_sql(
                         sqlite_table(spec.table).insert_sql, [p for _o, _r, p, _pl in items])
+                elif self.postgres and len(items) > 1:
+                    copy_rows(self.session, spec.table, [row for _o, row, _p, _pl in items])
                 else:
                     self.session.execute(insert(spec.table), [row for _o, row, _p, _pl in items])
             return items

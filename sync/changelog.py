@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sync.capture import allocate_seqs
 from sync.engine import AppState
+from sync.fastpg import copy_rows
 from sync.fastsql import is_sqlite, sqlite_table
 from sync.registry import MISSING
 
@@ -109,6 +110,9 @@ def append_changes(state: AppState, session: Session, entries: list[Change]) -> 
             }
             for n, e in enumerate(entries)
         ]
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(t), rows[start : start + 5000])
+        if session.get_bind().dialect.name == "postgresql":
+            copy_rows(session, t, rows)
+        else:
+            for start in range(0, len(rows), 5000):
+                session.execute(insert(t), rows[start : start + 5000])
     return first + len(entries) - 1

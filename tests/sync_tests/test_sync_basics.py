@@ -22,6 +22,7 @@ def test_demo_node_pushes_everything_and_a_new_node_pulls_it(central, make_node)
     assert report.rejected == 0
     assert count(central.app, Family) == count(a.app, Family) > 50
     assert a.status()["pending"] == 0
+    assert_converged(central, a)  # on PostgreSQL, rows inserted in bulk with COPY
 
     b = make_node("BBB")
     b.enrol(central, all_communities=True)
