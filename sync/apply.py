@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sync.changelog import Change, _place
 from sync.codec import fast_uuid
 from sync.engine import AppState, NodeInfo
-from sync.fastpg import copy_rows
+from sync.fastpg import copy_rows, is_postgres
 from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
@@ -90,7 +90,7 @@ class Applier:
         self.skewed = 0
         self.now = state.now()
         self.fast = is_sqlite(session)
-        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.postgres = is_postgres(session)
         #: (table, id) -> community of rows looked up during this page.
         self.cache: dict[tuple[str, Any], Any] = {}
         #: places -> refusal (None: in scope), see scope_refusal.

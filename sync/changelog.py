@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sync.capture import allocate_seqs
 from sync.engine import AppState
-from sync.fastpg import copy_rows
+from sync.fastpg import copy_rows, is_postgres
 from sync.fastsql import is_sqlite, sqlite_table
 from sync.registry import MISSING
 
@@ -110,7 +110,7 @@ def append_changes(state: AppState, session: Session, entries: list[Change]) -> 
             }
             for n, e in enumerate(entries)
         ]
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgres(session):
             copy_rows(session, t, rows)
         else:
             for start in range(0, len(rows), 5000):

@@ -3,10 +3,10 @@
 psycopg sends an ``executemany`` as one prepared statement per row (in a pipeline): at some
 20 µs of Python per row it was the largest part of a push to a PostgreSQL central. ``COPY ...
 FROM STDIN`` takes the same rows in one stream, formatted in C. Values go through each column's
-SQLAlchemy bind processor first (timestamps to naive UTC, JSON to text), as an ``insert()``
-would; a refused row (a duplicate key, a missing parent) fails the whole ``COPY`` as it would
-fail the ``executemany``, raised as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError` so that
-callers handle both the same way.
+SQLAlchemy bind processor first (timestamps to naive UTC), JSON through psycopg's ``Json``
+wrapper, as an ``insert()`` would. A refused row (a duplicate key, a missing parent) fails the
+whole ``COPY`` as it would fail the ``executemany``, raised as SQLAlchemy's
+:class:`~sqlalchemy.exc.DBAPIError` so that callers handle both the same way.
 """
 
 from __future__ import annotations
@@ -73,3 +73,6 @@ def copy_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]])
     except psycopg.Error as error:  # raised as SQLAlchemy raises what psycopg refuses
         raise DBAPIError(found.sql, None, error) from error
 
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"

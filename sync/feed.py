@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sync.codec import wire_kind
 from sync.engine import AppState, NodeInfo
+from sync.fastpg import is_postgres
 from sync.fastsql import is_sqlite, sqlite_table
 from sync.registry import TableSpec
 
@@ -135,7 +136,7 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
         wanted.setdefault(table_name, {})[entry_id] = None
     tables = []
     registry = state.registry
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(session)
     for name in sorted(wanted, key=lambda n: registry.order.get(n, 999)):
         spec = registry.get(name)
         if spec is None:
