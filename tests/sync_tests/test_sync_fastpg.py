@@ -58,3 +58,27 @@ def test_a_refused_copy_raises_as_sqlalchemy_does_and_inserts_nothing(central):
         assert db.session.execute(text("SELECT count(*) FROM sync_log WHERE id = 3000")
                                   ).scalar() == 0
         db.session.rollback()
+
+
+def test_statements_are_planned_for_their_own_parameters_on_postgres(central):
+    """psycopg prepares a statement it runs often, and PostgreSQL may then keep one generic
+    plan for it, made while the table was small (a scan of the whole table), until the table
+    is analyzed again. Every connection of the app plans each run for its own parameters."""
+    if central.backend != "postgres":
+        pytest.skip("PostgreSQL's plan cache")
+    from sqlalchemy import select
+
+    from fieldapp.deliveries.models import Delivery
+
+    table = Delivery.__table__
+    ids = [uuid.uuid4() for _ in range(500)]
+    with central.app.app_context():
+        assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+        for _ in range(12):  # prepared by psycopg after five runs
+            db.session.execute(select(table.c.id).where(table.c.id.in_(ids))).all()
+        generic, custom = db.session.execute(text(
+            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+            "FROM pg_prepared_statements")).one()
+        db.session.rollback()
+    assert custom > 0  # the statement was prepared and run again
+    assert generic == 0
