@@ -113,22 +113,26 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
     others = [ch.c.node_id.is_(None), ch.c.node_id != node.id, ch.c.echo.is_(True)]
     if own_gap:
         others.append(and_(ch.c.node_seq > own_gap[0], ch.c.node_seq <= own_gap[1]))
-    conditions = [
-        ch.c.server_seq > cursor,
-        ch.c.server_seq <= top,
-        ch.c.op != "n",
-        or_(*others),
-    ]
+    conditions = [ch.c.op != "n", or_(*others)]  # and the window of the log, below
     if node.scope is not None:
         scope = list(node.scope) or [uuid.UUID(int=0)]
         conditions.append(or_(ch.c.community_id.is_(None), ch.c.community_id.in_(scope)))
         conditions.append(or_(ch.c.community_id2.is_(None), ch.c.community_id2.in_(scope)))
-    entries = session.execute(
-        select(ch.c.server_seq, ch.c.table_name, ch.c.row_id)
-        .where(and_(*conditions))
-        .order_by(ch.c.server_seq)
-        .limit(limit)
-    ).all()
+    # The entries are read window by window of the log (each at most a few times the page),
+    # not as "the first `limit` after the cursor" at once: without table statistics (a new
+    # central) PostgreSQL read every entry up to the horizon and sorted them for each page,
+    # 0.2 s a page at the start of a scale-10 pull.
+    entries: list[Any] = []
+    low, window = cursor, limit * 4
+    while len(entries) < limit and low < top:
+        high = min(top, low + window)
+        entries.extend(session.execute(
+            select(ch.c.server_seq, ch.c.table_name, ch.c.row_id)
+            .where(and_(*conditions, ch.c.server_seq > low, ch.c.server_seq <= high))
+            .order_by(ch.c.server_seq)
+            .limit(limit - len(entries))
+        ).all())
+        low, window = high, window * 2
     more = len(entries) >= limit
     new_cursor = entries[-1][0] if more else top
     wanted: dict[str, dict[Any, None]] = {}

@@ -219,3 +219,23 @@ def test_an_answer_is_the_json_the_standard_library_would_write(central):
         body = gzip.decompress(body)
     assert body == json.dumps(page, separators=(",", ":"), ensure_ascii=False).encode()
     assert json.loads(small.get_data()) == {"3": "tres"}
+
+
+def test_a_node_pulls_its_rows_from_far_down_a_log_of_other_communities(central, make_node):
+    """The feed reads the log window by window (PostgreSQL), growing the window while the
+    entries are another scope's: a page still holds the next rows in scope, in order."""
+    c1 = central.add_community("C1")
+    c2 = central.add_community("C2")
+    _families(central, c1, [f"Otra {n}" for n in range(40)])  # 40 entries this node skips
+    mine = _families(central, c2, ["Ana", "Berta", "Carla"])
+    b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)  # first window: 8 entries of the log
+    b.enrol(central, communities=("C2",))
+    report = b.sync()
+    assert report.ok
+    assert {f for f in b.rows(Family)} == set(mine)
+    assert_converged(central, b)
+    with central.app.app_context():
+        top = central.state.session.execute(text(
+            "SELECT value FROM sync_state WHERE key = 'server_seq'")).scalar_one()
+        db.session.rollback()
+    assert b.cursor() == top
