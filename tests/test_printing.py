@@ -345,7 +345,19 @@ def test_superseded_and_unknown_verdicts(central: Flask) -> None:
     assert as_json["verdict"]["period_start"] == "2026-01-01"
 
 
-def test_verification_is_rate_limited_across_workers(app_factory: Callable[..., Flask]) -> None:
+def _mid_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold the rate limiter's clock 30 s into a window: requests that straddled a minute
+    boundary were counted in two windows, and the last one was let through (seen in CI)."""
+    import types
+
+    from fieldapp import ratelimit
+
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: 1_800_000_030.0))
+
+
+def test_verification_is_rate_limited_across_workers(app_factory: Callable[..., Flask],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _mid_window(monkeypatch)
     worker_1 = app_factory(demo=True, ROLE="central", VERIFY_RATE_LIMIT=3)
     # A second worker process of the same central: same database, its own memory.
     worker_2 = app_factory(ROLE="central", VERIFY_RATE_LIMIT=3,
@@ -604,7 +616,9 @@ def postgres_url() -> Any:
 
 @pytest.mark.postgres
 def test_rate_limit_counts_on_postgresql(app_factory: Callable[..., Flask],
-                                         postgres_url: str) -> None:
+                                         postgres_url: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _mid_window(monkeypatch)
     app = app_factory(ROLE="central", VERIFY_RATE_LIMIT=2, AUTO_MIGRATE=True,
                       SQLALCHEMY_DATABASE_URI=postgres_url)
     client = app.test_client()
