@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from sync.engine import SyncEngine
+from sync.fastsql import is_sqlite
 from sync.registry import TableSpec
 
 engine = SyncEngine()
@@ -73,7 +74,7 @@ def find_double_deliveries(session: Session, rows: list[dict[str, Any]]) -> list
     new = aliased(Delivery, name="new")
     old = aliased(Delivery, name="old")
     reversal = aliased(Delivery, name="reversal")
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    sqlite = is_sqlite(session)
     if sqlite:
         low = func.date(new.delivered_on, f"-{DOUBLE_DELIVERY_DAYS} day")
         high = func.date(new.delivered_on, f"+{DOUBLE_DELIVERY_DAYS} day")
