@@ -28,7 +28,6 @@ def row_dicts(result: Any) -> list[dict[str, Any]]:
     keys = list(result.keys())
     return [dict(zip(keys, row, strict=True)) for row in result]
 
-_MISSING = object()
 _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 _new = object.__new__
 _set = object.__setattr__
@@ -111,8 +110,14 @@ def _datetime_to_db(v: Any) -> str:
 _w_datetime = _remembered(_datetime_to_db, _DT_MEMO)
 
 
-def _w_date(v: Any) -> str:
+def _date_to_db(v: Any) -> str:
     return date.fromisoformat(v).isoformat()
+
+
+_DATE_MEMO: dict[str, str] = {}
+
+#: Dates repeat (a day's deliveries and visits): each text is converted once.
+_w_date = _remembered(_date_to_db, _DATE_MEMO)
 
 
 def _w_decimal(v: Any) -> float:
@@ -221,6 +226,30 @@ def _pair(sqltype: Any) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
 #: Converters whose value passes unchanged when it has exactly this type (checked inline).
 _PLAIN = {_w_str: "str", _w_int: "int"}
 
+#: Remembering converters and their memos (looked up inline).
+_MEMOS = {_w_uuid_ref: _HEX_MEMO, _w_datetime: _DT_MEMO, _w_date: _DATE_MEMO}
+
+
+def _inline(conv: Callable[[Any], Any], x: str, n: int, namespace: dict[str, Any]) -> str:
+    """Source converting the value expression ``x`` with ``conv`` (``None`` stays ``None``).
+
+    The common cases need no call: text and integers pass when of their type, booleans are
+    converted inline, repeated values (parent ids, timestamps, dates) are found in their
+    converter's memo; anything else calls the converter (which raises when it does not fit).
+    """
+    namespace[f"c{n}"] = conv
+    plain = _PLAIN.get(conv)
+    if plain:
+        convert = f"{x} if type({x}) is {plain} else c{n}({x})"
+    elif conv in _MEMOS:
+        namespace[f"m{n}"] = _MEMOS[conv].get
+        convert = f"(m{n}({x}) if type({x}) is str else None) or c{n}({x})"
+    elif conv is _w_bool:
+        convert = f"(1 if {x} else 0) if type({x}) is bool else c{n}({x})"
+    else:
+        convert = f"c{n}({x})"
+    return f"(None if {x} is None else {convert})"
+
 
 class SqliteTable:
     """Raw statements and converters of one table on SQLite."""
@@ -247,7 +276,7 @@ class SqliteTable:
         self._pulled: dict[tuple[str, ...], Callable[[list[Any]], tuple]] = {}
         self._to_wire_row: Callable[[tuple], list[Any]] | None = None
         self._plan = [(c, self.to_db[c], self.defaults[c]) for c in self.columns]
-        self._params = self._compile_params()
+        self._params: dict[tuple[str, ...], Callable[[str, dict[str, Any]], tuple]] = {}
         cols = ", ".join(f'"{c}"' for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
         name = self.quoted_name = f'"{table.name}"'
@@ -259,29 +288,37 @@ class SqliteTable:
 
     def params_from_dict(self, row_id: str, data: dict[str, Any]) -> tuple:
         """The INSERT parameters of one pushed row (``ValueError`` if a value does not fit)."""
-        if not data.keys() <= self._colset:
-            unknown = sorted(set(data) - self._colset)
-            raise ValueError(f"unknown column {self.table.name}.{unknown[0]}")
-        return self._params(row_id, data)
+        layout = tuple(data)
+        params = self._params.get(layout)
+        if params is None:
+            unknown = [key for key in layout if key not in self._colset]
+            if unknown:
+                raise ValueError(f"unknown column {self.table.name}.{unknown[0]}")
+            if len(self._params) >= 64:  # a node writes one or two layouts per table
+                self._params.clear()
+            params = self._params[layout] = self._compile_params(layout)
+        return params(row_id, data)
 
-    def _compile_params(self) -> Callable[[str, dict[str, Any]], tuple]:
-        """One function per table converting a pushed row, column by column, without a loop
-        (this runs for every record of an initial push)."""
-        namespace: dict[str, Any] = {"_MISSING": _MISSING, "_w_uuid": _w_uuid}
-        lines = ["def params(row_id, d):", "    g = d.get"]
+    def _compile_params(self, layout: tuple[str, ...]) -> Callable[[str, dict[str, Any]], tuple]:
+        """One function per table and layout of pushed keys converting a pushed row, column by
+        column, without a loop or a look-up per key (this runs for every record of an initial
+        push): the values are unpacked in the order the row carries them."""
+        namespace: dict[str, Any] = {"_w_uuid": _w_uuid}
+        given = {key: n for n, key in enumerate(layout)}
+        lines = ["def params(row_id, d):"]
+        if layout:
+            lines.append(f"    {', '.join(f'v{given[k]}' for k in layout)}, = d.values()")
         parts = []
         for i, (col, conv, default) in enumerate(self._plan):
             if col == "id":
                 parts.append("_w_uuid(row_id)")
                 continue
-            if conv is _w_uuid:
-                conv = _w_uuid_ref
-            namespace[f"c{i}"] = conv
-            namespace[f"d{i}"] = default
-            lines.append(f"    v{i} = g({col!r}, _MISSING)")
-            plain = _PLAIN.get(conv)  # text and integers need no conversion: checked inline
-            convert = f"v{i} if type(v{i}) is {plain} else c{i}(v{i})" if plain else f"c{i}(v{i})"
-            parts.append(f"(d{i} if v{i} is _MISSING else None if v{i} is None else {convert})")
+            if col not in given:
+                namespace[f"d{i}"] = default
+                parts.append(f"d{i}")
+                continue
+            parts.append(_inline(_w_uuid_ref if conv is _w_uuid else conv, f"v{given[col]}", i,
+                                 namespace))
         lines.append("    return (" + ", ".join(parts) + ",)")
         exec("\n".join(lines), namespace)  # noqa: S102 - code made from our own column names
         return namespace["params"]
@@ -294,13 +331,16 @@ class SqliteTable:
         if found is not None:
             return found
         position = {c: i for i, c in enumerate(self.columns)}
-        namespace: dict[str, Any] = {"_u": uuid_of_hex, "_from_db": {}}
+        namespace: dict[str, Any] = {"_u": uuid_of_hex, "_m": _UUID_MEMO.get,
+                                     "_new_uuid": _uuid_from_hex}
         parts = []
         for key in keys:
             i = position[key]
             conv = self.to_db[key]
-            if conv is _w_uuid:
-                parts.append(f"{key!r}: (None if p[{i}] is None else _u(p[{i}]))")
+            if conv is _w_uuid and key == "id":  # unique: not worth remembering
+                parts.append(f"{key!r}: _new_uuid(p[{i}])")
+            elif conv is _w_uuid:  # parents repeat: found in the memo inline
+                parts.append(f"{key!r}: (None if p[{i}] is None else _m(p[{i}]) or _u(p[{i}]))")
             elif conv is _w_bool:
                 parts.append(f"{key!r}: (None if p[{i}] is None else p[{i}] == 1)")
             elif conv is _w_int:
@@ -315,6 +355,18 @@ class SqliteTable:
         self._readers[keys] = reader
         return reader
 
+    def rows_by_id(self, conn: Any, keys: tuple[str, ...], ids: list[uuid.UUID]
+                   ) -> list[dict[str, Any]]:
+        """The rows of these ids (those that exist) as :meth:`key_reader` reads ``keys``."""
+        read = self.key_reader(keys)
+        found = []
+        for start in range(0, len(ids), 900):
+            chunk = tuple(i.hex for i in ids[start : start + 900])
+            marks = ",".join("?" * len(chunk))
+            found.extend(map(read, conn.exec_driver_sql(
+                f"{self.select_sql} WHERE id IN ({marks})", chunk)))  # noqa: S608
+        return found
+
     def params_from_columns(self, columns: list[str], rows: list[list[Any]]) -> list[tuple]:
         """INSERT parameters of pulled rows given as columns + value lists."""
         layout = tuple(columns)
@@ -328,33 +380,17 @@ class SqliteTable:
 
     def _compile_pulled(self, columns: list[str]) -> Callable[[list[Any]], tuple]:
         """One function per table and column layout converting a pulled row (no loop)."""
-        # Repeated values (parent ids, timestamps) are looked up in the converters' memos
-        # inline, booleans converted inline; anything else calls the column's converter.
-        namespace: dict[str, Any] = {"_hex": _HEX_MEMO.get, "_dt": _DT_MEMO.get}
+        namespace: dict[str, Any] = {}
         parts = []
         for n, col in enumerate(self.columns):
             if col not in columns:
                 namespace[f"d{n}"] = self.defaults[col]
                 parts.append(f"d{n}")
                 continue
-            i = columns.index(col)
-            x = f"v[{i}]"
             conv = self.to_db[col]
             if conv is _w_uuid and col != "id":
                 conv = _w_uuid_ref
-            namespace[f"c{n}"] = conv
-            plain = _PLAIN.get(conv)
-            if plain:
-                convert = f"{x} if type({x}) is {plain} else c{n}({x})"
-            elif conv is _w_uuid_ref:
-                convert = f"(_hex({x}) if type({x}) is str else None) or c{n}({x})"
-            elif conv is _w_datetime:
-                convert = f"(_dt({x}) if type({x}) is str else None) or c{n}({x})"
-            elif conv is _w_bool:
-                convert = f"(1 if {x} else 0) if type({x}) is bool else c{n}({x})"
-            else:
-                convert = f"c{n}({x})"
-            parts.append(f"(None if {x} is None else {convert})")
+            parts.append(_inline(conv, f"v[{columns.index(col)}]", n, namespace))
         source = "def convert(v):\n    return (" + ", ".join(parts) + ",)"
         exec(source, namespace)  # noqa: S102 - code made from our own column names
         return namespace["convert"]

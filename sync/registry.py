@@ -16,7 +16,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from sync.codec import TableCodec
-from sync.fastsql import row_dicts
+from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 
 #: merge: fields merge one by one (same field changed on two sides = a conflict record);
 #: agreement: merge, but a signed version is frozen and competing amendments are flagged;
@@ -195,6 +195,10 @@ class Registry:
         table = spec.table
         found: list[dict[str, Any]] = []
         id_list = list(ids)
+        if is_sqlite(session):  # ids as stored, without SQLAlchemy's per-value processing
+            found = sqlite_table(table).rows_by_id(session.connection(), ("id", *sorted(cols)),
+                                                   id_list)
+            id_list = []
         for start in range(0, len(id_list), 500):
             chunk = id_list[start : start + 500]
             stmt = select(table.c.id, *[table.c[c] for c in sorted(cols)]).where(

@@ -1,0 +1,116 @@
+"""Central's fast path for a push page: the page is read as the standard library reads it, and
+on SQLite a pushed row is stored exactly as SQLAlchemy's ``insert()`` stores it, whatever order
+the row's keys come in and whichever columns it leaves out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import create_engine, insert, select
+
+from sync.codec import TableCodec
+from sync.fastsql import SqliteTable
+
+PERU = timezone(timedelta(hours=-5))
+
+
+@pytest.fixture
+def deliveries():
+    """The deliveries table (ids, parents, a decimal, a date, booleans, timestamps) in a new
+    in-memory SQLite database (foreign keys are not checked: its parents stay empty)."""
+    from fieldapp.deliveries.models import Delivery
+
+    table = Delivery.__table__
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    yield table, engine
+    engine.dispose()
+
+
+def _wire_row(table) -> dict:
+    codec = TableCodec(table)
+    row = {
+        "code": "ENT-0001", "family_id": uuid.uuid4(), "agreement_id": uuid.uuid4(),
+        "benefit_type_id": uuid.uuid4(), "item": "Plantones de café «Catimor»",
+        "quantity": Decimal("12.50"), "unit": "unidad", "delivered_on": date(2026, 3, 2),
+        "delivered_by_id": None, "delivered_by_name": "Rosa Huamán", "receipt_kind": "signature",
+        "reverses_id": None, "reason": None, "over_promise_confirmed": True,
+        "suspected_duplicate_of_id": None,
+        "created_at": datetime(2026, 3, 2, 14, 5, 9, 120, tzinfo=UTC),
+        "updated_at": datetime(2026, 3, 2, 4, 5, tzinfo=PERU),  # not in UTC on the wire
+        "origin_node": str(uuid.uuid4()), "version": 3, "voided": False,
+    }
+    return codec.encode_row(row, list(row))
+
+
+def _stored(engine, table, row_id: uuid.UUID) -> dict:
+    with engine.connect() as conn:
+        found = conn.execute(select(table).where(table.c.id == row_id)).one()._asdict()
+    found.pop("id")
+    return found
+
+
+@pytest.mark.parametrize("layout", ["table order", "reversed", "without defaults", "empty"])
+def test_pushed_rows_are_stored_as_insert_stores_them(deliveries, layout):
+    table, engine = deliveries
+    fast = SqliteTable(table)
+    codec = TableCodec(table)
+    wire = _wire_row(table)
+    if layout == "reversed":
+        wire = dict(reversed(list(wire.items())))
+    elif layout == "without defaults":  # columns a row may leave out take their defaults
+        for key in ("receipt_kind", "over_promise_confirmed", "voided", "reason"):
+            wire.pop(key)
+    reference = codec.decode_row(wire)
+    by_insert, by_fast = uuid.uuid4(), uuid.uuid4()
+    with engine.begin() as conn:
+        if layout == "empty":  # every NOT NULL column without a default is refused
+            with pytest.raises(Exception, match="NOT NULL"):
+                conn.exec_driver_sql(fast.insert_sql, fast.params_from_dict(str(by_fast), {}))
+            return
+        conn.execute(insert(table).values(id=by_insert, **{**reference, "code": "ENT-0002"}))
+        conn.exec_driver_sql(fast.insert_sql, fast.params_from_dict(str(by_fast), wire))
+    stored = _stored(engine, table, by_fast)
+    assert stored == {**_stored(engine, table, by_insert), "code": "ENT-0001"}
+    if layout == "without defaults":
+        assert (stored["receipt_kind"], stored["over_promise_confirmed"], stored["voided"]) == (
+            "none", False, False)
+    else:
+        assert stored["quantity"] == Decimal("12.50")
+        assert stored["updated_at"] == datetime(2026, 3, 2, 9, 5, tzinfo=UTC)  # kept in UTC
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("family_id", "not-a-uuid"), ("family_id", 12), ("item", 5), ("quantity", True),
+    ("delivered_on", "2026-13-01"), ("created_at", "2026-03-02T14:05:09"),
+    ("voided", "yes"), ("version", "3"), ("no_such_column", 1),
+])
+def test_a_value_that_does_not_fit_is_refused(deliveries, column, value):
+    table, _engine = deliveries
+    fast = SqliteTable(table)
+    wire = {**_wire_row(table), column: value}
+    # A layout that converted well before must not let a bad value through afterwards.
+    fast.params_from_dict(str(uuid.uuid4()), _wire_row(table))
+    with pytest.raises(ValueError, match="."):  # its message is the operation's refusal
+        fast.params_from_dict(str(uuid.uuid4()), wire)
+
+
+def test_a_page_orjson_refuses_is_read_as_the_standard_library_reads_it():
+    """NaN and integers past 64 bits are JSON Python reads: such an operation is then refused
+    on its own (its value does not fit), never the whole page."""
+    from sync.apply import parse_page
+
+    lines = [b'{"s":7,"t":"families","o":"u","d":{"household_size":NaN}}',
+             b'{"s":8,"t":"families","o":"u","d":{"household_size":123456789012345678901234}}',
+             b'', b'  {"s":9,"o":"d"}  ']
+    ops = parse_page(lines)
+    assert [op.seq for op in ops] == [7, 8, 9]
+    assert ops[1].body["d"]["household_size"] == 123456789012345678901234
+    assert ops[2].line == b'{"s":9,"o":"d"}'  # its digest is of the line without the spaces
+    with pytest.raises(ValueError, match="must increase"):
+        parse_page([b'{"s":2}', b'{"s":2}'])
+    with pytest.raises(ValueError, match="must increase"):
+        parse_page([b'{"s":true}'])
