@@ -12,11 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import and_, func, select, text, true
+from sqlalchemy import and_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from sync.engine import SyncEngine
-from sync.fastsql import is_sqlite
+from sync.fastsql import is_sqlite, uuid_of_hex
 from sync.registry import TableSpec
 
 engine = SyncEngine()
@@ -71,16 +71,56 @@ def find_double_deliveries(session: Session, rows: list[dict[str, Any]]) -> list
     new_ids = [r["id"] for r in rows if not r.get("reverses_id") and not r.get("voided")]
     if not new_ids:
         return []
-    new = aliased(Delivery, name="new")
-    old = aliased(Delivery, name="old")
-    reversal = aliased(Delivery, name="reversal")
-    sqlite = is_sqlite(session)
-    if sqlite:
-        low = func.date(new.delivered_on, f"-{DOUBLE_DELIVERY_DAYS} day")
-        high = func.date(new.delivered_on, f"+{DOUBLE_DELIVERY_DAYS} day")
+    if is_sqlite(session):
+        found = _sqlite_doubles(session, Delivery.__table__.name, new_ids)
     else:
-        low = new.delivered_on - timedelta(days=DOUBLE_DELIVERY_DAYS)
-        high = new.delivered_on + timedelta(days=DOUBLE_DELIVERY_DAYS)
+        found = _postgres_doubles(session, Delivery, new_ids)
+    doubles: dict[Any, Any] = {}
+    fresh = set(new_ids)
+    # "Not a reversal, not voided" is checked here: in SQL, SQLite would pick the index on
+    # reverses_id (nearly every row is NULL) and scan the whole table.
+    for new_id, old_id, old_reverses, old_voided in found:
+        if old_reverses is not None or old_voided:
+            continue
+        # Two new ones doubling each other: flag only the later of the pair.
+        if old_id in fresh and old_id > new_id:
+            continue
+        doubles.setdefault(new_id, old_id)
+    return list(doubles.items())
+
+
+def _sqlite_doubles(session: Session, table: str, new_ids: list[uuid.UUID]) -> list[tuple]:
+    """(new id, earlier id, its reversed id, voided) candidates, ids as stored (hex), without
+    SQLAlchemy's per-value processing: the look-up runs for every page of deliveries pushed."""
+    days = DOUBLE_DELIVERY_DAYS
+    sql = (  # the table name comes from the model, never from a request
+        f"SELECT new.id, old.id, old.reverses_id, old.voided FROM {table} AS new "  # noqa: S608
+        f"JOIN {table} AS old ON old.family_id = new.family_id "
+        "AND old.benefit_type_id = new.benefit_type_id AND old.item = new.item "
+        f"AND old.quantity = new.quantity AND old.delivered_on >= date(new.delivered_on, "
+        f"'-{days} day') AND old.delivered_on <= date(new.delivered_on, '+{days} day') "
+        "AND old.id != new.id "
+        f"WHERE new.id IN ({{marks}}) AND NOT EXISTS (SELECT 1 FROM {table} AS reversal "
+        "WHERE reversal.reverses_id = old.id) ORDER BY new.id, old.created_at, old.id"
+    )
+    conn = session.connection()
+    found = []
+    for start in range(0, len(new_ids), 900):
+        chunk = tuple(i.hex for i in new_ids[start : start + 900])
+        for new_id, old_id, reverses, voided in conn.exec_driver_sql(
+            sql.format(marks=",".join("?" * len(chunk))), chunk
+        ):
+            found.append((uuid_of_hex(new_id), uuid_of_hex(old_id), reverses, bool(voided)))
+    return found
+
+
+def _postgres_doubles(session: Session, delivery: Any, new_ids: list[uuid.UUID]) -> list[tuple]:
+    """(new id, earlier id, its reversed id, voided) candidates on PostgreSQL."""
+    new = aliased(delivery, name="new")
+    old = aliased(delivery, name="old")
+    reversal = aliased(delivery, name="reversal")
+    low = new.delivered_on - timedelta(days=DOUBLE_DELIVERY_DAYS)
+    high = new.delivered_on + timedelta(days=DOUBLE_DELIVERY_DAYS)
     like_new = and_(
         old.family_id == new.family_id,
         old.benefit_type_id == new.benefit_type_id,
@@ -91,45 +131,26 @@ def find_double_deliveries(session: Session, rows: list[dict[str, Any]]) -> list
         old.id != new.id,
     )
     not_reversed = ~select(reversal.id).where(reversal.reverses_id == old.id).exists()
-    doubles: dict[Any, Any] = {}
-    fresh = set(new_ids)
+    # Each new delivery looks up its family's deliveries (LATERAL, so the (family, date)
+    # index serves every look-up). A plain join let the planner start from the whole table
+    # when its statistics were stale, as they are while a new central takes its first pushes:
+    # each page then cost more than the one before (34 s for the 22nd page of a scale-1 push).
+    match = (
+        select(old.id.label("old_id"), old.reverses_id, old.voided, old.created_at)
+        .where(like_new, not_reversed)
+        .lateral("match")
+    )
+    found = []
     for start in range(0, len(new_ids), 2000):
-        chunk = new_ids[start : start + 2000]
-        if sqlite:
-            stmt = (
-                select(new.id, old.id, old.reverses_id, old.voided)
-                .join(old, like_new)
-                .where(new.id.in_(chunk), not_reversed)
-                .order_by(new.id, old.created_at, old.id)
-            )
-        else:
-            # PostgreSQL: each new delivery looks up its family's deliveries (LATERAL, so the
-            # (family, date) index serves every look-up). A plain join let the planner start
-            # from the whole table when its statistics were stale, as they are while a new
-            # central takes its first pushes: each page then cost more than the one before
-            # (34 s for the 22nd page of a scale-1 push).
-            match = (
-                select(old.id.label("old_id"), old.reverses_id, old.voided, old.created_at)
-                .where(like_new, not_reversed)
-                .lateral("match")
-            )
-            stmt = (
-                select(new.id, match.c.old_id, match.c.reverses_id, match.c.voided)
-                .select_from(new)
-                .join(match, true())
-                .where(new.id.in_(chunk))
-                .order_by(new.id, match.c.created_at, match.c.old_id)
-            )
-        # "Not a reversal, not voided" is checked here: in SQL, SQLite would pick the index on
-        # reverses_id (nearly every row is NULL) and scan the whole table.
-        for new_id, old_id, old_reverses, old_voided in session.execute(stmt):
-            if old_reverses is not None or old_voided:
-                continue
-            # Two new ones doubling each other: flag only the later of the pair.
-            if old_id in fresh and old_id > new_id:
-                continue
-            doubles.setdefault(new_id, old_id)
-    return list(doubles.items())
+        stmt = (
+            select(new.id, match.c.old_id, match.c.reverses_id, match.c.voided)
+            .select_from(new)
+            .join(match, true())
+            .where(new.id.in_(new_ids[start : start + 2000]))
+            .order_by(new.id, match.c.created_at, match.c.old_id)
+        )
+        found.extend(session.execute(stmt).all())
+    return found
 
 
 def table_specs() -> list[TableSpec]:
