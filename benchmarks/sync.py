@@ -2,7 +2,9 @@
 
     python benchmarks/sync.py --scale 1 [--json] [--central-db postgresql+psycopg://...]
 
-Central runs under gunicorn (``--workers``) on SQLite (default) or the given database; the
+Central runs under gunicorn (``--workers``, gunicorn's ``sync`` workers as in the README's
+deployment: one request at a time each, so the page a node sends ahead is read by an idle
+worker while the page before it is applied) on SQLite (default) or the given database; the
 field nodes run in this process. Bytes are counted on the wire (HTTP headers included) by a TCP
 proxy between node and central, in both directions. Measured:
 
@@ -187,6 +189,8 @@ def main() -> int:
     parser.add_argument("--central-db", default=None,
                         help="central's SQLAlchemy URL (default: a new SQLite file)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for central")
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"),
+                        help="gunicorn worker class (gthread: 4 threads each)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     args = parser.parse_args()
 
@@ -220,7 +224,8 @@ def main() -> int:
             "FIELDAPP_SQLALCHEMY_DATABASE_URI": central_url, "FIELDAPP_SECRET_KEY": "bench",
             "FIELDAPP_AUTO_MIGRATE": "false",
         }
-        gunicorn = Gunicorn(env, workers=args.workers, threads=4)
+        gunicorn = Gunicorn(env, workers=args.workers, worker_class=args.worker_class,
+                            threads=4 if args.worker_class == "gthread" else 1)
         proxy = LinkProxy(gunicorn.port)
 
         # Node A: the full field node.

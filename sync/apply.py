@@ -47,12 +47,19 @@ class Rejected(Exception):  # noqa: N818 - a decision, not a failure of the prog
 
 @dataclass(slots=True)
 class Op:
-    """One operation of a push page."""
+    """One operation of a push page, and what :meth:`Applier.check` found of it."""
 
     seq: int
     line: bytes
     digest: str
     body: dict[str, Any]
+    checked: bool = False
+    spec: TableSpec | None = None
+    #: (code, message) when central refuses it for what it is.
+    refusal: tuple[str, str] | None = None
+    skewed: bool = False
+    #: An insert's values as central reasons about them, and (on SQLite) as stored.
+    decoded: tuple[dict[str, Any], tuple | None] | None = None
 
     @property
     def kind(self) -> str:
@@ -160,44 +167,80 @@ class Applier:
                 raise Rejected("out_of_scope",
                                "It belongs to a community this node does not serve.")
 
-    def note_clock(self, op: Op) -> None:
+    def _skewed(self, op: Op) -> bool:
         at = op.body.get("a")
         try:
             when = datetime.fromisoformat(at) if isinstance(at, str) else None
         except ValueError:
             when = None
-        if when is not None and when.tzinfo is not None and (
-            when < EARLIEST_PLAUSIBLE or when > self.latest_plausible
-        ):
-            self.skewed += 1
+        return when is not None and when.tzinfo is not None and (
+            when < EARLIEST_PLAUSIBLE or when > self.latest_plausible)
 
     # -- the page ----------------------------------------------------------------------------
-    def run(self, ops: list[Op]) -> None:
-        valid: list[tuple[Op, TableSpec, str]] = []
+    def check(self, ops: list[Op]) -> None:
+        """Check each operation and convert the values of inserts, without the database.
+
+        The push runs this before it takes the node's lock: a page sent ahead by the node does
+        this work while the page before it is applied (in another worker), not after.
+        """
         # Our own UTC form sorts as it runs: a stamp of that form between the bounds is
-        # plausible without parsing it (anything else is checked by note_clock).
+        # plausible without parsing it (anything else is checked by _skewed).
         low = EARLIEST_PLAUSIBLE.isoformat(timespec="microseconds")
         high = self.latest_plausible.astimezone(UTC).isoformat(timespec="microseconds")
         spec_of = self.registry.specs.get
         canonical_id = _CANONICAL_UUID.fullmatch
+        converters: dict[str, Any] = {}
         for op in ops:
+            op.checked = True
             body = op.body  # a dict: parse_page saw to that
             at = body.get("a")
             if not (type(at) is str and len(at) == 32 and low <= at <= high
                     and at[10] == "T" and at[19] == "." and at.endswith("+00:00")
                     and at[4] == at[7] == "-" and at[13] == at[16] == ":"):
-                self.note_clock(op)
+                op.skewed = self._skewed(op)
             # The common shape (an insert or an update of a synced table, its id in canonical
             # form, with values) is recognised here; anything else goes through _spec.
             kind, name, row_id = body.get("o"), body.get("t"), body.get("i")
             spec = spec_of(name) if type(name) is str else None
             if (spec is None or (kind != "i" and kind != "u") or type(row_id) is not str
                     or canonical_id(row_id) is None or type(body.get("d")) is not dict):
-                spec = self._spec(op)
+                spec, op.refusal = self._spec(op)
                 if spec is None:
                     continue
-                kind = body["o"]
-            valid.append((op, spec, kind))
+            op.spec = spec
+            if kind == "i":
+                convert = converters.get(spec.name)
+                if convert is None:
+                    convert = converters[spec.name] = self._converter(spec)
+                try:
+                    op.decoded = convert(op)
+                except (ValueError, TypeError, ArithmeticError, AttributeError) as error:
+                    op.spec, op.refusal = None, ("invalid", f"A value does not fit: {error}")
+
+    def _converter(self, spec: TableSpec) -> Any:
+        """A function giving an insert's (key values, stored values or ``None``)."""
+        if not self.fast:
+            return lambda op: (self._full_row(spec, op), None)
+        fast = sqlite_table(spec.table)
+        read_keys = fast.key_reader(spec.key_columns)
+        params_of = fast.params_from_dict
+
+        def convert(op: Op) -> tuple[dict[str, Any], tuple]:
+            params = params_of(op.body["i"], op.body["d"])
+            return read_keys(params), params
+
+        return convert
+
+    def run(self, ops: list[Op]) -> None:
+        self.check([op for op in ops if not op.checked])
+        valid: list[tuple[Op, TableSpec, str]] = []
+        for op in ops:
+            if op.skewed:
+                self.skewed += 1
+            if op.refusal is not None:
+                self.reject(op, *op.refusal)
+            elif op.spec is not None:
+                valid.append((op, op.spec, op.body["o"]))
         i = 0
         while i < len(valid):
             op, spec, kind = valid[i]
@@ -211,22 +254,19 @@ class Applier:
                 self.one(spec, op)
                 i += 1
 
-    def _spec(self, op: Op) -> TableSpec | None:
+    def _spec(self, op: Op) -> tuple[TableSpec | None, tuple[str, str] | None]:
+        """The table of an operation of an uncommon shape, or why it is refused."""
         body = op.body
         if not isinstance(body, dict) or body.get("o") not in ("i", "u", "d"):
-            self.reject(op, "invalid", "Not a valid operation.")
-            return None
+            return None, ("invalid", "Not a valid operation.")
         spec = self.registry.get(body.get("t")) if isinstance(body.get("t"), str) else None
         if spec is None:
-            self.reject(op, "unknown_table", f"Central does not sync {body.get('t')!r}.")
-            return None
+            return None, ("unknown_table", f"Central does not sync {body.get('t')!r}.")
         if not _is_uuid(body.get("i")):
-            self.reject(op, "invalid", "The record id is not a UUID.")
-            return None
+            return None, ("invalid", "The record id is not a UUID.")
         if body["o"] != "d" and not isinstance(body.get("d"), dict):
-            self.reject(op, "invalid", "The operation carries no values.")
-            return None
-        return spec
+            return None, ("invalid", "The operation carries no values.")
+        return spec, None
 
     # -- inserts in bulk -----------------------------------------------------------------------
     def _full_row(self, spec: TableSpec, op: Op) -> dict[str, Any]:
@@ -240,34 +280,9 @@ class Applier:
                 row[column.key] = default.arg if default is not None and default.is_scalar else None
         return row
 
-    def _key_row(self, spec: TableSpec, op: Op) -> dict[str, Any]:
-        """The columns central reasons about, as Python values (the rest stays on the wire)."""
-        data = op.body["d"]
-        decode = spec.codec.decode_value
-        row = {c: decode(c, data.get(c)) for c in spec.key_columns if c != "id"}
-        row["id"] = fast_uuid(op.body["i"])
-        return row
-
-    def _decode_run(self, spec: TableSpec, ops: list[Op]
-                    ) -> list[tuple[Op, dict[str, Any], tuple | None]]:
-        fast = sqlite_table(spec.table) if self.fast else None
-        read_keys = fast.key_reader(spec.key_columns) if fast is not None else None
-        rows: list[tuple[Op, dict[str, Any], tuple | None]] = []
-        for op in ops:
-            try:
-                if fast is not None:
-                    params = fast.params_from_dict(op.body["i"], op.body["d"])
-                    rows.append((op, read_keys(params), params))  # type: ignore[misc]
-                else:
-                    rows.append((op, self._full_row(spec, op), None))
-            except (ValueError, TypeError, ArithmeticError, AttributeError) as error:
-                self.reject(op, "invalid", f"A value does not fit: {error}")
-        return rows
-
     def insert_run(self, spec: TableSpec, ops: list[Op]) -> None:
-        rows = self._decode_run(spec, ops)
-        if not rows:
-            return
+        """A run of checked inserts into one table (see :meth:`check`), in bulk."""
+        rows = [(op, *op.decoded) for op in ops]  # type: ignore[misc]
         ids = [row["id"] for _op, row, _p in rows]
         existing = self._existing(spec, rows, ids)
         # On SQLite rows are told apart by their stored hex (str hashes are cached; a UUID's

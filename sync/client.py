@@ -6,6 +6,7 @@ both ways, TLS with certificate and host name checks when central's URL is ``htt
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import json
@@ -16,6 +17,7 @@ import threading
 import time
 import urllib.parse
 import zlib
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -67,6 +69,7 @@ class Transport:
         parts = urllib.parse.urlsplit(url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise errors.NotEnrolled(f"Not a central URL: {url!r}")
+        self.url = url
         self.scheme = parts.scheme
         self.host = parts.hostname
         self.port = parts.port
@@ -80,6 +83,26 @@ class Transport:
         self.requests = 0
         self.bytes_sent = 0
         self.bytes_received = 0
+        #: The second connection (a push page sent ahead), counted with this one.
+        self._sibling: Transport | None = None
+        self._owner: Transport = self
+        self._count_lock = threading.Lock()
+
+    def sibling(self) -> Transport:
+        """A second connection to the same central (opened on its first request), its
+        requests and bytes counted with this one's, aborted with it (and closed by
+        :meth:`close_all`)."""
+        if self._sibling is None:
+            self._sibling = Transport(self.url, self.timeout, self.ca_file, self.auth)
+            self._sibling._owner = self
+        return self._sibling
+
+    def _count(self, requests: int = 0, sent: int = 0, received: int = 0) -> None:
+        owner = self._owner
+        with owner._count_lock:
+            owner.requests += requests
+            owner.bytes_sent += sent
+            owner.bytes_received += received
 
     def _connect(self) -> http.client.HTTPConnection:
         if self.scheme == "https":
@@ -89,9 +112,17 @@ class Transport:
         return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
     def close(self) -> None:
+        """Close this connection (the next request opens another); not its sibling's, which
+        may be waiting for an answer in another thread."""
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+    def close_all(self) -> None:
+        """Close this connection and its sibling's (the sync is over)."""
+        self.close()
+        if self._sibling is not None:
+            self._sibling.close()
 
     def abort(self) -> None:
         """Cut the connection at once, from another thread than the one using it: a request
@@ -105,6 +136,8 @@ class Transport:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        if self._sibling is not None:
+            self._sibling.abort()
 
     def post(self, path: str, payload: Any = None, body: bytes | None = None,
              content_type: str = "application/json") -> dict[str, Any]:
@@ -126,9 +159,8 @@ class Transport:
             self.conn = self._connect()
         conn = self.conn
         url = self.prefix + "/sync/v1" + path
-        self.requests += 1
-        self.bytes_sent += len(body) + len(url) + 60 + sum(len(k) + len(v) + 4
-                                                          for k, v in headers.items())
+        self._count(requests=1, sent=len(body) + len(url) + 60 + sum(
+            len(k) + len(v) + 4 for k, v in headers.items()))
         try:
             if conn.sock is None:
                 conn.connect()  # here, not inside request(): abort() can then cut it
@@ -147,8 +179,8 @@ class Transport:
         except (OSError, http.client.HTTPException) as error:
             self.close()
             raise errors.Unreachable(f"{type(error).__name__}: {error}") from error
-        self.bytes_received += len(raw) + 17 + sum(len(k) + len(v) + 4
-                                                   for k, v in response.getheaders())
+        self._count(received=len(raw) + 17 + sum(len(k) + len(v) + 4
+                                                 for k, v in response.getheaders()))
         if response.getheader("Connection", "").lower() == "close":
             self.close()
         data = self._decode(response, raw)
@@ -268,6 +300,19 @@ class Report:
         return {k: v for k, v in self.__dict__.items() if k != "rejections"}
 
 
+@dataclass
+class _Flight:
+    """A push page sent, waiting for its answer."""
+
+    lines: list[bytes]
+    first: int
+    last: int
+    link: Transport
+    request: Future[dict[str, Any]]
+    #: Sent while the page before it was still waiting for its answer.
+    ahead: bool
+
+
 class NodeSync:
     """One sync of this node with central: handshake, push every page, pull every page."""
 
@@ -298,7 +343,7 @@ class NodeSync:
             failure = error
             raise
         finally:
-            transport.close()
+            transport.close_all()
             self.session.rollback()
             local.release_lock(state, owner)
             self._finish(started, failure, transport)
@@ -349,49 +394,82 @@ class NodeSync:
         self.report.rejections.extend(rejected)
 
     def push_all(self, transport: Transport, owner: str) -> bool:
-        """Push every pending page. While central applies one page, the node reads and
-        compresses the next and records the answer to the one before (the request waits in a
-        second thread): the node's work hides behind central's instead of adding to it.
+        """Push every pending page, with up to two pages in flight on two connections.
+
+        While central applies one page, the next is already on its way: central checks and
+        converts it (in another worker) while the one before is applied, and the node reads
+        and compresses the page after, then records the answers in order. Pages are still
+        applied one at a time and in order: central takes the node's lock for each.
 
         A page goes out before the answer to the one before is recorded: if the node stops in
         between, that page is still pending here and central recognises it when it comes again.
+        A page sent ahead that reached central before the one before it is refused as a gap;
+        it is sent again once that one is recorded.
         """
         state = self.state
         pushed = False
-        page = self._push_page(after=0)
-        # The executor waits for a request still running before the sync goes on or ends.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
-            sending = self._send_page(sender, transport, page)
-            while sending is not None:
-                lines, request = sending
-                last = json.loads(lines[-1])["s"]
+        links = [transport, transport.sibling()]
+        # The executor waits for requests still running before the sync goes on or ends.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sync-push") as sender:
+            flight: deque[_Flight] = deque()
+
+            def send(page: tuple[list[bytes], bytes, dict[str, str]]) -> None:
+                busy = {f.link for f in flight}
+                link = next(x for x in links if x not in busy)
+                behind = flight[-1].last if flight else None
+                flight.append(self._send_page(sender, link, page, behind))
+
+            page = self._push_page(after=0)  # the next page to send, read and compressed
+            while page is not None or flight:
+                while page is not None and len(flight) < len(links):
+                    send(page)
+                    page = self._push_page(after=flight[-1].last)
+                sent = flight.popleft()
                 try:
-                    page = self._push_page(after=last)
-                finally:
-                    answer = request.result()
+                    answer = sent.request.result()
+                except errors.SequenceGap as gap:
+                    expected = gap.details.get("expected")
+                    if not (sent.ahead and isinstance(expected, int) and expected < sent.first):
+                        raise
+                    # It overtook the page before it (central still expected that page's
+                    # operations), which is recorded now: send it and what followed again,
+                    # alone first.
+                    for later in flight:
+                        with contextlib.suppress(errors.SyncError):
+                            later.request.result()
+                    flight.clear()
+                    page = self._push_page(after=sent.first - 1)
+                    continue
+                if page is not None:  # out at once: central reads it while this is recorded
+                    send(page)
+                    page = None
                 state.fault("push.after_response")
                 acked = int(answer.get("acked", 0))
-                if acked < last:
-                    raise errors.BadResponse(f"Central acknowledged {acked}, not {last}.")
-                sending = self._send_page(sender, transport, page)
+                if acked < sent.last:
+                    raise errors.BadResponse(f"Central acknowledged {acked}, not {sent.last}.")
                 local.reconcile(state, acked, answer.get("rejected") or [])
                 state.fault("push.after_mark")
                 self._note_rejections(answer.get("rejected") or [])
-                self.report.pushed += len(lines)
+                self.report.pushed += len(sent.lines)
                 self.report.conflicts += int(answer.get("conflicts") or 0)
                 local.renew_lock(state, owner)
                 self.session.commit()
                 pushed = True
+                if flight:
+                    page = self._push_page(after=flight[-1].last)
         return pushed
 
-    def _send_page(self, sender: ThreadPoolExecutor, transport: Transport,
-                   page: tuple[list[bytes], bytes, dict[str, str]] | None
-                   ) -> tuple[list[bytes], Future[dict[str, Any]]] | None:
-        if page is None:
-            return None
+    def _send_page(self, sender: ThreadPoolExecutor, link: Transport,
+                   page: tuple[list[bytes], bytes, dict[str, str]], behind: int | None
+                   ) -> _Flight:
+        """Send a page; ``behind``: the last operation of the page still waiting for its
+        answer (central applies that page first, see ``X-Sync-After``)."""
         self.state.fault("push.before_send")
         lines, body, headers = page
-        return lines, sender.submit(transport.send, "/push", body, headers)
+        if behind is not None:
+            headers = {**headers, "X-Sync-After": str(behind)}
+        return _Flight(lines, json.loads(lines[0])["s"], json.loads(lines[-1])["s"], link,
+                       sender.submit(link.send, "/push", body, headers), behind is not None)
 
     def _push_page(self, after: int) -> tuple[list[bytes], bytes, dict[str, str]] | None:
         """The next page of pending operations numbered above ``after``, encoded to send."""

@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     #: Operations per push page and the raw size a page may reach (then gzip).
     "SYNC_PUSH_PAGE_OPS": 2500,
     "SYNC_PUSH_PAGE_BYTES": 2_000_000,
+    #: Central: seconds a push page sent ahead waits for the page before it, should it
+    #: overtake that page (then the node sends it again).
+    "SYNC_AHEAD_WAIT": 5.0,
     #: Rows per pull page.
     "SYNC_PULL_PAGE_ROWS": 2500,
     #: Days an operation central acknowledged stays in the node's outbox (for diagnostics;

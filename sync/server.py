@@ -280,18 +280,22 @@ def _push() -> Response:
         ops = applying.parse_page(raw.split(b"\n"))
     except (ValueError, UnicodeDecodeError) as error:
         raise errors.BadBody(f"The page is malformed: {error}") from error
+    # Checked and converted before the node's lock: a page the node sent ahead is made ready
+    # here while the page before it is still being applied.
+    applier = applying.Applier(state, session, node)
+    applier.check(ops)
     ns = state.tables.node_state
+    behind = _page_before(ops)
     session.info["applying_remote"] = True
     try:
-        # Taking the node's row first serialises this node's pushes (a retry racing the
-        # original waits, then finds the operations applied) and, on SQLite, takes the write
-        # lock before anything is read.
-        locked = session.execute(
-            update(ns).where(ns.c.node_id == node.id).values(updated_at=state.now())
-        ).rowcount
-        if not locked:
-            _ensure_node_state(state, session, node.id)
-        last = _last_applied(state, session, node.id)
+        state.fault("central.push.before_lock")
+        last = _lock_node(state, session, node.id)
+        if behind is not None and last < behind:
+            # Sent ahead, it overtook the page before it (still being read by another worker):
+            # that page comes first. Without the lock, wait until it is applied.
+            session.rollback()
+            _wait_applied(state, session, node.id, behind)
+            last = _lock_node(state, session, node.id)
         replayed = [op for op in ops if op.seq <= last]
         fresh = [op for op in ops if op.seq > last]
         if fresh and fresh[0].seq != last + 1:
@@ -304,7 +308,6 @@ def _push() -> Response:
         outcome = applying.PushOutcome(acked=last)
         outcome.rejected.extend(applying.earlier_outcomes(state, session, node.id, replayed))
         if fresh:
-            applier = applying.Applier(state, session, node)
             applier.run(fresh)
             state.fault("central.push.before_changelog")
             outcome.acked = fresh[-1].seq
@@ -328,6 +331,42 @@ def _push() -> Response:
         "acked": outcome.acked, "rejected": outcome.rejected, "conflicts": outcome.conflicts,
         "skewed": outcome.skewed,
     })
+
+
+def _page_before(ops: list[applying.Op]) -> int | None:
+    """The last operation of the page the node sent before this one, on another connection
+    and not yet answered (header ``X-Sync-After``), when it is just before this page's."""
+    value = request.headers.get("X-Sync-After", "")
+    if not value.isdigit() or not ops or int(value) != ops[0].seq - 1:
+        return None
+    return int(value)
+
+
+def _lock_node(state: AppState, session: Session, node_id: uuid.UUID) -> int:
+    """Take the node's row (the last operation applied) for this transaction.
+
+    Taking it first serialises the node's pushes (a retry racing the original waits, then finds
+    the operations applied, a page sent ahead waits for the one before) and, on SQLite, takes
+    the write lock before anything is read.
+    """
+    ns = state.tables.node_state
+    locked = session.execute(
+        update(ns).where(ns.c.node_id == node_id).values(updated_at=state.now())
+    ).rowcount
+    if not locked:
+        _ensure_node_state(state, session, node_id)
+    return _last_applied(state, session, node_id)
+
+
+def _wait_applied(state: AppState, session: Session, node_id: uuid.UUID, seq: int) -> None:
+    """Wait (a few seconds at most) until central has applied the node's operation ``seq``."""
+    deadline = time.monotonic() + float(state.config("SYNC_AHEAD_WAIT"))
+    while time.monotonic() < deadline:
+        applied = _last_applied(state, session, node_id)
+        session.rollback()
+        if applied >= seq:
+            return
+        time.sleep(0.005)
 
 
 @bp.post("/pull")

@@ -162,7 +162,8 @@ class Gunicorn:
     """Central under gunicorn (several workers, threads) in a subprocess on a free port."""
 
     def __init__(self, env: Mapping[str, str], workers: int = 3, threads: int = 4,
-                 cwd: Path | None = None, timeout: float = 60) -> None:
+                 cwd: Path | None = None, timeout: float = 60,
+                 worker_class: str = "gthread") -> None:
         full_env = {**os.environ, **env}
         root = Path(__file__).resolve().parent.parent
         full_env["PYTHONPATH"] = os.pathsep.join(
@@ -171,7 +172,7 @@ class Gunicorn:
         self.log = open(self.log_path, "w+b")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
-             str(threads), "--worker-class", "gthread", "--bind", "127.0.0.1:0",
+             str(threads), "--worker-class", worker_class, "--bind", "127.0.0.1:0",
              "--keep-alive", "5", "--graceful-timeout", "5", "--timeout", "120",
              "fieldapp:create_app()"],
             env=full_env, cwd=str(cwd or root), stdout=self.log, stderr=subprocess.STDOUT,

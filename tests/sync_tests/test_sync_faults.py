@@ -272,6 +272,66 @@ def test_the_same_number_reused_by_a_node_is_quarantined_on_the_node(central, ma
     assert a.status()["quarantined"] == 0
 
 
+def _push_log(central):
+    """(first, last, replayed) of every push page central applied, in order."""
+    return [(d["first"], d["last"], d["replayed"])
+            for r in sorted(central.rows(central.state.tables.log).values(), key=lambda r: r["id"])
+            if r["action"] == "push" and (d := r["detail"])["last"]]
+
+
+def _slow_first_pages(seconds: float):
+    """A central fault: a page not sent ahead (no ``X-Sync-After``) is slow to reach the
+    node's lock, so the page sent ahead of it on the other connection gets there first."""
+    import time
+
+    from flask import request
+
+    def slow() -> None:
+        if "X-Sync-After" not in request.headers:
+            time.sleep(seconds)
+
+    return slow
+
+
+def test_a_page_sent_ahead_waits_for_the_page_before_it(central, make_node):
+    """The node keeps two pages in flight, on two connections. When the second reaches the
+    node's lock first, central waits for the first, then applies both in order, once."""
+    c1 = central.add_community("C1")
+    a = make_node("AAA", **PAGE)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 12)  # 24 operations: five pages
+    central.app.config["SYNC_FAULTS"] = {"central.push.before_lock": _slow_first_pages(0.4)}
+    report = a.sync()
+    central.app.config["SYNC_FAULTS"] = None
+    assert (report.pushed, report.rejected) == (24, 0)
+    assert report.requests == 7  # handshake, five pages (none sent twice), one pull
+    assert _push_log(central) == [(1, 5, 0), (6, 10, 0), (11, 15, 0), (16, 20, 0), (21, 24, 0)]
+    assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
+    assert a.status()["pending"] == 0
+    assert_converged(central, a)
+
+
+def test_a_page_that_overtook_the_one_before_is_sent_again(central, make_node):
+    """Should central not wait (or the page before be slower still), the page sent ahead is
+    refused as a gap; the node sends it again once the page before it is recorded."""
+    c1 = central.add_community("C1")
+    a = make_node("AAA", **PAGE)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 4)  # 8 operations: two pages
+    central.app.config["SYNC_AHEAD_WAIT"] = 0
+    central.app.config["SYNC_FAULTS"] = {"central.push.before_lock": _slow_first_pages(0.4)}
+    report = a.sync()
+    central.app.config["SYNC_FAULTS"] = None
+    assert (report.pushed, report.rejected) == (8, 0)
+    # handshake, page 1, page 2 (refused: it overtook page 1), page 2 again, one pull
+    assert report.requests == 5
+    assert _push_log(central) == [(1, 5, 0), (6, 8, 0)]
+    assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
+    assert_converged(central, a)
+
+
 def test_a_cut_link_resumes_from_the_last_committed_page(central, make_node):
     c1 = central.add_community("C1")
     proxy = LinkProxy(central.server.port)
