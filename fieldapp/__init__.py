@@ -12,25 +12,6 @@ ROOT = Path(__file__).resolve().parent.parent
 __version__ = "0.1.0"
 
 
-def postgres_engine_options(options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` with every PostgreSQL connection planning each statement for its own
-    parameters (``plan_cache_mode = force_custom_plan``).
-
-    psycopg prepares a statement run five times, and PostgreSQL may then keep one generic plan
-    for it. A plan made while a table was small (a new central, its first pushes) scans the
-    whole table, and is kept until the table is analyzed again: the pushes of a scale-10 node
-    then slowed page after page (1 s per look-up of 500 ids). A custom plan costs a fraction
-    of a millisecond and sees the table as it is.
-    """
-    options = dict(options)
-    connect_args = dict(options.get("connect_args") or {})
-    given = str(connect_args.get("options") or "")
-    if "plan_cache_mode" not in given:
-        connect_args["options"] = f"{given} -c plan_cache_mode=force_custom_plan".strip()
-    options["connect_args"] = connect_args
-    return options
-
-
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config layers, extensions, blueprints. Nothing else.
 
@@ -81,9 +62,6 @@ def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     app.config.setdefault("NODE_CODE", identity["node_code"])
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'fieldapp.sqlite'}"
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgres_engine_options(
-            app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if app.config["ROLE"] not in ("field", "central"):
         raise RuntimeError(
             f"FIELDAPP_ROLE must be 'field' or 'central', not {app.config['ROLE']!r}")

@@ -110,6 +110,8 @@ class Applier:
         self.verdicts: dict[tuple, Rejected | None] = {}
         #: places -> the change log's (community, second community).
         self.log_places: dict[tuple, tuple] = {}
+        #: Tables this page inserted rows into.
+        self.grown: set[str] = set()
         tolerance = timedelta(seconds=float(state.config("SYNC_CLOCK_TOLERANCE")))
         self.latest_plausible = self.now + tolerance
 
@@ -315,6 +317,7 @@ class Applier:
         inserted = self._insert_bisect(spec, placed)
         if not inserted:
             return
+        self.grown.add(spec.table.name)
         flagged = self._flag_inserted(spec, inserted)
         self.record_inserted(spec, inserted, flagged)
 

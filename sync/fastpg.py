@@ -1,4 +1,5 @@
-"""Bulk inserts for PostgreSQL: ``COPY`` instead of ``executemany``.
+"""PostgreSQL: bulk inserts with ``COPY`` instead of ``executemany``; statistics kept up with
+tables a push grows.
 
 psycopg sends an ``executemany`` as one prepared statement per row (in a pipeline): at some
 20 µs of Python per row it was the largest part of a push to a PostgreSQL central. ``COPY ...
@@ -11,10 +12,10 @@ whole ``COPY`` as it would fail the ``executemany``, raised as SQLAlchemy's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, Table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -76,3 +77,40 @@ def copy_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]])
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+#: A table is analyzed again once it has grown to this many times its size at the last
+#: ``ANALYZE`` (and is at least :data:`ANALYZE_MIN_PAGES` pages of 8 kB).
+ANALYZE_GROWTH = 4
+ANALYZE_MIN_PAGES = 32
+
+
+def analyze_grown(session: Session, tables: Iterable[str]) -> list[str]:
+    """``ANALYZE`` those of ``tables`` that grew to :data:`ANALYZE_GROWTH` times their size at
+    their last analysis (never analyzed: size 0), in their own transaction. Returns their names.
+
+    A new central takes its first pushes before autovacuum analyzes anything, and psycopg
+    prepares a statement it runs often: PostgreSQL may then keep one generic plan, made while
+    the table was small (a scan of the whole table), until the table is analyzed again. Each
+    look-up of 500 ids of a scale-10 push then took a second, page after page. An ``ANALYZE``
+    refreshes the statistics and drops the cached plans built on them; growth by a factor
+    keeps their number logarithmic (a handful per table for a whole program).
+    ``SKIP_LOCKED``: a table another session is analyzing is left to it.
+    """
+    names = sorted(set(tables))
+    if not names:
+        return []
+    grown = [
+        name for name, in session.execute(text(
+            "SELECT c.relname FROM pg_class c "
+            "WHERE c.oid IN (SELECT to_regclass(n) FROM unnest(CAST(:names AS text[])) AS n) "
+            "AND pg_relation_size(c.oid) / current_setting('block_size')::int "
+            ">= greatest(:floor, :growth * c.relpages)"
+        ), {"names": names, "floor": ANALYZE_MIN_PAGES, "growth": ANALYZE_GROWTH})
+    ]
+    session.commit()
+    if grown:
+        quoted = ", ".join(f'"{name}"' for name in grown)  # names from pg_class, not a request
+        session.execute(text(f"ANALYZE (SKIP_LOCKED) {quoted}"))
+        session.commit()
+    return grown

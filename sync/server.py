@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import time
 import uuid
 import zlib
@@ -18,16 +19,18 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, request
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import apply as applying
 from sync import collector, errors, synclog
 from sync.changelog import append_changes
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
+from sync.fastpg import analyze_grown
 from sync.feed import horizon, pull_page
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
+log = logging.getLogger(__name__)
 
 #: Bodies smaller than this are sent as they are (gzip would only add bytes).
 GZIP_MIN = 400
@@ -327,6 +330,8 @@ def _push() -> Response:
     finally:
         session.info.pop("applying_remote", None)
     state.fault("central.push.after_commit")
+    if applier.postgres and applier.grown:
+        _analyze_grown(session, [*applier.grown, state.tables.changes.name])
     return respond({
         "acked": outcome.acked, "rejected": outcome.rejected, "conflicts": outcome.conflicts,
         "skewed": outcome.skewed,
@@ -367,6 +372,16 @@ def _wait_applied(state: AppState, session: Session, node_id: uuid.UUID, seq: in
         if applied >= seq:
             return
         time.sleep(0.005)
+
+
+def _analyze_grown(session: Session, tables: list[str]) -> None:
+    """Keep PostgreSQL's statistics up with the tables this push grew (``fastpg``); a failure
+    (no right to analyze, say) is logged, the push stands."""
+    try:
+        analyze_grown(session, tables)
+    except DBAPIError:
+        session.rollback()
+        log.warning("ANALYZE after a push failed", exc_info=True)
 
 
 @bp.post("/pull")

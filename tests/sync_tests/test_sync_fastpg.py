@@ -60,25 +60,62 @@ def test_a_refused_copy_raises_as_sqlalchemy_does_and_inserts_nothing(central):
         db.session.rollback()
 
 
-def test_statements_are_planned_for_their_own_parameters_on_postgres(central):
-    """psycopg prepares a statement it runs often, and PostgreSQL may then keep one generic
-    plan for it, made while the table was small (a scan of the whole table), until the table
-    is analyzed again. Every connection of the app plans each run for its own parameters."""
+def _analyzed(table: str) -> tuple[int, int]:
+    """(times analyzed by hand, pages PostgreSQL last measured) of ``table``."""
+    return db.session.execute(text(
+        "SELECT s.analyze_count, c.relpages FROM pg_stat_user_tables s "
+        "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = :name"), {"name": table}).one()
+
+
+def test_a_table_is_analyzed_each_time_it_has_grown_fourfold(central):
+    """A new central takes its first pushes before autovacuum analyzes anything, and a generic
+    plan PostgreSQL keeps for a prepared statement then scans the whole table (a second per
+    look-up of 500 ids, page after page of a scale-10 push). Tables are analyzed as they grow."""
     if central.backend != "postgres":
-        pytest.skip("PostgreSQL's plan cache")
-    from sqlalchemy import select
+        pytest.skip("PostgreSQL's statistics")
+    from sync.fastpg import ANALYZE_MIN_PAGES, analyze_grown
 
-    from fieldapp.deliveries.models import Delivery
+    log = central.state.tables.log
 
-    table = Delivery.__table__
-    ids = [uuid.uuid4() for _ in range(500)]
+    def grow(rows: int, start: int) -> None:
+        db.session.execute(insert(log), [
+            {"id": start + n, "at": datetime(2026, 3, 1, tzinfo=UTC), "action": "push",
+             "ok": True, "message": "x" * 200} for n in range(rows)])
+        db.session.commit()
+
     with central.app.app_context():
-        assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
-        for _ in range(12):  # prepared by psycopg after five runs
-            db.session.execute(select(table.c.id).where(table.c.id.in_(ids))).all()
-        generic, custom = db.session.execute(text(
-            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
-            "FROM pg_prepared_statements")).one()
+        assert analyze_grown(db.session, ["sync_log"]) == []  # empty: nothing to measure
+        grow(2000, 10_000)  # about 70 pages of 8 kB
+        assert analyze_grown(db.session, ["sync_log", "no_such_table"]) == ["sync_log"]
+        count, pages = _analyzed("sync_log")
+        assert pages >= ANALYZE_MIN_PAGES
+        grow(2000, 20_000)  # twice the size: not yet
+        assert analyze_grown(db.session, ["sync_log"]) == []
+        grow(5000, 30_000)  # past four times
+        assert analyze_grown(db.session, ["sync_log"]) == ["sync_log"]
+        assert _analyzed("sync_log")[0] == count + 1
         db.session.rollback()
-    assert custom > 0  # the statement was prepared and run again
-    assert generic == 0
+
+
+def test_a_push_that_grows_tables_analyzes_them(central, make_node, monkeypatch):
+    if central.backend != "postgres":
+        pytest.skip("PostgreSQL's statistics")
+    from sync import fastpg
+
+    monkeypatch.setattr(fastpg, "ANALYZE_MIN_PAGES", 1)
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    a.add_families(c1, [{"head_given_names": f"Persona {i}", "head_surname": "Tapullima",
+                         "dni": f"{42000000 + i}"} for i in range(30)])
+    with central.app.app_context():
+        before = {t: _analyzed(t)[0] for t in ("families", "sync_changes", "communities")}
+        db.session.rollback()
+    a.sync()
+    with central.app.app_context():
+        after = {t: _analyzed(t)[0] for t in ("families", "sync_changes", "communities")}
+        db.session.rollback()
+    assert after["families"] == before["families"] + 1
+    assert after["sync_changes"] == before["sync_changes"] + 1
+    assert after["communities"] == before["communities"]  # not pushed to
