@@ -327,14 +327,16 @@ class Applier:
         name, node_id = spec.name, self.node.id
         kind = "u" if spec.distribute else "n"
         log_places = self.log_places
+        at_hex = sqlite_table(spec.table).id_index if self.fast else None
         entries = []
-        for op, row, _params, place in inserted:
+        for op, row, params, place in inserted:
             at = log_places.get(place)
             if at is None:
                 at = log_places[place] = (_place(place[0]), _place(place[1]))
             row_id = row["id"]
             entries.append(Change(name, row_id, kind, at[0], at[1], node_id, op.seq,
-                                  bool(flagged) and row_id in flagged, op.digest))
+                                  bool(flagged) and row_id in flagged, op.digest,
+                                  params[at_hex] if at_hex is not None else None))
         self.changes.extend(entries)
         self.applied += len(entries)
 

@@ -29,7 +29,7 @@ _COLUMNS = ("server_seq", "table_name", "row_id", "op", "community_id", "communi
 NOWHERE = uuid.UUID(int=0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One entry of the change log (before it gets its number)."""
 
@@ -42,6 +42,8 @@ class Change:
     node_seq: int | None = None
     echo: bool = False
     op_digest: str | None = None
+    #: ``row_id`` as SQLite stores it (32 hex digits), when already at hand.
+    row_hex: str | None = None
 
 
 def _place(value: Any) -> uuid.UUID | None:
@@ -93,9 +95,12 @@ def append_changes(state: AppState, session: Session, entries: list[Change]) -> 
         for e in entries:
             if e.table_name not in names:
                 names[e.table_name] = str(e.table_name)
+        known = hexes.get
         params = [
-            (first + n, names[e.table_name], e.row_id.hex, e.op, hx(e.community_id),
-             hx(e.community_id2), hx(e.node_id), e.node_seq, 1 if e.echo else 0, e.op_digest,
+            (first + n, names[e.table_name], e.row_hex or e.row_id.hex, e.op,
+             known(e.community_id) or hx(e.community_id),
+             known(e.community_id2) or hx(e.community_id2),
+             known(e.node_id) or hx(e.node_id), e.node_seq, 1 if e.echo else 0, e.op_digest,
              when)
             for n, e in enumerate(entries)
         ]
