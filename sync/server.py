@@ -342,8 +342,8 @@ def _page_before(ops: list[applying.Op]) -> int | None:
     """The last operation of the page the node sent before this one, on another connection
     and not yet answered (header ``X-Sync-After``), when it is just before this page's."""
     value = request.headers.get("X-Sync-After", "")
-    if not value.isdigit() or not ops or int(value) != ops[0].seq - 1:
-        return None
+    if not (value.isascii() and value.isdigit()) or not ops or int(value) != ops[0].seq - 1:
+        return None  # absent, not a number ("²" is a digit to Python), or not the page before
     return int(value)
 
 

@@ -458,6 +458,30 @@ def test_gaps_duplicates_and_replayed_old_pages(central, make_node):
     assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
 
 
+@pytest.mark.parametrize("after", ["²", "abc", "-1", "99999999999999999999", "0"])
+def test_an_odd_sync_after_header_changes_nothing(central, make_node, after):
+    """``X-Sync-After`` only ever makes a page wait for the page just before it: any other
+    value is no reason to wait, and never a failure (a gap stays a gap, at once)."""
+    import time
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 3)
+    lines = _pending_lines(a)
+    transport = _node_transport(a)
+    headers = {"Content-Type": "application/x-ndjson", "X-Sync-After": after}
+    try:
+        started = time.monotonic()
+        with pytest.raises(errors.SequenceGap):
+            transport.send("/push", b"\n".join(lines[2:]), headers)
+        assert time.monotonic() - started < 2  # refused at once, not after SYNC_AHEAD_WAIT
+        assert transport.send("/push", b"\n".join(lines[:2]), headers)["acked"] == 2
+    finally:
+        transport.close()
+
+
 def test_a_run_of_inserts_mixing_fresh_refused_repeated_and_replayed_records(central, make_node):
     """One page, one table: fresh families go in together, one out of scope and one sent twice
     are refused on their own, and the page sent again changes nothing."""
