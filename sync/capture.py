@@ -241,6 +241,7 @@ def allocate_seqs(state: AppState, session: Session, key: str, count: int) -> in
 def write_outbox(state: AppState, session: Session, ops: list[dict[str, Any]]) -> None:
     """Add ``ops`` to the outbox (folding into this transaction's earlier entries)."""
     outbox = state.tables.outbox
+    payloads = state.tables.outbox_payloads
     txmap: dict[tuple[str, str], int] = session.info.setdefault("sync_txmap", {})
     fresh: list[dict[str, Any]] = []
     for op in ops:
@@ -248,7 +249,7 @@ def write_outbox(state: AppState, session: Session, ops: list[dict[str, Any]]) -
         seq = txmap.get(key)
         if seq is not None:
             row = session.execute(
-                select(outbox.c.payload).where(
+                select(payloads.c.payload).join(outbox, outbox.c.seq == payloads.c.seq).where(
                     outbox.c.seq == seq,
                     outbox.c.table_name == op["t"],
                     outbox.c.row_id == uuid.UUID(op["i"]),
@@ -258,36 +259,34 @@ def write_outbox(state: AppState, session: Session, ops: list[dict[str, Any]]) -
             if row is not None:
                 merged = _merge_ops(json.loads(row.payload), op)
                 if merged is not None:
-                    session.execute(
-                        update(outbox).where(outbox.c.seq == seq)
-                        .values(payload=dumps(merged), op=merged["o"])
-                    )
+                    session.execute(update(outbox).where(outbox.c.seq == seq)
+                                    .values(op=merged["o"]))
+                    session.execute(update(payloads).where(payloads.c.seq == seq)
+                                    .values(payload=dumps(merged)))
                     continue
         fresh.append(op)
     if not fresh:
         return
     first = allocate_seqs(state, session, "node_seq", len(fresh))
     now = state.now()
+    seqs = range(first, first + len(fresh))
+    for seq, op in zip(seqs, fresh, strict=True):
+        txmap[(op["t"], op["i"])] = seq
     if is_sqlite(session):  # every field node: straight to SQLite's stored form
         fast = sqlite_table(outbox)
         at = now.isoformat()
-        params = []
-        for n, op in enumerate(fresh):
-            txmap[(op["t"], op["i"])] = first + n
-            params.append(fast.params_from_dict("", {
-                "seq": first + n, "table_name": op["t"], "row_id": op["i"], "op": op["o"],
-                "captured_at": at, "payload": dumps(op), "status": "pending"}))
-        session.connection().exec_driver_sql(fast.insert_sql, params)
+        connection = session.connection()
+        connection.exec_driver_sql(fast.insert_sql, [fast.params_from_dict("", {
+            "seq": seq, "table_name": op["t"], "row_id": op["i"], "op": op["o"],
+            "captured_at": at, "status": "pending"}) for seq, op in zip(seqs, fresh, strict=True)])
+        connection.exec_driver_sql(sqlite_table(payloads).insert_sql, [
+            (seq, dumps(op)) for seq, op in zip(seqs, fresh, strict=True)])
         return
-    rows = []
-    for n, op in enumerate(fresh):
-        seq = first + n
-        txmap[(op["t"], op["i"])] = seq
-        rows.append({
-            "seq": seq, "table_name": op["t"], "row_id": uuid.UUID(op["i"]), "op": op["o"],
-            "captured_at": now, "payload": dumps(op), "status": "pending",
-        })
-    session.execute(insert(outbox), rows)
+    session.execute(insert(outbox), [
+        {"seq": seq, "table_name": op["t"], "row_id": uuid.UUID(op["i"]), "op": op["o"],
+         "captured_at": now, "status": "pending"} for seq, op in zip(seqs, fresh, strict=True)])
+    session.execute(insert(payloads), [
+        {"seq": seq, "payload": dumps(op)} for seq, op in zip(seqs, fresh, strict=True)])
 
 
 def capture_rows(session: Session, table: Any, ids: list[Any]) -> int:

@@ -162,9 +162,10 @@ def outbox_page(state: AppState, max_ops: int, max_bytes: int, after: int = 0) -
     """The next operations to push (numbered above ``after``: the page before may still be on
     its way), each one line of JSON with its number first."""
     o = state.tables.outbox
+    p = state.tables.outbox_payloads
     rows = state.session.execute(
-        select(o.c.seq, o.c.payload).where(o.c.status == "pending", o.c.seq > after)
-        .order_by(o.c.seq).limit(max_ops)
+        select(o.c.seq, p.c.payload).join(p, p.c.seq == o.c.seq)
+        .where(o.c.status == "pending", o.c.seq > after).order_by(o.c.seq).limit(max_ops)
     ).all()
     lines: list[bytes] = []
     size = 0
@@ -229,8 +230,12 @@ def requeue(state: AppState, seq: int) -> int | None:
     from sync.capture import write_outbox
 
     o = state.tables.outbox
+    p = state.tables.outbox_payloads
     session = state.session
-    row = session.execute(select(o).where(o.c.seq == seq, o.c.status == "quarantined")).first()
+    row = session.execute(
+        select(o.c.row_id, p.c.payload).join(p, p.c.seq == o.c.seq)
+        .where(o.c.seq == seq, o.c.status == "quarantined")
+    ).first()
     if row is None:
         return None
     op = json.loads(row.payload)
@@ -303,10 +308,11 @@ def discard(state: AppState, seq: int) -> bool:
 def _pending_fields(state: AppState, name: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, set]:
     """Fields of these rows with a local change not yet pushed (kept when applying a pull)."""
     o = state.tables.outbox
+    p = state.tables.outbox_payloads
     out: dict[uuid.UUID, set] = {}
     for start in range(0, len(ids), 500):
         for row_id, op_kind, payload in state.session.execute(
-            select(o.c.row_id, o.c.op, o.c.payload).where(
+            select(o.c.row_id, o.c.op, p.c.payload).join(p, p.c.seq == o.c.seq).where(
                 o.c.status == "pending", o.c.table_name == name,
                 o.c.row_id.in_(ids[start : start + 500]))
         ):

@@ -3,7 +3,8 @@
 The app calls :func:`define_tables` with its declarative metadata (so Alembic and the naming
 convention see them); both roles have every table, each role uses its half:
 
-- field node: ``sync_outbox`` (captured operations numbered by ``node_seq``), ``sync_state``
+- field node: ``sync_outbox`` (captured operations numbered by ``node_seq``; what each sends in
+  ``sync_outbox_payloads``), ``sync_state``
   (the node_seq counter, the pull cursor, last success/error), ``sync_quarantine`` (pulled rows
   that could not be applied), ``sync_log``;
 - central: ``sync_changes`` (the change log ordered by ``server_seq``), ``sync_state`` (the
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -69,11 +71,13 @@ class SyncTables:
     conflicts: Table
     aliases: Table
     log: Table
+    outbox_payloads: Table
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(t.name for t in (self.state, self.outbox, self.changes, self.node_state,
-                                      self.quarantine, self.conflicts, self.aliases, self.log))
+                                      self.quarantine, self.conflicts, self.aliases, self.log,
+                                      self.outbox_payloads))
 
 
 def define_tables(metadata: MetaData) -> SyncTables:
@@ -82,7 +86,7 @@ def define_tables(metadata: MetaData) -> SyncTables:
         t = metadata.tables
         return SyncTables(t["sync_state"], t["sync_outbox"], t["sync_changes"],
                           t["sync_node_state"], t["sync_quarantine"], t["sync_conflicts"],
-                          t["sync_aliases"], t["sync_log"])
+                          t["sync_aliases"], t["sync_log"], t["sync_outbox_payloads"])
     state = Table(
         "sync_state", metadata,
         Column("key", String(40), primary_key=True),
@@ -98,15 +102,23 @@ def define_tables(metadata: MetaData) -> SyncTables:
         Column("row_id", Uuid(), nullable=False),
         Column("op", String(1), nullable=False),
         Column("captured_at", UTCDateTime(), nullable=False),
-        # The operation as sent (one JSON object, frozen when captured: a retry sends the
-        # same bytes, so central can tell a replay from a reused number).
-        Column("payload", Text, nullable=False),
         Column("status", String(12), nullable=False, default="pending"),
         Column("error_code", String(40)),
         Column("error_message", Text),
         Column("done_at", UTCDateTime()),
         Index("ix_sync_outbox_status_seq", "status", "seq"),
         Index("ix_sync_outbox_row", "table_name", "row_id"),
+    )
+    outbox_payloads = Table(
+        "sync_outbox_payloads", metadata,
+        # Apart from the outbox row, so that marking an operation done (every one of them, once
+        # central acknowledged it) rewrites a row of some 100 bytes, not the operation too.
+        Column("seq", BigInteger, ForeignKey("sync_outbox.seq", onupdate="CASCADE",
+                                             ondelete="CASCADE"),
+               primary_key=True, autoincrement=False),
+        # The operation as sent (one JSON object, frozen when captured: a retry sends the
+        # same bytes, so central can tell a replay from a reused number).
+        Column("payload", Text, nullable=False),
     )
     changes = Table(
         "sync_changes", metadata,
@@ -195,4 +207,5 @@ def define_tables(metadata: MetaData) -> SyncTables:
         Column("duration_ms", Integer),
         Index("ix_sync_log_node", "node_id", "id"),
     )
-    return SyncTables(state, outbox, changes, node_state, quarantine, conflicts, aliases, log)
+    return SyncTables(state, outbox, changes, node_state, quarantine, conflicts, aliases, log,
+                      outbox_payloads)

@@ -173,7 +173,11 @@ class Node(App):
             return status(self.state)
 
     def outbox(self) -> list[dict[str, Any]]:
-        return sorted(self.rows(self.state.tables.outbox).values(), key=lambda r: r["seq"])
+        """The outbox's rows, each with its payload."""
+        payloads = {r["seq"]: r["payload"]
+                    for r in self.rows(self.state.tables.outbox_payloads).values()}
+        rows = sorted(self.rows(self.state.tables.outbox).values(), key=lambda r: r["seq"])
+        return [{**r, "payload": payloads[r["seq"]]} for r in rows]
 
     def cursor(self) -> int:
         from sync import local

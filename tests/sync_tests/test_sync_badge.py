@@ -30,7 +30,9 @@ def _add_pending(app, n: int) -> None:
         now = datetime.now(UTC)
         db.session.execute(insert(o), [
             {"seq": top + i + 1, "table_name": "families", "row_id": uuid.uuid4(), "op": "u",
-             "captured_at": now, "payload": "{}", "status": "pending"} for i in range(n)])
+             "captured_at": now, "status": "pending"} for i in range(n)])
+        db.session.execute(insert(app.extensions["sync"].tables.outbox_payloads), [
+            {"seq": top + i + 1, "payload": "{}"} for i in range(n)])
         db.session.commit()
 
 

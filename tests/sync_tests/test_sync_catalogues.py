@@ -70,6 +70,11 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     shutil.copy(demo_db, instance / "fieldapp.sqlite")
     con = sqlite3.connect(instance / "fieldapp.sqlite")
     con.execute("PRAGMA foreign_keys = OFF")
+    # Before 0010 the payloads were in the outbox itself.
+    con.execute("ALTER TABLE sync_outbox ADD COLUMN payload TEXT")
+    con.execute("UPDATE sync_outbox SET payload = (SELECT p.payload FROM sync_outbox_payloads p "
+                "WHERE p.seq = sync_outbox.seq)")
+    con.execute("DROP TABLE sync_outbox_payloads")
     moved: dict[str, str] = {}
     for (code,) in con.execute("SELECT code FROM benefit_types").fetchall():
         new = catalogue_id("benefit_types", code)
@@ -102,7 +107,8 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
             assert db.session.scalar(select(func.count()).select_from(model).where(
                 model.benefit_type_id.not_in([i for _c, i in types]))) == 0
         assert db.session.execute(db.text("PRAGMA foreign_key_check")).all() == []
-        payloads = db.session.execute(db.text("SELECT payload FROM sync_outbox")).scalars()
+        payloads = db.session.execute(
+            db.text("SELECT payload FROM sync_outbox_payloads")).scalars()
         text = "\n".join(payloads)
         assert not any(old in text for old in moved.values())
         db.session.rollback()
