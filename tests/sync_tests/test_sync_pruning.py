@@ -36,6 +36,8 @@ def test_acknowledged_operations_are_pruned_and_refused_ones_kept(world):
     assert central.get(Family, later)
     assert {r["status"] for r in a.outbox()} == {"quarantined"}
     assert [r["seq"] for r in a.outbox()] == [r["seq"] for r in left]
+    # The pruned operations' payloads went with them; the kept ones' stayed.
+    assert sorted(a.rows(a.state.tables.outbox_payloads)) == [r["seq"] for r in left]
 
 
 def test_acknowledged_operations_stay_while_they_are_recent(world):
@@ -46,6 +48,7 @@ def test_acknowledged_operations_stay_while_they_are_recent(world):
     a.app.config["SYNC_CLOCK_OFFSET"] = 31 * 24 * 3600  # a month later
     assert a.sync().ok
     assert a.outbox() == []
+    assert a.rows(a.state.tables.outbox_payloads) == {}
     assert central.count(Family) == a.count(Family)
 
 
