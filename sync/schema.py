@@ -122,8 +122,11 @@ def define_tables(metadata: MetaData) -> SyncTables:
     )
     changes = Table(
         "sync_changes", metadata,
-        # server_seq: assigned under the counter row's lock at commit, so commit order.
-        Column("server_seq", BigInteger, primary_key=True, autoincrement=False),
+        # server_seq: assigned under the counter row's lock at commit, so commit order. On
+        # SQLite an INTEGER primary key is the table's own row key: the log is stored in its
+        # order, and an entry costs two B-trees, not three (migration 0011).
+        Column("server_seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+               autoincrement=False),
         Column("table_name", String(64), nullable=False),
         Column("row_id", Uuid(), nullable=False),
         # u: upsert (the row's current state is sent), d: deleted, n: not distributed.
