@@ -99,3 +99,45 @@ def test_start_up_upgrades_an_old_database(tmp_path):
         db.engine.dispose()
     again = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": True, "SECRET_KEY": "x"})
     assert _diff(again) == []
+
+
+def test_the_outbox_and_change_log_migrations_keep_every_row(tmp_path):
+    """0010 moves each captured operation's payload to its own table; 0011 copies the change
+    log into a table keyed by its number (SQLite): nothing is lost on the way, down and up."""
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": True, "SECRET_KEY": "x"})
+    directory = str(MIGRATIONS.parent)
+    now = "2026-11-26 08:00:00.000000"
+    with app.app_context():
+        downgrade(directory=directory, revision="0009_covered_indexes")
+        with db.engine.begin() as conn:
+            for seq in (1, 2, 3):
+                conn.exec_driver_sql(
+                    "INSERT INTO sync_outbox (seq, table_name, row_id, op, captured_at, payload,"
+                    " status) VALUES (?, 'families', ?, 'i', ?, ?, 'pending')",
+                    (seq, f"{seq:032x}", now, f'{{"t":"families","n":{seq}}}'))
+                conn.exec_driver_sql(
+                    "INSERT INTO sync_changes (server_seq, table_name, row_id, op, node_seq,"
+                    " echo, committed_at) VALUES (?, 'families', ?, 'u', ?, 0, ?)",
+                    (10 * seq, f"{seq:032x}", seq, now))
+        upgrade(directory=directory)
+        with db.engine.connect() as conn:
+            payloads = conn.exec_driver_sql(
+                "SELECT o.seq, p.payload FROM sync_outbox o JOIN sync_outbox_payloads p"
+                " ON p.seq = o.seq ORDER BY o.seq").all()
+            changes = conn.exec_driver_sql(
+                "SELECT rowid, server_seq, node_seq FROM sync_changes ORDER BY rowid").all()
+            indexes = conn.exec_driver_sql("PRAGMA index_list(sync_changes)").all()
+        assert payloads == [(n, f'{{"t":"families","n":{n}}}') for n in (1, 2, 3)]
+        assert changes == [(10 * n, 10 * n, n) for n in (1, 2, 3)]  # the number is the row key
+        assert [i[1] for i in indexes] == ["sqlite_autoindex_sync_changes_1"]  # the unique only
+        downgrade(directory=directory, revision="0009_covered_indexes")
+        with db.engine.connect() as conn:
+            back = conn.exec_driver_sql(
+                "SELECT seq, payload FROM sync_outbox ORDER BY seq").all()
+            kept = conn.exec_driver_sql("SELECT count(*) FROM sync_changes").scalar()
+        assert back == payloads
+        assert kept == 3
+        upgrade(directory=directory)
+    assert _diff(app) == []
