@@ -7,7 +7,6 @@ both ways, TLS with certificate and host name checks when central's URL is ``htt
 from __future__ import annotations
 
 import contextlib
-import gzip
 import http.client
 import json
 import random
@@ -16,7 +15,6 @@ import ssl
 import threading
 import time
 import urllib.parse
-import zlib
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync import collector, errors, local, synclog
+from sync import collector, errors, local, synclog, wire
 from sync.engine import PROTOCOL_VERSION, AppState
 
 #: Bodies smaller than this go uncompressed.
@@ -194,13 +192,12 @@ class Transport:
         """The JSON of an answer (inflated if gzip); a cut or damaged body is refused."""
         if response.getheader("Content-Encoding", "").lower() == "gzip":
             try:
-                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                raw = inflater.decompress(raw)
-                if not inflater.eof:
-                    raise errors.BadResponse("The gzip answer was cut.")
-            except zlib.error as error:
+                raw, whole = wire.gunzip(raw)
+            except wire.error as error:
                 self.close()
                 raise errors.BadResponse("The gzip answer is damaged.") from error
+            if not whole:
+                raise errors.BadResponse("The gzip answer was cut.")
         try:
             if len(raw) < PAUSE_COLLECTOR_ABOVE:
                 return json.loads(raw) if raw else {}
@@ -216,7 +213,7 @@ def encode_body(body: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:
     """A request body as sent (gzip when worth it) and its headers."""
     headers = {"Content-Type": content_type, "Accept-Encoding": "gzip"}
     if len(body) >= GZIP_MIN:
-        body = gzip.compress(body, compresslevel=6)
+        body = wire.gzip(body)
         headers["Content-Encoding"] = "gzip"
     return body, headers
 

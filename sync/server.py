@@ -7,12 +7,10 @@ Nothing is kept in the worker between requests: state lives in the database.
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import time
 import uuid
-import zlib
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import apply as applying
-from sync import collector, errors, synclog
+from sync import collector, errors, synclog, wire
 from sync.changelog import append_changes
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.fastpg import analyze_grown
@@ -49,14 +47,13 @@ def read_body(state: AppState) -> bytes:
     if request.headers.get("Content-Encoding", "").lower() != "gzip":
         return raw
     limit = int(state.config("SYNC_MAX_INFLATED"))
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
-        body = inflater.decompress(raw, limit + 1)
-    except zlib.error as error:
+        body, whole = wire.gunzip(raw, limit)
+    except wire.error as error:
         raise errors.BadBody("The gzip body is damaged.") from error
     if len(body) > limit:
         raise errors.TooLarge()
-    if not inflater.eof:
+    if not whole:
         raise errors.BadBody("The gzip body is incomplete.")
     return body
 
@@ -78,7 +75,7 @@ def respond(payload: Any, status: int = 200) -> Response:
     body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
     response = Response(body, status=status, mimetype="application/json")
     if len(body) >= GZIP_MIN and "gzip" in request.headers.get("Accept-Encoding", ""):
-        response.set_data(gzip.compress(body, compresslevel=5))
+        response.set_data(wire.gzip(body))
         response.headers["Content-Encoding"] = "gzip"
     return response
 

@@ -12,7 +12,7 @@ from synckit import assert_converged, assert_cursor_not_ahead
 
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
-from sync import errors
+from sync import errors, wire
 from sync.client import Transport, load_credentials
 from sync.errors import SimulatedCrash
 from sync.testing import LinkProxy
@@ -415,6 +415,69 @@ def test_a_truncated_gzip_body_is_refused_and_nothing_is_applied(central, make_n
     assert central.count(Family) == 0
     a.sync()
     assert central.count(Family) == 8
+
+
+def test_gzip_from_either_library_is_read_and_a_bad_body_is_refused(make_central, make_node):
+    """Nodes upgrade in the field one by one: a body gzipped by the standard library (as nodes
+    before zlib-ng sent) is applied; a damaged one, or one inflating past the limit, is
+    refused with its code and applies nothing."""
+    import gzip
+    import http.client
+
+    central = make_central(SYNC_MAX_INFLATED=20_000)
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    with a.app.app_context():
+        creds = load_credentials(a.state)
+
+    def post(body: bytes) -> tuple[int, dict]:
+        conn = http.client.HTTPConnection("127.0.0.1", central.server.port, timeout=10)
+        conn.request("POST", "/sync/v1/push", body=body, headers={
+            "Content-Encoding": "gzip", "Content-Type": "application/x-ndjson",
+            "Authorization": f"Node {creds['node_id']}:{creds['secret']}"})
+        response = conn.getresponse()
+        answer = json.loads(response.read())
+        conn.close()
+        return response.status, answer
+
+    _families(a, c1, 3)
+    plain = b"\n".join(_pending_lines(a))
+    damaged = bytearray(gzip.compress(plain))
+    damaged[len(damaged) // 2 :] = bytes(len(damaged) - len(damaged) // 2)  # zeros from the middle
+    status, refused = post(bytes(damaged))
+    assert (status, refused["error"]["code"]) == (400, "bad_body")
+    assert central.count(Family) == 0
+
+    status, answer = post(gzip.compress(plain, compresslevel=6))  # the standard library's gzip
+    assert status == 200
+    assert answer["acked"] == json.loads(plain.split(b"\n")[-1])["s"]
+    assert central.count(Family) == 3
+
+    _families(a, c1, 40, start=3)  # some 30 KB of JSON: past the limit once inflated
+    big = b"\n".join(line for line in _pending_lines(a) if json.loads(line)["s"] > answer["acked"])
+    assert len(big) > 20_000
+    status, refused = post(wire.gzip(big))
+    assert (status, refused["error"]["code"]) == (413, "too_large")
+    assert central.count(Family) == 3
+
+
+def test_the_wire_gzip_is_standard_gzip_both_ways():
+    import gzip
+
+    data = b"".join(b'{"s":%d,"t":"families","d":{"head_surname":"Fasabi"}}\n' % i
+                    for i in range(2000))
+    packed = wire.gzip(data)
+    assert len(packed) < len(data) // 10
+    assert gzip.decompress(packed) == data  # what an older central or node reads
+    assert wire.gunzip(gzip.compress(data)) == (data, True)  # what an older node sends
+    part, whole = wire.gunzip(packed[: len(packed) // 2])  # cut on the way: a part, not whole
+    assert not whole
+    assert data.startswith(part)
+    assert len(wire.gunzip(packed, limit=1000)[0]) == 1001  # never inflates far past a limit
+    with pytest.raises(wire.error):
+        wire.gunzip(b"\x1f\x8b" + bytes(40))
 
 
 def test_gaps_duplicates_and_replayed_old_pages(central, make_node):
