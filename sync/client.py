@@ -478,26 +478,49 @@ class NodeSync:
         return (lines, *encode_body(b"\n".join(lines), "application/x-ndjson"))
 
     def pull_all(self, transport: Transport, owner: str, cursor: int) -> None:
-        """Pull and apply every page after ``cursor``, asking for the next page while this one
-        is applied (central prepares it and the link carries it meanwhile).
+        """Pull and apply every page after ``cursor``, with up to two pages asked ahead on two
+        connections while one is applied (central prepares them in two workers meanwhile).
 
-        Only the request runs ahead: pages are applied one after the other, each in its own
+        The first page is asked for alone: a sync that brings one page costs one request. When
+        a page says more follow, the node asks for the page after the next one as well
+        (``skip``: central passes over the page this one leads to, already asked for, and
+        serves the one after it, naming the cursor it starts from).
+
+        Only requests run ahead: pages are applied one after the other, each in its own
         transaction with the cursor it leads to (compare-and-set on the cursor it follows), so
-        a page asked ahead is applied only after the one before it committed, and dropped
-        when that one did not.
+        a page asked ahead is applied only after the one before it committed, and dropped when
+        that one did not, or when it does not start where that one ended (the page before was
+        not full when it was read and new changes came in since: asked for again from there).
         """
         state = self.state
         limit = int(state.config("SYNC_PULL_PAGE_ROWS"))
         gap_text, _at = local.get_note(state, "own_gap")
         gap = [int(x) for x in gap_text.split(":")] if gap_text else None
-        ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
+        links = [transport, transport.sibling()]
+        ahead = ThreadPoolExecutor(max_workers=len(links), thread_name_prefix="sync-pull")
+        flight: deque[tuple[Future[dict[str, Any]], Transport]] = deque()
+
+        def ask(after: int, skip: int) -> None:
+            busy = {link for _request, link in flight}
+            link = next(x for x in links if x not in busy)
+            flight.append((self._ask_page(link, after, limit, gap, ahead, skip), link))
+
+        def ask_again(after: int) -> dict[str, Any]:
+            """The page after ``after``, asked for alone once the pages asked ahead are in."""
+            for request, _link in flight:
+                with contextlib.suppress(errors.SyncError):
+                    request.result()
+            flight.clear()
+            return self._ask_page(transport, after, limit, gap, None).result()
+
         try:
             page = self._ask_page(transport, cursor, limit, gap, None).result()
             while True:
                 more = bool(page.get("m"))
-                # The next page follows this one's cursor: ask for it before applying this.
-                upcoming = (self._ask_page(transport, page["c"], limit, gap, ahead)
-                            if more else None)
+                if more:  # asked before this page is applied: central prepares them meanwhile
+                    if not flight:
+                        ask(page["c"], 0)
+                    ask(page["c"], 1)
                 state.fault("pull.before_apply")
                 local.renew_lock(state, owner)  # committed with the page
                 failed = local.apply_page(state, page, cursor)
@@ -508,24 +531,30 @@ class NodeSync:
                 if gap and not more:
                     local.set_note(state, "own_gap", None, None)
                     self.session.commit()
-                if upcoming is None:
+                if not more:
                     return
-                page = upcoming.result()
                 if failed:
-                    # That request told central the quarantine count from before this page
-                    # quarantined rows: ask again, so that central shows what the node holds.
-                    page = self._ask_page(transport, cursor, limit, gap, None).result()
+                    # The requests asked ahead told central the quarantine count from before
+                    # this page quarantined rows: ask again, so that central shows the node's.
+                    page = ask_again(cursor)
+                    continue
+                request, _link = flight.popleft()
+                page = request.result()
+                if page.get("s", cursor) != cursor:
+                    page = ask_again(cursor)
         except BaseException:
-            # This sync stops: the page asked ahead is not wanted, so do not wait for it (on a
-            # weak link, up to SYNC_TIMEOUT). The next sync asks again from the saved cursor.
+            # This sync stops: the pages asked ahead are not wanted, so do not wait for them
+            # (on a weak link, up to SYNC_TIMEOUT). The next sync asks again from the saved
+            # cursor.
             transport.abort()
             raise
         finally:
             ahead.shutdown(wait=True, cancel_futures=True)
 
     def _ask_page(self, transport: Transport, cursor: int, limit: int, gap: list[int] | None,
-                  ahead: ThreadPoolExecutor | None) -> Future[dict[str, Any]]:
-        """Request the page after ``cursor``: in ``ahead``'s thread, or now (``None``).
+                  ahead: ThreadPoolExecutor | None, skip: int = 0) -> Future[dict[str, Any]]:
+        """Request the page after ``cursor`` (``skip`` 1: the one after it) on ``transport``:
+        in one of ``ahead``'s threads, or now (``None``).
 
         The body (the node's counts) is read here, in the caller's thread and session; the
         other thread only uses the connection, which nothing else uses until it is done.
@@ -536,6 +565,8 @@ class NodeSync:
         body: dict[str, Any] = {"cursor": cursor, "limit": limit, **c}
         if gap:
             body["gap"] = gap
+        if skip:
+            body["skip"] = skip
         if ahead is not None:
             return ahead.submit(_fetch_page, transport, body)
         done: Future[dict[str, Any]] = Future()

@@ -96,19 +96,55 @@ def postgres_rows(session: Session, spec: TableSpec, ids: list[Any]) -> list[lis
 
 
 def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
-              limit: int, own_gap: list[int] | None = None) -> dict[str, Any]:
+              limit: int, own_gap: list[int] | None = None, skip: int = 0) -> dict[str, Any]:
     """The next page for ``node`` after ``cursor``: ``{"c", "m", "h", "t"}``.
 
     ``c`` is the cursor to save after applying the page, ``m`` whether more pages follow, ``h``
     the horizon, ``t`` a list of ``{"n": table, "k": columns, "r": rows, "x": deleted ids}``.
     ``own_gap`` ``[low, high]``: the node's own operations in that range are sent back too (its
     database was restored from a backup that predates them).
+    ``skip`` 1: the page *after* the next one (the node asked for the next one on its other
+    connection); it also names the cursor it starts from, ``s``. When the next page is the
+    last, the page after it is empty and starts at the horizon.
     """
     top = horizon(state, session)
+    start = cursor
+    if skip:
+        end = _page_end(state, session, node, cursor, limit, top, own_gap)
+        start = top if end is None else end
+    if start >= top:
+        page: dict[str, Any] = {"c": start, "m": False, "h": top, "t": []}
+    elif is_sqlite(session):
+        page = _sqlite_page(state, session, node, start, limit, top, own_gap)
+    else:
+        page = _postgres_page(state, session, node, start, limit, top, own_gap)
+    if skip:
+        page["s"] = start
+    return page
+
+
+def _page_end(state: AppState, session: Session, node: NodeInfo, cursor: int, limit: int,
+              top: int, own_gap: list[int] | None) -> int | None:
+    """Where the page after ``cursor`` ends when it is full (``None``: it is the last), as
+    :func:`pull_page` would end it. The log below the horizon no longer changes, so a full
+    page ends there whenever it is read."""
     if cursor >= top:
-        return {"c": cursor, "m": False, "h": top, "t": []}
-    if is_sqlite(session):
-        return _sqlite_page(state, session, node, cursor, limit, top, own_gap)
+        return None
+    if is_sqlite(session):  # the limit-th entry after the cursor, if there is one
+        condition, bound = _sqlite_condition(state, node, cursor, top, own_gap)
+        ch = sqlite_table(state.tables.changes).quoted_name
+        end = session.connection().exec_driver_sql(
+            f"SELECT server_seq FROM {ch} WHERE {condition} "  # noqa: S608 - our own names
+            "ORDER BY server_seq LIMIT 1 OFFSET ?", (*bound, limit - 1)).scalar()
+        return None if end is None else int(end)
+    entries = _postgres_entries(state, session, node, cursor, limit, top, own_gap)
+    return entries[-1][0] if len(entries) >= limit else None
+
+
+def _postgres_entries(state: AppState, session: Session, node: NodeInfo, cursor: int,
+                      limit: int, top: int, own_gap: list[int] | None) -> list[Any]:
+    """The first ``limit`` entries for ``node`` after ``cursor`` (up to ``top``):
+    ``(server_seq, table_name, row_id)``."""
     ch = state.tables.changes
     others = [ch.c.node_id.is_(None), ch.c.node_id != node.id, ch.c.echo.is_(True)]
     if own_gap:
@@ -133,6 +169,13 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
             .limit(limit - len(entries))
         ).all())
         low, window = high, window * 2
+    return entries
+
+
+def _postgres_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
+                   limit: int, top: int, own_gap: list[int] | None) -> dict[str, Any]:
+    """:func:`pull_page` on PostgreSQL (and any other database but SQLite)."""
+    entries = _postgres_entries(state, session, node, cursor, limit, top, own_gap)
     more = len(entries) >= limit
     new_cursor = entries[-1][0] if more else top
     wanted: dict[str, dict[Any, None]] = {}
@@ -167,6 +210,26 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
     return {"c": new_cursor, "m": more, "h": top, "t": tables}
 
 
+def _sqlite_condition(state: AppState, node: NodeInfo, cursor: int, top: int,
+                      own_gap: list[int] | None) -> tuple[str, tuple]:
+    """The change log's entries for ``node`` in ``(cursor, top]``: a ``WHERE`` condition and
+    its parameters (``cursor`` and ``top`` first)."""
+    where = ["server_seq > ?", "server_seq <= ?", "op != 'n'"]
+    others = "node_id IS NULL OR node_id != ? OR echo = 1"
+    params: list[Any] = [cursor, top, node.id.hex]
+    if own_gap:
+        others += " OR (node_seq > ? AND node_seq <= ?)"
+        params += [int(own_gap[0]), int(own_gap[1])]
+    where.append(f"({others})")
+    if node.scope is not None:
+        scope = [c.hex for c in node.scope] or [uuid.UUID(int=0).hex]
+        marks = ",".join("?" * len(scope))
+        where.append(f"(community_id IS NULL OR community_id IN ({marks}))")
+        where.append(f"(community_id2 IS NULL OR community_id2 IN ({marks}))")
+        params += scope + scope
+    return " AND ".join(where), tuple(params)
+
+
 def _sqlite_page(state: AppState, session: Session, node: NodeInfo, cursor: int, limit: int,
                  top: int, own_gap: list[int] | None) -> dict[str, Any]:
     """:func:`pull_page` on SQLite, set-wise: the page's end is found in the change log, then
@@ -175,30 +238,11 @@ def _sqlite_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
     stores to the wire (:meth:`sync.fastsql.SqliteTable.wire_rows`), without SQLAlchemy's
     per-row cost or a round trip through Python of the entries themselves."""
     ch = sqlite_table(state.tables.changes).quoted_name
-    where = ["server_seq > ?", "server_seq <= ?", "op != 'n'"]
-    others = "node_id IS NULL OR node_id != ? OR echo = 1"
-    params: list[Any] = [cursor, top]
-    tail: list[Any] = [node.id.hex]
-    if own_gap:
-        others += " OR (node_seq > ? AND node_seq <= ?)"
-        tail += [int(own_gap[0]), int(own_gap[1])]
-    where.append(f"({others})")
-    if node.scope is not None:
-        scope = [c.hex for c in node.scope] or [uuid.UUID(int=0).hex]
-        marks = ",".join("?" * len(scope))
-        where.append(f"(community_id IS NULL OR community_id IN ({marks}))")
-        where.append(f"(community_id2 IS NULL OR community_id2 IN ({marks}))")
-        tail += scope + scope
     conn = session.connection()
-    condition = " AND ".join(where)
-    # The limit-th entry ends a full page (more may follow); fewer: the page ends at the top.
-    end = conn.exec_driver_sql(
-        f"SELECT server_seq FROM {ch} WHERE {condition} "  # noqa: S608 - our own names
-        "ORDER BY server_seq LIMIT 1 OFFSET ?", (*params, *tail, limit - 1)).scalar()
+    end = _page_end(state, session, node, cursor, limit, top, own_gap)
     more = end is not None
     new_cursor = int(end) if more else top
-    params[1] = new_cursor
-    bound = (*params, *tail)
+    condition, bound = _sqlite_condition(state, node, cursor, new_cursor, own_gap)
     # Each table of the page and how many of its rows changed (some may be gone since).
     counts = conn.exec_driver_sql(
         f"SELECT table_name, count(DISTINCT row_id) FROM {ch} "  # noqa: S608 - our own names

@@ -383,7 +383,8 @@ def _analyze_grown(session: Session, tables: list[str]) -> None:
 
 @bp.post("/pull")
 def pull() -> Response:
-    """The next page of changes in the node's scope after its cursor."""
+    """The next page of changes in the node's scope after its cursor (``skip``: the one after
+    it)."""
     state = _state()
     session = state.session
     started = time.monotonic()
@@ -397,12 +398,16 @@ def pull() -> Response:
     gap = body.get("gap")
     if not (isinstance(gap, list) and len(gap) == 2 and all(isinstance(x, int) for x in gap)):
         gap = None
-    page = pull_page(state, session, node, cursor, limit, own_gap=gap)
+    skip = body.get("skip", 0)
+    if type(skip) is not int or skip not in (0, 1):
+        raise errors.BadBody("skip must be 0 or 1.")
+    page = pull_page(state, session, node, cursor, limit, own_gap=gap, skip=skip)
     rows = sum(len(t["r"]) + len(t.get("x", ())) for t in page["t"])
     facts: dict[str, Any] = {k: body[k] for k in ("pending", "quarantined") if k in body}
     if not page["m"]:
         facts["success"] = True
     state.directory.record_contact(session, node.id, facts)  # type: ignore[union-attr]
-    _log(state, session, node.id, "pull", started, after=cursor, cursor=page["c"], rows=rows)
+    _log(state, session, node.id, "pull", started, after=page.get("s", cursor), cursor=page["c"],
+         rows=rows)
     session.commit()
     return respond(page)

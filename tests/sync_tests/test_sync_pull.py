@@ -146,17 +146,16 @@ def test_a_failing_page_does_not_wait_for_the_page_asked_ahead(central, make_nod
     b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
     b.enrol(central, communities=("C1",))
     served = sync.server.pull_page
-    calls = []
     release = threading.Event()
 
-    def slow_third(*args, **kwargs):  # central, slow to answer the page asked ahead
-        calls.append(1)
-        if len(calls) == 3:
+    def slow_ahead(*args, **kwargs):  # central, slow to answer the pages asked furthest ahead
+        if kwargs.get("skip"):
             release.wait(10)
         return served(*args, **kwargs)
 
-    monkeypatch.setattr(sync.server, "pull_page", slow_third)
-    b.app.config["SYNC_FAULTS"] = {"pull.before_commit": 2}  # while the third is asked for
+    monkeypatch.setattr(sync.server, "pull_page", slow_ahead)
+    # The second page fails while the third (asked with the second) is still being prepared.
+    b.app.config["SYNC_FAULTS"] = {"pull.before_commit": 2}
     started = time.monotonic()
     try:
         with pytest.raises(SimulatedCrash):
@@ -166,6 +165,64 @@ def test_a_failing_page_does_not_wait_for_the_page_asked_ahead(central, make_nod
         release.set()
     b.app.config["SYNC_FAULTS"] = None
     assert b.sync().ok
+    assert_converged(central, b)
+
+
+def test_the_page_after_the_next_starts_where_the_next_one_ends(central, make_node):
+    """``skip``: central passes over the page after the cursor and serves the one after it,
+    naming where it starts; after the last page, an empty page at the horizon."""
+    from sync.client import Transport, load_credentials
+
+    c1 = central.add_community("C1")
+    _families(central, c1, [f"Persona {n}" for n in range(9)])
+    b = make_node("BBB")
+    b.enrol(central, communities=("C1",))
+    with b.app.app_context():
+        creds = load_credentials(b.state)
+    link = Transport(creds["central_url"], auth=f"Node {creds['node_id']}:{creds['secret']}")
+    try:
+        first = link.post("/pull", {"cursor": 0, "limit": 4})
+        second = link.post("/pull", {"cursor": first["c"], "limit": 4})
+        ahead = link.post("/pull", {"cursor": 0, "limit": 4, "skip": 1})
+        assert first["m"]
+        assert second["m"]
+        assert ahead["s"] == first["c"]
+        assert {k: v for k, v in ahead.items() if k != "s"} == second  # the same page
+        end = link.post("/pull", {"cursor": second["h"] - 1, "limit": 4, "skip": 1})
+        assert end == {"c": second["h"], "s": second["h"], "m": False, "h": second["h"], "t": []}
+        for odd in (2, -1, "1", True, None):
+            with pytest.raises(errors.BadBody):
+                link.post("/pull", {"cursor": 0, "limit": 4, "skip": odd})
+    finally:
+        link.close()
+
+
+def test_a_page_asked_ahead_that_does_not_start_at_the_cursor_is_asked_again(central, make_node,
+                                                                              monkeypatch):
+    """Should a page asked ahead start elsewhere than where the page before it ended (the
+    changes after the cursor grew between the two requests), the node drops it and asks again
+    from its cursor: no row is skipped."""
+    import sync.server
+
+    c1 = central.add_community("C1")
+    _families(central, c1, [f"Persona {n}" for n in range(9)])
+    b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
+    b.enrol(central, communities=("C1",))
+    served = sync.server.pull_page
+    raced: list[int] = []
+
+    def too_far(state, session, node, cursor, limit, own_gap=None, skip=0):
+        page = served(state, session, node, cursor, limit, own_gap=own_gap, skip=skip)
+        if skip and page["m"] and not raced:  # one page further than asked, named truthfully
+            raced.append(page["s"])
+            page = served(state, session, node, page["s"], limit, own_gap=own_gap, skip=1)
+        return page
+
+    monkeypatch.setattr(sync.server, "pull_page", too_far)
+    report = b.sync()
+    assert report.ok
+    assert raced
+    assert report.pulled == 10  # the community and its nine families, each once
     assert_converged(central, b)
 
 
