@@ -310,6 +310,48 @@ class _Flight:
     ahead: bool
 
 
+class _Asked:
+    """Pull requests asked ahead of the page being applied: one at most per connection,
+    answered in the order they were asked (see :meth:`NodeSync.pull_all`)."""
+
+    def __init__(self, sync: NodeSync, links: list[Transport], limit: int,
+                 gap: list[int] | None) -> None:
+        self.sync = sync
+        self.links = links
+        self.limit = limit
+        self.gap = gap
+        self.executor = ThreadPoolExecutor(max_workers=len(links), thread_name_prefix="sync-pull")
+        self.flight: deque[tuple[Future[dict[str, Any]], Transport]] = deque()
+
+    def ask(self, after: int, skip: int = 0) -> None:
+        """Ask for the page after ``after`` (``skip`` 1: the one after it) on a free link."""
+        busy = {link for _request, link in self.flight}
+        link = next(x for x in self.links if x not in busy)
+        self.flight.append(
+            (self.sync._ask_page(link, after, self.limit, self.gap, self.executor, skip), link))
+
+    def next(self) -> dict[str, Any]:
+        """The answer to the oldest request asked ahead."""
+        request, _link = self.flight.popleft()
+        return request.result()
+
+    def now(self, after: int) -> dict[str, Any]:
+        """The page after ``after``, asked for alone once the requests ahead are answered."""
+        for request, _link in self.flight:
+            with contextlib.suppress(errors.SyncError):
+                request.result()
+        self.flight.clear()
+        return self.sync._ask_page(self.links[0], after, self.limit, self.gap, None).result()
+
+    def cut(self) -> None:
+        """Cut the connections of the requests still asked ahead (their pages are not wanted)."""
+        for _request, link in self.flight:
+            link.abort()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
 class NodeSync:
     """One sync of this node with central: handshake, push every page, pull every page."""
 
@@ -493,55 +535,32 @@ class NodeSync:
         not full when it was read and new changes came in since: asked for again from there).
         """
         state = self.state
-        limit = int(state.config("SYNC_PULL_PAGE_ROWS"))
-        gap_text, _at = local.get_note(state, "own_gap")
-        gap = [int(x) for x in gap_text.split(":")] if gap_text else None
-        links = [transport, transport.sibling()]
-        ahead = ThreadPoolExecutor(max_workers=len(links), thread_name_prefix="sync-pull")
-        flight: deque[tuple[Future[dict[str, Any]], Transport]] = deque()
-
-        def ask(after: int, skip: int) -> None:
-            busy = {link for _request, link in flight}
-            link = next(x for x in links if x not in busy)
-            flight.append((self._ask_page(link, after, limit, gap, ahead, skip), link))
-
-        def ask_again(after: int) -> dict[str, Any]:
-            """The page after ``after``, asked for alone once the pages asked ahead are in."""
-            for request, _link in flight:
-                with contextlib.suppress(errors.SyncError):
-                    request.result()
-            flight.clear()
-            return self._ask_page(transport, after, limit, gap, None).result()
-
+        gap = local.own_gap(state)
+        asked = _Asked(self, [transport, transport.sibling()],
+                       int(state.config("SYNC_PULL_PAGE_ROWS")), gap)
         try:
-            page = self._ask_page(transport, cursor, limit, gap, None).result()
+            page = asked.now(cursor)
             while True:
                 more = bool(page.get("m"))
                 if more:  # asked before this page is applied: central prepares them meanwhile
-                    if not flight:
-                        ask(page["c"], 0)
-                    ask(page["c"], 1)
-                state.fault("pull.before_apply")
-                local.renew_lock(state, owner)  # committed with the page
-                failed = local.apply_page(state, page, cursor)
-                self.report.failed += failed
-                self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ()))
-                                          for b in page["t"])
+                    if not asked.flight:
+                        asked.ask(page["c"])
+                    asked.ask(page["c"], skip=1)
+                failed = self._apply_pulled(owner, page, cursor)
                 cursor = page["c"]
-                if gap and not more:
-                    local.set_note(state, "own_gap", None, None)
-                    self.session.commit()
                 if not more:
-                    return
-                if failed:
-                    # The requests asked ahead told central the quarantine count from before
-                    # this page quarantined rows: ask again, so that central shows the node's.
-                    page = ask_again(cursor)
-                    continue
-                request, _link = flight.popleft()
-                page = request.result()
+                    break
+                # After a page that quarantined rows, the requests asked ahead told central the
+                # counts from before: ask again, so that central shows the node's.
+                page = asked.now(cursor) if failed else asked.next()
                 if page.get("s", cursor) != cursor:
-                    page = ask_again(cursor)
+                    page = asked.now(cursor)
+            # A page asked ahead may still be on its way: not wanted (it may hold changes made
+            # since, for the next sync), so it is cut rather than downloaded.
+            asked.cut()
+            if gap:
+                local.set_note(state, "own_gap", None, None)
+                self.session.commit()
         except BaseException:
             # This sync stops: the pages asked ahead are not wanted, so do not wait for them
             # (on a weak link, up to SYNC_TIMEOUT). The next sync asks again from the saved
@@ -549,7 +568,17 @@ class NodeSync:
             transport.abort()
             raise
         finally:
-            ahead.shutdown(wait=True, cancel_futures=True)
+            asked.close()
+
+    def _apply_pulled(self, owner: str, page: dict[str, Any], cursor: int) -> int:
+        """Apply a pulled page with the cursor it leads to; how many of its rows failed."""
+        state = self.state
+        state.fault("pull.before_apply")
+        local.renew_lock(state, owner)  # committed with the page
+        failed = local.apply_page(state, page, cursor)
+        self.report.failed += failed
+        self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ())) for b in page["t"])
+        return failed
 
     def _ask_page(self, transport: Transport, cursor: int, limit: int, gap: list[int] | None,
                   ahead: ThreadPoolExecutor | None, skip: int = 0) -> Future[dict[str, Any]]:

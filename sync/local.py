@@ -43,6 +43,13 @@ def get_note(state: AppState, key: str) -> tuple[str | None, Any]:
     return (row.text, row.at) if row else (None, None)
 
 
+def own_gap(state: AppState) -> list[int] | None:
+    """The range ``[low, high]`` of this node's own operations its database lost (restored
+    from a backup, see :func:`resequence`) that pulls must bring back, if any."""
+    text_value, _at = get_note(state, "own_gap")
+    return [int(x) for x in text_value.split(":")] if text_value else None
+
+
 def get_notes(state: AppState, *keys: str) -> dict[str, tuple[str | None, Any]]:
     """(text, at) of several state rows in one statement; ``(None, None)`` for absent ones."""
     t = state.tables.state

@@ -226,6 +226,40 @@ def test_a_page_asked_ahead_that_does_not_start_at_the_cursor_is_asked_again(cen
     assert_converged(central, b)
 
 
+def test_a_page_asked_ahead_past_the_last_one_is_not_waited_for(central, make_node,
+                                                              monkeypatch):
+    """When the last page is in, a page still asked ahead is cut, not waited for (on 2G it
+    could be a whole page of changes made meanwhile, which the next sync brings anyway)."""
+    import threading
+    import time
+
+    import sync.server
+
+    c1 = central.add_community("C1")
+    _families(central, c1, ["Ana", "Berta", "Carla", "Dora"])  # five rows: pages of 2, 2, 1
+    b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
+    b.enrol(central, communities=("C1",))
+    served = sync.server.pull_page
+    release = threading.Event()
+
+    def slow_past_the_end(*args, **kwargs):
+        page = served(*args, **kwargs)
+        if kwargs.get("skip") and page["s"] == page["h"]:  # the page after the last one
+            release.wait(10)
+        return page
+
+    monkeypatch.setattr(sync.server, "pull_page", slow_past_the_end)
+    started = time.monotonic()
+    try:
+        report = b.sync()
+        assert time.monotonic() - started < 5  # not the 10 s central takes to answer
+    finally:
+        release.set()
+    assert report.ok
+    assert report.pulled == 5
+    assert_converged(central, b)
+
+
 def test_a_cut_answer_to_the_page_asked_ahead_keeps_the_page_before(central, make_node):
     from sync.testing import LinkProxy
 
