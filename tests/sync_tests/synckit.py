@@ -166,6 +166,15 @@ class Node(App):
         with self.app.app_context():
             return sync_once(self.state)
 
+    def transport(self) -> Any:
+        """A connection to central with this node's credential (the caller closes it)."""
+        from sync.client import Transport, load_credentials
+
+        with self.app.app_context():
+            creds = load_credentials(self.state)
+        return Transport(creds["central_url"],
+                         auth=f"Node {creds['node_id']}:{creds['secret']}")
+
     def status(self) -> dict[str, Any]:
         from sync.client import status
 

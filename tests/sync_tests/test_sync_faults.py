@@ -13,7 +13,6 @@ from synckit import assert_converged, assert_cursor_not_ahead
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from sync import errors, wire
-from sync.client import Transport, load_credentials
 from sync.errors import SimulatedCrash
 from sync.testing import LinkProxy
 
@@ -38,12 +37,6 @@ def _changes_of(central, node_code):
             .group_by(ch.c.node_seq)).all()
         db.session.rollback()
     return rows
-
-
-def _node_transport(node) -> Transport:
-    with node.app.app_context():
-        creds = load_credentials(node.state)
-    return Transport(creds["central_url"], auth=f"Node {creds['node_id']}:{creds['secret']}")
 
 
 def _pending_lines(node) -> list[bytes]:
@@ -139,7 +132,7 @@ def test_a_lost_answer_and_retries_sequential_and_concurrent_make_one_row_each(
     _families(a, c1, 6)
     lines = _pending_lines(a)
     body = b"\n".join(lines)
-    transport = _node_transport(a)
+    transport = a.transport()
     first = transport.post("/push", body=body, content_type="application/x-ndjson")
     again = transport.post("/push", body=body, content_type="application/x-ndjson")
     transport.close()
@@ -152,7 +145,7 @@ def test_a_lost_answer_and_retries_sequential_and_concurrent_make_one_row_each(
     answers, failures = [], []
 
     def send() -> None:
-        t = _node_transport(a)
+        t = a.transport()
         try:
             answers.append(t.post("/push", body=body, content_type="application/x-ndjson"))
         except errors.SyncError as error:  # pragma: no cover - reported below
@@ -186,7 +179,7 @@ def test_the_same_number_with_other_data_is_refused_and_quarantined(central, mak
     op = json.loads(original[0])
     op["d"]["head_given_names"] = "Otra Persona"
     forged = json.dumps(op, separators=(",", ":")).encode()
-    transport = _node_transport(a)
+    transport = a.transport()
     answer = transport.post("/push", body=forged, content_type="application/x-ndjson")
     transport.close()
     assert answer["rejected"] == [{"s": op["s"], "code": "seq_reused",
@@ -251,7 +244,7 @@ def test_the_same_number_reused_by_a_node_is_quarantined_on_the_node(central, ma
           head_surname="Ríos", members_count=2)
     a.sync()
     # The node's outbox says operation 2 (still to send) but central has a different 2.
-    transport = _node_transport(a)
+    transport = a.transport()
     other = a.add(Family, code="AM-AAA-0002", community_id=c1, head_given_names="Eva",
                   head_surname="Soto", members_count=2)
     line = _pending_lines(a)[0]
@@ -393,9 +386,24 @@ def test_a_cut_link_resumes_from_the_last_committed_page(central, make_node):
         proxy.close()
 
 
+def _push_gzip(central, node, body: bytes) -> tuple[int, dict]:
+    """POST ``body`` (already gzip, or meant to be) as the node's push page: (status, answer)."""
+    import http.client
+
+    auth = node.transport().auth
+    conn = http.client.HTTPConnection("127.0.0.1", central.server.port, timeout=10)
+    try:
+        conn.request("POST", "/sync/v1/push", body=body, headers={
+            "Content-Encoding": "gzip", "Content-Type": "application/x-ndjson",
+            "Authorization": auth})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
 def test_a_truncated_gzip_body_is_refused_and_nothing_is_applied(central, make_node):
     import gzip
-    import http.client
 
     c1 = central.add_community("C1")
     a = make_node("AAA")
@@ -403,16 +411,8 @@ def test_a_truncated_gzip_body_is_refused_and_nothing_is_applied(central, make_n
     a.sync()
     _families(a, c1, 8)
     body = gzip.compress(b"\n".join(_pending_lines(a)))
-    with a.app.app_context():
-        creds = load_credentials(a.state)
-    conn = http.client.HTTPConnection("127.0.0.1", central.server.port, timeout=10)
-    conn.request("POST", "/sync/v1/push", body=body[: len(body) // 2], headers={
-        "Content-Encoding": "gzip", "Content-Type": "application/x-ndjson",
-        "Authorization": f"Node {creds['node_id']}:{creds['secret']}"})
-    response = conn.getresponse()
-    answer = json.loads(response.read())
-    conn.close()
-    assert response.status == 400
+    status, answer = _push_gzip(central, a, body[: len(body) // 2])
+    assert status == 400
     assert answer["error"]["code"] == "bad_body"
     assert central.count(Family) == 0
     a.sync()
@@ -424,25 +424,15 @@ def test_gzip_from_either_library_is_read_and_a_bad_body_is_refused(make_central
     before zlib-ng sent) is applied; a damaged one, or one inflating past the limit, is
     refused with its code and applies nothing."""
     import gzip
-    import http.client
 
     central = make_central(SYNC_MAX_INFLATED=20_000)
     c1 = central.add_community("C1")
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
     a.sync()
-    with a.app.app_context():
-        creds = load_credentials(a.state)
 
     def post(body: bytes) -> tuple[int, dict]:
-        conn = http.client.HTTPConnection("127.0.0.1", central.server.port, timeout=10)
-        conn.request("POST", "/sync/v1/push", body=body, headers={
-            "Content-Encoding": "gzip", "Content-Type": "application/x-ndjson",
-            "Authorization": f"Node {creds['node_id']}:{creds['secret']}"})
-        response = conn.getresponse()
-        answer = json.loads(response.read())
-        conn.close()
-        return response.status, answer
+        return _push_gzip(central, a, body)
 
     _families(a, c1, 3)
     plain = b"\n".join(_pending_lines(a))
@@ -491,7 +481,7 @@ def test_gaps_duplicates_and_replayed_old_pages(central, make_node):
     a.sync()
     _families(a, c1, 8)
     lines = _pending_lines(a)
-    transport = _node_transport(a)
+    transport = a.transport()
     try:
         with pytest.raises(errors.SequenceGap) as gap:
             transport.post("/push", body=b"\n".join(lines[2:5]),
@@ -535,7 +525,7 @@ def test_an_odd_sync_after_header_changes_nothing(central, make_node, after):
     a.sync()
     _families(a, c1, 3)
     lines = _pending_lines(a)
-    transport = _node_transport(a)
+    transport = a.transport()
     headers = {"Content-Type": "application/x-ndjson", "X-Sync-After": after}
     try:
         started = time.monotonic()
@@ -575,7 +565,7 @@ def test_a_run_of_inserts_mixing_fresh_refused_repeated_and_replayed_records(cen
     ops = [first, family(2, c3, "Fuera"), {**first, "s": 3}, family(4, c1, "Cuarta"),
            family(5, c1, "Quinta")]
     lines = [json.dumps(op, separators=(",", ":")).encode() for op in ops]
-    transport = _node_transport(a)
+    transport = a.transport()
     try:
         answer = transport.post("/push", body=b"\n".join(lines),
                                 content_type="application/x-ndjson")

@@ -17,7 +17,7 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.nodes.models import Node as NodeRow
 from sync import errors
-from sync.client import Transport, enrol, load_credentials
+from sync.client import enrol
 
 
 def test_enrolment_exchanges_a_one_time_code_for_a_credential_kept_hashed(central, make_node):
@@ -78,9 +78,7 @@ def test_a_schema_version_mismatch_either_way_is_refused_and_the_outbox_kept(wor
 
 def test_another_protocol_version_is_refused(world):
     a = world["a"]
-    with a.app.app_context():
-        creds = load_credentials(a.state)
-    transport = Transport(creds["central_url"], auth=f"Node {creds['node_id']}:{creds['secret']}")
+    transport = a.transport()
     with pytest.raises(errors.ProtocolUnsupported):
         transport.post("/handshake", {"protocol": 2, "schema": "0002_sync"})
     transport.close()

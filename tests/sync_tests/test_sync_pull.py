@@ -171,15 +171,11 @@ def test_a_failing_page_does_not_wait_for_the_page_asked_ahead(central, make_nod
 def test_the_page_after_the_next_starts_where_the_next_one_ends(central, make_node):
     """``skip``: central passes over the page after the cursor and serves the one after it,
     naming where it starts; after the last page, an empty page at the horizon."""
-    from sync.client import Transport, load_credentials
-
     c1 = central.add_community("C1")
     _families(central, c1, [f"Persona {n}" for n in range(9)])
     b = make_node("BBB")
     b.enrol(central, communities=("C1",))
-    with b.app.app_context():
-        creds = load_credentials(b.state)
-    link = Transport(creds["central_url"], auth=f"Node {creds['node_id']}:{creds['secret']}")
+    link = b.transport()
     try:
         first = link.post("/pull", {"cursor": 0, "limit": 4})
         second = link.post("/pull", {"cursor": first["c"], "limit": 4})
