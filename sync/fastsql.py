@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Table, TypeDecorator
+from sqlalchemy.exc import OperationalError
 
 from sync.codec import wire_kind
 
@@ -453,3 +456,32 @@ def sqlite_table(table: Table) -> SqliteTable:
 
 def is_sqlite(session: Any) -> bool:
     return session.get_bind().dialect.name == "sqlite"
+
+
+def begin_write(session: Any) -> None:
+    """Start the session's transaction on SQLite holding the write lock (``BEGIN IMMEDIATE``),
+    asking for it every millisecond for as long as the connection's busy timeout.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between tries, so a push page
+    waiting for the page before it started on average 7 ms after that one committed (0.23 s over
+    a scale-1 initial push). Nothing happens when the transaction has already begun.
+
+    :raises sqlalchemy.exc.OperationalError: still locked when the busy timeout is over.
+    """
+    raw = session.connection().connection.dbapi_connection
+    if raw.in_transaction:
+        return
+    (timeout_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
+    raw.execute("PRAGMA busy_timeout=0")
+    deadline = time.monotonic() + timeout_ms / 1000
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise OperationalError("BEGIN IMMEDIATE", (), error) from error
+            time.sleep(0.001)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")

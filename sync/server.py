@@ -25,6 +25,7 @@ from sync import collector, errors, synclog, wire
 from sync.changelog import append_changes
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.fastpg import analyze_grown
+from sync.fastsql import begin_write, is_sqlite
 from sync.feed import horizon, pull_page
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
@@ -352,6 +353,8 @@ def _lock_node(state: AppState, session: Session, node_id: uuid.UUID) -> int:
     the write lock before anything is read.
     """
     ns = state.tables.node_state
+    if is_sqlite(session):
+        begin_write(session)
     locked = session.execute(
         update(ns).where(ns.c.node_id == node_id).values(updated_at=state.now())
     ).rowcount

@@ -4,15 +4,19 @@ the row's keys come in and whichever columns it leaves out."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from sync.codec import TableCodec
-from sync.fastsql import SqliteTable
+from sync.fastsql import SqliteTable, begin_write
 
 PERU = timezone(timedelta(hours=-5))
 
@@ -114,3 +118,66 @@ def test_a_page_orjson_refuses_is_read_as_the_standard_library_reads_it():
         parse_page([b'{"s":2}', b'{"s":2}'])
     with pytest.raises(ValueError, match="must increase"):
         parse_page([b'{"s":true}'])
+
+
+def _file_session(path, busy_ms: int):
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def pragmas(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+
+    return engine, Session(engine)
+
+
+def test_begin_write_waits_for_the_write_lock_then_holds_it(tmp_path):
+    """A push waiting for the node's lock on SQLite takes it once the other writer commits,
+    and keeps it for its own transaction."""
+    path = tmp_path / "central.sqlite"
+    engine, session = _file_session(path, 10_000)
+    session.execute(text("CREATE TABLE t (x INTEGER)"))
+    session.commit()
+    other = sqlite3.connect(path, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    released = threading.Event()
+
+    def release() -> None:
+        other.commit()
+        released.set()
+
+    threading.Timer(0.3, release).start()
+    begin_write(session)
+    assert released.is_set()  # it waited for the other writer
+    session.execute(text("INSERT INTO t VALUES (2)"))
+    other.execute("PRAGMA busy_timeout=0")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        other.execute("BEGIN IMMEDIATE")  # the lock is this session's until it commits
+    assert session.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+    session.commit()
+    assert [x for (x,) in other.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+    other.close()
+    session.close()
+    engine.dispose()
+
+
+def test_begin_write_gives_up_after_the_busy_timeout(tmp_path):
+    path = tmp_path / "central.sqlite"
+    engine, session = _file_session(path, 200)
+    session.execute(text("CREATE TABLE t (x INTEGER)"))
+    session.commit()
+    other = sqlite3.connect(path)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(OperationalError, match="locked"):
+        begin_write(session)
+    session.rollback()
+    assert session.execute(text("PRAGMA busy_timeout")).scalar() == 200
+    other.rollback()
+    begin_write(session)  # free now
+    session.execute(text("INSERT INTO t VALUES (1)"))
+    session.commit()
+    assert other.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    other.close()
+    session.close()
+    engine.dispose()
