@@ -87,6 +87,23 @@ def test_pushed_rows_are_stored_as_insert_stores_them(deliveries, layout):
         assert stored["updated_at"] == datetime(2026, 3, 2, 9, 5, tzinfo=UTC)  # kept in UTC
 
 
+def test_parents_are_read_back_as_central_reasons_about_them(deliveries):
+    """Placing a push page reads only the columns it needs of the parents it names, with the
+    values it reads from the page itself (UUIDs, booleans, integers)."""
+    table, engine = deliveries
+    fast = SqliteTable(table)
+    wire = _wire_row(table)
+    row_id = uuid.uuid4()
+    params = fast.params_from_dict(str(row_id), wire)
+    keys = ("id", "family_id", "reverses_id", "version", "voided")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(fast.insert_sql, params)
+        found = fast.rows_by_id(conn, keys, [row_id, uuid.uuid4()])  # the second is not there
+    assert found == [fast.key_reader(keys)(params)]
+    assert found == [{"id": row_id, "family_id": uuid.UUID(wire["family_id"]), "reverses_id": None,
+                      "version": wire["version"], "voided": False}]
+
+
 @pytest.mark.parametrize(("column", "value"), [
     ("family_id", "not-a-uuid"), ("family_id", 12), ("item", 5), ("quantity", True),
     ("delivered_on", "2026-13-01"), ("created_at", "2026-03-02T14:05:09"),
