@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,63 @@ def make_demo_instance(scale: float, seed: int, extra_env: dict[str, str] | None
         except OSError:  # another run cached it first
             shutil.rmtree(partial, ignore_errors=True)
     return instance, seconds
+
+
+CACHE = ROOT / "instance" / "bench-cache"
+
+
+def app_config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
+    """An app's configuration in ``instance``, as the node (or central) of this short code."""
+    return {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "bench",
+        "NODE_ID": str(uuid.uuid5(uuid.NAMESPACE_DNS, code)),
+        "NODE_CODE": code,
+        "AUTO_MIGRATE": True,
+        **extra,
+    }
+
+
+def field_node_database(scale: float, seed: int, log: Any) -> Path:
+    """A field node database holding the demo program (generated once, then cached): every
+    record in its outbox, as after weeks without a connection.
+
+    With ``FIELDAPP_BENCH_CACHE`` set, the benchmarks' shared cache is used
+    (:func:`make_demo_instance`); otherwise ``instance/bench-cache/``.
+    """
+    import hashlib
+
+    if os.environ.get("FIELDAPP_BENCH_CACHE"):
+        log(f"demo program at scale {scale:g} from FIELDAPP_BENCH_CACHE (generated if missing)")
+        instance, _seconds = make_demo_instance(scale, seed)
+        return instance / "fieldapp.sqlite"
+
+    from fieldapp import create_app
+    from fieldapp.checkpoints import fold
+    from fieldapp.extensions import db
+
+    migrations = sorted(p.name for p in (ROOT / "fieldapp/migrations/versions").glob("*.py"))
+    tag = hashlib.sha256("\n".join(migrations).encode()).hexdigest()[:8]
+    key = f"demo-{scale:g}-{seed}-{tag}"
+    target = CACHE / key / "fieldapp.sqlite"
+    if target.exists():
+        return target
+    log(f"generating the demo program at scale {scale:g} (once; cached in {target.parent})")
+    instance = CACHE / f"{key}.tmp"
+    shutil.rmtree(instance, ignore_errors=True)
+    instance.mkdir(parents=True)
+    app = create_app(app_config(instance, "BEN", ROLE="field"))
+    with app.app_context():
+        from fieldapp.demo.generator import generate
+
+        generate(scale=scale, seed=seed)
+        db.session.commit()
+        fold(db.engine)
+        db.engine.dispose()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(instance / "fieldapp.sqlite"), target)
+    shutil.rmtree(instance, ignore_errors=True)
+    return target
 
 
 @contextmanager

@@ -36,63 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CACHE = ROOT / "instance" / "bench-cache"
-
-
-def _config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
-    import uuid
-
-    return {
-        "INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "bench",
-        "NODE_ID": str(uuid.uuid5(uuid.NAMESPACE_DNS, code)),
-        "NODE_CODE": code,
-        "AUTO_MIGRATE": True,
-        **extra,
-    }
-
-
-def demo_database(scale: float, seed: int, log: Any) -> Path:
-    """A field node database holding the demo program (generated once, then cached).
-
-    With ``FIELDAPP_BENCH_CACHE`` set, the benchmarks' shared cache is used
-    (:func:`benchmarks._harness.make_demo_instance`); otherwise ``instance/bench-cache/``.
-    """
-    import hashlib
-
-    if os.environ.get("FIELDAPP_BENCH_CACHE"):
-        from benchmarks._harness import make_demo_instance
-
-        log(f"demo program at scale {scale:g} from FIELDAPP_BENCH_CACHE (generated if missing)")
-        instance, _seconds = make_demo_instance(scale, seed)
-        return instance / "fieldapp.sqlite"
-
-    from fieldapp import create_app
-    from fieldapp.checkpoints import fold
-    from fieldapp.extensions import db
-
-    migrations = sorted(p.name for p in (ROOT / "fieldapp/migrations/versions").glob("*.py"))
-    tag = hashlib.sha256("\n".join(migrations).encode()).hexdigest()[:8]
-    key = f"demo-{scale:g}-{seed}-{tag}"
-    target = CACHE / key / "fieldapp.sqlite"
-    if target.exists():
-        return target
-    log(f"generating the demo program at scale {scale:g} (once; cached in {target.parent})")
-    instance = CACHE / f"{key}.tmp"
-    shutil.rmtree(instance, ignore_errors=True)
-    instance.mkdir(parents=True)
-    app = create_app(_config(instance, "BEN", ROLE="field"))
-    with app.app_context():
-        from fieldapp.demo.generator import generate
-
-        generate(scale=scale, seed=seed)
-        db.session.commit()
-        fold(db.engine)
-        db.engine.dispose()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(instance / "fieldapp.sqlite"), target)
-    shutil.rmtree(instance, ignore_errors=True)
-    return target
+from benchmarks._harness import app_config, field_node_database  # noqa: E402
 
 
 def gzip_floor(app: Any) -> tuple[int, int, int]:
@@ -202,7 +146,7 @@ def main() -> int:
     from sync.client import enrol, sync_once
     from sync.testing import Gunicorn, LinkProxy
 
-    source = demo_database(args.scale, args.seed, log)
+    source = field_node_database(args.scale, args.seed, log)
     work = Path(tempfile.mkdtemp(prefix="fieldapp-bench-"))
     results: dict[str, Any] = {"scale": args.scale}
     gunicorn = proxy = None
@@ -211,7 +155,7 @@ def main() -> int:
         central_dir = work / "central"
         central_dir.mkdir()
         central_url = args.central_db or f"sqlite:///{central_dir / 'fieldapp.sqlite'}"
-        central = create_app(_config(central_dir, "CEN", ROLE="central",
+        central = create_app(app_config(central_dir, "CEN", ROLE="central",
                                      SQLALCHEMY_DATABASE_URI=central_url))
         from fieldapp.nodes.operations import register_node
 
@@ -234,7 +178,7 @@ def main() -> int:
         shutil.copy(source, a_dir / "fieldapp.sqlite")
         if source.parent.name.startswith("fieldapp-bench-"):  # a copy of the shared cache
             shutil.rmtree(source.parent, ignore_errors=True)
-        node_a = create_app(_config(a_dir, "BEN", ROLE="field", AUTO_MIGRATE=False))
+        node_a = create_app(app_config(a_dir, "BEN", ROLE="field", AUTO_MIGRATE=False))
         records, raw_json, floor = gzip_floor(node_a)
         results.update(records=records, json_bytes=raw_json, gzip_floor_bytes=floor)
         log(f"{records:,} records; as JSON {raw_json:,} bytes, gzip {floor:,} bytes")
@@ -272,7 +216,7 @@ def main() -> int:
         results.update(measure("initial_push", node_a))
         b_dir = work / "node-b"
         b_dir.mkdir()
-        node_b = create_app(_config(b_dir, "NEW", ROLE="field"))
+        node_b = create_app(app_config(b_dir, "NEW", ROLE="field"))
         with node_b.app_context():
             enrol(node_b.extensions["sync"], proxy.url, code_b)
         results.update(measure("initial_pull", node_b))
