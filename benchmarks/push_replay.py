@@ -107,7 +107,7 @@ def push_pages(source: Path, work: Path) -> list[tuple[bytes, dict[str, str]]]:
     from fieldapp import create_app
     from fieldapp.extensions import db
     from sync import local
-    from sync.client import encode_body
+    from sync.transport import encode_body
 
     node_dir = work / "node"
     node_dir.mkdir()

@@ -143,8 +143,9 @@ def main() -> int:
 
     from fieldapp import create_app
     from fieldapp.extensions import db
-    from sync.client import enrol, sync_once
+    from sync.client import sync_once
     from sync.testing import Gunicorn, LinkProxy
+    from sync.transport import enrol
 
     source = field_node_database(args.scale, args.seed, log)
     work = Path(tempfile.mkdtemp(prefix="fieldapp-bench-"))

@@ -37,8 +37,8 @@ def enroll(central_url: str, code: str, ca_file: str | None) -> None:
     from pathlib import Path
 
     from fieldapp.instance import load_node_identity, save_node_identity
-    from sync.client import enrol
     from sync.errors import SyncError
+    from sync.transport import enrol
 
     if current_app.config["ROLE"] != "field":
         raise click.ClickException("only a field node enrols (FIELDAPP_ROLE=field)")

@@ -154,7 +154,7 @@ class Node(App):
 
     def enrol(self, central: Central, communities: tuple = (), all_communities: bool = False,
               url: str | None = None) -> dict[str, Any]:
-        from sync.client import enrol
+        from sync.transport import enrol
 
         enrol_code = central.register(self.code, communities, all_communities)
         with self.app.app_context():
@@ -168,7 +168,7 @@ class Node(App):
 
     def transport(self) -> Any:
         """A connection to central with this node's credential (the caller closes it)."""
-        from sync.client import Transport, load_credentials
+        from sync.transport import Transport, load_credentials
 
         with self.app.app_context():
             creds = load_credentials(self.state)
@@ -222,7 +222,7 @@ def assert_converged(central: Central, node: Node, tables: tuple[str, ...] = SYN
     """Every row of the node's scope on central is on the node, identical, and vice versa."""
     state = central.state
     creds = node.state.app.extensions["sync"]
-    from sync.client import load_credentials
+    from sync.transport import load_credentials
 
     with node.app.app_context():
         scope = load_credentials(creds)["scope"]
