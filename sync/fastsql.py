@@ -475,9 +475,9 @@ def begin_write(session: Any) -> None:
     """Start the session's transaction on SQLite holding the write lock (``BEGIN IMMEDIATE``),
     asking for it every millisecond for as long as the connection's busy timeout.
 
-    SQLite's own busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between tries, so a push page
-    waiting for the page before it started on average 7 ms after that one committed (0.23 s over
-    a scale-1 initial push). Nothing happens when the transaction has already begun.
+    SQLite's own busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between tries: a push page
+    waiting for the page before it got the lock on average 7 ms after that one committed (0.23 s
+    over a scale-1 initial push). Nothing happens when the transaction has already begun.
 
     :raises sqlalchemy.exc.OperationalError: still locked when the busy timeout is over.
     """

@@ -17,6 +17,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+
 from sync import collector, errors, wire
 from sync.engine import AppState
 
@@ -246,8 +248,6 @@ def enrol(state: AppState, central_url: str, code: str, ca_file: str | None = No
     acked = int(answer.get("acked") or 0)
     if acked:
         t = state.tables.state
-        from sqlalchemy import update
-
         state.session.execute(update(t).where(t.c.key == "node_seq", t.c.value < acked)
                               .values(value=acked))
         state.session.execute(update(t).where(t.c.key == "acked_seq", t.c.value < acked)
