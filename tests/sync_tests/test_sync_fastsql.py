@@ -1,6 +1,7 @@
 """Central's fast path for a push page: the page is read as the standard library reads it, and
 on SQLite a pushed row is stored exactly as SQLAlchemy's ``insert()`` stores it, whatever order
-the row's keys come in and whichever columns it leaves out."""
+the row's keys come in and whichever columns it leaves out; a push takes SQLite's write lock as
+soon as the writer before it lets go."""
 
 from __future__ import annotations
 
@@ -161,8 +162,8 @@ def test_begin_write_waits_for_the_write_lock_then_holds_it(tmp_path):
     released = threading.Event()
 
     def release() -> None:
+        released.set()  # before the commit: begin_write cannot return before it
         other.commit()
-        released.set()
 
     threading.Timer(0.3, release).start()
     begin_write(session)
