@@ -78,6 +78,8 @@ def make_demo_instance(scale: float, seed: int, extra_env: dict[str, str] | None
 
 
 CACHE = ROOT / "instance" / "bench-cache"
+#: The local PostgreSQL server, as an administrator (to create and drop benchmark databases).
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
 def app_config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:

@@ -43,7 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+from benchmarks._harness import PG_ADMIN  # noqa: E402
+
 TODAY = "2026-10-31"
 PERIODS = [
     ("2026-01", "2026-10"),

@@ -1,10 +1,11 @@
 """Central's side of an initial push, page after page in one process: where its time goes.
 
-    python benchmarks/push_replay.py --scale 1 [--runs 3] [--json]
+    python benchmarks/push_replay.py --scale 1 [--runs 3] [--postgresql] [--json]
 
 The push pages of the demo program's field node (every record in its outbox, encoded and
-gzipped as the node sends them) are posted one after the other to a new central on SQLite
-through Flask's test client: no network, no other process, no page in flight beside the one
+gzipped as the node sends them) are posted one after the other to a new central on SQLite (or,
+with ``--postgresql``, in a new database of the local server, dropped afterwards) through
+Flask's test client: no network, no other process, no page in flight beside the one
 applied. It reports central's CPU seconds for the whole push, split into the part before the
 node's lock (reading, checking and converting a page: in a real push another worker does it
 while the page before is applied) and the part under the lock (one page at a time: the push's
@@ -22,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._harness import app_config, field_node_database, parser  # noqa: E402
+from benchmarks._harness import PG_ADMIN, app_config, field_node_database, parser  # noqa: E402
 
 #: The steps timed under the node's lock: (module or class, attribute, label).
 STEPS = (
@@ -125,17 +127,42 @@ def push_pages(source: Path, work: Path) -> list[tuple[bytes, dict[str, str]]]:
     return pages
 
 
-def replay(pages: list[tuple[bytes, dict[str, str]]], work: Path, run: int) -> dict[str, float]:
+@contextmanager
+def central_database(central_dir: Path, postgresql: bool) -> Iterator[str]:
+    """The URL of a new, empty database for central (on PostgreSQL, dropped afterwards)."""
+    if not postgresql:
+        yield f"sqlite:///{central_dir / 'fieldapp.sqlite'}"
+        return
+    import psycopg
+
+    name = f"fieldapp_replay_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def replay(pages: list[tuple[bytes, dict[str, str]]], work: Path, run: int,
+           postgresql: bool = False) -> dict[str, float]:
     """Post ``pages`` in order to a new central; its CPU seconds by phase and step."""
+    central_dir = work / f"central-{run}"
+    central_dir.mkdir()
+    with central_database(central_dir, postgresql) as url:
+        clock = _replay(pages, central_dir, url)
+    shutil.rmtree(central_dir, ignore_errors=True)
+    return clock
+
+
+def _replay(pages: list[tuple[bytes, dict[str, str]]], central_dir: Path, url: str
+            ) -> dict[str, float]:
     from fieldapp import create_app
     from fieldapp.extensions import db
     from fieldapp.nodes.operations import register_node
 
-    central_dir = work / f"central-{run}"
-    central_dir.mkdir()
-    central = create_app(app_config(
-        central_dir, "CEN", ROLE="central",
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{central_dir / 'fieldapp.sqlite'}"))
+    central = create_app(app_config(central_dir, "CEN", ROLE="central",
+                                    SQLALCHEMY_DATABASE_URI=url))
     with central.app_context():
         _node, code = register_node("Nodo de referencia", "BEN", (), all_communities=True)
         db.session.commit()
@@ -156,13 +183,14 @@ def replay(pages: list[tuple[bytes, dict[str, str]]], work: Path, run: int) -> d
         clock["changes"] = db.session.execute(db.text("SELECT count(*) FROM sync_changes")
                                               ).scalar_one()
         db.engine.dispose()
-    shutil.rmtree(central_dir, ignore_errors=True)
     return clock
 
 
 def main() -> int:
     args_parser = parser(__doc__.split("\n\n")[0])
     args_parser.add_argument("--runs", type=int, default=3)
+    args_parser.add_argument("--postgresql", action="store_true",
+                             help="central on the local PostgreSQL server (127.0.0.1:5432)")
     args = args_parser.parse_args()
 
     def log(message: str) -> None:
@@ -173,11 +201,12 @@ def main() -> int:
     try:
         pages = push_pages(source, work)
         log(f"{len(pages)} pages, {sum(len(body) for body, _h in pages):,} bytes gzip")
-        runs = [replay(pages, work, run) for run in range(args.runs)]
+        runs = [replay(pages, work, run, args.postgresql) for run in range(args.runs)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     keys = ["push_cpu", "before_lock", "under_lock", *(label for _o, _n, label in STEPS)]
     figures: dict[str, Any] = {"scale": args.scale, "pages": len(pages),
+                               "central": "postgresql" if args.postgresql else "sqlite",
                                "records": int(runs[0]["changes"]), "runs": args.runs}
     for key in keys:
         values = sorted(run.get(key, 0.0) for run in runs)
