@@ -26,6 +26,7 @@ from sync.changelog import Change, _place
 from sync.codec import fast_uuid
 from sync.engine import AppState, NodeInfo
 from sync.fastpg import copy_rows, is_postgres
+from sync.fastpg import rows_by_id as pg_rows_by_id
 from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 from sync.registry import MISSING, SYSTEM_COLUMNS, TableSpec
 
@@ -356,6 +357,8 @@ class Applier:
                     f"SELECT id FROM {fast.quoted_name} WHERE id IN ({marks})",  # noqa: S608
                     chunk))
             return existing
+        if self.postgres:
+            return {row_id for (row_id,) in pg_rows_by_id(self.session, t, ("id",), ids)}
         for start in range(0, len(ids), 500):
             existing.update(self.session.execute(
                 select(t.c.id).where(t.c.id.in_(ids[start : start + 500]))).scalars())

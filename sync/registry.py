@@ -16,6 +16,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from sync.codec import TableCodec
+from sync.fastpg import is_postgres
+from sync.fastpg import rows_by_id as pg_rows_by_id
 from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 
 #: merge: fields merge one by one (same field changed on two sides = a conflict record);
@@ -195,9 +197,13 @@ class Registry:
         table = spec.table
         found: list[dict[str, Any]] = []
         id_list = list(ids)
+        keys = ("id", *sorted(cols))
         if is_sqlite(session):  # ids as stored, without SQLAlchemy's per-value processing
-            found = sqlite_table(table).rows_by_id(session.connection(), ("id", *sorted(cols)),
-                                                   id_list)
+            found = sqlite_table(table).rows_by_id(session.connection(), keys, id_list)
+            id_list = []
+        elif is_postgres(session):  # one array of ids a statement, through the driver
+            found = [dict(zip(keys, row, strict=True))
+                     for row in pg_rows_by_id(session, table, keys, id_list)]
             id_list = []
         for start in range(0, len(id_list), 500):
             chunk = id_list[start : start + 500]

@@ -60,6 +60,26 @@ def test_a_refused_copy_raises_as_sqlalchemy_does_and_inserts_nothing(central):
         db.session.rollback()
 
 
+def test_rows_are_looked_up_by_id_in_chunks_of_one_array(central, monkeypatch):
+    """Placing a push page and finding the ids central already has read the rows of any number
+    of ids, an array of them a statement, with the values an ``insert()`` stored."""
+    if central.backend != "postgres":
+        pytest.skip("PostgreSQL's arrays")
+    from sync import fastpg
+
+    monkeypatch.setattr(fastpg, "LOOKUP_CHUNK", 2)
+    log = central.state.tables.log
+    node = uuid.uuid4()
+    with central.app.app_context():
+        db.session.execute(insert(log), [
+            {"id": 4000 + n, "at": datetime(2026, 3, 1, tzinfo=UTC), "node_id": node,
+             "action": f"a{n}", "ok": n % 2 == 0} for n in range(5)])
+        found = fastpg.rows_by_id(db.session, log, ("id", "node_id", "ok"),
+                                  [4000, 4001, 4002, 4003, 4004, 9999])
+        db.session.rollback()
+    assert sorted(found) == [(4000 + n, node, n % 2 == 0) for n in range(5)]
+
+
 def _analyzed(table: str) -> tuple[int, int]:
     """(times analyzed by hand, pages PostgreSQL last measured) of ``table``."""
     return db.session.execute(text(
