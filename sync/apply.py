@@ -273,14 +273,12 @@ class Applier:
 
     # -- inserts in bulk -----------------------------------------------------------------------
     def _full_row(self, spec: TableSpec, op: Op) -> dict[str, Any]:
-        data = dict(op.body["d"])
-        data.pop("id", None)
-        row = spec.codec.decode_row(data)
-        row["id"] = uuid.UUID(op.body["i"])
-        for column in spec.table.columns:
-            if column.key not in row:
-                default = column.default
-                row[column.key] = default.arg if default is not None and default.is_scalar else None
+        """An insert's values as Python values, every column present (defaults filled in)."""
+        data = op.body["d"]
+        if "id" in data:
+            data = {k: v for k, v in data.items() if k != "id"}
+        row = {**spec.codec.defaults, **spec.codec.decode_row(data)}
+        row["id"] = fast_uuid(op.body["i"])
         return row
 
     def insert_run(self, spec: TableSpec, ops: list[Op]) -> None:

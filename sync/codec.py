@@ -64,12 +64,23 @@ def _enc_uuid(v: Any) -> str:
     return str(v)
 
 
+#: Wire UUID -> :class:`uuid.UUID`: a page names the same parents again and again (families,
+#: agreements, the origin node). Bounded: cleared when it grows large.
+_UUIDS: dict[str, uuid.UUID] = {}
+_UUIDS_MAX = 50_000
+
+
 def _dec_uuid(v: Any) -> uuid.UUID:
+    if type(v) is str:
+        found = _UUIDS.get(v)
+        if found is None:
+            if len(_UUIDS) >= _UUIDS_MAX:
+                _UUIDS.clear()
+            found = _UUIDS[v] = fast_uuid(v)
+        return found
     if isinstance(v, uuid.UUID):
         return v
-    if not isinstance(v, str):
-        raise ValueError(f"not a UUID: {v!r}")
-    return fast_uuid(v)
+    raise ValueError(f"not a UUID: {v!r}")
 
 
 def _enc_datetime(v: datetime) -> str:
@@ -176,6 +187,11 @@ class TableCodec:
         pairs = {c.key: _pair(c.type) for c in table.columns}
         self.encoders: dict[str, Encoder] = {k: p[0] for k, p in pairs.items()}
         self.decoders: dict[str, Decoder] = {k: p[1] for k, p in pairs.items()}
+        #: What a column left out of a row holds: its scalar default, else ``None``.
+        self.defaults: dict[str, Any] = {
+            c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
+            for c in table.columns
+        }
 
     def encode_value(self, column: str, value: Any) -> Any:
         return None if value is None else self.encoders[column](value)

@@ -57,16 +57,25 @@ def copy_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]])
     found = _copies.get(table)
     if found is None:
         found = _copies[table] = _Copy(table, connection.dialect)
-    columns, processors, json_columns = found.columns, found.processors, found.json
+    columns, json_columns = found.columns, found.json
+    # A column's values repeat (a row's creation and update times, the rows of one transaction
+    # on the node): each distinct value goes through its bind processor once.
+    processors = [(i, process, {}) for i, process in found.processors]
     driver = connection.connection.driver_connection
     try:
         with driver.cursor() as cursor, cursor.copy(found.sql) as copy:
             write = copy.write_row
             for row in rows:
                 values = [row.get(c) for c in columns]
-                for i, process in processors:
-                    if values[i] is not None:
-                        values[i] = process(values[i])
+                for i, process, done in processors:
+                    value = values[i]
+                    if value is not None:
+                        try:
+                            values[i] = done[value]
+                        except KeyError:
+                            values[i] = done[value] = process(value)
+                        except TypeError:  # a value that cannot be a key (a list, a dict)
+                            values[i] = process(value)
                 for i, none_as_null in json_columns:
                     if values[i] is not None or not none_as_null:
                         values[i] = Json(values[i])

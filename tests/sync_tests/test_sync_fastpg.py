@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert, text
@@ -32,6 +32,11 @@ def test_copy_stores_what_insert_stores(central):
         {"at": datetime(2026, 3, 1, 7, 0, tzinfo=UTC).astimezone(), "node_id": None,
          "action": "b", "ok": False, "code": "busy", "message": None, "detail": None,
          "duration_ms": None},
+        # The first row's time again, written in Peru's time zone: each distinct value goes
+        # through the column's bind processor once, and this one is the same instant.
+        {"at": datetime(2026, 3, 1, 7, 30, 0, 250, tzinfo=timezone(timedelta(hours=-5))),
+         "node_id": node, "action": "c", "ok": True, "code": None, "message": None,
+         "detail": [], "duration_ms": 0},
     ]
     with central.app.app_context():
         db.session.execute(insert(log), [{**r, "id": 1000 + n} for n, r in enumerate(rows)])
@@ -39,7 +44,7 @@ def test_copy_stores_what_insert_stores(central):
         by_insert = _stored("sync_log", "id < 2000 AND id >= 1000")
         by_copy = _stored("sync_log", "id >= 2000")
         db.session.rollback()
-    assert len(by_insert) == 2
+    assert len(by_insert) == 3
     strip = [(stored.replace('"id": 100', '"id": 200'), null) for stored, null in by_insert]
     assert by_copy == strip
     assert by_copy[1][1] is False  # None in a JSON column is JSON's null, as insert() stores it
