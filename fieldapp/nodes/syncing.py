@@ -12,7 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import and_, select, text, true
+from sqlalchemy import Uuid, and_, any_, bindparam, cast, select, text, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from sync.engine import SyncEngine
@@ -142,11 +143,14 @@ def _postgres_doubles(session: Session, delivery: Any, new_ids: list[uuid.UUID])
     )
     found = []
     for start in range(0, len(new_ids), 2000):
+        # The new ids as one array parameter: an IN list binds (and processes) each id apart.
+        ids = cast(bindparam("ids", new_ids[start : start + 2000], type_=postgresql.ARRAY(Uuid)),
+                   postgresql.ARRAY(Uuid))
         stmt = (
             select(new.id, match.c.old_id, match.c.reverses_id, match.c.voided)
             .select_from(new)
             .join(match, true())
-            .where(new.id.in_(new_ids[start : start + 2000]))
+            .where(new.id == any_(ids))
             .order_by(new.id, match.c.created_at, match.c.old_id)
         )
         found.extend(session.execute(stmt).all())
