@@ -187,6 +187,7 @@ class TableCodec:
         pairs = {c.key: _pair(c.type) for c in table.columns}
         self.encoders: dict[str, Encoder] = {k: p[0] for k, p in pairs.items()}
         self.decoders: dict[str, Decoder] = {k: p[1] for k, p in pairs.items()}
+        self._layouts: dict[tuple[str, ...], Callable[[dict[str, Any]], dict]] = {}
         #: What a column left out of a row holds: its scalar default, else ``None``.
         self.defaults: dict[str, Any] = {
             c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
@@ -222,11 +223,43 @@ class TableCodec:
 
         :raises ValueError: unknown column or a value of the wrong type.
         """
-        dec = self.decoders
-        out = {}
-        for key, value in data.items():
-            decoder = dec.get(key)
-            if decoder is None:
-                raise ValueError(f"unknown column {self.table.name}.{key}")
-            out[key] = None if value is None else decoder(value)
-        return out
+        layout = tuple(data)
+        decode = self._layouts.get(layout)
+        if decode is None:
+            for key in layout:
+                if key not in self.decoders:
+                    raise ValueError(f"unknown column {self.table.name}.{key}")
+            if len(self._layouts) >= 64:  # a node writes one or two layouts per table
+                self._layouts.clear()
+            decode = self._layouts[layout] = self._compile_decoder(layout)
+        return decode(data)
+
+    def _compile_decoder(self, layout: tuple[str, ...]) -> Callable[[dict[str, Any]], dict]:
+        """One function per layout of keys decoding a row without a loop: the values are
+        unpacked in the order they come; a value already of its type (text, integers,
+        booleans, a parent's id seen before) is taken without a call."""
+        namespace: dict[str, Any] = {"_uuids": _UUIDS.get}
+        parts = []
+        for n, key in enumerate(layout):
+            decoder = self.decoders[key]
+            namespace[f"d{n}"] = decoder
+            v = f"v{n}"
+            if decoder is _dec_str:
+                convert = f"{v} if type({v}) is str else d{n}({v})"
+            elif decoder is _dec_int:
+                convert = f"{v} if type({v}) is int else d{n}({v})"
+            elif decoder is _dec_bool:
+                convert = f"{v} if type({v}) is bool else d{n}({v})"
+            elif decoder is _dec_uuid:
+                convert = f"(_uuids({v}) if type({v}) is str else None) or d{n}({v})"
+            elif decoder is _same:
+                convert = v
+            else:
+                convert = f"d{n}({v})"
+            parts.append(f"{key!r}: (None if {v} is None else {convert})")
+        lines = ["def decode(d):"]
+        if layout:
+            lines.append(f"    {', '.join(f'v{n}' for n in range(len(layout)))}, = d.values()")
+        lines.append("    return {" + ", ".join(parts) + "}")
+        exec("\n".join(lines), namespace)  # noqa: S102 - code made from our own column names
+        return namespace["decode"]

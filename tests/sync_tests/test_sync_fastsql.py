@@ -5,6 +5,7 @@ soon as the writer before it lets go."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 import uuid
@@ -199,3 +200,37 @@ def test_begin_write_gives_up_after_the_busy_timeout(tmp_path):
     other.close()
     session.close()
     engine.dispose()
+
+
+def test_rows_decode_and_are_refused_as_each_column_decoder_says(deliveries):
+    """``TableCodec.decode_row`` (one compiled function per layout of keys) gives what each
+    column's decoder gives, value by value, and refuses what one of them refuses."""
+    table, _engine = deliveries
+    codec = TableCodec(table)
+
+    def one_by_one(data: dict) -> dict:
+        return {key: None if value is None else codec.decoders[key](value)
+                for key, value in data.items()}
+
+    some_id = str(uuid.uuid4())
+    values = [None, True, False, 0, 3, 2.5, "x", "", some_id, some_id.upper(),
+              some_id.replace("-", ""), "2026-03-02", "2026-03-02T10:00:00+00:00",
+              "2026-03-02T10:00:00", "12.50", [], {}, "aGVsbG8="]
+    rng = random.Random(7)  # noqa: S311 - test data, not a secret
+    refused = 0
+    for _ in range(3000):
+        keys = rng.sample(codec.columns, rng.randint(0, len(codec.columns)))
+        data = {key: rng.choice(values) for key in keys}
+        try:
+            expected = one_by_one(data)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            with pytest.raises(type(error)):
+                codec.decode_row(data)
+            refused += 1
+            continue
+        decoded = codec.decode_row(data)
+        assert decoded == expected
+        assert [type(v) for v in decoded.values()] == [type(v) for v in expected.values()]
+    assert 0 < refused < 3000
+    with pytest.raises(ValueError, match="unknown column benefit_deliveries.nope"):
+        codec.decode_row({"item": "x", "nope": 1})
