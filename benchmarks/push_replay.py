@@ -200,6 +200,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="fieldapp-replay-"))
     try:
         pages = push_pages(source, work)
+        if source.parent.name.startswith("fieldapp-bench-"):  # a copy of the shared cache
+            shutil.rmtree(source.parent, ignore_errors=True)
         log(f"{len(pages)} pages, {sum(len(body) for body, _h in pages):,} bytes gzip")
         runs = [replay(pages, work, run, args.postgresql) for run in range(args.runs)]
     finally:
