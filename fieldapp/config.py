@@ -48,6 +48,12 @@ class DefaultConfig:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    #: The session cookie is sent again only when the session changes, and on the first page a
+    #: user opens each day (``fieldapp.auth.access``), which keeps a working user's 14 days
+    #: sliding. Sent with every answer, a background request still running when the user logs
+    #: out (the PWA's data refresh, a ping) answered with the logged-in cookie after the
+    #: logout's answer had cleared it, and logged the user back in.
+    SESSION_REFRESH_EACH_REQUEST = False
     #: Honour X-Forwarded-* from this many proxies (0 = none).
     PROXY_FIX_HOPS = 0
 

@@ -76,6 +76,23 @@ def test_logout(client, auth):
     assert client.get("/").status_code == 302
 
 
+def test_a_request_still_running_at_logout_does_not_log_the_user_back_in(client, auth):
+    """The PWA refreshes its data and pings in the background. Such a request, answered after
+    the logout's answer cleared the session cookie, must not send the logged-in cookie again:
+    only a change to the session, or the first page of the day, sends it."""
+    auth.login()
+    background = client.get("/pwa/data/", headers={"Sec-Fetch-Mode": "cors"})
+    assert background.status_code == 200
+    assert "Set-Cookie" not in background.headers
+    page = client.get("/", headers={"Sec-Fetch-Mode": "navigate"})  # the day's first page
+    assert "session=" in page.headers["Set-Cookie"]  # sliding: 14 days from today
+    again = client.get("/", headers={"Sec-Fetch-Mode": "navigate"})
+    assert "Set-Cookie" not in again.headers
+    logout = client.post("/auth/logout")
+    assert "session=" in logout.headers["Set-Cookie"]
+    assert client.get("/").status_code == 302
+
+
 def test_every_route_needs_login_unless_public(app, client):
     """Anonymous requests to any non-public endpoint are sent to the login page."""
     public = {"static", "auth.login", "auth.set_language"}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 
 from fieldapp.errors import Forbidden
@@ -65,7 +66,19 @@ def install_login_gate(app: Flask) -> None:
             return None
         if not current_user.is_authenticated:
             return app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        slide_session()
         return None
+
+
+def slide_session() -> None:
+    """On the first page a logged-in user opens each day (a navigation, never a background
+    request), mark the session changed so that its cookie goes out again with a new expiry
+    (``SESSION_REFRESH_EACH_REQUEST`` is off, see the configuration)."""
+    if not session.permanent or request.headers.get("Sec-Fetch-Mode") != "navigate":
+        return
+    today = date.today().isoformat()
+    if session.get("seen_on") != today:
+        session["seen_on"] = today
 
 
 def scoped_community_ids() -> list[Any] | None:
