@@ -163,3 +163,39 @@ def test_the_garbage_collector_pauses_for_a_page_and_comes_back_after_the_last()
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_rows_are_placed_in_their_parents_communities_cached_or_not(make_node):
+    """``communities_of_rows``: a parent looked up once, found again in the cache, a parent
+    two levels up (a finding's visit's family), an unknown parent, a row with no parent."""
+    import uuid
+
+    from fieldapp.compliance.models import ComplianceVisit, VisitFinding
+    from sync.registry import MISSING
+
+    node = make_node("PLC", demo=True)
+    with node.app.app_context():
+        registry = node.app.extensions["sync"].registry
+        session = db.session
+        family = session.scalars(select(Family).limit(1)).one()
+        finding = session.scalars(select(VisitFinding).limit(1)).one()
+        visit = session.get(ComplianceVisit, finding.visit_id)
+        visit_family = session.get(Family, visit.family_id)
+        unknown = uuid.uuid4()
+        rows = [{"family_id": family.id}, {"family_id": unknown}, {"family_id": None},
+                {"family_id": family.id}]
+        cache: dict = {}
+        expected = [(family.community_id, None), (MISSING, None), (None, None),
+                    (family.community_id, None)]
+        assert registry.communities_of_rows(session, "agreements", rows, cache) == expected
+        assert cache[("families", family.id)] == family.community_id
+        assert ("families", unknown) not in cache  # may be inserted later in the page
+        # Found in the cache this time, unknown still missing (and looked up again).
+        assert registry.communities_of_rows(session, "agreements", rows, cache) == expected
+        assert registry.communities_of_rows(
+            session, "visit_findings", [{"visit_id": finding.visit_id}], cache,
+        ) == [(visit_family.community_id, None)]
+        assert cache[("compliance_visits", visit.id)] == visit_family.community_id
+        assert registry.communities_of_rows(session, "families", [{"community_id": None}]) == [
+            (None, None)]
+        session.rollback()
