@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, select
 from synckit import assert_converged
 
+from fieldapp.compliance.models import ComplianceVisit, VisitFinding
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from sync.registry import MISSING
 
 
 def count(app, model) -> int:
@@ -168,11 +172,6 @@ def test_the_garbage_collector_pauses_for_a_page_and_comes_back_after_the_last()
 def test_rows_are_placed_in_their_parents_communities_cached_or_not(make_node):
     """``communities_of_rows``: a parent looked up once, found again in the cache, a parent
     two levels up (a finding's visit's family), an unknown parent, a row with no parent."""
-    import uuid
-
-    from fieldapp.compliance.models import ComplianceVisit, VisitFinding
-    from sync.registry import MISSING
-
     node = make_node("PLC", demo=True)
     with node.app.app_context():
         registry = node.app.extensions["sync"].registry
