@@ -222,11 +222,11 @@ def _indexes() -> None:
         a.number,
         a.id,
     )
-    # These four also serve the pages' look-ups by status or by family (a family's deliveries,
+    # These three also serve the pages' look-ups by status or by family (a family's deliveries,
     # visits and attendance): the single-column indexes they cover were dropped (migrations
-    # 0008 and 0009). Keep them, or give those look-ups an index again.
+    # 0008 and 0009). Keep them, or give those look-ups an index again. A delivery's reversal
+    # is found by the unique index on reverses_id (migration 0012 dropped a second one).
     Index("ix_dash_deliveries_family", d.family_id, d.delivered_on, d.reverses_id, d.voided, d.id)
-    Index("ix_dash_deliveries_reverses", d.reverses_id, d.voided)
     Index("ix_dash_visits_family", v.family_id, v.visited_on, v.voided, v.agreement_id)
     Index("ix_dash_attendance_family", t.family_id, t.session_id, t.voided)
 

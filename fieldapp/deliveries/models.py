@@ -34,7 +34,8 @@ class Delivery(SyncedMixin, Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"))
     agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"), index=True)
-    benefit_type_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_types.id"), index=True)
+    # No index of its own: no query looks deliveries up by benefit alone (migration 0012).
+    benefit_type_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_types.id"))
     item: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     unit: Mapped[str] = mapped_column(String(30))
