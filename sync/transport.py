@@ -17,6 +17,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import update
 
 from sync import collector, errors, wire
@@ -193,13 +194,26 @@ class Transport:
                 raise errors.BadResponse("The gzip answer was cut.")
         try:
             if len(raw) < PAUSE_COLLECTOR_ABOVE:
-                return json.loads(raw) if raw else {}
+                return _loads(raw) if raw else {}
             with collector.paused():  # a pulled page: a list per row (see there)
-                return json.loads(raw)
+                return _loads(raw)
         except ValueError as error:
             self.close()
             raise errors.BadResponse(
                 f"The answer is not JSON (HTTP {response.status}): {raw[:200]!r}") from error
+
+
+def _loads(raw: bytes) -> Any:
+    """JSON by orjson (a pulled page in a third of the time, on the thread that competes with
+    the page being applied); what orjson refuses and the standard library reads (NaN, integers
+    past 64 bits, UTF-16) as before.
+
+    :raises ValueError: neither reads it.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def encode_body(body: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:

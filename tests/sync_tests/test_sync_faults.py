@@ -595,3 +595,21 @@ def test_a_run_of_inserts_mixing_fresh_refused_repeated_and_replayed_records(cen
     held = sorted((q["node_seq"], q["code"])
                   for q in central.rows(central.state.tables.quarantine).values())
     assert held == refused  # quarantined once, not again on the replay
+
+
+def test_an_answer_is_read_by_orjson_and_what_only_the_standard_library_reads_still_is():
+    """Answers are parsed by orjson; what it refuses and ``json`` reads (NaN, integers past 64
+    bits, UTF-16) is read as before, and what neither reads is a ``ValueError`` (the transport
+    turns it into ``bad_response``)."""
+    import math
+
+    from sync.transport import _loads
+
+    assert _loads('{"t": [{"n": "families", "r": [["é", 1, 2.5, null, true]]}]}'.encode()) == {
+        "t": [{"n": "families", "r": [["é", 1, 2.5, None, True]]}]}
+    assert _loads(b'{"n": 18446744073709551616}') == {"n": 2**64}
+    assert math.isnan(_loads(b'{"x": NaN}')["x"])
+    assert _loads('{"a": "ñ"}'.encode("utf-16")) == {"a": "ñ"}
+    for broken in (b'{"a": ', b"\x1f\x8b\x08", b"<html>502</html>"):
+        with pytest.raises(ValueError):
+            _loads(broken)
