@@ -25,18 +25,18 @@ down_revision = "0011_changes_rowid"
 branch_labels = None
 depends_on = None
 
-#: (index, columns) as 0001 and 0003 created them, on benefit_deliveries.
+#: (index, table, columns) as 0001 and 0003 created them.
 DROPPED = (
-    ("ix_dash_deliveries_reverses", ["reverses_id", "voided"]),
-    ("ix_benefit_deliveries_benefit_type_id", ["benefit_type_id"]),
+    ("ix_dash_deliveries_reverses", "benefit_deliveries", ["reverses_id", "voided"]),
+    ("ix_benefit_deliveries_benefit_type_id", "benefit_deliveries", ["benefit_type_id"]),
 )
 
 
 def upgrade():
-    for name, _columns in DROPPED:
-        op.drop_index(name, table_name="benefit_deliveries")
+    for name, table, _columns in DROPPED:
+        op.drop_index(name, table_name=table)
 
 
 def downgrade():
-    for name, columns in DROPPED:
-        op.create_index(name, "benefit_deliveries", columns, unique=False)
+    for name, table, columns in DROPPED:
+        op.create_index(name, table, columns, unique=False)
