@@ -369,8 +369,8 @@ class Applier:
         try:
             with self.session.begin_nested():
                 if self.fast:
-                    self.session.connection().exec_driver_sql(
-                        sqlite_table(spec.table).insert_sql, [p for _o, _r, p, _pl in items])
+                    sqlite_table(spec.table).write_many(self.session.connection(),
+                                                        [p for _o, _r, p, _pl in items])
                 elif self.postgres and len(items) > 1:
                     copy_rows(self.session, spec.table, [row for _o, row, _p, _pl in items])
                 else:

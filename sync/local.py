@@ -421,9 +421,9 @@ class PageApplier:
         fresh = [p for p in params if p[at] not in have] if have else params
         known = [p for p in params if p[at] in have] if have else []
         if fresh:
-            conn.exec_driver_sql(fast.insert_sql, fresh)
+            fast.write_many(conn, fresh)
         if known:
-            conn.exec_driver_sql(fast.upsert_sql, known)
+            fast.write_many(conn, known, upsert=True)
 
     def _write_carefully(self, spec: TableSpec, fast: Any, columns: list[str],
                          params: list[tuple | None], rows: list[list[Any]]) -> None:

@@ -234,3 +234,108 @@ def test_rows_decode_and_are_refused_as_each_column_decoder_says(deliveries):
     assert 0 < refused < 3000
     with pytest.raises(ValueError, match="unknown column benefit_deliveries.nope"):
         codec.decode_row({"item": "x", "nope": 1})
+
+
+def _many(table, n: int, **changes) -> list[dict]:
+    """``n`` wire rows of deliveries with their own codes (and ``changes``: column -> f(i))."""
+    base = _wire_row(table)
+    quantities = ["12.50", "3", "0.25", "7.0"]
+    return [{**base, "code": f"ENT-{i:04d}", "quantity": quantities[i % 4],
+             "voided": i % 3 == 0, "reason": None if i % 2 else f"motivo {i}",
+             **{k: f(i) for k, f in changes.items()}} for i in range(n)]
+
+
+def _stored_raw(conn, table) -> list[tuple]:
+    """Every stored value with SQLite's own type of it, by id (what a read sees)."""
+    cols = ", ".join(f'"{c.key}", typeof("{c.key}")' for c in table.columns)
+    return conn.exec_driver_sql(f"SELECT {cols} FROM benefit_deliveries ORDER BY id").all()  # noqa: S608
+
+
+@pytest.mark.parametrize("n", [3, 40])  # one INSERT a row, and through the staging table
+def test_many_rows_are_stored_as_one_insert_a_row_stores_them(tmp_path, n):
+    from fieldapp.deliveries.models import Delivery
+
+    table = Delivery.__table__
+    fast = SqliteTable(table)
+    ids = [uuid.uuid4() for _ in range(n)]
+    params = [fast.params_from_dict(str(i), row) for i, row in zip(ids, _many(table, n),
+                                                                   strict=True)]
+    stored = []
+    for name, write in (("direct", lambda c: c.exec_driver_sql(fast.insert_sql, params)),
+                        ("many", lambda c: fast.write_many(c, params))):
+        engine = create_engine(f"sqlite:///{tmp_path / name}.sqlite")
+        table.metadata.create_all(engine)
+        with engine.begin() as conn:
+            write(conn)
+        with engine.connect() as conn:
+            stored.append(_stored_raw(conn, table))
+            staged = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_temp_master WHERE type = 'table'").scalars().all()
+        engine.dispose()
+        assert staged == ([] if name == "direct" or n < 16 else ["sync_stage_benefit_deliveries"])
+    assert len(stored[0]) == n
+    assert stored[1] == stored[0]  # the same values, of the same SQLite types (3 is an integer)
+
+
+def test_many_rows_upsert_by_id_the_last_of_a_repeated_id_winning(deliveries):
+    table, engine = deliveries
+    fast = SqliteTable(table)
+    ids = [uuid.uuid4() for _ in range(30)]
+    first = [fast.params_from_dict(str(i), row) for i, row in zip(ids, _many(table, 30),
+                                                                  strict=True)]
+    again = _many(table, 30, item=lambda i: f"otro {i}")
+    twice = [{**again[0], "item": "antes"}, {**again[0], "item": "después"}]  # one id, twice
+    later = [fast.params_from_dict(str(i), row) for i, row in zip(ids[10:] + [ids[0]] * 2,
+                                                                  again[10:] + twice,
+                                                                  strict=True)]
+    more = [uuid.uuid4() for _ in range(20)]
+    fresh = [fast.params_from_dict(str(i), {**row, "code": f"NEW-{n}"})
+             for n, (i, row) in enumerate(zip(more, _many(table, 20), strict=True))]
+    with engine.begin() as conn:
+        fast.write_many(conn, first)
+        fast.write_many(conn, later + fresh, upsert=True)
+        items = dict(conn.exec_driver_sql("SELECT id, item FROM benefit_deliveries").all())
+    assert len(items) == 50
+    assert items[ids[0].hex] == "después"  # twice in the batch: the later one
+    assert [items[i.hex] for i in ids[1:10]] == [f"{_wire_row(table)['item']}"] * 9
+    assert [items[i.hex] for i in ids[10:]] == [f"otro {n}" for n in range(10, 30)]
+
+
+def test_a_refused_row_fails_the_batch_and_the_rollback_takes_the_staged_rows(deliveries):
+    from sqlalchemy.exc import IntegrityError
+
+    table, engine = deliveries
+    fast = SqliteTable(table)
+    rows = _many(table, 45, code=lambda i: "ENT-DOBLE" if i in (23, 40) else f"ENT-{i:04d}")
+    params = [fast.params_from_dict(str(uuid.uuid4()), row) for row in rows]
+
+    def count(sql: str) -> int:
+        return conn.exec_driver_sql(sql).scalar()
+
+    with engine.begin() as conn:
+        with pytest.raises(IntegrityError, match="UNIQUE"), conn.begin_nested():
+            fast.write_many(conn, params[20:])  # the first batch of this connection
+        # The staging table was made in the savepoint, and went with it.
+        assert count("SELECT count(*) FROM sqlite_temp_master WHERE type = 'table'") == 0
+        fast.write_many(conn, params[:20])
+        with pytest.raises(IntegrityError, match="UNIQUE"), conn.begin_nested():
+            fast.write_many(conn, params[20:])  # the staging table is there this time
+        assert count('SELECT count(*) FROM benefit_deliveries') == 20
+        assert count('SELECT count(*) FROM temp."sync_stage_benefit_deliveries"') == 0
+        fast.write_many(conn, params[20:40])  # without the second "ENT-DOBLE"
+        assert count('SELECT count(*) FROM benefit_deliveries') == 40
+
+
+def test_staged_rows_fire_the_tables_triggers(deliveries):
+    """The dashboard's marks are SQLite row triggers: rows written through the staging table
+    fire them as rows inserted one by one do."""
+    table, engine = deliveries
+    fast = SqliteTable(table)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE marks (family_id TEXT, code TEXT)")
+        conn.exec_driver_sql('CREATE TRIGGER mark AFTER INSERT ON benefit_deliveries FOR EACH ROW '
+                             "BEGIN INSERT INTO marks VALUES (NEW.family_id, NEW.code); END")
+        rows = _many(table, 40)
+        fast.write_many(conn, [fast.params_from_dict(str(uuid.uuid4()), r) for r in rows])
+        marks = conn.exec_driver_sql("SELECT code FROM marks ORDER BY rowid").scalars().all()
+    assert marks == [r["code"] for r in rows]  # each row, in the order given
