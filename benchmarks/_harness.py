@@ -147,6 +147,18 @@ def generate_field_node(instance: str, scale: float, seed: int) -> None:
         db.engine.dispose()
 
 
+def install_dashboard_triggers(app: Any) -> None:
+    """Install the dashboard's triggers in ``app``'s database, as on a central where a
+    coordinator has opened the dashboard: from then on they mark the community of every record
+    written, a pushed page's included (SQLite: a trigger per row; PostgreSQL: per statement)."""
+    from fieldapp.dashboard.triggers import ensure_triggers
+    from fieldapp.extensions import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        ensure_triggers(conn)
+        conn.commit()
+
+
 @contextmanager
 def server(instance: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """Run the app in its own process on a free port; yields (base URL, pid)."""

@@ -4,7 +4,8 @@
 
 The push pages of the demo program's field node (every record in its outbox, encoded and
 gzipped as the node sends them) are posted one after the other to a new central on SQLite (or,
-with ``--postgresql``, in a new database of the local server, dropped afterwards) through
+with ``--postgresql``, in a new database of the local server, dropped afterwards), holding the
+dashboard's triggers as a central does once its dashboard has been opened, through
 Flask's test client: no network, no other process, no page in flight beside the one
 applied. It reports central's CPU seconds for the whole push, split into the part before the
 node's lock (reading, checking and converting a page: in a real push another worker does it
@@ -32,7 +33,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._harness import PG_ADMIN, app_config, field_node_database, parser  # noqa: E402
+from benchmarks._harness import (  # noqa: E402
+    PG_ADMIN,
+    app_config,
+    field_node_database,
+    install_dashboard_triggers,
+    parser,
+)
 
 #: The steps timed under the node's lock: (module or class, attribute, label).
 STEPS = (
@@ -166,6 +173,7 @@ def _replay(pages: list[tuple[bytes, dict[str, str]]], central_dir: Path, url: s
     with central.app_context():
         _node, code = register_node("Nodo de referencia", "BEN", (), all_communities=True)
         db.session.commit()
+    install_dashboard_triggers(central)
     client = central.test_client()
     answer = client.post("/sync/v1/enroll", json={"code": code}).get_json()
     auth = f"Node {answer['node']['id']}:{answer['secret']}"

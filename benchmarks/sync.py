@@ -2,6 +2,8 @@
 
     python benchmarks/sync.py --scale 1 [--json] [--central-db postgresql+psycopg://...]
 
+Central holds the dashboard's triggers, as it does once a coordinator has opened the dashboard
+(on SQLite a row trigger marks the community of every record written, pushed ones included).
 Central runs under gunicorn (``--workers``, gunicorn's ``sync`` workers as in the README's
 deployment: one request at a time each, so the page a node sends ahead is read by an idle
 worker while the page before it is applied) on SQLite (default) or the given database; the
@@ -36,7 +38,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._harness import app_config, field_node_database  # noqa: E402
+from benchmarks._harness import (  # noqa: E402
+    app_config,
+    field_node_database,
+    install_dashboard_triggers,
+)
 
 
 def gzip_floor(app: Any) -> tuple[int, int, int]:
@@ -177,6 +183,7 @@ def main() -> int:
             _a, code_a = register_node("Nodo de referencia", "BEN", (), all_communities=True)
             _b, code_b = register_node("Nodo nuevo", "NEW", (), all_communities=True)
             db.session.commit()
+        install_dashboard_triggers(central)
         env = {
             "FIELDAPP_ROLE": "central", "FIELDAPP_INSTANCE_PATH": str(central_dir),
             "FIELDAPP_SQLALCHEMY_DATABASE_URI": central_url, "FIELDAPP_SECRET_KEY": "bench",
