@@ -339,6 +339,39 @@ def test_dropped_triggers_are_put_back(dash_app: Flask, coordinator: FlaskClient
         )
 
 
+
+def test_triggers_of_an_earlier_version_are_replaced(dash_app: Flask,
+                                                     coordinator: FlaskClient) -> None:
+    """An installation whose triggers were made by an earlier version (before they looked for
+    a waiting mark first) gets this version's on its first view, and nothing is missed."""
+    from fieldapp.dashboard.triggers import _sqlite_statements
+
+    coordinator.get("/dashboard/summary.json", query_string=YEAR)
+    wanted = _sqlite_statements()
+    name = "dash_mark_benefit_deliveries_insert"
+    with dash_app.app_context():
+        db.session.execute(text(f'DROP TRIGGER "{name}"'))
+        old = wanted[name].replace(wanted[name][wanted[name].index(" WHEN "):
+                                                wanted[name].index(" BEGIN ")], "")
+        db.session.execute(text(old))
+        db.session.commit()
+    _delivery_row(dash_app, delivered_on=date(2026, 10, 26))  # marked by the old trigger
+    dash_app.extensions["dashboard"].clear()  # a new process, after the upgrade
+    after = coordinator.get("/dashboard/summary.json", query_string=YEAR).get_json()
+    assert after == direct_summary(dash_app, YEAR)
+    with dash_app.app_context():
+        installed = dict(db.session.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            " AND name LIKE 'dash_mark_%'")).all())
+    assert installed == wanted
+    assert " WHEN NOT EXISTS " in installed[name]
+    # And the replaced trigger marks what comes next.
+    before = after
+    _delivery_row(dash_app, delivered_on=date(2026, 10, 27))
+    after = coordinator.get("/dashboard/summary.json", query_string=YEAR).get_json()
+    assert after["deliveries"]["deliveries"] == before["deliveries"]["deliveries"] + 1
+    assert after == direct_summary(dash_app, YEAR)
+
 # -- bad input -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("args", "field", "message"),

@@ -87,26 +87,30 @@ SOURCES: dict[str, list[tuple[str, str]]] = {
 EVENTS = ("INSERT", "UPDATE", "DELETE")
 
 
-def _sqlite_statements() -> list[str]:
-    out = []
+def _sqlite_statements() -> dict[str, str]:
+    """Each marking trigger's name and its ``CREATE TRIGGER`` statement, as SQLite keeps it."""
+    out = {}
     for table, ways in SOURCES.items():
         for event in EVENTS:
             refs = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[event]
-            body = []
-            for ref in refs:
-                for sqlite_sql, _pg in ways:
-                    # A mark already waiting for that community is enough (the table stays tiny).
-                    select = sqlite_sql.format(r=ref)
-                    body.append(
-                        # Table and column names come from SOURCES above, never from input.
-                        f"INSERT INTO dash_dirty (community_id) SELECT m.c FROM (SELECT ({select})"  # noqa: S608
-                        " AS c) m WHERE m.c IS NOT NULL AND NOT EXISTS"
-                        " (SELECT 1 FROM dash_dirty d WHERE d.community_id = m.c);"
-                    )
-            out.append(
-                f'CREATE TRIGGER IF NOT EXISTS "{PREFIX}{table}_{event.lower()}" '
-                f"AFTER {event} ON {table} FOR EACH ROW BEGIN {' '.join(body)} END"
+            selects = [sqlite_sql.format(r=ref) for ref in refs for sqlite_sql, _pg in ways]
+            # A mark already waiting for that community is enough (the table stays tiny). The
+            # WHEN clause looks first, so that a row of a community already marked (nearly every
+            # row of a bulk write: a pushed or pulled page, the demo's load) runs no INSERT.
+            # Table and column names come from SOURCES above, never from input.
+            unmarked = " OR ".join(
+                f"NOT EXISTS (SELECT 1 FROM dash_dirty d WHERE d.community_id = ({select}))"  # noqa: S608
+                for select in selects
             )
+            body = " ".join(
+                f"INSERT INTO dash_dirty (community_id) SELECT m.c FROM (SELECT ({select})"  # noqa: S608
+                " AS c) m WHERE m.c IS NOT NULL AND NOT EXISTS"
+                " (SELECT 1 FROM dash_dirty d WHERE d.community_id = m.c);"
+                for select in selects
+            )
+            name = f"{PREFIX}{table}_{event.lower()}"
+            out[name] = (f'CREATE TRIGGER "{name}" AFTER {event} ON {table} FOR EACH ROW '
+                         f"WHEN {unmarked} BEGIN {body} END")
     return out
 
 
@@ -157,14 +161,29 @@ def installed_count(conn: Connection) -> int:
 
 
 def ensure_triggers(conn: Connection) -> bool:
-    """Install the marking triggers when any is missing; then everything is marked dirty.
+    """Install the marking triggers when any is missing, and on SQLite replace those that are
+    not as this version writes them (an installation made before a change to them); then
+    everything is marked dirty.
 
     Runs inside the caller's transaction. Returns whether anything had to be installed.
     """
-    if installed_count(conn) == expected_count():
-        return False
-    statements = _sqlite_statements() if conn.dialect.name == "sqlite" else _postgres_statements()
-    for statement in statements:
-        conn.exec_driver_sql(statement)
+    if conn.dialect.name != "sqlite":
+        if installed_count(conn) == expected_count():
+            return False
+        for statement in _postgres_statements():
+            conn.exec_driver_sql(statement)
+    else:
+        wanted = _sqlite_statements()
+        installed = dict(conn.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE :pattern"
+        ), {"pattern": PREFIX + "%"}).all())
+        if installed == wanted:
+            return False
+        for name, sql in installed.items():
+            if wanted.get(name) != sql:
+                conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        for name, sql in wanted.items():
+            if installed.get(name) != sql:
+                conn.exec_driver_sql(sql)
     conn.exec_driver_sql("INSERT INTO dash_dirty (community_id) VALUES (NULL)")
     return True
