@@ -296,10 +296,11 @@ class SqliteTable:
         # The staging table of write_many: columns without a type, so that values pass into it
         # unchanged and take the real column's affinity only when copied, as a direct INSERT.
         # (Names from the app's metadata, as above.)
-        stage = f'temp."sync_stage_{table.name}"'
+        staging = f'"sync_stage_{table.name}"'
+        stage = f"temp.{staging}"
         copied = f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {stage} WHERE true"  # noqa: S608
         self._stage_sql = (
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage[5:]} ({cols})",
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({cols})",
             f"INSERT INTO {stage} ({cols}) VALUES ({marks})",  # noqa: S608
             f"DELETE FROM {stage}",  # noqa: S608
         )
