@@ -39,10 +39,13 @@ _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 def fast_uuid(text: str) -> uuid.UUID:
     """``uuid.UUID(text)`` without its overhead (``ValueError`` if not a UUID)."""
     hex32 = text.replace("-", "")
-    if len(hex32) != 32:
+    # Only hex digits (``int(text, 16)``, as ``uuid.UUID`` uses it, also takes "0x", "_",
+    # "+", spaces and other scripts' digits): 32 characters making 16 bytes.
+    raw = bytes.fromhex(hex32) if len(hex32) == 32 else b""
+    if len(raw) != 16:
         raise ValueError(f"not a UUID: {text!r}")
     value = _new(uuid.UUID)
-    _set(value, "int", int(hex32, 16))
+    _set(value, "int", int.from_bytes(raw))
     _set(value, "is_safe", _SAFE_UNKNOWN)
     return value
 

@@ -40,11 +40,12 @@ _set = object.__setattr__
 def _w_uuid(v: Any) -> str:
     if not isinstance(v, str):
         raise ValueError(f"not a UUID: {v!r}")
-    hex32 = v.replace("-", "").lower()
-    if len(hex32) != 32:
+    hex32 = v.replace("-", "")
+    # 32 characters making 16 bytes are 32 hex digits (``int(text, 16)`` would also take
+    # "0x", "_", "+", spaces and other scripts' digits, and that text would be stored).
+    if len(hex32) != 32 or len(bytes.fromhex(hex32)) != 16:
         raise ValueError(f"not a UUID: {v!r}")
-    int(hex32, 16)
-    return hex32
+    return hex32.lower()
 
 
 #: Wire UUID -> stored hex of reference columns (a page names the same parents again and

@@ -107,7 +107,8 @@ def test_parents_are_read_back_as_central_reasons_about_them(deliveries):
 
 
 @pytest.mark.parametrize(("column", "value"), [
-    ("family_id", "not-a-uuid"), ("family_id", 12), ("item", 5), ("quantity", True),
+    ("family_id", "not-a-uuid"), ("family_id", 12), ("family_id", "0x" + "ab" * 15),
+    ("family_id", "1_" + "a" * 30), ("item", 5), ("quantity", True),
     ("delivered_on", "2026-13-01"), ("created_at", "2026-03-02T14:05:09"),
     ("voided", "yes"), ("version", "3"), ("no_such_column", 1),
 ])

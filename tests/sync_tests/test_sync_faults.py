@@ -613,3 +613,43 @@ def test_an_answer_is_read_by_orjson_and_what_only_the_standard_library_reads_st
     for broken in (b'{"a": ', b"\x1f\x8b\x08", b"<html>502</html>"):
         with pytest.raises(ValueError, match="Expecting value|can't decode"):
             _loads(broken)
+
+
+def test_ids_python_would_read_as_hex_but_are_not_uuids_are_refused(central, make_node):
+    """``int(text, 16)`` also reads "0x", "_", "+" and whitespace: a pushed id of that form
+    is refused as invalid (before, SQLite stored its text as the id, and central's pages could
+    no longer read the row), a UUID in capitals or without dashes goes in as that UUID."""
+    import uuid
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 1)
+    [template] = [json.loads(line) for line in _pending_lines(a)
+                  if json.loads(line)["t"] == "families"]
+    good = [uuid.uuid4() for _ in range(3)]
+    lax = ["0x" + "ab" * 15, "+" + "a" * 31, " " + "a" * 31, "aaaaaaaa-1_23-aaaa-aaaa-aaaaaaaaaaaa",
+           "٣" + "a" * 31]  # an Arabic-Indic digit: int() reads it too
+
+    def family(seq, row_id, **values):
+        op = json.loads(json.dumps(template))
+        op["s"], op["i"] = seq, row_id
+        op["d"].update({"community_id": str(c1), "head_given_names": f"Persona {seq}",
+                        "code": f"F-{seq:04d}", "dni": f"{42000000 + seq}", **values})
+        return op
+
+    ops = [family(1, str(good[0])), family(2, str(good[1]).upper()), family(3, good[2].hex)]
+    ops += [family(4 + n, row_id) for n, row_id in enumerate(lax)]
+    ops += [family(4 + len(lax), str(uuid.uuid4()), community_id="0x" + "ab" * 15)]
+    transport = a.transport()
+    try:
+        answer = transport.post("/push", body=b"\n".join(
+            json.dumps(op, separators=(",", ":"), ensure_ascii=False).encode() for op in ops),
+            content_type="application/x-ndjson")
+    finally:
+        transport.close()
+    assert answer["acked"] == len(ops)
+    assert sorted(r["s"] for r in answer["rejected"]) == list(range(4, len(ops) + 1))
+    assert {r["code"] for r in answer["rejected"]} == {"invalid"}
+    assert set(central.rows(Family)) == set(good)  # every row read back as a UUID
