@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import (
@@ -116,7 +117,10 @@ def _enc_decimal(v: Any) -> str:
 def _dec_decimal(v: Any) -> Decimal:
     if isinstance(v, bool) or not isinstance(v, (str, int, float, Decimal)):
         raise ValueError(f"not a number: {v!r}")
-    return Decimal(str(v))
+    number = Decimal(str(v))
+    if not number.is_finite():  # NaN and infinities are no quantity
+        raise ValueError(f"not a finite number: {v!r}")
+    return number
 
 
 def _enc_bytes(v: bytes) -> str:
@@ -142,8 +146,8 @@ def _dec_int(v: Any) -> int:
 
 
 def _dec_float(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"not a number: {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not isfinite(v):
+        raise ValueError(f"not a finite number: {v!r}")
     return float(v)
 
 

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import Table, TypeDecorator
@@ -127,13 +128,21 @@ _w_date = _remembered(_date_to_db, _DATE_MEMO)
 def _w_decimal(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (str, int, float)):
         raise ValueError(f"not a number: {v!r}")
-    return float(v)
+    return _finite(float(v), v)
 
 
 def _w_float(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"not a number: {v!r}")
-    return float(v)
+    return _finite(float(v), v)
+
+
+def _finite(number: float, v: Any) -> float:
+    """``number``, unless it is NaN or infinite (SQLite would store NaN as NULL, and an
+    infinite quantity as such)."""
+    if not isfinite(number):
+        raise ValueError(f"not a finite number: {v!r}")
+    return number
 
 
 def _w_bool(v: Any) -> int:

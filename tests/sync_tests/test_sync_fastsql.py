@@ -108,7 +108,8 @@ def test_parents_are_read_back_as_central_reasons_about_them(deliveries):
 
 @pytest.mark.parametrize(("column", "value"), [
     ("family_id", "not-a-uuid"), ("family_id", 12), ("family_id", "0x" + "ab" * 15),
-    ("family_id", "1_" + "a" * 30), ("item", 5), ("quantity", True),
+    ("family_id", "1_" + "a" * 30), ("item", 5), ("quantity", True), ("quantity", "NaN"),
+    ("quantity", "Infinity"), ("quantity", "1e400"), ("quantity", float("-inf")),
     ("delivered_on", "2026-13-01"), ("created_at", "2026-03-02T14:05:09"),
     ("voided", "yes"), ("version", "3"), ("no_such_column", 1),
 ])
@@ -235,6 +236,9 @@ def test_rows_decode_and_are_refused_as_each_column_decoder_says(deliveries):
     assert 0 < refused < 3000
     with pytest.raises(ValueError, match="unknown column benefit_deliveries.nope"):
         codec.decode_row({"item": "x", "nope": 1})
+    for quantity in ("NaN", "-Infinity", float("nan"), "sNaN"):  # not a quantity
+        with pytest.raises(ValueError, match="not a finite number"):
+            codec.decode_row({"quantity": quantity})
 
 
 def _many(table, n: int, **changes) -> list[dict]:
