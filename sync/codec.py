@@ -142,6 +142,8 @@ def _dec_bool(v: Any) -> bool:
 def _dec_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise ValueError(f"not an integer: {v!r}")
+    if not -(2**63) <= v < 2**63:  # what a column holds: JSON has no bound
+        raise ValueError(f"an integer too large: {v!r}")
     return v
 
 
@@ -254,7 +256,8 @@ class TableCodec:
             if decoder is _dec_str:
                 convert = f"{v} if type({v}) is str else d{n}({v})"
             elif decoder is _dec_int:
-                convert = f"{v} if type({v}) is int else d{n}({v})"
+                convert = (f"{v} if type({v}) is int and {-(2**63)} <= {v} < {2**63} "
+                           f"else d{n}({v})")
             elif decoder is _dec_bool:
                 convert = f"{v} if type({v}) is bool else d{n}({v})"
             elif decoder is _dec_uuid:

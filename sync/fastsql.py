@@ -151,9 +151,15 @@ def _w_bool(v: Any) -> int:
     return 1 if v else 0
 
 
+#: The integers a column holds (SQLite's INTEGER, PostgreSQL's BIGINT): JSON has no bound.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
 def _w_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise ValueError(f"not an integer: {v!r}")
+    if not INT_MIN <= v <= INT_MAX:
+        raise ValueError(f"an integer too large: {v!r}")
     return v
 
 
@@ -252,7 +258,9 @@ def _inline(conv: Callable[[Any], Any], x: str, n: int, namespace: dict[str, Any
     """
     namespace[f"c{n}"] = conv
     plain = _PLAIN.get(conv)
-    if plain:
+    if plain == "int":  # in the range a column holds (else the converter refuses it)
+        convert = f"{x} if type({x}) is int and {INT_MIN} <= {x} <= {INT_MAX} else c{n}({x})"
+    elif plain:
         convert = f"{x} if type({x}) is {plain} else c{n}({x})"
     elif conv in _MEMOS:
         namespace[f"m{n}"] = _MEMOS[conv].get

@@ -110,6 +110,7 @@ def test_parents_are_read_back_as_central_reasons_about_them(deliveries):
     ("family_id", "not-a-uuid"), ("family_id", 12), ("family_id", "0x" + "ab" * 15),
     ("family_id", "1_" + "a" * 30), ("item", 5), ("quantity", True), ("quantity", "NaN"),
     ("quantity", "Infinity"), ("quantity", "1e400"), ("quantity", float("-inf")),
+    ("version", 2**63), ("version", -(2**63) - 1),
     ("delivered_on", "2026-13-01"), ("created_at", "2026-03-02T14:05:09"),
     ("voided", "yes"), ("version", "3"), ("no_such_column", 1),
 ])
@@ -239,6 +240,10 @@ def test_rows_decode_and_are_refused_as_each_column_decoder_says(deliveries):
     for quantity in ("NaN", "-Infinity", float("nan"), "sNaN"):  # not a quantity
         with pytest.raises(ValueError, match="not a finite number"):
             codec.decode_row({"quantity": quantity})
+    assert codec.decode_row({"version": 2**63 - 1}) == {"version": 2**63 - 1}
+    for version in (2**63, -(2**63) - 1):  # no column holds it
+        with pytest.raises(ValueError, match="too large"):
+            codec.decode_row({"version": version})
 
 
 def _many(table, n: int, **changes) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -619,8 +620,6 @@ def test_ids_python_would_read_as_hex_but_are_not_uuids_are_refused(central, mak
     """``int(text, 16)`` also reads "0x", "_", "+" and whitespace: a pushed id of that form
     is refused as invalid (before, SQLite stored its text as the id, and central's pages could
     no longer read the row), a UUID in capitals or without dashes goes in as that UUID."""
-    import uuid
-
     c1 = central.add_community("C1")
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
@@ -653,3 +652,55 @@ def test_ids_python_would_read_as_hex_but_are_not_uuids_are_refused(central, mak
     assert sorted(r["s"] for r in answer["rejected"]) == list(range(4, len(ops) + 1))
     assert {r["code"] for r in answer["rejected"]} == {"invalid"}
     assert set(central.rows(Family)) == set(good)  # every row read back as a UUID
+
+
+
+
+def test_numbers_json_allows_but_no_column_holds_are_refused_one_by_one(central, make_node):
+    """Integers past 64 bits (a value, or an update's version), NaN and infinities (JSON Python
+    reads) in an insert or an update are refused as invalid on their own: never a failure of
+    the page (SQLite's driver raised OverflowError: a 500), nor a NaN kept as NULL."""
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    [kept] = _families(a, c1, 1)
+    assert a.sync().ok
+    fresh = _families(a, c1, 4, start=1)
+    a.edit(Family, kept, members_count=5)  # families are added with 4 members
+    big = b"123456789012345678901234"
+    inserted = {str(fresh[0]): big, str(fresh[1]): b"NaN", str(fresh[2]): b"Infinity"}
+    lines, refused = [], []
+    for line in _pending_lines(a):
+        op = json.loads(line)
+        if op["t"] != "families":
+            lines.append(line)
+            continue
+        if op["o"] == "u":  # the update, and four more of the same family: four refused
+            lines += [line.replace(b'"s":%d,' % op["s"], b'"s":%d,' % (op["s"] + n), 1)
+                      .replace(b'"members_count":5', b'"members_count":' + value)
+                      .replace(b'"v":%d' % op["v"], b'"v":' + (big if n == 3 else b"%d" % op["v"]))
+                      for n, value in enumerate((big, b"NaN", b"-Infinity", b"6", b"7"))]
+            refused += [op["s"] + n for n in range(4)]
+            break
+        value = inserted.get(op["i"])
+        if value is not None:  # the raw JSON text, as a device could send it
+            lines.append(line.replace(b'"members_count":4', b'"members_count":' + value))
+            refused.append(op["s"])
+        else:
+            lines.append(line)
+    assert len(refused) == 7
+    assert sum(b"NaN" in line or b"Infinity" in line or big in line for line in lines) == 7
+    transport = a.transport()
+    try:
+        answer = transport.post("/push", body=b"\n".join(lines),
+                                content_type="application/x-ndjson")
+    finally:
+        transport.close()
+    codes = {r["s"]: r["code"] for r in answer["rejected"]}
+    assert {s: codes.get(s) for s in refused} == dict.fromkeys(refused, "invalid")
+    # The audit entries of the three refused families wait for them; nothing else is refused.
+    assert sorted(code for s, code in codes.items() if s not in refused) == ["missing_parent"] * 3
+    families = central.rows(Family)
+    assert set(families) == {kept, fresh[3]}
+    assert families[kept]["members_count"] == 7
