@@ -120,12 +120,13 @@ class Applier:
     def reject(self, op: Op, code: str, message: str) -> None:
         body = op.body if isinstance(op.body, dict) else {}
         row_id = _uuid_or_none(body.get("i"))
+        message = storable(message)
         self.session.execute(
             insert(self.state.tables.quarantine).values(
                 direction="push", node_id=self.node.id, node_seq=op.seq, op_digest=op.digest,
-                table_name=str(body.get("t"))[:64] if body.get("t") else None, row_id=row_id,
-                code=code, message=message, payload=op.line.decode("utf-8", "replace"),
-                created_at=self.now,
+                table_name=storable(body.get("t"), 64) if body.get("t") else None,
+                row_id=row_id, code=code, message=message,
+                payload=op.line.decode("utf-8", "replace"), created_at=self.now,
             )
         )
         self.outcome_rejected.append({"s": op.seq, "code": code, "message": message})
@@ -376,7 +377,10 @@ class Applier:
                 else:
                     self.session.execute(insert(spec.table), [row for _o, row, _p, _pl in items])
             return items
-        except (IntegrityError, StatementError, DBAPIError) as error:
+        # The driver's own refusals of a value (text that is not Unicode, an integer past 64
+        # bits) come as Python's errors, not the database's.
+        except (IntegrityError, StatementError, DBAPIError, UnicodeEncodeError,
+                OverflowError) as error:
             if len(items) == 1:
                 code, message = db_error_code(error)
                 self.reject(items[0][0], code, message)
@@ -670,6 +674,14 @@ class Applier:
                                f"({', '.join(sorted(fixed))}).")
 
 
+def storable(value: Any, size: int | None = None) -> str:
+    """``value`` as text every database stores (at most ``size`` characters): half of a
+    UTF-16 pair, which JSON may carry and no database stores, becomes "?", and so does NUL,
+    which PostgreSQL's text does not hold."""
+    text = str(value)[:size].replace("\x00", "?")
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _is_uuid(value: Any) -> bool:
     try:
         return isinstance(value, str) and fast_uuid(value) is not None
@@ -745,7 +757,7 @@ def earlier_outcomes(state: AppState, session: Session, node_id: uuid.UUID,
                        "this copy was not applied.")
             session.execute(insert(q).values(
                 direction="push", node_id=node_id, node_seq=op.seq, op_digest=op.digest,
-                table_name=str(op.body.get("t"))[:64] if isinstance(op.body, dict) else None,
+                table_name=storable(op.body.get("t"), 64) if isinstance(op.body, dict) else None,
                 row_id=_uuid_or_none(op.body.get("i")) if isinstance(op.body, dict) else None,
                 code="seq_reused", message=message,
                 payload=op.line.decode("utf-8", "replace"), created_at=state.now()))

@@ -704,3 +704,45 @@ def test_numbers_json_allows_but_no_column_holds_are_refused_one_by_one(central,
     families = central.rows(Family)
     assert set(families) == {kept, fresh[3]}
     assert families[kept]["members_count"] == 7
+
+
+def test_text_with_a_lone_surrogate_is_refused_on_its_own(central, make_node):
+    """JSON may escape half of a UTF-16 pair ("\\ud800"): the standard library reads it into
+    text no database stores. Such an insert or update is refused as invalid on its own (the
+    driver's encoding error made the whole page a 500). Nor is a table name carrying such
+    text, or NUL, which PostgreSQL's text does not hold, the page's failure."""
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    [kept] = _families(a, c1, 1)
+    assert a.sync().ok
+    fresh = _families(a, c1, 3, start=1)
+    a.edit(Family, kept, notes="antes")
+    lines, refused = [], []
+    for line in _pending_lines(a):
+        op = json.loads(line)
+        if op["t"] == "families" and (op["o"] == "u" or op["i"] == str(fresh[1])):
+            field = b'"notes":"antes"' if op["o"] == "u" else b'"head_surname":"Fasabi Torres"'
+            assert field in line
+            line = line.replace(field, field.split(b":")[0] + b':"Fasabi \\ud800"')
+            refused.append(op["s"])
+        lines.append(line)
+    last = json.loads(lines[-1])["s"]  # and tables no database names (kept in quarantine)
+    lines += [b'{"s":%d,"t":"%s","o":"d","i":"%s"}' % (last + n, name, str(kept).encode())
+              for n, name in ((1, b"fam\\u0000ilies"), (2, b"\\ud800"))]
+    transport = a.transport()
+    try:
+        answer = transport.post("/push", body=b"\n".join(lines),
+                                content_type="application/x-ndjson")
+    finally:
+        transport.close()
+    codes = {r["s"]: r["code"] for r in answer["rejected"]}
+    assert {s: codes.get(s) for s in refused} == dict.fromkeys(refused, "invalid")
+    assert sorted(code for s, code in codes.items() if s not in refused) == [
+        "missing_parent", "unknown_table", "unknown_table"]
+    assert set(central.rows(Family)) == {kept, fresh[0], fresh[2]}
+    assert central.get(Family, kept)["notes"] is None
+    held = {q["node_seq"]: q["table_name"]
+            for q in central.rows(central.state.tables.quarantine).values()}
+    assert (held[last + 1], held[last + 2]) == ("fam?ilies", "?")
