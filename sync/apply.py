@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from sync.changelog import Change, _place
-from sync.codec import fast_uuid
+from sync.codec import fast_uuid, storable
 from sync.engine import AppState, NodeInfo
 from sync.fastpg import copy_rows, is_postgres
 from sync.fastpg import rows_by_id as pg_rows_by_id
@@ -672,14 +672,6 @@ class Applier:
                 raise Rejected("signed_immutable",
                                "A signed agreement is never edited; make an amendment "
                                f"({', '.join(sorted(fixed))}).")
-
-
-def storable(value: Any, size: int | None = None) -> str:
-    """``value`` as text every database stores (at most ``size`` characters): half of a
-    UTF-16 pair, which JSON may carry and no database stores, becomes "?", and so does NUL,
-    which PostgreSQL's text does not hold."""
-    text = str(value)[:size].replace("\x00", "?")
-    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _is_uuid(value: Any) -> bool:

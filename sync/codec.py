@@ -51,6 +51,14 @@ def fast_uuid(text: str) -> uuid.UUID:
     return value
 
 
+def storable(value: Any, size: int | None = None) -> str:
+    """``value`` as text every database stores (at most ``size`` characters): half of a
+    UTF-16 pair, which JSON may carry and no database stores, becomes "?", and so does NUL,
+    which PostgreSQL's text does not hold."""
+    text = str(value)[:size].replace("\x00", "?")
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def wire_kind(sqltype: Any) -> str:
     """The wire form of a column type, the one table both codecs follow: ``uuid``,
     ``datetime``, ``date``, ``decimal``, ``float``, ``bytes``, ``bool``, ``int``, ``json`` or

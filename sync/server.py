@@ -25,7 +25,7 @@ from sync import collector, errors, synclog, wire
 from sync.changelog import append_changes
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.fastpg import analyze_grown
-from sync.fastsql import begin_write, is_sqlite
+from sync.fastsql import INT_MAX, begin_write, is_sqlite
 from sync.feed import horizon, pull_page
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Bodies smaller than this are sent as they are (gzip would only add bytes).
 GZIP_MIN = 400
+#: A clock skew is kept within what an integer column holds (68 years either way).
+SKEW_BOUND = 2**31 - 1
 
 
 def _state() -> AppState:
@@ -73,7 +75,11 @@ def respond(payload: Any, status: int = 200) -> Response:
     """JSON, gzip when the client accepts it and the body is worth compressing."""
     # orjson writes what ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` writes for
     # these values (dicts, lists, text, numbers), in a sixth of the time: a pulled page is 1 MB.
-    body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # a refusal naming what a node sent: an integer past 64 bits, half a
+        # UTF-16 pair; json writes those (as escapes), and the node's json reads them.
+        body = json.dumps(payload, separators=(",", ":")).encode()
     response = Response(body, status=status, mimetype="application/json")
     if len(body) >= GZIP_MIN and "gzip" in request.headers.get("Accept-Encoding", ""):
         response.set_data(wire.gzip(body))
@@ -143,7 +149,8 @@ def enroll() -> Response:
     session = state.session
     body = read_json(state)
     code = body.get("code")
-    if not isinstance(code, str) or not code.strip():
+    # Codes are printable ASCII: anything else is no code (and not text for a query).
+    if not isinstance(code, str) or not code.strip() or not (code.isascii() and code.isprintable()):
         raise errors.EnrolmentRefused()
     assert state.directory is not None
     started = time.monotonic()
@@ -168,14 +175,14 @@ def _node_json(node: NodeInfo) -> dict[str, Any]:
 def check_versions(state: AppState, session: Session, body: dict[str, Any]) -> str:
     """Refuse a node whose protocol or schema this central does not speak."""
     protocol = body.get("protocol")
-    if protocol != PROTOCOL_VERSION:
+    if type(protocol) is not int or protocol != PROTOCOL_VERSION:  # true is not 1
         raise errors.ProtocolUnsupported(
             f"Central speaks sync protocol {PROTOCOL_VERSION}, the node {protocol}.",
             central=PROTOCOL_VERSION, node=protocol)
     ours = state.schema_version(session)
     theirs = body.get("schema")
     accepted = {ours, *state.config("SYNC_ACCEPT_SCHEMAS")}
-    if theirs not in accepted:
+    if not isinstance(theirs, str) or theirs not in accepted:
         raise errors.SchemaMismatch(
             f"Central's database is at version {ours}, the node's at {theirs}.",
             central=ours, node=theirs)
@@ -208,7 +215,9 @@ def handshake() -> Response:
         session.rollback()
         _refused(state, node, started, refusal, facts)
         raise refusal
-    confirmed = body.get("acked") if isinstance(body.get("acked"), int) else 0
+    confirmed = body.get("acked")
+    if not (type(confirmed) is int and 0 <= confirmed <= INT_MAX):  # compared in SQL
+        confirmed = 0
     rejected = _rejections(state, session, node.id, confirmed, acked)
     top = horizon(state, session)
     if (body.get("cursor") == top and body.get("seq") == acked and not body.get("pending")
@@ -247,7 +256,9 @@ def _clock_skew(state: AppState, node_time: Any) -> int | None:
     if theirs.tzinfo is None:
         return None
     skew = (theirs - state.now()).total_seconds()
-    return int(skew) if abs(skew) > float(state.config("SYNC_CLOCK_TOLERANCE")) else 0
+    if abs(skew) <= float(state.config("SYNC_CLOCK_TOLERANCE")):
+        return 0
+    return int(max(-SKEW_BOUND, min(skew, SKEW_BOUND)))
 
 
 def _rejections(state: AppState, session: Session, node_id: uuid.UUID, after: int,

@@ -5,12 +5,26 @@ latest hundred."""
 from __future__ import annotations
 
 import uuid
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from sync.codec import storable
 from sync.engine import AppState
+
+
+def _plain(value: Any) -> Any:
+    """A detail as JSON every database keeps (some are what a node reported): text, finite
+    numbers, integers of 64 bits, booleans; anything else as (short) text."""
+    if value is None or type(value) is bool:
+        return value
+    if type(value) is int and -(2**63) <= value < 2**63:
+        return value
+    if type(value) is float and isfinite(value):
+        return value
+    return storable(value if type(value) is str else repr(value), 200)
 
 
 def write(state: AppState, session: Session, node_id: uuid.UUID | None, action: str,
@@ -21,8 +35,11 @@ def write(state: AppState, session: Session, node_id: uuid.UUID | None, action: 
     ``SYNC_LOG_KEEP``."""
     t = state.tables.log
     entry_id = session.execute(insert(t).values(
-        at=at or state.now(), node_id=node_id, action=action, ok=ok, code=code,
-        message=message, detail=detail or None, duration_ms=duration_ms,
+        at=at or state.now(), node_id=node_id, action=action, ok=ok,
+        code=None if code is None else storable(code, 40),
+        message=None if message is None else storable(message),
+        detail={key: _plain(value) for key, value in detail.items()} if detail else None,
+        duration_ms=duration_ms,
     )).inserted_primary_key[0]
     keep = int(state.config("SYNC_LOG_KEEP") or 0)
     if keep <= 0 or entry_id % min(100, keep):  # trim once every hundred entries

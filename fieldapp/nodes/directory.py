@@ -15,8 +15,12 @@ from werkzeug.security import check_password_hash
 
 from fieldapp.models import utcnow
 from fieldapp.nodes.models import Node
+from sync.codec import storable
 from sync.engine import NodeInfo
 from sync.errors import BadCredential, EnrolmentRefused, NodeRevoked, UnknownNode
+
+#: The largest count a node's report may give (an integer column).
+MAX_COUNT = 2**31 - 1
 
 
 def hash_secret(secret: str) -> str:
@@ -75,8 +79,8 @@ class Directory:
         node.enrolled_at = now
         node.revoked_at = None
         node.last_error = node.last_error_code = None
-        node.app_version = str(facts.get("app") or "")[:20] or None
-        node.schema_version = str(facts.get("schema") or "")[:40] or None
+        node.app_version = storable(facts.get("app") or "", 20) or None
+        node.schema_version = storable(facts.get("schema") or "", 40) or None
         session.flush()
         return node_info(node), secret
 
@@ -85,18 +89,21 @@ class Directory:
         if node is None:
             return
         node.last_contact_at = utcnow()
+        # What a node reports is kept as text every database stores and counts an integer
+        # column holds; anything else is not a count.
         for key, attr, size in (("app", "app_version", 20), ("schema", "schema_version", 40)):
             if facts.get(key):
-                setattr(node, attr, str(facts[key])[:size])
+                setattr(node, attr, storable(facts[key], size))
         for key, attr in (("pending", "pending_reported"),
                           ("quarantined", "quarantined_reported")):
-            if isinstance(facts.get(key), int):
-                setattr(node, attr, facts[key])
+            value = facts.get(key)
+            if type(value) is int and 0 <= value <= MAX_COUNT:
+                setattr(node, attr, value)
         if "clock_skew_s" in facts:
             node.clock_skew_s = facts["clock_skew_s"]
         if facts.get("error_code"):
-            node.last_error_code = str(facts["error_code"])[:40]
-            node.last_error = str(facts.get("error") or "")[:500]
+            node.last_error_code = storable(facts["error_code"], 40)
+            node.last_error = storable(facts.get("error") or "", 500)
         elif facts.get("success"):
             node.last_success_at = node.last_contact_at
             node.last_error = node.last_error_code = None

@@ -13,7 +13,9 @@ import random
 import uuid
 
 import pytest
+from synckit import login
 
+from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from sync import errors
 
@@ -97,3 +99,55 @@ def test_randomly_altered_push_pages_never_fail_central(central, make_node, seed
     state = central.state
     assert len(central.rows(state.tables.quarantine)) >= answered["refused"]
     assert len(central.rows(state.tables.changes)) > 0
+
+
+#: Odd values for the fields of a handshake, a pull or an enrolment (a few valid ones too).
+ODD = [None, True, False, 0, -1, 2**31, 2**63, -(2**63) - 1, 2**70, 1.5, 1e308, float("nan"),
+       float("inf"), "", "x", "é" * 300, [], {}, [1, 2], [2**70], {"a": 1}, "\u0000", "a\ud800b",
+       "2999-01-01T00:00:00+00:00", "0001-01-01T00:00:00+00:00", list(range(3000))]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_randomly_altered_handshakes_pulls_and_enrolments_never_fail_central(central, seed):
+    """Bodies of the other requests a device sends, valid ones with one to three fields
+    altered: each answered with its outcome or a stable error code, never a 500, and the
+    dashboard's node screen still shows what was kept (text and counts a database holds)."""
+    from datetime import UTC, datetime
+
+    rng = random.Random(seed)  # noqa: S311 - test data, not a secret
+    client = central.app.test_client()
+    code = central.register("FUZ", all_communities=True)
+    enrolled = client.post("/sync/v1/enroll", json={"code": code}).get_json()
+    auth = {"Authorization": f"Node {enrolled['node']['id']}:{enrolled['secret']}"}
+    with central.app.app_context():
+        schema = central.state.schema_version(db.session)
+        db.session.rollback()
+    valid = {
+        "handshake": {"protocol": 1, "schema": schema, "app": "0.1", "cursor": 0, "seq": 0,
+                      "acked": 0, "pending": 0, "quarantined": 0,
+                      "time": datetime.now(UTC).isoformat()},
+        "pull": {"cursor": 0, "limit": 100, "pending": 0, "quarantined": 0},
+        "enroll": {"code": "FUZ-0000", "app": "0.1", "schema": schema},
+    }
+    extra = {"handshake": ["error", "error_code"], "pull": ["gap", "skip"], "enroll": []}
+    statuses: dict[int, int] = {}
+    for _ in range(150):
+        action = rng.choice(list(valid))
+        body = dict(valid[action])
+        for key in rng.sample([*body, *extra[action]], rng.randint(1, 3)):
+            body[key] = rng.choice(ODD)
+        data = json.dumps(body).encode("utf-8", "surrogatepass")
+        answer = client.post(f"/sync/v1/{action}", data=data,
+                             headers={"Content-Type": "application/json", **auth})
+        statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+        assert answer.status_code < 500, (action, data[:300], answer.get_data()[:300])
+        assert answer.get_json() is not None  # an answer, or an error with its code
+    assert statuses.get(200, 0) > 20
+    coordinator = login(central.app, "coordinator")
+    node_id = enrolled["node"]["id"]
+    for page in ("/nodes/", f"/nodes/{node_id}", "/nodes/quarantine"):
+        assert coordinator.get(page).status_code == 200, page
+    from fieldapp.nodes.models import Node
+
+    nodes = central.rows(Node)
+    assert all(-(2**31) <= (n["clock_skew_s"] or 0) < 2**31 for n in nodes.values())
