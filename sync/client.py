@@ -21,15 +21,52 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sync import errors, local, synclog
 from sync.engine import PROTOCOL_VERSION, AppState
+from sync.fastsql import INT_MAX
 from sync.transport import Transport, encode_body, load_credentials, transport_for
 
 
+def _number(answer: dict[str, Any], key: str, default: int | None = None) -> int:
+    """``answer[key]`` as a whole number of 0 or more that a column holds (``true`` is not
+    one); else the answer is refused."""
+    value = answer.get(key, default)
+    if type(value) is not int or not 0 <= value <= INT_MAX:
+        raise errors.BadResponse(f"Central's answer gives no number as {key!r}.")
+    return value
+
+
+def _refusals(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operations central refused (``rejected``), each with its number and code."""
+    rejected = answer.get("rejected") or []
+    if not isinstance(rejected, list) or not all(
+            isinstance(r, dict) and type(r.get("s")) is int and isinstance(r.get("code"), str)
+            and isinstance(r.get("message", ""), str | None) for r in rejected):
+        raise errors.BadResponse("Central's answer lists refusals without number or code.")
+    return rejected
+
+
 def _fetch_page(transport: Transport, body: dict[str, Any]) -> dict[str, Any]:
-    """One pull request: the page, checked to carry a cursor and a list of tables."""
+    """One pull request: the page, checked to carry a cursor and tables of rows (the values
+    themselves are checked as they are applied)."""
     page = transport.post("/pull", body)
-    if not isinstance(page.get("c"), int) or not isinstance(page.get("t"), list):
-        raise errors.BadResponse("The page has no cursor.")
+    _number(page, "c")
+    if "s" in page:
+        _number(page, "s")
+    tables = page.get("t")
+    if not isinstance(tables, list) or not all(map(_is_block, tables)):
+        raise errors.BadResponse("The page has no cursor or no tables of rows.")
     return page
+
+
+def _is_block(block: Any) -> bool:
+    """Whether a page's block has the shape ``{"n": table, "k": columns, "r": rows with a
+    value per column, "x"?: deleted ids}``."""
+    if not (isinstance(block, dict) and isinstance(block.get("n"), str)
+            and isinstance(block.get("k"), list) and isinstance(block.get("r"), list)
+            and isinstance(block.get("x", []), list)):
+        return False
+    width = len(block["k"])
+    return (all(type(c) is str for c in block["k"])
+            and all(type(r) is list and len(r) == width for r in block["r"]))
 
 
 # -- one sync --------------------------------------------------------------------------------
@@ -180,7 +217,7 @@ class NodeSync:
         }
         self.session.rollback()
         answer = transport.post("/handshake", body)
-        if answer.get("protocol") != PROTOCOL_VERSION:
+        if type(answer.get("protocol")) is not int or answer["protocol"] != PROTOCOL_VERSION:
             raise errors.ProtocolUnsupported(
                 f"Central speaks sync protocol {answer.get('protocol')}, this node "
                 f"{PROTOCOL_VERSION}.")
@@ -241,14 +278,16 @@ class NodeSync:
                     send(page)
                     page = None
                 state.fault("push.after_response")
-                acked = int(answer.get("acked", 0))
+                acked = _number(answer, "acked", 0)
+                rejected = _refusals(answer)
+                conflicts = _number(answer, "conflicts", 0)
                 if acked < sent.last:
                     raise errors.BadResponse(f"Central acknowledged {acked}, not {sent.last}.")
-                local.reconcile(state, acked, answer.get("rejected") or [])
+                local.reconcile(state, acked, rejected)
                 state.fault("push.after_mark")
-                self._note_rejections(answer.get("rejected") or [])
+                self._note_rejections(rejected)
                 self.report.pushed += len(sent.lines)
-                self.report.conflicts += int(answer.get("conflicts") or 0)
+                self.report.conflicts += conflicts
                 local.renew_lock(state, owner)
                 self.session.commit()
                 pushed = True
@@ -397,8 +436,7 @@ def resequence(state: AppState) -> int:
     transport = transport_for(state, creds)
     try:
         try:
-            answer = NodeSync(state).handshake(transport)
-            acked = int(answer["acked"])
+            acked = _number(NodeSync(state).handshake(transport), "acked")
         except errors.SequenceRegressed as regressed:
             acked = int(regressed.details["acked"])
         return local.resequence(state, acked)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from typing import Any
 
 import pytest
 from synckit import login
@@ -151,3 +152,59 @@ def test_randomly_altered_handshakes_pulls_and_enrolments_never_fail_central(cen
 
     nodes = central.rows(Node)
     assert all(-(2**31) <= (n["clock_skew_s"] or 0) < 2**31 for n in nodes.values())
+
+
+def _altered(value: Any, rng: random.Random) -> Any:
+    """``value`` (an answer, parsed) with one part replaced by an odd value, or removed."""
+    if isinstance(value, dict) and value and rng.random() < 0.7:
+        key = rng.choice(list(value))
+        if rng.random() < 0.3:
+            value.pop(key)
+        else:
+            value[key] = _altered(value[key], rng) if rng.random() < 0.5 else rng.choice(ODD)
+        return value
+    if isinstance(value, list) and value and rng.random() < 0.7:
+        at = rng.randrange(len(value))
+        value[at] = _altered(value[at], rng) if rng.random() < 0.5 else rng.choice(ODD)
+        return value
+    return rng.choice([*ODD, [None], [{}], [[]]])
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"])  # the node's side: one backend will do
+@pytest.mark.parametrize("seed", range(5))
+def test_central_answers_of_the_wrong_shape_stop_a_sync_cleanly(central, make_node,
+                                                                monkeypatch, seed):
+    """Answers altered at random (as a broken proxy or a buggy central might send them): a
+    sync stops with a sync error (``bad_response``), never an exception of the program; the
+    node keeps its changes, and syncs once answers are right again."""
+    import sync.transport
+
+    rng = random.Random(seed)  # noqa: S311 - test data, not a secret
+    c1 = central.add_community("C1")
+    nodes = [make_node(code, SYNC_PULL_PAGE_ROWS=3, SYNC_PUSH_PAGE_OPS=3)
+             for code in ("AAA", "BBB")]
+    ids = []
+    for n, node in enumerate(nodes):
+        node.enrol(central, communities=("C1",))
+        node.sync()
+        ids += node.add_families(c1, [{"head_given_names": f"Persona {n}{i}",
+                                       "dni": f"{46000000 + 10 * n + i}"} for i in range(5)])
+    right = sync.transport._loads
+    stopped = []
+
+    def odd(raw: bytes) -> Any:
+        answer = right(raw)
+        return _altered(json.loads(json.dumps(answer)), rng) if rng.random() < 0.35 else answer
+
+    monkeypatch.setattr(sync.transport, "_loads", odd)
+    for _ in range(5):
+        for node in nodes:
+            try:
+                node.sync()
+            except errors.SyncError as error:
+                stopped.append(error.code)
+    assert stopped
+    monkeypatch.setattr(sync.transport, "_loads", right)
+    for node in nodes:
+        assert node.sync().ok
+    assert set(ids) <= set(central.rows(Family))  # nothing of the nodes' own work was lost
