@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from sync import errors, local, synclog
+from sync.codec import INT_MAX
 from sync.engine import PROTOCOL_VERSION, AppState
-from sync.fastsql import INT_MAX
 from sync.transport import Transport, encode_body, load_credentials, transport_for
 
 

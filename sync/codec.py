@@ -37,6 +37,10 @@ _set = object.__setattr__
 _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 
 
+#: The integers a column holds (SQLite's INTEGER, PostgreSQL's BIGINT): JSON has no bound.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
 def fast_uuid(text: str) -> uuid.UUID:
     """``uuid.UUID(text)`` without its overhead (``ValueError`` if not a UUID)."""
     hex32 = text.replace("-", "")
@@ -150,7 +154,7 @@ def _dec_bool(v: Any) -> bool:
 def _dec_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise ValueError(f"not an integer: {v!r}")
-    if not -(2**63) <= v < 2**63:  # what a column holds: JSON has no bound
+    if not INT_MIN <= v <= INT_MAX:
         raise ValueError(f"an integer too large: {v!r}")
     return v
 
@@ -264,7 +268,7 @@ class TableCodec:
             if decoder is _dec_str:
                 convert = f"{v} if type({v}) is str else d{n}({v})"
             elif decoder is _dec_int:
-                convert = (f"{v} if type({v}) is int and {-(2**63)} <= {v} < {2**63} "
+                convert = (f"{v} if type({v}) is int and {INT_MIN} <= {v} <= {INT_MAX} "
                            f"else d{n}({v})")
             elif decoder is _dec_bool:
                 convert = f"{v} if type({v}) is bool else d{n}({v})"

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Table, TypeDecorator
 from sqlalchemy.exc import OperationalError
 
-from sync.codec import wire_kind
+from sync.codec import INT_MAX, INT_MIN, wire_kind
 
 
 def row_dicts(result: Any) -> list[dict[str, Any]]:
@@ -149,10 +149,6 @@ def _w_bool(v: Any) -> int:
     if not isinstance(v, (bool, int)):
         raise ValueError(f"not a boolean: {v!r}")
     return 1 if v else 0
-
-
-#: The integers a column holds (SQLite's INTEGER, PostgreSQL's BIGINT): JSON has no bound.
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def _w_int(v: Any) -> int:

@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 from sync import apply as applying
 from sync import collector, errors, synclog, wire
 from sync.changelog import append_changes
+from sync.codec import INT_MAX
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.fastpg import analyze_grown
-from sync.fastsql import INT_MAX, begin_write, is_sqlite
+from sync.fastsql import begin_write, is_sqlite
 from sync.feed import horizon, pull_page
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")

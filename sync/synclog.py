@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from sync.codec import storable
+from sync.codec import INT_MAX, INT_MIN, storable
 from sync.engine import AppState
 
 
@@ -20,7 +20,7 @@ def _plain(value: Any) -> Any:
     numbers, integers of 64 bits, booleans; anything else as (short) text."""
     if value is None or type(value) is bool:
         return value
-    if type(value) is int and -(2**63) <= value < 2**63:
+    if type(value) is int and INT_MIN <= value <= INT_MAX:
         return value
     if type(value) is float and isfinite(value):
         return value
