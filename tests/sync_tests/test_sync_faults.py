@@ -45,6 +45,16 @@ def _pending_lines(node) -> list[bytes]:
             if r["status"] == "pending"]
 
 
+def _post_push(node, lines: list[bytes]) -> dict:
+    """Post these lines as one push page on the node's connection; central's answer."""
+    transport = node.transport()
+    try:
+        return transport.post("/push", body=b"\n".join(lines),
+                              content_type="application/x-ndjson")
+    finally:
+        transport.close()
+
+
 PUSH_FAULTS = [
     ("node", "push.before_send"),
     ("central", "central.push.before_changelog"),
@@ -641,19 +651,12 @@ def test_ids_python_would_read_as_hex_but_are_not_uuids_are_refused(central, mak
     ops = [family(1, str(good[0])), family(2, str(good[1]).upper()), family(3, good[2].hex)]
     ops += [family(4 + n, row_id) for n, row_id in enumerate(lax)]
     ops += [family(4 + len(lax), str(uuid.uuid4()), community_id="0x" + "ab" * 15)]
-    transport = a.transport()
-    try:
-        answer = transport.post("/push", body=b"\n".join(
-            json.dumps(op, separators=(",", ":"), ensure_ascii=False).encode() for op in ops),
-            content_type="application/x-ndjson")
-    finally:
-        transport.close()
+    answer = _post_push(a, [json.dumps(op, separators=(",", ":"), ensure_ascii=False).encode()
+                            for op in ops])
     assert answer["acked"] == len(ops)
     assert sorted(r["s"] for r in answer["rejected"]) == list(range(4, len(ops) + 1))
     assert {r["code"] for r in answer["rejected"]} == {"invalid"}
     assert set(central.rows(Family)) == set(good)  # every row read back as a UUID
-
-
 
 
 def test_numbers_json_allows_but_no_column_holds_are_refused_one_by_one(central, make_node):
@@ -691,12 +694,7 @@ def test_numbers_json_allows_but_no_column_holds_are_refused_one_by_one(central,
             lines.append(line)
     assert len(refused) == 7
     assert sum(b"NaN" in line or b"Infinity" in line or big in line for line in lines) == 7
-    transport = a.transport()
-    try:
-        answer = transport.post("/push", body=b"\n".join(lines),
-                                content_type="application/x-ndjson")
-    finally:
-        transport.close()
+    answer = _post_push(a, lines)
     codes = {r["s"]: r["code"] for r in answer["rejected"]}
     assert {s: codes.get(s) for s in refused} == dict.fromkeys(refused, "invalid")
     # The audit entries of the three refused families wait for them; nothing else is refused.
@@ -731,12 +729,7 @@ def test_text_with_a_lone_surrogate_is_refused_on_its_own(central, make_node):
     last = json.loads(lines[-1])["s"]  # and tables no database names (kept in quarantine)
     lines += [b'{"s":%d,"t":"%s","o":"d","i":"%s"}' % (last + n, name, str(kept).encode())
               for n, name in ((1, b"fam\\u0000ilies"), (2, b"\\ud800"))]
-    transport = a.transport()
-    try:
-        answer = transport.post("/push", body=b"\n".join(lines),
-                                content_type="application/x-ndjson")
-    finally:
-        transport.close()
+    answer = _post_push(a, lines)
     codes = {r["s"]: r["code"] for r in answer["rejected"]}
     assert {s: codes.get(s) for s in refused} == dict.fromkeys(refused, "invalid")
     assert sorted(code for s, code in codes.items() if s not in refused) == [
