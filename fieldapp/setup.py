@@ -33,6 +33,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def init_extensions(app: Flask) -> None:
     """Initialise the extensions, security headers, error pages and template helpers."""
     from fieldapp import i18n
+    from fieldapp.forms import AppRequest
+
+    app.request_class = AppRequest
     from fieldapp.errors import register_error_handlers, wants_json
     from fieldapp.extensions import csrf, db, login_manager, migrate
 

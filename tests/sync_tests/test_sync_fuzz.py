@@ -208,3 +208,20 @@ def test_central_answers_of_the_wrong_shape_stop_a_sync_cleanly(central, make_no
     for node in nodes:
         assert node.sync().ok
     assert set(ids) <= set(central.rows(Family))  # nothing of the nodes' own work was lost
+
+
+def test_nul_in_a_form_or_a_search_is_dropped_on_central(central):
+    """A coordinator's form or search carrying NUL (nobody types it; PostgreSQL's text cannot
+    hold it, and the request failed with a 500 there): the character is dropped, the rest of
+    what was sent is kept."""
+    c1 = central.add_community("C1")
+    client = login(central.app, "coordinator")
+    saved = client.post("/families/new", data={
+        "community_id": str(c1), "head_given_names": "Ana\x00 María", "head_surname": "Pérez",
+        "members_count": "3"})
+    assert saved.status_code == 302
+    [family] = central.rows(Family).values()
+    assert family["head_given_names"] == "Ana María"
+    found = client.get("/families/?q=Ana%00")
+    assert found.status_code == 200
+    assert "Pérez" in found.get_data(as_text=True)
