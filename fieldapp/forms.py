@@ -13,7 +13,7 @@ from wtforms import HiddenField
 from wtforms.validators import Optional, Regexp
 
 
-class TypedValues(ImmutableMultiDict):
+class NulFreeValues(ImmutableMultiDict):
     """A request's query or form fields without NUL characters.
 
     Nobody types NUL, and PostgreSQL's text cannot hold it: a search or a form carrying one
@@ -29,9 +29,9 @@ class TypedValues(ImmutableMultiDict):
 
 
 class AppRequest(Request):
-    """The app's request: its query and form fields are :class:`TypedValues`."""
+    """The app's request: its query and form fields are :class:`NulFreeValues`."""
 
-    parameter_storage_class = TypedValues
+    parameter_storage_class = NulFreeValues
 
 
 def new_key() -> str:

@@ -33,12 +33,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def init_extensions(app: Flask) -> None:
     """Initialise the extensions, security headers, error pages and template helpers."""
     from fieldapp import i18n
-    from fieldapp.forms import AppRequest
-
-    app.request_class = AppRequest
     from fieldapp.errors import register_error_handlers, wants_json
     from fieldapp.extensions import csrf, db, login_manager, migrate
+    from fieldapp.forms import AppRequest
 
+    app.request_class = AppRequest  # query and form fields without NUL
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
