@@ -1,9 +1,12 @@
-"""Push pages altered at random (seeded): central answers each with its outcome or a stable
-error code, never a 500, and everything it stored reads back.
+"""What a device, a user or a broken link can send, altered at random (seeded).
 
-The values are what a device could send: JSON's numbers without bound, NaN and infinities
-(which Python reads), half of a UTF-16 pair, NUL, ids Python's ``int(text, 16)`` would read,
-dates out of range, wrong types, keys missing or unknown, operations of another kind.
+- Push pages, handshakes, pulls and enrolments: central answers each with its outcome or a
+  stable error code, never a 500, and everything it stored reads back. The values are JSON's
+  numbers without bound, NaN and infinities (which Python reads), half of a UTF-16 pair, NUL,
+  ids Python's ``int(text, 16)`` would read, dates out of range, wrong types, keys missing or
+  unknown, operations of another kind.
+- Central's answers: the node stops with a sync error and loses nothing.
+- A coordinator's form or search carrying NUL.
 """
 
 from __future__ import annotations
