@@ -55,6 +55,27 @@ def _post_push(node, lines: list[bytes]) -> dict:
         transport.close()
 
 
+def _family_template(central, make_node, community):
+    """Node AAA, enrolled for C1 (``community``) and synced, and the push operation of a family it
+    just added (pending), to copy into hand-made pages."""
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, community, 1)
+    [template] = [json.loads(line) for line in _pending_lines(a)
+                  if json.loads(line)["t"] == "families"]
+    return a, template
+
+
+def _family_op(template, seq, row_id, community, **values):
+    """A copy of ``template`` inserting a family of its own (number, id, code, DNI)."""
+    op = json.loads(json.dumps(template))
+    op["s"], op["i"] = seq, row_id
+    op["d"].update({"community_id": str(community), "head_given_names": f"Persona {seq}",
+                    "code": f"F-{seq:04d}", "dni": f"{42000000 + seq}", **values})
+    return op
+
+
 PUSH_FAULTS = [
     ("node", "push.before_send"),
     ("central", "central.push.before_changelog"),
@@ -552,25 +573,15 @@ def test_a_run_of_inserts_mixing_fresh_refused_repeated_and_replayed_records(cen
     """One page, one table: fresh families go in together, one out of scope and one sent twice
     are refused on their own, and the page sent again changes nothing."""
     import hashlib
-    import uuid
 
     from fieldapp.nodes.models import Node
 
     c1 = central.add_community("C1")
     c3 = central.add_community("C3")
-    a = make_node("AAA")
-    a.enrol(central, communities=("C1",))
-    a.sync()
-    _families(a, c1, 1)
-    [template] = [json.loads(line) for line in _pending_lines(a)
-                  if json.loads(line)["t"] == "families"]
+    a, template = _family_template(central, make_node, c1)
 
     def family(seq, community, name):
-        op = json.loads(json.dumps(template))
-        op["s"], op["i"] = seq, str(uuid.uuid4())
-        op["d"].update(community_id=str(community), head_given_names=name,
-                       code=f"F-{seq:04d}", dni=f"{42000000 + seq}")
-        return op
+        return _family_op(template, seq, str(uuid.uuid4()), community, head_given_names=name)
 
     first = family(1, c1, "Primera")
     ops = [first, family(2, c3, "Fuera"), {**first, "s": 3}, family(4, c1, "Cuarta"),
@@ -631,22 +642,13 @@ def test_ids_python_would_read_as_hex_but_are_not_uuids_are_refused(central, mak
     is refused as invalid (before, SQLite stored its text as the id, and central's pages could
     no longer read the row), a UUID in capitals or without dashes goes in as that UUID."""
     c1 = central.add_community("C1")
-    a = make_node("AAA")
-    a.enrol(central, communities=("C1",))
-    a.sync()
-    _families(a, c1, 1)
-    [template] = [json.loads(line) for line in _pending_lines(a)
-                  if json.loads(line)["t"] == "families"]
+    a, template = _family_template(central, make_node, c1)
     good = [uuid.uuid4() for _ in range(3)]
     lax = ["0x" + "ab" * 15, "+" + "a" * 31, " " + "a" * 31, "aaaaaaaa-1_23-aaaa-aaaa-aaaaaaaaaaaa",
            "٣" + "a" * 31]  # an Arabic-Indic digit: int() reads it too
 
     def family(seq, row_id, **values):
-        op = json.loads(json.dumps(template))
-        op["s"], op["i"] = seq, row_id
-        op["d"].update({"community_id": str(c1), "head_given_names": f"Persona {seq}",
-                        "code": f"F-{seq:04d}", "dni": f"{42000000 + seq}", **values})
-        return op
+        return _family_op(template, seq, row_id, c1, **values)
 
     ops = [family(1, str(good[0])), family(2, str(good[1]).upper()), family(3, good[2].hex)]
     ops += [family(4 + n, row_id) for n, row_id in enumerate(lax)]
