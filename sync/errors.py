@@ -82,3 +82,14 @@ def from_response(status: int, body: dict[str, Any] | None) -> SyncError:
 
 class SimulatedCrash(Exception):  # noqa: N818 - a crash, not an error to handle
     """Raised at a fault-injection point (tests): the process 'dies' there."""
+
+
+def db_error_code(error: Exception) -> tuple[str, str]:
+    """A stable code and a one-line reason for a database refusal."""
+    text = str(getattr(error, "orig", error)).strip().splitlines()[0][:300]
+    low = text.lower()
+    if "unique" in low or "duplicate key" in low:
+        return "duplicate_key", text
+    if "foreign key" in low:
+        return "missing_parent", text
+    return "invalid", text

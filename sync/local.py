@@ -19,9 +19,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from sync import collector, errors
-from sync.apply import db_error_code
 from sync.codec import fast_uuid
 from sync.engine import AppState
+from sync.errors import db_error_code
 from sync.fastsql import sqlite_table
 from sync.registry import TableSpec
 

@@ -20,14 +20,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from sync import apply as applying
 from sync import collector, errors, synclog, wire
+from sync.apply import Applier
 from sync.changelog import append_changes
 from sync.codec import INT_MAX
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.fastpg import analyze_grown
 from sync.fastsql import begin_write, is_sqlite
 from sync.feed import horizon, pull_page
+from sync.page import Op, PushOutcome, earlier_outcomes, parse_page
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
 log = logging.getLogger(__name__)
@@ -290,12 +291,12 @@ def _push() -> Response:
     raw = read_body(state)
     node = _authenticate(state, session)
     try:
-        ops = applying.parse_page(raw.split(b"\n"))
+        ops = parse_page(raw.split(b"\n"))
     except (ValueError, UnicodeDecodeError) as error:
         raise errors.BadBody(f"The page is malformed: {error}") from error
     # Checked and converted before the node's lock: a page the node sent ahead is made ready
     # here while the page before it is still being applied.
-    applier = applying.Applier(state, session, node)
+    applier = Applier(state, session, node)
     applier.check(ops)
     ns = state.tables.node_state
     behind = _page_before(ops)
@@ -318,8 +319,8 @@ def _push() -> Response:
             if b.seq != a.seq + 1:
                 raise errors.SequenceGap(f"Expected operation {a.seq + 1}, got {b.seq}.",
                                          expected=last + 1)
-        outcome = applying.PushOutcome(acked=last)
-        outcome.rejected.extend(applying.earlier_outcomes(state, session, node.id, replayed))
+        outcome = PushOutcome(acked=last)
+        outcome.rejected.extend(earlier_outcomes(state, session, node.id, replayed))
         if fresh:
             applier.run(fresh)
             state.fault("central.push.before_changelog")
@@ -348,7 +349,7 @@ def _push() -> Response:
     })
 
 
-def _page_before(ops: list[applying.Op]) -> int | None:
+def _page_before(ops: list[Op]) -> int | None:
     """The last operation of the page the node sent before this one, on another connection
     and not yet answered (header ``X-Sync-After``), when it is just before this page's."""
     value = request.headers.get("X-Sync-After", "")

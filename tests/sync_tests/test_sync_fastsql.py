@@ -127,7 +127,7 @@ def test_a_value_that_does_not_fit_is_refused(deliveries, column, value):
 def test_a_page_orjson_refuses_is_read_as_the_standard_library_reads_it():
     """NaN and integers past 64 bits are JSON Python reads: such an operation is then refused
     on its own (its value does not fit), never the whole page."""
-    from sync.apply import parse_page
+    from sync.page import parse_page
 
     lines = [b'{"s":7,"t":"families","o":"u","d":{"household_size":NaN}}',
              b'{"s":8,"t":"families","o":"u","d":{"household_size":123456789012345678901234}}',

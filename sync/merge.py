@@ -1,0 +1,163 @@
+"""Central applies one operation at a time, merged by kind of data (mixed into ``Applier``).
+
+Updates merge field by field against the version the node started from (the same field changed
+on both sides opens a conflict); appended events and signed agreements refuse edits; deletes
+and inserts of records central already has are settled here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+
+from sync.errors import db_error_code
+from sync.page import Op, Rejected
+from sync.registry import SYSTEM_COLUMNS, TableSpec
+
+
+class OneOperation:
+    """The one-operation half of :class:`sync.apply.Applier` (its state and bookkeeping are
+    the Applier's)."""
+
+    def _current(self, spec: TableSpec, row_id: uuid.UUID) -> dict[str, Any] | None:
+        stmt = select(spec.table).where(spec.table.c.id == row_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.session.execute(stmt).first()
+        return dict(row._mapping) if row is not None else None
+
+    def _canonical(self, spec: TableSpec, row_id: uuid.UUID) -> uuid.UUID:
+        if not spec.natural_key:
+            return row_id
+        a = self.state.tables.aliases
+        canonical = self.session.execute(
+            select(a.c.canonical_id).where(a.c.table_name == spec.name, a.c.alias_id == row_id)
+        ).scalar_one_or_none()
+        return canonical or row_id
+
+    def one(self, spec: TableSpec, op: Op) -> None:
+        try:
+            with self.session.begin_nested():
+                if op.kind == "d":
+                    self._delete(spec, op)
+                else:
+                    self._update(spec, op)
+        except Rejected as refusal:
+            self.reject(op, refusal.code, refusal.message)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            self.reject(op, "invalid", f"A value does not fit: {error}")
+        except (IntegrityError, StatementError, DBAPIError) as error:
+            code, message = db_error_code(error)
+            self.reject(op, code, message)
+
+    def _delete(self, spec: TableSpec, op: Op) -> None:
+        row_id = self._canonical(spec, uuid.UUID(op.body["i"]))
+        current = self._current(spec, row_id)
+        if current is None:
+            self.record(op, spec, row_id, "n", (None, None))
+            return
+        if spec.kind == "append":
+            raise Rejected("append_only", "Events are never deleted; record a correction.")
+        if spec.kind == "agreement" and spec.frozen_when and current.get(spec.frozen_when):
+            raise Rejected("signed_immutable", "A signed agreement is never deleted.")
+        places = self.places(spec, current)
+        self.check_scope(places)
+        self.session.execute(delete(spec.table).where(spec.table.c.id == row_id))
+        self.record(op, spec, row_id, "d", places)
+
+    def _update(self, spec: TableSpec, op: Op) -> None:
+        body = op.body
+        codec = spec.codec
+        row_id = self._canonical(spec, uuid.UUID(body["i"]))
+        current = self._current(spec, row_id)
+        if body["o"] == "i":
+            if current is None:  # a second insert of the same id within the page
+                raise Rejected("duplicate_key", "This record was sent twice.")
+            new = codec.decode_row({k: v for k, v in body["d"].items() if k != "id"})
+            base: dict[str, Any] = {}
+            if self._known_insert(spec, op, row_id, current, new):
+                return
+        else:
+            if current is None:
+                raise Rejected("missing_record",
+                               "Central does not have this record (was it refused earlier?).")
+            new = codec.decode_row(body["d"])
+            base = codec.decode_row(body.get("p") or {})
+        places = self.places(spec, current)
+        self.check_scope(places)
+        changed = {k: v for k, v in new.items() if k not in SYSTEM_COLUMNS and k != "updated_at"
+                   and current.get(k) != v}
+        self._check_kind(spec, current, changed)
+        apply: dict[str, Any] = {}
+        conflicts: list[tuple[str, Any]] = []
+        for col, value in changed.items():
+            if col in base and base[col] == current.get(col):
+                apply[col] = value
+            else:
+                conflicts.append((col, value))
+        if set(apply) & spec.path_columns:  # the record moves: its new place must be in scope
+            self.cache.pop((spec.name, row_id), None)
+            places = self.places(spec, {**current, **apply})
+            self.check_scope(places)
+        clean = (not spec.versioned or body.get("bv") == current.get("version")) and not conflicts
+        if apply:
+            self._write(spec, row_id, current, apply, new, body.get("v") if clean else None)
+        for col, value in conflicts:
+            self.add_conflict(
+                "field", spec, row_id, op, field_name=col,
+                central_value=codec.encode_value(col, current.get(col)),
+                node_value=codec.encode_value(col, value),
+                base_value=codec.encode_value(col, base.get(col)) if col in base else None,
+                place=places,
+            )
+        if not apply and not conflicts and clean:
+            self.record(op, spec, row_id, "n", places)
+            return
+        self.record(op, spec, row_id, "u", places, echo=not clean)
+
+    def _write(self, spec: TableSpec, row_id: uuid.UUID, current: dict[str, Any],
+               apply: dict[str, Any], new: dict[str, Any], node_version: Any) -> None:
+        """Write merged fields. The node's version is kept when nothing else changed the
+        record in between (``node_version`` given); otherwise central makes a new version."""
+        if spec.versioned:
+            if isinstance(node_version, int) and node_version > current["version"]:
+                apply["version"] = node_version
+            else:
+                apply["version"] = current["version"] + 1
+        if "updated_at" in new and "updated_at" in spec.table.c:
+            apply["updated_at"] = new["updated_at"]
+        self.session.execute(update(spec.table).where(spec.table.c.id == row_id).values(**apply))
+
+    def _known_insert(self, spec: TableSpec, op: Op, row_id: uuid.UUID,
+                      current: dict[str, Any], new: dict[str, Any]) -> bool:
+        """An insert of a record central has: the same, or older than central's (then the
+        node receives central's). Returns whether that settled it."""
+        body = op.body
+        stale = spec.versioned and isinstance(body.get("v"), int) and (
+            body["v"] <= (current.get("version") or 0))
+        same = all(current.get(k) == v for k, v in new.items()
+                   if k not in SYSTEM_COLUMNS and k != "updated_at")
+        if not (stale or same):
+            return False
+        places = self.places(spec, current)
+        self.check_scope(places)
+        self.record(op, spec, row_id, "u" if stale else "n", places, echo=stale)
+        return True
+
+    def _check_kind(self, spec: TableSpec, current: dict[str, Any], changed: dict) -> None:
+        if spec.kind == "append":
+            fixed = set(changed) - spec.mutable
+            if fixed:
+                raise Rejected("append_only",
+                               "Recorded events cannot be changed; record a correction instead "
+                               f"({', '.join(sorted(fixed))}).")
+        if spec.kind == "agreement" and spec.frozen_when and current.get(spec.frozen_when):
+            fixed = set(changed) - spec.mutable - {"voided"}
+            if fixed:
+                raise Rejected("signed_immutable",
+                               "A signed agreement is never edited; make an amendment "
+                               f"({', '.join(sorted(fixed))}).")
+
