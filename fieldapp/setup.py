@@ -141,7 +141,10 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit is on disk before it is answered. With NORMAL, WAL's commits reach the
+    # disk only at the next checkpoint: a power cut could take back a save the tablet was
+    # told had succeeded (and had dropped from its own queue), or a page central acknowledged.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 

@@ -49,9 +49,10 @@ def test_sqlite_upgrade_from_empty_matches_models(tmp_path):
     with app.app_context():
         pragmas = {
             name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
-            for name in ("foreign_keys", "journal_mode")
+            for name in ("foreign_keys", "journal_mode", "synchronous")
         }
-    assert pragmas == {"foreign_keys": 1, "journal_mode": "wal"}
+    # synchronous 2 (FULL): a commit is on disk before the app answers.
+    assert pragmas == {"foreign_keys": 1, "journal_mode": "wal", "synchronous": 2}
 
 
 @pytest.mark.postgres
