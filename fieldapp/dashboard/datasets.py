@@ -24,7 +24,16 @@ from fieldapp.agreements.models import (
 )
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
-from fieldapp.dashboard import queries as q
+from fieldapp.dashboard.conditions import (
+    agreement_scope,
+    delivery_conditions,
+    family_conditions,
+    in_community,
+    overlaps_period,
+    promised_conditions,
+    session_conditions,
+    visit_conditions,
+)
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.status import family_status, sanction_in_force, signed_quantity
 from fieldapp.deliveries.models import Delivery
@@ -89,14 +98,14 @@ def _communities_cols() -> list[Col]:
 def _communities(f: Filters) -> Select[Any]:
     return (
         _select(_communities_cols())
-        .where(Community.voided.is_(False), *q.in_community(f, Community.id))
+        .where(Community.voided.is_(False), *in_community(f, Community.id))
         .order_by(Community.code)
     )
 
 
 # -- community summary -----------------------------------------------------------------------------
 def _summary_parts(f: Filters) -> tuple[Any, list[Col]]:
-    fs = family_status(f, q.family_conditions(f))
+    fs = family_status(f, family_conditions(f))
 
     def count_if(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -156,7 +165,7 @@ def _community_summary(f: Filters) -> Select[Any]:
         _select(cols)
         .select_from(Community)
         .outerjoin(fs, fs.c.community_id == Community.id)
-        .where(Community.voided.is_(False), *q.in_community(f, Community.id))
+        .where(Community.voided.is_(False), *in_community(f, Community.id))
         .group_by(Community.id, Community.code, Community.name)
         .order_by(Community.code)
     )
@@ -174,7 +183,7 @@ def _placeholder_filters() -> Filters:
 
 # -- families --------------------------------------------------------------------------------------
 def _families_parts(f: Filters) -> tuple[Any, list[Col]]:
-    fs = family_status(f, q.family_conditions(f))
+    fs = family_status(f, family_conditions(f))
     cols = [
         *_family_cols(),
         Col("dni", _l("DNI"), Family.dni),
@@ -248,7 +257,7 @@ def _agreements(f: Filters) -> Select[Any]:
         .join(Family, Family.id == Agreement.family_id)
         .join(Community, Community.id == Family.community_id)
         .outerjoin(_Previous, _Previous.id == Agreement.supersedes_id)
-        .where(q.overlaps_period(f), *q._agreement_scope(f))
+        .where(overlaps_period(f), *agreement_scope(f))
         .order_by(Agreement.number)
     )
 
@@ -274,7 +283,7 @@ def _promised(f: Filters) -> Select[Any]:
         .join(Family, Family.id == Agreement.family_id)
         .join(Community, Community.id == Family.community_id)
         .join(BenefitType, BenefitType.id == AgreementBenefit.benefit_type_id)
-        .where(AgreementBenefit.voided.is_(False), *q.promised_conditions(f))
+        .where(AgreementBenefit.voided.is_(False), *promised_conditions(f))
         .order_by(Agreement.number, AgreementBenefit.position, BenefitType.code)
     )
 
@@ -318,7 +327,7 @@ def _deliveries(f: Filters) -> Select[Any]:
         .join(BenefitType, BenefitType.id == Delivery.benefit_type_id)
         .outerjoin(_Reversed, _Reversed.id == Delivery.reverses_id)
         .outerjoin(_Twin, _Twin.id == Delivery.suspected_duplicate_of_id)
-        .where(*q.delivery_conditions(f, scan=f.community_id is None))
+        .where(*delivery_conditions(f, scan=f.community_id is None))
         .order_by(Delivery.delivered_on, Delivery.code)
     )
 
@@ -353,7 +362,7 @@ def _trainings(f: Filters) -> Select[Any]:
         .select_from(TrainingSession)
         .join(Community, Community.id == TrainingSession.community_id)
         .outerjoin(attendees, attendees.c.session_id == TrainingSession.id)
-        .where(*q.session_conditions(f))
+        .where(*session_conditions(f))
         .order_by(TrainingSession.held_on, TrainingSession.code)
     )
 
@@ -380,7 +389,7 @@ def _attendance(f: Filters) -> Select[Any]:
         .join(Community, Community.id == TrainingSession.community_id)
         .join(Family, Family.id == Attendance.family_id)
         .join(_FamilyCommunity, _FamilyCommunity.id == Family.community_id)
-        .where(Attendance.voided.is_(False), *q.session_conditions(f))
+        .where(Attendance.voided.is_(False), *session_conditions(f))
         .order_by(TrainingSession.held_on, TrainingSession.code, Family.code)
     )
 
@@ -428,7 +437,7 @@ def _visits(f: Filters) -> Select[Any]:
         .join(Community, Community.id == Family.community_id)
         .join(Agreement, Agreement.id == ComplianceVisit.agreement_id)
         .outerjoin(counts, counts.c.visit_id == ComplianceVisit.id)
-        .where(*q.visit_conditions(f))
+        .where(*visit_conditions(f))
         .order_by(ComplianceVisit.visited_on, ComplianceVisit.code)
     )
 
@@ -456,7 +465,7 @@ def _findings(f: Filters) -> Select[Any]:
         .join(Agreement, Agreement.id == ComplianceVisit.agreement_id)
         .join(AgreementCommitment, AgreementCommitment.id == VisitFinding.agreement_commitment_id)
         .join(CommitmentType, CommitmentType.id == AgreementCommitment.commitment_type_id)
-        .where(VisitFinding.voided.is_(False), *q.visit_conditions(f))
+        .where(VisitFinding.voided.is_(False), *visit_conditions(f))
         .order_by(ComplianceVisit.visited_on, ComplianceVisit.code, CommitmentType.position)
     )
 
@@ -487,7 +496,7 @@ def _sanctions(f: Filters) -> Select[Any]:
         Sanction.voided.is_(False),
         Sanction.created_at >= f.start_at,
         Sanction.created_at < f.end_at,
-        *q.in_community(f, Family.community_id),
+        *in_community(f, Family.community_id),
     ]
     if f.staff_id is not None:
         conditions.append(f.staff_match(Sanction.decided_by_id, Sanction.decided_by_name))

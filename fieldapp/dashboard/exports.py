@@ -34,7 +34,7 @@ from sqlalchemy.types import NullType
 
 from fieldapp.agreements.models import Agreement, BenefitType
 from fieldapp.communities.models import Community
-from fieldapp.dashboard import queries as q
+from fieldapp.dashboard.conditions import delivery_conditions, in_community
 from fieldapp.dashboard.datasets import Dataset, _family_cols
 from fieldapp.dashboard.filters import Filters
 from fieldapp.deliveries.models import Delivery
@@ -259,7 +259,7 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
     families = _texts_by_id(
         select(*[c.expr for c in _family_cols()])
         .join(Community, Community.id == Family.community_id)
-        .where(*q.in_community(f, Family.community_id)),
+        .where(*in_community(f, Family.community_id)),
         ["uuid", "text", "text", "text", "text", "text"],
         keep_id=True,
     )
@@ -297,7 +297,7 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
             Delivery.reason,
             _text_id(Delivery.suspected_duplicate_of_id),
         )
-        .where(*q.delivery_conditions(f, scan=True))
+        .where(*delivery_conditions(f, scan=True))
         .order_by(day, Delivery.code)
     )
     if f.community_id is not None:

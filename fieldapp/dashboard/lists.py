@@ -14,7 +14,13 @@ from sqlalchemy.orm import aliased
 from fieldapp.agreements.models import Agreement, AgreementBenefit, BenefitType
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import ComplianceVisit
-from fieldapp.dashboard import queries as q
+from fieldapp.dashboard.conditions import (
+    agreement_scope,
+    delivery_conditions,
+    expiring_conditions,
+    family_conditions,
+    overlaps_period,
+)
 from fieldapp.dashboard.datasets import Col, Dataset, _family_cols, _placeholder_filters, _select
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.status import agreement_in_force, signed_quantity
@@ -63,7 +69,7 @@ def _no_visit(f: Filters) -> Select[Any]:
         .join(Community, Community.id == Family.community_id)
         .join(current, current.c.family_id == Family.id)
         .outerjoin(last, last.c.family_id == Family.id)
-        .where(*q.family_conditions(f), (last.c.last_on.is_(None)) | (last.c.last_on < cutoff))
+        .where(*family_conditions(f), (last.c.last_on.is_(None)) | (last.c.last_on < cutoff))
         .order_by(last.c.last_on.nulls_first(), Family.code)
     )
 
@@ -85,7 +91,7 @@ def _expiring(f: Filters) -> Select[Any]:
         .select_from(Agreement)
         .join(Family, Family.id == Agreement.family_id)
         .join(Community, Community.id == Family.community_id)
-        .where(*q.expiring_conditions(f), *q._agreement_scope(f), Family.voided.is_(False))
+        .where(*expiring_conditions(f), *agreement_scope(f), Family.voided.is_(False))
         .order_by(Agreement.period_end, Agreement.number)
     )
 
@@ -97,8 +103,8 @@ OWING_STATUSES = ("active", "completed")
 def _owed_parts(f: Filters) -> tuple[Any, Any, list[Col]]:
     owing = [
         Agreement.status.in_(OWING_STATUSES),
-        q.overlaps_period(f),
-        *q._agreement_scope(f),
+        overlaps_period(f),
+        *agreement_scope(f),
     ]
     promised = (
         select(
@@ -178,7 +184,7 @@ def _suspended(f: Filters) -> Select[Any]:
         .select_from(Agreement)
         .join(Family, Family.id == Agreement.family_id)
         .join(Community, Community.id == Family.community_id)
-        .where(agreement_in_force(f), Agreement.status == "suspended", *q.family_conditions(f))
+        .where(agreement_in_force(f), Agreement.status == "suspended", *family_conditions(f))
         .order_by(Family.code, Agreement.number)
     )
 
@@ -204,7 +210,7 @@ def _duplicate_pairs(f: Filters) -> Any:
         twin.quantity == Delivery.quantity,
         twin.code < Delivery.code,
     ]
-    scope = q.delivery_conditions(f, staff=False)
+    scope = delivery_conditions(f, staff=False)
     if f.staff_id is not None:
         scope.append(
             f.staff_match(Delivery.delivered_by_id, Delivery.delivered_by_name)

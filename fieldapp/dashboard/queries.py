@@ -2,19 +2,18 @@
 
 Python only merges a handful of already-aggregated rows (one per community, benefit type,
 status or month); it never walks the big tables. Definitions live in :mod:`.status` and in
-docs/README-dashboard.md.
+docs/README-dashboard.md; which records each figure counts, in :mod:`.conditions`.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import String, and_, case, exists, func, select
+from sqlalchemy import String, and_, case, func, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from fieldapp.agreements.models import (
@@ -28,6 +27,17 @@ from fieldapp.agreements.models import (
 from fieldapp.auth.models import User
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import SANCTION_LEVELS, ComplianceVisit, Sanction, VisitFinding
+from fieldapp.dashboard.conditions import (
+    agreement_scope,
+    delivery_conditions,
+    expiring_conditions,
+    family_conditions,
+    in_community,
+    overlaps_period,
+    promised_conditions,
+    session_conditions,
+    visit_conditions,
+)
 from fieldapp.dashboard.filters import Filters, month_end
 from fieldapp.dashboard.status import (
     STATUSES,
@@ -40,10 +50,6 @@ from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.trainings.models import Attendance, TrainingSession
-
-#: Agreements that promised something: every status once signed (not drafts, not replaced ones).
-PROMISING_STATUSES = ("signed", "active", "suspended", "completed", "terminated")
-RENEWABLE_STATUSES = ("signed", "active")
 
 
 class year_month(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
@@ -63,35 +69,6 @@ def _year_month_sqlite(element: year_month, compiler: Any, **kw: Any) -> str:
 @compiles(year_month)
 def _year_month_default(element: year_month, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
-
-
-# -- scope -------------------------------------------------------------------------------------
-def drafted_by_staff(f: Filters) -> Any:
-    """Families whose agreement the chosen staff member drafted (their case load)."""
-    return select(Agreement.family_id).where(
-        Agreement.voided.is_(False),
-        f.staff_match(Agreement.created_by_id, Agreement.created_by_name),
-    )
-
-
-def family_conditions(f: Filters) -> list[Any]:
-    """Families in scope: registered (active, not voided), of the community, of the staff member."""
-    conditions: list[Any] = [Family.voided.is_(False), Family.status == "active"]
-    if f.community_id is not None:
-        conditions.append(Family.community_id == f.community_id)
-    if f.staff_id is not None:
-        conditions.append(Family.id.in_(drafted_by_staff(f)))
-    return conditions
-
-
-def in_community(f: Filters, column: Any) -> list[Any]:
-    """The community condition on ``column`` (a community id), if a community is chosen."""
-    return [column == f.community_id] if f.community_id is not None else []
-
-
-def overlaps_period(f: Filters, agreement: Any = Agreement) -> Any:
-    """Agreements whose period overlaps the selected period."""
-    return and_(agreement.period_start <= f.date_to, agreement.period_end >= f.date_from)
 
 
 def num(value: Any) -> int | float:
@@ -156,13 +133,6 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 # -- agreements ------------------------------------------------------------------------------------
-def _agreement_scope(f: Filters) -> list[Any]:
-    conditions = [Agreement.voided.is_(False), *in_community(f, Family.community_id)]
-    if f.staff_id is not None:
-        conditions.append(f.staff_match(Agreement.created_by_id, Agreement.created_by_name))
-    return conditions
-
-
 def _with_family(f: Filters, stmt: Any) -> Any:
     """``stmt`` on agreements joined to their family when a community is chosen (only then:
     the join costs a look-up per agreement and every agreement has its family)."""
@@ -173,61 +143,20 @@ def agreements_by_status(f: Filters) -> dict[str, int]:
     """Agreements whose period overlaps the selected one, by (current) status."""
     stmt = _with_family(
         f, select(Agreement.status, func.count()).select_from(Agreement)
-    ).where(overlaps_period(f), *_agreement_scope(f)).group_by(Agreement.status)
+    ).where(overlaps_period(f), *agreement_scope(f)).group_by(Agreement.status)
     found = dict(db.session.execute(stmt).all())
     return {status: int(found.get(status, 0)) for status in AGREEMENT_STATUSES}
-
-
-def has_successor(agreement: Any) -> Any:
-    """Whether a non-voided agreement (renewal or amendment) replaces ``agreement``."""
-    successor = aliased(Agreement)
-    return exists().where(successor.supersedes_id == agreement.id, successor.voided.is_(False))
-
-
-def expiring_conditions(f: Filters, agreement: Any = Agreement) -> list[Any]:
-    """Signed or active agreements ending within ``f.days`` of the snapshot day, not yet renewed."""
-    return [
-        agreement.voided.is_(False),
-        agreement.status.in_(RENEWABLE_STATUSES),
-        agreement.period_end >= f.asof,
-        agreement.period_end <= f.asof + timedelta(days=f.days),
-        ~has_successor(agreement),
-    ]
 
 
 def renewals_due(f: Filters) -> int:
     """How many agreements are due for renewal (see :func:`expiring_conditions`)."""
     stmt = _with_family(f, select(func.count()).select_from(Agreement)).where(
-        *expiring_conditions(f), *_agreement_scope(f)
+        *expiring_conditions(f), *agreement_scope(f)
     )
     return int(db.session.scalar(stmt) or 0)
 
 
 # -- benefits --------------------------------------------------------------------------------------
-def promised_conditions(f: Filters) -> list[Any]:
-    """Agreements whose promises count for the period."""
-    return [Agreement.status.in_(PROMISING_STATUSES), overlaps_period(f), *_agreement_scope(f)]
-
-
-def delivery_conditions(f: Filters, staff: bool = True, scan: bool = False) -> list[Any]:
-    """Deliveries (and reversals) dated in the period, of the community, by the staff member.
-
-    :param scan: compare the date through an expression, so the database reads the table in
-        order rather than seeking each row through the date index (an export of most of it).
-    """
-    day = func.coalesce(Delivery.delivered_on, Delivery.delivered_on) if scan else \
-        Delivery.delivered_on
-    conditions = [
-        Delivery.voided.is_(False),
-        day >= f.date_from,
-        day <= f.date_to,
-        *in_community(f, Family.community_id),
-    ]
-    if staff and f.staff_id is not None:
-        conditions.append(f.staff_match(Delivery.delivered_by_id, Delivery.delivered_by_name))
-    return conditions
-
-
 def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
     """Per benefit type: promised and delivered (to the snapshot day) on the period's agreements,
     and what was delivered in the period itself (quantity, deliveries and families, net)."""
@@ -310,19 +239,6 @@ def deliveries_in_period(f: Filters) -> dict[str, int]:
 
 
 # -- trainings and visits --------------------------------------------------------------------------
-def session_conditions(f: Filters) -> list[Any]:
-    """Training sessions held in the period, in the community, given by the staff member."""
-    conditions = [
-        TrainingSession.voided.is_(False),
-        TrainingSession.held_on >= f.date_from,
-        TrainingSession.held_on <= f.date_to,
-        *in_community(f, TrainingSession.community_id),
-    ]
-    if f.staff_id is not None:
-        conditions.append(f.staff_match(TrainingSession.trainer_id, TrainingSession.trainer_name))
-    return conditions
-
-
 def trainings(f: Filters) -> dict[str, Any]:
     """Sessions held in the period, their hours and attendance."""
     sessions = db.session.execute(
@@ -341,19 +257,6 @@ def trainings(f: Filters) -> dict[str, Any]:
         "hours": num(sessions[1]),
         "attendance": int(attendance or 0),
     }
-
-
-def visit_conditions(f: Filters) -> list[Any]:
-    """Visits made in the period, to families of the community, by the staff member."""
-    conditions = [
-        ComplianceVisit.voided.is_(False),
-        ComplianceVisit.visited_on >= f.date_from,
-        ComplianceVisit.visited_on <= f.date_to,
-        *in_community(f, Family.community_id),
-    ]
-    if f.staff_id is not None:
-        conditions.append(f.staff_match(ComplianceVisit.monitor_id, ComplianceVisit.monitor_name))
-    return conditions
 
 
 def visits(f: Filters) -> int:
