@@ -46,8 +46,8 @@ from fieldapp.dashboard.models import (
     TrainingMonth,
     VisitMonth,
 )
-from fieldapp.dashboard.queries import year_month
 from fieldapp.dashboard.status import family_status, signed_quantity
+from fieldapp.dashboard.trend import year_month
 from fieldapp.dashboard.triggers import ensure_triggers
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db

@@ -31,6 +31,7 @@ from fieldapp.dashboard.models import (
     VisitMonth,
 )
 from fieldapp.dashboard.status import STATUSES, period_flags
+from fieldapp.dashboard.trend import trend_rows
 from fieldapp.extensions import db
 
 
@@ -283,7 +284,7 @@ def trend(f: Filters) -> list[dict[str, Any]]:
             ).all()
         )
 
-    return q.trend_rows(
+    return trend_rows(
         f,
         by_month(DeliveryMonth, DeliveryMonth.deliveries - DeliveryMonth.reversals),
         by_month(VisitMonth, VisitMonth.visits),
