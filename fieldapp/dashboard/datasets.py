@@ -65,12 +65,14 @@ class Dataset:
         return [c.name for c in self.columns()]
 
 
-def _select(cols: list[Col]) -> Select[Any]:
+def select_columns(cols: list[Col]) -> Select[Any]:
+    """The SELECT of ``cols``, each labelled with its stable name."""
     return select(*[c.expr.label(c.name) for c in cols])
 
 
 # -- shared column groups --------------------------------------------------------------------------
-def _family_cols(family: Any = Family, community: Any = Community) -> list[Col]:
+def family_cols(family: Any = Family, community: Any = Community) -> list[Col]:
+    """The columns naming a family and its community (either may be an alias of its table)."""
     return [
         Col("family_id", _l("Family id"), family.id, "uuid"),
         Col("family_code", _l("Family"), family.code),
@@ -97,7 +99,7 @@ def _communities_cols() -> list[Col]:
 
 def _communities(f: Filters) -> Select[Any]:
     return (
-        _select(_communities_cols())
+        select_columns(_communities_cols())
         .where(Community.voided.is_(False), *in_community(f, Community.id))
         .order_by(Community.code)
     )
@@ -156,13 +158,13 @@ def _summary_parts(f: Filters) -> tuple[Any, list[Col]]:
 
 
 def _community_summary_cols() -> list[Col]:
-    return _summary_parts(_placeholder_filters())[1]
+    return _summary_parts(placeholder_filters())[1]
 
 
 def _community_summary(f: Filters) -> Select[Any]:
     fs, cols = _summary_parts(f)
     stmt = (
-        _select(cols)
+        select_columns(cols)
         .select_from(Community)
         .outerjoin(fs, fs.c.community_id == Community.id)
         .where(Community.voided.is_(False), *in_community(f, Community.id))
@@ -174,7 +176,8 @@ def _community_summary(f: Filters) -> Select[Any]:
     return stmt
 
 
-def _placeholder_filters() -> Filters:
+def placeholder_filters() -> Filters:
+    """Any valid filters: what builds a dataset's column list when no selection is at hand."""
     from datetime import date
 
     day = date(2000, 1, 1)
@@ -185,7 +188,7 @@ def _placeholder_filters() -> Filters:
 def _families_parts(f: Filters) -> tuple[Any, list[Col]]:
     fs = family_status(f, family_conditions(f))
     cols = [
-        *_family_cols(),
+        *family_cols(),
         Col("dni", _l("DNI"), Family.dni),
         Col("members_count", _l("Household members"), Family.members_count, "int"),
         Col("phone", _l("Phone"), Family.phone),
@@ -216,7 +219,7 @@ def _families_parts(f: Filters) -> tuple[Any, list[Col]]:
 def _families(f: Filters) -> Select[Any]:
     fs, cols = _families_parts(f)
     return (
-        _select(cols)
+        select_columns(cols)
         .select_from(Family)
         .join(fs, fs.c.family_id == Family.id)
         .join(Community, Community.id == Family.community_id)
@@ -232,7 +235,7 @@ def _agreements_cols() -> list[Col]:
     return [
         Col("agreement_id", _l("Agreement id"), Agreement.id, "uuid"),
         Col("agreement_number", _l("Agreement"), Agreement.number),
-        *_family_cols(),
+        *family_cols(),
         Col("year", _l("Year"), Agreement.year, "int"),
         Col("period_start", _l("Starts"), Agreement.period_start, "date"),
         Col("period_end", _l("Ends"), Agreement.period_end, "date"),
@@ -252,7 +255,7 @@ def _agreements_cols() -> list[Col]:
 
 def _agreements(f: Filters) -> Select[Any]:
     return (
-        _select(_agreements_cols())
+        select_columns(_agreements_cols())
         .select_from(Agreement)
         .join(Family, Family.id == Agreement.family_id)
         .join(Community, Community.id == Family.community_id)
@@ -266,7 +269,7 @@ def _promised_cols() -> list[Col]:
     return [
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("agreement_status", _l("Status"), Agreement.status),
-        *_family_cols(),
+        *family_cols(),
         Col("benefit_code", _l("Benefit code"), BenefitType.code),
         Col("benefit_name", _l("Benefit"), BenefitType.name_es),
         Col("quantity", _l("Quantity"), AgreementBenefit.quantity, "decimal"),
@@ -277,7 +280,7 @@ def _promised_cols() -> list[Col]:
 
 def _promised(f: Filters) -> Select[Any]:
     return (
-        _select(_promised_cols())
+        select_columns(_promised_cols())
         .select_from(AgreementBenefit)
         .join(Agreement, Agreement.id == AgreementBenefit.agreement_id)
         .join(Family, Family.id == Agreement.family_id)
@@ -298,7 +301,7 @@ def _deliveries_cols() -> list[Col]:
         Col("delivery_id", _l("Delivery id"), Delivery.id, "uuid"),
         Col("delivery_code", _l("Delivery"), Delivery.code),
         Col("delivered_on", _l("Date"), Delivery.delivered_on, "date"),
-        *_family_cols(),
+        *family_cols(),
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("benefit_code", _l("Benefit code"), BenefitType.code),
         Col("benefit_category", _l("Category"), BenefitType.category),
@@ -319,7 +322,7 @@ def _deliveries(f: Filters) -> Select[Any]:
     # The CSV export reads the same rows its own faster way (exports._deliveries_csv): a
     # change here (columns, filters, order) goes there too; the export tests compare both.
     return (
-        _select(_deliveries_cols())
+        select_columns(_deliveries_cols())
         .select_from(Delivery)
         .join(Family, Family.id == Delivery.family_id)
         .join(Community, Community.id == Family.community_id)
@@ -358,7 +361,7 @@ def _trainings_parts() -> tuple[Any, list[Col]]:
 def _trainings(f: Filters) -> Select[Any]:
     attendees, cols = _trainings_parts()
     return (
-        _select(cols)
+        select_columns(cols)
         .select_from(TrainingSession)
         .join(Community, Community.id == TrainingSession.community_id)
         .outerjoin(attendees, attendees.c.session_id == TrainingSession.id)
@@ -376,14 +379,14 @@ def _attendance_cols() -> list[Col]:
         Col("held_on", _l("Date"), TrainingSession.held_on, "date"),
         Col("topic", _l("Topic"), TrainingSession.topic),
         Col("session_community_code", _l("Session community"), Community.code),
-        *_family_cols(community=_FamilyCommunity),
+        *family_cols(community=_FamilyCommunity),
         Col("attendee_name", _l("Attended in person"), Attendance.attendee_name),
     ]
 
 
 def _attendance(f: Filters) -> Select[Any]:
     return (
-        _select(_attendance_cols())
+        select_columns(_attendance_cols())
         .select_from(Attendance)
         .join(TrainingSession, TrainingSession.id == Attendance.session_id)
         .join(Community, Community.id == TrainingSession.community_id)
@@ -410,7 +413,7 @@ def _visits_parts() -> tuple[Any, list[Col]]:
         Col("visit_id", _l("Visit id"), ComplianceVisit.id, "uuid"),
         Col("visit_code", _l("Visit"), ComplianceVisit.code),
         Col("visited_on", _l("Date"), ComplianceVisit.visited_on, "date"),
-        *_family_cols(),
+        *family_cols(),
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("monitor_name", _l("Monitor"), ComplianceVisit.monitor_name),
         Col("lat", _l("Latitude"), ComplianceVisit.lat, "decimal"),
@@ -431,7 +434,7 @@ def _visits_parts() -> tuple[Any, list[Col]]:
 def _visits(f: Filters) -> Select[Any]:
     counts, cols = _visits_parts()
     return (
-        _select(cols)
+        select_columns(cols)
         .select_from(ComplianceVisit)
         .join(Family, Family.id == ComplianceVisit.family_id)
         .join(Community, Community.id == Family.community_id)
@@ -447,7 +450,7 @@ def _findings_cols() -> list[Col]:
         Col("finding_id", _l("Finding id"), VisitFinding.id, "uuid"),
         Col("visit_code", _l("Visit"), ComplianceVisit.code),
         Col("visited_on", _l("Date"), ComplianceVisit.visited_on, "date"),
-        *_family_cols(),
+        *family_cols(),
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("commitment_code", _l("Commitment"), CommitmentType.code),
         Col("result", _l("Result"), VisitFinding.result),
@@ -457,7 +460,7 @@ def _findings_cols() -> list[Col]:
 
 def _findings(f: Filters) -> Select[Any]:
     return (
-        _select(_findings_cols())
+        select_columns(_findings_cols())
         .select_from(VisitFinding)
         .join(ComplianceVisit, ComplianceVisit.id == VisitFinding.visit_id)
         .join(Family, Family.id == ComplianceVisit.family_id)
@@ -474,11 +477,11 @@ _SanctionAgreement = aliased(Agreement, name="sanction_agreement")
 
 
 def _sanctions_cols(f: Filters | None = None) -> list[Col]:
-    f = f or _placeholder_filters()
+    f = f or placeholder_filters()
     in_force = case((sanction_in_force(f), literal(True)), else_=literal(False))
     return [
         Col("sanction_id", _l("Sanction id"), Sanction.id, "uuid"),
-        *_family_cols(),
+        *family_cols(),
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("visit_code", _l("Visit"), ComplianceVisit.code),
         Col("level", _l("Level"), Sanction.level),
@@ -501,7 +504,7 @@ def _sanctions(f: Filters) -> Select[Any]:
     if f.staff_id is not None:
         conditions.append(f.staff_match(Sanction.decided_by_id, Sanction.decided_by_name))
     return (
-        _select(_sanctions_cols(f))
+        select_columns(_sanctions_cols(f))
         .select_from(Sanction)
         .join(Family, Family.id == Sanction.family_id)
         .join(Community, Community.id == Family.community_id)
@@ -525,7 +528,7 @@ ENTITIES: dict[str, Dataset] = {
         Dataset(
             "families",
             _l("Families"),
-            lambda: _families_parts(_placeholder_filters())[1],
+            lambda: _families_parts(placeholder_filters())[1],
             _families,
         ),
         Dataset("agreements", _l("Agreements"), _agreements_cols, _agreements),

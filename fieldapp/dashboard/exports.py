@@ -35,7 +35,7 @@ from sqlalchemy.types import NullType
 from fieldapp.agreements.models import Agreement, BenefitType
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.conditions import delivery_conditions, in_community
-from fieldapp.dashboard.datasets import Dataset, _family_cols
+from fieldapp.dashboard.datasets import Dataset, family_cols
 from fieldapp.dashboard.filters import Filters
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
@@ -257,7 +257,7 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
     writes from the rows of the dataset's own query.
     """
     families = _texts_by_id(
-        select(*[c.expr for c in _family_cols()])
+        select(*[c.expr for c in family_cols()])
         .join(Community, Community.id == Family.community_id)
         .where(*in_community(f, Family.community_id)),
         ["uuid", "text", "text", "text", "text", "text"],
