@@ -246,7 +246,7 @@ def stream_csv(dataset: Dataset, f: Filters) -> Iterator[bytes]:
 
 # -- the deliveries, written for speed -------------------------------------------------------------
 def _deliveries_csv(f: Filters) -> Iterator[str]:
-    """The CSV lines of the ``deliveries`` dataset (:func:`.datasets._deliveries`) in batches.
+    """The ``deliveries`` dataset's CSV lines (:func:`.family_datasets._deliveries`) in batches.
 
     250,000 deliveries must leave in seconds: the table is read alone, in one scan sorted by
     date (no join), the family, agreement and benefit type of each delivery (and the codes

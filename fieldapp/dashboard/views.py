@@ -21,7 +21,7 @@ from jinja2 import pass_context
 
 from fieldapp.auth.access import role_required
 from fieldapp.dashboard import bp, overview
-from fieldapp.dashboard.datasets import ENTITIES
+from fieldapp.dashboard.entities import ENTITIES
 from fieldapp.dashboard.exports import FORMATS, filename, stream_csv, stream_xlsx
 from fieldapp.dashboard.filters import (
     Filters,
