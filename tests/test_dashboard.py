@@ -53,11 +53,11 @@ def community(app: Flask, code: str) -> uuid.UUID:
 
 def direct_summary(app: Flask, args: dict[str, str]) -> dict[str, Any]:
     """The figures computed straight from the records (no summary tables)."""
-    from fieldapp.dashboard import queries
+    from fieldapp.dashboard import overview
     from fieldapp.dashboard.filters import parse_filters
 
     with app.test_request_context():
-        return queries.summary(parse_filters(args), direct=True)
+        return overview.summary(parse_filters(args), direct=True)
 
 
 # -- access ----------------------------------------------------------------------------------------

@@ -498,7 +498,7 @@ def test_every_export_is_what_pythons_csv_module_writes(
     request: pytest.FixtureRequest, dash_app: Flask, backend: str
 ) -> None:
     from fieldapp.communities.models import Community
-    from fieldapp.dashboard.datasets import ENTITIES
+    from fieldapp.dashboard.entities import ENTITIES
     from fieldapp.dashboard.exports import stream_csv
     from fieldapp.dashboard.filters import parse_filters
     from fieldapp.dashboard.lists import LISTS

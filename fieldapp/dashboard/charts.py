@@ -202,7 +202,7 @@ def gauge(done: int, target: int, title: str, caption: str) -> Markup:
 
 
 def dashboard_charts(data: dict, status_labels: dict[str, str]) -> dict[str, Markup]:
-    """The dashboard page's charts, from :func:`fieldapp.dashboard.queries.summary`'s figures."""
+    """The dashboard page's charts, from :func:`fieldapp.dashboard.overview.summary`'s figures."""
     from flask_babel import gettext as _
 
     fam = data["families"]

@@ -34,8 +34,8 @@ from sqlalchemy.types import NullType
 
 from fieldapp.agreements.models import Agreement, BenefitType
 from fieldapp.communities.models import Community
-from fieldapp.dashboard import queries as q
-from fieldapp.dashboard.datasets import Dataset, _family_cols
+from fieldapp.dashboard.conditions import delivery_conditions, in_community
+from fieldapp.dashboard.datasets import Dataset, family_cols
 from fieldapp.dashboard.filters import Filters
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
@@ -246,7 +246,7 @@ def stream_csv(dataset: Dataset, f: Filters) -> Iterator[bytes]:
 
 # -- the deliveries, written for speed -------------------------------------------------------------
 def _deliveries_csv(f: Filters) -> Iterator[str]:
-    """The CSV lines of the ``deliveries`` dataset (:func:`.datasets._deliveries`) in batches.
+    """The ``deliveries`` dataset's CSV lines (:func:`.family_datasets._deliveries`) in batches.
 
     250,000 deliveries must leave in seconds: the table is read alone, in one scan sorted by
     date (no join), the family, agreement and benefit type of each delivery (and the codes
@@ -257,9 +257,9 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
     writes from the rows of the dataset's own query.
     """
     families = _texts_by_id(
-        select(*[c.expr for c in _family_cols()])
+        select(*[c.expr for c in family_cols()])
         .join(Community, Community.id == Family.community_id)
-        .where(*q.in_community(f, Family.community_id)),
+        .where(*in_community(f, Family.community_id)),
         ["uuid", "text", "text", "text", "text", "text"],
         keep_id=True,
     )
@@ -297,7 +297,7 @@ def _deliveries_csv(f: Filters) -> Iterator[str]:
             Delivery.reason,
             _text_id(Delivery.suspected_duplicate_of_id),
         )
-        .where(*q.delivery_conditions(f, scan=True))
+        .where(*delivery_conditions(f, scan=True))
         .order_by(day, Delivery.code)
     )
     if f.community_id is not None:

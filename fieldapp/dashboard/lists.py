@@ -14,8 +14,20 @@ from sqlalchemy.orm import aliased
 from fieldapp.agreements.models import Agreement, AgreementBenefit, BenefitType
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import ComplianceVisit
-from fieldapp.dashboard import queries as q
-from fieldapp.dashboard.datasets import Col, Dataset, _family_cols, _placeholder_filters, _select
+from fieldapp.dashboard.conditions import (
+    agreement_scope,
+    delivery_conditions,
+    expiring_conditions,
+    family_conditions,
+    overlaps_period,
+)
+from fieldapp.dashboard.datasets import (
+    Col,
+    Dataset,
+    family_cols,
+    placeholder_filters,
+    select_columns,
+)
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.status import agreement_in_force, signed_quantity
 from fieldapp.deliveries.models import Delivery
@@ -47,7 +59,7 @@ def _no_visit_parts(f: Filters) -> tuple[Any, Any, list[Col]]:
         .subquery("current_agreement")
     )
     cols = [
-        *_family_cols(),
+        *family_cols(),
         Col("agreement_number", _l("Agreement in force"), current.c.number),
         Col("last_visit_on", _l("Latest visit"), last.c.last_on, "date"),
     ]
@@ -58,12 +70,12 @@ def _no_visit(f: Filters) -> Select[Any]:
     last, current, cols = _no_visit_parts(f)
     cutoff = months_before(f.asof, f.months)
     return (
-        _select(cols)
+        select_columns(cols)
         .select_from(Family)
         .join(Community, Community.id == Family.community_id)
         .join(current, current.c.family_id == Family.id)
         .outerjoin(last, last.c.family_id == Family.id)
-        .where(*q.family_conditions(f), (last.c.last_on.is_(None)) | (last.c.last_on < cutoff))
+        .where(*family_conditions(f), (last.c.last_on.is_(None)) | (last.c.last_on < cutoff))
         .order_by(last.c.last_on.nulls_first(), Family.code)
     )
 
@@ -75,17 +87,17 @@ def _expiring_cols() -> list[Col]:
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("status", _l("Status"), Agreement.status),
         Col("period_end", _l("Ends"), Agreement.period_end, "date"),
-        *_family_cols(),
+        *family_cols(),
     ]
 
 
 def _expiring(f: Filters) -> Select[Any]:
     return (
-        _select(_expiring_cols())
+        select_columns(_expiring_cols())
         .select_from(Agreement)
         .join(Family, Family.id == Agreement.family_id)
         .join(Community, Community.id == Family.community_id)
-        .where(*q.expiring_conditions(f), *q._agreement_scope(f), Family.voided.is_(False))
+        .where(*expiring_conditions(f), *agreement_scope(f), Family.voided.is_(False))
         .order_by(Agreement.period_end, Agreement.number)
     )
 
@@ -97,8 +109,8 @@ OWING_STATUSES = ("active", "completed")
 def _owed_parts(f: Filters) -> tuple[Any, Any, list[Col]]:
     owing = [
         Agreement.status.in_(OWING_STATUSES),
-        q.overlaps_period(f),
-        *q._agreement_scope(f),
+        overlaps_period(f),
+        *agreement_scope(f),
     ]
     promised = (
         select(
@@ -129,7 +141,7 @@ def _owed_parts(f: Filters) -> tuple[Any, Any, list[Col]]:
     cols = [
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("agreement_status", _l("Status"), Agreement.status),
-        *_family_cols(),
+        *family_cols(),
         Col("benefit_code", _l("Benefit code"), BenefitType.code),
         Col("benefit_name", _l("Benefit"), BenefitType.name_es),
         Col("unit", _l("Unit"), promised.c.unit),
@@ -144,7 +156,7 @@ def _owed(f: Filters) -> Select[Any]:
     promised, delivered, cols = _owed_parts(f)
     got = func.coalesce(delivered.c.quantity, 0)
     return (
-        _select(cols)
+        select_columns(cols)
         .select_from(promised)
         .join(Agreement, Agreement.id == promised.c.agreement_id)
         .join(Family, Family.id == Agreement.family_id)
@@ -165,7 +177,7 @@ def _owed(f: Filters) -> Select[Any]:
 # -- families suspended ----------------------------------------------------------------------------
 def _suspended_cols() -> list[Col]:
     return [
-        *_family_cols(),
+        *family_cols(),
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("status_changed_at", _l("Suspended on"), Agreement.status_changed_at, "datetime"),
         Col("status_reason", _l("Reason"), Agreement.status_reason),
@@ -174,11 +186,11 @@ def _suspended_cols() -> list[Col]:
 
 def _suspended(f: Filters) -> Select[Any]:
     return (
-        _select(_suspended_cols())
+        select_columns(_suspended_cols())
         .select_from(Agreement)
         .join(Family, Family.id == Agreement.family_id)
         .join(Community, Community.id == Family.community_id)
-        .where(agreement_in_force(f), Agreement.status == "suspended", *q.family_conditions(f))
+        .where(agreement_in_force(f), Agreement.status == "suspended", *family_conditions(f))
         .order_by(Family.code, Agreement.number)
     )
 
@@ -204,7 +216,7 @@ def _duplicate_pairs(f: Filters) -> Any:
         twin.quantity == Delivery.quantity,
         twin.code < Delivery.code,
     ]
-    scope = q.delivery_conditions(f, staff=False)
+    scope = delivery_conditions(f, staff=False)
     if f.staff_id is not None:
         scope.append(
             f.staff_match(Delivery.delivered_by_id, Delivery.delivered_by_name)
@@ -244,7 +256,7 @@ def _duplicates_parts(f: Filters) -> tuple[Any, list[Col]]:
         Col("delivery_id", _l("Delivery id"), Delivery.id, "uuid"),
         Col("delivery_code", _l("Delivery"), Delivery.code),
         Col("delivered_on", _l("Date"), Delivery.delivered_on, "date"),
-        *_family_cols(),
+        *family_cols(),
         Col("benefit_code", _l("Benefit code"), BenefitType.code),
         Col("quantity", _l("Quantity"), Delivery.quantity, "decimal"),
         Col("unit", _l("Unit"), Delivery.unit),
@@ -260,7 +272,7 @@ def _duplicates_parts(f: Filters) -> tuple[Any, list[Col]]:
 def _duplicates(f: Filters) -> Select[Any]:
     pairs, cols = _duplicates_parts(f)
     return (
-        _select(cols)
+        select_columns(cols)
         .select_from(pairs)
         .join(Delivery, Delivery.id == pairs.c.delivery_id)
         .join(_Twin, _Twin.id == pairs.c.twin_id)
@@ -277,21 +289,21 @@ LISTS: dict[str, Dataset] = {
         Dataset(
             "no_visit",
             _l("Families with no visit in the last months"),
-            lambda: _no_visit_parts(_placeholder_filters())[2],
+            lambda: _no_visit_parts(placeholder_filters())[2],
             _no_visit,
         ),
         Dataset("expiring", _l("Agreements expiring"), _expiring_cols, _expiring),
         Dataset(
             "owed",
             _l("Benefits owed but not delivered"),
-            lambda: _owed_parts(_placeholder_filters())[2],
+            lambda: _owed_parts(placeholder_filters())[2],
             _owed,
         ),
         Dataset("suspended", _l("Families suspended"), _suspended_cols, _suspended),
         Dataset(
             "duplicates",
             _l("Suspected double deliveries"),
-            lambda: _duplicates_parts(_placeholder_filters())[1],
+            lambda: _duplicates_parts(placeholder_filters())[1],
             _duplicates,
         ),
     )

@@ -45,8 +45,8 @@ def map_data(f: Filters) -> tuple[list[Point], list[tuple[str, float, float, int
     families' plots (computed in SQL).
     """
     from fieldapp.dashboard import rollups
+    from fieldapp.dashboard.conditions import drafted_by_staff, in_community
     from fieldapp.dashboard.models import FamilyStatus
-    from fieldapp.dashboard.queries import drafted_by_staff, in_community
 
     rollups.refresh(f)
     conditions = [FamilyStatus.asof == f.asof, *in_community(f, FamilyStatus.community_id)]

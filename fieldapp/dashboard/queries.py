@@ -2,20 +2,16 @@
 
 Python only merges a handful of already-aggregated rows (one per community, benefit type,
 status or month); it never walks the big tables. Definitions live in :mod:`.status` and in
-docs/README-dashboard.md.
+docs/README-dashboard.md; which records each figure counts, in :mod:`.conditions`.
+:func:`.overview.summary` gathers them (and the :mod:`.trend`) for the page.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
-from flask import current_app
-from sqlalchemy import String, and_, case, exists, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy import and_, case, func, select
 
 from fieldapp.agreements.models import (
     AGREEMENT_STATUSES,
@@ -25,9 +21,19 @@ from fieldapp.agreements.models import (
     BenefitType,
     CommitmentType,
 )
-from fieldapp.auth.models import User
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import SANCTION_LEVELS, ComplianceVisit, Sanction, VisitFinding
+from fieldapp.dashboard.conditions import (
+    agreement_scope,
+    delivery_conditions,
+    expiring_conditions,
+    family_conditions,
+    in_community,
+    overlaps_period,
+    promised_conditions,
+    session_conditions,
+    visit_conditions,
+)
 from fieldapp.dashboard.filters import Filters, month_end
 from fieldapp.dashboard.status import (
     STATUSES,
@@ -40,58 +46,6 @@ from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.trainings.models import Attendance, TrainingSession
-
-#: Agreements that promised something: every status once signed (not drafts, not replaced ones).
-PROMISING_STATUSES = ("signed", "active", "suspended", "completed", "terminated")
-RENEWABLE_STATUSES = ("signed", "active")
-
-
-class year_month(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
-    """``YYYY-MM`` of a date column, in each database's own dialect."""
-
-    type = String()
-    name = "year_month"
-    inherit_cache = True
-
-
-@compiles(year_month, "sqlite")
-def _year_month_sqlite(element: year_month, compiler: Any, **kw: Any) -> str:
-    # SQLite keeps dates as ISO text: the month is the first seven characters.
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
-
-
-@compiles(year_month)
-def _year_month_default(element: year_month, compiler: Any, **kw: Any) -> str:
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
-
-
-# -- scope -------------------------------------------------------------------------------------
-def drafted_by_staff(f: Filters) -> Any:
-    """Families whose agreement the chosen staff member drafted (their case load)."""
-    return select(Agreement.family_id).where(
-        Agreement.voided.is_(False),
-        f.staff_match(Agreement.created_by_id, Agreement.created_by_name),
-    )
-
-
-def family_conditions(f: Filters) -> list[Any]:
-    """Families in scope: registered (active, not voided), of the community, of the staff member."""
-    conditions: list[Any] = [Family.voided.is_(False), Family.status == "active"]
-    if f.community_id is not None:
-        conditions.append(Family.community_id == f.community_id)
-    if f.staff_id is not None:
-        conditions.append(Family.id.in_(drafted_by_staff(f)))
-    return conditions
-
-
-def in_community(f: Filters, column: Any) -> list[Any]:
-    """The community condition on ``column`` (a community id), if a community is chosen."""
-    return [column == f.community_id] if f.community_id is not None else []
-
-
-def overlaps_period(f: Filters, agreement: Any = Agreement) -> Any:
-    """Agreements whose period overlaps the selected period."""
-    return and_(agreement.period_start <= f.date_to, agreement.period_end >= f.date_from)
 
 
 def num(value: Any) -> int | float:
@@ -156,13 +110,6 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 # -- agreements ------------------------------------------------------------------------------------
-def _agreement_scope(f: Filters) -> list[Any]:
-    conditions = [Agreement.voided.is_(False), *in_community(f, Family.community_id)]
-    if f.staff_id is not None:
-        conditions.append(f.staff_match(Agreement.created_by_id, Agreement.created_by_name))
-    return conditions
-
-
 def _with_family(f: Filters, stmt: Any) -> Any:
     """``stmt`` on agreements joined to their family when a community is chosen (only then:
     the join costs a look-up per agreement and every agreement has its family)."""
@@ -173,61 +120,20 @@ def agreements_by_status(f: Filters) -> dict[str, int]:
     """Agreements whose period overlaps the selected one, by (current) status."""
     stmt = _with_family(
         f, select(Agreement.status, func.count()).select_from(Agreement)
-    ).where(overlaps_period(f), *_agreement_scope(f)).group_by(Agreement.status)
+    ).where(overlaps_period(f), *agreement_scope(f)).group_by(Agreement.status)
     found = dict(db.session.execute(stmt).all())
     return {status: int(found.get(status, 0)) for status in AGREEMENT_STATUSES}
-
-
-def has_successor(agreement: Any) -> Any:
-    """Whether a non-voided agreement (renewal or amendment) replaces ``agreement``."""
-    successor = aliased(Agreement)
-    return exists().where(successor.supersedes_id == agreement.id, successor.voided.is_(False))
-
-
-def expiring_conditions(f: Filters, agreement: Any = Agreement) -> list[Any]:
-    """Signed or active agreements ending within ``f.days`` of the snapshot day, not yet renewed."""
-    return [
-        agreement.voided.is_(False),
-        agreement.status.in_(RENEWABLE_STATUSES),
-        agreement.period_end >= f.asof,
-        agreement.period_end <= f.asof + timedelta(days=f.days),
-        ~has_successor(agreement),
-    ]
 
 
 def renewals_due(f: Filters) -> int:
     """How many agreements are due for renewal (see :func:`expiring_conditions`)."""
     stmt = _with_family(f, select(func.count()).select_from(Agreement)).where(
-        *expiring_conditions(f), *_agreement_scope(f)
+        *expiring_conditions(f), *agreement_scope(f)
     )
     return int(db.session.scalar(stmt) or 0)
 
 
 # -- benefits --------------------------------------------------------------------------------------
-def promised_conditions(f: Filters) -> list[Any]:
-    """Agreements whose promises count for the period."""
-    return [Agreement.status.in_(PROMISING_STATUSES), overlaps_period(f), *_agreement_scope(f)]
-
-
-def delivery_conditions(f: Filters, staff: bool = True, scan: bool = False) -> list[Any]:
-    """Deliveries (and reversals) dated in the period, of the community, by the staff member.
-
-    :param scan: compare the date through an expression, so the database reads the table in
-        order rather than seeking each row through the date index (an export of most of it).
-    """
-    day = func.coalesce(Delivery.delivered_on, Delivery.delivered_on) if scan else \
-        Delivery.delivered_on
-    conditions = [
-        Delivery.voided.is_(False),
-        day >= f.date_from,
-        day <= f.date_to,
-        *in_community(f, Family.community_id),
-    ]
-    if staff and f.staff_id is not None:
-        conditions.append(f.staff_match(Delivery.delivered_by_id, Delivery.delivered_by_name))
-    return conditions
-
-
 def benefits(f: Filters, locale: str = "es") -> list[dict[str, Any]]:
     """Per benefit type: promised and delivered (to the snapshot day) on the period's agreements,
     and what was delivered in the period itself (quantity, deliveries and families, net)."""
@@ -310,19 +216,6 @@ def deliveries_in_period(f: Filters) -> dict[str, int]:
 
 
 # -- trainings and visits --------------------------------------------------------------------------
-def session_conditions(f: Filters) -> list[Any]:
-    """Training sessions held in the period, in the community, given by the staff member."""
-    conditions = [
-        TrainingSession.voided.is_(False),
-        TrainingSession.held_on >= f.date_from,
-        TrainingSession.held_on <= f.date_to,
-        *in_community(f, TrainingSession.community_id),
-    ]
-    if f.staff_id is not None:
-        conditions.append(f.staff_match(TrainingSession.trainer_id, TrainingSession.trainer_name))
-    return conditions
-
-
 def trainings(f: Filters) -> dict[str, Any]:
     """Sessions held in the period, their hours and attendance."""
     sessions = db.session.execute(
@@ -341,19 +234,6 @@ def trainings(f: Filters) -> dict[str, Any]:
         "hours": num(sessions[1]),
         "attendance": int(attendance or 0),
     }
-
-
-def visit_conditions(f: Filters) -> list[Any]:
-    """Visits made in the period, to families of the community, by the staff member."""
-    conditions = [
-        ComplianceVisit.voided.is_(False),
-        ComplianceVisit.visited_on >= f.date_from,
-        ComplianceVisit.visited_on <= f.date_to,
-        *in_community(f, Family.community_id),
-    ]
-    if f.staff_id is not None:
-        conditions.append(f.staff_match(ComplianceVisit.monitor_id, ComplianceVisit.monitor_name))
-    return conditions
 
 
 def visits(f: Filters) -> int:
@@ -441,155 +321,3 @@ def sanctions(f: Filters) -> dict[str, Any]:
         "in_force_total": sum(in_force.values()),
         "proposed": int(proposed or 0),
     }
-
-
-# -- trend -----------------------------------------------------------------------------------------
-def months_between(start: date, end: date) -> list[str]:
-    """``YYYY-MM`` of every month from ``start`` to ``end``."""
-    out, year, month = [], start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
-def trend(f: Filters) -> list[dict[str, Any]]:
-    """Per month of the period: deliveries (net of reversals), visits and attendance."""
-    month = year_month(Delivery.delivered_on)
-    deliveries = dict(
-        db.session.execute(
-            select(month, net_count())
-            .join(Family, Family.id == Delivery.family_id)
-            .where(*delivery_conditions(f))
-            .group_by(month)
-        ).all()
-    )
-    month = year_month(ComplianceVisit.visited_on)
-    visits_by = dict(
-        db.session.execute(
-            select(month, func.count())
-            .join(Family, Family.id == ComplianceVisit.family_id)
-            .where(*visit_conditions(f))
-            .group_by(month)
-        ).all()
-    )
-    month = year_month(TrainingSession.held_on)
-    attendance = dict(
-        db.session.execute(
-            select(month, func.count(Attendance.id))
-            .select_from(TrainingSession)
-            .join(
-                Attendance,
-                and_(Attendance.session_id == TrainingSession.id, Attendance.voided.is_(False)),
-            )
-            .where(*session_conditions(f))
-            .group_by(month)
-        ).all()
-    )
-    return trend_rows(f, deliveries, visits_by, attendance)
-
-
-def trend_rows(
-    f: Filters, deliveries: dict[str, Any], visits_by: dict[str, Any], attendance: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """One row per month of the period up to the snapshot day's month."""
-    return [
-        {
-            "month": m,
-            "deliveries": int(deliveries.get(m) or 0),
-            "visits": int(visits_by.get(m) or 0),
-            "attendance": int(attendance.get(m) or 0),
-        }
-        for m in months_between(f.date_from, min(f.date_to, f.asof))
-    ]
-
-
-# -- everything on one screen ----------------------------------------------------------------------
-def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, Any]:
-    """All the dashboard's figures for the selection, JSON-ready.
-
-    :param direct: compute everything from the records (the reference the summary tables are
-        tested against) instead of reading the summary tables.
-    """
-    from fieldapp.dashboard import rollups, summaries
-
-    if direct:
-        by_community = families_by_community(f)
-    else:
-        rollups.refresh(f)
-        by_community = summaries.families_by_community(f)
-    fast = not direct
-    total = totals(by_community)
-    verified = total["compliant"] + total["non_compliant"]
-    registered, under = total["registered"], total["under_agreement"]
-    training = summaries.training_counts(f) if fast else trainings(f)
-    return {
-        "filters": {
-            "from": f"{f.date_from:%Y-%m}",
-            "to": f"{f.date_to:%Y-%m}",
-            "asof": f.asof.isoformat(),
-            "community": str(f.community_id) if f.community_id else None,
-            "staff": str(f.staff_id) if f.staff_id else None,
-        },
-        "target_families": int(current_app.config.get("PROGRAM_TARGET_FAMILIES") or 0),
-        "families": total
-        | {
-            "compliance_rate": round(100 * total["compliant"] / verified, 1) if verified else None,
-        },
-        "by_community": [
-            {k: (str(v) if k == "id" else v) for k, v in row.items()} for row in by_community
-        ],
-        "agreements_by_status": (
-            summaries.agreements_by_status(f) if fast else agreements_by_status(f)
-        ),
-        "renewals_due": summaries.renewals_due(f) if fast else renewals_due(f),
-        "benefits": summaries.benefits(f, locale) if fast else benefits(f, locale),
-        "deliveries": (summaries.delivery_counts(f) if fast else deliveries_in_period(f))
-        | {"families": total["received"]},
-        "trainings": training
-        | {
-            "families_attended": total["attended"],
-            "attendance_rate": round(100 * total["attended"] / registered, 1)
-            if registered
-            else None,
-        },
-        "visits": {
-            "visits": summaries.visit_count(f) if fast else visits(f),
-            "families_due": under,
-            "families_visited": total["visited"],
-            "coverage": round(100 * total["visited"] / under, 1) if under else None,
-        },
-        "compliance_by_commitment": (
-            summaries.compliance_by_commitment(f, locale)
-            if fast
-            else compliance_by_commitment(f, locale)
-        ),
-        "sanctions": sanctions(f),
-        "trend": summaries.trend(f) if fast else trend(f),
-    }
-
-
-def filter_choices() -> dict[str, list[Any]]:
-    """Communities and staff members offered by the filter form (ids as text, as typed)."""
-    communities = db.session.execute(
-        select(Community.id, Community.name)
-        .where(Community.voided.is_(False))
-        .order_by(Community.name)
-    ).all()
-    staff = db.session.execute(
-        select(User.id, User.full_name).where(User.active.is_(True)).order_by(User.full_name)
-    ).all()
-    return {
-        "communities": [Choice(str(c.id), c.name) for c in communities],
-        "staff": [StaffChoice(str(s.id), s.full_name) for s in staff],
-    }
-
-
-class Choice(NamedTuple):
-    id: str
-    name: str
-
-
-class StaffChoice(NamedTuple):
-    id: str
-    full_name: str

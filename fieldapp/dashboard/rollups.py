@@ -29,6 +29,7 @@ from sqlalchemy import (
 from fieldapp.agreements.models import Agreement, AgreementBenefit, AgreementCommitment
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import ComplianceVisit, VisitFinding
+from fieldapp.dashboard.conditions import PROMISING_STATUSES, RENEWABLE_STATUSES, has_successor
 from fieldapp.dashboard.filters import Filters, month_end
 from fieldapp.dashboard.models import (
     ALL_COMMUNITIES,
@@ -45,13 +46,8 @@ from fieldapp.dashboard.models import (
     TrainingMonth,
     VisitMonth,
 )
-from fieldapp.dashboard.queries import (
-    PROMISING_STATUSES,
-    RENEWABLE_STATUSES,
-    has_successor,
-    year_month,
-)
 from fieldapp.dashboard.status import family_status, signed_quantity
+from fieldapp.dashboard.trend import year_month
 from fieldapp.dashboard.triggers import ensure_triggers
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, or_, select
 from fieldapp.agreements.models import AGREEMENT_STATUSES, CommitmentType
 from fieldapp.communities.models import Community
 from fieldapp.dashboard import queries as q
+from fieldapp.dashboard.conditions import RENEWABLE_STATUSES, drafted_by_staff, in_community
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.models import (
     ALL_COMMUNITIES,
@@ -30,6 +31,7 @@ from fieldapp.dashboard.models import (
     VisitMonth,
 )
 from fieldapp.dashboard.status import STATUSES, period_flags
+from fieldapp.dashboard.trend import trend_rows
 from fieldapp.extensions import db
 
 
@@ -38,7 +40,7 @@ def _months(f: Filters, column: Any) -> list[Any]:
 
 
 def _community(f: Filters, column: Any) -> list[Any]:
-    return q.in_community(f, column)
+    return in_community(f, column)
 
 
 def _summed(f: Filters, table: Any) -> list[Any]:
@@ -76,7 +78,7 @@ def figures_select(f: Filters, communities: list[Any] | None = None) -> Any:
     else:
         conditions += _community(f, FamilyStatus.community_id)
     if f.staff_id is not None:
-        conditions.append(FamilyStatus.family_id.in_(q.drafted_by_staff(f)))
+        conditions.append(FamilyStatus.family_id.in_(drafted_by_staff(f)))
     fl = (
         select(
             FamilyStatus.family_id,
@@ -159,7 +161,7 @@ def renewals_due(f: Filters) -> int:
     return int(
         db.session.scalar(
             select(func.coalesce(func.sum(a.unrenewed), 0)).where(
-                a.status.in_(q.RENEWABLE_STATUSES),
+                a.status.in_(RENEWABLE_STATUSES),
                 a.period_end >= f.asof,
                 a.period_end <= f.asof + timedelta(days=f.days),
                 *_summed(f, a),
@@ -282,7 +284,7 @@ def trend(f: Filters) -> list[dict[str, Any]]:
             ).all()
         )
 
-    return q.trend_rows(
+    return trend_rows(
         f,
         by_month(DeliveryMonth, DeliveryMonth.deliveries - DeliveryMonth.reversals),
         by_month(VisitMonth, VisitMonth.visits),

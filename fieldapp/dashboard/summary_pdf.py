@@ -153,7 +153,7 @@ def build_summary_pdf(
     node: str,
     locale: str = "es",
 ) -> bytes:
-    """The one-page summary of :func:`fieldapp.dashboard.queries.summary`'s figures.
+    """The one-page summary of :func:`fieldapp.dashboard.overview.summary`'s figures.
 
     :param filters: the selection as (label, value) pairs, printed under the title.
     :param program: the program's name; :param node: which installation printed it.

@@ -20,8 +20,8 @@ from flask_babel import gettext as _
 from jinja2 import pass_context
 
 from fieldapp.auth.access import role_required
-from fieldapp.dashboard import bp, queries
-from fieldapp.dashboard.datasets import ENTITIES
+from fieldapp.dashboard import bp, overview
+from fieldapp.dashboard.entities import ENTITIES
 from fieldapp.dashboard.exports import FORMATS, filename, stream_csv, stream_xlsx
 from fieldapp.dashboard.filters import (
     Filters,
@@ -62,7 +62,7 @@ def _quick_links() -> list[tuple[str, dict[str, str]]]:
 
 def _form_context(errors: dict[str, str] | None = None) -> dict[str, Any]:
     return {
-        "choices": queries.filter_choices(),
+        "choices": overview.filter_choices(),
         "errors": errors or {},
         "typed": request.args,
         "quick": _quick_links(),
@@ -92,7 +92,7 @@ def index():
     from fieldapp.dashboard import charts
     from fieldapp.dashboard.syncpanel import sync_panel
 
-    data = queries.summary(f, _locale())
+    data = overview.summary(f, _locale())
     # One URL built for the community links of every row (hundreds of url_for calls otherwise).
     keep = {k: v for k, v in f.args().items() if k != "community"}
     base = url_for("dashboard.index", **keep)
@@ -119,7 +119,7 @@ def summary_json():
         f = parse_filters(request.args)
     except ValidationFailed as error:
         return jsonify(error.to_dict()), error.status
-    return jsonify(queries.summary(f, _locale()))
+    return jsonify(overview.summary(f, _locale()))
 
 
 @bp.route("/map")
@@ -206,7 +206,7 @@ def summary_pdf():
     from fieldapp.dashboard.summary_pdf import build_summary_pdf
 
     f = parse_filters(request.args)
-    data = queries.summary(f, _locale())
+    data = overview.summary(f, _locale())
     pdf = build_summary_pdf(
         data,
         filters=f.describe(),

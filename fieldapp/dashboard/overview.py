@@ -1,0 +1,122 @@
+"""The dashboard at a glance: every figure for a selection in one JSON-ready mapping.
+
+:func:`summary` reads the summary tables (:mod:`.summaries`, kept current by :mod:`.rollups`) or,
+when asked, computes everything from the records (:mod:`.queries`, :mod:`.trend`), the reference
+the tests hold the tables to. The page, its charts, the JSON answer and the donor PDF all show
+it; :func:`filter_choices` gives the communities and staff members the filter form offers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from flask import current_app
+from sqlalchemy import select
+
+from fieldapp.auth.models import User
+from fieldapp.communities.models import Community
+from fieldapp.dashboard.filters import Filters
+from fieldapp.dashboard.queries import (
+    agreements_by_status,
+    benefits,
+    compliance_by_commitment,
+    deliveries_in_period,
+    families_by_community,
+    renewals_due,
+    sanctions,
+    totals,
+    trainings,
+    visits,
+)
+from fieldapp.dashboard.trend import trend
+from fieldapp.extensions import db
+
+
+def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, Any]:
+    """All the dashboard's figures for the selection, JSON-ready.
+
+    :param direct: compute everything from the records (the reference the summary tables are
+        tested against) instead of reading the summary tables.
+    """
+    from fieldapp.dashboard import rollups, summaries
+
+    if direct:
+        by_community = families_by_community(f)
+    else:
+        rollups.refresh(f)
+        by_community = summaries.families_by_community(f)
+    fast = not direct
+    total = totals(by_community)
+    verified = total["compliant"] + total["non_compliant"]
+    registered, under = total["registered"], total["under_agreement"]
+    training = summaries.training_counts(f) if fast else trainings(f)
+    return {
+        "filters": {
+            "from": f"{f.date_from:%Y-%m}",
+            "to": f"{f.date_to:%Y-%m}",
+            "asof": f.asof.isoformat(),
+            "community": str(f.community_id) if f.community_id else None,
+            "staff": str(f.staff_id) if f.staff_id else None,
+        },
+        "target_families": int(current_app.config.get("PROGRAM_TARGET_FAMILIES") or 0),
+        "families": total
+        | {
+            "compliance_rate": round(100 * total["compliant"] / verified, 1) if verified else None,
+        },
+        "by_community": [
+            {k: (str(v) if k == "id" else v) for k, v in row.items()} for row in by_community
+        ],
+        "agreements_by_status": (
+            summaries.agreements_by_status(f) if fast else agreements_by_status(f)
+        ),
+        "renewals_due": summaries.renewals_due(f) if fast else renewals_due(f),
+        "benefits": summaries.benefits(f, locale) if fast else benefits(f, locale),
+        "deliveries": (summaries.delivery_counts(f) if fast else deliveries_in_period(f))
+        | {"families": total["received"]},
+        "trainings": training
+        | {
+            "families_attended": total["attended"],
+            "attendance_rate": round(100 * total["attended"] / registered, 1)
+            if registered
+            else None,
+        },
+        "visits": {
+            "visits": summaries.visit_count(f) if fast else visits(f),
+            "families_due": under,
+            "families_visited": total["visited"],
+            "coverage": round(100 * total["visited"] / under, 1) if under else None,
+        },
+        "compliance_by_commitment": (
+            summaries.compliance_by_commitment(f, locale)
+            if fast
+            else compliance_by_commitment(f, locale)
+        ),
+        "sanctions": sanctions(f),
+        "trend": summaries.trend(f) if fast else trend(f),
+    }
+
+
+def filter_choices() -> dict[str, list[Any]]:
+    """Communities and staff members offered by the filter form (ids as text, as typed)."""
+    communities = db.session.execute(
+        select(Community.id, Community.name)
+        .where(Community.voided.is_(False))
+        .order_by(Community.name)
+    ).all()
+    staff = db.session.execute(
+        select(User.id, User.full_name).where(User.active.is_(True)).order_by(User.full_name)
+    ).all()
+    return {
+        "communities": [Choice(str(c.id), c.name) for c in communities],
+        "staff": [StaffChoice(str(s.id), s.full_name) for s in staff],
+    }
+
+
+class Choice(NamedTuple):
+    id: str
+    name: str
+
+
+class StaffChoice(NamedTuple):
+    id: str
+    full_name: str
