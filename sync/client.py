@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync import errors, local, synclog
+from sync import errors, local, pulled, synclog
 from sync.codec import INT_MAX
 from sync.engine import PROTOCOL_VERSION, AppState
 from sync.transport import Transport, encode_body, load_credentials, transport_for
@@ -372,7 +372,7 @@ class NodeSync:
         state = self.state
         state.fault("pull.before_apply")
         local.renew_lock(state, owner)  # committed with the page
-        failed = local.apply_page(state, page, cursor)
+        failed = pulled.apply_page(state, page, cursor)
         self.report.failed += failed
         self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ())) for b in page["t"])
         return failed
