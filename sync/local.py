@@ -224,7 +224,7 @@ def requeue(state: AppState, seq: int) -> int | None:
     An insert is sent again with the row as it is now; an update with its fields' current
     values. Returns the new operation's number, ``None`` when the record no longer exists.
     """
-    from sync.capture import write_outbox
+    from sync.outbox import write_outbox
 
     o = state.tables.outbox
     p = state.tables.outbox_payloads
