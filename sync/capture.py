@@ -16,26 +16,27 @@ version, as the unit of work would). Code that writes a synced table behind the 
 calls :func:`capture_rows` with the ids.
 An update carries the changed fields and their values before the change (the *base* of the
 three-way merge on central); an insert carries the whole row.
+
+The operations are built by :mod:`sync.rowops`; a field node's are numbered and written to its
+outbox by :mod:`sync.outbox`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from sync.engine import AppState, current_state
 from sync.fastsql import is_sqlite, row_dicts, sqlite_table
+from sync.outbox import write_outbox
 from sync.registry import TableSpec
+from sync.rowops import _collect, _delete_row_op, _scope_values, _update_row_ops
 
 _installed = False
 _tracked: set[Any] = set()
-
-#: Fields sent with every update whatever their base (they never conflict).
-_NO_BASE = frozenset({"updated_at"})
 
 
 def install() -> None:
@@ -65,120 +66,6 @@ def track_old_values(registry: Any) -> None:
         _tracked.add(model)
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON as sent on the wire (UTF-8, no spaces)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-# -- collecting operations from a flush -------------------------------------------------------
-_columns_cache: dict[Any, list[tuple[str, str]]] = {}
-
-
-def _column_keys(mapper: Any, spec: TableSpec) -> list[tuple[str, str]]:
-    """(column name, attribute key) for every column of the spec's table."""
-    keys = _columns_cache.get(mapper)
-    if keys is None:
-        keys = []
-        for column in spec.table.columns:
-            prop = mapper.get_property_by_column(mapper.local_table.c[column.key])
-            keys.append((column.key, prop.key))
-        _columns_cache[mapper] = keys
-    return keys
-
-
-def _spec_of(state: AppState, obj: Any) -> tuple[Any, TableSpec] | tuple[None, None]:
-    insp = inspect(obj)
-    spec = state.registry.get(insp.mapper.local_table.name)
-    return (insp, spec) if spec is not None else (None, None)
-
-
-def _insert_op(state: AppState, insp: Any, spec: TableSpec, now: str) -> dict[str, Any]:
-    obj = insp.obj()
-    data = {}
-    codec = spec.codec
-    version = None
-    for col, key in _column_keys(insp.mapper, spec):
-        value = getattr(obj, key)
-        if col == "id":
-            continue
-        if col == "version":
-            version = value
-        data[col] = codec.encode_value(col, value)
-    op: dict[str, Any] = {"t": spec.name, "i": str(obj.id), "o": "i", "a": now}
-    if version is not None:
-        op["v"] = version
-    op["d"] = data
-    return op
-
-
-def _update_op(state: AppState, insp: Any, spec: TableSpec, now: str) -> dict[str, Any] | None:
-    obj = insp.obj()
-    codec = spec.codec
-    changed: dict[str, Any] = {}
-    base: dict[str, Any] = {}
-    base_version = None
-    version = None
-    for col, key in _column_keys(insp.mapper, spec):
-        hist = insp.attrs[key].history
-        if col == "version":
-            version = getattr(obj, key)
-            base_version = hist.deleted[0] if hist.deleted else version
-            continue
-        if not hist.added or col == "id":
-            continue
-        new = hist.added[0]
-        if hist.deleted:
-            old = hist.deleted[0]
-            if old == new:
-                continue
-            if col not in _NO_BASE:
-                base[col] = codec.encode_value(col, old)
-        changed[col] = codec.encode_value(col, new)
-    if not set(changed) - _NO_BASE:
-        return None
-    op: dict[str, Any] = {"t": spec.name, "i": str(obj.id), "o": "u", "a": now}
-    if version is not None:
-        op["v"] = version
-        op["bv"] = base_version
-    op["d"] = changed
-    op["p"] = base
-    return op
-
-
-def _delete_op(state: AppState, insp: Any, spec: TableSpec, now: str) -> dict[str, Any]:
-    obj = insp.obj()
-    op: dict[str, Any] = {"t": spec.name, "i": str(obj.id), "o": "d", "a": now}
-    if spec.versioned:
-        op["bv"] = insp.attrs["version"].value if "version" in insp.attrs else None
-    return op
-
-
-def _scope_values(insp: Any, spec: TableSpec) -> dict[str, Any]:
-    """The columns the scope path needs, as Python values (for central's change log)."""
-    obj = insp.obj()
-    return {col: getattr(obj, key) for col, key in _column_keys(insp.mapper, spec)}
-
-
-def _collect(state: AppState, session: Session) -> list[tuple[dict[str, Any], Any, TableSpec]]:
-    now = state.now().isoformat()
-    ops: list[tuple[dict[str, Any], Any, TableSpec]] = []
-    for obj in session.new:
-        insp, spec = _spec_of(state, obj)
-        if spec is not None:
-            ops.append((_insert_op(state, insp, spec, now), insp, spec))
-    for obj in session.dirty:
-        insp, spec = _spec_of(state, obj)
-        if spec is not None and not insp.deleted:
-            op = _update_op(state, insp, spec, now)
-            if op is not None:
-                ops.append((op, insp, spec))
-    for obj in session.deleted:
-        insp, spec = _spec_of(state, obj)
-        if spec is not None:
-            ops.append((_delete_op(state, insp, spec, now), insp, spec))
-    return ops
-
-
 def _after_flush(session: Session, flush_context: Any) -> None:
     if session.info.get("applying_remote"):
         return
@@ -199,94 +86,6 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             )
     else:
         write_outbox(state, session, [op for op, _i, _s in ops])
-
-
-# -- the field node's outbox --------------------------------------------------------------
-def _merge_ops(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
-    """Fold a later operation on the same row (same transaction) into the earlier one."""
-    if old["o"] == "d":
-        return None
-    if new["o"] == "d":
-        merged = dict(new)
-        if old["o"] == "u" and "bv" in old:
-            merged["bv"] = old["bv"]
-        return merged
-    if new["o"] == "i":
-        return None
-    merged = dict(old)
-    merged["a"] = new["a"]
-    if "v" in new:
-        merged["v"] = new["v"]
-    merged["d"] = {**old["d"], **new["d"]}
-    if old["o"] == "u":
-        base = {k: v for k, v in new.get("p", {}).items() if k not in old["d"]}
-        base.update(old.get("p", {}))
-        merged["p"] = base
-    return merged
-
-
-def allocate_seqs(state: AppState, session: Session, key: str, count: int) -> int:
-    """Reserve ``count`` numbers of counter ``key`` in this transaction; returns the first.
-
-    The counter row stays locked until the transaction ends: numbers are handed out in commit
-    order and a rollback gives them back.
-    """
-    t = state.tables.state
-    top = session.execute(
-        update(t).where(t.c.key == key).values(value=t.c.value + count).returning(t.c.value)
-    ).scalar_one()
-    return int(top) - count + 1
-
-
-def write_outbox(state: AppState, session: Session, ops: list[dict[str, Any]]) -> None:
-    """Add ``ops`` to the outbox (folding into this transaction's earlier entries)."""
-    outbox = state.tables.outbox
-    payloads = state.tables.outbox_payloads
-    txmap: dict[tuple[str, str], int] = session.info.setdefault("sync_txmap", {})
-    fresh: list[dict[str, Any]] = []
-    for op in ops:
-        key = (op["t"], op["i"])
-        seq = txmap.get(key)
-        if seq is not None:
-            row = session.execute(
-                select(payloads.c.payload).join(outbox, outbox.c.seq == payloads.c.seq).where(
-                    outbox.c.seq == seq,
-                    outbox.c.table_name == op["t"],
-                    outbox.c.row_id == uuid.UUID(op["i"]),
-                    outbox.c.status == "pending",
-                )
-            ).first()
-            if row is not None:
-                merged = _merge_ops(json.loads(row.payload), op)
-                if merged is not None:
-                    session.execute(update(outbox).where(outbox.c.seq == seq)
-                                    .values(op=merged["o"]))
-                    session.execute(update(payloads).where(payloads.c.seq == seq)
-                                    .values(payload=dumps(merged)))
-                    continue
-        fresh.append(op)
-    if not fresh:
-        return
-    first = allocate_seqs(state, session, "node_seq", len(fresh))
-    now = state.now()
-    seqs = range(first, first + len(fresh))
-    for seq, op in zip(seqs, fresh, strict=True):
-        txmap[(op["t"], op["i"])] = seq
-    if is_sqlite(session):  # every field node: straight to SQLite's stored form
-        fast = sqlite_table(outbox)
-        at = now.isoformat()
-        connection = session.connection()
-        connection.exec_driver_sql(fast.insert_sql, [fast.params_from_dict("", {
-            "seq": seq, "table_name": op["t"], "row_id": op["i"], "op": op["o"],
-            "captured_at": at, "status": "pending"}) for seq, op in zip(seqs, fresh, strict=True)])
-        connection.exec_driver_sql(sqlite_table(payloads).insert_sql, [
-            (seq, dumps(op)) for seq, op in zip(seqs, fresh, strict=True)])
-        return
-    session.execute(insert(outbox), [
-        {"seq": seq, "table_name": op["t"], "row_id": uuid.UUID(op["i"]), "op": op["o"],
-         "captured_at": now, "status": "pending"} for seq, op in zip(seqs, fresh, strict=True)])
-    session.execute(insert(payloads), [
-        {"seq": seq, "payload": dumps(op)} for seq, op in zip(seqs, fresh, strict=True)])
 
 
 def capture_rows(session: Session, table: Any, ids: list[Any]) -> int:
@@ -455,41 +254,6 @@ def _bulk_change(orm_state: Any, state: AppState, spec: TableSpec) -> Any:
     else:
         write_outbox(state, session, [op for op, _row in ops])
     return result
-
-
-def _delete_row_op(spec: TableSpec, row_id: Any, row: dict[str, Any], now: Any) -> dict:
-    op: dict[str, Any] = {"t": spec.name, "i": str(row_id), "o": "d", "a": now.isoformat()}
-    if spec.versioned:
-        op["bv"] = row["version"]
-    return op
-
-
-def _update_row_ops(session: Session, spec: TableSpec, before: dict[Any, dict[str, Any]],
-                    now: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Operations for rows a bulk UPDATE changed (their version bumped, as a flush would)."""
-    t = spec.table
-    ids = list(before)
-    if spec.versioned:
-        session.execute(update(t).where(t.c.id.in_(ids))
-                        .values(version=t.c.version + 1, updated_at=now))
-    after = {r["id"]: r for r in row_dicts(session.execute(select(t).where(t.c.id.in_(ids))))}
-    codec = spec.codec
-    ops = []
-    for row_id, old in before.items():
-        new = after.get(row_id)
-        if new is None:
-            continue
-        changed = {c: codec.encode_value(c, new[c]) for c in codec.data_columns
-                   if c != "version" and new[c] != old[c]}
-        if not set(changed) - _NO_BASE:
-            continue
-        op: dict[str, Any] = {"t": spec.name, "i": str(row_id), "o": "u", "a": now.isoformat()}
-        if spec.versioned:
-            op["v"], op["bv"] = new["version"], old["version"]
-        op["d"] = changed
-        op["p"] = {c: codec.encode_value(c, old[c]) for c in changed if c not in _NO_BASE}
-        ops.append((op, new))
-    return ops
 
 
 # -- central's change log -----------------------------------------------------------------

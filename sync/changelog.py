@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from sync.capture import allocate_seqs
+from sync.counters import allocate_seqs
 from sync.engine import AppState
 from sync.fastpg import copy_rows, is_postgres
 from sync.fastsql import is_sqlite, sqlite_table

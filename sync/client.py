@@ -1,72 +1,26 @@
-"""The field node's side of the protocol: one sync (handshake, push, pull), the loop, status.
+"""The field node's side of the protocol: one sync (handshake, push, pull).
 
 Requests go through :class:`sync.transport.Transport` (keep-alive, gzip, TLS checks); the
-node's credential and enrolment are in :mod:`sync.transport` too.
+node's credential and enrolment are in :mod:`sync.transport` too. Central's answers are checked
+by :mod:`sync.answers`; the loop, renumbering and status are in :mod:`sync.runner`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import random
-import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync import errors, local, synclog
-from sync.codec import INT_MAX
+from sync import errors, local, pulled, synclog
+from sync.answers import _fetch_page, _Flight, _number, _refusals
 from sync.engine import PROTOCOL_VERSION, AppState
 from sync.transport import Transport, encode_body, load_credentials, transport_for
-
-
-def _number(answer: dict[str, Any], key: str, default: int | None = None) -> int:
-    """``answer[key]`` as a whole number of 0 or more that a column holds (``true`` is not
-    one); else the answer is refused."""
-    value = answer.get(key, default)
-    if type(value) is not int or not 0 <= value <= INT_MAX:
-        raise errors.BadResponse(f"Central's answer gives no number as {key!r}.")
-    return value
-
-
-def _refusals(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    """The operations central refused (``rejected``), each with its number and code."""
-    rejected = answer.get("rejected") or []
-    if not isinstance(rejected, list) or not all(
-            isinstance(r, dict) and type(r.get("s")) is int and isinstance(r.get("code"), str)
-            and isinstance(r.get("message", ""), str | None) for r in rejected):
-        raise errors.BadResponse("Central's answer lists refusals without number or code.")
-    return rejected
-
-
-def _fetch_page(transport: Transport, body: dict[str, Any]) -> dict[str, Any]:
-    """One pull request: the page, checked to carry a cursor and tables of rows (the values
-    themselves are checked as they are applied)."""
-    page = transport.post("/pull", body)
-    _number(page, "c")
-    if "s" in page:
-        _number(page, "s")
-    tables = page.get("t")
-    if not isinstance(tables, list) or not all(map(_is_block, tables)):
-        raise errors.BadResponse("The page has no cursor or no tables of rows.")
-    return page
-
-
-def _is_block(block: Any) -> bool:
-    """Whether a page's block has the shape ``{"n": table, "k": columns, "r": rows with a
-    value per column, "x"?: deleted ids}``."""
-    if not (isinstance(block, dict) and isinstance(block.get("n"), str)
-            and isinstance(block.get("k"), list) and isinstance(block.get("r"), list)
-            and isinstance(block.get("x", []), list)):
-        return False
-    width = len(block["k"])
-    return (all(type(c) is str for c in block["k"])
-            and all(type(r) is list and len(r) == width for r in block["r"]))
 
 
 # -- one sync --------------------------------------------------------------------------------
@@ -91,18 +45,6 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "rejections"}
 
-
-@dataclass
-class _Flight:
-    """A push page sent, waiting for its answer."""
-
-    lines: list[bytes]
-    first: int
-    last: int
-    link: Transport
-    request: Future[dict[str, Any]]
-    #: Sent while the page before it was still waiting for its answer.
-    ahead: bool
 
 
 class _Asked:
@@ -372,7 +314,7 @@ class NodeSync:
         state = self.state
         state.fault("pull.before_apply")
         local.renew_lock(state, owner)  # committed with the page
-        failed = local.apply_page(state, page, cursor)
+        failed = pulled.apply_page(state, page, cursor)
         self.report.failed += failed
         self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ())) for b in page["t"])
         return failed
@@ -426,115 +368,7 @@ class NodeSync:
         session.commit()
 
 
-def resequence(state: AppState) -> int:
-    """After ``sequence_regressed`` (this database was restored from a backup): ask central how
-    far it got and renumber the pending operations after that. Returns how many moved."""
-    creds = load_credentials(state)
-    if creds is None:
-        raise errors.NotEnrolled()
-    owner = local.acquire_lock(state)
-    transport = transport_for(state, creds)
-    try:
-        try:
-            acked = _number(NodeSync(state).handshake(transport), "acked")
-        except errors.SequenceRegressed as regressed:
-            acked = int(regressed.details["acked"])
-        return local.resequence(state, acked)
-    finally:
-        transport.close()
-        local.release_lock(state, owner)
-
 
 def sync_once(state: AppState) -> Report:
     """Sync this node once (see :class:`NodeSync`)."""
     return NodeSync(state).run()
-
-
-# -- the loop ----------------------------------------------------------------------------------
-#: Errors that need a person (an administrator, an upgrade): retry rarely.
-NEEDS_SOMEONE = frozenset({"node_revoked", "bad_credential", "unknown_node", "schema_mismatch",
-                           "protocol_unsupported", "not_enrolled", "sequence_regressed",
-                           "tls_failure"})
-
-
-def backoff_delay(failures: int, minimum: float, maximum: float,
-                  rng: random.Random | None = None) -> float:
-    """Exponential back-off with jitter: about ``minimum * 2**(failures-1)``, capped, then
-    spread over its upper half so that many nodes coming back together do not knock at once."""
-    rng = rng or random.Random()  # noqa: S311 - jitter, not security
-    ceiling = min(maximum, minimum * (2 ** max(0, failures - 1)))
-    return rng.uniform(ceiling / 2, ceiling)
-
-
-def run_loop(state: AppState, stop: threading.Event | None = None,
-             on_report: Callable[[Report | None, errors.SyncError | None, float], None]
-             | None = None, max_runs: int | None = None) -> None:
-    """Sync, wait, sync again; back off (with jitter) while central does not answer.
-
-    :param stop: set it to end the loop (checked while waiting).
-    :param on_report: called after each attempt with (report, error, seconds to wait).
-    :param max_runs: stop after so many attempts (tests).
-    """
-    stop = stop or threading.Event()
-    interval = float(state.config("SYNC_INTERVAL"))
-    minimum = float(state.config("SYNC_MIN_BACKOFF"))
-    maximum = float(state.config("SYNC_MAX_BACKOFF"))
-    failures = 0
-    runs = 0
-    while not stop.is_set():
-        report: Report | None = None
-        failure: errors.SyncError | None = None
-        with state.app.app_context():
-            try:
-                report = NodeSync(state).run()
-                failures = 0
-                delay = interval
-            except errors.SyncError as error:
-                failure = error
-                failures += 1
-                if error.code in NEEDS_SOMEONE:
-                    delay = maximum
-                elif error.code == "busy":
-                    delay = minimum
-                else:
-                    delay = backoff_delay(failures, minimum, maximum)
-            except OSError as error:  # the database or the disk
-                failure = errors.SyncError(str(error))
-                failures += 1
-                delay = backoff_delay(failures, minimum, maximum)
-        runs += 1
-        if on_report is not None:
-            on_report(report, failure, delay)
-        if max_runs is not None and runs >= max_runs:
-            return
-        stop.wait(delay)
-
-
-def status(state: AppState, end_transaction: bool = True) -> dict[str, Any]:
-    """What the node's sync badge and page show: enrolment, pending, last success and error.
-
-    :param end_transaction: end the read transaction (not when called while a request renders).
-    """
-    creds = load_credentials(state)
-    c = local.counts(state)
-    notes = local.get_notes(state, "last_error", "last_success", "last_attempt", "lock")
-    error_text, error_at = notes["last_error"]
-    _n, success_at = notes["last_success"]
-    _a, attempt_at = notes["last_attempt"]
-    holder, until = notes["lock"]
-    if end_transaction:
-        state.session.rollback()
-    error = json.loads(error_text) if error_text else None
-    return {
-        "enrolled": creds is not None,
-        "central_url": creds.get("central_url") if creds else None,
-        "node_code": creds.get("node_code") if creds else None,
-        "node_name": creds.get("name") if creds else None,
-        "pending": c["pending"],
-        "quarantined": c["quarantined"],
-        "last_success_at": success_at,
-        "last_attempt_at": attempt_at,
-        "last_error": error,
-        "last_error_at": error_at,
-        "syncing": bool(holder and until and until > state.now()),
-    }

@@ -59,7 +59,7 @@ def enroll(central_url: str, code: str, ca_file: str | None) -> None:
 @with_appcontext
 def status() -> None:
     """Show this node's sync status (enrolment, pending changes, last success and error)."""
-    from sync.client import status as sync_status
+    from sync.runner import status as sync_status
 
     info = sync_status(_state())
     for key, value in info.items():
@@ -70,8 +70,8 @@ def status() -> None:
 @with_appcontext
 def resequence() -> None:
     """Renumber this node's pending changes after its database was restored from a backup."""
-    from sync.client import resequence as renumber
     from sync.errors import SyncError
+    from sync.runner import resequence as renumber
 
     try:
         moved = renumber(_state())
@@ -166,8 +166,9 @@ def _node_by_code(code: str):
 @with_appcontext
 def sync_command(loop: bool, interval: float | None, as_json: bool) -> None:
     """Sync this field node with central once (or keep syncing with --loop)."""
-    from sync.client import run_loop, sync_once
+    from sync.client import sync_once
     from sync.errors import SyncError
+    from sync.runner import run_loop
 
     if current_app.config["ROLE"] != "field":
         raise click.ClickException("only a field node syncs (FIELDAPP_ROLE=field)")

@@ -285,7 +285,7 @@ def sync_badge() -> dict[str, Any]:
     from fieldapp.nodes.messages import plain_error
     from sync import local
 
-    # Not sync.client.status(): that counts the whole outbox exactly (for the sync page and the
+    # Not sync.runner.status(): that counts the whole outbox exactly (for the sync page and the
     # handshake); the badge is on every page, so it counts only up to BADGE_PENDING_CAP.
     sync_state = current_app.extensions["sync"]
     counts = local.counts(sync_state, cap=BADGE_PENDING_CAP)

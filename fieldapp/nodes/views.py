@@ -174,7 +174,7 @@ def quarantine():
 def sync_status():
     """This node's sync: last success, pending changes, last error, and "Sync now"."""
     _field_only()
-    from sync.client import status
+    from sync.runner import status
 
     state = current_app.extensions["sync"]
     form = EmptyForm()

@@ -176,7 +176,7 @@ class Node(App):
                          auth=f"Node {creds['node_id']}:{creds['secret']}")
 
     def status(self) -> dict[str, Any]:
-        from sync.client import status
+        from sync.runner import status
 
         with self.app.app_context():
             return status(self.state)

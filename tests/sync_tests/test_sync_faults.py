@@ -258,7 +258,7 @@ def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central,
     assert regressed.value.details == {"acked": 4, "node": 3}
     assert a.status()["last_error"]["code"] == "sequence_regressed"
     assert a.status()["pending"] == 1  # kept
-    from sync.client import resequence
+    from sync.runner import resequence
 
     with a.app.app_context():
         assert resequence(a.state) == 1  # `fieldapp node resequence`
