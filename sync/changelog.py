@@ -8,11 +8,12 @@ pull cursor can never step over a change that a slow concurrent writer commits l
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import String, cast, insert, select
 from sqlalchemy.orm import Session
 
 from sync.counters import allocate_seqs
@@ -121,3 +122,21 @@ def append_changes(state: AppState, session: Session, entries: list[Change]) -> 
             for start in range(0, len(rows), 5000):
                 session.execute(insert(t), rows[start : start + 5000])
     return first + len(entries) - 1
+
+
+def entry_mark(state: AppState, session: Session, seq: int) -> str | None:
+    """A short fingerprint of the change-log entry ``seq`` (``None`` when there is none).
+
+    A node keeps the mark of the entry its cursor stands on. Central restored from a backup
+    numbers new changes again from where the backup ended: the number a node's cursor names
+    then holds another entry (or none yet), and the marks differ.
+    """
+    t = state.tables.changes
+    # As stored (text), not converted: a row id a node sent that is no UUID is still marked.
+    row = session.execute(select(t.c.table_name, cast(t.c.row_id, String), t.c.op,
+                                 cast(t.c.committed_at, String))
+                          .where(t.c.server_seq == seq)).first()
+    if row is None:
+        return None
+    text = "|".join(str(value) for value in row)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +22,8 @@ from sync import errors, local, pulled, synclog
 from sync.answers import _fetch_page, _Flight, _number, _refusals
 from sync.engine import PROTOCOL_VERSION, AppState
 from sync.transport import Transport, encode_body, load_credentials, transport_for
+
+log = logging.getLogger(__name__)
 
 
 # -- one sync --------------------------------------------------------------------------------
@@ -128,6 +131,7 @@ class NodeSync:
     def _sync(self, transport: Transport, owner: str) -> None:
         state = self.state
         hs = self.handshake(transport)
+        self._after_restore(hs)
         # Central's "acked" is not taken on trust: operations still pending here are sent
         # again; central acknowledges a replay of the same bytes without applying it twice and
         # refuses other bytes under a used number (a node restored from a backup).
@@ -144,6 +148,22 @@ class NodeSync:
             except SQLAlchemyError:  # housekeeping: never fails a sync (tried again next time)
                 self.session.rollback()
 
+    def _after_restore(self, hs: dict[str, Any]) -> None:
+        """Central restored from a backup lost what came after it: the node sends its own
+        operations central no longer has again, and pulls its scope from the start if central's
+        log no longer holds the change its cursor names (it would skip what central numbers
+        again)."""
+        state = self.state
+        central_acked = _number(hs, "acked", 0)
+        if central_acked < local.get_value(state, "acked_seq"):
+            again = local.send_again(state, central_acked)
+            log.warning("central acknowledges up to %s only: %s operations sent again",
+                        central_acked, again)
+        if hs.get("cursor_lost") is True:
+            local.forget_cursor(state)
+            log.warning("central's log lost the pull cursor's change: pulling from the start")
+        self.session.rollback()
+
     def handshake(self, transport: Transport) -> dict[str, Any]:
         state = self.state
         c = local.counts(state)
@@ -155,6 +175,7 @@ class NodeSync:
             "seq": local.get_value(state, "node_seq"),
             "acked": local.get_value(state, "acked_seq"),
             "cursor": local.get_value(state, "cursor"),
+            "mark": local.get_note(state, "cursor")[0],
             **c,
         }
         self.session.rollback()

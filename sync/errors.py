@@ -49,6 +49,10 @@ SequenceGap = _error(
 SequenceRegressed = _error(
     "sequence_regressed", 409,
     "Central has more of this node's operations than the node itself (restored from a backup?).")
+CentralRegressed = _error(
+    "central_regressed", 409,
+    "Central lost operations of this node that the node no longer keeps (central restored from "
+    "an old backup?).")
 BadBody = _error("bad_body", 400, "The request body was incomplete or malformed.", transient=True)
 TooLarge = _error("too_large", 413, "The request body is too large.")
 NotCentral = _error("not_central", 404, "This server is not a central server.")
@@ -63,8 +67,9 @@ TLSFailure = _error("tls_failure", 495, "Central's certificate could not be veri
 BY_CODE: dict[str, type[SyncError]] = {
     cls.code: cls
     for cls in (ProtocolUnsupported, SchemaMismatch, UnknownNode, BadCredential, NodeRevoked,
-                EnrolmentRefused, SequenceGap, SequenceRegressed, BadBody, TooLarge, NotCentral,
-                NotEnrolled, Unreachable, BadResponse, ServerError, Busy, TLSFailure)
+                EnrolmentRefused, SequenceGap, SequenceRegressed, CentralRegressed, BadBody,
+                TooLarge, NotCentral, NotEnrolled, Unreachable, BadResponse, ServerError, Busy,
+                TLSFailure)
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from sync.changelog import entry_mark
 from sync.codec import wire_kind
 from sync.engine import AppState, NodeInfo
 from sync.fastpg import is_postgres
@@ -99,8 +100,9 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
               limit: int, own_gap: list[int] | None = None, skip: int = 0) -> dict[str, Any]:
     """The next page for ``node`` after ``cursor``: ``{"c", "m", "h", "t"}``.
 
-    ``c`` is the cursor to save after applying the page, ``m`` whether more pages follow, ``h``
-    the horizon, ``t`` a list of ``{"n": table, "k": columns, "r": rows, "x": deleted ids}``.
+    ``c`` is the cursor to save after applying the page, ``f`` the mark of its change-log
+    entry (:func:`sync.changelog.entry_mark`), ``m`` whether more pages follow, ``h`` the
+    horizon, ``t`` a list of ``{"n": table, "k": columns, "r": rows, "x": deleted ids}``.
     ``own_gap`` ``[low, high]``: the node's own operations in that range are sent back too (its
     database was restored from a backup that predates them).
     ``skip`` 1: the page *after* the next one (the node asked for the next one on its other
@@ -120,6 +122,8 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
         page = _postgres_page(state, session, node, start, limit, top, own_gap)
     if skip:
         page["s"] = start
+    if page["c"] > 0:  # the node keeps it with its cursor (see handshake)
+        page["f"] = entry_mark(state, session, page["c"])
     return page
 
 

@@ -292,6 +292,42 @@ def resequence(state: AppState, central_acked: int) -> int:
     return len(pending)
 
 
+def forget_cursor(state: AppState) -> None:
+    """Pull from the start again: central's log no longer holds the change the cursor names
+    (central restored from a backup). Pulled rows are applied as any pull (idempotent; fields
+    with a change still to push are kept)."""
+    t = state.tables.state
+    state.session.execute(update(t).where(t.c.key == "cursor").values(value=0, text=None))
+    set_note(state, "central_restored", None, state.now())
+    state.session.commit()
+
+
+def send_again(state: AppState, central_acked: int) -> int:
+    """Central acknowledges less than it did (restored from a backup): the operations after
+    ``central_acked`` are pending again and go out as they were first sent, under the same
+    numbers (central has none of them now). Refused ones go too: central judges them again.
+
+    :raises errors.CentralRegressed: some are no longer kept here (pruned), so central would
+        wait for them for ever.
+    :returns: how many operations are pending again.
+    """
+    o = state.tables.outbox
+    session = state.session
+    held = session.execute(select(o.c.seq).where(o.c.seq > central_acked)
+                           .order_by(o.c.seq)).scalars().all()
+    if held and held[0] != central_acked + 1:
+        session.rollback()
+        raise errors.CentralRegressed(acked=central_acked, kept_from=held[0])
+    again = session.execute(
+        update(o).where(o.c.seq > central_acked, o.c.status != "pending")
+        .values(status="pending", done_at=None, error_code=None, error_message=None)).rowcount
+    t = state.tables.state
+    session.execute(update(t).where(t.c.key == "acked_seq").values(value=central_acked))
+    set_note(state, "central_restored", None, state.now())
+    session.commit()
+    return int(again or 0)
+
+
 def discard(state: AppState, seq: int) -> bool:
     """Give up a quarantined operation (it stays listed as discarded)."""
     o = state.tables.outbox

@@ -239,7 +239,7 @@ def _apply(state: AppState, page: dict[str, Any], cursor: int, careful: bool) ->
     session.info["applying_remote"] = True
     try:
         moved = session.execute(update(t).where(t.c.key == "cursor", t.c.value == cursor)
-                                .values(value=page["c"])).rowcount
+                                .values(value=page["c"], text=_mark(page))).rowcount
         if not moved:
             session.rollback()
             raise errors.Busy("The pull cursor moved: another sync is running.")
@@ -257,3 +257,9 @@ def _apply(state: AppState, page: dict[str, Any], cursor: int, careful: bool) ->
         session.info.pop("applying_remote", None)
     state.fault("pull.after_commit")
     return applier.failed
+
+
+def _mark(page: dict[str, Any]) -> str | None:
+    """The mark of the change-log entry the page's cursor stands on (see the handshake)."""
+    mark = page.get("f")
+    return mark if type(mark) is str and len(mark) <= 64 else None

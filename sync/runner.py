@@ -41,7 +41,7 @@ def resequence(state: AppState) -> int:
 #: Errors that need a person (an administrator, an upgrade): retry rarely.
 NEEDS_SOMEONE = frozenset({"node_revoked", "bad_credential", "unknown_node", "schema_mismatch",
                            "protocol_unsupported", "not_enrolled", "sequence_regressed",
-                           "tls_failure"})
+                           "central_regressed", "tls_failure"})
 
 
 def backoff_delay(failures: int, minimum: float, maximum: float,

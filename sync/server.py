@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from sync import collector, errors, synclog, wire
 from sync.apply import Applier
-from sync.changelog import append_changes
+from sync.changelog import append_changes, entry_mark
 from sync.codec import INT_MAX
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.fastpg import analyze_grown
@@ -222,18 +222,34 @@ def handshake() -> Response:
         confirmed = 0
     rejected = _rejections(state, session, node.id, confirmed, acked)
     top = horizon(state, session)
-    if (body.get("cursor") == top and body.get("seq") == acked and not body.get("pending")
-            and not rejected):
+    lost = _cursor_lost(state, session, body.get("cursor"), body.get("mark"), top)
+    if (not lost and body.get("cursor") == top and body.get("seq") == acked
+            and not body.get("pending") and not rejected):
         facts["success"] = True  # nothing to push or pull: this handshake is the whole sync
     state.directory.record_contact(session, node.id, facts)  # type: ignore[union-attr]
     _log(state, session, node.id, "handshake", started, pending=body.get("pending"),
-         clock_skew_s=skew, app=body.get("app"))
+         clock_skew_s=skew, app=body.get("app"),
+         **({"cursor_lost": True} if lost else {}))
     session.commit()
-    return respond({
+    answer = {
         "protocol": PROTOCOL_VERSION, "schema": schema, "time": state.now().isoformat(),
         "node": _node_json(node), "acked": acked, "rejected": rejected, "horizon": top,
         "skew": skew,
-    })
+    }
+    if lost:
+        answer["cursor_lost"] = True
+    return respond(answer)
+
+
+def _cursor_lost(state: AppState, session: Session, cursor: Any, mark: Any, top: int) -> bool:
+    """Whether the node's cursor names a change this log does not hold as the node saw it:
+    past the horizon, or another entry under its number (central restored from a backup,
+    numbering new changes again). The node then pulls its scope again from the start."""
+    if type(cursor) is not int or cursor <= 0:
+        return False
+    if cursor > top:
+        return True
+    return type(mark) is str and mark != entry_mark(state, session, cursor)
 
 
 def _refused(state: AppState, node: NodeInfo, started: float, refusal: errors.SyncError,
@@ -408,7 +424,8 @@ def pull() -> Response:
     node = _authenticate(state, session)
     cursor = body.get("cursor")
     limit = body.get("limit") or state.config("SYNC_PULL_PAGE_ROWS")
-    if not isinstance(cursor, int) or cursor < 0 or not isinstance(limit, int) or limit < 1:
+    # (``bool`` is an ``int`` to Python, not to the database.)
+    if type(cursor) is not int or cursor < 0 or type(limit) is not int or limit < 1:
         raise errors.BadBody("cursor and limit must be non-negative integers.")
     limit = min(limit, 10_000)
     gap = body.get("gap")

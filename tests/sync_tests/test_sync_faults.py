@@ -267,6 +267,91 @@ def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central,
     assert_converged(central, a)
 
 
+def _sqlite_copy(source: str, target: str) -> None:
+    """SQLite's online backup of ``source`` into ``target`` (a live database is replaced
+    transactionally: its other connections see the copy's content afterwards)."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def test_central_restored_from_a_backup_gets_the_nodes_work_again(central, make_node,
+                                                                   tmp_path):
+    if central.backend != "sqlite":
+        pytest.skip("a PostgreSQL central is restored with pg_restore; the nodes' side is the "
+                    "same")
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    b = make_node("BBB")
+    b.enrol(central, communities=("C1",))
+    a.sync()
+    b.sync()
+    [first] = _families(a, c1, 1)
+    a.sync()
+    b.sync()
+    database = central.app.instance_path + "/fieldapp.sqlite"
+    backup = str(tmp_path / "central-backup.sqlite")
+    _sqlite_copy(database, backup)
+    # After the backup: a new family and an edit from A, which B pulls.
+    [second] = _families(a, c1, 1, start=1)
+    a.edit(Family, first, head_given_names="Rosa")
+    a.sync()
+    b.sync()
+    assert b.get(Family, second) is not None
+    _sqlite_copy(backup, database)  # central restored: it lost A's family and edit
+    assert central.get(Family, second) is None
+    # B works on: central numbers its changes again over those A and B had pulled.
+    made_by_b = _families(b, c1, 6, start=10)
+    b.sync()
+    with a.app.app_context(), central.app.app_context():
+        from sync import feed, local
+
+        assert feed.horizon(central.state, db.session) >= local.get_value(a.state, "cursor")
+    a.sync()  # sends its operations again, pulls its scope from the start
+    assert central.get(Family, second) is not None
+    assert central.get(Family, first)["head_given_names"] == "Rosa"
+    assert all(a.get(Family, f) is not None for f in made_by_b)
+    b.sync()
+    assert b.get(Family, first)["head_given_names"] == "Rosa"
+    assert_converged(central, a)
+    assert_converged(central, b)
+    assert_cursor_not_ahead(central, a)
+    assert [r["status"] for r in a.outbox()] == ["acked"] * len(a.outbox())
+
+
+def test_a_node_that_no_longer_keeps_what_central_lost_says_so(central, make_node, tmp_path):
+    if central.backend != "sqlite":
+        pytest.skip("a PostgreSQL central is restored with pg_restore; the nodes' side is the "
+                    "same")
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    database = central.app.instance_path + "/fieldapp.sqlite"
+    backup = str(tmp_path / "central-backup.sqlite")
+    _sqlite_copy(database, backup)
+    _families(a, c1, 2)
+    a.sync()
+    with a.app.app_context():  # dropped after SYNC_OUTBOX_KEEP_DAYS
+        o = a.state.tables.outbox
+        db.session.execute(o.delete().where(o.c.seq == 1))
+        db.session.commit()
+    _sqlite_copy(backup, database)
+    waiting = _families(a, c1, 1, start=5)
+    pending = a.status()["pending"]
+    assert pending >= 1
+    with pytest.raises(errors.CentralRegressed):
+        a.sync()
+    status = a.status()
+    assert status["last_error"]["code"] == "central_regressed"
+    assert status["pending"] == pending  # nothing of its own work dropped
+    assert central.get(Family, waiting[0]) is None
+
+
 def test_the_same_number_reused_by_a_node_is_quarantined_on_the_node(central, make_node):
     c1 = central.add_community("C1")
     a = make_node("AAA")

@@ -185,6 +185,8 @@ def test_the_page_after_the_next_starts_where_the_next_one_ends(central, make_no
         assert ahead["s"] == first["c"]
         assert {k: v for k, v in ahead.items() if k != "s"} == second  # the same page
         end = link.post("/pull", {"cursor": second["h"] - 1, "limit": 4, "skip": 1})
+        # Its cursor (the horizon) comes with the mark of the change it stands on.
+        assert len(end.pop("f")) == 16
         assert end == {"c": second["h"], "s": second["h"], "m": False, "h": second["h"], "t": []}
         for odd in (2, -1, "1", True, None):
             with pytest.raises(errors.BadBody):
