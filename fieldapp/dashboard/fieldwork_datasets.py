@@ -168,9 +168,6 @@ def _findings(f: Filters) -> Select[Any]:
     )
 
 
-_SanctionAgreement = aliased(Agreement, name="sanction_agreement")
-
-
 def _sanctions_cols(f: Filters | None = None) -> list[Col]:
     f = f or placeholder_filters()
     in_force = case((sanction_in_force(f), literal(True)), else_=literal(False))

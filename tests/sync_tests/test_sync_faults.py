@@ -223,18 +223,20 @@ def test_the_same_number_with_other_data_is_refused_and_quarantined(central, mak
     assert "Otra Persona" in held["payload"]
 
 
-def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central, make_node,
-                                                                        tmp_path):
+def _sqlite_copy(source: str, target: str) -> None:
+    """SQLite's online backup of ``source`` into ``target``: a consistent copy whatever the log
+    holds and whatever the background checkpoint thread is doing (copying the file races with
+    both); a live database is replaced transactionally, its other connections see the copy."""
     import sqlite3
 
-    def copy(source: str, target: str) -> None:
-        # SQLite's online backup: a consistent copy whatever the log holds and whatever the
-        # background checkpoint thread is doing (copying the file itself races with both).
-        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-            src.backup(dst)
-        src.close()
-        dst.close()
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
 
+
+def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central, make_node,
+                                                                        tmp_path):
     c1 = central.add_community("C1")
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
@@ -243,12 +245,12 @@ def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central,
     a.sync()
     database = a.app.instance_path + "/fieldapp.sqlite"
     backup = str(tmp_path / "backup.sqlite")
-    copy(database, backup)
+    _sqlite_copy(database, backup)
     _families(a, c1, 1, start=1)
     a.sync()
     with a.app.app_context():
         db.engine.dispose()
-    copy(backup, database)
+    _sqlite_copy(backup, database)
     a = a.restart()
     # New work gets operation number 3 again, which central already has with other data.
     lost = a.add(Family, code="AM-AAA-0777", community_id=c1, head_given_names="Lucía",
@@ -267,22 +269,17 @@ def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central,
     assert_converged(central, a)
 
 
-def _sqlite_copy(source: str, target: str) -> None:
-    """SQLite's online backup of ``source`` into ``target`` (a live database is replaced
-    transactionally: its other connections see the copy's content afterwards)."""
-    import sqlite3
-
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+def _sqlite_database(central) -> str:
+    """Central's SQLite file (a PostgreSQL central is restored with pg_restore; the nodes'
+    side of a restore is the same)."""
+    if central.backend != "sqlite":
+        pytest.skip("restoring a SQLite central")
+    return central.app.instance_path + "/fieldapp.sqlite"
 
 
 def test_central_restored_from_a_backup_gets_the_nodes_work_again(central, make_node,
                                                                    tmp_path):
-    if central.backend != "sqlite":
-        pytest.skip("a PostgreSQL central is restored with pg_restore; the nodes' side is the "
-                    "same")
+    database = _sqlite_database(central)
     c1 = central.add_community("C1")
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
@@ -293,7 +290,6 @@ def test_central_restored_from_a_backup_gets_the_nodes_work_again(central, make_
     [first] = _families(a, c1, 1)
     a.sync()
     b.sync()
-    database = central.app.instance_path + "/fieldapp.sqlite"
     backup = str(tmp_path / "central-backup.sqlite")
     _sqlite_copy(database, backup)
     # After the backup: a new family and an edit from A, which B pulls.
@@ -324,14 +320,11 @@ def test_central_restored_from_a_backup_gets_the_nodes_work_again(central, make_
 
 
 def test_a_node_that_no_longer_keeps_what_central_lost_says_so(central, make_node, tmp_path):
-    if central.backend != "sqlite":
-        pytest.skip("a PostgreSQL central is restored with pg_restore; the nodes' side is the "
-                    "same")
+    database = _sqlite_database(central)
     c1 = central.add_community("C1")
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
     a.sync()
-    database = central.app.instance_path + "/fieldapp.sqlite"
     backup = str(tmp_path / "central-backup.sqlite")
     _sqlite_copy(database, backup)
     _families(a, c1, 2)
