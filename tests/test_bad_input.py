@@ -9,7 +9,7 @@ import re
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -144,6 +144,8 @@ numbers = st.one_of(texts, st.integers(-10**12, 10**12).map(str),
     members=numbers, phone=texts, lat=numbers, lon=numbers, plot=numbers, forest=numbers,
     coffee=numbers, notes=texts, consent=st.sampled_from(["", "y", "on", "no"]),
 )
+@example(given_names="", surname="\x00", dni="", members="", phone="", lat="", lon="", plot="",
+         forest="", coffee="", notes="", consent="")  # NUL alone: dropped, nothing comes back
 def test_family_form_never_fails_and_keeps_input(client, auth, app, make_community, given_names,
                                                  surname, dni, members, phone, lat, lon, plot,
                                                  forest, coffee, notes, consent):
@@ -161,9 +163,12 @@ def test_family_form_never_fails_and_keeps_input(client, auth, app, make_communi
     if response.status_code == 422:
         html = response.get_data(as_text=True)
         assert 'class="error"' in html
-        if surname:  # what was typed comes back in the field
+        # What was typed comes back in the field, but NUL: the app drops it from every form
+        # field (`fieldapp.forms.AppRequest`; no database text holds it).
+        kept = surname.replace("\x00", "")
+        if kept:
             tag = re.search(r'<input[^>]*name="head_surname"[^>]*>', html).group(0)
-            assert f'value="{escape(surname)}"' in tag
+            assert f'value="{escape(kept)}"' in tag
     else:
         with app.app_context():
             family = db.session.execute(
