@@ -298,7 +298,6 @@ def forget_cursor(state: AppState) -> None:
     with a change still to push are kept)."""
     t = state.tables.state
     state.session.execute(update(t).where(t.c.key == "cursor").values(value=0, text=None))
-    set_note(state, "central_restored", None, state.now())
     state.session.commit()
 
 
@@ -323,7 +322,6 @@ def send_again(state: AppState, central_acked: int) -> int:
         .values(status="pending", done_at=None, error_code=None, error_message=None)).rowcount
     t = state.tables.state
     session.execute(update(t).where(t.c.key == "acked_seq").values(value=central_acked))
-    set_note(state, "central_restored", None, state.now())
     session.commit()
     return int(again or 0)
 
