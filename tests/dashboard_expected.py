@@ -1,8 +1,8 @@
 """The dashboard's figures computed the plain way, for tests: load the records, loop in Python.
 
 Independent of fieldapp.dashboard (it imports only the models), it follows the definitions
-written in docs/README-dashboard.md, so a test can compare what the app shows through HTTP with
-numbers it computed itself.
+written in README.md ("Dashboard", "Definitions"), so a test can compare what the app shows
+through HTTP with numbers it computed itself.
 """
 
 from __future__ import annotations

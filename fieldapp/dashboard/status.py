@@ -1,6 +1,7 @@
 """Each family's compliance status on a day, computed in SQL (one grouped query, no loops).
 
-The definitions (also in docs/README-dashboard.md), all taken on the snapshot day ``asof``:
+The definitions (also in README.md, "Dashboard", "Definitions"), all taken on the snapshot
+day ``asof``:
 
 - **Agreement in force**: a non-voided agreement with status ``active`` or ``suspended`` whose
   period contains ``asof``. Statuses are the ones stored now (a past period is seen with
