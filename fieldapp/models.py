@@ -80,7 +80,7 @@ class Base(DeclarativeBase):
     )
 
 
-def _current_node_id() -> str:
+def current_node_id() -> str:
     """The node id of the running installation (set by ``create_app``)."""
     try:
         from flask import current_app
@@ -96,7 +96,7 @@ class SyncedMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    origin_node: Mapped[str] = mapped_column(String(36), default=_current_node_id)
+    origin_node: Mapped[str] = mapped_column(String(36), default=current_node_id)
     version: Mapped[int] = mapped_column(Integer, default=1)
     voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 

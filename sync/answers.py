@@ -15,7 +15,7 @@ from sync.codec import INT_MAX
 from sync.transport import Transport
 
 
-def _number(answer: dict[str, Any], key: str, default: int | None = None) -> int:
+def answer_number(answer: dict[str, Any], key: str, default: int | None = None) -> int:
     """``answer[key]`` as a whole number of 0 or more that a column holds (``true`` is not
     one); else the answer is refused."""
     value = answer.get(key, default)
@@ -24,7 +24,7 @@ def _number(answer: dict[str, Any], key: str, default: int | None = None) -> int
     return value
 
 
-def _refusals(answer: dict[str, Any]) -> list[dict[str, Any]]:
+def answer_refusals(answer: dict[str, Any]) -> list[dict[str, Any]]:
     """The operations central refused (``rejected``), each with its number and code."""
     rejected = answer.get("rejected") or []
     if not isinstance(rejected, list) or not all(
@@ -34,13 +34,13 @@ def _refusals(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return rejected
 
 
-def _fetch_page(transport: Transport, body: dict[str, Any]) -> dict[str, Any]:
+def fetch_page(transport: Transport, body: dict[str, Any]) -> dict[str, Any]:
     """One pull request: the page, checked to carry a cursor and tables of rows (the values
     themselves are checked as they are applied)."""
     page = transport.post("/pull", body)
-    _number(page, "c")
+    answer_number(page, "c")
     if "s" in page:
-        _number(page, "s")
+        answer_number(page, "s")
     tables = page.get("t")
     if not isinstance(tables, list) or not all(map(_is_block, tables)):
         raise errors.BadResponse("The page has no cursor or no tables of rows.")
@@ -60,7 +60,7 @@ def _is_block(block: Any) -> bool:
 
 
 @dataclass
-class _Flight:
+class Flight:
     """A push page sent, waiting for its answer."""
 
     lines: list[bytes]

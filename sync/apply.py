@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from sync.bulk import BulkInserts
-from sync.changelog import Change, _place
+from sync.changelog import Change, log_place
 from sync.codec import storable
 from sync.engine import AppState, NodeInfo
 from sync.fastpg import is_postgres
@@ -81,13 +81,14 @@ class Applier(BulkInserts, OneOperation):
                echo: bool = False) -> None:
         self.changes.append(Change(
             spec.name, row_id, kind if spec.distribute or kind == "n" else "n",
-            _place(places[0]), _place(places[1]), self.node.id, op.seq, echo, op.digest,
+            log_place(places[0]), log_place(places[1]), self.node.id, op.seq, echo, op.digest,
         ))
         self.applied += 1
 
     def central_change(self, spec: TableSpec, row_id: uuid.UUID, places: tuple) -> None:
         """A change central itself made while applying (a flag on another record)."""
-        self.changes.append(Change(spec.name, row_id, "u", _place(places[0]), _place(places[1])))
+        self.changes.append(Change(spec.name, row_id, "u", log_place(places[0]),
+                                   log_place(places[1])))
 
     def places(self, spec: TableSpec, row: dict[str, Any]) -> tuple:
         """The communities of one row (parents looked up once per page)."""
@@ -224,7 +225,7 @@ class Applier(BulkInserts, OneOperation):
                      other_row_id: uuid.UUID | None = None, place: tuple | None = None) -> None:
         """Open a conflict for a coordinator (or refresh the open one on the same field)."""
         c = self.state.tables.conflicts
-        community = _place(place[0]) if place else None
+        community = log_place(place[0]) if place else None
         existing = self.session.execute(
             select(c.c.id).where(
                 c.c.status == "open", c.c.kind == kind, c.c.table_name == spec.name,

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from sync.changelog import Change, _place
+from sync.changelog import Change, log_place
 from sync.codec import fast_uuid
 from sync.errors import db_error_code
 from sync.fastpg import copy_rows
@@ -86,7 +86,7 @@ class BulkInserts:
         for op, row, params, place in inserted:
             at = log_places.get(place)
             if at is None:
-                at = log_places[place] = (_place(place[0]), _place(place[1]))
+                at = log_places[place] = (log_place(place[0]), log_place(place[1]))
             row_id = row["id"]
             entries.append(Change(name, row_id, kind, at[0], at[1], node_id, op.seq,
                                   bool(flagged) and row_id in flagged, op.digest,

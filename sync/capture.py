@@ -33,7 +33,7 @@ from sync.engine import AppState, current_state
 from sync.fastsql import is_sqlite, row_dicts, sqlite_table
 from sync.outbox import write_outbox
 from sync.registry import TableSpec
-from sync.rowops import _collect, _delete_row_op, _scope_values, _update_row_ops
+from sync.rowops import collect_ops, delete_row_op, scope_values, update_row_ops
 
 _installed = False
 _tracked: set[Any] = set()
@@ -72,7 +72,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     state = current_state()
     if state is None:
         return
-    ops = _collect(state, session)
+    ops = collect_ops(state, session)
     if not ops:
         return
     state.fault("capture.outbox_write")
@@ -82,7 +82,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             if not spec.distribute:
                 continue
             pending[(spec.name, uuid.UUID(op["i"]))] = (
-                "d" if op["o"] == "d" else "u", _scope_values(insp, spec)
+                "d" if op["o"] == "d" else "u", scope_values(insp, spec)
             )
     else:
         write_outbox(state, session, [op for op, _i, _s in ops])
@@ -243,9 +243,9 @@ def _bulk_change(orm_state: Any, state: AppState, spec: TableSpec) -> Any:
         return result
     now = state.now()
     if orm_state.is_delete:
-        ops = [(_delete_row_op(spec, row_id, row, now), row) for row_id, row in before.items()]
+        ops = [(delete_row_op(spec, row_id, row, now), row) for row_id, row in before.items()]
     else:
-        ops = _update_row_ops(session, spec, before, now)
+        ops = update_row_ops(session, spec, before, now)
     if state.role == "central":
         if spec.distribute:
             pending = session.info.setdefault("sync_central", {})

@@ -47,7 +47,8 @@ class Change:
     row_hex: str | None = None
 
 
-def _place(value: Any) -> uuid.UUID | None:
+def log_place(value: Any) -> uuid.UUID | None:
+    """A row's community as the change log stores it (:data:`NOWHERE` for a missing parent)."""
     return NOWHERE if value is MISSING else value
 
 
@@ -62,7 +63,7 @@ def entries_for_rows(state: AppState, session: Session, name: str,
     op_of = "u" if spec.distribute else "n"
     places = state.registry.communities_of_rows(session, name, [v for _i, _o, v in items], cache)
     return [
-        Change(name, row_id, op if op == "d" else op_of, _place(c1), _place(c2))
+        Change(name, row_id, op if op == "d" else op_of, log_place(c1), log_place(c2))
         for (row_id, op, _values), (c1, c2) in zip(items, places, strict=True)
     ]
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from sync import errors, local, pulled, synclog
-from sync.answers import _fetch_page, _Flight, _number, _refusals
+from sync.answers import Flight, answer_number, answer_refusals, fetch_page
 from sync.engine import PROTOCOL_VERSION, AppState
 from sync.transport import Transport, encode_body, load_credentials, transport_for
 
@@ -154,7 +154,7 @@ class NodeSync:
         log no longer holds the change its cursor names (it would skip what central numbers
         again)."""
         state = self.state
-        central_acked = _number(hs, "acked", 0)
+        central_acked = answer_number(hs, "acked", 0)
         if central_acked < local.get_value(state, "acked_seq"):
             again = local.send_again(state, central_acked)
             log.warning("central acknowledges up to %s only: %s operations sent again",
@@ -208,7 +208,7 @@ class NodeSync:
         links = [transport, transport.sibling()]
         # The executor waits for requests still running before the sync goes on or ends.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sync-push") as sender:
-            flight: deque[_Flight] = deque()
+            flight: deque[Flight] = deque()
 
             def send(page: tuple[list[bytes], bytes, dict[str, str]]) -> None:
                 busy = {f.link for f in flight}
@@ -241,9 +241,9 @@ class NodeSync:
                     send(page)
                     page = None
                 state.fault("push.after_response")
-                acked = _number(answer, "acked", 0)
-                rejected = _refusals(answer)
-                conflicts = _number(answer, "conflicts", 0)
+                acked = answer_number(answer, "acked", 0)
+                rejected = answer_refusals(answer)
+                conflicts = answer_number(answer, "conflicts", 0)
                 if acked < sent.last:
                     raise errors.BadResponse(f"Central acknowledged {acked}, not {sent.last}.")
                 local.reconcile(state, acked, rejected)
@@ -260,14 +260,14 @@ class NodeSync:
 
     def _send_page(self, sender: ThreadPoolExecutor, link: Transport,
                    page: tuple[list[bytes], bytes, dict[str, str]], behind: int | None
-                   ) -> _Flight:
+                   ) -> Flight:
         """Send a page; ``behind``: the last operation of the page still waiting for its
         answer (central applies that page first, see ``X-Sync-After``)."""
         self.state.fault("push.before_send")
         lines, body, headers = page
         if behind is not None:
             headers = {**headers, "X-Sync-After": str(behind)}
-        return _Flight(lines, json.loads(lines[0])["s"], json.loads(lines[-1])["s"], link,
+        return Flight(lines, json.loads(lines[0])["s"], json.loads(lines[-1])["s"], link,
                        sender.submit(link.send, "/push", body, headers), behind is not None)
 
     def _push_page(self, after: int) -> tuple[list[bytes], bytes, dict[str, str]] | None:
@@ -357,9 +357,9 @@ class NodeSync:
         if skip:
             body["skip"] = skip
         if ahead is not None:
-            return ahead.submit(_fetch_page, transport, body)
+            return ahead.submit(fetch_page, transport, body)
         done: Future[dict[str, Any]] = Future()
-        done.set_result(_fetch_page(transport, body))
+        done.set_result(fetch_page(transport, body))
         return done
 
     def _finish(self, started: float, error: errors.SyncError | None,

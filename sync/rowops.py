@@ -99,13 +99,15 @@ def _delete_op(state: AppState, insp: Any, spec: TableSpec, now: str) -> dict[st
     return op
 
 
-def _scope_values(insp: Any, spec: TableSpec) -> dict[str, Any]:
+def scope_values(insp: Any, spec: TableSpec) -> dict[str, Any]:
     """The columns the scope path needs, as Python values (for central's change log)."""
     obj = insp.obj()
     return {col: getattr(obj, key) for col, key in _column_keys(insp.mapper, spec)}
 
 
-def _collect(state: AppState, session: Session) -> list[tuple[dict[str, Any], Any, TableSpec]]:
+def collect_ops(state: AppState, session: Session) -> list[tuple[dict[str, Any], Any, TableSpec]]:
+    """The operations of a flush: (operation, instance state, table) for each synced object
+    the session inserts, changes or deletes."""
     now = state.now().isoformat()
     ops: list[tuple[dict[str, Any], Any, TableSpec]] = []
     for obj in session.new:
@@ -124,14 +126,16 @@ def _collect(state: AppState, session: Session) -> list[tuple[dict[str, Any], An
             ops.append((_delete_op(state, insp, spec, now), insp, spec))
     return ops
 
-def _delete_row_op(spec: TableSpec, row_id: Any, row: dict[str, Any], now: Any) -> dict:
+
+def delete_row_op(spec: TableSpec, row_id: Any, row: dict[str, Any], now: Any) -> dict:
+    """The operation of a row a bulk DELETE removed (``row``: its values before)."""
     op: dict[str, Any] = {"t": spec.name, "i": str(row_id), "o": "d", "a": now.isoformat()}
     if spec.versioned:
         op["bv"] = row["version"]
     return op
 
 
-def _update_row_ops(session: Session, spec: TableSpec, before: dict[Any, dict[str, Any]],
+def update_row_ops(session: Session, spec: TableSpec, before: dict[Any, dict[str, Any]],
                     now: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Operations for rows a bulk UPDATE changed (their version bumped, as a flush would)."""
     t = spec.table

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sync import errors, local
-from sync.answers import _number
+from sync.answers import answer_number
 from sync.client import NodeSync, Report
 from sync.engine import AppState
 from sync.transport import load_credentials, transport_for
@@ -28,7 +28,7 @@ def resequence(state: AppState) -> int:
     transport = transport_for(state, creds)
     try:
         try:
-            acked = _number(NodeSync(state).handshake(transport), "acked")
+            acked = answer_number(NodeSync(state).handshake(transport), "acked")
         except errors.SequenceRegressed as regressed:
             acked = int(regressed.details["acked"])
         return local.resequence(state, acked)

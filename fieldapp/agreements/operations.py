@@ -39,7 +39,11 @@ MAX_QUANTITY = Decimal("1000000")
 
 
 # -- drafts ------------------------------------------------------------------------------------
-def _quantity(value: Any, field: str) -> Decimal:
+def parse_quantity(value: Any, field: str) -> Decimal:
+    """A typed quantity (above 0, at most 1,000,000, two decimals) as a ``Decimal``.
+
+    :raises ValidationFailed: naming ``field``, the form field to mark.
+    """
     try:
         quantity = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -102,7 +106,7 @@ def _clean_benefits(rows: list[dict[str, Any]]) -> list[tuple[BenefitType, Decim
         if btype.id in seen:
             raise ValidationFailed(_l("Each benefit appears once."), field=prefix)
         seen.add(btype.id)
-        quantity = _quantity(row.get("quantity"), f"qty_{btype.code}")
+        quantity = parse_quantity(row.get("quantity"), f"qty_{btype.code}")
         unit = " ".join(str(row.get("unit") or btype.default_unit).split())[:30]
         schedule = " ".join(str(row.get("schedule") or "").split())
         if len(schedule) > 120:

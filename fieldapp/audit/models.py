@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fieldapp.models import Base, _current_node_id, new_id, utcnow
+from fieldapp.models import Base, current_node_id, new_id, utcnow
 
 
 class AuditEntry(Base):
@@ -22,7 +22,7 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[uuid.UUID | None]
     username: Mapped[str | None] = mapped_column(String(64))
-    node_id: Mapped[str] = mapped_column(String(36), default=_current_node_id)
+    node_id: Mapped[str] = mapped_column(String(36), default=current_node_id)
     action: Mapped[str] = mapped_column(String(40))
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[uuid.UUID]

@@ -13,7 +13,7 @@ from sqlalchemy import insert, inspect
 
 from fieldapp.audit.models import AuditEntry
 from fieldapp.extensions import db
-from fieldapp.models import _current_node_id, new_id, utcnow
+from fieldapp.models import current_node_id, new_id, utcnow
 
 #: Columns not worth repeating in every audit entry.
 _SKIP = {"created_at", "updated_at", "version", "image_png"}
@@ -109,7 +109,7 @@ def record_many(entity_type: str, entries: list[tuple[str, uuid.UUID, uuid.UUID 
     user = _actor()
     user_id, username = (user.id, user.username) if user is not None else (None, None)
     at = utcnow()
-    node = _current_node_id()
+    node = current_node_id()
     rows = []
     for action, entity_id, family_id, before, after in entries:
         before, after = _changes(before, after)

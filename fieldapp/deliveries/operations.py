@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from fieldapp.agreements.models import Agreement, AgreementBenefit, BenefitType
-from fieldapp.agreements.operations import _quantity, agreement_for_delivery
+from fieldapp.agreements.operations import agreement_for_delivery, parse_quantity
 from fieldapp.agreements.queries import delivered_by_benefit, family_agreements
 from fieldapp.agreements.rules import status_label
 from fieldapp.agreements.signatures import add_signature, decode_signature
@@ -161,7 +161,7 @@ def record_delivery(family: Family | None, data: dict[str, Any], user: Any = Non
         btype = None
     if btype is None or btype.voided:
         raise ValidationFailed(_l("Choose the benefit."), field="benefit_type_id")
-    quantity = _quantity(data.get("quantity"), "quantity")
+    quantity = parse_quantity(data.get("quantity"), "quantity")
     agreement = agreement_for_delivery(family.id, delivered_on)
     if agreement is None:
         refusal = refusal_for(family.id, delivered_on)

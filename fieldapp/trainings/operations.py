@@ -16,7 +16,7 @@ from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
-from fieldapp.models import _current_node_id, new_id, utcnow
+from fieldapp.models import current_node_id, new_id, utcnow
 from fieldapp.submissions import local_today
 from fieldapp.trainings.models import Attendance, TrainingSession
 
@@ -92,7 +92,7 @@ def save_attendance(session: TrainingSession, present: dict[uuid.UUID, str | Non
             raise ValidationFailed(_l("Some ticked families are not registered."), field="family")
     rows = {a.family_id: a for a in db.session.execute(
         select(Attendance).where(Attendance.session_id == session.id)).scalars()}
-    node = _current_node_id()
+    node = current_node_id()
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
     entries: list[tuple[str, uuid.UUID, uuid.UUID, dict | None, dict[str, Any]]] = []
