@@ -326,6 +326,58 @@ def send_again(state: AppState, central_acked: int) -> int:
     return int(again or 0)
 
 
+def send_everything(state: AppState, central_acked: int) -> int | None:
+    """After ``central_regressed``: central lost operations of this node that it no longer
+    keeps. Every record this node holds goes out again as it is now (an insert, parents before
+    children), numbered from ``central_acked`` + 1, in place of the operations after it; kept
+    deletes follow (their records are gone here).
+
+    Central settles each insert as any: a record it lost is added; one it holds the same, or in
+    a newer version, changes nothing here or comes back; one this node changed since central's
+    backup opens a conflict per differing field, both values kept for a coordinator.
+
+    :returns: how many operations go out; ``None`` when nothing was lost for good (a plain sync
+        sends the operations again, see :func:`send_again`), nothing is changed then.
+    """
+    o = state.tables.outbox
+    p = state.tables.outbox_payloads
+    t = state.tables.state
+    session = state.session
+    first_kept = session.execute(select(func.min(o.c.seq)).where(o.c.seq > central_acked)
+                                 ).scalar_one_or_none()
+    lost = central_acked < get_value(state, "acked_seq") and first_kept != central_acked + 1
+    if not lost:
+        session.rollback()
+        return None
+    deletes = [json.loads(payload) for (payload,) in session.execute(
+        select(p.c.payload).join(o, o.c.seq == p.c.seq)
+        .where(o.c.seq > central_acked, o.c.op == "d").order_by(o.c.seq))]
+    session.execute(delete(o).where(o.c.seq > central_acked))  # their payloads go with them
+    session.execute(update(t).where(t.c.key.in_(("node_seq", "acked_seq")))
+                    .values(value=central_acked))
+    from sync.outbox import write_outbox
+
+    now = state.now().isoformat()
+    session.info["sync_txmap"] = {}
+    sent = 0
+    for spec in sorted(state.registry.specs.values(), key=lambda s: state.registry.order[s.name]):
+        rows = session.execute(select(spec.table).order_by(spec.table.c.id)).mappings()
+        while chunk := rows.fetchmany(5000):  # a node's whole data never sits in memory
+            ops: list[dict[str, Any]] = []
+            for row in chunk:
+                op: dict[str, Any] = {"t": spec.name, "i": str(row["id"]), "o": "i", "a": now}
+                if spec.versioned and row.get("version") is not None:
+                    op["v"] = row["version"]
+                op["d"] = spec.codec.encode_row(row)
+                ops.append(op)
+            write_outbox(state, session, ops)
+            sent += len(ops)
+    if deletes:
+        write_outbox(state, session, deletes)
+    session.commit()
+    return sent + len(deletes)
+
+
 def discard(state: AppState, seq: int) -> bool:
     """Give up a quarantined operation (it stays listed as discarded)."""
     o = state.tables.outbox

@@ -37,6 +37,24 @@ def resequence(state: AppState) -> int:
         local.release_lock(state, owner)
 
 
+def send_everything(state: AppState) -> int | None:
+    """After ``central_regressed`` (central restored from a backup older than this node's
+    outbox keeps): ask central how far it got and send every record held here again
+    (:func:`sync.local.send_everything`). Returns how many operations go out, ``None`` when
+    central lost nothing that a plain sync does not send again."""
+    creds = load_credentials(state)
+    if creds is None:
+        raise errors.NotEnrolled()
+    owner = local.acquire_lock(state)
+    transport = transport_for(state, creds)
+    try:
+        acked = answer_number(NodeSync(state).handshake(transport), "acked")
+        return local.send_everything(state, acked)
+    finally:
+        transport.close()
+        local.release_lock(state, owner)
+
+
 # -- the loop ----------------------------------------------------------------------------------
 #: Errors that need a person (an administrator, an upgrade): retry rarely.
 NEEDS_SOMEONE = frozenset({"node_revoked", "bad_credential", "unknown_node", "schema_mismatch",

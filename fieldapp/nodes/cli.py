@@ -80,6 +80,24 @@ def resequence() -> None:
     click.echo(f"renumbered {moved} pending changes; run `fieldapp sync`")
 
 
+@node.command("resend-all")
+@with_appcontext
+def resend_all() -> None:
+    """Send every record this node holds again, after central was restored from a backup
+    older than this node's outbox keeps (the sync stopped with central_regressed)."""
+    from sync.errors import SyncError
+    from sync.runner import send_everything
+
+    try:
+        sent = send_everything(_state())
+    except SyncError as error:
+        _fail(error)
+    if sent is None:
+        click.echo("central lost nothing this node cannot send again: run `fieldapp sync`")
+        return
+    click.echo(f"{sent} operations will send every record again; run `fieldapp sync`")
+
+
 @node.command("register")
 @click.argument("name")
 @click.option("--code", required=True, help="Short node code (2-8 capital letters or digits).")

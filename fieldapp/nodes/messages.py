@@ -28,7 +28,8 @@ PLAIN = {
     "sequence_regressed": _l("This node's database seems restored from a backup. Ask an "
                              "administrator to run “fieldapp node resequence”."),
     "central_regressed": _l("Central was restored from an old backup and lost changes this node "
-                            "no longer keeps. Ask an administrator."),
+                            "no longer keeps. Ask an administrator to run “fieldapp node "
+                            "resend-all”."),
     "tls_failure": _l("Central's certificate could not be verified; nothing was sent."),
     "busy": _l("A sync is already running."),
     "sequence_gap": _l("Central expected other changes first. The node tries again by itself."),

@@ -345,6 +345,55 @@ def test_a_node_that_no_longer_keeps_what_central_lost_says_so(central, make_nod
     assert central.get(Family, waiting[0]) is None
 
 
+def test_resend_all_recovers_what_central_lost_and_the_node_no_longer_keeps(central, make_node,
+                                                                             tmp_path):
+    database = _sqlite_database(central)
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    [kept] = _families(a, c1, 1)
+    a.sync()
+    backup = str(tmp_path / "central-backup.sqlite")
+    _sqlite_copy(database, backup)
+    # After the backup: two families and an edit; the families' operations are pruned later.
+    lost = _families(a, c1, 2, start=1)
+    a.edit(Family, kept, head_given_names="Rosa")
+    a.sync()
+    with a.app.app_context():
+        o = a.state.tables.outbox
+        first_lost = min(r["seq"] for r in a.outbox() if r["op"] == "i" and r["seq"] > 2)
+        db.session.execute(o.delete().where(o.c.seq == first_lost))
+        db.session.commit()
+    _sqlite_copy(backup, database)
+    waiting = _families(a, c1, 1, start=5)
+    with pytest.raises(errors.CentralRegressed):
+        a.sync()
+    runner = a.app.test_cli_runner()
+    result = runner.invoke(args=["node", "resend-all"])
+    assert result.exit_code == 0, result.output
+    sent = int(result.output.split()[0])  # "N operations will send every record again"
+    assert sent > len(a.rows(Family))
+    assert a.status()["pending"] == sent
+    result = runner.invoke(args=["node", "resend-all"])  # done: nothing more to recover
+    assert "central lost nothing" in result.output
+    assert a.status()["pending"] == sent
+    a.sync()
+    assert a.status()["last_error"] is None
+    for family in [*lost, *waiting]:
+        assert central.get(Family, family) is not None
+    # The edit central lost meets its older copy: both values kept for a coordinator.
+    found = {c["field"]: c for c in central.rows(central.state.tables.conflicts).values()}
+    assert set(found) == {"head_given_names", "search_text"}  # the name, and what it is found by
+    conflict = found["head_given_names"]
+    assert (conflict["kind"], conflict["status"]) == ("field", "open")
+    assert (conflict["central_value"], conflict["node_value"]) == ("Persona 0", "Rosa")
+    assert_converged(central, a)
+    assert_cursor_not_ahead(central, a)
+    assert {r["status"] for r in a.outbox()} == {"acked"}
+    assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
+
+
 def test_the_same_number_reused_by_a_node_is_quarantined_on_the_node(central, make_node):
     c1 = central.add_community("C1")
     a = make_node("AAA")
