@@ -17,8 +17,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from sync.engine import SyncEngine
-from sync.fastsql import is_sqlite, uuid_of_hex
+from sync.fastsql import is_sqlite
 from sync.registry import TableSpec
+from sync.stored import uuid_of_hex
 
 engine = SyncEngine()
 
