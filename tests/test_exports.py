@@ -537,7 +537,7 @@ def test_read_ahead_gives_every_batch_and_stops_its_reader_with_the_download(tmp
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.pool import QueuePool
 
-    from fieldapp.dashboard.exports import BATCH, _read_ahead
+    from fieldapp.dashboard.streaming import BATCH, _read_ahead
 
     engine = create_engine(f"sqlite:///{tmp_path / 'rows.sqlite'}", poolclass=QueuePool,
                            connect_args={"check_same_thread": False})

@@ -265,7 +265,7 @@ def _deliveries_cols() -> list[Col]:
 
 
 def _deliveries(f: Filters) -> Select[Any]:
-    # The CSV export reads the same rows its own faster way (exports._deliveries_csv): a
+    # The CSV export reads the same rows its own faster way (delivery_csv.deliveries_csv): a
     # change here (columns, filters, order) goes there too; the export tests compare both.
     return (
         select_columns(_deliveries_cols())

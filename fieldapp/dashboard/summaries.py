@@ -111,7 +111,7 @@ def figures_select(f: Filters, communities: list[Any] | None = None) -> Any:
 def families_by_community(f: Filters) -> list[dict[str, Any]]:
     """As :func:`.queries.families_by_community`, from the figures cached per snapshot day,
     period and staff member (built from the statuses by :func:`.rollups.refresh`)."""
-    from fieldapp.dashboard.rollups import figures_staff
+    from fieldapp.dashboard.rollup_inserts import figures_staff
 
     staff_id, staff_name = figures_staff(f)
     figures = (
