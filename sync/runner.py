@@ -18,9 +18,9 @@ from sync.engine import AppState
 from sync.transport import load_credentials, transport_for
 
 
-def resequence(state: AppState) -> int:
-    """After ``sequence_regressed`` (this database was restored from a backup): ask central how
-    far it got and renumber the pending operations after that. Returns how many moved."""
+def _central_acked(state: AppState, then: Callable[[int], Any]) -> Any:
+    """Ask central (a handshake, holding the node's sync lock) how far it got with this node's
+    operations; ``then(acked)`` acts on the answer before the lock is released."""
     creds = load_credentials(state)
     if creds is None:
         raise errors.NotEnrolled()
@@ -31,10 +31,16 @@ def resequence(state: AppState) -> int:
             acked = answer_number(NodeSync(state).handshake(transport), "acked")
         except errors.SequenceRegressed as regressed:
             acked = int(regressed.details["acked"])
-        return local.resequence(state, acked)
+        return then(acked)
     finally:
         transport.close()
         local.release_lock(state, owner)
+
+
+def resequence(state: AppState) -> int:
+    """After ``sequence_regressed`` (this database was restored from a backup): ask central how
+    far it got and renumber the pending operations after that. Returns how many moved."""
+    return _central_acked(state, lambda acked: local.resequence(state, acked))
 
 
 def send_everything(state: AppState) -> int | None:
@@ -42,17 +48,7 @@ def send_everything(state: AppState) -> int | None:
     outbox keeps): ask central how far it got and send every record held here again
     (:func:`sync.local.send_everything`). Returns how many operations go out, ``None`` when
     central lost nothing that a plain sync does not send again."""
-    creds = load_credentials(state)
-    if creds is None:
-        raise errors.NotEnrolled()
-    owner = local.acquire_lock(state)
-    transport = transport_for(state, creds)
-    try:
-        acked = answer_number(NodeSync(state).handshake(transport), "acked")
-        return local.send_everything(state, acked)
-    finally:
-        transport.close()
-        local.release_lock(state, owner)
+    return _central_acked(state, lambda acked: local.send_everything(state, acked))
 
 
 # -- the loop ----------------------------------------------------------------------------------
