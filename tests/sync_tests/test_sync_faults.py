@@ -269,17 +269,58 @@ def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central,
     assert_converged(central, a)
 
 
-def _sqlite_database(central) -> str:
-    """Central's SQLite file (a PostgreSQL central is restored with pg_restore; the nodes'
-    side of a restore is the same)."""
-    if central.backend != "sqlite":
-        pytest.skip("restoring a SQLite central")
-    return central.app.instance_path + "/fieldapp.sqlite"
+def _backup(central, folder):
+    """A copy of central's database as it is now: SQLite's online backup into a file in
+    ``folder``, or on PostgreSQL a database made from it as a template (sequences and all, as
+    pg_dump and pg_restore would bring them back). Returned for :func:`_restore`."""
+    if central.backend == "sqlite":
+        copy = str(folder / "central-backup.sqlite")
+        _sqlite_copy(central.app.instance_path + "/fieldapp.sqlite", copy)
+        return copy
+    copy = f"{_pg_name(central)}_backup"
+    _pg_clone(central, _pg_name(central), copy)
+    return copy
+
+
+def _restore(central, copy) -> None:
+    """Central's database replaced by the copy :func:`_backup` made (the copy is used up)."""
+    if central.backend == "sqlite":
+        _sqlite_copy(copy, central.app.instance_path + "/fieldapp.sqlite")
+        return
+    _pg_clone(central, copy, _pg_name(central), replace=True)
+
+
+def _pg_name(central) -> str:
+    with central.app.app_context():
+        return db.engine.url.database
+
+
+def _pg_clone(central, source: str, target: str, replace: bool = False) -> None:
+    """CREATE DATABASE ``target`` TEMPLATE ``source`` (``replace``: ``target`` dropped first,
+    ``source`` dropped after). A template must have no session: central's are closed first; its
+    next request connects again."""
+    import sqlalchemy as sa
+    from conftest import PG_ADMIN_URL
+
+    with central.app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if replace:
+                conn.execute(sa.text(f'DROP DATABASE "{target}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{target}" TEMPLATE "{source}"'))
+            if replace:
+                conn.execute(sa.text(f'DROP DATABASE "{source}"'))
+                # A database's settings are not copied with it (see conftest.pg_database).
+                conn.execute(sa.text(f'ALTER DATABASE "{target}" SET synchronous_commit = off'))
+    finally:
+        admin.dispose()
 
 
 def test_central_restored_from_a_backup_gets_the_nodes_work_again(central, make_node,
                                                                    tmp_path):
-    database = _sqlite_database(central)
     c1 = central.add_community("C1")
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
@@ -290,15 +331,14 @@ def test_central_restored_from_a_backup_gets_the_nodes_work_again(central, make_
     [first] = _families(a, c1, 1)
     a.sync()
     b.sync()
-    backup = str(tmp_path / "central-backup.sqlite")
-    _sqlite_copy(database, backup)
+    backup = _backup(central, tmp_path)
     # After the backup: a new family and an edit from A, which B pulls.
     [second] = _families(a, c1, 1, start=1)
     a.edit(Family, first, head_given_names="Rosa")
     a.sync()
     b.sync()
     assert b.get(Family, second) is not None
-    _sqlite_copy(backup, database)  # central restored: it lost A's family and edit
+    _restore(central, backup)  # central restored: it lost A's family and edit
     assert central.get(Family, second) is None
     # B works on: central numbers its changes again over those A and B had pulled.
     made_by_b = _families(b, c1, 6, start=10)
@@ -320,20 +360,18 @@ def test_central_restored_from_a_backup_gets_the_nodes_work_again(central, make_
 
 
 def test_a_node_that_no_longer_keeps_what_central_lost_says_so(central, make_node, tmp_path):
-    database = _sqlite_database(central)
     c1 = central.add_community("C1")
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
     a.sync()
-    backup = str(tmp_path / "central-backup.sqlite")
-    _sqlite_copy(database, backup)
+    backup = _backup(central, tmp_path)
     _families(a, c1, 2)
     a.sync()
     with a.app.app_context():  # dropped after SYNC_OUTBOX_KEEP_DAYS
         o = a.state.tables.outbox
         db.session.execute(o.delete().where(o.c.seq == 1))
         db.session.commit()
-    _sqlite_copy(backup, database)
+    _restore(central, backup)
     waiting = _families(a, c1, 1, start=5)
     pending = a.status()["pending"]
     assert pending >= 1
@@ -347,15 +385,13 @@ def test_a_node_that_no_longer_keeps_what_central_lost_says_so(central, make_nod
 
 def test_resend_all_recovers_what_central_lost_and_the_node_no_longer_keeps(central, make_node,
                                                                              tmp_path):
-    database = _sqlite_database(central)
     c1 = central.add_community("C1")
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
     a.sync()
     [kept] = _families(a, c1, 1)
     a.sync()
-    backup = str(tmp_path / "central-backup.sqlite")
-    _sqlite_copy(database, backup)
+    backup = _backup(central, tmp_path)
     # After the backup: two families and an edit; the families' operations are pruned later.
     lost = _families(a, c1, 2, start=1)
     a.edit(Family, kept, head_given_names="Rosa")
@@ -365,7 +401,7 @@ def test_resend_all_recovers_what_central_lost_and_the_node_no_longer_keeps(cent
         first_lost = min(r["seq"] for r in a.outbox() if r["op"] == "i" and r["seq"] > 2)
         db.session.execute(o.delete().where(o.c.seq == first_lost))
         db.session.commit()
-    _sqlite_copy(backup, database)
+    _restore(central, backup)
     waiting = _families(a, c1, 1, start=5)
     with pytest.raises(errors.CentralRegressed):
         a.sync()
