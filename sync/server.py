@@ -11,7 +11,6 @@ import json
 import logging
 import time
 import uuid
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -22,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from sync import collector, errors, synclog, wire
 from sync.apply import Applier
-from sync.changelog import append_changes, entry_mark
+from sync.changelog import append_changes
 from sync.codec import INT_MAX
+from sync.contact import check_versions, clock_skew, cursor_lost, missed_refusals, node_json
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.fastpg import analyze_grown
 from sync.fastsql import begin_write, is_sqlite
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 #: Bodies smaller than this are sent as they are (gzip would only add bytes).
 GZIP_MIN = 400
-#: A clock skew is kept within what an integer column holds (68 years either way).
-SKEW_BOUND = 2**31 - 1
 
 
 def _state() -> AppState:
@@ -162,33 +160,9 @@ def enroll() -> Response:
     acked = _last_applied(state, session, node.id)
     session.commit()
     return respond({
-        "node": _node_json(node), "secret": secret, "acked": acked,
+        "node": node_json(node), "secret": secret, "acked": acked,
         "schema": state.schema_version(session), "protocol": PROTOCOL_VERSION,
     })
-
-
-def _node_json(node: NodeInfo) -> dict[str, Any]:
-    return {
-        "id": str(node.id), "code": node.code, "name": node.name,
-        "scope": None if node.scope is None else sorted(str(c) for c in node.scope),
-    }
-
-
-def check_versions(state: AppState, session: Session, body: dict[str, Any]) -> str:
-    """Refuse a node whose protocol or schema this central does not speak."""
-    protocol = body.get("protocol")
-    if type(protocol) is not int or protocol != PROTOCOL_VERSION:  # true is not 1
-        raise errors.ProtocolUnsupported(
-            f"Central speaks sync protocol {PROTOCOL_VERSION}, the node {protocol}.",
-            central=PROTOCOL_VERSION, node=protocol)
-    ours = state.schema_version(session)
-    theirs = body.get("schema")
-    accepted = {ours, *state.config("SYNC_ACCEPT_SCHEMAS")}
-    if not isinstance(theirs, str) or theirs not in accepted:
-        raise errors.SchemaMismatch(
-            f"Central's database is at version {ours}, the node's at {theirs}.",
-            central=ours, node=theirs)
-    return ours
 
 
 @bp.post("/handshake")
@@ -200,7 +174,7 @@ def handshake() -> Response:
     body = read_json(state)
     node = _authenticate(state, session)
     facts: dict[str, Any] = {k: body.get(k) for k in ("app", "schema", "pending", "quarantined")}
-    skew = _clock_skew(state, body.get("time"))
+    skew = clock_skew(state, body.get("time"))
     if skew is not None:
         facts["clock_skew_s"] = skew
     try:
@@ -220,9 +194,9 @@ def handshake() -> Response:
     confirmed = body.get("acked")
     if not (type(confirmed) is int and 0 <= confirmed <= INT_MAX):  # compared in SQL
         confirmed = 0
-    rejected = _rejections(state, session, node.id, confirmed, acked)
+    rejected = missed_refusals(state, session, node.id, confirmed, acked)
     top = horizon(state, session)
-    lost = _cursor_lost(state, session, body.get("cursor"), body.get("mark"), top)
+    lost = cursor_lost(state, session, body.get("cursor"), body.get("mark"), top)
     if (not lost and body.get("cursor") == top and body.get("seq") == acked
             and not body.get("pending") and not rejected):
         facts["success"] = True  # nothing to push or pull: this handshake is the whole sync
@@ -233,23 +207,12 @@ def handshake() -> Response:
     session.commit()
     answer = {
         "protocol": PROTOCOL_VERSION, "schema": schema, "time": state.now().isoformat(),
-        "node": _node_json(node), "acked": acked, "rejected": rejected, "horizon": top,
+        "node": node_json(node), "acked": acked, "rejected": rejected, "horizon": top,
         "skew": skew,
     }
     if lost:
         answer["cursor_lost"] = True
     return respond(answer)
-
-
-def _cursor_lost(state: AppState, session: Session, cursor: Any, mark: Any, top: int) -> bool:
-    """Whether the node's cursor names a change this log does not hold as the node saw it:
-    past the horizon, or another entry under its number (central restored from a backup,
-    numbering new changes again). The node then pulls its scope again from the start."""
-    if type(cursor) is not int or cursor <= 0:
-        return False
-    if cursor > top:
-        return True
-    return type(mark) is str and mark != entry_mark(state, session, cursor)
 
 
 def _refused(state: AppState, node: NodeInfo, started: float, refusal: errors.SyncError,
@@ -261,36 +224,6 @@ def _refused(state: AppState, node: NodeInfo, started: float, refusal: errors.Sy
     _log(state, session, node.id, "handshake", started, ok=False, code=refusal.code,
          message=refusal.message)
     session.commit()
-
-
-def _clock_skew(state: AppState, node_time: Any) -> int | None:
-    """The node's clock minus central's, in seconds, when beyond the tolerance."""
-    if not isinstance(node_time, str):
-        return None
-    try:
-        theirs = datetime.fromisoformat(node_time)
-    except ValueError:
-        return None
-    if theirs.tzinfo is None:
-        return None
-    skew = (theirs - state.now()).total_seconds()
-    if abs(skew) <= float(state.config("SYNC_CLOCK_TOLERANCE")):
-        return 0
-    return int(max(-SKEW_BOUND, min(skew, SKEW_BOUND)))
-
-
-def _rejections(state: AppState, session: Session, node_id: uuid.UUID, after: int,
-                upto: int) -> list[dict[str, Any]]:
-    if upto <= after:
-        return []
-    q = state.tables.quarantine
-    rows = session.execute(
-        select(q.c.node_seq, q.c.code, q.c.message).where(
-            q.c.direction == "push", q.c.node_id == node_id, q.c.node_seq > after,
-            q.c.node_seq <= upto,
-        ).order_by(q.c.node_seq)
-    )
-    return [{"s": s, "code": c, "message": m} for s, c, m in rows]
 
 
 @bp.post("/push")
