@@ -467,6 +467,31 @@ def _push_log(central):
             if r["action"] == "push" and (d := r["detail"])["last"]]
 
 
+def test_push_pages_keep_to_the_byte_limit(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA", SYNC_PUSH_PAGE_BYTES=2500)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 6)
+    pending = _pending_lines(a)
+    from sync import local
+
+    with a.app.app_context():
+        lines = local.outbox_page(a.state, 1000, 2500)
+        assert 1 < len(lines) < len(pending)
+        assert lines == pending[: len(lines)]  # the first ones, in order, as they are sent
+        assert len(b"\n".join(lines)) <= 2500 < len(b"\n".join(pending[: len(lines) + 1]))
+        assert local.outbox_page(a.state, 1000, 10) == pending[:1]  # a line longer goes alone
+        assert local.outbox_page(a.state, 2, 10**6) == pending[:2]
+        assert local.outbox_page(a.state, 1000, 10**6, after=3) == [
+            line for line in pending if json.loads(line)["s"] > 3]
+    a.sync()
+    pages = _push_log(central)
+    assert len(pages) > 1
+    assert [first for first, _last, _r in pages[1:]] == [last + 1 for _f, last, _r in pages[:-1]]
+    assert_converged(central, a)
+
+
 def _slow_first_pages(seconds: float):
     """A central fault: a page not sent ahead (no ``X-Sync-After``) is slow to reach the
     node's lock, so the page sent ahead of it on the other connection gets there first."""
