@@ -146,7 +146,7 @@ def make_app(args: argparse.Namespace, workdir: Path) -> tuple[Any, str, Any]:
 
 def login(app: Any) -> Any:
     """A test client logged in as the demo coordinator."""
-    from fieldapp.demo.generator import DEMO_PASSWORD
+    from fieldapp.demo.base import DEMO_PASSWORD
 
     client = app.test_client()
     response = client.post(
