@@ -389,14 +389,19 @@ def test_resend_all_recovers_what_central_lost_and_the_node_no_longer_keeps(cent
     a = make_node("AAA")
     a.enrol(central, communities=("C1",))
     a.sync()
-    [kept] = _families(a, c1, 1)
+    [kept, gone] = _families(a, c1, 2, start=0)
     a.sync()
     backup = _backup(central, tmp_path)
     on_central = max(r["seq"] for r in a.outbox())
-    # After the backup: two families and an edit; the first operation after it is pruned.
-    lost = _families(a, c1, 2, start=1)
+    # After the backup: two families, an edit and a delete; the first operation after it is
+    # pruned.
+    lost = _families(a, c1, 2, start=2)
     a.edit(Family, kept, head_given_names="Rosa")
+    with a.app.app_context():
+        db.session.delete(db.session.get(Family, gone))
+        db.session.commit()
     a.sync()
+    assert central.get(Family, gone) is None
     with a.app.app_context():
         o = a.state.tables.outbox
         db.session.execute(o.delete().where(o.c.seq == on_central + 1))
@@ -418,6 +423,7 @@ def test_resend_all_recovers_what_central_lost_and_the_node_no_longer_keeps(cent
     assert a.status()["last_error"] is None
     for family in [*lost, *waiting]:
         assert central.get(Family, family) is not None
+    assert central.get(Family, gone) is None  # the delete, still kept, went out again
     # The edit central lost meets its older copy: both values kept for a coordinator.
     found = {c["field"]: c for c in central.rows(central.state.tables.conflicts).values()}
     assert set(found) == {"head_given_names", "search_text"}  # the name, and what it is found by
