@@ -18,6 +18,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sync import errors
 from sync.engine import AppState
 from sync.fastsql import is_sqlite
+from sync.outbox import write_outbox
+from sync.rowops import insert_row_op
 
 
 # -- small state --------------------------------------------------------------------------
@@ -237,8 +239,6 @@ def requeue(state: AppState, seq: int) -> int | None:
     An insert is sent again with the row as it is now; an update with its fields' current
     values. Returns the new operation's number, ``None`` when the record no longer exists.
     """
-    from sync.outbox import write_outbox
-
     o = state.tables.outbox
     p = state.tables.outbox_payloads
     session = state.session
@@ -368,21 +368,13 @@ def send_everything(state: AppState, central_acked: int) -> int | None:
     session.execute(delete(o).where(o.c.seq > central_acked))  # their payloads go with them
     session.execute(update(t).where(t.c.key.in_(("node_seq", "acked_seq")))
                     .values(value=central_acked))
-    from sync.outbox import write_outbox
-
     now = state.now().isoformat()
     session.info["sync_txmap"] = {}
     sent = 0
     for spec in sorted(state.registry.specs.values(), key=lambda s: state.registry.order[s.name]):
         rows = session.execute(select(spec.table).order_by(spec.table.c.id)).mappings()
         while chunk := rows.fetchmany(5000):  # a node's whole data never sits in memory
-            ops: list[dict[str, Any]] = []
-            for row in chunk:
-                op: dict[str, Any] = {"t": spec.name, "i": str(row["id"]), "o": "i", "a": now}
-                if spec.versioned and row.get("version") is not None:
-                    op["v"] = row["version"]
-                op["d"] = spec.codec.encode_row(row)
-                ops.append(op)
+            ops = [insert_row_op(spec, row, now) for row in chunk]
             write_outbox(state, session, ops)
             sent += len(ops)
     if deletes:

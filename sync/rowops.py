@@ -127,6 +127,16 @@ def collect_ops(state: AppState, session: Session) -> list[tuple[dict[str, Any],
     return ops
 
 
+def insert_row_op(spec: TableSpec, row: Any, now: str) -> dict[str, Any]:
+    """The insert of a stored row (a mapping of every column) as it is now, as
+    :func:`_insert_op` makes it for a new object."""
+    op: dict[str, Any] = {"t": spec.name, "i": str(row["id"]), "o": "i", "a": now}
+    if spec.versioned and row.get("version") is not None:
+        op["v"] = row["version"]
+    op["d"] = spec.codec.encode_row(row)
+    return op
+
+
 def delete_row_op(spec: TableSpec, row_id: Any, row: dict[str, Any], now: Any) -> dict:
     """The operation of a row a bulk DELETE removed (``row``: its values before)."""
     op: dict[str, Any] = {"t": spec.name, "i": str(row_id), "o": "d", "a": now.isoformat()}
