@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash
 
 from fieldapp.models import utcnow
-from fieldapp.nodes.models import Node
+from fieldapp.nodes.models import Node, node_communities
 from sync.codec import storable
 from sync.engine import NodeInfo
 from sync.errors import BadCredential, EnrolmentRefused, NodeRevoked, UnknownNode
@@ -47,16 +47,24 @@ class Directory:
     """Implements :class:`sync.engine.NodeDirectory` on the ``nodes`` table."""
 
     def authenticate(self, session: Session, node_id: uuid.UUID, secret: str) -> NodeInfo:
+        # Plain rows, not ORM objects: every sync request (each push page) comes through here,
+        # and loading a Node with its communities cost some 3 ms of central's CPU a request.
         node = session.execute(
-            select(Node).options(selectinload(Node.communities)).where(Node.id == node_id)
-        ).scalar_one_or_none()
+            select(Node.code, Node.name, Node.all_communities, Node.revoked_at,
+                   Node.credential_hash).where(Node.id == node_id)
+        ).first()
         if node is None:
             raise UnknownNode()
         if node.revoked_at is not None:
             raise NodeRevoked()
         if not node.credential_hash or not check_secret(node.credential_hash, secret):
             raise BadCredential()
-        return node_info(node)
+        scope = None
+        if not node.all_communities:
+            scope = frozenset(session.execute(
+                select(node_communities.c.community_id)
+                .where(node_communities.c.node_id == node_id)).scalars())
+        return NodeInfo(id=node_id, code=node.code, name=node.name, scope=scope)
 
     def enrol(self, session: Session, code: str, facts: dict[str, Any]) -> tuple[NodeInfo, str]:
         node_code, _, _rest = code.strip().upper().partition("-")
