@@ -3,7 +3,8 @@
     python benchmarks/push_replay.py --scale 1 [--runs 3] [--postgresql] [--json]
 
 The push pages of the demo program's field node (every record in its outbox, encoded and
-gzipped as the node sends them) are posted one after the other to a new central on SQLite (or,
+gzipped as the node sends them over a fast link, where its pages grow) are posted one after
+the other to a new central on SQLite (or,
 with ``--postgresql``, in a new database of the local server, dropped afterwards), holding the
 dashboard's triggers as a central does once its dashboard has been opened, through
 Flask's test client: no network, no other process, no page in flight beside the one
@@ -126,10 +127,17 @@ def push_pages(source: Path, work: Path) -> list[tuple[bytes, dict[str, str]]]:
     with node.app_context():
         state = node.extensions["sync"]
         after = 0
-        while lines := local.outbox_page(state, int(state.config("SYNC_PUSH_PAGE_OPS")),
-                                         int(state.config("SYNC_PUSH_PAGE_BYTES")), after=after):
+        # Sizes as the node reads them on a fast link (sync.client.NodeSync._grow_pages): three
+        # pages at the configured size (two sent, one read ahead before the first answer), then
+        # twice as large after each answer, up to SYNC_PUSH_PAGE_GROWTH times.
+        scale, growth = 1, max(1, int(state.config("SYNC_PUSH_PAGE_GROWTH")))
+        while lines := local.outbox_page(state, int(state.config("SYNC_PUSH_PAGE_OPS")) * scale,
+                                         int(state.config("SYNC_PUSH_PAGE_BYTES")) * scale,
+                                         after=after):
             pages.append(encode_body(b"\n".join(lines), "application/x-ndjson"))
             after = json.loads(lines[-1])["s"]
+            if len(pages) >= 3:
+                scale = min(scale * 2, growth)
         db.engine.dispose()
     return pages
 

@@ -70,3 +70,5 @@ class Flight:
     request: Future[dict[str, Any]]
     #: Sent while the page before it was still waiting for its answer.
     ahead: bool
+    #: When it was sent (``time.monotonic()``).
+    sent_at: float

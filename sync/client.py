@@ -99,6 +99,8 @@ class NodeSync:
         self.state = state
         self.session = state.session
         self.report = Report()
+        #: How many times the configured size the next push page may be (see _grow_pages).
+        self.page_scale = 1
 
     def run(self) -> Report:
         """Sync once.
@@ -246,6 +248,7 @@ class NodeSync:
                 conflicts = answer_number(answer, "conflicts", 0)
                 if acked < sent.last:
                     raise errors.BadResponse(f"Central acknowledged {acked}, not {sent.last}.")
+                self._grow_pages(sent)
                 local.reconcile(state, acked, rejected)
                 state.fault("push.after_mark")
                 self._note_rejections(rejected)
@@ -268,13 +271,32 @@ class NodeSync:
         if behind is not None:
             headers = {**headers, "X-Sync-After": str(behind)}
         return Flight(lines, json.loads(lines[0])["s"], json.loads(lines[-1])["s"], link,
-                       sender.submit(link.send, "/push", body, headers), behind is not None)
+                       sender.submit(link.send, "/push", body, headers), behind is not None,
+                       time.monotonic())
+
+    def _grow_pages(self, answered: Flight) -> None:
+        """Let the next pages grow when this one was answered quickly, or bring them back.
+
+        The time from sending a page to its answer covers its transfer, central's work and
+        its wait for the page before it. Under ``SYNC_PUSH_FAST_S`` the link is fast: the
+        next pages are read twice as large, up to ``SYNC_PUSH_PAGE_GROWTH`` times the
+        configured size (central applies fewer pages, each with its own commit and look-ups).
+        Slower, they go back to the configured size at once: on a weak link a page cut on the
+        way is sent again whole, so it stays small there.
+        """
+        state = self.state
+        if time.monotonic() - answered.sent_at <= float(state.config("SYNC_PUSH_FAST_S")):
+            self.page_scale = min(self.page_scale * 2,
+                                  max(1, int(state.config("SYNC_PUSH_PAGE_GROWTH"))))
+        else:
+            self.page_scale = 1
 
     def _push_page(self, after: int) -> tuple[list[bytes], bytes, dict[str, str]] | None:
         """The next page of pending operations numbered above ``after``, encoded to send."""
         state = self.state
-        lines = local.outbox_page(state, int(state.config("SYNC_PUSH_PAGE_OPS")),
-                                  int(state.config("SYNC_PUSH_PAGE_BYTES")), after=after)
+        scale = self.page_scale
+        lines = local.outbox_page(state, int(state.config("SYNC_PUSH_PAGE_OPS")) * scale,
+                                  int(state.config("SYNC_PUSH_PAGE_BYTES")) * scale, after=after)
         if not lines:
             return None
         return (lines, *encode_body(b"\n".join(lines), "application/x-ndjson"))

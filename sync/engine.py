@@ -28,6 +28,12 @@ DEFAULTS: dict[str, Any] = {
     #: Operations per push page and the raw size a page may reach (then gzip).
     "SYNC_PUSH_PAGE_OPS": 2500,
     "SYNC_PUSH_PAGE_BYTES": 2_000_000,
+    #: A push page answered within this many seconds lets the next ones grow, twice as large
+    #: each time up to this many times the sizes above; a slower answer brings them back. Over
+    #: a weak link pages stay small (less to send again when it drops); over a fast one central
+    #: applies fewer, larger pages. A growth of 1 keeps pages at the sizes above.
+    "SYNC_PUSH_FAST_S": 1.0,
+    "SYNC_PUSH_PAGE_GROWTH": 4,
     #: Central: seconds a push page sent ahead waits for the page before it, should it
     #: overtake that page (then the node sends it again).
     "SYNC_AHEAD_WAIT": 5.0,

@@ -17,7 +17,9 @@ from sync import errors, wire
 from sync.errors import SimulatedCrash
 from sync.testing import LinkProxy
 
-PAGE = {"SYNC_PUSH_PAGE_OPS": 5, "SYNC_PULL_PAGE_ROWS": 4}
+#: Small pages, the same size all along (push pages do not grow on a fast link here): these
+#: tests count the pages and name the operations each holds.
+PAGE = {"SYNC_PUSH_PAGE_OPS": 5, "SYNC_PUSH_PAGE_GROWTH": 1, "SYNC_PULL_PAGE_ROWS": 4}
 
 
 def _families(node, community, n, start=0):
@@ -496,6 +498,67 @@ def test_push_pages_keep_to_the_byte_limit(central, make_node):
     assert len(pages) > 1
     assert [first for first, _last, _r in pages[1:]] == [last + 1 for _f, last, _r in pages[:-1]]
     assert_converged(central, a)
+
+
+def _page_sizes(central):
+    return [last - first + 1 for first, last, _replayed in _push_log(central)]
+
+
+def test_push_pages_grow_while_central_answers_quickly(central, make_node):
+    """Over a fast link the pages grow, twice as large after each quick answer, up to
+    ``SYNC_PUSH_PAGE_GROWTH`` times the configured size; every operation goes once, in order."""
+    c1 = central.add_community("C1")
+    a = make_node("AAA", SYNC_PUSH_PAGE_OPS=5, SYNC_PUSH_FAST_S=60.0)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 30)  # 60 operations
+    report = a.sync()
+    assert (report.pushed, report.rejected) == (60, 0)
+    # Two pages go out at the configured size and the third is read before the first answer;
+    # then each answer doubles the next page read, up to four times the size.
+    assert _page_sizes(central) == [5, 5, 5, 10, 20, 15]
+    pages = _push_log(central)
+    assert [first for first, _last, _r in pages[1:]] == [last + 1 for _f, last, _r in pages[:-1]]
+    assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
+    assert_converged(central, a)
+
+
+def test_push_pages_come_back_to_their_size_when_answers_slow_down(central, make_node):
+    """A page answered slowly (a weak link, a busy central) brings the next pages read back to
+    the configured size: a page cut on the way is sent again whole."""
+    import time
+
+    from flask import request
+
+    def slow_after_ten() -> None:  # the pages after operation 10 reach the lock late
+        after = request.headers.get("X-Sync-After", "")
+        if after.isdigit() and int(after) >= 10:
+            time.sleep(1.0)
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA", SYNC_PUSH_PAGE_OPS=5, SYNC_PUSH_FAST_S=0.5)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 30)  # 60 operations
+    central.app.config["SYNC_FAULTS"] = {"central.push.before_lock": slow_after_ten}
+    report = a.sync()
+    central.app.config["SYNC_FAULTS"] = None
+    assert (report.pushed, report.rejected) == (60, 0)
+    # The first two answers are quick (pages of 10, then 20, are read), the third is slow:
+    # the pages read after it are back to 5 operations (growing on, the last would be 15).
+    assert _page_sizes(central) == [5, 5, 5, 10, 20, 5, 5, 5]
+    assert all(count == 1 for _seq, count in _changes_of(central, "AAA"))
+    assert_converged(central, a)
+
+
+def test_push_pages_keep_their_size_with_no_growth(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA", SYNC_PUSH_PAGE_OPS=5, SYNC_PUSH_PAGE_GROWTH=1, SYNC_PUSH_FAST_S=60.0)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    _families(a, c1, 10)
+    a.sync()
+    assert _page_sizes(central) == [5, 5, 5, 5]
 
 
 def _slow_first_pages(seconds: float):
