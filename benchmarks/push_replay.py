@@ -3,17 +3,16 @@
     python benchmarks/push_replay.py --scale 1 [--runs 3] [--postgresql] [--json]
 
 The push pages of the demo program's field node (every record in its outbox, encoded and
-gzipped as the node sends them over a fast link, where its pages grow) are posted one after
-the other to a new central on SQLite (or,
-with ``--postgresql``, in a new database of the local server, dropped afterwards), holding the
-dashboard's triggers as a central does once its dashboard has been opened, through
-Flask's test client: no network, no other process, no page in flight beside the one
-applied. It reports central's CPU seconds for the whole push, split into the part before the
-node's lock (reading, checking and converting a page: in a real push another worker does it
-while the page before is applied) and the part under the lock (one page at a time: the push's
-critical path), with the main steps under the lock. On a busy or unsteady machine these
-figures move far less than ``benchmarks/sync.py``'s wall times, which add both processes'
-contention for the cores.
+gzipped as the node sends them over a fast link, where its pages grow) are posted one after the
+other to a new central on SQLite (or, with ``--postgresql``, in a new database of the local
+server, dropped afterwards), holding the dashboard's triggers as a central does once its
+dashboard has been opened, through Flask's test client: no network, no other process, no page
+in flight beside the one applied. It reports central's CPU seconds for the whole push, split
+into the part before the node's lock (reading, checking and converting a page: in a real push
+another worker does it while the page before is applied) and the part under the lock (one page
+at a time: the push's critical path), with the main steps under the lock. On a busy or unsteady
+machine these figures move far less than ``benchmarks/sync.py``'s wall times, which add both
+processes' contention for the cores.
 """
 
 from __future__ import annotations
