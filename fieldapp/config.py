@@ -10,28 +10,47 @@ from datetime import timedelta
 
 
 class DefaultConfig:
-    """Defaults for both roles; see README "Configuration" for every key."""
+    """Defaults for both roles.
+
+    Each setting carries its meaning in a ``#:`` comment right above it (settings on the lines
+    just below share it): ``tools/config_table.py`` renders them into
+    ``docs/operating/configuration.md``, and a test fails when that page is stale.
+    """
 
     #: ``field`` (a node in a zone, works offline) or ``central`` (the program's record).
     ROLE = "field"
     #: SQLAlchemy URL; ``None`` means ``sqlite:///<instance>/fieldapp.sqlite``.
     SQLALCHEMY_DATABASE_URI: str | None = None
+    #: Extra keyword arguments for SQLAlchemy's ``create_engine`` (pool size and the like).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    #: Upgrade the database to the newest migration when the app starts.
+    #: Upgrade the database to the newest migration when the app starts (central with several
+    #: workers: ``false``, and ``fieldapp db upgrade`` once per release before starting them).
     AUTO_MIGRATE = True
+    #: Signs sessions and CSRF tokens. Generated on first start into ``instance/secret_key``
+    #: (mode 0600, never shipped); set it only to share one key between servers.
+    SECRET_KEY: str
+    #: This installation's identity (a UUID and a short code such as ``K7Q`` that record codes
+    #: embed), generated on first start into ``instance/node.json``.
+    NODE_ID: str
+    NODE_CODE: str
     #: SQLite: copy the write-ahead log back into the database file in a background thread
     #: this often (seconds; 0 = in whichever commit fills it, SQLite's default), and let a
     #: commit do it only past this many pages (4 KB each). See ``fieldapp/checkpoints.py``.
     SQLITE_CHECKPOINT_SECONDS = 1.0
     SQLITE_CHECKPOINT_PAGES = 10_000
 
-    #: Program identity, printed on agreements and used in codes (``AM-...``).
+    #: First part of every record code (``AM-K7Q-0042``).
     PROGRAM_PREFIX = "AM"
+    #: The program's name, printed on agreements and summaries.
     PROGRAM_NAME = "Acuerdos de Conservación — Bosque de Protección Alto Mayo"
+    #: The dashboard shows the families with an active agreement against this target.
     PROGRAM_TARGET_FAMILIES = 1033
+    #: ISO date the dashboard takes as today (demos, tests); unset: the clock.
+    DASHBOARD_TODAY: str
     #: The dashboard's sync panel flags a field node not heard from in this many days.
     DASHBOARD_SYNC_STALE_DAYS = 3
-    #: Public URL of central, used in QR verification links on printed agreements.
+    #: Public URL of central, put in the QR verification links of printed agreements: set it on
+    #: every node that prints, or the codes point at ``localhost``.
     CENTRAL_PUBLIC_URL = "http://localhost:5000"
     #: The parties printed on agreements besides the family (empty: the line is left out).
     PRINT_ORGANISATION = "Conservación Internacional Perú"
@@ -41,12 +60,15 @@ class DefaultConfig:
     VERIFY_RATE_WINDOW = 60
 
     # Sessions and cookies: personal data (DNI, plot location) lives behind the login.
+    #: Cookies are out of scripts' reach and not sent with other sites' requests.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    #: Set to True behind HTTPS (the reverse proxy); see README "Deploying central".
+    #: Set to true behind HTTPS (the reverse proxy): cookies then travel only over TLS.
     SESSION_COOKIE_SECURE = False
+    #: The same for the "remember me" cookie.
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: A session lasts this long from the last day the user opened a page.
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
     #: The session cookie is sent again only when the session changes, and on the first page a
     #: user opens each day (``fieldapp.auth.access``), which keeps a working user's 14 days
@@ -57,27 +79,39 @@ class DefaultConfig:
     #: Honour X-Forwarded-* from this many proxies (0 = none).
     PROXY_FIX_HOPS = 0
 
-    # Login throttling: after this many failures in the window, the account waits.
+    #: Login throttling: after this many failures for a user name (known or not) within the
+    #: window, that name waits for the lockout.
     LOGIN_MAX_FAILURES = 5
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
     LOGIN_LOCKOUT = timedelta(minutes=15)
 
-    WTF_CSRF_TIME_LIMIT = None  # tablets keep a form open all day; the session bounds it
+    #: CSRF tokens do not expire on their own: tablets keep a form open all day; the session
+    #: bounds them.
+    WTF_CSRF_TIME_LIMIT = None
 
-    # Internationalisation: Spanish first.
+    #: Interface language before a user chooses one (Spanish first).
     BABEL_DEFAULT_LOCALE = "es"
+    #: The program's time zone: "today" (no future deliveries, visits, paper signatures), the
+    #: dashboard's days, registration days.
     BABEL_DEFAULT_TIMEZONE = "America/Lima"
+    #: Interface languages offered.
     LANGUAGES = ("es", "en")
 
     #: Page size of lists.
     PER_PAGE = 25
+    #: Entries per page of the audit history.
+    AUDIT_PER_PAGE = 50
+    #: Largest request body accepted (bytes); keep a grown sync push page under it.
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 
-    # The tablet PWA (fieldapp/pwa): how long a page waits for the node before the tablet's
-    # stored copy answers, how long the reachability probe and an outbox send may take, how often
-    # open pages retry the outbox, and a salt that forces a new service worker version.
+    # The tablet PWA (fieldapp/pwa).
+    #: How long a page waits for the node before the tablet's stored copy answers (ms).
     PWA_NETWORK_TIMEOUT_MS = 3000
+    #: Timeout of the reachability probe before the outbox sends (ms).
     PWA_PROBE_TIMEOUT_MS = 3000
+    #: Timeout of one outbox send (ms).
     PWA_SEND_TIMEOUT_MS = 20000
+    #: How often open pages retry the outbox (ms).
     PWA_REPLAY_INTERVAL_MS = 30000
+    #: Changes the service worker's version without changing an asset.
     PWA_VERSION_SALT = ""

@@ -46,8 +46,12 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_LOG_KEEP": 2000,
     #: Seconds to wait for central (connect and each read).
     "SYNC_TIMEOUT": 60.0,
-    #: The loop: seconds between syncs when all is well, and the longest back-off.
+    #: ``fieldapp sync --loop``: seconds between syncs when all is well.
     "SYNC_INTERVAL": 300.0,
+    #: The loop's back-off (seconds; ``sync.runner``): after the n-th failed sync in a row it
+    #: waits a random time between half and all of ``SYNC_MIN_BACKOFF * 2**(n-1)``, capped at
+    #: ``SYNC_MAX_BACKOFF``; an error that needs a person (revoked node, schema mismatch, a
+    #: restored backup...) waits ``SYNC_MAX_BACKOFF``, central ``busy`` ``SYNC_MIN_BACKOFF``.
     "SYNC_MIN_BACKOFF": 5.0,
     "SYNC_MAX_BACKOFF": 3600.0,
     #: A clock further than this from central's (seconds) is flagged.

@@ -26,11 +26,15 @@ from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 
 DATA_URL_PREFIX = "data:image/png;base64,"
-#: Defaults; each can be changed in the configuration (``SIGNATURE_MAX_BYTES`` ...).
+#: Defaults; each can be changed in the configuration (``SIGNATURE_MAX_BYTES`` ...). The
+#: ``#:`` comments are the settings' documentation (``tools/config_table.py``).
 LIMITS = {
+    #: Largest decoded signature PNG (bytes).
     "SIGNATURE_MAX_BYTES": 256 * 1024,
+    #: Accepted widths of a signature image (pixels).
     "SIGNATURE_MIN_WIDTH": 200,
     "SIGNATURE_MAX_WIDTH": 2000,
+    #: Accepted heights of a signature image (pixels).
     "SIGNATURE_MIN_HEIGHT": 60,
     "SIGNATURE_MAX_HEIGHT": 1000,
 }

@@ -66,7 +66,7 @@ def audit_value(value: Any, limit: int = 120) -> str:
 def _page(stmt: Any) -> Any:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     return db.paginate(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), page=page,
-                       per_page=current_app.config.get("AUDIT_PER_PAGE", 50), error_out=False)
+                       per_page=current_app.config["AUDIT_PER_PAGE"], error_out=False)
 
 
 @bp.route("/families/<uuid:family_id>")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from fieldapp.extensions import db
 from fieldapp.nodes.models import SYNC_TABLES as T
 from fieldapp.nodes.models import Node
+from sync.engine import DEFAULTS as SYNC_DEFAULTS
 
 
 def dashboard_rows() -> list[dict[str, Any]]:
@@ -28,7 +29,8 @@ def dashboard_rows() -> list[dict[str, Any]]:
         .group_by(T.quarantine.c.node_id)).all())
     applied = dict(db.session.execute(
         select(T.node_state.c.node_id, T.node_state.c.last_applied_seq)).all())
-    tolerance = float(current_app.config.get("SYNC_CLOCK_TOLERANCE", 300))
+    tolerance = float(current_app.config.get("SYNC_CLOCK_TOLERANCE",
+                                            SYNC_DEFAULTS["SYNC_CLOCK_TOLERANCE"]))
     return [
         {
             "node": node,
