@@ -36,7 +36,7 @@ fmt: install  ## ruff format and import sorting
 	$(PY) -m ruff check --fix --select I fieldapp sync tests benchmarks tools
 	$(PY) -m ruff format fieldapp sync tests benchmarks tools
 
-bench: install  ## run the benchmarks at scale 1 (figures for the README)
+bench: install  ## run the benchmarks at scale 1 (figures for docs/benchmarks.md)
 	$(PY) benchmarks/pages.py --scale 1
 	$(PY) benchmarks/printing.py
 	$(PY) benchmarks/sync.py --scale 1

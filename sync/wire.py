@@ -2,7 +2,7 @@
 
 A push page is about 1.4 MB of JSON. Compressing it was a third of the node's CPU in an initial
 push with the standard library's level 6; zlib-ng's level 7 makes streams 4% smaller than that in
-40% of the time (``benchmarks/sync.py``; README, "Sync: Speed"). Either end reads what the other
+40% of the time (``benchmarks/sync.py``; docs/benchmarks.md). Either end reads what the other
 end's ``zlib`` or zlib-ng wrote: the stream format is gzip's.
 """
 

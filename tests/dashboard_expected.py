@@ -1,7 +1,7 @@
 """The dashboard's figures computed the plain way, for tests: load the records, loop in Python.
 
 Independent of fieldapp.dashboard (it imports only the models), it follows the definitions
-written in README.md ("Dashboard", "Definitions"), so a test can compare what the app shows
+written in docs/using/dashboard.en.md ("Definitions"), so a test can compare what the app shows
 through HTTP with numbers it computed itself.
 """
 

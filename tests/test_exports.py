@@ -24,8 +24,8 @@ from tests.test_dashboard import (
 
 YEAR = {"from": "2026-01", "to": "2026-10"}
 
-#: The published column names (README "Export columns"). Changing one breaks users' sheets:
-#: this list changes only by adding at the end, with the README.
+#: The published column names (docs/using/dashboard.en.md, "Export columns"). Changing one
+#: breaks users' sheets: this list changes only by adding at the end, with the docs.
 COLUMNS = {
     "community_summary": [
         "community_code",

@@ -1,7 +1,7 @@
 """Datasets: named selections with stable column names, shared by the lists and the exports.
 
 A dataset is a SELECT of labelled columns built from the dashboard's filters. Column names
-are part of the export format (listed in README.md, "Dashboard", "Export columns"): add new
+are part of the export format (listed in docs/using/dashboard.en.md, "Export columns"): add new
 columns at the end, never rename or remove one. This module holds what every dataset is made of; the
 entities' datasets are in :mod:`.family_datasets` and :mod:`.fieldwork_datasets` (named in
 :mod:`.entities`), the lists' in :mod:`.lists`.

@@ -2,7 +2,7 @@
 
 Python only merges a handful of already-aggregated rows (one per community, benefit type,
 status or month); it never walks the big tables. Definitions live in :mod:`.status` and in
-README.md ("Dashboard", "Definitions"); which records each figure counts, in :mod:`.conditions`.
+docs/using/dashboard.en.md ("Definitions"); which records each figure counts, in :mod:`.conditions`.
 :func:`.overview.summary` gathers them (and the :mod:`.trend`) for the page.
 """
 

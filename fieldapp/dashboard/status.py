@@ -1,6 +1,6 @@
 """Each family's compliance status on a day, computed in SQL (one grouped query, no loops).
 
-The definitions (also in README.md, "Dashboard", "Definitions"), all taken on the snapshot
+The definitions (also in docs/using/dashboard.en.md, "Definitions"), all taken on the snapshot
 day ``asof``:
 
 - **Agreement in force**: a non-voided agreement with status ``active`` or ``suspended`` whose

@@ -299,8 +299,8 @@ def build_summary_pdf(
     story.append(
         Paragraph(
             _(
-                "Printed %(when)s by fieldapp (%(node)s). Definitions of every figure: README, "
-                "section Dashboard.",
+                "Printed %(when)s by fieldapp (%(node)s). Definitions of every figure: "
+                "docs/using/dashboard.en.md, Definitions.",
                 when=printed,
                 node=node,
             ),
