@@ -18,7 +18,9 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 
 
 def _documents() -> list[Path]:
-    return [ROOT / "README.md", ROOT / "CHANGES.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    """The README, CHANGES, everything under docs/, and the sync spec wherever it lives."""
+    found = [ROOT / "README.md", ROOT / "CHANGES.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    return found + [path for path in [ROOT / "sync" / "README.md"] if path.exists()]
 
 
 def test_the_configuration_page_is_what_the_code_renders() -> None:
