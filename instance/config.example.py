@@ -1,4 +1,5 @@
 # Copy to instance/config.py. Every key can also be set as an environment variable FIELDAPP_<KEY>.
+# Every setting, its default and what it means: docs/operating/configuration.md.
 
 # "field" for a field node (works offline, syncs to central); "central" for the program's server.
 ROLE = "field"
