@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -210,19 +211,24 @@ def _sqlite_restore(backup_file: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def database_in_use(path: Path) -> bool:
-    """``True`` when another connection has the SQLite file open (the app, the sync loop): in
-    WAL mode an open connection keeps a shared lock that an exclusive one cannot pass."""
-    conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0, isolation_level=None)
-    try:
-        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-        conn.execute("BEGIN EXCLUSIVE")
-        conn.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        conn.close()
+def database_in_use(path: Path, attempts: int = 20) -> bool:
+    """``True`` when another connection keeps the SQLite file open (the app, the sync loop): in
+    WAL mode an open connection holds a shared lock that an exclusive one cannot pass. A
+    checkpoint (of this process's background thread, say) holds it for a moment only, so the
+    lock is tried for about a second before the file is called in use."""
+    for attempt in range(attempts):
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            conn.execute("BEGIN EXCLUSIVE")
+            conn.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            if attempt + 1 < attempts:
+                time.sleep(0.05)
+        finally:
+            conn.close()
+    return True
 
 
 @contextmanager
