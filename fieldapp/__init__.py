@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+from fieldapp.locations import ROOT  # noqa: F401 - the checkout (or site-packages), as before
+
 __version__ = "0.1.0"
 
 
