@@ -114,6 +114,7 @@ def test_backup_and_restore_bring_back_the_first_state(app, runner, make_family,
     assert result.exit_code == 0, result.output
     assert "fieldapp.sqlite" in result.output
     if dest.is_dir():
+        assert _mode(dest) == 0o700
         held = {p.name: _mode(p) for p in dest.iterdir()}
         assert held == dict.fromkeys(["fieldapp.sqlite", "secret_key", "node.json", "sync.json",
                                       "config.py", "backup.json"], 0o600)

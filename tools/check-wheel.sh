@@ -42,21 +42,25 @@ echo "check-wheel: installing it into a fresh venv"
 mkdir -p "$WORK/run"
 cd "$WORK/run"
 unset PYTHONPATH
+for name in $(compgen -e | grep '^FIELDAPP_' || true); do unset "$name"; done  # defaults only
 export FIELDAPP_INSTANCE_PATH="$WORK/instance"
 PORT=$("$WORK/venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$WORK/venv/bin/gunicorn" -w 2 -b "127.0.0.1:$PORT" 'fieldapp:create_app()' >"$WORK/gunicorn.log" 2>&1 &
 GUNICORN_PID=$!
 
 echo "check-wheel: fetching pages from gunicorn on port $PORT"
-"$WORK/venv/bin/python" - "$PORT" "$CHECKOUT" <<'PY' || { cat "$WORK/gunicorn.log" >&2; exit 1; }
-import sys, time, urllib.error, urllib.request
+"$WORK/venv/bin/python" - "$PORT" "$CHECKOUT" "$GUNICORN_PID" <<'PY' || { cat "$WORK/gunicorn.log" >&2; exit 1; }
+import pathlib, sys, time, urllib.error, urllib.request
 import fieldapp
 
-port, checkout = sys.argv[1], sys.argv[2]
+port, checkout, pid = sys.argv[1], sys.argv[2], sys.argv[3]
 if fieldapp.__file__.startswith(checkout):
     sys.exit(f"fieldapp was imported from the checkout ({fieldapp.__file__}), not the wheel")
 base = f"http://127.0.0.1:{port}"
 for _ in range(600):  # up to 60 s: the first start migrates a new database
+    stat = pathlib.Path(f"/proc/{pid}/stat")
+    if not stat.exists() or stat.read_text().split(") ")[-1].startswith("Z"):
+        sys.exit("gunicorn stopped (its log follows)")
     try:
         urllib.request.urlopen(base + "/pwa/ping", timeout=2)
         break

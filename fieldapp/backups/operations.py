@@ -76,6 +76,7 @@ def back_up(engine: Engine, instance: Path, dest: Path, version: str) -> BackupS
         summary.path = dest
         return summary
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    dest.chmod(0o700)  # an empty folder given by the operator, too
     return _write_folder(engine, instance, dest, version)
 
 
