@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help run test install install-test system-deps lint fmt bench translations clean
+.PHONY: help run test install install-test system-deps lint fmt bench translations clean check-wheel
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ run: install  ## install, create the demo program (first time), serve on http://
 
 test: install system-deps  ## install everything the tests need, then run the whole suite
 	$(PY) -m pytest
+
+check-wheel: install  ## build the wheel, install it outside the checkout, serve it (CI step)
+	PYTHON=$(PY) bash tools/check-wheel.sh
 
 lint: install  ## ruff: style, imports, bugbear, bandit
 	$(PY) -m ruff check fieldapp sync tests benchmarks tools

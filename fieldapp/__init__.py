@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+from fieldapp.locations import ROOT  # noqa: F401 - the checkout (or site-packages), as before
+
 __version__ = "0.1.0"
 
 
@@ -17,14 +18,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     :param test_config: a mapping applied last (tests); it may set ``INSTANCE_PATH``.
     """
-    instance_path = Path(
-        (test_config or {}).get("INSTANCE_PATH") or _default_instance_path()
-    ).resolve()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    from fieldapp.locations import instance_folder, web_folders
+
+    instance_path = instance_folder((test_config or {}).get("INSTANCE_PATH"))
+    templates, static = web_folders()  # the checkout's folders, or the wheel's copy
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(templates),
+        static_folder=str(static),
         instance_path=str(instance_path),
         instance_relative_config=True,
     )
@@ -36,12 +37,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     setup.register_blueprints(app)
     setup.init_database(app)
     return app
-
-
-def _default_instance_path() -> str:
-    import os
-
-    return os.environ.get("FIELDAPP_INSTANCE_PATH") or str(ROOT / "instance")
 
 
 def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:

@@ -8,16 +8,34 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from fieldapp.extensions import db
 
+#: Commands that must find the database as it is, so the app is built for them without
+#: ``AUTO_MIGRATE``: ``upgrade`` backs up before it migrates, ``backup`` and ``restore`` copy
+#: what is there (a restore onto a new node does not first create a database to replace).
+AS_IS_COMMANDS = frozenset({"backup", "restore", "upgrade"})
+
 
 def _create_app() -> Flask:
     from fieldapp import create_app
 
-    return create_app()
+    ctx = click.get_current_context(silent=True)
+    as_is = ctx is not None and ctx.info_name in AS_IS_COMMANDS
+    return create_app({"AUTO_MIGRATE": False} if as_is else None)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """fieldapp: conservation-agreement field data (field node or central)."""
+
+
+def _as_is_commands() -> None:
+    """Found by ``main`` without loading the app first (which would migrate the database)."""
+    from fieldapp.backups.cli import backup, restore, upgrade
+
+    for command in (backup, restore, upgrade):
+        main.add_command(command)
+
+
+_as_is_commands()
 
 
 users = click.Group("users", help="Manage users.")
@@ -112,3 +130,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(welcome)
     app.cli.add_command(_printing_commands())
+
+    from fieldapp.backups import cli as backups_cli
+
+    backups_cli.init_app(app)
