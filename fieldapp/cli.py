@@ -50,6 +50,23 @@ def users_create(username: str, full_name: str, role: str, communities: tuple[st
     click.echo(f"created {user.username} ({user.role})")
 
 
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def users_set_password(username: str, password: str) -> None:
+    """Set a user's password; every session of the user ends, on every device."""
+    from fieldapp.auth.operations import reset_password
+    from fieldapp.errors import ValidationFailed
+
+    try:
+        user = reset_password(username, password)
+    except ValidationFailed as error:
+        raise click.ClickException(str(error.message)) from error
+    db.session.commit()
+    click.echo(f"password of {user.username} set; their sessions have ended")
+
+
 @users.command("list")
 @with_appcontext
 def users_list() -> None:
