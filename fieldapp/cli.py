@@ -11,8 +11,12 @@ from fieldapp.extensions import db
 
 def _create_app() -> Flask:
     from fieldapp import create_app
+    from fieldapp.installation import RoleMismatch
 
-    return create_app()
+    try:
+        return create_app()
+    except RoleMismatch as error:  # an operator's mistake: say what to do, no stack trace
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

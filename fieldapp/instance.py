@@ -26,10 +26,21 @@ CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 def _write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` readable by the owner only (created atomically)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
+    with os.fdopen(open_private(tmp), "w") as fh:
         fh.write(text)
     os.replace(tmp, path)
+
+
+def make_private_dirs(path: Path) -> None:
+    """``mkdir -p`` with every folder it creates 0700 (``Path.mkdir`` gives parents 0755)."""
+    for folder in reversed([path, *path.parents]):
+        if not folder.exists():
+            folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
+
+
+def open_private(path: Path) -> int:
+    """A new (or truncated) file descriptor for ``path``, the file readable by its owner only."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
 
 
 def load_secret_key(instance_path: Path) -> str:
@@ -75,7 +86,7 @@ def secure_instance(instance_path: Path, database: Path | None, logger: logging.
     paths = [instance_path, *sorted(instance_path.rglob("*"))]
     if database is not None:
         if not database.exists():
-            database.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(database.parent)
             os.close(os.open(database, os.O_WRONLY | os.O_CREAT, FILE_MODE))
         paths += [database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm")]
     for path in dict.fromkeys(paths):
