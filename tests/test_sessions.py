@@ -117,6 +117,13 @@ def test_deactivation_ends_every_session(app, auth, ana):
     assert response.status_code == 302
     for client in (tablet, other, *copies.values()):
         assert not _logged_in(client)
+    # Reactivated, Ana logs in again; the cookies of before stay dead.
+    auth.client.post(f"/admin/users/{ana}/edit", data={
+        "username": "ana", "full_name": "Ana", "role": "field_staff", "password": "",
+        "active": "y"})
+    for client in (tablet, other, *copies.values()):
+        assert not _logged_in(client)
+    assert _logged_in(_login(app))
 
 
 def test_cli_password_reset_ends_every_session(app, ana):
