@@ -80,7 +80,7 @@ def claim_login_attempt(username: str, ip: str | None = None) -> None:
     )
     count, locked_until = db.session.execute(stmt).one()
     if count > limit:
-        raise LoginLocked(locked_until)
+        raise LoginLocked(locked_until or lock)  # none only if the limit was lowered meanwhile
 
 
 def check_credentials(username: str, password: str) -> User | None:
