@@ -41,7 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     from fieldapp.config import DefaultConfig
-    from fieldapp.instance import load_node_identity, load_secret_key
+    from fieldapp.instance import load_node_identity, load_secret_key, secure_instance
 
     app.config.from_object(DefaultConfig)
     app.config.from_pyfile("config.py", silent=True)
@@ -57,6 +57,19 @@ def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     app.config.setdefault("NODE_CODE", identity["node_code"])
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'fieldapp.sqlite'}"
+    secure_instance(instance_path, _sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"]),
+                    app.logger)
     if app.config["ROLE"] not in ("field", "central"):
         raise RuntimeError(
             f"FIELDAPP_ROLE must be 'field' or 'central', not {app.config['ROLE']!r}")
+
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (``None`` for another database or in memory)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()

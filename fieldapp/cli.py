@@ -16,10 +16,14 @@ AS_IS_COMMANDS = frozenset({"backup", "restore", "upgrade"})
 
 def _create_app() -> Flask:
     from fieldapp import create_app
+    from fieldapp.installation import RoleMismatch
 
     ctx = click.get_current_context(silent=True)
     as_is = ctx is not None and ctx.info_name in AS_IS_COMMANDS
-    return create_app({"AUTO_MIGRATE": False} if as_is else None)
+    try:
+        return create_app({"AUTO_MIGRATE": False} if as_is else None)
+    except RoleMismatch as error:  # an operator's mistake: say what to do, no stack trace
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
@@ -66,6 +70,23 @@ def users_create(username: str, full_name: str, role: str, communities: tuple[st
         raise click.ClickException(str(error.message)) from error
     db.session.commit()
     click.echo(f"created {user.username} ({user.role})")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def users_set_password(username: str, password: str) -> None:
+    """Set a user's password; every session of the user ends, on every device."""
+    from fieldapp.auth.operations import reset_password
+    from fieldapp.errors import ValidationFailed
+
+    try:
+        user = reset_password(username, password)
+    except ValidationFailed as error:
+        raise click.ClickException(str(error.message)) from error
+    db.session.commit()
+    click.echo(f"password of {user.username} set; their sessions have ended")
 
 
 @users.command("list")

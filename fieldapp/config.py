@@ -70,6 +70,9 @@ class DefaultConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     #: A session lasts this long from the last day the user opened a page.
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    #: "Keep me logged in" lasts no longer than a session (Flask-Login's default is 365 days).
+    #: Logout, a password change and deactivation end it on every device (``User.get_id``).
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
     #: The session cookie is sent again only when the session changes, and on the first page a
     #: user opens each day (``fieldapp.auth.access``), which keeps a working user's 14 days
     #: sliding. Sent with every answer, a background request still running when the user logs

@@ -7,12 +7,15 @@ that updates its code gets fresh translations without a build step).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
+
+from fieldapp.instance import make_private_dirs, open_private
 
 PACKAGE_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
@@ -24,11 +27,11 @@ def compile_catalogues(target: Path) -> None:
         mo_path = (target / rel).with_suffix(".mo")
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
-        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(mo_path.parent)  # the instance folder is private (fieldapp.instance)
         with po_path.open("rb") as fh:
             catalog = read_po(fh, locale=rel.parts[0])
         tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as fh:
+        with os.fdopen(open_private(tmp), "wb") as fh:
             write_mo(fh, catalog, use_fuzzy=False)
         tmp.replace(mo_path)
 

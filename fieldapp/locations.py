@@ -59,7 +59,7 @@ def instance_folder(chosen: str | os.PathLike[str] | None = None) -> Path:
     path = Path(chosen or default_instance_path()).resolve()
     created = not path.exists()
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
         raise InstanceFolderError(_refusal(path, error.strerror or str(error))) from error
     if not (path.is_dir() and os.access(path, os.W_OK | os.X_OK)):

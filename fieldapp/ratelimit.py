@@ -26,7 +26,8 @@ class RateLimitHit(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-def _upsert():  # type: ignore[no-untyped-def]
+def dialect_insert():  # type: ignore[no-untyped-def]
+    """The ``insert`` of the session's dialect, which has ``on_conflict_do_update``."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -44,7 +45,7 @@ def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> 
     client that keeps hammering stays refused until the window ends.
     """
     window = int((time.time() if now is None else now) // window_seconds)
-    insert = _upsert()
+    insert = dialect_insert()
     table = RateLimitHit.__table__
     stmt = (
         insert(table)

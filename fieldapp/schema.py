@@ -10,6 +10,7 @@ from fieldapp.dashboard import models as dashboard  # noqa: F401
 from fieldapp.deliveries import models as deliveries  # noqa: F401
 from fieldapp.families import models as families  # noqa: F401
 from fieldapp.idempotency import IdempotencyKey  # noqa: F401
+from fieldapp.installation import InstallationFact  # noqa: F401
 from fieldapp.nodes import models as nodes  # noqa: F401
 from fieldapp.ratelimit import RateLimitHit  # noqa: F401
 from fieldapp.trainings import models as trainings  # noqa: F401

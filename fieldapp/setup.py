@@ -49,15 +49,19 @@ def init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> Any:
+    def load_user(session_id: str) -> Any:
+        """The user of a session or remember cookie (``<id>:<token>``, see ``User.get_id``),
+        or ``None`` when the token was replaced (logout, password change, deactivation)."""
         import uuid
 
         from fieldapp.auth.models import User
 
+        user_id, _, token = session_id.partition(":")
         try:
-            return db.session.get(User, uuid.UUID(user_id))
+            user = db.session.get(User, uuid.UUID(user_id))
         except ValueError:
             return None
+        return user if user is not None and token and user.holds_session(token) else None
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
@@ -150,7 +154,8 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def init_database(app: Flask) -> None:
-    """Set SQLite pragmas on the app's engine and upgrade the schema when configured."""
+    """Set SQLite pragmas on the app's engine, upgrade the schema when configured, and check
+    that the database was set up for the configured role."""
     from fieldapp.extensions import db
 
     with app.app_context():
@@ -162,3 +167,6 @@ def init_database(app: Flask) -> None:
             from flask_migrate import upgrade
 
             upgrade(directory=str(MIGRATIONS_DIR))
+    from fieldapp.installation import check_role
+
+    check_role(app)  # a field process must not write into central's database, nor the reverse

@@ -46,8 +46,16 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _checkpoint(app: Flask) -> None:
-    """Fold the WAL into the main file so a plain copy of it is complete."""
+    """Forget the role the template was made with (each copy records its own role on its first
+    start: tests make field nodes and centrals from the same template), and fold the WAL into
+    the main file so a plain copy of it is complete."""
+    from sqlalchemy import delete
+
+    from fieldapp.installation import InstallationFact
+
     with app.app_context():
+        db.session.execute(delete(InstallationFact))
+        db.session.commit()
         fold(db.engine)
         db.engine.dispose()
 

@@ -127,10 +127,10 @@ def login(app: Flask, role: str, username: str | None = None,
                 select(Community).where(Community.code.in_(communities))).scalars())
             db.session.add(user)
             db.session.commit()
-        user_id = str(user.id)
+        session_id = user.get_id()  # what Flask-Login stores: the id and the session token
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = user_id
+        session["_user_id"] = session_id
         session["_fresh"] = True
     return client
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import uuid
 from datetime import datetime
 
@@ -16,6 +18,13 @@ from fieldapp.models import Base, TimestampMixin, new_id
 ROLES = ("field_staff", "coordinator", "admin")
 #: Each role includes the powers of the roles before it.
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+
+def new_session_token() -> str:
+    """A random per-user token that every session and remember cookie of the user carries."""
+    return secrets.token_hex(16)
+
 
 user_communities = Table(
     "user_communities",
@@ -39,14 +48,34 @@ class User(UserMixin, TimestampMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    #: Part of :meth:`get_id`, so of every session and remember cookie: replacing it (logout,
+    #: password change, deactivation) ends every session of the user on every device.
+    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
 
     communities: Mapped[list[Community]] = relationship(  # noqa: F821
         secondary=user_communities, order_by="Community.name"
     )
 
     def set_password(self, password: str) -> None:
-        """Store a salted hash of ``password`` (scrypt)."""
+        """Store a salted hash of ``password`` (scrypt) and end every session of the user:
+        whoever knew the old password may hold a session (an admin reset, the CLI, the user's
+        own change all come through here)."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Invalidate every session and remember cookie of this user, on every device."""
+        self.session_token = new_session_token()
+
+    def get_id(self) -> str:
+        """``<id>:<session token>``: what Flask-Login keeps in the session and the remember
+        cookie, so that a cookie copied before :meth:`end_sessions` no longer loads the user."""
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, token: str) -> bool:
+        """Whether a session carrying ``token`` is still one of this user's (compared in
+        constant time)."""
+        return self.active and hmac.compare_digest(self.session_token.encode(), token.encode())
 
     def check_password(self, password: str) -> bool:
         """Whether ``password`` matches the stored hash."""

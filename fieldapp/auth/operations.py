@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, delete, literal, or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from fieldapp.auth.models import ROLES, LoginFailure, User
 from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.models import utcnow
+from fieldapp.models import UTCDateTime, utcnow
+from fieldapp.ratelimit import dialect_insert
 
 
 class LoginLocked(Exception):
@@ -23,39 +27,120 @@ class LoginLocked(Exception):
         self.until = until
 
 
-def authenticate(username: str, password: str, ip: str | None = None) -> User | None:
-    """The user for these credentials, or ``None``; failures count towards a lock-out.
+def login_key(username: str) -> str:
+    """The user name as stored and as throttled (trimmed, lower case, at most 64)."""
+    return username.strip().lower()[:64]
 
-    :raises LoginLocked: the user name has failed too often recently (even with a right password).
+
+def claim_login_attempt(username: str, ip: str | None = None) -> None:
+    """Count this attempt against the user name BEFORE its password is checked.
+
+    One atomic upsert (SQLite and PostgreSQL) increments the name's counter in its window and
+    returns it, so however many attempts run at once, at most ``LOGIN_MAX_FAILURES`` of them are
+    ever checked per window: the one that reaches the limit locks the name, those after it are
+    refused unchecked. A right password then clears the counter (:func:`check_credentials`).
+    The caller commits before checking the password, so that other processes see the count and
+    the slow hash is not computed inside a write transaction.
+
+    :raises LoginLocked: the name has used its attempts (even a right password waits).
     """
-    key = username.strip().lower()[:64]
-    now = utcnow()
-    failure = db.session.get(LoginFailure, key)
-    if failure and failure.locked_until and failure.locked_until > now:
-        raise LoginLocked(failure.locked_until)
-    user = db.session.execute(select(User).where(User.username == key)).scalar_one_or_none()
-    if user is not None and user.active and user.check_password(password):
-        if failure:
-            db.session.delete(failure)
-        user.last_login_at = now
-        return user
-    _count_failure(key, ip)
-    return None
-
-
-def _count_failure(key: str, ip: str | None) -> None:
     cfg = current_app.config
+    key = login_key(username)
+    limit = int(cfg["LOGIN_MAX_FAILURES"])
     now = utcnow()
-    failure = db.session.get(LoginFailure, key)
-    if failure is None or now - failure.first_at > cfg["LOGIN_FAILURE_WINDOW"]:
-        if failure is None:
-            failure = LoginFailure(username=key, count=0, first_at=now)
-            db.session.add(failure)
-        failure.count, failure.first_at, failure.locked_until = 0, now, None
-    failure.count += 1
-    failure.last_ip = ip
-    if failure.count >= cfg["LOGIN_MAX_FAILURES"]:
-        failure.locked_until = now + cfg["LOGIN_LOCKOUT"]
+    lock = now + cfg["LOGIN_LOCKOUT"]
+    t = LoginFailure.__table__
+    at = UTCDateTime()
+    now_ = literal(now, at)
+    locked = t.c.locked_until > now_  # NULL (never locked) is not true in a CASE
+    restart = or_(t.c.first_at <= literal(now - cfg["LOGIN_FAILURE_WINDOW"], at),
+                  t.c.locked_until <= now_)
+    first_lock = lock if limit <= 1 else None
+    insert = dialect_insert()
+    stmt = (
+        insert(t)
+        .values(username=key, count=1, first_at=now, locked_until=first_lock, last_ip=ip)
+        .on_conflict_do_update(
+            index_elements=["username"],
+            set_={
+                # A refused attempt counts too (the count passes the limit), so it is told
+                # apart from the attempt that reached the limit and may still be checked.
+                "count": case((locked, t.c.count + 1), (restart, 1), else_=t.c.count + 1),
+                "first_at": case((locked, t.c.first_at), (restart, now_), else_=t.c.first_at),
+                "locked_until": case(
+                    (locked, t.c.locked_until),
+                    (restart, literal(first_lock, at)),
+                    (t.c.count + 1 >= limit, literal(lock, at)),
+                    else_=literal(None, at),
+                ),
+                "last_ip": ip,
+            },
+        )
+        .returning(t.c.count, t.c.locked_until)
+    )
+    count, locked_until = db.session.execute(stmt).one()
+    if count > limit:
+        raise LoginLocked(locked_until or lock)  # none only if the limit was lowered meanwhile
+
+
+def check_credentials(username: str, password: str) -> User | None:
+    """The active user with these credentials, or ``None``; call after
+    :func:`claim_login_attempt`. A right password clears the name's failures.
+
+    An unknown name is checked against a dummy hash of the same scheme and cost, and an inactive
+    user against their own hash, so the answer takes as long whether the name exists or not.
+    """
+    key = login_key(username)
+    user = db.session.execute(select(User).where(User.username == key)).scalar_one_or_none()
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    db.session.execute(delete(LoginFailure).where(LoginFailure.username == key))
+    user.last_login_at = utcnow()
+    return user
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash made like every user's (``User.set_password``) of a password nobody knows."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` on every device (logout: a copied cookie dies too)."""
+    user.end_sessions()
+    db.session.flush()
+
+
+def reset_password(username: str, password: str) -> User:
+    """Set a user's password (an admin's reset); every session of the user ends.
+
+    :raises ValidationFailed: unknown user name or short password.
+    """
+    user = db.session.execute(
+        select(User).where(User.username == login_key(username))).scalar_one_or_none()
+    if user is None:
+        raise ValidationFailed(f"no user {username!r}", field="username")
+    if len(password) < 8:
+        raise ValidationFailed("password shorter than 8 characters", field="password")
+    user.set_password(password)
+    db.session.flush()
+    return user
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """A user replaces their password; every other session of theirs ends.
+
+    :raises ValidationFailed: the current password is not right, or the new one is short.
+    """
+    if not user.check_password(current):
+        raise ValidationFailed("current password is not right", field="current")
+    if len(new) < 8:
+        raise ValidationFailed("password shorter than 8 characters", field="password")
+    user.set_password(new)
+    db.session.flush()
 
 
 def create_user(
@@ -106,9 +191,14 @@ def update_user(
     active: bool,
     password: str | None = None,
 ) -> User:
-    """Change a user's name, role, communities, state and (optionally) password."""
+    """Change a user's name, role, communities, state and (optionally) password.
+
+    Deactivating a user or setting their password ends every session of theirs.
+    """
     if role not in ROLES:
         raise ValidationFailed(f"unknown role {role!r}", field="role")
+    if user.active and not active:
+        user.end_sessions()
     user.full_name = full_name.strip()
     user.role = role
     user.active = active

@@ -11,8 +11,15 @@ from flask_login import current_user, login_user, logout_user
 
 from fieldapp.auth import bp
 from fieldapp.auth.access import public
-from fieldapp.auth.forms import LoginForm
-from fieldapp.auth.operations import LoginLocked, authenticate
+from fieldapp.auth.forms import LoginForm, PasswordChangeForm
+from fieldapp.auth.operations import (
+    LoginLocked,
+    change_own_password,
+    check_credentials,
+    claim_login_attempt,
+    end_sessions,
+)
+from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 
 
@@ -35,7 +42,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = authenticate(form.username.data, form.password.data, request.remote_addr)
+            claim_login_attempt(form.username.data, request.remote_addr)
         except LoginLocked as locked:
             db.session.commit()
             flash(
@@ -45,6 +52,8 @@ def login():
             )
             status = 429
         else:
+            db.session.commit()  # the attempt counts before the (slow) password check
+            user = check_credentials(form.username.data, form.password.data)
             db.session.commit()
             if user is None:
                 flash(_("User name or password is not right."), "error")
@@ -61,11 +70,36 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out (the PWA also clears this user's cached pages)."""
+    """Log out everywhere: every session of the user ends, on every device (the PWA also
+    clears this user's cached pages)."""
+    end_sessions(current_user)
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password():
+    """Change one's own password; the user's other sessions end, this one goes on."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_own_password(current_user, form.current.data, form.password.data)
+        except ValidationFailed:
+            db.session.rollback()
+            form.current.errors = [_("The current password is not right.")]
+        else:
+            db.session.commit()
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            login_user(current_user._get_current_object(),  # the new session token
+                       remember=remembered in request.cookies)
+            session.permanent = True
+            flash(_("Your password has been changed. Your other sessions have ended."),
+                  "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/password.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/language/<lang>", methods=["POST"])

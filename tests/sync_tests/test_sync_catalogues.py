@@ -75,6 +75,9 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     con.execute("UPDATE sync_outbox SET payload = (SELECT p.payload FROM sync_outbox_payloads p "
                 "WHERE p.seq = sync_outbox.seq)")
     con.execute("DROP TABLE sync_outbox_payloads")
+    # Before 0013: no session tokens, no recorded role.
+    con.execute("ALTER TABLE users DROP COLUMN session_token")
+    con.execute("DROP TABLE installation_facts")
     moved: dict[str, str] = {}
     for (code,) in con.execute("SELECT code FROM benefit_types").fetchall():
         new = catalogue_id("benefit_types", code)
