@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from sync.changelog import entry_mark
@@ -21,7 +21,7 @@ from sync.codec import wire_kind
 from sync.engine import AppState, NodeInfo
 from sync.fastpg import is_postgres
 from sync.fastsql import is_sqlite, sqlite_table
-from sync.registry import TableSpec
+from sync.registry import MISSING, TableSpec
 
 
 def horizon(state: AppState, session: Session) -> int:
@@ -120,11 +120,59 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
         page = _sqlite_page(state, session, node, start, limit, top, own_gap)
     else:
         page = _postgres_page(state, session, node, start, limit, top, own_gap)
+    if page["t"] and node.scope is not None:
+        _remove_moved(state, session, node, page, start)
     if skip:
         page["s"] = start
     if page["c"] > 0:  # the node keeps it with its cursor (see handshake)
         page["f"] = entry_mark(state, session, page["c"])
     return page
+
+
+def _remove_moved(state: AppState, session: Session, node: NodeInfo, page: dict[str, Any],
+                  start: int) -> None:
+    """Rows of ``page`` that moved out of ``node``'s scope go as removals, never as rows.
+
+    A page carries each row as it is *now*, found through entries written where the row was
+    *then*: a row that moved since (a family to another community, and every row below it)
+    would reach nodes of its old place with values they may not see. A move leaves a removal
+    notice (:mod:`sync.moves`) after the entries it makes stale, so only rows with a notice
+    after the page's start can be out of place: their current place is checked (nothing to do,
+    one look-up of a small index, when nothing moved). The notices are read *after* the rows
+    and up to the end of the log, not the horizon: a move committed while the page was read
+    is seen here if its row was read as moved.
+    """
+    ch = state.tables.changes
+    moved: dict[str, set[str]] = {}
+    # A literal 'r' (not a parameter), so that both databases use the partial index.
+    for name, row_id in session.execute(
+            select(ch.c.table_name, ch.c.row_id).where(ch.c.server_seq > start,
+                                                       text("op = 'r'"))):
+        moved.setdefault(name, set()).add(str(row_id))
+    if not moved:
+        return
+    registry = state.registry
+    scope = node.scope
+    for block in page["t"]:
+        ids = moved.get(block["n"])
+        if not ids:
+            continue
+        at = block["k"].index("id")
+        candidates = [values[at] for values in block["r"] if values[at] in ids]
+        if not candidates:
+            continue
+        places = registry.places_of_ids(session, block["n"],
+                                        [uuid.UUID(i) for i in candidates])
+        out = {
+            str(row_id) for row_id, place in places.items()
+            if not all(c is None or (c is not MISSING and c in scope) for c in place)
+        }
+        if not out:
+            continue
+        block["r"] = [values for values in block["r"] if values[at] not in out]
+        gone = block.setdefault("x", [])
+        known = set(gone)
+        gone.extend(i for i in sorted(out) if i not in known)
 
 
 def _page_end(state: AppState, session: Session, node: NodeInfo, cursor: int, limit: int,

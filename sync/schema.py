@@ -35,6 +35,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 
 
@@ -141,6 +142,10 @@ def define_tables(metadata: MetaData) -> SyncTables:
         Column("op_digest", String(32)),
         Column("committed_at", UTCDateTime(), nullable=False),
         UniqueConstraint("node_id", "node_seq"),
+        # The removal notices of moved rows (sync/moves.py), few: each pull page asks whether
+        # one came after its cursor without reading the log (migration 0013).
+        Index("ix_sync_changes_removals", "server_seq", sqlite_where=text("op = 'r'"),
+              postgresql_where=text("op = 'r'")),
     )
     node_state = Table(
         "sync_node_state", metadata,
