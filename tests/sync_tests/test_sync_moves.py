@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from synckit import assert_converged, login
 
 from fieldapp.agreements.models import (
@@ -25,6 +26,7 @@ from fieldapp.agreements.models import (
 )
 from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
 from fieldapp.deliveries.models import Delivery
+from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.trainings.models import Attendance, TrainingSession
 
@@ -241,3 +243,20 @@ def test_a_removal_creates_no_operation_and_keeps_the_nodes_own_work(world_moves
 @pytest.fixture
 def world_moves(central, make_node) -> dict:
     return _world(central, make_node)
+
+
+def test_a_bulk_statement_on_central_moves_families_as_the_form_does(world_moves):
+    world = world_moves
+    family = _family_with_history(world)["family"]
+    central = world["central"]
+    with central.app.test_request_context():
+        db.session.execute(update(Family).where(Family.community_id == world["c1"])
+                           .values(community_id=world["c2"], dni=NEW_DNI))
+        db.session.commit()
+    for name in ("maker", "late", "both", "new"):
+        world[name].sync()
+    for name in ("maker", "late"):
+        _has_nothing_of(world[name], family)
+        _never_held(world[name], NEW_DNI)
+    assert world["new"].count(Sanction) == 1
+    _everyone_converged(world, "maker", "late", "both", "new")
