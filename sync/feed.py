@@ -3,8 +3,8 @@
 A page names the rows changed after the cursor (up to the *horizon*, the last number committed
 when the page was read) and carries each row's **current** state, grouped by table as columns
 and rows (compact, and several changes of one row cost one row). A node never receives back
-what it sent itself unless central changed it (merged, flagged). Rows central deleted are listed
-by id.
+what it sent itself unless central changed it (merged, flagged). Rows central deleted, and rows
+that moved out of the node's scope (:mod:`sync.moves`), are listed by id.
 """
 
 from __future__ import annotations
@@ -136,23 +136,30 @@ def _remove_moved(state: AppState, session: Session, node: NodeInfo, page: dict[
     A page carries each row as it is *now*, found through entries written where the row was
     *then*: a row that moved since (a family to another community, and every row below it)
     would reach nodes of its old place with values they may not see. A move leaves a removal
-    notice (:mod:`sync.moves`) after the entries it makes stale, so only rows with a notice
-    after the page's start can be out of place: their current place is checked (nothing to do,
-    one look-up of a small index, when nothing moved). The notices are read *after* the rows
+    notice (:mod:`sync.moves`) after the entries it makes stale, at the place it left, so only
+    rows with a notice in the node's scope after the page's start can be out of place: their
+    current place is checked (nothing to do, one look-up of a small index, when nothing
+    moved). The notices are read *after* the rows
     and up to the end of the log, not the horizon: a move committed while the page was read
     is seen here if its row was read as moved.
     """
     ch = state.tables.changes
+    scope = node.scope
+    # Only notices in the node's scope: a row that reached it through an entry and moved
+    # since left, at its next move, from the place that entry names (in the scope).
+    places = list(scope) or [uuid.UUID(int=0)]
     moved: dict[str, set[str]] = {}
-    # A literal 'r' (not a parameter), so that both databases use the partial index.
+    # A literal 'r' (not a parameter), so that both databases use the partial index, and
+    # nothing but its columns: it answers alone.
     for name, row_id in session.execute(
-            select(ch.c.table_name, ch.c.row_id).where(ch.c.server_seq > start,
-                                                       text("op = 'r'"))):
+            select(ch.c.table_name, ch.c.row_id).where(
+                ch.c.server_seq > start, text("op = 'r'"),
+                or_(ch.c.community_id.is_(None), ch.c.community_id.in_(places)),
+                or_(ch.c.community_id2.is_(None), ch.c.community_id2.in_(places)))):
         moved.setdefault(name, set()).add(str(row_id))
     if not moved:
         return
     registry = state.registry
-    scope = node.scope
     for block in page["t"]:
         ids = moved.get(block["n"])
         if not ids:

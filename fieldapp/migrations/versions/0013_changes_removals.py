@@ -2,9 +2,10 @@
 
 When a record moves to another community (a family's community changed, say), central writes
 a removal notice (``op = 'r'``) at its old place for it and every record below it
-(``sync/moves.py``). Each pull page asks whether such a notice came after the node's cursor:
-a partial index holds only those few entries, so the question costs nothing when nothing
-moved, and no entry of the change log carries one more B-tree.
+(``sync/moves.py``). Each pull page reads the notices after its start in the node's scope:
+a partial index holds only those few entries, with every column the page reads (it answers
+alone), so the question costs nothing when nothing moved, and no other entry of the change
+log carries one more B-tree.
 
 Plain index statements, no batch mode.
 
@@ -25,8 +26,10 @@ depends_on = None
 
 
 def upgrade():
-    op.create_index("ix_sync_changes_removals", "sync_changes", ["server_seq"], unique=False,
-                    sqlite_where=sa.text("op = 'r'"), postgresql_where=sa.text("op = 'r'"))
+    op.create_index("ix_sync_changes_removals", "sync_changes",
+                    ["server_seq", "community_id", "community_id2", "table_name", "row_id", "op"],
+                    unique=False, sqlite_where=sa.text("op = 'r'"),
+                    postgresql_where=sa.text("op = 'r'"))
 
 
 def downgrade():
