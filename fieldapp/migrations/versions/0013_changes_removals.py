@@ -25,6 +25,10 @@ branch_labels = None
 depends_on = None
 
 
+#: (index, table) this migration creates (tests that rebuild an older schema drop them).
+CREATED = (("ix_sync_changes_removals", "sync_changes"),)
+
+
 def upgrade():
     op.create_index("ix_sync_changes_removals", "sync_changes",
                     ["server_seq", "community_id", "community_id2", "table_name", "row_id", "op"],
