@@ -169,7 +169,10 @@ def test_nodes_enrolled_after_a_move_see_what_the_nodes_that_followed_it_see(wor
     family = _family_with_history(world)["family"]
     _move_on_central(world, family)
     central = world["central"]
-    old, new = make_node("OLD"), make_node("NW2")
+    # Pages of three rows: the family, its history and the removals come in many pages (and
+    # pages asked ahead).
+    old = make_node("OLD", SYNC_PULL_PAGE_ROWS=3)
+    new = make_node("NW2", SYNC_PULL_PAGE_ROWS=3)
     old.enrol(central, communities=("C001",))
     new.enrol(central, communities=("C002",))
     old.sync()
