@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from sync.engine import AppState, current_state
 from sync.fastsql import is_sqlite, row_dicts, sqlite_table
+from sync.moves import Move, is_move, move_entries
 from sync.outbox import write_outbox
 from sync.registry import TableSpec
 from sync.rowops import collect_ops, delete_row_op, scope_values, update_row_ops
@@ -81,9 +82,12 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         for op, insp, spec in ops:
             if not spec.distribute:
                 continue
-            pending[(spec.name, uuid.UUID(op["i"]))] = (
-                "d" if op["o"] == "d" else "u", scope_values(insp, spec)
-            )
+            values = scope_values(insp, spec)
+            pending[(spec.name, uuid.UUID(op["i"]))] = ("d" if op["o"] == "d" else "u", values)
+            if op["o"] == "u" and is_move(spec, op["d"]):
+                old = {k: v for k, v in op.get("p", {}).items() if k in spec.path_columns}
+                _note_move(session, Move(spec.name, uuid.UUID(op["i"]),
+                                         {**values, **spec.codec.decode_row(old)}))
     else:
         write_outbox(state, session, [op for op, _i, _s in ops])
 
@@ -250,13 +254,22 @@ def _bulk_change(orm_state: Any, state: AppState, spec: TableSpec) -> Any:
         if spec.distribute:
             pending = session.info.setdefault("sync_central", {})
             for op, row in ops:
-                pending[(spec.name, uuid.UUID(op["i"]))] = ("d" if op["o"] == "d" else "u", row)
+                row_id = uuid.UUID(op["i"])
+                pending[(spec.name, row_id)] = ("d" if op["o"] == "d" else "u", row)
+                if op["o"] == "u" and is_move(spec, op["d"]):
+                    _note_move(session, Move(spec.name, row_id, before[row_id]))
     else:
         write_outbox(state, session, [op for op, _row in ops])
     return result
 
 
 # -- central's change log -----------------------------------------------------------------
+def _note_move(session: Session, move: Move) -> None:
+    """A row central changed moves (a column of its scope path changed): at commit, its move
+    adds removals for the old place and its history for the new one (:mod:`sync.moves`)."""
+    session.info.setdefault("sync_moves", []).append(move)
+
+
 def _before_commit(session: Session) -> None:
     # before_commit runs before the commit's own flush: flush first so every change is seen.
     if session.info.get("applying_remote"):
@@ -278,6 +291,7 @@ def _before_commit(session: Session) -> None:
     for name in sorted(by_table, key=lambda n: state.registry.order[n]):
         items = by_table[name]
         entries.extend(entries_for_rows(state, session, name, items))
+    entries.extend(move_entries(state, session, session.info.pop("sync_moves", [])))
     append_changes(state, session, entries)
 
 
@@ -285,3 +299,4 @@ def _after_transaction_end(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop("sync_txmap", None)
         session.info.pop("sync_central", None)
+        session.info.pop("sync_moves", None)

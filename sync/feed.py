@@ -3,8 +3,8 @@
 A page names the rows changed after the cursor (up to the *horizon*, the last number committed
 when the page was read) and carries each row's **current** state, grouped by table as columns
 and rows (compact, and several changes of one row cost one row). A node never receives back
-what it sent itself unless central changed it (merged, flagged). Rows central deleted are listed
-by id.
+what it sent itself unless central changed it (merged, flagged). Rows central deleted, and rows
+that moved out of the node's scope (:mod:`sync.moves`), are listed by id.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from sync.changelog import entry_mark
@@ -21,7 +21,7 @@ from sync.codec import wire_kind
 from sync.engine import AppState, NodeInfo
 from sync.fastpg import is_postgres
 from sync.fastsql import is_sqlite, sqlite_table
-from sync.registry import TableSpec
+from sync.registry import MISSING, TableSpec
 
 
 def horizon(state: AppState, session: Session) -> int:
@@ -120,11 +120,66 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
         page = _sqlite_page(state, session, node, start, limit, top, own_gap)
     else:
         page = _postgres_page(state, session, node, start, limit, top, own_gap)
+    if page["t"] and node.scope is not None:
+        _remove_moved(state, session, node, page, start)
     if skip:
         page["s"] = start
     if page["c"] > 0:  # the node keeps it with its cursor (see handshake)
         page["f"] = entry_mark(state, session, page["c"])
     return page
+
+
+def _remove_moved(state: AppState, session: Session, node: NodeInfo, page: dict[str, Any],
+                  start: int) -> None:
+    """Rows of ``page`` that moved out of ``node``'s scope go as removals, never as rows.
+
+    A page carries each row as it is *now*, found through entries written where the row was
+    *then*: a row that moved since (a family to another community, and every row below it)
+    would reach nodes of its old place with values they may not see. A move leaves a removal
+    notice (:mod:`sync.moves`) after the entries it makes stale, at the place it left, so only
+    rows with a notice in the node's scope after the page's start can be out of place: their
+    current place is checked (nothing to do, one look-up of a small index, when nothing
+    moved). The notices are read *after* the rows
+    and up to the end of the log, not the horizon: a move committed while the page was read
+    is seen here if its row was read as moved.
+    """
+    ch = state.tables.changes
+    scope = node.scope
+    # Only notices in the node's scope: a row that reached it through an entry and moved
+    # since left, at its next move, from the place that entry names (in the scope).
+    places = list(scope) or [uuid.UUID(int=0)]
+    moved: dict[str, set[str]] = {}
+    # A literal 'r' (not a parameter), so that both databases use the partial index, and
+    # nothing but its columns: it answers alone.
+    for name, row_id in session.execute(
+            select(ch.c.table_name, ch.c.row_id).where(
+                ch.c.server_seq > start, text("op = 'r'"),
+                or_(ch.c.community_id.is_(None), ch.c.community_id.in_(places)),
+                or_(ch.c.community_id2.is_(None), ch.c.community_id2.in_(places)))):
+        moved.setdefault(name, set()).add(str(row_id))
+    if not moved:
+        return
+    registry = state.registry
+    for block in page["t"]:
+        ids = moved.get(block["n"])
+        if not ids:
+            continue
+        at = block["k"].index("id")
+        candidates = [values[at] for values in block["r"] if values[at] in ids]
+        if not candidates:
+            continue
+        places = registry.places_of_ids(session, block["n"],
+                                        [uuid.UUID(i) for i in candidates])
+        out = {
+            str(row_id) for row_id, place in places.items()
+            if not all(c is None or (c is not MISSING and c in scope) for c in place)
+        }
+        if not out:
+            continue
+        block["r"] = [values for values in block["r"] if values[at] not in out]
+        gone = block.setdefault("x", [])
+        known = set(gone)
+        gone.extend(i for i in sorted(out) if i not in known)
 
 
 def _page_end(state: AppState, session: Session, node: NodeInfo, cursor: int, limit: int,

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from sync.errors import db_error_code
+from sync.moves import Move, is_move, move_entries
 from sync.page import Op, Rejected
 from sync.registry import SYSTEM_COLUMNS, TableSpec
 
@@ -98,8 +99,9 @@ class OneOperation:
                 apply[col] = value
             else:
                 conflicts.append((col, value))
-        if set(apply) & spec.path_columns:  # the record moves: its new place must be in scope
-            self.cache.pop((spec.name, row_id), None)
+        moved = is_move(spec, apply)
+        if moved:  # the record moves: its new place must be in scope
+            self.cache.clear()  # it, and the places of every row below it
             places = self.places(spec, {**current, **apply})
             self.check_scope(places)
         clean = (not spec.versioned or body.get("bv") == current.get("version")) and not conflicts
@@ -117,6 +119,9 @@ class OneOperation:
             self.record(op, spec, row_id, "n", places)
             return
         self.record(op, spec, row_id, "u", places, echo=not clean)
+        if moved:  # nodes of the old place only get removals, of the new one its history
+            self.changes.extend(move_entries(self.state, self.session,
+                                             [Move(spec.name, row_id, current)], self.node.id))
 
     def _write(self, spec: TableSpec, row_id: uuid.UUID, current: dict[str, Any],
                apply: dict[str, Any], new: dict[str, Any], node_version: Any) -> None:

@@ -70,6 +70,8 @@ class PageApplier:
         self.careful = careful
         self.applied = 0
         self.failed = 0
+        #: table -> ids of rows the page removes (deleted at the end, children first).
+        self.gone: dict[str, list[uuid.UUID]] = {}
         o = state.tables.outbox
         self.has_pending = self.session.execute(
             select(o.c.seq).where(o.c.status == "pending").limit(1)).first() is not None
@@ -119,10 +121,40 @@ class PageApplier:
                                           if k not in fields and k != "id"})
             self._one(spec, lambda r=row_id, k=keep: self.session.execute(
                 update(spec.table).where(spec.table.c.id == r).values(**k)), row_id, wire)
-        for row_id in gone:
-            self._one(spec, lambda i=row_id: self.session.execute(
-                delete(spec.table).where(spec.table.c.id == i)), row_id, {"id": str(row_id)})
+        if gone:  # removed once every block is written (see remove)
+            self.gone.setdefault(spec.name, []).extend(gone)
         self.applied += len(rows) + len(gone)
+
+    def remove(self) -> None:
+        """Delete the page's removed rows and every row of this node below them, children
+        before parents (so that foreign keys hold row by row too).
+
+        A removal is central's deletion or a record that left this node's scope (moved to a
+        community the node does not serve: central keeps it). Rows below it that central did
+        not list are this node's own, not accepted by central (refused as out of scope, or not
+        yet pushed): they go with their parent, and their operations stay in the outbox as
+        they were (shown on ``/nodes/sync``; central refuses those still pending as
+        ``out_of_scope``). Nothing here is captured: it is no local delete.
+        """
+        if not self.gone:
+            return
+        registry = self.state.registry
+        doomed: dict[str, dict[Any, None]] = {}
+        for name, ids in self.gone.items():
+            doomed.setdefault(name, {}).update(dict.fromkeys(ids))
+            for child, rows in registry.descendants(self.session, name, ids).items():
+                doomed.setdefault(child, {}).update(dict.fromkeys(r["id"] for r in rows))
+        for name in sorted(doomed, key=lambda n: registry.order.get(n, 0), reverse=True):
+            spec = registry.specs[name]
+            ids = list(doomed[name])
+            if not self.careful:
+                for start in range(0, len(ids), 500):
+                    self.session.execute(delete(spec.table).where(
+                        spec.table.c.id.in_(ids[start : start + 500])))
+                continue
+            for row_id in ids:
+                self._one(spec, lambda i=row_id, t=spec.table: self.session.execute(
+                    delete(t).where(t.c.id == i)), row_id, {"id": str(row_id)})
 
     def _write(self, fast: Any, params: list[tuple]) -> None:
         """Insert or update these rows, all at once."""
@@ -248,6 +280,7 @@ def _apply(state: AppState, page: dict[str, Any], cursor: int, careful: bool) ->
         applier = PageApplier(state, careful=careful)
         for block in page.get("t", ()):
             applier.block(block)
+        applier.remove()
         state.fault("pull.before_commit")
         session.commit()
     except BaseException:

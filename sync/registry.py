@@ -121,6 +121,16 @@ class Registry:
         self.order = {name: i for i, name in enumerate(self._topological())}
         self.paths = {n: (_parse_path(s.scope), _parse_path(s.scope2))
                       for n, s in self.specs.items()}
+        #: parent table -> [(child table, the child's column naming the parent)]: the
+        #: distributed tables whose scope path runs through the parent (a child moves when its
+        #: parent moves; the audit log, which only travels up, stays where it was written).
+        self.children: dict[str, list[tuple[str, str]]] = {}
+        for n in sorted(self.specs, key=self.order.__getitem__):
+            first, second = self.paths[n]
+            for col, parent in (*first, *second):
+                if (parent is not None and parent != n and parent in self.specs
+                        and self.specs[n].distribute):
+                    self.children.setdefault(parent, []).append((n, col))
 
     def _topological(self) -> list[str]:
         done: list[str] = []
@@ -191,29 +201,67 @@ class Registry:
 
     def _load_communities(self, session: Session, name: str, ids: set, cache: dict) -> None:
         """Fill ``cache[(name, id)]`` with the community of each row of ``name``."""
-        spec = self.specs[name]
         path, _second = self.paths[name]
         cols = {col for col, _p in path if col != "id"}
-        table = spec.table
-        found: list[dict[str, Any]] = []
-        id_list = list(ids)
-        keys = ("id", *sorted(cols))
-        if is_sqlite(session):  # ids as stored, without SQLAlchemy's per-value processing
-            found = sqlite_table(table).rows_by_id(session.connection(), keys, id_list)
-            id_list = []
-        elif is_postgres(session):  # one array of ids a statement, through the driver
-            found = [dict(zip(keys, row, strict=True))
-                     for row in pg_rows_by_id(session, table, keys, id_list)]
-            id_list = []
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
-            stmt = select(table.c.id, *[table.c[c] for c in sorted(cols)]).where(
-                table.c.id.in_(chunk)
-            )
-            found.extend(row_dicts(session.execute(stmt)))
+        found = _rows_by_id(session, self.specs[name].table, ("id", *sorted(cols)), list(ids))
         values = self._resolve(session, name, found, path, cache) if path else [None] * len(found)
         for row, value in zip(found, values, strict=True):
             cache[(name, row["id"])] = value
+
+    def places_of_ids(self, session: Session, name: str, ids: list[Any]
+                      ) -> dict[Any, tuple[Any, Any]]:
+        """The current (community, second community) of the rows of ``name`` with these ids
+        (UUIDs; rows that do not exist are left out)."""
+        first, second = self.paths[name]
+        cols = sorted({col for col, _p in (*first, *second) if col != "id"})
+        rows = _rows_by_id(session, self.specs[name].table, ("id", *cols), ids)
+        places = self.communities_of_rows(session, name, rows, {})
+        return {row["id"]: place for row, place in zip(rows, places, strict=True)}
+
+    def descendants(self, session: Session, name: str, ids: list[Any]
+                    ) -> dict[str, list[dict[str, Any]]]:
+        """Every row whose scope path runs through one of these rows of ``name``, table by
+        table (parents before children): ``{table: [{"id", <path columns>...}]}``.
+
+        Found level by level through :attr:`children` (moves and removals are rare: plain
+        statements, a few a level).
+        """
+        found: dict[str, dict[Any, dict[str, Any]]] = {}
+        level: dict[str, set] = {name: set(ids)}
+        while level:
+            below: dict[str, set] = {}
+            for parent, parent_ids in level.items():
+                for child, col in self.children.get(parent, ()):
+                    table = self.specs[child].table
+                    first, second = self.paths[child]
+                    cols = sorted({c for c, _p in (*first, *second) if c != "id"})
+                    wanted = list(parent_ids)
+                    for start in range(0, len(wanted), 500):
+                        stmt = select(table.c.id, *[table.c[c] for c in cols]).where(
+                            table.c[col].in_(wanted[start : start + 500]))
+                        for row in row_dicts(session.execute(stmt)):
+                            rows = found.setdefault(child, {})
+                            if row["id"] not in rows:
+                                rows[row["id"]] = row
+                                below.setdefault(child, set()).add(row["id"])
+            level = below
+        return {n: list(found[n].values()) for n in sorted(found, key=self.order.__getitem__)}
+
+
+def _rows_by_id(session: Session, table: Table, keys: tuple[str, ...], ids: list[Any]
+                ) -> list[dict[str, Any]]:
+    """The ``keys`` columns of the rows of ``table`` with these ids (UUIDs), as Python values."""
+    if is_sqlite(session):  # ids as stored, without SQLAlchemy's per-value processing
+        return sqlite_table(table).rows_by_id(session.connection(), keys, ids)
+    if is_postgres(session):  # one array of ids a statement, through the driver
+        return [dict(zip(keys, row, strict=True))
+                for row in pg_rows_by_id(session, table, keys, ids)]
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        stmt = select(*[table.c[c] for c in keys]).where(
+            table.c.id.in_(ids[start : start + 500]))
+        found.extend(row_dicts(session.execute(stmt)))
+    return found
 
 
 class _Missing:
