@@ -132,7 +132,7 @@ def test_the_outbox_and_change_log_migrations_keep_every_row(tmp_path):
             indexes = conn.exec_driver_sql("PRAGMA index_list(sync_changes)").all()
         assert payloads == [(n, f'{{"t":"families","n":{n}}}') for n in (1, 2, 3)]
         assert changes == [(10 * n, 10 * n, n) for n in (1, 2, 3)]  # the number is the row key
-        # The unique, and 0013's partial index of removal notices (no index of every entry).
+        # The unique, and 0014's partial index of removal notices (no index of every entry).
         assert sorted(i[1] for i in indexes) == ["ix_sync_changes_removals",
                                                   "sqlite_autoindex_sync_changes_1"]
         assert [i[4] for i in indexes if i[1] == "ix_sync_changes_removals"] == [1]  # partial

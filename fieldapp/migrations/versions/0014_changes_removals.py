@@ -9,8 +9,8 @@ log carries one more B-tree.
 
 Plain index statements, no batch mode.
 
-Revision ID: 0013_changes_removals
-Revises: 0012_unused_delivery_indexes
+Revision ID: 0014_changes_removals
+Revises: 0013_sessions_and_role
 Create Date: 2026-12-07 12:00:00
 
 """
@@ -19,8 +19,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0013_changes_removals"
-down_revision = "0012_unused_delivery_indexes"
+revision = "0014_changes_removals"
+down_revision = "0013_sessions_and_role"
 branch_labels = None
 depends_on = None
 
