@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import uuid
 import os
 import random
 import resource
@@ -180,8 +181,11 @@ def main() -> int:
         from fieldapp.nodes.operations import register_node
 
         with central.app_context():
-            _a, code_a = register_node("Nodo de referencia", "BEN", (), all_communities=True)
-            _b, code_b = register_node("Nodo nuevo", "NEW", (), all_communities=True)
+            # Under the ids their records carry (app_config): central checks origins.
+            _a, code_a = register_node("Nodo de referencia", "BEN", (), all_communities=True,
+                                       node_id=uuid.uuid5(uuid.NAMESPACE_DNS, "BEN"))
+            _b, code_b = register_node("Nodo nuevo", "NEW", (), all_communities=True,
+                                       node_id=uuid.uuid5(uuid.NAMESPACE_DNS, "NEW"))
             db.session.commit()
         install_dashboard_triggers(central)
         env = {

@@ -45,12 +45,15 @@ def _communities(ids_or_codes: Iterable[Any]) -> list[Community]:
 
 
 def register_node(name: str, code: str, communities: Iterable[Any] = (),
-                  all_communities: bool = False) -> tuple[Node, str]:
+                  all_communities: bool = False,
+                  node_id: uuid.UUID | None = None) -> tuple[Node, str]:
     """Register a field node and make its one-time enrolment code.
 
     :param code: the node's short code (2 to 8 capital letters or digits), part of its records'
         codes (``AM-<code>-0042``).
     :param communities: ids or codes of the communities the node serves.
+    :param node_id: the id the node's installation already uses (its records' ``origin_node``,
+        which central checks against the node that pushes them); a new one by default.
     :returns: the node and its enrolment code (shown once; only its hash is stored).
     :raises ValidationFailed: a name or code is missing or taken, a community is unknown.
     """
@@ -67,6 +70,8 @@ def register_node(name: str, code: str, communities: Iterable[Any] = (),
         raise ValidationFailed(_l("Choose the communities this node serves."),
                                field="communities")
     node = Node(name=name, code=code, all_communities=all_communities, communities=chosen)
+    if node_id is not None:
+        node.id = node_id
     db.session.add(node)
     enrol_code = issue_enrolment_code(node)
     return node, enrol_code

@@ -135,8 +135,11 @@ class Central(App):
         from fieldapp.nodes.operations import register_node
 
         with self.app.app_context():
+            # Under the id the node's records carry (node_config), as an enrolled node's
+            # installation does after `fieldapp node enroll`: central checks it.
             _node, enrol_code = register_node(name or f"Nodo {code}", code, communities,
-                                              all_communities)
+                                              all_communities,
+                                              node_id=uuid.uuid5(uuid.NAMESPACE_DNS, code))
             db.session.commit()
         return enrol_code
 
