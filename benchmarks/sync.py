@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import uuid
 import os
 import random
 import resource
@@ -32,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 import zlib
 from pathlib import Path
 from typing import Any

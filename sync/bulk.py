@@ -263,13 +263,23 @@ class BulkInserts:
                         self.add_conflict("amendment", spec, row_id, by_id[row_id],
                                           other_row_id=other, place=place_of.get(row_id))
         if spec.find_doubles:
-            for row_id, other_id in spec.find_doubles(self.session, rows):
+            doubles = spec.find_doubles(self.session, rows)
+            if doubles:
                 index()
-                if spec.flag_column:
-                    self._set_flag(spec, row_id, other_id, place_of, by_id)
-                    flagged.add(row_id)
-                self.add_conflict(spec.doubles_kind, spec, row_id, by_id.get(row_id),
-                                  other_row_id=other_id, place=place_of.get(row_id))
+                flagged |= self._flag_doubles(spec, doubles, place_of, by_id)
+        return flagged
+
+    def _flag_doubles(self, spec: TableSpec, doubles: list[tuple[Any, Any]], place_of: dict,
+                      by_id: dict) -> set[uuid.UUID]:
+        """A conflict for each (new record, the one it may double); the flag column too, if
+        the table has one (then the new record goes back to the nodes, flagged)."""
+        flagged = set()
+        for row_id, other_id in doubles:
+            if spec.flag_column:
+                self._set_flag(spec, row_id, other_id, place_of, by_id)
+                flagged.add(row_id)
+            self.add_conflict(spec.doubles_kind, spec, row_id, by_id.get(row_id),
+                              other_row_id=other_id, place=place_of.get(row_id))
         return flagged
 
     def _live_versions(self, spec: TableSpec, bases: set[Any]) -> dict[Any, list[uuid.UUID]]:

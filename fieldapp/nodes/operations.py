@@ -159,7 +159,8 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
 
     :param choice: ``central`` / ``node`` / ``other`` (a typed value) for a field;
         ``both`` / ``this`` / ``that`` for competing versions; ``not_double`` / ``double`` for a
-        suspected double delivery (``double`` records a reversal).
+        suspected double delivery (``double`` records a reversal); ``different`` / ``same``
+        for a DNI on two families (both stay; what was found is recorded).
     :raises ValidationFailed: the conflict is closed, the choice or value does not fit.
     """
     from sqlalchemy import update
@@ -177,7 +178,8 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
     before = snapshot(record)
     c = SYNC_TABLES.conflicts
     decide = {"field": _decide_field, "amendment": _decide_versions,
-              "double_delivery": _decide_double}.get(conflict.kind)
+              "double_delivery": _decide_double,
+              "duplicate_dni": _decide_duplicate_dni}.get(conflict.kind)
     if decide is None:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
     resolution = decide(conflict, spec, record, choice, value, username)
@@ -242,6 +244,16 @@ def _decide_double(conflict: Any, spec: Any, record: Any, choice: str, value: st
     elif choice == "double":
         _reverse_delivery(record, username)
     else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    return choice
+
+
+def _decide_duplicate_dni(conflict: Any, spec: Any, record: Any, choice: str,
+                          value: str | None, username: str) -> str:
+    """Both families stay (a record is never lost): the coordinator records what they found;
+    a DNI typed wrong is corrected on the family's page, a family registered twice is voided
+    there."""
+    if choice not in ("different", "same"):
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
     return choice
 
