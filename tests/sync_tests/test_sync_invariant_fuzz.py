@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_sync_trust import last_insert, push, signed, signed_agreement  # noqa: F401 - signed: a fixture
+from synckit import last_insert, push, signed_agreement
 
 from fieldapp.agreements.models import Agreement
 from fieldapp.agreements.rules import FROZEN_COLUMNS, TRANSITIONS, is_signed
@@ -102,28 +102,34 @@ def test_generated_pages_never_break_a_sync_invariant(signed, make_node):
             if op["o"] == "i" and op["t"] in after:
                 row = after[op["t"]].get(uuid.UUID(op["i"]))
                 assert row is None or row["origin_node"] == own
-        for row_id, old in before["agreements"].items():
-            new = after["agreements"].get(row_id)
-            if not is_signed(old):
-                continue
-            assert new is not None, "a signed agreement was deleted"
-            for column in FROZEN_COLUMNS:
-                assert new[column] == old[column], column
-            # Central flags competing versions itself; a node never clears its flag.
-            assert old["conflict_flag"] is None or new["conflict_flag"] == old["conflict_flag"]
-            if new["status"] != old["status"]:
-                assert new["status"] in TRANSITIONS[old["status"]] or (
-                    new["status"] == "superseded" and old["status"] in ("signed", "active"))
-        for row_id, new in after["agreements"].items():
-            old = before["agreements"].get(row_id)
-            if old is not None and old["status"] == "draft" and new["status"] != "draft":
-                assert new["status"] == "signed"
-                assert new["content_hash"] and is_signed(new)
+        _assert_agreements_kept(before["agreements"], after["agreements"])
         for table in ("agreements", "families"):
             for row_id in after[table].keys() - before[table].keys():
                 assert after[table][row_id]["origin_node"] == own
 
     check()
+
+
+def _assert_agreements_kept(before: dict[Any, dict], after: dict[Any, dict]) -> None:
+    """Signed versions keep their terms, content, hash and central's flag; statuses move only
+    along the transition table; a draft leaves draft only by being signed."""
+    for row_id, old in before.items():
+        new = after.get(row_id)
+        if not is_signed(old):
+            continue
+        assert new is not None, "a signed agreement was deleted"
+        for column in FROZEN_COLUMNS:
+            assert new[column] == old[column], column
+        # Central flags competing versions itself; a node never clears its flag.
+        assert old["conflict_flag"] is None or new["conflict_flag"] == old["conflict_flag"]
+        if new["status"] != old["status"]:
+            assert new["status"] in TRANSITIONS[old["status"]] or (
+                new["status"] == "superseded" and old["status"] in ("signed", "active"))
+    for row_id, new in after.items():
+        old = before.get(row_id)
+        if old is not None and old["status"] == "draft" and new["status"] != "draft":
+            assert new["status"] == "signed"
+            assert new["content_hash"]
 
 
 def signed_date(year: int, month: int = 1, day: int = 1) -> Any:

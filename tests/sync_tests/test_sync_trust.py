@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
-from synckit import login
+from synckit import last_insert, login, push, signed_agreement
 
 from fieldapp.agreements.content import content_hash
 from fieldapp.agreements.models import Agreement, CommitmentType
@@ -19,68 +19,6 @@ from fieldapp.audit.models import AuditEntry
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.nodes.syncing import catalogue_id
-
-
-def signed_agreement(node: Any, family_id: Any, number: str, status: str = "signed",
-                     supersedes: Any = None) -> Any:
-    """A version as the signing screen freezes it (content and its hash)."""
-    content = {"format": 1, "number": number, "family": str(family_id),
-               "supersedes_id": str(supersedes) if supersedes else None,
-               "commitments": [{"code": "no_clearing", "text_es": "No talar ni quemar"}],
-               "period": {"start": "2026-01-01", "end": "2026-12-31"}}
-    return node.add(
-        Agreement, number=number, family_id=family_id, year=2026,
-        period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), status=status,
-        kind="amendment" if supersedes else "original", version_no=2 if supersedes else 1,
-        supersedes_id=supersedes, signed_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
-        signed_place="Aguas Verdes", signed_content=content, content_hash=content_hash(content))
-
-
-def last_insert(node: Any, table: str) -> dict[str, Any]:
-    """The newest insert of ``table`` in the node's outbox, as sent."""
-    ops = [json.loads(r["payload"]) for r in node.outbox()]
-    return [op for op in ops if op["t"] == table and op["o"] == "i"][-1]
-
-
-def push(node: Any, *ops: dict[str, Any]) -> list[str]:
-    """Post ``ops`` as the node's next push page (numbered after its outbox); the refusal codes,
-    one per operation ("" when applied)."""
-    from sync import local
-
-    with node.app.app_context():
-        start = local.get_value(node.state, "node_seq")
-        db.session.rollback()
-    lines = []
-    for n, op in enumerate(ops, start + 1):
-        body = {"a": datetime.now(UTC).isoformat(timespec="microseconds"), **op, "s": n}
-        lines.append(json.dumps(body, separators=(",", ":")).encode())
-    # Keep the node's own numbering in step: these numbers are used now.
-    with node.app.app_context():
-        db.session.execute(db.text("UPDATE sync_state SET value = :v WHERE key = 'node_seq'"),
-                           {"v": start + len(ops)})
-        db.session.commit()
-    transport = node.transport()
-    try:
-        answer = transport.post("/push", body=b"\n".join(lines),
-                                content_type="application/x-ndjson")
-    finally:
-        transport.close()
-    assert answer["acked"] == start + len(ops)
-    refused = {r["s"]: r["code"] for r in answer["rejected"]}
-    return [refused.get(n, "") for n in range(start + 1, start + len(ops) + 1)]
-
-
-@pytest.fixture
-def signed(world: dict[str, Any]) -> dict[str, Any]:
-    """Node A's family and its signed, then activated, agreement, all on central."""
-    a = world["a"]
-    family = a.add_family(world["c1"], dni="41234567")
-    agreement = signed_agreement(a, family, "AM-2026-AAA-0001")
-    a.edit(Agreement, agreement, status="active")
-    report = a.sync()
-    assert report.rejected == 0
-    assert world["central"].get(Agreement, agreement)["status"] == "active"
-    return {**world, "family": family, "agreement": agreement}
 
 
 def update(row_id: Any, d: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
