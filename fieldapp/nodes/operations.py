@@ -214,8 +214,25 @@ def _decide_field(conflict: Any, spec: Any, record: Any, choice: str, value: str
         chosen = parse_typed(spec.table.c[conflict.field], value)
     else:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    if conflict.table_name == "agreements":  # the same rules as a node's push, from now
+        _check_agreement_change(spec, record, {conflict.field: chosen})
     setattr(record, conflict.field, chosen)
     return f"{choice}: {codec.encode_value(conflict.field, chosen)}"
+
+
+def _check_agreement_change(spec: Any, record: Any, changes: dict[str, Any]) -> None:
+    """Refuse a decision that would break an agreement's rules as the agreement is now (its
+    status may have moved since the conflict opened; a signed version never changes)."""
+    from fieldapp.agreements.rules import change_refusal
+    from fieldapp.nodes.messages import plain_refusal
+    from fieldapp.nodes.rules import AgreementRules
+
+    current = {c.key: getattr(record, c.key) for c in spec.table.c}
+    refusal = change_refusal(current, {k: v for k, v in changes.items() if current[k] != v},
+                             lambda: AgreementRules.successor_live(db.session, record.id))
+    if refusal is not None:
+        raise ValidationFailed(_l("This value breaks the agreement's rules: %(why)s",
+                                  why=plain_refusal(*refusal)), field="choice")
 
 
 def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,

@@ -110,13 +110,13 @@ class AgreementRules(CodeRules):
                      changes: dict[str, Any]) -> None:
         super().check_update(session, node, current, changes)
         _refused(agreement_rules.change_refusal(
-            current, changes, lambda: self._successor_live(session, current["id"])))
+            current, changes, lambda: self.successor_live(session, current["id"])))
 
     def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
         _refused(agreement_rules.removal_refusal(current))
 
     @staticmethod
-    def _successor_live(session: Session, agreement_id: Any) -> bool:
+    def successor_live(session: Session, agreement_id: Any) -> bool:
         """Whether a live signed or active amendment replaces this version (what retires it,
         see ``transitions._retire_previous``)."""
         from fieldapp.agreements.models import Agreement
