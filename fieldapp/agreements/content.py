@@ -75,6 +75,8 @@ def content_verifies(content: Any, stored_hash: Any) -> bool:
     check behind ``/verify``, activation and central's sync rules (a pure function of values)."""
     if not isinstance(content, dict) or not content or not isinstance(stored_hash, str):
         return False
+    # Always content_hash's own bytes: orjson would be faster but writes some floats otherwise
+    # (1e+16 / 1e16), and /verify recomputes with content_hash.
     try:
         return content_hash(content) == stored_hash
     except (TypeError, ValueError):  # not JSON-serialisable content
