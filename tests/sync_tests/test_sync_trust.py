@@ -168,3 +168,18 @@ def test_an_amendment_signed_and_activated_offline_retires_the_previous_version(
     assert report.rejected == 0
     assert central.get(Agreement, amendment)["status"] == "active"
     assert central.get(Agreement, base)["status"] == "superseded"
+
+
+def test_a_coordinators_decision_cannot_move_an_agreement_off_its_transitions(signed):
+    """A status conflict opened while the move was legal; central's status moved on since:
+    taking the node's value is refused (the same rules), the agreement stays as it is."""
+    central, a, agreement = signed["central"], signed["a"], signed["agreement"]
+    assert push(a, update(agreement, {"status": "suspended", "status_reason": "Tala"},
+                          {"status": "signed", "status_reason": None})) == [""]
+    [conflict] = [c for c in central.rows(central.state.tables.conflicts).values()
+                  if c["field"] == "status"]
+    central.edit(Agreement, agreement, status="completed")
+    client = login(central.app, "coordinator")
+    response = client.post(f"/nodes/conflicts/{conflict['id']}", data={"choice": "node"})
+    assert response.status_code == 422
+    assert central.get(Agreement, agreement)["status"] == "completed"
