@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 import zlib
 from pathlib import Path
 from typing import Any
@@ -180,8 +181,11 @@ def main() -> int:
         from fieldapp.nodes.operations import register_node
 
         with central.app_context():
-            _a, code_a = register_node("Nodo de referencia", "BEN", (), all_communities=True)
-            _b, code_b = register_node("Nodo nuevo", "NEW", (), all_communities=True)
+            # Under the ids their records carry (app_config): central checks origins.
+            _a, code_a = register_node("Nodo de referencia", "BEN", (), all_communities=True,
+                                       node_id=uuid.uuid5(uuid.NAMESPACE_DNS, "BEN"))
+            _b, code_b = register_node("Nodo nuevo", "NEW", (), all_communities=True,
+                                       node_id=uuid.uuid5(uuid.NAMESPACE_DNS, "NEW"))
             db.session.commit()
         install_dashboard_triggers(central)
         env = {

@@ -42,6 +42,16 @@ def next_code(kind: str | None = None, year: int | None = None, width: int = 4) 
     return f"{prefix}-{_next_value(prefix):0{width}d}"
 
 
+def made_by(code: object, node_code: str) -> bool:
+    """Whether ``code`` is one :func:`next_code` hands out on the node ``node_code``: its
+    second-to-last part is the node's code and its last a number (central checks a pushed new
+    record's code with it)."""
+    if not isinstance(code, str):
+        return False
+    parts = code.split("-")
+    return len(parts) >= 3 and parts[-2] == node_code and parts[-1].isdigit()
+
+
 def _next_value(prefix: str) -> int:
     """Atomically take the next number for ``prefix`` (one UPDATE ... RETURNING).
 

@@ -57,6 +57,8 @@ class Applier(BulkInserts, OneOperation):
         self.verdicts: dict[tuple, Rejected | None] = {}
         #: places -> the change log's (community, second community).
         self.log_places: dict[tuple, tuple] = {}
+        #: A record's maker as nodes wrote it -> whether it is this node (see is_own).
+        self.origins: dict[Any, bool] = {}
         #: Tables this page inserted rows into.
         self.grown: set[str] = set()
         tolerance = timedelta(seconds=float(state.config("SYNC_CLOCK_TOLERANCE")))

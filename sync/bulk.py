@@ -68,12 +68,50 @@ class BulkInserts:
                 self.reject(op, refusal.code, refusal.message)
             else:
                 placed.append((op, row, params, place))
+        placed = self._refuse_by_rules(spec, placed)
         inserted = self._insert_bisect(spec, placed)
         if not inserted:
             return
         self.grown.add(spec.table.name)
         flagged = self._flag_inserted(spec, inserted)
         self.record_inserted(spec, inserted, flagged)
+
+    def _refuse_by_rules(self, spec: TableSpec, placed: list[tuple[Op, dict, Any, tuple]]
+                         ) -> list[tuple[Op, dict, Any, tuple]]:
+        """New records that pass the origin check and the app's rules (the rest quarantined):
+        a new record names the pushing node as its maker, and the app checks the run in one
+        pass (``TableSpec.rules``)."""
+        if not placed or (spec.origin_column is None and spec.rules is None):
+            return placed
+        refusals: dict[int, Any] = {}
+        if spec.rules is not None:
+            refusals = spec.rules.check_inserts(self.session, self.node,
+                                                [row for _op, row, _p, _pl in placed])
+        origin = spec.origin_column
+        keep = []
+        for n, item in enumerate(placed):
+            refusal = refusals.get(n)
+            if refusal is None and origin is not None and not self.is_own(item[1].get(origin)):
+                refusal = Rejected("forged_origin",
+                                   f"A new record must name the node that sends it ({origin}).")
+            if refusal is None:
+                keep.append(item)
+            else:
+                self.reject(item[0], refusal.code, refusal.message)
+        return keep
+
+    def is_own(self, origin: Any) -> bool:
+        """Whether ``origin`` (a record's maker as the node wrote it) is the pushing node."""
+        if type(origin) is not str:
+            return False
+        known = self.origins.get(origin)
+        if known is None:
+            try:
+                known = fast_uuid(origin) == self.node.id
+            except ValueError:
+                known = False
+            self.origins[origin] = known
+        return known
 
     def record_inserted(self, spec: TableSpec, inserted: list[tuple[Op, dict, Any, tuple]],
                         flagged: set[uuid.UUID]) -> None:
@@ -224,13 +262,24 @@ class BulkInserts:
                         other = next(x for x in live if x != row_id)
                         self.add_conflict("amendment", spec, row_id, by_id[row_id],
                                           other_row_id=other, place=place_of.get(row_id))
-        if spec.find_doubles and spec.flag_column:
-            for row_id, other_id in spec.find_doubles(self.session, rows):
+        if spec.find_doubles:
+            doubles = spec.find_doubles(self.session, rows)
+            if doubles:
                 index()
+                flagged |= self._flag_doubles(spec, doubles, place_of, by_id)
+        return flagged
+
+    def _flag_doubles(self, spec: TableSpec, doubles: list[tuple[Any, Any]], place_of: dict,
+                      by_id: dict) -> set[uuid.UUID]:
+        """A conflict for each (new record, the one it may double); the flag column too, if
+        the table has one (then the new record goes back to the nodes, flagged)."""
+        flagged = set()
+        for row_id, other_id in doubles:
+            if spec.flag_column:
                 self._set_flag(spec, row_id, other_id, place_of, by_id)
                 flagged.add(row_id)
-                self.add_conflict("double_delivery", spec, row_id, by_id.get(row_id),
-                                  other_row_id=other_id, place=place_of.get(row_id))
+            self.add_conflict(spec.doubles_kind, spec, row_id, by_id.get(row_id),
+                              other_row_id=other_id, place=place_of.get(row_id))
         return flagged
 
     def _live_versions(self, spec: TableSpec, bases: set[Any]) -> dict[Any, list[uuid.UUID]]:

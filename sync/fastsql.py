@@ -23,6 +23,7 @@ from sync.stored import (
     UUID_MEMO,
     WIRE_MEMO,
     inline_convert,
+    json_value,
     r_bool,
     r_datetime,
     r_same,
@@ -33,6 +34,7 @@ from sync.stored import (
     uuid_of_hex,
     w_bool,
     w_int,
+    w_json,
     w_uuid,
     w_uuid_ref,
 )
@@ -168,7 +170,7 @@ class SqliteTable:
             return found
         position = {c: i for i, c in enumerate(layout or self.columns)}
         namespace: dict[str, Any] = {"_u": uuid_of_hex, "_m": UUID_MEMO.get,
-                                     "_new_uuid": uuid_from_hex}
+                                     "_new_uuid": uuid_from_hex, "_json": json_value}
         parts = []
         for key in keys:
             i = position[key]
@@ -181,6 +183,8 @@ class SqliteTable:
                 parts.append(f"{key!r}: (None if p[{i}] is None else p[{i}] == 1)")
             elif conv is w_int:
                 parts.append(f"{key!r}: p[{i}]")
+            elif conv is w_json:  # what the app's rules read (signed content)
+                parts.append(f"{key!r}: (None if p[{i}] is None else _json(p[{i}]))")
             else:  # anything else: read back as SQLAlchemy would (never on the hot path)
                 processor = self.table.c[key].type.result_processor(_SQLITE_DIALECT, None)
                 namespace[f"r{i}"] = processor or r_same

@@ -1,7 +1,8 @@
 """Central applies one operation at a time, merged by kind of data (mixed into ``Applier``).
 
 Updates merge field by field against the version the node started from (the same field changed
-on both sides opens a conflict); appended events and signed agreements refuse edits; deletes
+on both sides opens a conflict); appended events refuse edits, and the app's rules of the table
+(``TableSpec.rules``: signed agreements, catalogues...) see every change a node asks for; deletes
 and inserts of records central already has are settled here.
 """
 
@@ -62,8 +63,8 @@ class OneOperation:
             return
         if spec.kind == "append":
             raise Rejected("append_only", "Events are never deleted; record a correction.")
-        if spec.kind == "agreement" and spec.frozen_when and current.get(spec.frozen_when):
-            raise Rejected("signed_immutable", "A signed agreement is never deleted.")
+        if spec.rules is not None:
+            spec.rules.check_delete(self.session, self.node, current)
         places = self.places(spec, current)
         self.check_scope(places)
         self.session.execute(delete(spec.table).where(spec.table.c.id == row_id))
@@ -91,7 +92,9 @@ class OneOperation:
         self.check_scope(places)
         changed = {k: v for k, v in new.items() if k not in SYSTEM_COLUMNS and k != "updated_at"
                    and current.get(k) != v}
-        self._check_kind(spec, current, changed)
+        self._check_kind(spec, changed)
+        if spec.rules is not None and changed:  # the app's rules see all the node asks for
+            spec.rules.check_update(self.session, self.node, current, changed)
         apply: dict[str, Any] = {}
         conflicts: list[tuple[str, Any]] = []
         for col, value in changed.items():
@@ -152,17 +155,11 @@ class OneOperation:
         self.record(op, spec, row_id, "u" if stale else "n", places, echo=stale)
         return True
 
-    def _check_kind(self, spec: TableSpec, current: dict[str, Any], changed: dict) -> None:
+    def _check_kind(self, spec: TableSpec, changed: dict) -> None:
         if spec.kind == "append":
             fixed = set(changed) - spec.mutable
             if fixed:
                 raise Rejected("append_only",
                                "Recorded events cannot be changed; record a correction instead "
-                               f"({', '.join(sorted(fixed))}).")
-        if spec.kind == "agreement" and spec.frozen_when and current.get(spec.frozen_when):
-            fixed = set(changed) - spec.mutable - {"voided"}
-            if fixed:
-                raise Rejected("signed_immutable",
-                               "A signed agreement is never edited; make an amendment "
                                f"({', '.join(sorted(fixed))}).")
 

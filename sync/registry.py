@@ -30,6 +30,32 @@ KINDS = ("merge", "agreement", "set", "append")
 SYSTEM_COLUMNS = frozenset({"id", "version", "created_at", "origin_node"})
 
 
+class TableRules:
+    """The app's domain rules for one table, which central checks for every operation a node
+    pushes before applying it (the engine never imports the app: the app supplies a subclass
+    in its :class:`TableSpec`, like ``find_doubles``). A refusal is a
+    :class:`sync.page.Rejected` (a stable code and a message): the operation is quarantined
+    and never acknowledged as synced. The default allows everything.
+    """
+
+    #: The columns :meth:`check_inserts` reads (central decodes them for runs of inserts).
+    columns: tuple[str, ...] = ()
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        """Refusals of new records, by position in ``rows`` (a run of inserts: one pass, not
+        one query per row). ``rows`` hold at least :attr:`columns` as Python values."""
+        return {}
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        """Raise ``Rejected`` if ``changes`` (what the node asks to change, merged or in
+        conflict) may not be made to central's ``current`` row."""
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        """Raise ``Rejected`` if central's ``current`` row may not be deleted by a node."""
+
+
 @dataclass
 class TableSpec:
     """How one table syncs.
@@ -44,8 +70,6 @@ class TableSpec:
         node's scope), e.g. attendance: the session's and the family's.
     :param natural_key: for ``set`` tables, the columns that identify an element.
     :param mutable: for ``append`` tables, the columns a node may still change.
-    :param frozen_when: for ``agreement`` tables, a column that, once set, freezes every
-        column except ``mutable``.
     :param distribute: whether central sends the table's changes to nodes (``False`` for the
         audit log, which only travels up).
     :param supersedes: for ``agreement`` tables, the column linking a version to the one it
@@ -55,6 +79,10 @@ class TableSpec:
     :param find_doubles: for ``append`` tables, ``f(session, rows) -> [(row id, other id)]``
         naming inserted rows that look like a record already there (flagged, never dropped).
     :param doubles_columns: the columns ``find_doubles`` reads from the new rows.
+    :param doubles_kind: the kind of conflict a double found by ``find_doubles`` opens.
+    :param rules: the app's domain rules, checked for every operation a node pushes.
+    :param origin_column: the column naming the node that made a record (``None``: the table
+        has none); a new record pushed by a node must name that node.
     """
 
     table: Any
@@ -63,12 +91,14 @@ class TableSpec:
     scope2: str | None = None
     natural_key: tuple[str, ...] = ()
     mutable: frozenset[str] = frozenset()
-    frozen_when: str | None = None
     distribute: bool = True
     supersedes: str | None = None
     flag_column: str | None = None
     find_doubles: Callable[[Session, list[dict[str, Any]]], list[tuple[Any, Any]]] | None = None
     doubles_columns: tuple[str, ...] = ()
+    doubles_kind: str = "double_delivery"
+    rules: TableRules | None = None
+    origin_column: str | None = "origin_node"
     codec: TableCodec = field(init=False)
     model: Any = field(init=False, default=None)
 
@@ -81,7 +111,13 @@ class TableSpec:
         self.codec = TableCodec(self.table)
         self.versioned = "version" in self.table.c
         paths = _parse_path(self.scope) + _parse_path(self.scope2)
+        if self.origin_column is not None and self.origin_column not in self.table.c:
+            self.origin_column = None
         wanted = {"id", "voided", "version", *self.natural_key, *self.doubles_columns}
+        if self.origin_column:
+            wanted.add(self.origin_column)
+        if self.rules is not None:
+            wanted.update(self.rules.columns)
         wanted.update(col for col, _parent in paths)
         #: Columns that decide where a row belongs.
         self.path_columns = frozenset(col for col, _parent in paths if col != "id")

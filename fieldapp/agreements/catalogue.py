@@ -45,19 +45,34 @@ BENEFITS = [
 ]
 
 
+def default_entries() -> dict[str, dict[str, dict[str, Any]]]:
+    """The default entries as values, by table and code: what :func:`seed_catalogues` adds, and
+    the only catalogue entries central takes from a node (the catalogues are central's)."""
+    return {
+        CommitmentType.__tablename__: {
+            code: {"code": code, "text_es": es, "text_en": en, "position": position,
+                   "active": True}
+            for position, (code, es, en) in enumerate(COMMITMENTS)},
+        BenefitType.__tablename__: {
+            code: {"code": code, "category": category, "name_es": es, "name_en": en,
+                   "default_unit": unit, "position": position, "active": True}
+            for position, (code, category, es, en, unit) in enumerate(BENEFITS)},
+    }
+
+
 def seed_catalogues() -> tuple[int, int]:
     """Add the default catalogue entries that are missing; returns how many of each were added."""
     have_c = set(db.session.execute(select(CommitmentType.code)).scalars())
     have_b = set(db.session.execute(select(BenefitType.code)).scalars())
     added_c = added_b = 0
-    for position, (code, es, en) in enumerate(COMMITMENTS):
+    defaults = default_entries()
+    for code, values in defaults[CommitmentType.__tablename__].items():
         if code not in have_c:
-            db.session.add(CommitmentType(code=code, text_es=es, text_en=en, position=position))
+            db.session.add(CommitmentType(**values))
             added_c += 1
-    for position, (code, category, es, en, unit) in enumerate(BENEFITS):
+    for code, values in defaults[BenefitType.__tablename__].items():
         if code not in have_b:
-            db.session.add(BenefitType(code=code, category=category, name_es=es, name_en=en,
-                                       default_unit=unit, position=position))
+            db.session.add(BenefitType(**values))
             added_b += 1
     db.session.flush()
     return added_c, added_b

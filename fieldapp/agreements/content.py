@@ -68,3 +68,16 @@ def content_hash(content: dict[str, Any]) -> str:
     """SHA-256 (hex) of ``content`` serialised canonically (sorted keys, no spaces, UTF-8)."""
     blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def content_verifies(content: Any, stored_hash: Any) -> bool:
+    """Whether ``content`` (signed content as stored or pushed) hashes to ``stored_hash``: the
+    check behind ``/verify``, activation and central's sync rules (a pure function of values)."""
+    if not isinstance(content, dict) or not content or not isinstance(stored_hash, str):
+        return False
+    # Always content_hash's own bytes: orjson would be faster but writes some floats otherwise
+    # (1e+16 / 1e16), and /verify recomputes with content_hash.
+    try:
+        return content_hash(content) == stored_hash
+    except (TypeError, ValueError):  # not JSON-serialisable content
+        return False

@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from fieldapp.agreements.content import content_verifies
 from fieldapp.agreements.models import Agreement, AgreementBenefit, AgreementCommitment
 from fieldapp.errors import AppError
 
@@ -41,6 +43,79 @@ FROZEN_COLUMNS = frozenset({
     "supersedes_id", "signed_at", "signed_place", "signed_lat", "signed_lon", "signed_on_paper",
     "signed_content", "content_hash", "voided",
 })
+
+
+#: What may still change on a signed version (by change_status; central holds a node to it).
+SIGNED_MUTABLE = frozenset({"status", "status_reason", "status_changed_at", "notes",
+                            "updated_at"})
+#: Columns only central writes: its flag of competing versions and the coordinator's decision.
+CENTRAL_ONLY = frozenset({"conflict_flag"})
+#: Statuses an amendment that retires the version before it holds (see transitions.py).
+RETIRING_STATUSES = ("signed", "active")
+
+#: A refusal of a change as (stable code, message) — central quarantines the operation with it.
+Refusal = tuple[str, str]
+
+
+def is_signed(row: Mapping[str, Any]) -> bool:
+    """Whether a version (its values) has been signed: past draft, or its content frozen."""
+    return row.get("status") not in (None, "draft") or row.get("content_hash") is not None
+
+
+def new_version_refusal(row: Mapping[str, Any]) -> Refusal | None:
+    """Why a new agreement version (its values) may not be recorded as it is, if it may not: a
+    signed one must carry content whose hash verifies; the conflict flag is central's."""
+    if row.get("conflict_flag") is not None:
+        return "central_only", "Only central flags competing versions (conflict_flag)."
+    if (is_signed(row) or row.get("signed_content") is not None) and not content_verifies(
+            row.get("signed_content"), row.get("content_hash")):
+        return "content_hash_mismatch", "The signed content does not match its content hash."
+    return None
+
+
+def change_refusal(current: Mapping[str, Any], changes: Mapping[str, Any],
+                   successor_live: Callable[[], bool]) -> Refusal | None:
+    """Why ``changes`` may not be made to the version ``current``, if they may not.
+
+    The status moves only along :data:`TRANSITIONS` from the current one; a draft becomes signed
+    only with its signed content and a hash that verifies; ``superseded`` only when a live signed
+    or active amendment replaces it (``successor_live``, asked only then); a signed version's
+    terms, content, hash and void flag never change.
+    """
+    if CENTRAL_ONLY & changes.keys():
+        return "central_only", "Only central flags competing versions (conflict_flag)."
+    if is_signed(current):
+        fixed = set(changes) - SIGNED_MUTABLE
+        if fixed:
+            return ("signed_immutable", "A signed agreement is never edited; make an amendment "
+                    f"({', '.join(sorted(fixed))}).")
+    if "status" not in changes:
+        if {"signed_content", "content_hash"} & changes.keys():
+            return "illegal_transition", "Only signing sets an agreement's signed content."
+        return None
+    was, to = current.get("status"), changes["status"]
+    if current.get("voided") or changes.get("voided"):
+        return "illegal_transition", "A voided agreement does not change status."
+    if was == "draft" and to == "signed":
+        merged = {**current, **changes}
+        if not content_verifies(merged.get("signed_content"), merged.get("content_hash")):
+            return ("content_hash_mismatch",
+                    "The signed content does not match its content hash.")
+        return None
+    if {"signed_content", "content_hash"} & changes.keys():
+        return "illegal_transition", "Only signing sets an agreement's signed content."
+    if to == "superseded" and was in RETIRING_STATUSES and successor_live():
+        return None
+    if to == "superseded" or to not in TRANSITIONS.get(was, frozenset()):
+        return "illegal_transition", f"An agreement cannot go from {was} to {to}."
+    return None
+
+
+def removal_refusal(current: Mapping[str, Any]) -> Refusal | None:
+    """Why a version may not be deleted, if it may not: a signed one never is."""
+    if is_signed(current):
+        return "signed_immutable", "A signed agreement is never deleted."
+    return None
 
 
 class AgreementFrozen(AppError):
@@ -84,8 +159,11 @@ def _was_signed(state: Any) -> bool:
 def _guard_signed_versions(session: Session, flush_context: Any, instances: Any) -> None:
     """Refuse, whatever the code path, a change to the terms of a signed version.
 
-    Sync applies remote records with ``session.info["applying_remote"]`` and is not checked here
-    (a signed record arriving from another node is already frozen there).
+    Sync applies remote records with ``session.info["applying_remote"]`` and is not checked here:
+    a node applies what central pulled to it (central's record, checked there), and central
+    applies a push with Core statements, not through this guard, after checking each operation
+    with :func:`change_refusal`, :func:`new_version_refusal` and :func:`removal_refusal`
+    (``fieldapp.nodes.rules.AgreementRules``), so no push changes a signed version on central.
     """
     if session.info.get("applying_remote"):
         return

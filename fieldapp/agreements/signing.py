@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from fieldapp.agreements.content import canonical_content, content_hash
+from fieldapp.agreements.content import canonical_content, content_hash, content_verifies
 from fieldapp.agreements.models import Agreement
 from fieldapp.agreements.rules import status_label
 from fieldapp.agreements.signatures import add_signature, decode_signature
@@ -132,6 +132,4 @@ def sign_agreement(agreement: Agreement, data: dict[str, Any]) -> Agreement:
 
 def verify_content(agreement: Agreement) -> bool:
     """Whether the stored content still hashes to the stored content hash."""
-    if not agreement.signed_content or not agreement.content_hash:
-        return False
-    return content_hash(agreement.signed_content) == agreement.content_hash
+    return content_verifies(agreement.signed_content, agreement.content_hash)

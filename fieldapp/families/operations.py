@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -59,21 +60,38 @@ def validate_family(data: dict[str, Any], family: Family | None = None) -> None:
 
     :raises ValidationFailed: with ``field`` naming the first offending field.
     """
-    def fail(field: str, message: Any) -> None:
-        raise ValidationFailed(message, field=field)
-
-    for field in ("head_given_names", "head_surname"):
-        if not data.get(field):
-            fail(field, _l("This field is required."))
+    _validate_names(data)
     community = db.session.get(Community, data["community_id"]) if data["community_id"] else None
     if community is None or community.voided:
-        fail("community_id", _l("Choose a community."))
+        raise ValidationFailed(_l("Choose a community."), field="community_id")
     if data.get("dni") is not None:
         _validate_dni(data["dni"], family)
+    _validate_members(data)
+    _validate_land(data)
+
+
+def check_family_values(data: Mapping[str, Any]) -> None:
+    """The rules on a family's own values (names, members, plot), without the database: the
+    form's and central's for a family a node pushes (the community is the sync scope's, the DNI
+    format the table's constraint, a DNI on two families a conflict for a coordinator).
+
+    :raises ValidationFailed: with ``field`` naming the first offending field.
+    """
+    _validate_names(data)
+    _validate_members(data)
+    _validate_land(data)
+
+
+def _validate_names(data: Mapping[str, Any]) -> None:
+    for field in ("head_given_names", "head_surname"):
+        if not data.get(field):
+            raise ValidationFailed(_l("This field is required."), field=field)
+
+
+def _validate_members(data: Mapping[str, Any]) -> None:
     members = data.get("members_count")
     if not isinstance(members, int) or not 1 <= members <= 50:
-        fail("members_count", _l("Between 1 and 50."))
-    _validate_land(data)
+        raise ValidationFailed(_l("Between 1 and 50."), field="members_count")
 
 
 def _validate_dni(dni: str, family: Family | None) -> None:
@@ -89,7 +107,7 @@ def _validate_dni(dni: str, family: Family | None) -> None:
             field="dni")
 
 
-def _validate_land(data: dict[str, Any]) -> None:
+def _validate_land(data: Mapping[str, Any]) -> None:
     """The plot's position and areas."""
     def fail(field: str, message: Any) -> None:
         raise ValidationFailed(message, field=field)

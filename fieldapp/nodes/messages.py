@@ -46,6 +46,13 @@ REFUSALS = {
     "signed_immutable": _l("A signed agreement cannot be changed; make an amendment."),
     "seq_reused": _l("This change's number was already used for other data."),
     "unknown_table": _l("Central does not accept this kind of record."),
+    "illegal_transition": _l("This status change is not allowed from the agreement's status on "
+                             "central."),
+    "content_hash_mismatch": _l("The signed content does not match its content hash."),
+    "central_only": _l("Only central sets this field."),
+    "forged_origin": _l("The record names another node as its maker."),
+    "forged_code": _l("The record's code does not carry this node's code."),
+    "central_catalogue": _l("The catalogues are changed only on central, by an administrator."),
 }
 
 

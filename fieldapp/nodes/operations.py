@@ -45,12 +45,15 @@ def _communities(ids_or_codes: Iterable[Any]) -> list[Community]:
 
 
 def register_node(name: str, code: str, communities: Iterable[Any] = (),
-                  all_communities: bool = False) -> tuple[Node, str]:
+                  all_communities: bool = False,
+                  node_id: uuid.UUID | None = None) -> tuple[Node, str]:
     """Register a field node and make its one-time enrolment code.
 
     :param code: the node's short code (2 to 8 capital letters or digits), part of its records'
         codes (``AM-<code>-0042``).
     :param communities: ids or codes of the communities the node serves.
+    :param node_id: the id the node's installation already uses (its records' ``origin_node``,
+        which central checks against the node that pushes them); a new one by default.
     :returns: the node and its enrolment code (shown once; only its hash is stored).
     :raises ValidationFailed: a name or code is missing or taken, a community is unknown.
     """
@@ -67,6 +70,8 @@ def register_node(name: str, code: str, communities: Iterable[Any] = (),
         raise ValidationFailed(_l("Choose the communities this node serves."),
                                field="communities")
     node = Node(name=name, code=code, all_communities=all_communities, communities=chosen)
+    if node_id is not None:
+        node.id = node_id
     db.session.add(node)
     enrol_code = issue_enrolment_code(node)
     return node, enrol_code
@@ -154,7 +159,8 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
 
     :param choice: ``central`` / ``node`` / ``other`` (a typed value) for a field;
         ``both`` / ``this`` / ``that`` for competing versions; ``not_double`` / ``double`` for a
-        suspected double delivery (``double`` records a reversal).
+        suspected double delivery (``double`` records a reversal); ``different`` / ``same``
+        for a DNI on two families (both stay; what was found is recorded).
     :raises ValidationFailed: the conflict is closed, the choice or value does not fit.
     """
     from sqlalchemy import update
@@ -172,7 +178,8 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
     before = snapshot(record)
     c = SYNC_TABLES.conflicts
     decide = {"field": _decide_field, "amendment": _decide_versions,
-              "double_delivery": _decide_double}.get(conflict.kind)
+              "double_delivery": _decide_double,
+              "duplicate_dni": _decide_duplicate_dni}.get(conflict.kind)
     if decide is None:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
     resolution = decide(conflict, spec, record, choice, value, username)
@@ -207,8 +214,25 @@ def _decide_field(conflict: Any, spec: Any, record: Any, choice: str, value: str
         chosen = parse_typed(spec.table.c[conflict.field], value)
     else:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    if conflict.table_name == "agreements":  # the same rules as a node's push, from now
+        _check_agreement_change(spec, record, {conflict.field: chosen})
     setattr(record, conflict.field, chosen)
     return f"{choice}: {codec.encode_value(conflict.field, chosen)}"
+
+
+def _check_agreement_change(spec: Any, record: Any, changes: dict[str, Any]) -> None:
+    """Refuse a decision that would break an agreement's rules as the agreement is now (its
+    status may have moved since the conflict opened; a signed version never changes)."""
+    from fieldapp.agreements.rules import change_refusal
+    from fieldapp.nodes.messages import plain_refusal
+    from fieldapp.nodes.rules import AgreementRules
+
+    current = {c.key: getattr(record, c.key) for c in spec.table.c}
+    refusal = change_refusal(current, {k: v for k, v in changes.items() if current[k] != v},
+                             lambda: AgreementRules.successor_live(db.session, record.id))
+    if refusal is not None:
+        raise ValidationFailed(_l("This value breaks the agreement's rules: %(why)s",
+                                  why=plain_refusal(*refusal)), field="choice")
 
 
 def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
@@ -237,6 +261,16 @@ def _decide_double(conflict: Any, spec: Any, record: Any, choice: str, value: st
     elif choice == "double":
         _reverse_delivery(record, username)
     else:
+        raise ValidationFailed(_l("Choose one of the options."), field="choice")
+    return choice
+
+
+def _decide_duplicate_dni(conflict: Any, spec: Any, record: Any, choice: str,
+                          value: str | None, username: str) -> str:
+    """Both families stay (a record is never lost): the coordinator records what they found;
+    a DNI typed wrong is corrected on the family's page, a family registered twice is voided
+    there."""
+    if choice not in ("different", "same"):
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
     return choice
 

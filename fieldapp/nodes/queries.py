@@ -96,6 +96,17 @@ def conflicts(status: str = "open", limit: int = 200) -> list[Any]:
         select(c).where(c.c.status == status).order_by(c.c.id.desc()).limit(limit)).all()
 
 
+def conflict_families(rows: list[Any]) -> dict[Any, str]:
+    """"code — head of household" of the families named by ``duplicate_dni`` conflicts."""
+    from fieldapp.families.models import Family
+
+    ids = {i for r in rows if r.kind == "duplicate_dni" for i in (r.row_id, r.other_row_id) if i}
+    if not ids:
+        return {}
+    return {f.id: f"{f.code} — {f.head_name}" for f in db.session.execute(
+        select(Family).where(Family.id.in_(ids))).scalars()}
+
+
 def conflict(conflict_id: int) -> Any:
     return db.session.execute(select(T.conflicts).where(T.conflicts.c.id == conflict_id)).first()
 

@@ -158,6 +158,34 @@ def _postgres_doubles(session: Session, delivery: Any, new_ids: list[uuid.UUID])
     return found
 
 
+def find_duplicate_dnis(session: Session, rows: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+    """New families whose DNI another live family holds (the same person registered on two
+    nodes): (new id, the other family's id). Both are kept; a coordinator looks at them. One
+    query per run of inserted families."""
+    from fieldapp.families.models import Family
+
+    new = {r["id"]: r["dni"] for r in rows if r.get("dni") and not r.get("voided")}
+    if not new:
+        return []
+    holders: dict[str, list[Any]] = {}
+    dnis = sorted(set(new.values()))
+    for start in range(0, len(dnis), 500):
+        for row_id, dni in session.execute(
+            select(Family.id, Family.dni).where(Family.dni.in_(dnis[start : start + 500]),
+                                                Family.voided.is_(False))
+            .order_by(Family.created_at, Family.id)
+        ):
+            holders.setdefault(dni, []).append(row_id)
+    doubles = []
+    for row_id, dni in new.items():
+        # The earliest other holder; of two new ones with one DNI only the later is flagged.
+        others = [other for other in holders.get(dni, []) if other != row_id
+                  and not (other in new and other > row_id)]
+        if others:
+            doubles.append((row_id, others[0]))
+    return doubles
+
+
 def table_specs() -> list[TableSpec]:
     """The synced tables, parents first, with their kind and scope path."""
     from fieldapp.agreements.models import (
@@ -173,27 +201,30 @@ def table_specs() -> list[TableSpec]:
     from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
     from fieldapp.deliveries.models import Delivery
     from fieldapp.families.models import Family
+    from fieldapp.nodes.rules import AgreementRules, CatalogueRules, CodeRules, FamilyRules
     from fieldapp.trainings.models import Attendance, TrainingSession
 
     by_family = "family_id->families"
     return [
         TableSpec(Community, scope="id"),
-        TableSpec(CommitmentType),
-        TableSpec(BenefitType),
-        TableSpec(Family, scope="community_id"),
+        # The catalogues are central's: a node brings only the program's default entries,
+        # whichever installation seeded them (their origin says nothing).
+        TableSpec(CommitmentType, rules=CatalogueRules("commitment_types"), origin_column=None),
+        TableSpec(BenefitType, rules=CatalogueRules("benefit_types"), origin_column=None),
+        TableSpec(Family, scope="community_id", rules=FamilyRules(),
+                  find_doubles=find_duplicate_dnis, doubles_columns=("dni",),
+                  doubles_kind="duplicate_dni"),
         TableSpec(
             Agreement,
             kind="agreement",
             scope=by_family,
-            frozen_when="content_hash",
-            mutable=frozenset({"status", "status_reason", "status_changed_at", "notes",
-                               "conflict_flag", "updated_at"}),
             supersedes="supersedes_id",
             flag_column="conflict_flag",
+            rules=AgreementRules(),
         ),
         TableSpec(AgreementCommitment, scope="agreement_id->agreements"),
         TableSpec(AgreementBenefit, scope="agreement_id->agreements"),
-        TableSpec(TrainingSession, scope="community_id"),
+        TableSpec(TrainingSession, scope="community_id", rules=CodeRules("code")),
         TableSpec(
             Attendance,
             kind="set",
@@ -210,6 +241,7 @@ def table_specs() -> list[TableSpec]:
             flag_column="suspected_duplicate_of_id",
             find_doubles=find_double_deliveries,
             doubles_columns=("reverses_id",),
+            rules=CodeRules("code"),
         ),
         TableSpec(
             Signature,
@@ -218,11 +250,15 @@ def table_specs() -> list[TableSpec]:
             mutable=frozenset({"updated_at"}),
         ),
         TableSpec(ComplianceVisit, kind="append", scope=by_family,
-                  mutable=frozenset({"notes", "lat", "lon", "updated_at"})),
+                  mutable=frozenset({"notes", "lat", "lon", "updated_at"}),
+                  rules=CodeRules("code")),
         TableSpec(VisitFinding, kind="append", scope="visit_id->compliance_visits",
                   mutable=frozenset({"result", "notes", "updated_at"})),
         TableSpec(Sanction, scope=by_family),
-        TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False),
+        # An entry's node is the pushing node; its user is that node's local user (shown
+        # with the node, never taken for one of central's accounts).
+        TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False,
+                  origin_column="node_id"),
     ]
 
 

@@ -110,9 +110,11 @@ def revoke(node_id: uuid.UUID):
 @role_required("coordinator")
 def conflicts():
     """Open conflicts, and the latest resolved ones."""
-    return render_template("nodes/conflicts.html", open=queries.conflicts("open"),
+    open_rows = queries.conflicts("open")
+    return render_template("nodes/conflicts.html", open=open_rows,
                            resolved=queries.conflicts("resolved", limit=30),
-                           codes=queries.node_codes())
+                           codes=queries.node_codes(),
+                           families=queries.conflict_families(open_rows))
 
 
 def _choices(conflict) -> list[tuple[str, str]]:
@@ -122,6 +124,9 @@ def _choices(conflict) -> list[tuple[str, str]]:
     if conflict.kind == "amendment":
         return [("this", _("This version stands")), ("that", _("The other version stands")),
                 ("both", _("Both stand (not a conflict)"))]
+    if conflict.kind == "duplicate_dni":
+        return [("different", _("Different families: correct the wrong DNI on its page")),
+                ("same", _("The same family registered twice: void one on its page"))]
     return [("not_double", _("Not a double: both deliveries happened")),
             ("double", _("A double: record a reversal of this one"))]
 

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import text
-from synckit import Central, LiveServer, Node, node_config
+from synckit import Central, LiveServer, Node, node_config, signed_agreement
 
 from fieldapp import create_app
+from fieldapp.agreements.models import Agreement
 from fieldapp.extensions import db
 
 PG_ADMIN_URL = os.environ.get("FIELDAPP_TEST_PG",
@@ -152,3 +153,16 @@ def world(central: Central, make_node: Callable[..., Node]) -> dict[str, Any]:
     a.sync()
     b.sync()
     return {"central": central, "a": a, "b": b, "c1": c1, "c2": c2, "c3": c3}
+
+
+@pytest.fixture
+def signed(world: dict[str, Any]) -> dict[str, Any]:
+    """Node A's family and its signed, then activated, agreement, all on central."""
+    a = world["a"]
+    family = a.add_family(world["c1"], dni="41234567")
+    agreement = signed_agreement(a, family, "AM-2026-AAA-0001")
+    a.edit(Agreement, agreement, status="active")
+    report = a.sync()
+    assert report.rejected == 0
+    assert world["central"].get(Agreement, agreement)["status"] == "active"
+    return {**world, "family": family, "agreement": agreement}

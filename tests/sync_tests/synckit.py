@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from fieldapp import create_app
+from fieldapp.agreements.content import content_hash
+from fieldapp.agreements.models import Agreement
 from fieldapp.extensions import db
 
 
@@ -135,8 +139,11 @@ class Central(App):
         from fieldapp.nodes.operations import register_node
 
         with self.app.app_context():
+            # Under the id the node's records carry (node_config), as an enrolled node's
+            # installation does after `fieldapp node enroll`: central checks it.
             _node, enrol_code = register_node(name or f"Nodo {code}", code, communities,
-                                              all_communities)
+                                              all_communities,
+                                              node_id=uuid.uuid5(uuid.NAMESPACE_DNS, code))
             db.session.commit()
         return enrol_code
 
@@ -310,3 +317,52 @@ def wait_for(predicate: Any, timeout: float = 15.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def signed_agreement(node: Any, family_id: Any, number: str, status: str = "signed",
+                     supersedes: Any = None) -> Any:
+    """A version as the signing screen freezes it (content and its hash)."""
+    content = {"format": 1, "number": number, "family": str(family_id),
+               "supersedes_id": str(supersedes) if supersedes else None,
+               "commitments": [{"code": "no_clearing", "text_es": "No talar ni quemar"}],
+               "period": {"start": "2026-01-01", "end": "2026-12-31"}}
+    return node.add(
+        Agreement, number=number, family_id=family_id, year=2026,
+        period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), status=status,
+        kind="amendment" if supersedes else "original", version_no=2 if supersedes else 1,
+        supersedes_id=supersedes, signed_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
+        signed_place="Aguas Verdes", signed_content=content, content_hash=content_hash(content))
+
+
+def last_insert(node: Any, table: str) -> dict[str, Any]:
+    """The newest insert of ``table`` in the node's outbox, as sent."""
+    ops = [json.loads(r["payload"]) for r in node.outbox()]
+    return [op for op in ops if op["t"] == table and op["o"] == "i"][-1]
+
+
+def push(node: Any, *ops: dict[str, Any]) -> list[str]:
+    """Post ``ops`` as the node's next push page (numbered after its outbox); the refusal codes,
+    one per operation ("" when applied)."""
+    from sync import local
+
+    with node.app.app_context():
+        start = local.get_value(node.state, "node_seq")
+        db.session.rollback()
+    lines = []
+    for n, op in enumerate(ops, start + 1):
+        body = {"a": datetime.now(UTC).isoformat(timespec="microseconds"), **op, "s": n}
+        lines.append(json.dumps(body, separators=(",", ":")).encode())
+    # Keep the node's own numbering in step: these numbers are used now.
+    with node.app.app_context():
+        db.session.execute(db.text("UPDATE sync_state SET value = :v WHERE key = 'node_seq'"),
+                           {"v": start + len(ops)})
+        db.session.commit()
+    transport = node.transport()
+    try:
+        answer = transport.post("/push", body=b"\n".join(lines),
+                                content_type="application/x-ndjson")
+    finally:
+        transport.close()
+    assert answer["acked"] == start + len(ops)
+    refused = {r["s"]: r["code"] for r in answer["rejected"]}
+    return [refused.get(n, "") for n in range(start + 1, start + len(ops) + 1)]

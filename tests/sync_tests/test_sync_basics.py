@@ -19,7 +19,7 @@ def count(app, model) -> int:
 
 
 def test_demo_node_pushes_everything_and_a_new_node_pulls_it(central, make_node):
-    a = make_node("AAA", demo=True)
+    a = make_node("TST", demo=True)  # the node that made the demo's records
     a.enrol(central, all_communities=True)
     report = a.sync()
     assert report.ok

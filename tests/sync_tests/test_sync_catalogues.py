@@ -48,7 +48,10 @@ def test_two_nodes_that_seed_their_own_catalogues_sync_without_a_clash(central, 
         assert_converged(central, node)
 
 
-def test_an_entry_added_with_the_same_code_on_two_nodes_is_one_record(central, make_node):
+def test_an_entry_added_on_a_node_is_refused_the_catalogues_are_centrals(central, make_node):
+    """The same code added on two nodes makes the same record, but the catalogues are central's:
+    a node's new entry is quarantined (``central_catalogue``), on both nodes, and central adds
+    none (it used to take the first node's entry)."""
     central.add_community("C1")
     a = make_node("AAA")
     b = make_node("BBB")
@@ -57,8 +60,9 @@ def test_an_entry_added_with_the_same_code_on_two_nodes_is_one_record(central, m
     assert ids[0] == ids[1] == catalogue_id("commitment_types", "shade_trees")
     for node in (a, b):
         node.enrol(central, communities=("C1",))
-        assert node.sync().rejected == 0
-    assert central.count(CommitmentType) == 1
+        report = node.sync()
+        assert [r["code"] for r in report.rejections] == ["central_catalogue"]
+    assert central.count(CommitmentType) == 0
 
 
 def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, demo_db,
@@ -103,8 +107,9 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     con.commit()
     con.close()
 
-    app = create_app(node_config(instance, "OLD", ROLE="field", AUTO_MIGRATE=True))
-    node = Node(app, "OLD")
+    # The demo's node (central takes new records only from the node they name).
+    app = create_app(node_config(instance, "TST", ROLE="field", AUTO_MIGRATE=True))
+    node = Node(app, "TST")
     with app.app_context():
         types = db.session.execute(select(BenefitType.code, BenefitType.id)).all()
         assert {code: row_id for code, row_id in types} == {

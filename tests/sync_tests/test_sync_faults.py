@@ -74,7 +74,7 @@ def _family_op(template, seq, row_id, community, **values):
     op = json.loads(json.dumps(template))
     op["s"], op["i"] = seq, row_id
     op["d"].update({"community_id": str(community), "head_given_names": f"Persona {seq}",
-                    "code": f"F-{seq:04d}", "dni": f"{42000000 + seq}", **values})
+                    "code": f"AM-AAA-9{seq:04d}", "dni": f"{42000000 + seq}", **values})
     return op
 
 

@@ -76,7 +76,7 @@ def test_randomly_altered_push_pages_never_fail_central(central, make_node, seed
                 if op["o"] == "i":  # a new record
                     op["i"] = str(uuid.uuid4())
                     if op["t"] == "families":
-                        op["d"].update(code=f"F-{seq:05d}", dni=f"{45000000 + seq}")
+                        op["d"].update(code=f"AM-AAA-{seq:05d}", dni=f"{45000000 + seq}")
                 if rng.random() < 0.4:
                     op = _alter(op, rng)
                 text = json.dumps(op, separators=(",", ":"), ensure_ascii=rng.random() < 0.5)

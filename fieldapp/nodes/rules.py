@@ -1,0 +1,165 @@
+"""Central's domain rules for what field nodes push (``TableSpec.rules``, see sync/README.md).
+
+Central never trusts a node: each operation it would apply passes the same rules as the app's
+own operations, called here (never copied): the agreement status machine and signed-version
+rules of :mod:`fieldapp.agreements.rules`, the family value checks of
+:mod:`fieldapp.families.operations`, the node code in human codes of :mod:`fieldapp.codes`, and
+the default catalogues of :mod:`fieldapp.agreements.catalogue`. The engine checks that a new
+record names the pushing node as its maker (``TableSpec.origin_column``). A refusal is a
+``Rejected`` with a stable code: the operation is quarantined, never acknowledged as synced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fieldapp.agreements import rules as agreement_rules
+from fieldapp.codes import made_by
+from fieldapp.errors import ValidationFailed
+from sync.page import Rejected
+from sync.registry import TableRules
+
+
+def _refused(refusal: tuple[str, str] | None) -> None:
+    if refusal is not None:
+        raise Rejected(*refusal)
+
+
+class CodeRules(TableRules):
+    """A new record's human code is one its node hands out (``AM-K7Q-0042``: the node's code
+    before the number), and it never changes."""
+
+    def __init__(self, column: str, columns: tuple[str, ...] = ()) -> None:
+        self.code_column = column
+        self.columns = (column, *columns)
+
+    def code_refusal(self, node: Any, row: dict[str, Any]) -> Rejected | None:
+        if made_by(row.get(self.code_column), node.code):
+            return None
+        return Rejected("forged_code", f"A new record's {self.code_column} must carry the "
+                        f"code of the node that sends it ({node.code}).")
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        refusals = {}
+        for n, row in enumerate(rows):
+            refusal = self.code_refusal(node, row) or self.row_refusal(row)
+            if refusal is not None:
+                refusals[n] = refusal
+        return refusals
+
+    def row_refusal(self, row: dict[str, Any]) -> Rejected | None:
+        """The table's own rules on a new row's values (none by default)."""
+        return None
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        if self.code_column in changes:
+            raise Rejected("forged_code", f"A record's {self.code_column} never changes.")
+
+
+#: The family columns :func:`check_family_values` reads.
+FAMILY_VALUES = ("head_given_names", "head_surname", "members_count", "lat", "lon", "plot_ha",
+                 "forest_ha", "coffee_ha")
+
+
+class FamilyRules(CodeRules):
+    """Families: the form's value checks (names, members, plot), on new rows and on the result
+    of a change."""
+
+    def __init__(self) -> None:
+        super().__init__("code", FAMILY_VALUES)
+
+    def row_refusal(self, row: dict[str, Any]) -> Rejected | None:
+        from fieldapp.families.operations import check_family_values
+
+        try:
+            check_family_values(row)
+        except ValidationFailed as error:
+            field = error.details.get("field")
+            return Rejected("invalid", f"{field}: {error.message}")
+        except (TypeError, ValueError, ArithmeticError):  # a value of another type
+            return Rejected("invalid", "A value is not valid.")
+        return None
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        super().check_update(session, node, current, changes)
+        if changes.keys() & set(FAMILY_VALUES):
+            refusal = self.row_refusal({**current, **changes})
+            if refusal is not None:
+                raise refusal
+
+
+class AgreementRules(CodeRules):
+    """Agreements: the status machine from central's status, signed versions frozen, content
+    hashes that verify, the conflict flag central's (:mod:`fieldapp.agreements.rules`)."""
+
+    def __init__(self) -> None:
+        super().__init__("number", ("status", "signed_content", "content_hash",
+                                    "conflict_flag"))
+
+    def row_refusal(self, row: dict[str, Any]) -> Rejected | None:
+        refusal = agreement_rules.new_version_refusal(row)
+        return Rejected(*refusal) if refusal else None
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        super().check_update(session, node, current, changes)
+        _refused(agreement_rules.change_refusal(
+            current, changes, lambda: self.successor_live(session, current["id"])))
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        _refused(agreement_rules.removal_refusal(current))
+
+    @staticmethod
+    def successor_live(session: Session, agreement_id: Any) -> bool:
+        """Whether a live signed or active amendment replaces this version (what retires it,
+        see ``transitions._retire_previous``)."""
+        from fieldapp.agreements.models import Agreement
+
+        return session.execute(select(Agreement.id).where(
+            Agreement.supersedes_id == agreement_id, Agreement.kind == "amendment",
+            Agreement.voided.is_(False),
+            Agreement.status.in_(agreement_rules.RETIRING_STATUSES)).limit(1)).first() is not None
+
+
+class CatalogueRules(TableRules):
+    """The catalogues are central's: a node may bring only a default entry exactly as the
+    program ships it (its id the code's, see ``catalogue_id``); a node never changes, adds or
+    deletes an entry. An entry central already holds unchanged is acknowledged as before."""
+
+    def __init__(self, table: str) -> None:
+        from fieldapp.agreements.catalogue import default_entries
+
+        self.table = table
+        self.defaults = default_entries()[table]
+        self.columns = tuple(sorted({c for entry in self.defaults.values() for c in entry}))
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        from fieldapp.nodes.syncing import catalogue_id
+
+        refusals = {}
+        for n, row in enumerate(rows):
+            code = row.get("code")
+            entry = self.defaults.get(code) if isinstance(code, str) else None
+            if (entry is None or row.get("voided") or row["id"] != catalogue_id(self.table, code)
+                    or any(row.get(k) != v for k, v in entry.items())):
+                refusals[n] = self.refusal()
+        return refusals
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        raise self.refusal()
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        raise self.refusal()
+
+    @staticmethod
+    def refusal() -> Rejected:
+        return Rejected("central_catalogue",
+                        "The catalogues are central's: an administrator changes them there.")
