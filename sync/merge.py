@@ -95,13 +95,7 @@ class OneOperation:
         self._check_kind(spec, changed)
         if spec.rules is not None and changed:  # the app's rules see all the node asks for
             spec.rules.check_update(self.session, self.node, current, changed)
-        apply: dict[str, Any] = {}
-        conflicts: list[tuple[str, Any]] = []
-        for col, value in changed.items():
-            if col in base and base[col] == current.get(col):
-                apply[col] = value
-            else:
-                conflicts.append((col, value))
+        apply, conflicts = _three_way(changed, base, current)
         moved = is_move(spec, apply)
         if moved:  # the record moves: its new place must be in scope
             self.cache.clear()  # it, and the places of every row below it
@@ -163,3 +157,16 @@ class OneOperation:
                                "Recorded events cannot be changed; record a correction instead "
                                f"({', '.join(sorted(fixed))}).")
 
+
+def _three_way(changed: dict[str, Any], base: dict[str, Any], current: dict[str, Any]
+               ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """The node's changed fields split in two: those central still holds at the node's base
+    (applied) and those central changed too (conflicts for a coordinator)."""
+    apply: dict[str, Any] = {}
+    conflicts: list[tuple[str, Any]] = []
+    for col, value in changed.items():
+        if col in base and base[col] == current.get(col):
+            apply[col] = value
+        else:
+            conflicts.append((col, value))
+    return apply, conflicts
