@@ -41,7 +41,8 @@
   // ---------- service worker: registration and the "new version" offer ----------
 
   function formBeingEdited() {
-    return !!document.querySelector("form[data-outbox][data-dirty='1']");
+    // Typed in, or showing an item the node has not accepted yet (being corrected).
+    return !!document.querySelector("form[data-outbox][data-dirty='1'], form[data-outbox][data-outbox-seq]:not([hidden])");
   }
 
   function offerUpdate() {

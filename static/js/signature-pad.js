@@ -149,6 +149,7 @@
       });
     }
     radios.forEach(function (r) { r.addEventListener("change", apply); });
+    form.addEventListener("fieldapp:filled", apply);  // an outbox item reopened: its own mode
     apply();
   }
 
