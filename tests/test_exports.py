@@ -484,6 +484,7 @@ def _hostile_records(app: Flask) -> tuple[str, str]:
         ).scalar_one()
         family = db.session.get(Family, model.family_id)
         family.head_surname = HOSTILE_NAME
+        family.head_given_names = "\x01=Ana Luz"  # a control character XLSX cannot hold
         family.phone = "+51 942 000 111"
         family.lat, family.lon = -5.912345, -77.123456
         other = db.session.execute(
@@ -688,5 +689,6 @@ def test_exports_never_carry_a_live_formula(
                == family_code)
     cell = row[header.index("head_surname")]
     assert (cell.value, cell.data_type) == ("'" + HOSTILE_NAME, "s")
+    assert row[header.index("head_given_names")].value == "'=Ana Luz"
     assert row[header.index("lat")].value == pytest.approx(-5.912345)
     assert row[header.index("lat")].data_type == "n"

@@ -106,21 +106,27 @@ def stream_xlsx(dataset: Dataset, f: Filters) -> Iterator[bytes]:
         if in_sheet == XLSX_MAX_ROWS:
             sheet, in_sheet = new_sheet(), 0
         values = []
+        texts = []
         for value, kind in zip(row, kinds, strict=True):
             converted = _xlsx_value(value, kind)
             if type(converted) is str:
-                # Text is a string cell, never a formula openpyxl would infer from a leading
-                # "=", and made safe for a copy pasted or saved as CSV (csv_format.safe_text).
-                text = safe_text(ILLEGAL_CHARACTERS_RE.sub("", converted))
-                cell = WriteOnlyCell(sheet, value=text)
-                cell.data_type = "s"
-                values.append(cell)
+                # Made safe (csv_format.safe_text), text never starts with the "=" from which
+                # openpyxl infers a formula: it is a string cell (a WriteOnlyCell per value
+                # to set its type would cost the export a sixth more).
+                text = safe_text(converted)
+                values.append(text)
+                texts.append(text)
             elif kind in date_format and converted is not None:
                 cell = WriteOnlyCell(sheet, value=converted)
                 cell.number_format = date_format[kind]
                 values.append(cell)
             else:
                 values.append(converted)
+        if ILLEGAL_CHARACTERS_RE.search("".join(texts)):  # one search a row, not one a value
+            # A control character XLSX cannot hold (openpyxl would fail the download): left
+            # out, then the rule again (what follows it may start like a formula).
+            values = [safe_text(ILLEGAL_CHARACTERS_RE.sub("", v)) if type(v) is str else v
+                      for v in values]
         sheet.append(values)
         in_sheet += 1
     with tempfile.TemporaryFile() as out:
