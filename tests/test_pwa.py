@@ -811,3 +811,36 @@ def test_an_over_promise_is_confirmed_from_the_tablet_online(
     assert "/deliveries/" in page.url
     wait_outbox_empty(page)
     assert [(q, c) for q, c, _r in _deliveries_of(site, item)] == [(999999, True)]
+
+
+def test_a_refused_signature_reopens_with_both_pads_drawn(site: LiveServer, tablet: Any) -> None:
+    """The same outbox mechanism on another form: an agreement signature refused at once stays
+    in the outbox; Corregir redraws both signatures; corrected, it signs the agreement."""
+    from fieldapp.agreements.models import Agreement
+
+    draft = _field_records(site)["draft"]
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    page.on("dialog", lambda dialog: dialog.accept())  # leaving the refused form asks first
+    page.goto(site.url + f"/agreements/{draft}/sign")
+    page.wait_for_selector("form[data-outbox='agreement-signature'][data-outbox-ready='1']")
+    for field in ("family_signature", "staff_signature"):
+        draw(page, f".sigpad[data-target={field}]")
+    drawn = [page.input_value(f"#{f}") for f in ("family_signature", "staff_signature")]
+    page.fill("#family_name", "")  # the node wants the representative's name
+    submit(page)
+    page.wait_for_selector(".field.has-error #family_name")
+    assert [i["status"] for i in outbox(page)] == ["rejected"]
+
+    page.goto(site.url + "/pwa/outbox")
+    page.click("#outbox-items li[data-status=rejected] a.button.primary")  # "Corregir"
+    page.wait_for_selector(".field.has-error #family_name")
+    poll(page, "document.querySelectorAll('.sigpad.inked').length === 2")
+    assert [page.input_value(f"#{f}") for f in ("family_signature", "staff_signature")] == drawn
+    page.fill("#family_name", "Rosa Tapullima")
+    with page.expect_navigation():
+        submit(page)
+    wait_outbox_empty(page)
+    with site.app.app_context():
+        assert db.session.get(Agreement, uuid.UUID(draft)).status == "signed"
