@@ -109,7 +109,7 @@ def stream_xlsx(dataset: Dataset, f: Filters) -> Iterator[bytes]:
         texts = []
         for value, kind in zip(row, kinds, strict=True):
             converted = _xlsx_value(value, kind)
-            if type(converted) is str:
+            if kind == "text" and type(converted) is str:
                 # Made safe (csv_format.safe_text), text never starts with the "=" from which
                 # openpyxl infers a formula: it is a string cell (a WriteOnlyCell per value
                 # to set its type would cost the export a sixth more).
