@@ -43,6 +43,20 @@ class ValidationFailed(AppError):
     message = _l("Some values are not valid.")
 
 
+class ConfirmationNeeded(ValidationFailed):
+    """Allowed only once the person confirms it (e.g. a delivery above the promise).
+
+    ``details["confirm"]`` names the form's checkbox that confirms it, and the error is shown
+    next to that checkbox: a person's page and the tablet's outbox (which reads the JSON
+    answer) both show the checkbox, and the same form sent again with it ticked goes through.
+    """
+
+    code = "confirmation_needed"
+
+    def __init__(self, message: Any = None, *, confirm: str, **details: Any) -> None:
+        super().__init__(message, field=confirm, confirm=confirm, **details)
+
+
 class NotFound(AppError):
     code = "not_found"
     status = 404

@@ -5,6 +5,9 @@ visits) is a plain HTML form POST carrying an idempotency key. A browser gets a 
 success and the form again (422) with the errors next to the fields; a client sending
 ``Accept: application/json`` gets ``{"id": ..., "url": ...}`` (201 when created now, 200 when the
 key had already been used) or ``{"error": {"code", "message", "details": {"fields": {...}}}}``.
+An error that a confirmation lifts (:class:`~fieldapp.errors.ConfirmationNeeded`) names the
+confirming checkbox in ``details["confirm"]``; the same form sent again with it ticked, under
+the same idempotency key, goes through (a refused request leaves nothing under its key).
 """
 
 from __future__ import annotations

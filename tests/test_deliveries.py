@@ -139,10 +139,12 @@ def test_over_promise_asks_for_confirmation(app, staff, family):
     error = r.get_json()["error"]
     assert error["code"] == "over_promise"
     assert "confirm_over_promise" in error["details"]["fields"]
+    assert error["details"]["confirm"] == "confirm_over_promise"  # the tablet shows that box
     assert (error["details"]["allowed"], error["details"]["delivered"]) == ("1000.00", "900.00")
     html = staff.post("/deliveries/new", data=data)
     assert html.status_code == 422
-    assert 'name="confirm_over_promise"' in html.get_data(as_text=True)
+    assert 'data-confirm="confirm_over_promise">' in html.get_data(as_text=True)  # shown
+    # Confirmed, under the same key (the outbox's corrected item): the refusal kept no key.
     ok = staff.post("/deliveries/new", data={**data, "confirm_over_promise": "y"}, headers=JSON)
     assert ok.status_code == 201
     assert _deliveries(app)[-1].over_promise_confirmed is True

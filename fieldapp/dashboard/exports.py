@@ -11,7 +11,9 @@ PostgreSQL; SQLite steps its cursor lazily) and leave as they are written:
   table, have a writer of their own (:mod:`.delivery_csv`).
 - XLSX: openpyxl in write-only mode (rows go to a temporary file, not to memory); the finished
   workbook is streamed from that file in chunks. A sheet holds at most 1,048,575 data rows;
-  more continue on a second sheet.
+  more continue on a second sheet. Text is written as string cells (never a formula), made
+  safe like the CSV's (:func:`.csv_format.safe_text`); control characters XLSX cannot hold
+  are left out.
 
 An empty selection gives a valid file with its header row.
 """
@@ -27,7 +29,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fieldapp.dashboard.csv_format import csv_text, rows_text
+from fieldapp.dashboard.csv_format import csv_text, rows_text, safe_text
 from fieldapp.dashboard.datasets import Dataset
 from fieldapp.dashboard.delivery_csv import deliveries_csv
 from fieldapp.dashboard.filters import Filters
@@ -77,6 +79,7 @@ def stream_xlsx(dataset: Dataset, f: Filters) -> Iterator[bytes]:
     """The dataset as an XLSX workbook, built in write-only mode, then streamed in chunks."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     columns = dataset.columns()
@@ -103,14 +106,27 @@ def stream_xlsx(dataset: Dataset, f: Filters) -> Iterator[bytes]:
         if in_sheet == XLSX_MAX_ROWS:
             sheet, in_sheet = new_sheet(), 0
         values = []
+        texts = []
         for value, kind in zip(row, kinds, strict=True):
             converted = _xlsx_value(value, kind)
-            if kind in date_format and converted is not None:
+            if kind == "text" and type(converted) is str:
+                # Made safe (csv_format.safe_text), text never starts with the "=" from which
+                # openpyxl infers a formula: it is a string cell (a WriteOnlyCell per value
+                # to set its type would cost the export a sixth more).
+                text = safe_text(converted)
+                values.append(text)
+                texts.append(text)
+            elif kind in date_format and converted is not None:
                 cell = WriteOnlyCell(sheet, value=converted)
                 cell.number_format = date_format[kind]
                 values.append(cell)
             else:
                 values.append(converted)
+        if ILLEGAL_CHARACTERS_RE.search("".join(texts)):  # one search a row, not one a value
+            # A control character XLSX cannot hold (openpyxl would fail the download): left
+            # out, then the rule again (what follows it may start like a formula).
+            values = [safe_text(ILLEGAL_CHARACTERS_RE.sub("", v)) if type(v) is str else v
+                      for v in values]
         sheet.append(values)
         in_sheet += 1
     with tempfile.TemporaryFile() as out:

@@ -23,7 +23,7 @@ from fieldapp.agreements.signatures import add_signature, decode_signature
 from fieldapp.audit.operations import record
 from fieldapp.codes import next_code
 from fieldapp.deliveries.models import Delivery
-from fieldapp.errors import AppError, DeliveryRefused, ValidationFailed
+from fieldapp.errors import AppError, ConfirmationNeeded, DeliveryRefused, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.models import new_id, utcnow
@@ -33,7 +33,7 @@ from fieldapp.submissions import local_today
 REDUCED_BENEFITS_SHARE = Decimal("0.5")
 
 
-class OverPromise(ValidationFailed):
+class OverPromise(ConfirmationNeeded):
     """The delivery goes beyond what the agreement promises; it needs a confirmation."""
 
     code = "over_promise"
@@ -180,7 +180,7 @@ def record_delivery(family: Family | None, data: dict[str, Any], user: Any = Non
                "%(delivered)s were delivered already. Tick the box to confirm this delivery of "
                "%(quantity)s anyway.", number=agreement.number, allowed=_n(allowed), unit=unit,
                delivered=_n(delivered), quantity=_n(quantity)),
-            field="confirm_over_promise", allowed=str(allowed), delivered=str(delivered),
+            confirm="confirm_over_promise", allowed=str(allowed), delivered=str(delivered),
             requested=str(quantity))
     receipt = data.get("receipt_kind")
     if receipt not in ("signature", "thumbprint_paper"):

@@ -33,6 +33,8 @@ def client_strings() -> dict[str, str]:
         "sent": _("Saved."),
         "store_failed": _("This tablet could not store the form ({error}). Keep this page open and try again."),  # noqa: E501
         "fix_fields": _("Please correct the marked fields. Nothing was saved yet."),
+        "confirm_below": _("Read the note next to the box below; tick it to confirm, and send again."),  # noqa: E501
+        "leave_unsent": _("This form was not accepted yet. It stays in the outbox, rejected, until you correct it and send it."),  # noqa: E501
         "new_entry": _("New entry"),
         "see_outbox": _("See the outbox"),
         "update_ready": _("A new version of the app is ready."),

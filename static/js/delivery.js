@@ -15,6 +15,13 @@
       receiver.value = event.detail.head_given_names + " " + event.detail.head_surname;
       filledReceiver = receiver.value;
     });
+    // An outbox item reopened to be corrected: what matches the chosen benefit counts as
+    // filled in (another benefit replaces it), anything else as typed (kept).
+    form.addEventListener("fieldapp:filled", function () {
+      var option = choice.options[choice.selectedIndex];
+      filled.unit = unit && option && unit.value === (option.getAttribute("data-unit") || "") ? unit.value : "";
+      filled.item = item && option && item.value === (option.getAttribute("data-item") || "") ? item.value : "";
+    });
     choice.addEventListener("change", function () {
       var option = choice.options[choice.selectedIndex];
       if (!option) { return; }

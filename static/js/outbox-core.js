@@ -115,6 +115,9 @@
     return item;
   }
 
+  // Store an item to send: a new one, or (item.seq given) a corrected one in the place of the
+  // rejected item it replaces, durably. Nothing but markSent takes an item out of the outbox
+  // on its own: a rejected item stays, as it was typed, until it is corrected or discarded.
   function addItem(item) {
     item.v = ITEM_FORMAT;
     item.status = "waiting";
@@ -248,7 +251,9 @@
       }
       return {
         outcome: "rejected", status: resp.status, code: error.code || "http_" + resp.status,
-        message: error.message || "", fields: (error.details && error.details.fields) || {}
+        message: error.message || "", fields: (error.details && error.details.fields) || {},
+        // The checkbox the node asks to be ticked to go ahead (e.g. above the promise).
+        confirm: (error.details && error.details.confirm) || null
       };
     });
   }

@@ -19,7 +19,8 @@
     if (error.status >= 500) parts.push(t("server_error", { status: error.status }));
     if (error.message) parts.push(error.message);
     Object.keys(error.fields || {}).forEach(function (name) {
-      parts.push(name + ": " + [].concat(error.fields[name]).join(" "));
+      var messages = [].concat(error.fields[name]).filter(function (m) { return m !== error.message; });
+      if (messages.length) parts.push(name + ": " + messages.join(" "));
     });
     return parts.join(" — ");
   }

@@ -41,7 +41,8 @@
   // ---------- service worker: registration and the "new version" offer ----------
 
   function formBeingEdited() {
-    return !!document.querySelector("form[data-outbox][data-dirty='1']");
+    // Typed in, or showing an item the node has not accepted yet (being corrected).
+    return !!document.querySelector("form[data-outbox][data-dirty='1'], form[data-outbox][data-outbox-seq]:not([hidden])");
   }
 
   function offerUpdate() {
@@ -220,8 +221,14 @@
     return fields;
   }
 
+  // The form's controls named `name`. Not form.elements[name]: for names such as "item" or
+  // "length" that gives the collection's own method or property, not the field.
+  function named(form, name) {
+    return Array.prototype.filter.call(form.elements, function (node) { return node.name === name; });
+  }
+
   function fieldText(form, name) {
-    var node = form.elements[name];
+    var node = named(form, name)[0];
     if (!node) return "";
     if (node.tagName === "SELECT") return node.selectedIndex >= 0 && node.value ? node.options[node.selectedIndex].text : "";
     return node.value || "";
@@ -256,6 +263,15 @@
     box.hidden = false;
   }
 
+  // A confirmation the node asks for (a checkbox in a hidden [data-confirm] box) is shown
+  // when the node names it, or when it has an error of its own.
+  function revealConfirm(form, name) {
+    form.querySelectorAll("[data-confirm]").forEach(function (box) {
+      var inside = named(form, name).some(function (node) { return box.contains(node); });
+      if (box.dataset.confirm === name || inside) box.hidden = false;
+    });
+  }
+
   function clearErrors(form) {
     form.querySelectorAll(".field .error").forEach(function (n) { n.remove(); });
     form.querySelectorAll(".has-error").forEach(function (n) { n.classList.remove("has-error"); });
@@ -270,12 +286,15 @@
   function showErrors(form, error) {
     var fields = (error && error.fields) || {};
     var loose = [];
+    var placed = [];
+    if (error && error.confirm) revealConfirm(form, error.confirm);
     Object.keys(fields).forEach(function (name) {
       var messages = [].concat(fields[name]);  // one message or a list of them
-      var node = form.elements[name];
-      if (node && !node.tagName && node.length) node = node[0];
+      revealConfirm(form, name);
+      var node = named(form, name)[0];
       var box = node && node.closest ? node.closest(".field") : null;
       if (!box) { loose = loose.concat(messages); return; }
+      placed = placed.concat(messages);
       box.classList.add("has-error");
       node.setAttribute("aria-invalid", "true");
       messages.forEach(function (message) {
@@ -284,7 +303,10 @@
       node.setAttribute("aria-describedby", (node.id || name) + "-err");
     });
     var message = (error && error.message) || t("fix_fields");
+    // Said once: a message shown next to its field is not repeated above the form.
+    if (placed.indexOf(message) >= 0) message = t(error.confirm ? "confirm_below" : "fix_fields");
     if (error && error.status && error.status >= 500) message = t("server_error", { status: error.status }) + " " + (error.message || "");
+    loose = loose.filter(function (text, i) { return text !== message && loose.indexOf(text) === i; });
     showStatus(form, [message].concat(loose).join(" "), "error");
     var first = form.querySelector(".has-error input, .has-error select, .has-error textarea");
     if (first) first.focus();
@@ -320,28 +342,32 @@
       created_at: Date.now(),
       app_version: cfg.version
     };
+    // A corrected item replaces the one stored (same place in the outbox, same key: the node
+    // keeps a key only with the record it created, so a refused payload left none behind).
     if (form.dataset.outboxSeq) item.seq = Number(form.dataset.outboxSeq);
     showStatus(form, t("sending"), "info");
     Core.addItem(item).then(function (seq) {
       // Stored durably: from here on nothing the network does can lose the form.
       item.seq = seq;
+      form.dataset.outboxSeq = String(seq);
       form.dataset.dirty = "";
       return tick(true).then(function (summary) {
         var res = summary.results[seq];
         if (res && res.outcome === "accepted") {
+          delete form.dataset.outboxSeq;  // sent: leaving the page loses nothing
           sessionStorage.setItem("fieldapp-flash", t("sent"));
           location.assign(res.url || location.href);
           return;
         }
         if (res && res.outcome === "rejected") {
-          // Answered at once: the person corrects it here; it never waited in the outbox.
-          return Core.deleteItem(seq).then(function () {
-            delete form.dataset.outboxSeq;
-            form.dataset.outboxBusy = "";
-            showErrors(form, res);
-            renderBadge();
-          });
+          // Answered at once: the person corrects it here. It stays in the outbox, rejected
+          // and as typed, until the node accepts it: leaving the page loses nothing.
+          form.dataset.outboxBusy = "";
+          showErrors(form, res);
+          renderBadge();
+          return;
         }
+        delete form.dataset.outboxSeq;  // waiting in the outbox: it is sent without the page
         registerSync();
         var lost = summary.reachable && summary.user !== user;
         savedPanel(form, lost ? t("saved_login", { user: user }) : t("saved_offline"));
@@ -349,6 +375,9 @@
     }, function (err) {
       form.dataset.outboxBusy = "";
       showStatus(form, t("store_failed", { error: (err && err.message) || String(err) }), "error");
+    }).catch(function (err) {
+      form.dataset.outboxBusy = "";
+      console.warn("fieldapp: sending the form", err);
     });
   }
 
@@ -358,9 +387,7 @@
       if (node.type === "checkbox" || node.type === "radio") node.checked = false;
     });
     fields.forEach(function (pair) {
-      var nodes = form.elements[pair[0]];
-      if (!nodes) return;
-      var list = nodes.tagName ? [nodes] : Array.prototype.slice.call(nodes);
+      var list = named(form, pair[0]);
       list.forEach(function (node) {
         if (node.type === "file") return;
         if (node.type === "checkbox" || node.type === "radio") {
@@ -372,6 +399,9 @@
         }
       });
     });
+    form.querySelectorAll("[data-confirm]").forEach(function (box) {
+      if (box.querySelector("input:checked")) box.hidden = false;  // a confirmation given
+    });
     form.dispatchEvent(new CustomEvent("fieldapp:filled", { bubbles: true }));
   }
 
@@ -382,12 +412,25 @@
     Core.getItem(match[1]).then(function (item) {
       if (!item || item.user !== user) return;
       fill(form, item.fields);
+      // The same key: the node refused the payload, so it kept nothing under the key. Only
+      // a key the node says it used for other data (a record made under it) is replaced.
       var keyInput = form.querySelector("input[name=idempotency_key]");
       var reused = item.last_error && item.last_error.code === "idempotency_key_reused";
       if (keyInput) keyInput.value = reused ? Core.newKey() : item.key;
       form.dataset.outboxSeq = String(item.seq);
       if (item.last_error) showErrors(form, item.last_error);
     });
+  }
+
+  // A form showing an item the node has not accepted (just refused, or reopened to correct):
+  // leaving asks first. Left anyway, the item stays in the outbox, rejected, as it was stored.
+  function warnBeforeLeaving(event) {
+    var open = Array.prototype.some.call(document.querySelectorAll("form[data-outbox][data-outbox-seq]"),
+      function (form) { return !form.hidden; });
+    if (!open) return undefined;
+    event.preventDefault();
+    event.returnValue = t("leave_unsent");
+    return event.returnValue;
   }
 
   function enhanceForms() {
@@ -406,6 +449,7 @@
       reopen(form);
       form.dataset.outboxReady = "1";
     });
+    window.addEventListener("beforeunload", warnBeforeLeaving);
   }
 
   // ---------- persistence, flash, logout ----------

@@ -115,18 +115,25 @@
       });
     }
 
-    blank();
-    // A form shown again after an error (or restored from the outbox) keeps its signature.
-    if (field.value && field.value.indexOf("data:image/png;base64,") === 0) {
+    // The pad shows the field's signature: a form shown again after an error, or an outbox
+    // item reopened to be corrected (its fields filled in after the page started).
+    function load() {
+      blank();
+      var value = field.value;
+      if (!value || value.indexOf("data:image/png;base64,") !== 0) { return; }
       var img = new Image();
       img.onload = function () {
+        if (field.value !== value) { return; }  // signed again meanwhile
         ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
         inked = true;
         pad.classList.add("inked");
       };
-      img.src = field.value;
+      img.src = value;
     }
-    pad.sigpad = { clear: function () { if (clear) { clear.click(); } } };
+
+    load();
+    if (field.form) { field.form.addEventListener("fieldapp:filled", load); }
+    pad.sigpad = { clear: function () { if (clear) { clear.click(); } }, load: load };
   }
 
   // "Signed on paper" / "thumbprint" hides the pads; the drawn mode shows them.
@@ -142,6 +149,7 @@
       });
     }
     radios.forEach(function (r) { r.addEventListener("change", apply); });
+    form.addEventListener("fieldapp:filled", apply);  // an outbox item reopened: its own mode
     apply();
   }
 
