@@ -1,5 +1,5 @@
 #!/bin/sh
-# Upgrade a field node to a new release, in one command (docs/deploy.md, "Upgrading"):
+# Upgrade a field node to a new release, in one command (docs/operating/README.md, "Upgrades"):
 #   sudo deploy/upgrade-node.sh fieldapp-0.2.0-py3-none-any.whl
 # Stops the services, installs the wheel, backs up the instance (database at its old schema)
 # and migrates it (`fieldapp upgrade`), starts the services again.
