@@ -8,6 +8,8 @@ end's ``zlib`` or zlib-ng wrote: the stream format is gzip's.
 
 from __future__ import annotations
 
+import re
+
 from zlib_ng import zlib_ng
 
 #: zlib-ng's levels are not zlib's: 7 is both smaller and faster than zlib's 6 on sync pages.
@@ -32,3 +34,37 @@ def gunzip(data: bytes, limit: int = 0) -> tuple[bytes, bool]:
     inflater = zlib_ng.decompressobj(16 + zlib_ng.MAX_WBITS)
     body = inflater.decompress(data, limit + 1) if limit else inflater.decompress(data)
     return body, inflater.eof
+
+
+#: The deepest nesting of arrays and objects a sync document may have. The protocol's own
+#: documents are two or three levels deep (a push operation, its values, a JSON column such as
+#: an agreement's signed content with its lists of commitments); past this, a body is refused
+#: before it is parsed, so that no parser or encoder recurses (``json`` raises
+#: ``RecursionError`` near 1,000 levels, ``orjson`` refuses more than 1,024 when it reads and
+#: 255 when it writes).
+MAX_DEPTH = 32
+
+#: A JSON string (escapes included), and what is neither a bracket nor a brace.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+
+
+def too_deep(data: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON text ``data`` nests arrays and objects more than ``limit`` deep.
+
+    Cheap where it is called most (every line of a push page): text with at most ``limit``
+    opening brackets cannot be deeper, and is passed after two counts. Otherwise strings are
+    left out (a bracket inside one nests nothing) and the brackets are counted in order.
+    Malformed text may be called deep; it is refused either way.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in _NOT_BRACKET.sub(b"", _STRING.sub(b"", data)):
+        if byte == 91 or byte == 123:  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
