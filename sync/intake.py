@@ -111,15 +111,19 @@ def read_json(limit: int) -> dict[str, Any]:
 
 
 def whole_number(body: dict[str, Any], key: str, default: int | None = None, low: int = 0,
-                 high: int = INT_MAX) -> int | None:
-    """``body[key]`` as an integer in ``[low, high]`` (``default`` when absent or null).
+                 high: int = INT_MAX, required: bool = False, nullable: bool = True) -> int | None:
+    """``body[key]`` as an integer in ``[low, high]``; ``default`` when absent (or null, when
+    ``nullable``).
 
     The bounds are those of the column the number is compared with (a 64-bit integer, by
     default): a number past them reaches no query.
 
-    :raises sync.errors.BadBody: another type (``true`` is not 1), or out of range (400).
+    :raises sync.errors.BadBody: missing when ``required``, null when not ``nullable``, another
+        type (``true`` is not 1), or out of range (400).
     """
     value = body.get(key)
+    if value is None and (key in body and not nullable or required):
+        raise errors.BadBody(f"{key} is missing.", field=key)
     if value is None:
         return default
     if type(value) is not int or not low <= value <= high:

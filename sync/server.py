@@ -329,13 +329,11 @@ def pull() -> Response:
     started = time.monotonic()
     node = _authenticate(state, session)
     body = read_json(small_limit(state))
-    if body.get("cursor") is None:
-        raise errors.BadBody("cursor is missing.", field="cursor")
-    cursor = int(whole_number(body, "cursor"))  # type: ignore[arg-type]
+    cursor = int(whole_number(body, "cursor", required=True))  # type: ignore[arg-type]
     limit = whole_number(body, "limit") or int(state.config("SYNC_PULL_PAGE_ROWS"))  # 0: default
     limit = min(limit, 10_000)
     gap = seq_range(body, "gap")
-    skip = whole_number(body, "skip", default=0, high=1)
+    skip = whole_number(body, "skip", default=0, high=1, nullable=False)
     page = pull_page(state, session, node, cursor, limit, own_gap=gap, skip=skip)
     rows = sum(len(t["r"]) + len(t.get("x", ())) for t in page["t"])
     facts: dict[str, Any] = {k: body[k] for k in ("pending", "quarantined") if k in body}
