@@ -26,6 +26,9 @@ from sync import wire
 from sync.codec import INT_MAX
 from sync.testing import Gunicorn
 
+#: The deepest nesting central reads (``sync.wire.MAX_DEPTH``; as documented, not imported).
+DEPTH = 32
+
 #: ``[[],[],…]``: a few MB of JSON that gzip packs a thousand to one.
 BOMB_JSON = b"[" + b"[]," * 2_000_000 + b"[]]"
 
@@ -174,9 +177,9 @@ def test_one_deep_line_among_many_refuses_the_page_and_applies_nothing(central, 
                            "d": {"notes": notes}}).encode()
 
     lines = [line(seq, "[{" * 40) for seq in range(1, 200)]  # brackets in text: no nesting
-    lines[150] = line(151, "@").replace(b'"@"', _nested(wire.MAX_DEPTH).encode())
+    lines[150] = line(151, "@").replace(b'"@"', _nested(DEPTH).encode())
     assert _code(_post(central, "push", b"\n".join(lines), **node_auth)) == (400, "bad_body")
-    lines[150] = line(151, "@").replace(b'"@"', _nested(wire.MAX_DEPTH - 3).encode())
+    lines[150] = line(151, "@").replace(b'"@"', _nested(DEPTH - 3).encode())
     status, answer = _post(central, "push", b"\n".join(lines), **node_auth)
     assert (status, answer["acked"]) == (200, 199)
 
@@ -187,7 +190,7 @@ def test_nesting_up_to_the_limit_is_accepted(central, node_auth):
     body = json.dumps(_handshake(central, app=brackets, error=[[[[[[1]]]]]])).encode()
     assert _post(central, "handshake", body, **node_auth)[0] == 200
     line = json.dumps({"s": 1, "t": "families", "o": "u", "i": str(uuid.uuid4()),
-                       "d": {"notes": _nested(wire.MAX_DEPTH - 3)}}).encode()
+                       "d": {"notes": _nested(DEPTH - 3)}}).encode()
     assert _post(central, "push", line, **node_auth)[0] == 200
 
 
