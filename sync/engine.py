@@ -60,8 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_CA_FILE": None,
     #: Schema versions central accepts from nodes besides its own.
     "SYNC_ACCEPT_SCHEMAS": (),
-    #: Largest request body central inflates (bytes, after gzip).
+    #: Largest push page central reads (bytes, after gzip; the raw body is also bounded by
+    #: the app's ``MAX_CONTENT_LENGTH``).
     "SYNC_MAX_INFLATED": 64 * 1024 * 1024,
+    #: Largest body of an enrolment, a handshake or a pull (bytes, before and after gzip):
+    #: theirs are a few hundred bytes, and an enrolment is read before anyone is known.
+    "SYNC_MAX_SMALL_BODY": 8 * 1024,
     #: Seconds an enrolment code stays valid.
     "SYNC_ENROL_TTL": 7 * 24 * 3600,
     #: Tests: {"point": count or callable} raises SimulatedCrash at a named step.

@@ -17,9 +17,10 @@ import orjson
 from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 
-from sync.codec import fast_uuid, storable
+from sync.codec import INT_MAX, fast_uuid, storable
 from sync.engine import AppState
 from sync.registry import TableSpec
+from sync.wire import MAX_DEPTH, too_deep_lines
 
 
 class Rejected(Exception):  # noqa: N818 - a decision, not a failure of the program
@@ -81,14 +82,19 @@ def uuid_or_none(value: Any) -> uuid.UUID | None:
 def parse_page(lines: list[bytes]) -> list[Op]:
     """The operations of a push body (one JSON object per line), with their digests.
 
-    :raises ValueError: a line is not JSON or the numbers do not increase.
+    :raises ValueError: a line is not JSON, nests deeper than :data:`sync.wire.MAX_DEPTH`, or
+        the numbers do not increase (or pass a 64-bit integer).
     """
     if any(not line or line[:1].isspace() or line[-1:].isspace() for line in lines):
         lines = [line.strip() for line in lines]
         lines = [line for line in lines if line]
     if not lines:
         return []
-    joined = b"[" + b",".join(lines) + b"]"
+    # One JSON array (a newline is JSON's whitespace), its lines' nesting bounded before any
+    # parser runs: counted in one pass over the page, a real page's lines pass at once.
+    joined = b"[" + b"\n,".join(lines) + b"]"
+    if too_deep_lines(joined, lines):
+        raise ValueError(f"an operation nests more than {MAX_DEPTH} levels")
     try:  # orjson parses a page in a third of the time
         bodies = orjson.loads(joined)
     except orjson.JSONDecodeError:  # what it refuses (NaN, integers past 64 bits) the standard
@@ -103,6 +109,8 @@ def parse_page(lines: list[bytes]) -> list[Op]:
             raise ValueError("operation numbers must increase")
         previous = seq
         append(Op(seq, line, blake(line, digest_size=16).hexdigest(), body))
+    if previous > INT_MAX:  # the numbers increase: the last is the largest
+        raise ValueError(f"operation numbers must not pass {INT_MAX}")
     return ops
 
 

@@ -22,12 +22,20 @@ from sqlalchemy.orm import Session
 from sync import collector, errors, synclog, wire
 from sync.apply import Applier
 from sync.changelog import append_changes
-from sync.codec import INT_MAX
 from sync.contact import check_versions, clock_skew, cursor_lost, missed_refusals, node_json
 from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
 from sync.fastpg import analyze_grown
 from sync.fastsql import begin_write, is_sqlite
 from sync.feed import horizon, pull_page
+from sync.intake import (
+    after_header,
+    credential,
+    read_body,
+    read_json,
+    seq_range,
+    small_limit,
+    whole_number,
+)
 from sync.page import Op, PushOutcome, earlier_outcomes, parse_page
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
@@ -42,33 +50,6 @@ def _state() -> AppState:
     if state is None or state.role != "central":
         raise errors.NotCentral()
     return state
-
-
-def read_body(state: AppState) -> bytes:
-    """The request body, inflated when gzip; a truncated or oversized body is refused."""
-    raw = request.get_data(cache=False)
-    if request.headers.get("Content-Encoding", "").lower() != "gzip":
-        return raw
-    limit = int(state.config("SYNC_MAX_INFLATED"))
-    try:
-        body, whole = wire.gunzip(raw, limit)
-    except wire.error as error:
-        raise errors.BadBody("The gzip body is damaged.") from error
-    if len(body) > limit:
-        raise errors.TooLarge()
-    if not whole:
-        raise errors.BadBody("The gzip body is incomplete.")
-    return body
-
-
-def read_json(state: AppState) -> dict[str, Any]:
-    try:
-        value = json.loads(read_body(state) or b"{}")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise errors.BadBody("The body is not JSON.") from error
-    if not isinstance(value, dict):
-        raise errors.BadBody("The body must be a JSON object.")
-    return value
 
 
 def respond(payload: Any, status: int = 200) -> Response:
@@ -103,15 +84,9 @@ def sync_error(error: errors.SyncError) -> Response:
 
 
 def _authenticate(state: AppState, session: Session) -> NodeInfo:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credential = header.partition(" ")
-    node_id, _, secret = credential.partition(":")
-    if scheme != "Node" or not secret:
-        raise errors.UnknownNode("The request carries no node credential.")
-    try:
-        ident = uuid.UUID(node_id)
-    except ValueError as error:
-        raise errors.UnknownNode() from error
+    """The node of the request's credential, found before its body is read: a request
+    without a valid one costs central a header and a lookup, never its body."""
+    ident, secret = credential()
     assert state.directory is not None
     return state.directory.authenticate(session, ident, secret)
 
@@ -147,10 +122,11 @@ def enroll() -> Response:
     """Exchange a one-time enrolment code for the node's identity and credential."""
     state = _state()
     session = state.session
-    body = read_json(state)
+    body = read_json(small_limit(state))  # nobody is authenticated yet: a small body only
     code = body.get("code")
-    # Codes are printable ASCII: anything else is no code (and not text for a query).
-    if not isinstance(code, str) or not code.strip() or not (code.isascii() and code.isprintable()):
+    # Codes are short printable ASCII: anything else is no code (and not text for a query).
+    if (not isinstance(code, str) or not code.strip() or len(code) > 64
+            or not (code.isascii() and code.isprintable())):
         raise errors.EnrolmentRefused()
     assert state.directory is not None
     started = time.monotonic()
@@ -171,8 +147,12 @@ def handshake() -> Response:
     state = _state()
     session = state.session
     started = time.monotonic()
-    body = read_json(state)
     node = _authenticate(state, session)
+    body = read_json(small_limit(state))
+    # Numbers central compares with its columns: in their range, or the handshake is refused.
+    node_seq = whole_number(body, "seq")
+    confirmed = whole_number(body, "acked", default=0)
+    cursor = whole_number(body, "cursor")
     facts: dict[str, Any] = {k: body.get(k) for k in ("app", "schema", "pending", "quarantined")}
     skew = clock_skew(state, body.get("time"))
     if skew is not None:
@@ -185,19 +165,15 @@ def handshake() -> Response:
         raise
     _ensure_node_state(state, session, node.id)
     acked = _last_applied(state, session, node.id)
-    node_seq = body.get("seq")
-    if isinstance(node_seq, int) and node_seq < acked:
+    if node_seq is not None and node_seq < acked:
         refusal = errors.SequenceRegressed(acked=acked, node=node_seq)
         session.rollback()
         _refused(state, node, started, refusal, facts)
         raise refusal
-    confirmed = body.get("acked")
-    if not (type(confirmed) is int and 0 <= confirmed <= INT_MAX):  # compared in SQL
-        confirmed = 0
-    rejected = missed_refusals(state, session, node.id, confirmed, acked)
+    rejected = missed_refusals(state, session, node.id, confirmed or 0, acked)
     top = horizon(state, session)
-    lost = cursor_lost(state, session, body.get("cursor"), body.get("mark"), top)
-    if (not lost and body.get("cursor") == top and body.get("seq") == acked
+    lost = cursor_lost(state, session, cursor, body.get("mark"), top)
+    if (not lost and cursor == top and node_seq == acked
             and not body.get("pending") and not rejected):
         facts["success"] = True  # nothing to push or pull: this handshake is the whole sync
     state.directory.record_contact(session, node.id, facts)  # type: ignore[union-attr]
@@ -237,8 +213,9 @@ def _push() -> Response:
     state = _state()
     session = state.session
     started = time.monotonic()
-    raw = read_body(state)
     node = _authenticate(state, session)
+    session.rollback()  # no transaction held open while a page comes over a slow link
+    raw = read_body(int(state.config("SYNC_MAX_INFLATED")))
     try:
         ops = parse_page(raw.split(b"\n"))
     except (ValueError, UnicodeDecodeError) as error:
@@ -301,10 +278,7 @@ def _push() -> Response:
 def _page_before(ops: list[Op]) -> int | None:
     """The last operation of the page the node sent before this one, on another connection
     and not yet answered (header ``X-Sync-After``), when it is just before this page's."""
-    value = request.headers.get("X-Sync-After", "")
-    if not (value.isascii() and value.isdigit()) or not ops or int(value) != ops[0].seq - 1:
-        return None  # absent, not a number ("²" is a digit to Python), or not the page before
-    return int(value)
+    return after_header(ops[0].seq) if ops else None
 
 
 def _lock_node(state: AppState, session: Session, node_id: uuid.UUID) -> int:
@@ -353,20 +327,13 @@ def pull() -> Response:
     state = _state()
     session = state.session
     started = time.monotonic()
-    body = read_json(state)
     node = _authenticate(state, session)
-    cursor = body.get("cursor")
-    limit = body.get("limit") or state.config("SYNC_PULL_PAGE_ROWS")
-    # (``bool`` is an ``int`` to Python, not to the database.)
-    if type(cursor) is not int or cursor < 0 or type(limit) is not int or limit < 1:
-        raise errors.BadBody("cursor and limit must be non-negative integers.")
+    body = read_json(small_limit(state))
+    cursor = int(whole_number(body, "cursor", required=True))  # type: ignore[arg-type]
+    limit = whole_number(body, "limit") or int(state.config("SYNC_PULL_PAGE_ROWS"))  # 0: default
     limit = min(limit, 10_000)
-    gap = body.get("gap")
-    if not (isinstance(gap, list) and len(gap) == 2 and all(isinstance(x, int) for x in gap)):
-        gap = None
-    skip = body.get("skip", 0)
-    if type(skip) is not int or skip not in (0, 1):
-        raise errors.BadBody("skip must be 0 or 1.")
+    gap = seq_range(body, "gap")
+    skip = whole_number(body, "skip", default=0, high=1, nullable=False)
     page = pull_page(state, session, node, cursor, limit, own_gap=gap, skip=skip)
     rows = sum(len(t["r"]) + len(t.get("x", ())) for t in page["t"])
     facts: dict[str, Any] = {k: body[k] for k in ("pending", "quarantined") if k in body}
