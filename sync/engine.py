@@ -61,8 +61,9 @@ DEFAULTS: dict[str, Any] = {
     #: Schema versions central accepts from nodes besides its own.
     "SYNC_ACCEPT_SCHEMAS": (),
     #: Largest push page central reads (bytes, after gzip; the raw body is also bounded by
-    #: the app's ``MAX_CONTENT_LENGTH``).
-    "SYNC_MAX_INFLATED": 64 * 1024 * 1024,
+    #: the app's ``MAX_CONTENT_LENGTH``): twice the largest page a node makes
+    #: (``SYNC_PUSH_PAGE_BYTES`` x ``SYNC_PUSH_PAGE_GROWTH``); raise them together.
+    "SYNC_MAX_INFLATED": 16 * 1024 * 1024,
     #: Largest body of an enrolment, a handshake or a pull (bytes, before and after gzip):
     #: theirs are a few hundred bytes, and an enrolment is read before anyone is known.
     "SYNC_MAX_SMALL_BODY": 8 * 1024,
