@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
+from fieldapp.forms import parse_int
 from fieldapp.submissions import local_today
 
 #: Bounds of what a person could mean; anything outside is a typo, not a question.
@@ -159,14 +160,10 @@ def _parse_int(
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw.strip())
+        return parse_int(raw, low, high)
     except ValueError:
         errors[name] = message
         return default
-    if not low <= value <= high:
-        errors[name] = message
-        return default
-    return value
 
 
 def _parse_uuid(raw: str) -> uuid.UUID | None:
