@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from fieldapp.agreements.rules import SET_ASIDE
 from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
@@ -226,7 +227,7 @@ def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: 
             item.conflict_flag = None
     for item in aside:
         if item is not None:
-            item.conflict_flag = "set_aside"
+            item.conflict_flag = SET_ASIDE
     return choice
 
 
