@@ -150,13 +150,16 @@ def _spec_and_record(conflict: Any) -> tuple[Any, Any]:
     return spec, record
 
 
-def resolve_conflict(conflict_id: int, choice: str, value: str | None, username: str) -> None:
+def resolve_conflict(conflict_id: int, choice: str, value: str | None, username: str,
+                     user: Any = None) -> None:
     """Apply a coordinator's decision on a conflict; the result syncs back to the nodes.
 
     :param choice: ``central`` / ``node`` / ``other`` (a typed value) for a field;
         ``both`` / ``this`` / ``that`` for competing versions; ``not_double`` / ``double`` for a
         suspected double delivery (``double`` records a reversal).
+    :param user: who decides (the logged-in user), for the records a decision writes.
     :raises ValidationFailed: the conflict is closed, the choice or value does not fit.
+    :raises ReversalRefused: ``double`` for a delivery that is a reversal or was reversed.
     """
     from sqlalchemy import update
     from sqlalchemy.exc import IntegrityError
@@ -176,7 +179,7 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
               "double_delivery": _decide_double}.get(conflict.kind)
     if decide is None:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
-    resolution = decide(conflict, spec, record, choice, value, username)
+    resolution = decide(conflict, spec, record, choice, value, username, user)
     try:
         db.session.flush()
     except IntegrityError as error:
@@ -198,7 +201,7 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
 
 
 def _decide_field(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
-                  username: str) -> str:
+                  username: str, user: Any = None) -> str:
     codec = spec.codec
     if choice == "central":
         chosen = codec.decode_value(conflict.field, conflict.central_value)
@@ -213,7 +216,7 @@ def _decide_field(conflict: Any, spec: Any, record: Any, choice: str, value: str
 
 
 def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
-                     username: str) -> str:
+                     username: str, user: Any = None) -> str:
     other = db.session.get(spec.model, conflict.other_row_id)
     if choice == "both":
         kept, aside = [record, other], []
@@ -232,35 +235,24 @@ def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: 
 
 
 def _decide_double(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
-                   username: str) -> str:
+                   username: str, user: Any = None) -> str:
     if choice == "not_double":
         record.suspected_duplicate_of_id = None
     elif choice == "double":
-        _reverse_delivery(record, username)
+        # The one way to reverse a delivery, with its checks (a reversal is not reversed, a
+        # delivery is reversed once, the date, the audit entry, the user's communities).
+        from fieldapp.deliveries.operations import reverse_delivery
+
+        reverse_delivery(record, _l("Recorded twice (found when syncing)"),
+                         user or _Named(username))
     else:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
     return choice
 
 
-def _reverse_delivery(delivery: Any, username: str) -> Any:
-    """Record the reversal of a delivery found to be a double (history is never edited)."""
-    from fieldapp.codes import next_code
-    from fieldapp.deliveries.models import Delivery
-    from fieldapp.submissions import local_today
+class _Named:
+    """Who resolved a conflict when only a name is known (no user record at hand)."""
 
-    reversal = Delivery(
-        code=next_code("D", width=6),
-        family_id=delivery.family_id,
-        agreement_id=delivery.agreement_id,
-        benefit_type_id=delivery.benefit_type_id,
-        item=delivery.item,
-        quantity=delivery.quantity,
-        unit=delivery.unit,
-        delivered_on=local_today(),
-        delivered_by_name=username,
-        receipt_kind="none",
-        reverses_id=delivery.id,
-        reason=str(_l("Recorded twice (found when syncing)")),
-    )
-    db.session.add(reversal)
-    return reversal
+    def __init__(self, name: str) -> None:
+        self.id = None
+        self.full_name = name
