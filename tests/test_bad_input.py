@@ -176,3 +176,48 @@ def test_family_form_never_fails_and_keeps_input(client, auth, app, make_communi
             ).scalar_one()
             assert family.members_count >= 1
             assert family.dni is None or re.fullmatch(r"\d{8}", family.dni)
+
+
+PAGED_LISTS = ["/families/", "/trainings/", "/deliveries/", "/compliance/visits/",
+               "/compliance/sanctions/", f"/audit/families/{ZERO}"]
+
+
+@pytest.mark.parametrize("url", PAGED_LISTS)
+def test_huge_page_number_is_a_clear_400(client, auth, make_family, url):
+    """A page number beyond any 64-bit integer was a 500 (SQLite OverflowError, PostgreSQL
+    bigint out of range); now a 400 naming the parameter."""
+    if ZERO in url:
+        url = url.replace(ZERO, str(make_family()))
+    auth.login("admin")
+    response = client.get(url + "?page=99999999999999999999",
+                          headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_parameter"
+    assert client.get(url + "?page=" + "9" * 400).status_code == 400
+    assert client.get(url + "?page=2").status_code == 200
+
+
+def test_huge_numbers_in_forms_are_field_errors(client, auth, app, make_community):
+    """A 400-digit member count or catalogue position is a message next to the field."""
+    auth.login("admin")
+    response = client.post("/families/new", data={
+        "community_id": str(make_community()), "head_given_names": "Ana",
+        "head_surname": "Ríos", "members_count": "9" * 400})
+    assert response.status_code == 422
+    assert "Entre 1 y 50" in response.get_data(as_text=True)
+    for kind, extra in (("commitments", {"text_es": "x", "text_en": "x"}),
+                        ("benefits", {"name_es": "x", "name_en": "x", "default_unit": "u",
+                                      "category": "other"})):
+        response = client.post(f"/agreements/catalogue/{kind}/new",
+                               data={"code": "X1", "position": "9" * 400, **extra})
+        assert response.status_code == 422, kind
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Family)) == 0
+
+
+def test_hostile_integer_url_segment_is_404(app_factory):
+    central = app_factory(ROLE="central")
+    from cyclekit import login
+
+    coordinator = login(central, "coordinator")
+    assert coordinator.get("/nodes/conflicts/99999999999999999999").status_code == 404
