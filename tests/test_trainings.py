@@ -241,6 +241,12 @@ def test_attendance_for_a_family_of_another_community_is_refused(app, make_commu
         "shown": str(stranger), "idempotency_key": str(uuid.uuid4())})
     assert r.status_code == 403
     assert _present(app, session_id) == {stranger: (False, None)}
+    # Left as the coordinator ticked it, it does not block the staff's own families.
+    r = staff.post(f"/trainings/{session_id}/attendance", headers=JSON, data={
+        "family": [str(stranger), str(families[1])], "shown": str(stranger),
+        "idempotency_key": str(uuid.uuid4())})
+    assert r.status_code == 201
+    assert _present(app, session_id) == {stranger: (False, None), families[1]: (False, None)}
 
 
 def test_every_write_operation_checks_the_users_communities(app, make_community, make_family,

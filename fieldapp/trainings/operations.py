@@ -93,12 +93,16 @@ def save_attendance(session: TrainingSession, present: dict[uuid.UUID, str | Non
         ).scalars())
         if known != set(present):
             raise ValidationFailed(_l("Some ticked families are not registered."), field="family")
-    touched = set(present) | shown
-    for community_id in set(db.session.execute(
-            select(Family.community_id).where(Family.id.in_(list(touched)))).scalars()):
-        check_write_scope(community_id, "family")
     rows = {a.family_id: a for a in db.session.execute(
         select(Attendance).where(Attendance.session_id == session.id)).scalars()}
+    # Only what changes is checked: a family of another community that a coordinator ticked
+    # stays on the sheet and does not block the field worker's own ticks.
+    changed = {f for f, name in present.items()
+               if f not in rows or rows[f].voided or rows[f].attendee_name != name}
+    changed |= {f for f in shown - set(present) if f in rows and not rows[f].voided}
+    for community_id in set(db.session.execute(
+            select(Family.community_id).where(Family.id.in_(list(changed)))).scalars()):
+        check_write_scope(community_id, "family")
     node = current_node_id()
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
