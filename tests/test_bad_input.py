@@ -221,3 +221,35 @@ def test_hostile_integer_url_segment_is_404(app_factory):
 
     coordinator = login(central, "coordinator")
     assert coordinator.get("/nodes/conflicts/99999999999999999999").status_code == 404
+
+
+def test_huge_number_typed_on_the_conflict_screen_is_a_field_error(app_factory):
+    """A coordinator's combined value for an integer field goes through the same parser: 30
+    digits are a message next to the value (was a 500, SQLite OverflowError)."""
+    from cyclekit import login
+
+    from fieldapp.models import utcnow
+    from fieldapp.nodes.models import SYNC_TABLES
+
+    central = app_factory(ROLE="central")
+    with central.test_request_context():
+        from fieldapp.communities.models import Community
+        from fieldapp.families.operations import create_family
+
+        community = Community(code="C100", name="Santa Rosa")
+        db.session.add(community)
+        db.session.flush()
+        family = create_family({"community_id": community.id, "head_given_names": "Ana",
+                                "head_surname": "Ríos", "members_count": 3})
+        db.session.flush()
+        conflict_id = db.session.execute(SYNC_TABLES.conflicts.insert().values(
+            kind="field", table_name="families", row_id=family.id, field="members_count",
+            central_value=3, node_value=4, status="open", created_at=utcnow(),
+            updated_at=utcnow())).inserted_primary_key[0]
+        db.session.commit()
+    coordinator = login(central, "coordinator")
+    response = coordinator.post(f"/nodes/conflicts/{conflict_id}",
+                                data={"choice": "other", "value": "9" * 30})
+    assert response.status_code == 422
+    assert coordinator.post(f"/nodes/conflicts/{conflict_id}",
+                            data={"choice": "other", "value": "5"}).status_code == 302

@@ -127,8 +127,10 @@ def parse_typed(column: Any, text: str | None) -> Any:
     try:
         if isinstance(kind, Boolean):
             return text.lower() in ("1", "true", "yes", "sí", "si")
-        if isinstance(kind, Integer):
-            return int(text)
+        if isinstance(kind, Integer):  # the app's one integer parser, 64-bit bounded
+            from fieldapp.forms import parse_int
+
+            return parse_int(text, -(2**63), 2**63 - 1)
         if isinstance(kind, Float):
             return float(text.replace(",", "."))
         if isinstance(kind, Numeric):
