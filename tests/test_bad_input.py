@@ -253,3 +253,15 @@ def test_huge_number_typed_on_the_conflict_screen_is_a_field_error(app_factory):
     assert response.status_code == 422
     assert coordinator.post(f"/nodes/conflicts/{conflict_id}",
                             data={"choice": "other", "value": "5"}).status_code == 302
+
+
+def test_dashboard_ignores_query_arguments_that_are_not_filters(app_factory):
+    """``?fmt=x`` or ``?name=x`` on the dashboard clashed with its export links' own
+    arguments (a 500); they are not part of the selection the links carry."""
+    from cyclekit import login
+
+    coordinator = login(app_factory(ROLE="central"), "coordinator")
+    response = coordinator.get("/dashboard/?fmt=x&name=y&to=2026-05")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "/dashboard/export/community_summary.csv?to=2026-05" in html

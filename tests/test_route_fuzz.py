@@ -52,7 +52,7 @@ SKIPPED_ENDPOINTS = {"static", "auth.logout", "sync_api.enroll", "sync_api.hands
 ROLES = ("anonymous", "field_staff", "coordinator", "admin")
 SEED = 20261207
 #: Fields fuzzed per form, role and URL (sampled; every field of a small form).
-FIELDS_PER_FORM = 5
+FIELDS_PER_FORM = 8
 
 
 class _FormFields(HTMLParser):
