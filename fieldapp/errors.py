@@ -57,6 +57,22 @@ class ConfirmationNeeded(ValidationFailed):
         super().__init__(message, field=confirm, confirm=confirm, **details)
 
 
+class BadParameter(AppError):
+    """A query-string parameter that is not what the page reads (e.g. a page number too big)."""
+
+    code = "bad_parameter"
+    status = 400
+    message = _l("A value in the address is not valid.")
+
+
+class OutOfScope(AppError):
+    """A write for a family, session or agreement of a community the user does not work in."""
+
+    code = "out_of_scope"
+    status = 403
+    message = _l("This record belongs to a community you do not work in. Nothing was saved.")
+
+
 class NotFound(AppError):
     code = "not_found"
     status = 404

@@ -35,9 +35,10 @@ def init_extensions(app: Flask) -> None:
     from fieldapp import i18n
     from fieldapp.errors import register_error_handlers, wants_json
     from fieldapp.extensions import csrf, db, login_manager, migrate
-    from fieldapp.forms import AppRequest
+    from fieldapp.forms import AppRequest, BoundedIntConverter
 
     app.request_class = AppRequest  # query and form fields without NUL
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)

@@ -503,3 +503,74 @@ def test_transparent_signature_is_flattened_on_white(app, staff, family):
         assert img.mode == "L"
         assert img.getpixel((5, 5)) == 255  # the transparent background became white
         assert img.getpixel((20, 100)) < 100  # the ink stayed dark
+
+
+# -- competing versions (two nodes amended one base) ---------------------------------------------
+def _competing_amendments(app, family_id) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """A base with two signed amendments (as two nodes make them before syncing): the first
+    kept by a coordinator, the second set aside (what the conflict screen writes)."""
+    from fieldapp.agreements.content import content_hash
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.agreements.operations import create_amendment, sign_agreement
+    from fieldapp.families.models import Family
+
+    base_id = agreement_in_state(app, family_id, "active")
+    with app.test_request_context():
+        base = db.session.get(Agreement, base_id)
+        kept = create_amendment(base)
+        family = db.session.get(Family, family_id)
+        sign_agreement(kept, {"mode": "paper", "family_name": family.head_name,
+                              "staff_name": "Staff", "paper_date": base.period_start})
+        db.session.commit()
+        db.session.info["applying_remote"] = True  # as sync writes the other node's version
+        columns = {c.key: getattr(kept, c.key) for c in Agreement.__table__.columns
+                   if c.key not in ("id", "number", "created_at", "updated_at")}
+        aside = Agreement(**columns, id=uuid.uuid4(), number=kept.number + "-B")
+        aside.signed_content = {**kept.signed_content, "id": str(aside.id),
+                                "number": aside.number}
+        aside.content_hash = content_hash(aside.signed_content)
+        aside.conflict_flag = "set_aside"
+        db.session.add(aside)
+        db.session.commit()
+        db.session.info.pop("applying_remote")
+        return base_id, kept.id, aside.id
+
+
+def test_set_aside_version_is_not_valid_and_cannot_be_activated(app_factory, make_family):
+    """A coordinator kept one of two competing amendments: the other is "set aside" on /verify
+    (naming the kept version) and its activation is refused; the kept one activates normally."""
+    central = app_factory(ROLE="central")
+    seed(central)
+    with central.test_request_context():
+        from fieldapp.communities.models import Community
+        from fieldapp.families.operations import create_family
+
+        community = Community(code="C100", name="Santa Rosa")
+        db.session.add(community)
+        db.session.flush()
+        family_id = create_family({"community_id": community.id, "head_given_names": "Rosa",
+                                   "head_surname": "Tapullima", "members_count": 3}).id
+        db.session.commit()
+    base_id, kept_id, aside_id = _competing_amendments(central, family_id)
+    kept, aside = get_agreement(central, kept_id), get_agreement(central, aside_id)
+    verifier = central.test_client()
+    verdict = verifier.get(f"/verify/{aside_id}/{aside.content_hash}",
+                           headers=JSON).get_json()["verdict"]
+    assert verdict["status"] == "set_aside"
+    assert verdict["kept_number"] == kept.number
+    page = verifier.get(f"/verify/{aside_id}/{aside.content_hash}").get_data(as_text=True)
+    assert "valid" not in page.split('data-verdict="')[1][:20]
+    assert kept.number in page
+    assert verifier.get(f"/verify/{kept_id}/{kept.content_hash}",
+                        headers=JSON).get_json()["verdict"]["status"] == "valid"
+    coordinator = login(central, "coordinator")
+    refused = coordinator.post(f"/agreements/{aside_id}/status", data={"to": "active"},
+                               headers=JSON)
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "version_set_aside"
+    assert get_agreement(central, base_id).status == "active"
+    assert get_agreement(central, aside_id).status == "signed"
+    assert coordinator.post(f"/agreements/{kept_id}/status",
+                            data={"to": "active"}).status_code == 302
+    assert get_agreement(central, kept_id).status == "active"
+    assert get_agreement(central, base_id).status == "superseded"

@@ -176,3 +176,92 @@ def test_family_form_never_fails_and_keeps_input(client, auth, app, make_communi
             ).scalar_one()
             assert family.members_count >= 1
             assert family.dni is None or re.fullmatch(r"\d{8}", family.dni)
+
+
+PAGED_LISTS = ["/families/", "/trainings/", "/deliveries/", "/compliance/visits/",
+               "/compliance/sanctions/", f"/audit/families/{ZERO}"]
+
+
+@pytest.mark.parametrize("url", PAGED_LISTS)
+def test_huge_page_number_is_a_clear_400(client, auth, make_family, url):
+    """A page number beyond any 64-bit integer was a 500 (SQLite OverflowError, PostgreSQL
+    bigint out of range); now a 400 naming the parameter."""
+    if ZERO in url:
+        url = url.replace(ZERO, str(make_family()))
+    auth.login("admin")
+    response = client.get(url + "?page=99999999999999999999",
+                          headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_parameter"
+    assert client.get(url + "?page=" + "9" * 400).status_code == 400
+    assert client.get(url + "?page=2").status_code == 200
+
+
+def test_huge_numbers_in_forms_are_field_errors(client, auth, app, make_community):
+    """A 400-digit member count or catalogue position is a message next to the field."""
+    auth.login("admin")
+    response = client.post("/families/new", data={
+        "community_id": str(make_community()), "head_given_names": "Ana",
+        "head_surname": "Ríos", "members_count": "9" * 400})
+    assert response.status_code == 422
+    assert "Entre 1 y 50" in response.get_data(as_text=True)
+    for kind, extra in (("commitments", {"text_es": "x", "text_en": "x"}),
+                        ("benefits", {"name_es": "x", "name_en": "x", "default_unit": "u",
+                                      "category": "other"})):
+        response = client.post(f"/agreements/catalogue/{kind}/new",
+                               data={"code": "X1", "position": "9" * 400, **extra})
+        assert response.status_code == 422, kind
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Family)) == 0
+
+
+def test_hostile_integer_url_segment_is_404(app_factory):
+    central = app_factory(ROLE="central")
+    from cyclekit import login
+
+    coordinator = login(central, "coordinator")
+    assert coordinator.get("/nodes/conflicts/99999999999999999999").status_code == 404
+
+
+def test_huge_number_typed_on_the_conflict_screen_is_a_field_error(app_factory):
+    """A coordinator's combined value for an integer field goes through the same parser: 30
+    digits are a message next to the value (was a 500, SQLite OverflowError)."""
+    from cyclekit import login
+
+    from fieldapp.models import utcnow
+    from fieldapp.nodes.models import SYNC_TABLES
+
+    central = app_factory(ROLE="central")
+    with central.test_request_context():
+        from fieldapp.communities.models import Community
+        from fieldapp.families.operations import create_family
+
+        community = Community(code="C100", name="Santa Rosa")
+        db.session.add(community)
+        db.session.flush()
+        family = create_family({"community_id": community.id, "head_given_names": "Ana",
+                                "head_surname": "Ríos", "members_count": 3})
+        db.session.flush()
+        conflict_id = db.session.execute(SYNC_TABLES.conflicts.insert().values(
+            kind="field", table_name="families", row_id=family.id, field="members_count",
+            central_value=3, node_value=4, status="open", created_at=utcnow(),
+            updated_at=utcnow())).inserted_primary_key[0]
+        db.session.commit()
+    coordinator = login(central, "coordinator")
+    response = coordinator.post(f"/nodes/conflicts/{conflict_id}",
+                                data={"choice": "other", "value": "9" * 30})
+    assert response.status_code == 422
+    assert coordinator.post(f"/nodes/conflicts/{conflict_id}",
+                            data={"choice": "other", "value": "5"}).status_code == 302
+
+
+def test_dashboard_ignores_query_arguments_that_are_not_filters(app_factory):
+    """``?fmt=x`` or ``?name=x`` on the dashboard clashed with its export links' own
+    arguments (a 500); they are not part of the selection the links carry."""
+    from cyclekit import login
+
+    coordinator = login(app_factory(ROLE="central"), "coordinator")
+    response = coordinator.get("/dashboard/?fmt=x&name=y&to=2026-05")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "/dashboard/export/community_summary.csv?to=2026-05" in html

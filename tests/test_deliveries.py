@@ -362,3 +362,58 @@ def test_demo_reversals_and_suspensions_show(demo_app):
         "delivered_by_name": "x", "receipt_kind": "thumbprint_paper"}, headers=JSON)
     assert r.status_code == 409
     assert r.get_json()["error"]["details"]["reason"] == "suspended"
+
+
+def test_conflict_screen_reverses_a_double_through_the_deliveries_rules(app_factory,
+                                                                        make_family):
+    """"A double: record a reversal" on central's conflict screen is the deliveries' reversal:
+    audited, and refused (shown, nothing written) for a delivery already reversed."""
+    from fieldapp.audit.models import AuditEntry
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.models import utcnow
+    from fieldapp.nodes.models import SYNC_TABLES
+
+    central = app_factory(ROLE="central")
+    seed(central)
+    with central.test_request_context():
+        from fieldapp.communities.models import Community
+        from fieldapp.families.operations import create_family
+
+        community = Community(code="C300", name="Aguas Verdes")
+        db.session.add(community)
+        db.session.flush()
+        family = create_family({"community_id": community.id, "head_given_names": "María",
+                                "head_surname": "Huamán", "members_count": 3}).id
+        db.session.commit()
+    agreement_in_state(central, family, "active")
+    staff = login(central, "field_staff")
+    for day in ("2026-03-15", "2026-03-16", "2026-03-17"):
+        assert staff.post("/deliveries/new",
+                          data=_form(central, family, delivered_on=day)).status_code == 302
+    first, second, third = _deliveries(central)
+    coordinator = login(central, "coordinator")
+    assert coordinator.post(f"/deliveries/{second.id}/reverse", data={
+        "reason": "Error de registro", "idempotency_key": str(uuid.uuid4())}).status_code == 302
+    c = SYNC_TABLES.conflicts
+    with central.app_context():
+        ids = [db.session.execute(c.insert().values(
+            kind="double_delivery", table_name="benefit_deliveries", row_id=row.id,
+            other_row_id=first.id, status="open", created_at=utcnow(), updated_at=utcnow(),
+        )).inserted_primary_key[0] for row in (second, third)]
+        db.session.commit()
+
+    def reversals_of(delivery_id):
+        return [d for d in _deliveries(central) if d.reverses_id == delivery_id]
+
+    refused = coordinator.post(f"/nodes/conflicts/{ids[0]}", data={"choice": "double"})
+    assert refused.status_code == 422
+    assert "ya fue anulada" in refused.get_data(as_text=True)
+    assert len(reversals_of(second.id)) == 1
+    done = coordinator.post(f"/nodes/conflicts/{ids[1]}", data={"choice": "double"})
+    assert done.status_code == 302
+    [reversal] = reversals_of(third.id)
+    assert reversal.delivered_by_name == "Test coordinator"
+    with central.app_context():
+        assert db.session.execute(select(AuditEntry).where(
+            AuditEntry.entity_id == reversal.id, AuditEntry.action == "reverse")).first()
+        assert db.session.get(Delivery, third.id).reverses_id is None

@@ -125,6 +125,35 @@ def test_duplicate_dni_is_refused_with_the_other_family(client, auth, make_famil
     assert "AM-TST-0001" in response.get_data(as_text=True)
 
 
+def test_dni_held_by_two_families_after_sync_is_named_not_a_500(client, auth, app, make_family,
+                                                                make_community):
+    """Two nodes registered one DNI before they synced: editing either family, or registering a
+    third with that DNI, names the families holding it next to the DNI field (was a 500,
+    ``MultipleResultsFound``)."""
+    community_id = make_community()
+    first = make_family(community_id=community_id, dni="45678912", head_surname="Uno Primero")
+    second = make_family(community_id=community_id, head_surname="Dos Segundo")
+    with app.app_context():  # as the sync engine writes it: no form in the way
+        db.session.get(Family, second).dni = "45678912"
+        db.session.commit()
+        codes = {f.id: f.code for f in db.session.execute(select(Family)).scalars()}
+    auth.login()
+    response = client.post(f"/families/{first}/edit",
+                           data=_form(community_id, head_surname="Uno Primero"))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert codes[second] in html
+    response = client.post("/families/new", data=_form(community_id),
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert codes[first] in error["details"]["fields"]["dni"]
+    assert codes[second] in error["details"]["fields"]["dni"]
+    assert "Dos Segundo" in error["details"]["fields"]["dni"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Family)) == 2
+
+
 def test_edit_family_records_what_changed(client, auth, app, make_family):
     family_id = make_family(dni="11112222")
     auth.login()

@@ -212,3 +212,75 @@ def test_training_pages_in_english(app, staff, community, families):
     page = staff.get(f"/trainings/{session_id}").get_data(as_text=True)
     assert "Save attendance" in page
     assert "Search by name, code or DNI" in page
+
+
+def test_attendance_for_a_family_of_another_community_is_refused(app, make_community, make_family,
+                                                                 community, families):
+    """Staff limited to C100 send, by hand, the id of a C200 family for a C100 session: refused
+    (out_of_scope), nothing written, and the sheet does not show that family."""
+    other = make_community(code="C200", name="Otra")
+    stranger = make_family(community_id=other, head_given_names="Zoila",
+                           head_surname="Ajena Lejos", dni="44556677")
+    staff = login(app, "field_staff", "c100-staff", communities=("C100",))
+    session_id = _session(staff, community)
+    r = staff.post(f"/trainings/{session_id}/attendance", headers=JSON, data={
+        "family": [str(families[0]), str(stranger)], "shown": "",
+        "idempotency_key": str(uuid.uuid4())})
+    assert r.status_code == 403
+    assert r.get_json()["error"]["code"] == "out_of_scope"
+    assert _present(app, session_id) == {}
+    sheet = staff.get(f"/trainings/{session_id}").get_data(as_text=True)
+    assert "Ajena Lejos" not in sheet
+    assert "44556677" not in sheet
+    # Unticking a family of another community (sent as "shown") is refused too.
+    coordinator = login(app, "coordinator")
+    r = coordinator.post(f"/trainings/{session_id}/attendance", headers=JSON, data={
+        "family": [str(stranger)], "shown": "", "idempotency_key": str(uuid.uuid4())})
+    assert r.status_code == 201
+    r = staff.post(f"/trainings/{session_id}/attendance", headers=JSON, data={
+        "shown": str(stranger), "idempotency_key": str(uuid.uuid4())})
+    assert r.status_code == 403
+    assert _present(app, session_id) == {stranger: (False, None)}
+    # Left as the coordinator ticked it, it does not block the staff's own families.
+    r = staff.post(f"/trainings/{session_id}/attendance", headers=JSON, data={
+        "family": [str(stranger), str(families[1])], "shown": str(stranger),
+        "idempotency_key": str(uuid.uuid4())})
+    assert r.status_code == 201
+    assert _present(app, session_id) == {stranger: (False, None), families[1]: (False, None)}
+
+
+def test_every_write_operation_checks_the_users_communities(app, make_community, make_family,
+                                                            community, families):
+    """The operations themselves refuse a family of another community (not only the views)."""
+    from flask_login import login_user
+
+    from fieldapp.agreements.operations import create_agreement
+    from fieldapp.auth.models import User
+    from fieldapp.deliveries.operations import record_delivery
+    from fieldapp.errors import OutOfScope
+    from fieldapp.families.models import Family
+    from fieldapp.families.operations import update_family
+    from fieldapp.trainings.operations import create_session
+
+    other = make_community(code="C200", name="Otra")
+    stranger = make_family(community_id=other)
+    login(app, "field_staff", "c100-staff", communities=("C100",))
+    with app.test_request_context():
+        user = db.session.execute(select(User).where(User.username == "c100-staff")).scalar_one()
+        login_user(user)
+        family = db.session.get(Family, stranger)
+        mine = db.session.get(Family, families[0])
+        calls = [
+            lambda: update_family(family, {"community_id": other, "head_given_names": "A",
+                                           "head_surname": "B", "members_count": 2}),
+            lambda: update_family(mine, {"community_id": other, "head_given_names": "A",
+                                         "head_surname": "B", "members_count": 2}),
+            lambda: record_delivery(family, {}),
+            lambda: create_agreement(family, {}),
+            lambda: create_session({"held_on": __import__("datetime").date(2026, 3, 1),
+                                    "community_id": other, "duration_hours": 2}),
+        ]
+        for call in calls:
+            with pytest.raises(OutOfScope):
+                call()
+            db.session.rollback()

@@ -12,7 +12,6 @@ from wtforms import (
     DecimalField,
     FloatField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -24,7 +23,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from fieldapp.agreements.models import BenefitType
-from fieldapp.forms import CreateForm
+from fieldapp.forms import CreateForm, RangedIntegerField
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -137,8 +136,8 @@ class CommitmentTypeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[Optional(), Length(max=40)])
     text_es = TextAreaField(_l("Text in Spanish"), validators=[DataRequired(), Length(max=1000)])
     text_en = TextAreaField(_l("Text in English"), validators=[DataRequired(), Length(max=1000)])
-    position = IntegerField(_l("Order"), default=0,
-                            validators=[Optional(), NumberRange(0, 999)])
+    position = RangedIntegerField(_l("Order"), default=0, validators=[Optional()],
+                                  low=0, high=999)
     active = BooleanField(_l("Offered in new agreements"), default=True)
 
 
@@ -150,8 +149,8 @@ class BenefitTypeForm(FlaskForm):
     name_es = StringField(_l("Name in Spanish"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
     default_unit = StringField(_l("Unit"), validators=[DataRequired(), Length(max=30)])
-    position = IntegerField(_l("Order"), default=0,
-                            validators=[Optional(), NumberRange(0, 999)])
+    position = RangedIntegerField(_l("Order"), default=0, validators=[Optional()],
+                                  low=0, high=999)
     active = BooleanField(_l("Offered in new agreements"), default=True)
 
 

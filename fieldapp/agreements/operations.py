@@ -29,6 +29,7 @@ from fieldapp.agreements.rules import (
     status_label,
 )
 from fieldapp.audit.operations import record, snapshot
+from fieldapp.auth.access import check_write_scope
 from fieldapp.codes import next_code
 from fieldapp.errors import TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
@@ -153,6 +154,7 @@ def _check_family(family: Family | None) -> Family:
         raise ValidationFailed(_l("Choose a family."), field="family_id")
     if family.status != "active":
         raise ValidationFailed(_l("This family has left the program."), field="family_id")
+    check_write_scope(family.community_id, "family_id")
     return family
 
 
@@ -210,6 +212,7 @@ def update_draft(agreement: Agreement, data: dict[str, Any]) -> Agreement:
     :raises AgreementFrozen: the agreement is signed (or further along).
     :raises ValidationFailed: a rule is broken.
     """
+    check_write_scope(agreement.family.community_id)
     if agreement.status != "draft" or agreement.voided:
         raise AgreementFrozen()
     terms = _clean_terms(data)
@@ -225,6 +228,7 @@ def update_draft(agreement: Agreement, data: dict[str, Any]) -> Agreement:
 
 def discard_draft(agreement: Agreement) -> None:
     """Void a draft that will not be signed (signed versions are never discarded)."""
+    check_write_scope(agreement.family.community_id)
     if agreement.status != "draft" or agreement.voided:
         raise AgreementFrozen()
     before = snapshot(agreement)
@@ -268,6 +272,7 @@ def create_amendment(base: Agreement, user: Any = None) -> Agreement:
 
     :raises TransitionRefused: the base is not signed or active, or already has an amendment.
     """
+    check_write_scope(base.family.community_id)
     if base.voided or base.status not in ("signed", "active"):
         raise TransitionRefused(
             _l("Only a signed or active agreement can be amended (this one is %(status)s).",
@@ -277,6 +282,9 @@ def create_amendment(base: Agreement, user: Any = None) -> Agreement:
         raise TransitionRefused(
             _l("This agreement already has amendment %(number)s.", number=pending.number))
     version_no = base.version_no + 1
+    # Read before the new version is in the session: loading the base's terms autoflushed the
+    # half-built amendment (no period yet) when they were not loaded already.
+    terms = _copy_terms(base, from_catalogue=False)
     agreement = Agreement(
         number=f"{_root_number(base)}-v{version_no}-{current_app.config['NODE_CODE']}",
         family=base.family,
@@ -290,7 +298,6 @@ def create_amendment(base: Agreement, user: Any = None) -> Agreement:
     )
     _creator(agreement, user)
     db.session.add(agreement)
-    terms = _copy_terms(base, from_catalogue=False)
     # An amendment starts from the signed texts, not from today's catalogue.
     agreement.period_start, agreement.period_end = base.period_start, base.period_end
     agreement.year, agreement.notes = base.year, terms["notes"]
@@ -311,6 +318,7 @@ def create_renewal(base: Agreement, user: Any = None) -> Agreement:
 
     :raises TransitionRefused: the base is not active or completed, or was already renewed.
     """
+    check_write_scope(base.family.community_id)
     if base.voided or base.status not in ("active", "completed"):
         raise TransitionRefused(
             _l("Only an active or completed agreement can be renewed (this one is %(status)s).",

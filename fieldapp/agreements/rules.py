@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from fieldapp.agreements.content import content_verifies
 from fieldapp.agreements.models import Agreement, AgreementBenefit, AgreementCommitment
-from fieldapp.errors import AppError
+from fieldapp.errors import AppError, TransitionRefused
+from fieldapp.extensions import db
 
 #: Legal status changes through :func:`fieldapp.agreements.operations.change_status`.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -96,6 +97,8 @@ def change_refusal(current: Mapping[str, Any], changes: Mapping[str, Any],
     was, to = current.get("status"), changes["status"]
     if current.get("voided") or changes.get("voided"):
         return "illegal_transition", "A voided agreement does not change status."
+    if current.get("conflict_flag") == SET_ASIDE and to == "active":
+        return "version_set_aside", "A version set aside on the conflict screen is never activated."
     if was == "draft" and to == "signed":
         merged = {**current, **changes}
         if not content_verifies(merged.get("signed_content"), merged.get("content_hash")):
@@ -116,6 +119,61 @@ def removal_refusal(current: Mapping[str, Any]) -> Refusal | None:
     if is_signed(current):
         return "signed_immutable", "A signed agreement is never deleted."
     return None
+
+
+class VersionSetAside(TransitionRefused):
+    """Activating a competing version that a coordinator set aside."""
+
+    code = "version_set_aside"
+    message = _l("This version was set aside when the conflict was resolved; it cannot be "
+                 "activated.")
+
+
+#: ``conflict_flag`` of a competing version a coordinator did not keep (conflict screen).
+SET_ASIDE = "set_aside"
+
+
+def is_set_aside(agreement: Agreement) -> bool:
+    """Whether a coordinator set this version aside in favour of a competing one.
+
+    Two nodes may each sign an amendment of one base; central keeps both and a coordinator
+    keeps one. The other stays in the record (signed versions are never deleted) but is not the
+    agreement: it is not valid on /verify and can never be activated.
+    """
+    return agreement.conflict_flag == SET_ASIDE
+
+
+def kept_version(agreement: Agreement) -> Agreement | None:
+    """The competing version kept instead of a set-aside ``agreement`` (same base, signed)."""
+    if not is_set_aside(agreement) or agreement.supersedes_id is None:
+        return None
+    return db.session.execute(
+        select(Agreement)
+        .where(Agreement.supersedes_id == agreement.supersedes_id, Agreement.id != agreement.id,
+               Agreement.kind == agreement.kind, Agreement.voided.is_(False),
+               Agreement.content_hash.is_not(None),
+               or_(Agreement.conflict_flag.is_(None), Agreement.conflict_flag != SET_ASIDE))
+        .order_by(Agreement.version_no.desc(), Agreement.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def check_not_set_aside(agreement: Agreement) -> None:
+    """Refuse to put a set-aside version in force.
+
+    :raises VersionSetAside: naming the kept version when there is one.
+    """
+    if not is_set_aside(agreement):
+        return
+    kept = kept_version(agreement)
+    if kept is not None:
+        raise VersionSetAside(
+            _l("This version was set aside when the conflict was resolved; version %(version)s "
+               "of %(number)s was kept instead and is the one to activate.",
+               version=kept.version_no, number=kept.number))
+    raise VersionSetAside(
+        _l("This version was set aside when the conflict was resolved; it cannot be "
+           "activated."))
 
 
 class AgreementFrozen(AppError):

@@ -15,6 +15,7 @@ from fieldapp.agreements.models import Agreement
 from fieldapp.agreements.rules import status_label
 from fieldapp.agreements.signatures import add_signature, decode_signature
 from fieldapp.audit.operations import record, snapshot
+from fieldapp.auth.access import check_write_scope
 from fieldapp.errors import TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.models import utcnow
@@ -81,6 +82,7 @@ def sign_agreement(agreement: Agreement, data: dict[str, Any]) -> Agreement:
     :raises TransitionRefused: the agreement is not a draft.
     :raises ValidationFailed: a missing or invalid signature, name, date or place.
     """
+    check_write_scope(agreement.family.community_id)
     if agreement.voided or agreement.status != "draft":
         raise TransitionRefused(
             _l("Agreement %(number)s is already %(status)s; a signed version is never signed "

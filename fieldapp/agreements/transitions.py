@@ -6,9 +6,15 @@ from flask_babel import lazy_gettext as _l
 
 from fieldapp.agreements.models import Agreement
 from fieldapp.agreements.queries import overlapping_agreement
-from fieldapp.agreements.rules import NEEDS_REASON, TRANSITIONS, status_label
+from fieldapp.agreements.rules import (
+    NEEDS_REASON,
+    TRANSITIONS,
+    check_not_set_aside,
+    status_label,
+)
 from fieldapp.agreements.signing import verify_content
 from fieldapp.audit.operations import record, snapshot
+from fieldapp.auth.access import check_write_scope
 from fieldapp.errors import TransitionRefused, ValidationFailed
 from fieldapp.models import utcnow
 
@@ -23,6 +29,7 @@ def change_status(agreement: Agreement, to: str, reason: str | None = None) -> A
     :raises TransitionRefused: the change is not allowed from the current status.
     :raises ValidationFailed: a suspension or termination without a reason.
     """
+    check_write_scope(agreement.family.community_id)
     current = agreement.status
     if to == "signed" and current == "draft":
         raise TransitionRefused(_l("A draft becomes signed only by signing it."))
@@ -50,6 +57,7 @@ def change_status(agreement: Agreement, to: str, reason: str | None = None) -> A
 
 
 def _check_activation(agreement: Agreement) -> None:
+    check_not_set_aside(agreement)
     if not verify_content(agreement):
         raise TransitionRefused(_l("The signed content does not match its hash; it cannot be "
                                    "activated."))

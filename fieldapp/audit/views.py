@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
@@ -14,6 +14,7 @@ from fieldapp.audit import bp
 from fieldapp.audit.models import AuditEntry
 from fieldapp.auth.access import role_required
 from fieldapp.extensions import db
+from fieldapp.forms import page_arg
 
 ACTION_LABELS = {
     "create": _l("created"),
@@ -64,7 +65,7 @@ def audit_value(value: Any, limit: int = 120) -> str:
 
 
 def _page(stmt: Any) -> Any:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     return db.paginate(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), page=page,
                        per_page=current_app.config["AUDIT_PER_PAGE"], error_out=False)
 

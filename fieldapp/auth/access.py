@@ -7,10 +7,10 @@ from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
-from fieldapp.errors import Forbidden
+from fieldapp.errors import Forbidden, OutOfScope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,14 +87,34 @@ def scoped_community_ids() -> list[Any] | None:
     Coordinators and admins see every community; field staff with assigned communities see
     only theirs (a worker with none assigned sees the whole node).
     """
-    if not current_user.is_authenticated or current_user.has_role("coordinator"):
-        return None
+    if (not has_request_context() or not current_user
+            or not current_user.is_authenticated or current_user.has_role("coordinator")):
+        return None  # a CLI command or a test outside a request: the operator's whole node
     ids = [c.id for c in current_user.communities]
     return ids or None
 
 
+def in_scope(community_id: Any) -> bool:
+    """Whether a record of ``community_id`` is within the current user's communities."""
+    ids = scoped_community_ids()
+    return ids is None or community_id in ids
+
+
 def check_community_scope(community_id: Any) -> None:
     """Refuse access to a record of a community outside the current user's scope."""
-    ids = scoped_community_ids()
-    if ids is not None and community_id not in ids:
+    if not in_scope(community_id):
         raise Forbidden()
+
+
+def check_write_scope(community_id: Any, field: str | None = None) -> None:
+    """Refuse a write to a record of a community outside the current user's scope.
+
+    Called by every operation that writes for a family, agreement, session or delivery (not
+    only by views, and not only by hiding choices in forms): a request built by hand with
+    another community's family id is refused, and nothing is written.
+
+    :param field: the form field that carried the record, for the error shown next to it.
+    :raises OutOfScope: (403, ``out_of_scope``).
+    """
+    if not in_scope(community_id):
+        raise OutOfScope(**({"field": field} if field else {}))

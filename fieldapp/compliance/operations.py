@@ -22,6 +22,7 @@ from fieldapp.agreements.operations import change_status
 from fieldapp.agreements.queries import family_agreements
 from fieldapp.agreements.rules import status_label
 from fieldapp.audit.operations import record, snapshot
+from fieldapp.auth.access import check_write_scope
 from fieldapp.codes import next_code
 from fieldapp.compliance.models import (
     FINDING_RESULTS,
@@ -100,6 +101,7 @@ def record_visit(family: Family, agreement: Agreement | None, data: dict[str, An
     :raises ValidationFailed: a future date, a date before the agreement started, bad GPS or
         an unknown result.
     """
+    check_write_scope(family.community_id, "family")
     visited_on = _check_visit(family, agreement, data)
     assert agreement is not None
     monitor = " ".join(str(data.get("monitor_name") or "").split())
@@ -208,6 +210,7 @@ def _in_force(agreement: Agreement) -> Agreement:
 
 
 def _decide(sanction: Sanction, status: str, user: Any, notes: Any) -> dict[str, Any]:
+    check_write_scope(sanction.family.community_id)
     if sanction.voided or sanction.status != "proposed":
         raise SanctionDecided()
     notes = (str(notes or "")).strip() or None

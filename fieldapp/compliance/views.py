@@ -35,6 +35,7 @@ from fieldapp.errors import AppError, ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import active_communities
+from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 
@@ -83,7 +84,7 @@ def visits():
     family = _family_or_404(family_id) if family_id else None
     if community_id:
         check_community_scope(community_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     pagination = db.paginate(visit_list(family_id, community_id, scoped_community_ids()),
                              page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
     scope = scoped_community_ids()
@@ -164,7 +165,7 @@ def sanctions():
     status = request.args.get("status", "proposed")
     if status not in ("proposed", "confirmed", "dismissed", "all"):
         status = "proposed"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     pagination = db.paginate(sanction_queue(None if status == "all" else status), page=page,
                              per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template("compliance/sanctions.html", pagination=pagination, status=status,

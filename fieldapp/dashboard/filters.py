@@ -19,11 +19,14 @@ from sqlalchemy import ColumnElement, or_, select, true
 
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
+from fieldapp.forms import parse_int
 from fieldapp.submissions import local_today
 
 #: Bounds of what a person could mean; anything outside is a typo, not a question.
 MIN_YEAR, MAX_YEAR = 2000, 2100
 PER_PAGE_MAX = 200
+#: The query-string arguments of a selection (``page`` is each link's own).
+FILTER_KEYS = ("from", "to", "community", "staff", "per_page", "months", "days")
 PAGE_MAX = 100_000
 MONTHS_MAX = 60
 DAYS_MAX = 730
@@ -74,8 +77,12 @@ class Filters:
         return datetime.combine(self.asof + timedelta(days=1), time(), tzinfo=UTC)
 
     def args(self, **overrides: Any) -> dict[str, str]:
-        """The query-string arguments that reproduce this selection (for links)."""
-        out = {k: v for k, v in self.given.items() if k not in ("page",)}
+        """The query-string arguments that reproduce this selection (for links).
+
+        Only the filters: anything else in the query string (``?fmt=x``, ``?name=``) clashed
+        with the link's own arguments and failed the page with a 500.
+        """
+        out = {k: v for k, v in self.given.items() if k in FILTER_KEYS}
         out.update({k: str(v) for k, v in overrides.items() if v is not None})
         return out
 
@@ -159,14 +166,10 @@ def _parse_int(
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw.strip())
+        return parse_int(raw, low, high)
     except ValueError:
         errors[name] = message
         return default
-    if not low <= value <= high:
-        errors[name] = message
-        return default
-    return value
 
 
 def _parse_uuid(raw: str) -> uuid.UUID | None:

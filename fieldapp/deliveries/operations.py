@@ -21,6 +21,7 @@ from fieldapp.agreements.queries import delivered_by_benefit, family_agreements
 from fieldapp.agreements.rules import status_label
 from fieldapp.agreements.signatures import add_signature, decode_signature
 from fieldapp.audit.operations import record
+from fieldapp.auth.access import check_write_scope
 from fieldapp.codes import next_code
 from fieldapp.deliveries.models import Delivery
 from fieldapp.errors import AppError, ConfirmationNeeded, DeliveryRefused, ValidationFailed
@@ -154,6 +155,7 @@ def record_delivery(family: Family | None, data: dict[str, Any], user: Any = Non
     """
     if family is None or family.voided:
         raise ValidationFailed(_l("Choose a family."), field="family_id")
+    check_write_scope(family.community_id, "family_id")
     delivered_on = _check_date(data.get("delivered_on"))
     try:
         btype = db.session.get(BenefitType, uuid.UUID(str(data.get("benefit_type_id"))))
@@ -231,6 +233,7 @@ def reverse_delivery(delivery: Delivery, reason: Any, user: Any = None) -> Deliv
     :raises ReversalRefused: it is a reversal itself, or was reversed already.
     :raises ValidationFailed: no reason given.
     """
+    check_write_scope(delivery.family.community_id)
     if delivery.voided or delivery.reverses_id is not None:
         raise ReversalRefused(_l("A reversal cannot be reversed; record the delivery again."))
     existing = db.session.execute(

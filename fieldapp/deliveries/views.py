@@ -23,6 +23,7 @@ from fieldapp.errors import AppError
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import active_communities
+from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 
@@ -50,7 +51,7 @@ def index():
     if community_id:
         check_community_scope(community_id)
     suspected = request.args.get("suspected") == "1"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     stmt = delivery_list(family_id, community_id, scoped_community_ids(), suspected)
     pagination = db.paginate(stmt, page=page, per_page=current_app.config["PER_PAGE"],
                              error_out=False)

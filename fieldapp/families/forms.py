@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from fieldapp.forms import CreateForm
+from fieldapp.forms import CreateForm, RangedIntegerField
 
 HECTARES = [Optional(), NumberRange(min=0, max=10000, message=_l("Between 0 and 10,000 ha."))]
 
@@ -25,10 +25,11 @@ class FamilyForm(CreateForm):
         ],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
-    members_count = IntegerField(
+    members_count = RangedIntegerField(
         _l("Household members"),
         default=1,
         validators=[InputRequired(), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))],
+        low=1, high=50, message=_l("Between 1 and 50."),
     )
     phone = StringField(
         _l("Phone"),

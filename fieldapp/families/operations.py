@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from fieldapp.audit.operations import record, snapshot
+from fieldapp.auth.access import check_write_scope
 from fieldapp.codes import next_code
 from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
@@ -95,16 +96,27 @@ def _validate_members(data: Mapping[str, Any]) -> None:
 
 
 def _validate_dni(dni: str, family: Family | None) -> None:
-    """Eight digits, and no other family holds it."""
-    if not re.fullmatch(r"\d{8}", dni):
+    """Eight digits, and no other family holds it.
+
+    Two nodes may each have registered a family with one DNI before they synced: then several
+    families hold it. All of them are named (code and name), so that the person can tell which
+    one is the duplicate; nothing is saved until the DNI is unique again.
+    """
+    if not re.fullmatch(r"[0-9]{8}", dni):
         raise ValidationFailed(_l("A DNI has exactly 8 digits."), field="dni")
-    clash = db.session.execute(
+    clashes = [other for other in db.session.execute(
         select(Family).where(Family.dni == dni, Family.voided.is_(False))
-    ).scalar_one_or_none()
-    if clash is not None and clash is not family:
+        .order_by(Family.code)).scalars() if other is not family]
+    if len(clashes) == 1:
         raise ValidationFailed(
-            _l("This DNI is already registered for family %(code)s.", code=clash.code),
+            _l("This DNI is already registered for family %(code)s.", code=clashes[0].code),
             field="dni")
+    if clashes:
+        raise ValidationFailed(
+            _l("This DNI is registered for several families: %(families)s. Correct the DNI of "
+               "the duplicates first.",
+               families=", ".join(f"{f.code} ({f.head_name})" for f in clashes)),
+            field="dni", families=[f.code for f in clashes])
 
 
 def _validate_land(data: Mapping[str, Any]) -> None:
@@ -134,6 +146,7 @@ def create_family(data: dict[str, Any]) -> Family:
     """
     clean = _clean(data)
     validate_family(clean)
+    check_write_scope(clean["community_id"], "community_id")
     family = Family(code=next_code(), **clean)
     if family.data_consent:
         family.consent_at = utcnow()
@@ -148,8 +161,10 @@ def update_family(family: Family, data: dict[str, Any]) -> Family:
 
     :raises ValidationFailed: a value breaks a rule.
     """
+    check_write_scope(family.community_id)
     clean = _clean(data)
     validate_family(clean, family)
+    check_write_scope(clean["community_id"], "community_id")
     before = snapshot(family)
     if clean["data_consent"] and not family.data_consent:
         family.consent_at = utcnow()

@@ -24,6 +24,7 @@ from fieldapp.families.queries import (
     family_search,
     paginate_families,
 )
+from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, rejected
 
@@ -67,11 +68,11 @@ def index():
     """Families, searchable by name, code or DNI, filtered by community, paginated."""
     q = request.args.get("q", "").strip()
     community_id = _parse_uuid(request.args.get("community"))
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     scope = scoped_community_ids()
     total = count_families(q, community_id, scope)
     stmt = family_search(q, community_id, scope)
-    pagination = paginate_families(stmt, max(page, 1), current_app.config["PER_PAGE"], total)
+    pagination = paginate_families(stmt, page, current_app.config["PER_PAGE"], total)
     communities = [c for c in active_communities() if scope is None or c.id in scope]
     return render_template(
         "families/index.html",

@@ -106,13 +106,13 @@ def resend_all() -> None:
 @with_appcontext
 def register(name: str, code: str, communities: tuple[str, ...], all_communities: bool) -> None:
     """Register a field node on central and print its one-time enrolment code."""
-    from fieldapp.errors import ValidationFailed
+    from fieldapp.errors import AppError
     from fieldapp.nodes.operations import register_node
 
     _central_only()
     try:
         registered, enrol_code = register_node(name, code, communities, all_communities)
-    except ValidationFailed as error:
+    except AppError as error:
         raise click.ClickException(str(error.message)) from error
     db.session.commit()
     click.echo(f"registered node {registered.code} ({registered.name})")
@@ -176,10 +176,19 @@ def _node_by_code(code: str):
     return found
 
 
+def _finite(value: float | None) -> float | None:
+    """Refuse ``nan``, which passes every range check (comparisons with it are false)."""
+    if value is not None and value != value:
+        raise click.BadParameter("must be a number of seconds")
+    return value
+
+
 @click.command("sync")
 @click.option("--loop", is_flag=True,
               help="Keep syncing; back off (with jitter) while central does not answer.")
-@click.option("--interval", type=float, default=None, help="Seconds between syncs in the loop.")
+@click.option("--interval", type=click.FloatRange(1, 86_400), default=None,
+              callback=lambda _ctx, _param, value: _finite(value),
+              help="Seconds between syncs in the loop (1 to 86400).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @with_appcontext
 def sync_command(loop: bool, interval: float | None, as_json: bool) -> None:

@@ -53,6 +53,8 @@ REFUSALS = {
     "forged_origin": _l("The record names another node as its maker."),
     "forged_code": _l("The record's code does not carry this node's code."),
     "central_catalogue": _l("The catalogues are changed only on central, by an administrator."),
+    "version_set_aside": _l("This version was set aside when the conflict was resolved; it cannot "
+                            "be activated."),
 }
 
 

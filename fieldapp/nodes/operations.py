@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from fieldapp.agreements.rules import SET_ASIDE
 from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
@@ -131,8 +132,10 @@ def parse_typed(column: Any, text: str | None) -> Any:
     try:
         if isinstance(kind, Boolean):
             return text.lower() in ("1", "true", "yes", "sí", "si")
-        if isinstance(kind, Integer):
-            return int(text)
+        if isinstance(kind, Integer):  # the app's one integer parser, 64-bit bounded
+            from fieldapp.forms import parse_int
+
+            return parse_int(text, -(2**63), 2**63 - 1)
         if isinstance(kind, Float):
             return float(text.replace(",", "."))
         if isinstance(kind, Numeric):
@@ -154,14 +157,17 @@ def _spec_and_record(conflict: Any) -> tuple[Any, Any]:
     return spec, record
 
 
-def resolve_conflict(conflict_id: int, choice: str, value: str | None, username: str) -> None:
+def resolve_conflict(conflict_id: int, choice: str, value: str | None, username: str,
+                     user: Any = None) -> None:
     """Apply a coordinator's decision on a conflict; the result syncs back to the nodes.
 
     :param choice: ``central`` / ``node`` / ``other`` (a typed value) for a field;
         ``both`` / ``this`` / ``that`` for competing versions; ``not_double`` / ``double`` for a
         suspected double delivery (``double`` records a reversal); ``different`` / ``same``
         for a DNI on two families (both stay; what was found is recorded).
+    :param user: who decides (the logged-in user), for the records a decision writes.
     :raises ValidationFailed: the conflict is closed, the choice or value does not fit.
+    :raises ReversalRefused: ``double`` for a delivery that is a reversal or was reversed.
     """
     from sqlalchemy import update
     from sqlalchemy.exc import IntegrityError
@@ -182,7 +188,7 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
               "duplicate_dni": _decide_duplicate_dni}.get(conflict.kind)
     if decide is None:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
-    resolution = decide(conflict, spec, record, choice, value, username)
+    resolution = decide(conflict, spec, record, choice, value, username, user)
     try:
         db.session.flush()
     except IntegrityError as error:
@@ -204,7 +210,7 @@ def resolve_conflict(conflict_id: int, choice: str, value: str | None, username:
 
 
 def _decide_field(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
-                  username: str) -> str:
+                  username: str, user: Any = None) -> str:
     codec = spec.codec
     if choice == "central":
         chosen = codec.decode_value(conflict.field, conflict.central_value)
@@ -236,7 +242,7 @@ def _check_agreement_change(spec: Any, record: Any, changes: dict[str, Any]) -> 
 
 
 def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
-                     username: str) -> str:
+                     username: str, user: Any = None) -> str:
     other = db.session.get(spec.model, conflict.other_row_id)
     if choice == "both":
         kept, aside = [record, other], []
@@ -250,23 +256,28 @@ def _decide_versions(conflict: Any, spec: Any, record: Any, choice: str, value: 
             item.conflict_flag = None
     for item in aside:
         if item is not None:
-            item.conflict_flag = "set_aside"
+            item.conflict_flag = SET_ASIDE
     return choice
 
 
 def _decide_double(conflict: Any, spec: Any, record: Any, choice: str, value: str | None,
-                   username: str) -> str:
+                   username: str, user: Any = None) -> str:
     if choice == "not_double":
         record.suspected_duplicate_of_id = None
     elif choice == "double":
-        _reverse_delivery(record, username)
+        # The one way to reverse a delivery, with its checks (a reversal is not reversed, a
+        # delivery is reversed once, the date, the audit entry, the user's communities).
+        from fieldapp.deliveries.operations import reverse_delivery
+
+        reverse_delivery(record, _l("Recorded twice (found when syncing)"),
+                         user or _Named(username))
     else:
         raise ValidationFailed(_l("Choose one of the options."), field="choice")
     return choice
 
 
 def _decide_duplicate_dni(conflict: Any, spec: Any, record: Any, choice: str,
-                          value: str | None, username: str) -> str:
+                          value: str | None, username: str, user: Any = None) -> str:
     """Both families stay (a record is never lost): the coordinator records what they found;
     a DNI typed wrong is corrected on the family's page, a family registered twice is voided
     there."""
@@ -275,25 +286,9 @@ def _decide_duplicate_dni(conflict: Any, spec: Any, record: Any, choice: str,
     return choice
 
 
-def _reverse_delivery(delivery: Any, username: str) -> Any:
-    """Record the reversal of a delivery found to be a double (history is never edited)."""
-    from fieldapp.codes import next_code
-    from fieldapp.deliveries.models import Delivery
-    from fieldapp.submissions import local_today
+class _Named:
+    """Who resolved a conflict when only a name is known (no user record at hand)."""
 
-    reversal = Delivery(
-        code=next_code("D", width=6),
-        family_id=delivery.family_id,
-        agreement_id=delivery.agreement_id,
-        benefit_type_id=delivery.benefit_type_id,
-        item=delivery.item,
-        quantity=delivery.quantity,
-        unit=delivery.unit,
-        delivered_on=local_today(),
-        delivered_by_name=username,
-        receipt_kind="none",
-        reverses_id=delivery.id,
-        reason=str(_l("Recorded twice (found when syncing)")),
-    )
-    db.session.add(reversal)
-    return reversal
+    def __init__(self, name: str) -> None:
+        self.id = None
+        self.full_name = name

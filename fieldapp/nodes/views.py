@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldapp.auth.access import central_only, role_required
-from fieldapp.errors import ValidationFailed
+from fieldapp.errors import AppError, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.queries import active_communities
 from fieldapp.nodes import bp, queries
@@ -147,8 +147,8 @@ def conflict(conflict_id: int):
         else:
             try:
                 resolve_conflict(found.id, form.choice.data, form.value.data,
-                                 current_user.username)
-            except ValidationFailed as error:
+                                 current_user.username, current_user)
+            except AppError as error:  # a refused reversal too, shown next to the choice
                 db.session.rollback()
                 target = getattr(form, error.details.get("field", ""), None) or form.choice
                 target.errors = [*target.errors, str(error.message)]

@@ -37,6 +37,8 @@ def _write_atomically(out: Path, chunks: Any) -> int:
                 fh.write(chunk)
                 size += len(chunk)
         os.replace(tmp, out)
+    except OSError as error:  # a missing folder, a full disk: a message, not a traceback
+        raise click.ClickException(f"cannot write {out}: {error.strerror or error}") from error
     finally:
         tmp.unlink(missing_ok=True)
     return size

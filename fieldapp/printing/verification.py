@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from fieldapp.agreements.content import content_hash
 from fieldapp.agreements.models import Agreement
+from fieldapp.agreements.rules import SET_ASIDE, is_set_aside, kept_version
 from fieldapp.extensions import db
 
 VALID, SUPERSEDED, NOT_MATCHING, UNKNOWN = "valid", "superseded", "not_matching", "unknown"
+#: A competing version a coordinator did not keep: registered, but not the agreement.
+SET_ASIDE_VERDICT = SET_ASIDE
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -36,6 +39,9 @@ class Verdict:
     community: str | None = None
     initials: str | None = None
     superseded_by: str | None = None
+    #: For a set-aside version: the number and version of the one kept (nothing more).
+    kept_number: str | None = None
+    kept_version_no: int | None = None
     fingerprint: str | None = None
 
 
@@ -45,11 +51,13 @@ def initials(name: str) -> str:
 
 
 def _successor(agreement: Agreement) -> Agreement | None:
-    """A later signed version that replaces ``agreement`` (an amendment or renewal)."""
+    """A later signed version that replaces ``agreement`` (an amendment or renewal); a
+    competing version set aside by a coordinator replaces nothing."""
     return db.session.execute(
         select(Agreement)
         .where(Agreement.supersedes_id == agreement.id, Agreement.voided.is_(False),
-               Agreement.content_hash.is_not(None))
+               Agreement.content_hash.is_not(None),
+               or_(Agreement.conflict_flag.is_(None), Agreement.conflict_flag != SET_ASIDE))
         .order_by(Agreement.version_no.desc(), Agreement.created_at.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -77,6 +85,9 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
         return Verdict(NOT_MATCHING, number=agreement.number)
     successor = _successor(agreement)
     status = SUPERSEDED if successor is not None or agreement.status == "superseded" else VALID
+    kept = None
+    if is_set_aside(agreement):  # the rule of the agreements domain, not a second one here
+        status, kept = SET_ASIDE_VERDICT, kept_version(agreement)
     family = content.get("family") if isinstance(content.get("family"), dict) else {}
     period = content.get("period") if isinstance(content.get("period"), dict) else {}
     community = content.get("community") if isinstance(content.get("community"), dict) else {}
@@ -90,6 +101,8 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
         community=community.get("name"),
         initials=initials(str(family.get("head_name") or "")),
         superseded_by=successor.number if successor is not None else None,
+        kept_number=kept.number if kept is not None else None,
+        kept_version_no=kept.version_no if kept is not None else None,
         fingerprint=agreement.content_hash[:16],
     )
 

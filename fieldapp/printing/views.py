@@ -28,6 +28,7 @@ from fieldapp.errors import Forbidden, NotFound, ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import active_communities
+from fieldapp.forms import parse_int
 from fieldapp.printing.agreement_pdf import agreement_pdf
 from fieldapp.printing.batch import iter_batch_pdf
 from fieldapp.printing.labels import (
@@ -127,9 +128,11 @@ def agreements():
     status = request.args.get("status", "in_force")
     if status not in STATUS_CHOICES:
         raise ValidationFailed(_("Unknown choice of agreements."), field="status")
-    year = request.args.get("year", type=int)
-    if request.args.get("year") and (year is None or not 2000 <= year <= 2100):
-        raise ValidationFailed(_("The year must be a number such as 2026."), field="year")
+    try:
+        year = parse_int(request.args["year"], 2000, 2100) if request.args.get("year") else None
+    except ValueError:
+        raise ValidationFailed(_("The year must be a number such as 2026."),
+                               field="year") from None
     community, family = _community_arg(), _family_arg()
     scope = scoped_community_ids()
     if community is None and family is None and scope is None and not current_user.has_role(

@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from fieldapp.auth.access import public, scoped_community_ids
+from fieldapp.forms import int_arg
 from fieldapp.pwa import bp
 from fieldapp.pwa.queries import DATASETS, PAGE_SIZE, dataset_page, dataset_stamp
 from fieldapp.pwa.shell import SW_SOURCE, field_pages, precache_urls, shell_version
@@ -168,6 +169,6 @@ def data_page(name: str):
         from fieldapp.errors import ValidationFailed
 
         raise ValidationFailed(_("The page cursor is not valid.")) from None
-    limit = min(max(request.args.get("limit", PAGE_SIZE, type=int) or PAGE_SIZE, 1), PAGE_SIZE)
+    limit = int_arg("limit", PAGE_SIZE, 1, PAGE_SIZE)
     body = dataset_page(name, scoped_community_ids(), after, limit)
     return _no_store(jsonify(body))

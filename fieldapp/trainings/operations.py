@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 
 from fieldapp.audit.operations import record, record_many, snapshot, values
+from fieldapp.auth.access import check_write_scope
 from fieldapp.codes import next_code
 from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
@@ -47,6 +48,7 @@ def create_session(data: dict[str, Any], trainer_id: uuid.UUID | None = None) ->
     community = db.session.get(Community, community_id) if community_id else None
     if community is None or community.voided:
         raise ValidationFailed(_l("Choose a community."), field="community_id")
+    check_write_scope(community.id, "community_id")
     try:
         hours = Decimal(str(data.get("duration_hours")))
     except (InvalidOperation, ValueError):
@@ -81,6 +83,7 @@ def save_attendance(session: TrainingSession, present: dict[uuid.UUID, str | Non
     :param shown: family ids that were ticked when the form was shown.
     :raises ValidationFailed: the session is in the future, or a family is unknown.
     """
+    check_write_scope(session.community_id)
     if session.held_on > local_today():
         raise ValidationFailed(_l("Attendance is taken on or after the day of the session."),
                                field="family")
@@ -92,6 +95,14 @@ def save_attendance(session: TrainingSession, present: dict[uuid.UUID, str | Non
             raise ValidationFailed(_l("Some ticked families are not registered."), field="family")
     rows = {a.family_id: a for a in db.session.execute(
         select(Attendance).where(Attendance.session_id == session.id)).scalars()}
+    # Only what changes is checked: a family of another community that a coordinator ticked
+    # stays on the sheet and does not block the field worker's own ticks.
+    changed = {f for f, name in present.items()
+               if f not in rows or rows[f].voided or rows[f].attendee_name != name}
+    changed |= {f for f in shown - set(present) if f in rows and not rows[f].voided}
+    for community_id in set(db.session.execute(
+            select(Family.community_id).where(Family.id.in_(list(changed)))).scalars()):
+        check_write_scope(community_id, "family")
     node = current_node_id()
     now = utcnow()
     new_rows: list[dict[str, Any]] = []

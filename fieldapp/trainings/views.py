@@ -13,6 +13,7 @@ from fieldapp.errors import AppError
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import active_communities
+from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 from fieldapp.trainings import bp
@@ -42,7 +43,7 @@ def _communities() -> list:
 def index():
     """Training sessions, newest first, filtered by community."""
     community_id = parse_uuid(request.args.get("community"))
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     pagination = db.paginate(session_list(community_id, scoped_community_ids()), page=page,
                              per_page=current_app.config["PER_PAGE"], error_out=False)
     counts = present_counts([s.id for s in pagination.items])

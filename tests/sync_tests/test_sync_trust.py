@@ -183,3 +183,16 @@ def test_a_coordinators_decision_cannot_move_an_agreement_off_its_transitions(si
     response = client.post(f"/nodes/conflicts/{conflict['id']}", data={"choice": "node"})
     assert response.status_code == 422
     assert central.get(Agreement, agreement)["status"] == "completed"
+
+
+def test_a_set_aside_version_is_never_activated_by_a_push(signed):
+    """The coordinator set this version aside (conflict screen): a node activating it offline is
+    refused like the app's own activation (agreements.rules: one rule for both paths)."""
+    central, a, agreement = signed["central"], signed["a"], signed["agreement"]
+    with central.app.app_context():
+        row = db.session.get(Agreement, agreement)
+        row.status, row.conflict_flag = "signed", "set_aside"
+        db.session.commit()
+    assert push(a, update(agreement, {"status": "active"}, {"status": "signed"})) == [
+        "version_set_aside"]
+    assert central.get(Agreement, agreement)["status"] == "signed"
