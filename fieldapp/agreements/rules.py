@@ -94,6 +94,12 @@ def change_refusal(current: Mapping[str, Any], changes: Mapping[str, Any],
         if {"signed_content", "content_hash"} & changes.keys():
             return "illegal_transition", "Only signing sets an agreement's signed content."
         return None
+    return _status_refusal(current, changes, successor_live)
+
+
+def _status_refusal(current: Mapping[str, Any], changes: Mapping[str, Any],
+                    successor_live: Callable[[], bool]) -> Refusal | None:
+    """:func:`change_refusal` for a change of status."""
     was, to = current.get("status"), changes["status"]
     if current.get("voided") or changes.get("voided"):
         return "illegal_transition", "A voided agreement does not change status."
