@@ -10,7 +10,7 @@ from flask import Flask
 
 from fieldapp.locations import ROOT  # noqa: F401 - the checkout (or site-packages), as before
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
