@@ -161,21 +161,21 @@ class Node(App):
 
     def enrol(self, central: Central, communities: tuple = (), all_communities: bool = False,
               url: str | None = None) -> dict[str, Any]:
-        from sync.transport import enrol
+        from sync.node.transport import enrol
 
         enrol_code = central.register(self.code, communities, all_communities)
         with self.app.app_context():
             return enrol(self.state, url or central.url, enrol_code)
 
     def sync(self) -> Any:
-        from sync.client import sync_once
+        from sync.node.client import sync_once
 
         with self.app.app_context():
             return sync_once(self.state)
 
     def transport(self) -> Any:
         """A connection to central with this node's credential (the caller closes it)."""
-        from sync.transport import Transport, load_credentials
+        from sync.node.transport import Transport, load_credentials
 
         with self.app.app_context():
             creds = load_credentials(self.state)
@@ -183,7 +183,7 @@ class Node(App):
                          auth=f"Node {creds['node_id']}:{creds['secret']}")
 
     def status(self) -> dict[str, Any]:
-        from sync.runner import status
+        from sync.node.runner import status
 
         with self.app.app_context():
             return status(self.state)
@@ -196,7 +196,7 @@ class Node(App):
         return [{**r, "payload": payloads[r["seq"]]} for r in rows]
 
     def cursor(self) -> int:
-        from sync import local
+        from sync.node import local
 
         with self.app.app_context():
             value = local.get_value(self.state, "cursor")
@@ -229,7 +229,7 @@ def assert_converged(central: Central, node: Node, tables: tuple[str, ...] = SYN
     """Every row of the node's scope on central is on the node, identical, and vice versa."""
     state = central.state
     creds = node.state.app.extensions["sync"]
-    from sync.transport import load_credentials
+    from sync.node.transport import load_credentials
 
     with node.app.app_context():
         scope = load_credentials(creds)["scope"]
@@ -343,7 +343,7 @@ def last_insert(node: Any, table: str) -> dict[str, Any]:
 def push(node: Any, *ops: dict[str, Any]) -> list[str]:
     """Post ``ops`` as the node's next push page (numbered after its outbox); the refusal codes,
     one per operation ("" when applied)."""
-    from sync import local
+    from sync.node import local
 
     with node.app.app_context():
         start = local.get_value(node.state, "node_seq")

@@ -13,7 +13,7 @@ from synckit import Central
 
 from fieldapp.extensions import db
 from sync import errors
-from sync.transport import enrol
+from sync.node.transport import enrol
 
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:

@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_TIMEOUT": 60.0,
     #: ``fieldapp sync --loop``: seconds between syncs when all is well.
     "SYNC_INTERVAL": 300.0,
-    #: The loop's back-off (seconds; ``sync.runner``): after the n-th failed sync in a row it
+    #: The loop's back-off (seconds; ``sync.node.runner``): after the n-th failed sync in a row it
     #: waits a random time between half and all of ``SYNC_MIN_BACKOFF * 2**(n-1)``, capped at
     #: ``SYNC_MAX_BACKOFF``; an error that needs a person (revoked node, schema mismatch, a
     #: restored backup...) waits ``SYNC_MAX_BACKOFF``, central ``busy`` ``SYNC_MIN_BACKOFF``.
@@ -175,7 +175,8 @@ class SyncEngine:
         :param app_version: the application's version, reported in the handshake.
         :param directory: central's node directory (required on central).
         """
-        from sync import capture, server
+        from sync.capture import events
+        from sync.central import server
 
         role = app.config.get("ROLE", "field")
         state = AppState(
@@ -189,8 +190,8 @@ class SyncEngine:
             directory=directory,
         )
         app.extensions["sync"] = state
-        capture.install()
-        capture.track_old_values(state.registry)
+        events.install()
+        events.track_old_values(state.registry)
         if role == "central":
             if directory is None:
                 raise RuntimeError("central needs a node directory")
