@@ -1,25 +1,26 @@
-"""The engine as a Flask extension: ``SyncEngine().init_app(app, ...)``.
+"""The engine's state of an app: what ``SyncEngine().init_app`` (:mod:`sync.engine`) attaches.
 
 Everything the engine knows about an app lives in ``app.extensions["sync"]`` (an
 :class:`AppState`): its role, its synced tables, the node directory (central), how to read the
-schema version. Nothing about a sync is kept in a worker's memory between requests.
+schema version. Nothing about a sync is kept in a worker's memory between requests. Apart from the
+wiring in :mod:`sync.engine` so that every module can read the state without importing what
+installs the engine (which imports nearly every module).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import MetaData
 from sqlalchemy.orm import Session, scoped_session
 
 from sync.errors import SimulatedCrash
-from sync.registry import Registry, TableSpec
-from sync.schema import SyncTables, define_tables
+from sync.registry import Registry
+from sync.schema import SyncTables
 
 #: Version of the wire protocol (``/sync/v1``); a node and central must share it.
 PROTOCOL_VERSION = 1
@@ -150,50 +151,3 @@ def current_state(app: Flask | None = None) -> AppState | None:
     except RuntimeError:
         return None
     return app.extensions.get("sync")
-
-
-class SyncEngine:
-    """The Flask extension; one object serves every app of the process."""
-
-    def init_app(
-        self,
-        app: Flask,
-        *,
-        session: scoped_session,
-        metadata: MetaData,
-        tables: Iterable[TableSpec],
-        schema_version: Callable[[Session], str],
-        app_version: str,
-        directory: NodeDirectory | None = None,
-    ) -> AppState:
-        """Attach the engine to ``app``.
-
-        :param session: the app's scoped session (Flask-SQLAlchemy's ``db.session``).
-        :param metadata: the app's metadata; the engine's tables are defined on it.
-        :param tables: the synced tables, see :class:`~sync.registry.TableSpec`.
-        :param schema_version: reads the database's schema version (e.g. Alembic's head).
-        :param app_version: the application's version, reported in the handshake.
-        :param directory: central's node directory (required on central).
-        """
-        from sync.capture import events
-        from sync.central import server
-
-        role = app.config.get("ROLE", "field")
-        state = AppState(
-            app=app,
-            role=role,
-            registry=Registry(tables),
-            tables=define_tables(metadata),
-            session=session,
-            schema_version=schema_version,
-            app_version=app_version,
-            directory=directory,
-        )
-        app.extensions["sync"] = state
-        events.install()
-        events.track_old_values(state.registry)
-        if role == "central":
-            if directory is None:
-                raise RuntimeError("central needs a node directory")
-            app.register_blueprint(server.bp)
-        return state

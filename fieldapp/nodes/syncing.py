@@ -16,8 +16,8 @@ from sqlalchemy import Uuid, and_, any_, bindparam, cast, select, text, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
+from sync.engine import SyncEngine
 from sync.registry import TableSpec
-from sync.state import SyncEngine
 from sync.storage.fastsql import is_sqlite
 from sync.storage.sqlite_values import uuid_of_hex
 

@@ -26,9 +26,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect, select, true
 from sqlalchemy.orm import Session
 
+from sync.capture.changelog import append_changes, entries_for_rows
 from sync.capture.moves import Move, is_move, move_entries
 from sync.capture.outbox import write_outbox
 from sync.capture.rowops import collect_ops, delete_row_op, scope_values, update_row_ops
@@ -231,8 +232,6 @@ def _capture_given(state: AppState, session: Session, spec: TableSpec,
 
 def _bulk_change(orm_state: Any, state: AppState, spec: TableSpec) -> Any:
     """A bulk UPDATE or DELETE: capture each affected row like the unit of work would."""
-    from sqlalchemy import true
-
     session = orm_state.session
     t = spec.table
     statement = orm_state.statement
@@ -282,8 +281,6 @@ def _before_commit(session: Session) -> None:
     pending = session.info.pop("sync_central", {})
     if not pending:
         return
-    from sync.capture.changelog import append_changes, entries_for_rows
-
     by_table: dict[str, list[tuple[Any, str, dict[str, Any]]]] = {}
     for (name, row_id), (op, values) in pending.items():
         by_table.setdefault(name, []).append((row_id, op, values))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from sync.storage.sqlite_values import (
@@ -287,8 +288,6 @@ _cache: dict[Table, SqliteTable] = {}
 
 
 def _sqlite_dialect() -> Any:
-    from sqlalchemy.dialects import sqlite
-
     return sqlite.dialect()
 
 
