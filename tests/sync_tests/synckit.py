@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from fieldapp import create_app
 from fieldapp.agreements.content import content_hash
 from fieldapp.agreements.models import Agreement
 from fieldapp.extensions import db
+from testing.servers import ThreadServer
 
 
 def node_config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
@@ -30,32 +30,6 @@ def node_config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
         "SYNC_MIN_BACKOFF": 0.01,
         **extra,
     }
-
-
-class LiveServer:
-    """An app served over HTTP/1.1 (keep-alive) on a free port of 127.0.0.1, in a thread."""
-
-    def __init__(self, app: Flask) -> None:
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
-        class Handler(WSGIRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_request(self, *args: Any, **kwargs: Any) -> None:
-                pass
-
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class App:
@@ -128,7 +102,7 @@ class App:
 
 
 class Central(App):
-    def __init__(self, app: Flask, server: LiveServer, backend: str) -> None:
+    def __init__(self, app: Flask, server: ThreadServer, backend: str) -> None:
         self.app = app
         self.server = server
         self.url = server.url
