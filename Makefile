@@ -32,12 +32,13 @@ test: install system-deps  ## install everything the tests need, then run the wh
 check-wheel: install  ## build the wheel, install it outside the checkout, serve it (CI step)
 	PYTHON=$(PY) bash tools/check-wheel.sh
 
-lint: install  ## ruff: style, imports, bugbear, bandit
-	$(PY) -m ruff check fieldapp sync tests benchmarks tools
+lint: install  ## ruff (style, imports, bugbear, bandit); import contracts (pyproject.toml)
+	$(PY) -m ruff check fieldapp sync testing tests benchmarks tools
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/lint-imports
 
 fmt: install  ## ruff format and import sorting
-	$(PY) -m ruff check --fix --select I fieldapp sync tests benchmarks tools
-	$(PY) -m ruff format fieldapp sync tests benchmarks tools
+	$(PY) -m ruff check --fix --select I fieldapp sync testing tests benchmarks tools
+	$(PY) -m ruff format fieldapp sync testing tests benchmarks tools
 
 bench: install  ## run the benchmarks at scale 1 (figures for docs/benchmarks.md)
 	$(PY) benchmarks/pages.py --scale 1

@@ -10,15 +10,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +34,6 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     p.add_argument("--seed", type=int, default=2026)
     return p
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_demo_instance(scale: float, seed: int, extra_env: dict[str, str] | None = None,
@@ -157,29 +149,6 @@ def install_dashboard_triggers(app: Any) -> None:
     with app.app_context(), db.engine.connect() as conn:
         ensure_triggers(conn)
         conn.commit()
-
-
-@contextmanager
-def server(instance: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """Run the app in its own process on a free port; yields (base URL, pid)."""
-    port = free_port()
-    env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance), **(extra_env or {})}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fieldapp", "run", "--port", str(port), "--without-threads"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                requests.get(f"{base}/auth/login", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def peak_rss_mb(pid: int) -> float:

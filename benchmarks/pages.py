@@ -26,9 +26,10 @@ from _harness import (
     parser,
     peak_rss_mb,
     report,
-    server,
     timed,
 )
+
+from testing.servers import AppProcess
 
 
 def sample_families(instance, n: int, seed: int) -> list[dict]:
@@ -53,7 +54,8 @@ def main() -> None:
     instance, demo_s = make_demo_instance(args.scale, args.seed)
     families = sample_families(instance, runs + 2, args.seed)
     try:
-        with server(instance) as (base, pid):
+        with AppProcess(instance, threaded=False) as served:
+            base, pid = served.url, served.process.pid
             http = login(base, "promotor")
             pages = max(1, len(families) // 25)
 

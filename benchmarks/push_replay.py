@@ -44,12 +44,12 @@ from benchmarks._harness import (  # noqa: E402
 #: The steps timed under the node's lock: (module or class, attribute, label).
 STEPS = (
     ("sync.registry:Registry", "communities_of_rows", "placement"),
-    ("sync.apply:Applier", "_existing", "existing"),
-    ("sync.apply:Applier", "_join_set_members", "set_members"),
-    ("sync.apply:Applier", "_insert_bisect", "inserts"),
-    ("sync.apply:Applier", "_flag_inserted", "flags"),
-    ("sync.apply:Applier", "record_inserted", "record"),
-    ("sync.server", "append_changes", "change_log"),
+    ("sync.central.apply:Applier", "_existing", "existing"),
+    ("sync.central.apply:Applier", "_join_set_members", "set_members"),
+    ("sync.central.apply:Applier", "_insert_bisect", "inserts"),
+    ("sync.central.apply:Applier", "_flag_inserted", "flags"),
+    ("sync.central.apply:Applier", "record_inserted", "record"),
+    ("sync.central.server", "append_changes", "change_log"),
 )
 
 
@@ -64,7 +64,7 @@ def _target(path: str) -> Any:
 @contextmanager
 def timers(clock: dict[str, float]) -> Iterator[None]:
     """CPU seconds of the push's phases and steps, added up in ``clock`` while active."""
-    from sync import server
+    from sync.central import server
 
     patched: list[tuple[Any, str, Any]] = []
 
@@ -115,8 +115,8 @@ def push_pages(source: Path, work: Path) -> list[tuple[bytes, dict[str, str]]]:
     """Every push page of the field node in ``source``, as the node sends them."""
     from fieldapp import create_app
     from fieldapp.extensions import db
-    from sync import local
-    from sync.transport import encode_body
+    from sync.node import local
+    from sync.node.transport import encode_body
 
     node_dir = work / "node"
     node_dir.mkdir()
@@ -126,7 +126,7 @@ def push_pages(source: Path, work: Path) -> list[tuple[bytes, dict[str, str]]]:
     with node.app_context():
         state = node.extensions["sync"]
         after = 0
-        # Sizes as the node reads them on a fast link (sync.client.NodeSync._grow_pages): three
+        # Sizes as the node reads them on a fast link (sync.node.client.NodeSync._grow_pages): three
         # pages at the configured size (two sent, one read ahead before the first answer), then
         # twice as large after each answer, up to SYNC_PUSH_PAGE_GROWTH times.
         scale, growth = 1, max(1, int(state.config("SYNC_PUSH_PAGE_GROWTH")))

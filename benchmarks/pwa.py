@@ -16,20 +16,16 @@ The last line (``--json``) is one JSON object with those keys and a few more.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import requests
-from _harness import ROOT, cleanup, free_port, login, make_demo_instance, parser, peak_rss_mb
+from _harness import cleanup, login, make_demo_instance, parser, peak_rss_mb
+
+from testing.servers import AppProcess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,29 +34,6 @@ SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8,
            "uploadThroughput": 400_000 / 8}
 FORM = "/families/new"
 REPLAY_ITEMS = 200
-
-
-@contextmanager
-def threaded_server(instance: Path) -> Iterator[tuple[str, int]]:
-    """The app in its own process, threaded (a browser opens several connections at once)."""
-    port = free_port()
-    env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance)}
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "fieldapp", "run", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                requests.get(f"{base}/auth/login", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def shell_bytes(base: str) -> tuple[int, dict[str, int]]:
@@ -179,7 +152,8 @@ def main() -> None:
     args = parser(__doc__.splitlines()[0]).parse_args()
     instance, demo_s = make_demo_instance(args.scale, args.seed)
     try:
-        with threaded_server(instance) as (base, pid):
+        with AppProcess(instance) as served:
+            base, pid = served.url, served.process.pid
             total, sizes = shell_bytes(base)
             figures = measure_browser(base, instance)
             rss = peak_rss_mb(pid)

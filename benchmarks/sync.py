@@ -163,9 +163,9 @@ def main() -> int:
 
     from fieldapp import create_app
     from fieldapp.extensions import db
-    from sync.client import sync_once
-    from sync.testing import Gunicorn, LinkProxy
-    from sync.transport import enrol
+    from sync.node.client import sync_once
+    from sync.node.transport import enrol
+    from testing.servers import Gunicorn, LinkProxy
 
     source = field_node_database(args.scale, args.seed, log)
     work = Path(tempfile.mkdtemp(prefix="fieldapp-bench-"))

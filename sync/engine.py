@@ -1,155 +1,23 @@
 """The engine as a Flask extension: ``SyncEngine().init_app(app, ...)``.
 
-Everything the engine knows about an app lives in ``app.extensions["sync"]`` (an
-:class:`AppState`): its role, its synced tables, the node directory (central), how to read the
-schema version. Nothing about a sync is kept in a worker's memory between requests.
+The wiring only: it attaches an :class:`~sync.state.AppState` to the app, installs change
+capture and, on central, registers the ``/sync/v1`` blueprint. Nothing in ``sync`` imports this
+module; the app does.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import MetaData
 from sqlalchemy.orm import Session, scoped_session
 
-from sync.errors import SimulatedCrash
+from sync.capture import events
+from sync.central import server
 from sync.registry import Registry, TableSpec
-from sync.schema import SyncTables, define_tables
-
-#: Version of the wire protocol (``/sync/v1``); a node and central must share it.
-PROTOCOL_VERSION = 1
-
-DEFAULTS: dict[str, Any] = {
-    #: Operations per push page and the raw size a page may reach (then gzip).
-    "SYNC_PUSH_PAGE_OPS": 2500,
-    "SYNC_PUSH_PAGE_BYTES": 2_000_000,
-    #: A push page answered within this many seconds lets the next ones grow, twice as large
-    #: each time up to this many times the sizes above; a slower answer brings them back. Over
-    #: a weak link pages stay small (less to send again when it drops); over a fast one central
-    #: applies fewer, larger pages. A growth of 1 keeps pages at the sizes above.
-    "SYNC_PUSH_FAST_S": 1.0,
-    "SYNC_PUSH_PAGE_GROWTH": 4,
-    #: Central: seconds a push page sent ahead waits for the page before it, should it
-    #: overtake that page (then the node sends it again).
-    "SYNC_AHEAD_WAIT": 5.0,
-    #: Rows per pull page.
-    "SYNC_PULL_PAGE_ROWS": 2500,
-    #: Days an operation central acknowledged stays in the node's outbox (for diagnostics;
-    #: refused, resent and discarded ones stay). ``None``: kept for ever.
-    "SYNC_OUTBOX_KEEP_DAYS": 30.0,
-    #: Entries of the sync log kept per node (on central) and on a field node (0: all).
-    "SYNC_LOG_KEEP": 2000,
-    #: Seconds to wait for central (connect and each read).
-    "SYNC_TIMEOUT": 60.0,
-    #: ``fieldapp sync --loop``: seconds between syncs when all is well.
-    "SYNC_INTERVAL": 300.0,
-    #: The loop's back-off (seconds; ``sync.runner``): after the n-th failed sync in a row it
-    #: waits a random time between half and all of ``SYNC_MIN_BACKOFF * 2**(n-1)``, capped at
-    #: ``SYNC_MAX_BACKOFF``; an error that needs a person (revoked node, schema mismatch, a
-    #: restored backup...) waits ``SYNC_MAX_BACKOFF``, central ``busy`` ``SYNC_MIN_BACKOFF``.
-    "SYNC_MIN_BACKOFF": 5.0,
-    "SYNC_MAX_BACKOFF": 3600.0,
-    #: A clock further than this from central's (seconds) is flagged.
-    "SYNC_CLOCK_TOLERANCE": 300.0,
-    #: CA bundle used to check central's certificate (None: the system's).
-    "SYNC_CA_FILE": None,
-    #: Schema versions central accepts from nodes besides its own.
-    "SYNC_ACCEPT_SCHEMAS": (),
-    #: Largest push page central reads (bytes, after gzip; the raw body is also bounded by
-    #: the app's ``MAX_CONTENT_LENGTH``): twice the largest page a node makes
-    #: (``SYNC_PUSH_PAGE_BYTES`` x ``SYNC_PUSH_PAGE_GROWTH``); raise them together.
-    "SYNC_MAX_INFLATED": 16 * 1024 * 1024,
-    #: Largest body of an enrolment, a handshake or a pull (bytes, before and after gzip):
-    #: theirs are a few hundred bytes, and an enrolment is read before anyone is known.
-    "SYNC_MAX_SMALL_BODY": 8 * 1024,
-    #: Seconds an enrolment code stays valid.
-    "SYNC_ENROL_TTL": 7 * 24 * 3600,
-    #: Tests: {"point": count or callable} raises SimulatedCrash at a named step.
-    "SYNC_FAULTS": None,
-    #: Tests: shift this node's clock by so many seconds.
-    "SYNC_CLOCK_OFFSET": 0.0,
-}
-
-
-@dataclass
-class NodeInfo:
-    """A node as central's directory knows it."""
-
-    id: uuid.UUID
-    code: str
-    name: str
-    #: Community ids the node serves; ``None``: every community.
-    scope: frozenset[uuid.UUID] | None
-
-
-class NodeDirectory(Protocol):
-    """Central's list of nodes (provided by the app: the engine does not own the nodes table)."""
-
-    def authenticate(self, session: Session, node_id: uuid.UUID, secret: str) -> NodeInfo:
-        """The node, or :class:`sync.errors.UnknownNode` / ``BadCredential`` / ``NodeRevoked``."""
-
-    def enrol(self, session: Session, code: str, facts: dict[str, Any]) -> tuple[NodeInfo, str]:
-        """Exchange a one-time code for the node and a new secret (``EnrolmentRefused``)."""
-
-    def record_contact(self, session: Session, node_id: uuid.UUID, facts: dict[str, Any]) -> None:
-        """Remember what the node reported (versions, pending, clock, errors, success)."""
-
-
-@dataclass
-class AppState:
-    """The engine's view of one app."""
-
-    app: Flask
-    role: str
-    registry: Registry
-    tables: SyncTables
-    session: scoped_session
-    schema_version: Callable[[Session], str]
-    app_version: str
-    directory: NodeDirectory | None = None
-    faults_fired: list[str] = field(default_factory=list)
-    fault_hits: dict[str, int] = field(default_factory=dict)
-
-    def config(self, key: str) -> Any:
-        return self.app.config.get(key, DEFAULTS[key])
-
-    def now(self) -> datetime:
-        """This installation's clock (UTC), shifted in tests by ``SYNC_CLOCK_OFFSET``."""
-        offset = float(self.config("SYNC_CLOCK_OFFSET") or 0)
-        return datetime.now(UTC) + timedelta(seconds=offset)
-
-    def fault(self, point: str) -> None:
-        """Crash here if a test asked for it.
-
-        ``SYNC_FAULTS = {point: n}`` raises :class:`SimulatedCrash` the n-th time the point is
-        reached (once); ``{point: callable}`` calls it every time (it may block or raise).
-        """
-        faults = self.app.config.get("SYNC_FAULTS")
-        if not faults or point not in faults:
-            return
-        action = faults[point]
-        if callable(action):
-            action()
-            return
-        hits = self.fault_hits.get(point, 0) + 1
-        self.fault_hits[point] = hits
-        if hits == int(action):
-            self.faults_fired.append(point)
-            raise SimulatedCrash(point)
-
-
-def current_state(app: Flask | None = None) -> AppState | None:
-    """The engine state of ``app`` (or the current app), ``None`` when sync is not set up."""
-    try:
-        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    except RuntimeError:
-        return None
-    return app.extensions.get("sync")
+from sync.schema import define_tables
+from sync.state import AppState, NodeDirectory
 
 
 class SyncEngine:
@@ -175,8 +43,6 @@ class SyncEngine:
         :param app_version: the application's version, reported in the handshake.
         :param directory: central's node directory (required on central).
         """
-        from sync import capture, server
-
         role = app.config.get("ROLE", "field")
         state = AppState(
             app=app,
@@ -189,8 +55,8 @@ class SyncEngine:
             directory=directory,
         )
         app.extensions["sync"] = state
-        capture.install()
-        capture.track_old_values(state.registry)
+        events.install()
+        events.track_old_values(state.registry)
         if role == "central":
             if directory is None:
                 raise RuntimeError("central needs a node directory")

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from sync.codec import TableCodec
-from sync.fastpg import is_postgres
-from sync.fastpg import rows_by_id as pg_rows_by_id
-from sync.fastsql import is_sqlite, row_dicts, sqlite_table
+from sync.storage.codec import TableCodec
+from sync.storage.fastpg import is_postgres
+from sync.storage.fastpg import rows_by_id as pg_rows_by_id
+from sync.storage.fastsql import is_sqlite, row_dicts, sqlite_table
 
 #: merge: fields merge one by one (same field changed on two sides = a conflict record);
 #: agreement: merge, but a signed version is frozen and competing amendments are flagged;
@@ -34,7 +34,7 @@ class TableRules:
     """The app's domain rules for one table, which central checks for every operation a node
     pushes before applying it (the engine never imports the app: the app supplies a subclass
     in its :class:`TableSpec`, like ``find_doubles``). A refusal is a
-    :class:`sync.page.Rejected` (a stable code and a message): the operation is quarantined
+    :class:`sync.central.page.Rejected` (a stable code and a message): the operation is quarantined
     and never acknowledged as synced. The default allows everything.
     """
 

@@ -142,7 +142,7 @@ def define_tables(metadata: MetaData) -> SyncTables:
         Column("op_digest", String(32)),
         Column("committed_at", UTCDateTime(), nullable=False),
         UniqueConstraint("node_id", "node_seq"),
-        # The removal notices of moved rows (sync/moves.py), few: each pull page reads those
+        # The removal notices of moved rows (sync/capture/moves.py), few: each pull page reads those
         # after its start in the node's scope from this index alone, without reading the log
         # (migration 0013). Other entries are not in it and cost nothing more.
         Index("ix_sync_changes_removals", "server_seq", "community_id", "community_id2",

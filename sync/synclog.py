@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from sync.codec import INT_MAX, INT_MIN, storable
-from sync.engine import AppState
+from sync.state import AppState
+from sync.storage.codec import INT_MAX, INT_MIN, storable
 
 
 def _plain(value: Any) -> Any:

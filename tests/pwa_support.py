@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
+
+from testing.servers import ThreadServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,11 +25,6 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "scree
 DEMO_PASSWORD = "fieldapp-demo"
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # the test output stays readable
-        pass
-
-
 class LiveServer:
     """The app served on 127.0.0.1 (a free port) by a thread, like a field node on the LAN.
 
@@ -41,10 +36,8 @@ class LiveServer:
         self.app = app
         self.node_down = False
         self.posts: list[str] = []
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
-                                   request_handler=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = ThreadServer(self._wsgi)
+        self.url = self._server.url
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
         if self.node_down and environ.get("PATH_INFO") == "/pwa/ping":
@@ -55,12 +48,11 @@ class LiveServer:
         return self.app(environ, start_response)
 
     def start(self) -> LiveServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(5)
+        self._server.stop()
 
 
 def launch(playwright: Any, profile: Path, **options: Any) -> Any:

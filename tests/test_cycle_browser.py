@@ -3,7 +3,6 @@ mode, and the attendance filter. No console errors (the CSP forbids inline scrip
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,9 +10,9 @@ from typing import Any
 import pytest
 from cyclekit import agreement_in_state, get_agreement, seed
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from fieldapp.extensions import db
+from testing.servers import ThreadServer
 
 pytestmark = pytest.mark.browser
 
@@ -25,12 +24,9 @@ PASSWORD = "a long browser test password"
 @pytest.fixture
 def live(app) -> Iterator[str]:
     """The app served on a free local port from a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    server = ThreadServer(app).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")

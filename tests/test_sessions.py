@@ -26,8 +26,8 @@ from fieldapp import create_app
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
 from fieldapp.installation import InstallationFact, RoleMismatch
+from testing.servers import ThreadServer
 from tests.conftest import TEST_PASSWORD, _config
-from tests.sync_tests.synckit import LiveServer
 
 REMEMBER = "remember_token"
 
@@ -203,7 +203,7 @@ def test_login_takes_as_long_for_unknown_and_inactive_names(app_factory):
 
 def _concurrent_wrong_logins(app: Flask, attempts: int) -> list[int]:
     """``attempts`` wrong logins for one name, sent at once over real HTTP; their statuses."""
-    server = LiveServer(app)
+    server = ThreadServer(app, keep_alive=True).start()
     barrier = threading.Barrier(attempts)
     statuses: list[int] = []
     body = urllib.parse.urlencode({"username": "ana", "password": "wrong"}).encode()

@@ -30,7 +30,7 @@ COMMAND = "python tools/config_table.py --write"
 SOURCES = [
     ("The app (both roles)", "fieldapp/config.py", "DefaultConfig"),
     ("Signatures", "fieldapp/agreements/signatures.py", "LIMITS"),
-    ("Sync", "sync/engine.py", "DEFAULTS"),
+    ("Sync", "sync/state.py", "DEFAULTS"),
 ]
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import case, func, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from fieldapp.agreements.models import (
@@ -140,53 +138,6 @@ def agreement_audit(agreement: Agreement, limit: int = 200) -> list[AuditEntry]:
             .limit(limit)
         ).scalars()
     )
-
-
-def delivered_by_benefit(agreement_ids: list[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
-    """Net quantity delivered (reversals subtracted) per benefit type for these agreements."""
-    from fieldapp.deliveries.models import Delivery
-
-    if not agreement_ids:
-        return {}
-    net = func.sum(case((Delivery.reverses_id.is_(None), Delivery.quantity),
-                        else_=-Delivery.quantity))
-    rows = db.session.execute(
-        select(Delivery.benefit_type_id, net)
-        .where(Delivery.agreement_id.in_(agreement_ids), Delivery.voided.is_(False))
-        .group_by(Delivery.benefit_type_id)
-    ).all()
-    return {type_id: Decimal(total or 0) for type_id, total in rows}
-
-
-def promised_vs_delivered(agreement: Agreement) -> list[dict[str, Any]]:
-    """For each promised benefit: promised, delivered (net) and still owed."""
-    delivered = delivered_by_benefit([agreement.id])
-    promised = [b for b in agreement.benefits if not b.voided]
-    # The types in one query (not a lazy load per promised benefit), unless already loaded.
-    types = {b.benefit_type_id: b.benefit_type for b in promised
-             if "benefit_type" not in inspect(b).unloaded}
-    wanted = ({b.benefit_type_id for b in promised} | set(delivered)) - set(types)
-    if wanted:
-        types.update((t.id, t) for t in db.session.execute(
-            select(BenefitType).where(BenefitType.id.in_(list(wanted)))).scalars())
-    rows = []
-    for benefit in promised:
-        got = delivered.pop(benefit.benefit_type_id, Decimal(0))
-        rows.append({
-            "benefit_type": types.get(benefit.benefit_type_id),
-            "promised": benefit.quantity,
-            "unit": benefit.unit,
-            "schedule": benefit.schedule,
-            "delivered": got,
-            "owed": max(benefit.quantity - got, Decimal(0)),
-        })
-    if delivered:  # delivered without a promise (confirmed by the person who recorded it)
-        for type_id, got in delivered.items():
-            btype = types.get(type_id)
-            rows.append({"benefit_type": btype, "promised": Decimal(0),
-                         "unit": btype.default_unit if btype else "", "schedule": "",
-                         "delivered": got, "owed": Decimal(0)})
-    return rows
 
 
 def catalogue_commitments(active_only: bool = False) -> list[CommitmentType]:

@@ -33,11 +33,11 @@ from fieldapp.agreements.queries import (
     catalogue_commitments,
     family_timeline,
     load_agreement,
-    promised_vs_delivered,
     version_chain,
 )
 from fieldapp.agreements.rules import KIND_LABELS, STATUS_LABELS, TRANSITIONS
 from fieldapp.auth.access import check_community_scope, role_required
+from fieldapp.deliveries.queries import promised_vs_delivered
 from fieldapp.errors import AppError, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family

@@ -75,7 +75,7 @@ def central_panel(now: datetime | None = None) -> dict[str, Any]:
 def field_panel(now: datetime | None = None) -> dict[str, Any]:
     """This field node's own sync state (as its sync page shows it)."""
     from fieldapp.nodes.messages import plain_error
-    from sync.runner import status
+    from sync.node.runner import status
 
     now = now or _now()
     info = status(current_app.extensions["sync"], end_transaction=False)

@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 
 from fieldapp.agreements.models import Agreement, AgreementBenefit, BenefitType
 from fieldapp.agreements.operations import agreement_for_delivery, parse_quantity
-from fieldapp.agreements.queries import delivered_by_benefit, family_agreements
+from fieldapp.agreements.queries import family_agreements
 from fieldapp.agreements.rules import status_label
 from fieldapp.agreements.signatures import add_signature, decode_signature
 from fieldapp.audit.operations import record
 from fieldapp.auth.access import check_write_scope
 from fieldapp.codes import next_code
 from fieldapp.deliveries.models import Delivery
+from fieldapp.deliveries.queries import delivered_by_benefit
 from fieldapp.errors import AppError, ConfirmationNeeded, DeliveryRefused, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, inspect, select
 from sqlalchemy.orm import joinedload
 
+from fieldapp.agreements.models import Agreement, BenefitType
 from fieldapp.agreements.operations import current_agreement
-from fieldapp.agreements.queries import promised_vs_delivered
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
@@ -67,3 +68,51 @@ def family_deliveries(family: Family, limit: int = 5,
         "recent": recent,
         "reversed": reversed_ids([d.id for d in recent]),
     }
+
+
+def delivered_by_benefit(agreement_ids: list[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
+    """Net quantity delivered (reversals subtracted) per benefit type for these agreements."""
+    if not agreement_ids:
+        return {}
+    net = func.sum(case((Delivery.reverses_id.is_(None), Delivery.quantity),
+                        else_=-Delivery.quantity))
+    rows = db.session.execute(
+        select(Delivery.benefit_type_id, net)
+        .where(Delivery.agreement_id.in_(agreement_ids), Delivery.voided.is_(False))
+        .group_by(Delivery.benefit_type_id)
+    ).all()
+    return {type_id: Decimal(total or 0) for type_id, total in rows}
+
+
+def promised_vs_delivered(agreement: Agreement) -> list[dict[str, Any]]:
+    """For each promised benefit: promised, delivered (net) and still owed.
+
+    Here, not in ``agreements``: deliveries sit above agreements (they read agreements, never the
+    reverse), so the agreement page asks deliveries for what was delivered."""
+    delivered = delivered_by_benefit([agreement.id])
+    promised = [b for b in agreement.benefits if not b.voided]
+    # The types in one query (not a lazy load per promised benefit), unless already loaded.
+    types = {b.benefit_type_id: b.benefit_type for b in promised
+             if "benefit_type" not in inspect(b).unloaded}
+    wanted = ({b.benefit_type_id for b in promised} | set(delivered)) - set(types)
+    if wanted:
+        types.update((t.id, t) for t in db.session.execute(
+            select(BenefitType).where(BenefitType.id.in_(list(wanted)))).scalars())
+    rows = []
+    for benefit in promised:
+        got = delivered.pop(benefit.benefit_type_id, Decimal(0))
+        rows.append({
+            "benefit_type": types.get(benefit.benefit_type_id),
+            "promised": benefit.quantity,
+            "unit": benefit.unit,
+            "schedule": benefit.schedule,
+            "delivered": got,
+            "owed": max(benefit.quantity - got, Decimal(0)),
+        })
+    if delivered:  # delivered without a promise (confirmed by the person who recorded it)
+        for type_id, got in delivered.items():
+            btype = types.get(type_id)
+            rows.append({"benefit_type": btype, "promised": Decimal(0),
+                         "unit": btype.default_unit if btype else "", "schedule": "",
+                         "delivered": got, "owed": Decimal(0)})
+    return rows

@@ -11,14 +11,19 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from fieldapp.agreements.operations import agreement_for_delivery
-from fieldapp.agreements.queries import catalogue_benefits, promised_vs_delivered
+from fieldapp.agreements.queries import catalogue_benefits
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.communities.models import Community
 from fieldapp.deliveries import bp
 from fieldapp.deliveries.forms import DeliveryForm, ReversalForm
 from fieldapp.deliveries.models import Delivery
 from fieldapp.deliveries.operations import record_delivery, refusal_for, reverse_delivery
-from fieldapp.deliveries.queries import delivery_list, family_deliveries, reversed_ids
+from fieldapp.deliveries.queries import (
+    delivery_list,
+    family_deliveries,
+    promised_vs_delivered,
+    reversed_ids,
+)
 from fieldapp.errors import AppError
 from fieldapp.extensions import db
 from fieldapp.families.models import Family

@@ -38,7 +38,7 @@ def enroll(central_url: str, code: str, ca_file: str | None) -> None:
 
     from fieldapp.instance import load_node_identity, save_node_identity
     from sync.errors import SyncError
-    from sync.transport import enrol
+    from sync.node.transport import enrol
 
     if current_app.config["ROLE"] != "field":
         raise click.ClickException("only a field node enrols (FIELDAPP_ROLE=field)")
@@ -59,7 +59,7 @@ def enroll(central_url: str, code: str, ca_file: str | None) -> None:
 @with_appcontext
 def status() -> None:
     """Show this node's sync status (enrolment, pending changes, last success and error)."""
-    from sync.runner import status as sync_status
+    from sync.node.runner import status as sync_status
 
     info = sync_status(_state())
     for key, value in info.items():
@@ -71,7 +71,7 @@ def status() -> None:
 def resequence() -> None:
     """Renumber this node's pending changes after its database was restored from a backup."""
     from sync.errors import SyncError
-    from sync.runner import resequence as renumber
+    from sync.node.runner import resequence as renumber
 
     try:
         moved = renumber(_state())
@@ -86,7 +86,7 @@ def resend_all() -> None:
     """Send every record this node holds again, after central was restored from a backup
     older than this node's outbox keeps (the sync stopped with central_regressed)."""
     from sync.errors import SyncError
-    from sync.runner import send_everything
+    from sync.node.runner import send_everything
 
     try:
         sent = send_everything(_state())
@@ -193,9 +193,9 @@ def _finite(value: float | None) -> float | None:
 @with_appcontext
 def sync_command(loop: bool, interval: float | None, as_json: bool) -> None:
     """Sync this field node with central once (or keep syncing with --loop)."""
-    from sync.client import sync_once
     from sync.errors import SyncError
-    from sync.runner import run_loop
+    from sync.node.client import sync_once
+    from sync.node.runner import run_loop
 
     if current_app.config["ROLE"] != "field":
         raise click.ClickException("only a field node syncs (FIELDAPP_ROLE=field)")

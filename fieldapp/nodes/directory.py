@@ -15,9 +15,9 @@ from werkzeug.security import check_password_hash
 
 from fieldapp.models import utcnow
 from fieldapp.nodes.models import Node, node_communities
-from sync.codec import storable
-from sync.engine import NodeInfo
 from sync.errors import BadCredential, EnrolmentRefused, NodeRevoked, UnknownNode
+from sync.state import NodeInfo
+from sync.storage.codec import storable
 
 #: The largest count a node's report may give (an integer column).
 MAX_COUNT = 2**31 - 1
@@ -44,7 +44,7 @@ def node_info(node: Node) -> NodeInfo:
 
 
 class Directory:
-    """Implements :class:`sync.engine.NodeDirectory` on the ``nodes`` table."""
+    """Implements :class:`sync.state.NodeDirectory` on the ``nodes`` table."""
 
     def authenticate(self, session: Session, node_id: uuid.UUID, secret: str) -> NodeInfo:
         # Plain rows, not ORM objects: every sync request (each push page) comes through here,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from fieldapp.extensions import db
 from fieldapp.nodes.models import SYNC_TABLES as T
 from fieldapp.nodes.models import Node
-from sync.engine import DEFAULTS as SYNC_DEFAULTS
+from sync.state import DEFAULTS as SYNC_DEFAULTS
 
 
 def dashboard_rows() -> list[dict[str, Any]]:

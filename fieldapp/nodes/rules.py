@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from fieldapp.agreements import rules as agreement_rules
 from fieldapp.codes import made_by
 from fieldapp.errors import ValidationFailed
-from sync.page import Rejected
+from sync.central.page import Rejected
 from sync.registry import TableRules
 
 

@@ -17,9 +17,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from sync.engine import SyncEngine
-from sync.fastsql import is_sqlite
 from sync.registry import TableSpec
-from sync.stored import uuid_of_hex
+from sync.storage.fastsql import is_sqlite
+from sync.storage.sqlite_values import uuid_of_hex
 
 engine = SyncEngine()
 
@@ -320,9 +320,9 @@ def sync_badge() -> dict[str, Any]:
     import json
 
     from fieldapp.nodes.messages import plain_error
-    from sync import local
+    from sync.node import local
 
-    # Not sync.runner.status(): that counts the whole outbox exactly (for the sync page and the
+    # Not sync.node.runner.status(): that counts the whole outbox exactly (for the sync page and the
     # handshake); the badge is on every page, so it counts only up to BADGE_PENDING_CAP.
     sync_state = current_app.extensions["sync"]
     counts = local.counts(sync_state, cap=BADGE_PENDING_CAP)
@@ -345,9 +345,9 @@ def sync_badge() -> dict[str, Any]:
 
 def capture_bulk(model: Any, ids: list[Any]) -> int:
     """Capture rows written behind the session's back (a raw connection), see
-    :func:`sync.capture.capture_rows`. Statements run through ``db.session`` (bulk inserts,
+    :func:`sync.capture.events.capture_rows`. Statements run through ``db.session`` (bulk inserts,
     updates, deletes) are captured on their own."""
     from fieldapp.extensions import db
-    from sync.capture import capture_rows
+    from sync.capture.events import capture_rows
 
     return capture_rows(db.session, model, ids)

@@ -179,7 +179,7 @@ def quarantine():
 def sync_status():
     """This node's sync: last success, pending changes, last error, and "Sync now"."""
     _field_only()
-    from sync.runner import status
+    from sync.node.runner import status
 
     state = current_app.extensions["sync"]
     form = EmptyForm()
@@ -206,8 +206,8 @@ def start_sync(app) -> bool:
         return False
 
     def run() -> None:
-        from sync.client import sync_once
         from sync.errors import SyncError
+        from sync.node.client import sync_once
 
         try:
             with app.app_context():
@@ -226,7 +226,7 @@ def start_sync(app) -> bool:
 def resend(seq: int):
     """Send a refused change again (after the record was corrected)."""
     _field_only()
-    from sync.local import requeue
+    from sync.node.local import requeue
 
     form = EmptyForm()
     if not form.validate_on_submit():
@@ -243,7 +243,7 @@ def resend(seq: int):
 def discard(seq: int):
     """Give up a refused change (it stays listed as discarded)."""
     _field_only()
-    from sync.local import discard as discard_op
+    from sync.node.local import discard as discard_op
 
     form = EmptyForm()
     if not form.validate_on_submit():

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import text
-from synckit import Central, LiveServer, Node, node_config, signed_agreement
+from synckit import Central, Node, node_config, signed_agreement
 
 from fieldapp import create_app
 from fieldapp.agreements.models import Agreement
 from fieldapp.extensions import db
+from testing.servers import ThreadServer
 
 PG_ADMIN_URL = os.environ.get("FIELDAPP_TEST_PG",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -101,7 +102,7 @@ def make_central(request: pytest.FixtureRequest, tmp_path: Path, migrated_db: Pa
         app = create_app(config)
         if central_backend == "postgres":
             empty_pg(app)
-        central = Central(app, LiveServer(app), central_backend)
+        central = Central(app, ThreadServer(app, keep_alive=True).start(), central_backend)
         made.append(central)
         return central
 

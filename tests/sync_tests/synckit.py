@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from fieldapp import create_app
 from fieldapp.agreements.content import content_hash
 from fieldapp.agreements.models import Agreement
 from fieldapp.extensions import db
+from testing.servers import ThreadServer
 
 
 def node_config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
@@ -30,32 +30,6 @@ def node_config(instance: Path, code: str, **extra: Any) -> dict[str, Any]:
         "SYNC_MIN_BACKOFF": 0.01,
         **extra,
     }
-
-
-class LiveServer:
-    """An app served over HTTP/1.1 (keep-alive) on a free port of 127.0.0.1, in a thread."""
-
-    def __init__(self, app: Flask) -> None:
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
-        class Handler(WSGIRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_request(self, *args: Any, **kwargs: Any) -> None:
-                pass
-
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class App:
@@ -128,7 +102,7 @@ class App:
 
 
 class Central(App):
-    def __init__(self, app: Flask, server: LiveServer, backend: str) -> None:
+    def __init__(self, app: Flask, server: ThreadServer, backend: str) -> None:
         self.app = app
         self.server = server
         self.url = server.url
@@ -161,21 +135,21 @@ class Node(App):
 
     def enrol(self, central: Central, communities: tuple = (), all_communities: bool = False,
               url: str | None = None) -> dict[str, Any]:
-        from sync.transport import enrol
+        from sync.node.transport import enrol
 
         enrol_code = central.register(self.code, communities, all_communities)
         with self.app.app_context():
             return enrol(self.state, url or central.url, enrol_code)
 
     def sync(self) -> Any:
-        from sync.client import sync_once
+        from sync.node.client import sync_once
 
         with self.app.app_context():
             return sync_once(self.state)
 
     def transport(self) -> Any:
         """A connection to central with this node's credential (the caller closes it)."""
-        from sync.transport import Transport, load_credentials
+        from sync.node.transport import Transport, load_credentials
 
         with self.app.app_context():
             creds = load_credentials(self.state)
@@ -183,7 +157,7 @@ class Node(App):
                          auth=f"Node {creds['node_id']}:{creds['secret']}")
 
     def status(self) -> dict[str, Any]:
-        from sync.runner import status
+        from sync.node.runner import status
 
         with self.app.app_context():
             return status(self.state)
@@ -196,7 +170,7 @@ class Node(App):
         return [{**r, "payload": payloads[r["seq"]]} for r in rows]
 
     def cursor(self) -> int:
-        from sync import local
+        from sync.node import local
 
         with self.app.app_context():
             value = local.get_value(self.state, "cursor")
@@ -229,7 +203,7 @@ def assert_converged(central: Central, node: Node, tables: tuple[str, ...] = SYN
     """Every row of the node's scope on central is on the node, identical, and vice versa."""
     state = central.state
     creds = node.state.app.extensions["sync"]
-    from sync.transport import load_credentials
+    from sync.node.transport import load_credentials
 
     with node.app.app_context():
         scope = load_credentials(creds)["scope"]
@@ -343,7 +317,7 @@ def last_insert(node: Any, table: str) -> dict[str, Any]:
 def push(node: Any, *ops: dict[str, Any]) -> list[str]:
     """Post ``ops`` as the node's next push page (numbered after its outbox); the refusal codes,
     one per operation ("" when applied)."""
-    from sync import local
+    from sync.node import local
 
     with node.app.app_context():
         start = local.get_value(node.state, "node_seq")

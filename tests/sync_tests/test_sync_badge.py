@@ -80,7 +80,7 @@ def test_the_badge_is_exact_at_the_cap_itself(app, client, auth):
 
 
 def test_the_handshake_counts_stay_exact(app):
-    from sync import local
+    from sync.node import local
 
     _add_pending(app, BADGE_PENDING_CAP + 7)
     with app.app_context():

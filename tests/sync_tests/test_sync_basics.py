@@ -45,8 +45,8 @@ def test_demo_node_pushes_everything_and_a_new_node_pulls_it(central, make_node)
 def _postgres_reads_match_the_codec(central) -> None:
     """The pull's PostgreSQL reader gives every value of every table exactly as the codec
     encodes the rows SQLAlchemy reads (the reference)."""
-    from sync.codec import wire_kind
-    from sync.feed import _encode_rows, postgres_rows
+    from sync.central.feed import _encode_rows, postgres_rows
+    from sync.storage.codec import wire_kind
 
     kinds = set()
     with central.app.app_context():
@@ -151,7 +151,7 @@ def test_the_outbox_holds_what_the_database_holds_for_unit_of_work_and_core_writ
 def test_the_garbage_collector_pauses_for_a_page_and_comes_back_after_the_last():
     import gc
 
-    from sync.collector import paused as gc_paused
+    from sync.gcpause import paused as gc_paused
 
     assert gc.isenabled()
     with gc_paused():

@@ -10,7 +10,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
 
 from fieldapp.extensions import db
-from sync.fastpg import copy_rows
+from sync.storage.fastpg import copy_rows
 
 
 def _stored(table_name: str, where: str) -> list[tuple]:
@@ -70,7 +70,7 @@ def test_rows_are_looked_up_by_id_in_chunks_of_one_array(central, monkeypatch):
     of ids, an array of them a statement, with the values an ``insert()`` stored."""
     if central.backend != "postgres":
         pytest.skip("PostgreSQL's arrays")
-    from sync import fastpg
+    from sync.storage import fastpg
 
     monkeypatch.setattr(fastpg, "LOOKUP_CHUNK", 2)
     log = central.state.tables.log
@@ -98,7 +98,7 @@ def test_a_table_is_analyzed_each_time_it_has_grown_fourfold(central):
     look-up of 500 ids, page after page of a scale-10 push). Tables are analyzed as they grow."""
     if central.backend != "postgres":
         pytest.skip("PostgreSQL's statistics")
-    from sync.fastpg import ANALYZE_MIN_PAGES, analyze_grown
+    from sync.storage.fastpg import ANALYZE_MIN_PAGES, analyze_grown
 
     log = central.state.tables.log
 
@@ -125,7 +125,7 @@ def test_a_table_is_analyzed_each_time_it_has_grown_fourfold(central):
 def test_a_push_that_grows_tables_analyzes_them(central, make_node, monkeypatch):
     if central.backend != "postgres":
         pytest.skip("PostgreSQL's statistics")
-    from sync import fastpg
+    from sync.storage import fastpg
 
     monkeypatch.setattr(fastpg, "ANALYZE_MIN_PAGES", 1)
     c1 = central.add_community("C1")

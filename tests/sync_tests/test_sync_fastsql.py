@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from sync.codec import TableCodec
-from sync.fastsql import SqliteTable, begin_write
+from sync.storage.codec import TableCodec
+from sync.storage.fastsql import SqliteTable, begin_write
 
 PERU = timezone(timedelta(hours=-5))
 
@@ -127,7 +127,7 @@ def test_a_value_that_does_not_fit_is_refused(deliveries, column, value):
 def test_a_page_orjson_refuses_is_read_as_the_standard_library_reads_it():
     """NaN and integers past 64 bits are JSON Python reads: such an operation is then refused
     on its own (its value does not fit), never the whole page."""
-    from sync.page import parse_page
+    from sync.central.page import parse_page
 
     lines = [b'{"s":7,"t":"families","o":"u","d":{"household_size":NaN}}',
              b'{"s":8,"t":"families","o":"u","d":{"household_size":123456789012345678901234}}',

@@ -15,7 +15,7 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from sync import errors, wire
 from sync.errors import SimulatedCrash
-from sync.testing import LinkProxy
+from testing.servers import LinkProxy
 
 #: Small pages, the same size all along (push pages do not grow on a fast link here): these
 #: tests count the pages and name the operations each holds.
@@ -262,7 +262,7 @@ def test_a_node_restored_from_a_backup_keeps_its_new_work_in_quarantine(central,
     assert regressed.value.details == {"acked": 4, "node": 3}
     assert a.status()["last_error"]["code"] == "sequence_regressed"
     assert a.status()["pending"] == 1  # kept
-    from sync.runner import resequence
+    from sync.node.runner import resequence
 
     with a.app.app_context():
         assert resequence(a.state) == 1  # `fieldapp node resequence`
@@ -346,7 +346,8 @@ def test_central_restored_from_a_backup_gets_the_nodes_work_again(central, make_
     made_by_b = _families(b, c1, 6, start=10)
     b.sync()
     with a.app.app_context(), central.app.app_context():
-        from sync import feed, local
+        from sync.central import feed
+        from sync.node import local
 
         assert feed.horizon(central.state, db.session) >= local.get_value(a.state, "cursor")
     a.sync()  # sends its operations again, pulls its scope from the start
@@ -459,7 +460,7 @@ def test_the_same_number_reused_by_a_node_is_quarantined_on_the_node(central, ma
     assert [(r["s"], r["code"]) for r in report.rejections] == [(2, "seq_reused")]
     assert [r["status"] for r in a.outbox()] == ["acked", "quarantined"]
     assert a.status()["quarantined"] == 1
-    from sync.local import requeue
+    from sync.node.local import requeue
 
     with a.app.app_context():
         assert requeue(a.state, 2) == 3
@@ -482,7 +483,7 @@ def test_push_pages_keep_to_the_byte_limit(central, make_node):
     a.sync()
     _families(a, c1, 6)
     pending = _pending_lines(a)
-    from sync import local
+    from sync.node import local
 
     with a.app.app_context():
         lines = local.outbox_page(a.state, 1000, 2500)
@@ -882,7 +883,7 @@ def test_an_answer_is_read_by_orjson_and_what_only_the_standard_library_reads_st
     turns it into ``bad_response``)."""
     import math
 
-    from sync.transport import _loads
+    from sync.node.transport import _loads
 
     assert _loads('{"t": [{"n": "families", "r": [["é", 1, 2.5, null, true]]}]}'.encode()) == {
         "t": [{"n": "families", "r": [["é", 1, 2.5, None, True]]}]}

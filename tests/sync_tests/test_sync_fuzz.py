@@ -180,7 +180,7 @@ def test_central_answers_of_the_wrong_shape_stop_a_sync_cleanly(central, make_no
     """Answers altered at random (as a broken proxy or a buggy central might send them): a
     sync stops with a sync error (``bad_response``), never an exception of the program; the
     node keeps its changes, and syncs once answers are right again."""
-    import sync.transport
+    import sync.node.transport
 
     rng = random.Random(seed)  # noqa: S311 - test data, not a secret
     c1 = central.add_community("C1")
@@ -192,14 +192,14 @@ def test_central_answers_of_the_wrong_shape_stop_a_sync_cleanly(central, make_no
         node.sync()
         ids += node.add_families(c1, [{"head_given_names": f"Persona {n}{i}",
                                        "dni": f"{46000000 + 10 * n + i}"} for i in range(5)])
-    right = sync.transport._loads
+    right = sync.node.transport._loads
     stopped = []
 
     def odd(raw: bytes) -> Any:
         answer = right(raw)
         return _altered(json.loads(json.dumps(answer)), rng) if rng.random() < 0.35 else answer
 
-    monkeypatch.setattr(sync.transport, "_loads", odd)
+    monkeypatch.setattr(sync.node.transport, "_loads", odd)
     for _ in range(5):
         for node in nodes:
             try:
@@ -207,7 +207,7 @@ def test_central_answers_of_the_wrong_shape_stop_a_sync_cleanly(central, make_no
             except errors.SyncError as error:
                 stopped.append(error.code)
     assert stopped
-    monkeypatch.setattr(sync.transport, "_loads", right)
+    monkeypatch.setattr(sync.node.transport, "_loads", right)
     for node in nodes:
         assert node.sync().ok
     assert set(ids) <= set(central.rows(Family))  # nothing of the nodes' own work was lost

@@ -1,4 +1,4 @@
-"""What central accepts of a ``/sync/v1`` request before acting on it (``sync/intake.py``).
+"""What central accepts of a ``/sync/v1`` request before acting on it (``sync/central/intake.py``).
 
 - No credential, or a credential of the wrong shape: 401 before the body is read, let alone
   inflated (a 64 KB gzip bomb posted by anyone cost central 1.6 GB and 10 s a worker).
@@ -23,8 +23,8 @@ import pytest
 
 from fieldapp.extensions import db
 from sync import wire
-from sync.codec import INT_MAX
-from sync.testing import Gunicorn
+from sync.storage.codec import INT_MAX
+from testing.servers import Gunicorn
 
 #: The deepest nesting central reads (``sync.wire.MAX_DEPTH``; as documented, not imported).
 DEPTH = 32

@@ -17,7 +17,7 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.nodes.models import Node as NodeRow
 from sync import errors
-from sync.transport import enrol
+from sync.node.transport import enrol
 
 
 def test_enrolment_exchanges_a_one_time_code_for_a_credential_kept_hashed(central, make_node):

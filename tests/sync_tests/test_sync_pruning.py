@@ -6,7 +6,7 @@ import uuid
 
 from fieldapp.communities.models import Community
 from fieldapp.families.models import Family
-from sync.transport import load_credentials
+from sync.node.transport import load_credentials
 
 
 def test_acknowledged_operations_are_pruned_and_refused_ones_kept(world):

@@ -139,13 +139,13 @@ def test_a_failing_page_does_not_wait_for_the_page_asked_ahead(central, make_nod
     import threading
     import time
 
-    import sync.server
+    import sync.central.server
 
     c1 = central.add_community("C1")
     _families(central, c1, [f"Persona {n}" for n in range(9)])
     b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
     b.enrol(central, communities=("C1",))
-    served = sync.server.pull_page
+    served = sync.central.server.pull_page
     release = threading.Event()
 
     def slow_ahead(*args, **kwargs):  # central, slow to answer the pages asked furthest ahead
@@ -153,7 +153,7 @@ def test_a_failing_page_does_not_wait_for_the_page_asked_ahead(central, make_nod
             release.wait(10)
         return served(*args, **kwargs)
 
-    monkeypatch.setattr(sync.server, "pull_page", slow_ahead)
+    monkeypatch.setattr(sync.central.server, "pull_page", slow_ahead)
     # The second page fails while the third (asked with the second) is still being prepared.
     b.app.config["SYNC_FAULTS"] = {"pull.before_commit": 2}
     started = time.monotonic()
@@ -200,13 +200,13 @@ def test_a_page_asked_ahead_that_does_not_start_at_the_cursor_is_asked_again(cen
     """Should a page asked ahead start elsewhere than where the page before it ended (the
     changes after the cursor grew between the two requests), the node drops it and asks again
     from its cursor: no row is skipped."""
-    import sync.server
+    import sync.central.server
 
     c1 = central.add_community("C1")
     _families(central, c1, [f"Persona {n}" for n in range(9)])
     b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
     b.enrol(central, communities=("C1",))
-    served = sync.server.pull_page
+    served = sync.central.server.pull_page
     raced: list[int] = []
 
     def too_far(state, session, node, cursor, limit, own_gap=None, skip=0):
@@ -216,7 +216,7 @@ def test_a_page_asked_ahead_that_does_not_start_at_the_cursor_is_asked_again(cen
             page = served(state, session, node, page["s"], limit, own_gap=own_gap, skip=1)
         return page
 
-    monkeypatch.setattr(sync.server, "pull_page", too_far)
+    monkeypatch.setattr(sync.central.server, "pull_page", too_far)
     report = b.sync()
     assert report.ok
     assert raced
@@ -231,13 +231,13 @@ def test_a_page_asked_ahead_past_the_last_one_is_not_waited_for(central, make_no
     import threading
     import time
 
-    import sync.server
+    import sync.central.server
 
     c1 = central.add_community("C1")
     _families(central, c1, ["Ana", "Berta", "Carla", "Dora"])  # five rows: pages of 2, 2, 1
     b = make_node("BBB", SYNC_PULL_PAGE_ROWS=2)
     b.enrol(central, communities=("C1",))
-    served = sync.server.pull_page
+    served = sync.central.server.pull_page
     release = threading.Event()
 
     def slow_past_the_end(*args, **kwargs):
@@ -246,7 +246,7 @@ def test_a_page_asked_ahead_past_the_last_one_is_not_waited_for(central, make_no
             release.wait(10)
         return page
 
-    monkeypatch.setattr(sync.server, "pull_page", slow_past_the_end)
+    monkeypatch.setattr(sync.central.server, "pull_page", slow_past_the_end)
     started = time.monotonic()
     try:
         report = b.sync()
@@ -259,7 +259,7 @@ def test_a_page_asked_ahead_past_the_last_one_is_not_waited_for(central, make_no
 
 
 def test_a_cut_answer_to_the_page_asked_ahead_keeps_the_page_before(central, make_node):
-    from sync.testing import LinkProxy
+    from testing.servers import LinkProxy
 
     c1 = central.add_community("C1")
     _families(central, c1, [f"Persona {n}" for n in range(9)])
@@ -294,7 +294,7 @@ def test_an_answer_is_the_json_the_standard_library_would_write(central):
     import gzip
     import json
 
-    from sync.server import respond
+    from sync.central.server import respond
 
     page = {"c": 7, "m": False, "h": 9, "t": [{"n": "families", "k": ["id", "head_surname"],
                                               "r": [["0193", "Pinedo Ríos ñ \u2028 \"q\""],

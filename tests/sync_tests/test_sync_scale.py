@@ -20,7 +20,7 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.trainings.models import Attendance, TrainingSession
 from sync import errors
-from sync.testing import Gunicorn, LinkProxy
+from testing.servers import Gunicorn, LinkProxy
 
 SEED = 20261031
 

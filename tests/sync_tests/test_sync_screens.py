@@ -153,7 +153,7 @@ def test_a_refused_record_is_corrected_and_sent_again_from_the_node_page(world):
 
 
 def test_the_loop_backs_off_while_central_is_away(world):
-    from sync.runner import backoff_delay, run_loop
+    from sync.node.runner import backoff_delay, run_loop
 
     a = world["a"]
     world["central"].server.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ssl
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ from synckit import Central
 
 from fieldapp.extensions import db
 from sync import errors
-from sync.transport import enrol
+from sync.node.transport import enrol
+from testing.servers import ThreadServer
 
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:
@@ -35,18 +35,12 @@ def _certificates(folder: Path) -> tuple[Path, Path, Path]:
 
 @pytest.fixture
 def tls_central(central: Central, tmp_path: Path):
-    from werkzeug.serving import make_server
-
     ca, crt, key = _certificates(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(crt), str(key))
-    server = make_server("127.0.0.1", 0, central.app, threaded=True, ssl_context=context)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield central, f"https://127.0.0.1:{server.server_port}", ca
-    server.shutdown()
-    server.server_close()
+    server = ThreadServer(central.app, ssl_context=context).start()
+    yield central, server.url, ca
+    server.stop()
 
 
 def test_a_node_refuses_an_unverified_certificate_and_accepts_its_ca(tls_central, make_node):

@@ -2,7 +2,7 @@
 
 When a record moves to another community (a family's community changed, say), central writes
 a removal notice (``op = 'r'``) at its old place for it and every record below it
-(``sync/moves.py``). Each pull page reads the notices after its start in the node's scope:
+(``sync/capture/moves.py``). Each pull page reads the notices after its start in the node's scope:
 a partial index holds only those few entries, with every column the page reads (it answers
 alone), so the question costs nothing when nothing moved, and no other entry of the change
 log carries one more B-tree.

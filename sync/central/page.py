@@ -17,9 +17,9 @@ import orjson
 from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 
-from sync.codec import INT_MAX, fast_uuid, storable
-from sync.engine import AppState
 from sync.registry import TableSpec
+from sync.state import AppState
+from sync.storage.codec import INT_MAX, fast_uuid, storable
 from sync.wire import MAX_DEPTH, too_deep_lines
 
 

@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
-from sync import collector, errors, wire
-from sync.engine import AppState
+from sync import errors, gcpause, wire
+from sync.state import AppState
 
 #: Bodies smaller than this go uncompressed.
 GZIP_MIN = 400
@@ -195,7 +195,7 @@ class Transport:
         try:
             if len(raw) < PAUSE_COLLECTOR_ABOVE:
                 return _loads(raw) if raw else {}
-            with collector.paused():  # a pulled page: a list per row (see there)
+            with gcpause.paused():  # a pulled page: a list per row (see there)
                 return _loads(raw)
         except ValueError as error:
             self.close()

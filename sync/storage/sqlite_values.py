@@ -1,11 +1,12 @@
 """Values as SQLite stores them: each wire form's converters to and from SQLAlchemy's stored
-form on SQLite, for the bulk paths of :mod:`sync.fastsql`.
+form on SQLite, for the bulk paths of :mod:`sync.storage.fastsql`.
 
 UUIDs are stored as 32 hex digits, timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff`` (naive UTC),
 decimals as REAL, booleans as 0/1, JSON as text. A converter to the stored form checks its value
 (``ValueError`` when it does not fit); values that repeat in a page (parent ids, timestamps,
 dates) are converted once and remembered. :func:`inline_convert` writes the common cases of a
-conversion as source, for the functions :class:`sync.fastsql.SqliteTable` compiles per table.
+conversion as source, for the functions :class:`sync.storage.fastsql.SqliteTable` compiles per
+table.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import TypeDecorator
 
-from sync.codec import INT_MAX, INT_MIN, wire_kind
+from sync.storage.codec import INT_MAX, INT_MIN, wire_kind
 
 _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 _new = object.__new__
@@ -215,7 +216,7 @@ def r_date(v: Any) -> str:
     return v if isinstance(v, str) else v.isoformat()
 
 
-#: Wire form (:func:`sync.codec.wire_kind`) -> (wire to stored, stored to wire).
+#: Wire form (:func:`sync.storage.codec.wire_kind`) -> (wire to stored, stored to wire).
 _STORED: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "uuid": (w_uuid, r_uuid), "datetime": (w_datetime, r_datetime),
     "date": (w_date, r_date), "float": (w_float, r_same), "bytes": (w_bytes, r_bytes),

@@ -1,7 +1,7 @@
 """The field node's database side of a sync: its notes and counters, the sync lock, outbox pages,
 acknowledgements, operations sent again or renumbered.
 
-Each function is one transaction. A pulled page is applied by :mod:`sync.pulled`.
+Each function is one transaction. A pulled page is applied by :mod:`sync.node.apply_pull`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from sync import errors
-from sync.engine import AppState
-from sync.fastsql import is_sqlite
-from sync.outbox import write_outbox
-from sync.rowops import insert_row_op
+from sync.capture.outbox import write_outbox
+from sync.capture.rowops import insert_row_op
+from sync.state import AppState
+from sync.storage.fastsql import is_sqlite
 
 
 # -- small state --------------------------------------------------------------------------

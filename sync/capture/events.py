@@ -17,8 +17,8 @@ calls :func:`capture_rows` with the ids.
 An update carries the changed fields and their values before the change (the *base* of the
 three-way merge on central); an insert carries the whole row.
 
-The operations are built by :mod:`sync.rowops`; a field node's are numbered and written to its
-outbox by :mod:`sync.outbox`.
+The operations are built by :mod:`sync.capture.rowops`; a field node's are numbered and
+written to its outbox by :mod:`sync.capture.outbox`.
 """
 
 from __future__ import annotations
@@ -26,15 +26,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect, select, true
 from sqlalchemy.orm import Session
 
-from sync.engine import AppState, current_state
-from sync.fastsql import is_sqlite, row_dicts, sqlite_table
-from sync.moves import Move, is_move, move_entries
-from sync.outbox import write_outbox
+from sync.capture.changelog import append_changes, entries_for_rows
+from sync.capture.moves import Move, is_move, move_entries
+from sync.capture.outbox import write_outbox
+from sync.capture.rowops import collect_ops, delete_row_op, scope_values, update_row_ops
 from sync.registry import TableSpec
-from sync.rowops import collect_ops, delete_row_op, scope_values, update_row_ops
+from sync.state import AppState, current_state
+from sync.storage.fastsql import is_sqlite, row_dicts, sqlite_table
 
 _installed = False
 _tracked: set[Any] = set()
@@ -231,8 +232,6 @@ def _capture_given(state: AppState, session: Session, spec: TableSpec,
 
 def _bulk_change(orm_state: Any, state: AppState, spec: TableSpec) -> Any:
     """A bulk UPDATE or DELETE: capture each affected row like the unit of work would."""
-    from sqlalchemy import true
-
     session = orm_state.session
     t = spec.table
     statement = orm_state.statement
@@ -266,7 +265,7 @@ def _bulk_change(orm_state: Any, state: AppState, spec: TableSpec) -> Any:
 # -- central's change log -----------------------------------------------------------------
 def _note_move(session: Session, move: Move) -> None:
     """A row central changed moves (a column of its scope path changed): at commit, its move
-    adds removals for the old place and its history for the new one (:mod:`sync.moves`)."""
+    adds removals for the old place and its history for the new one (:mod:`sync.capture.moves`)."""
     session.info.setdefault("sync_moves", []).append(move)
 
 
@@ -282,8 +281,6 @@ def _before_commit(session: Session) -> None:
     pending = session.info.pop("sync_central", {})
     if not pending:
         return
-    from sync.changelog import append_changes, entries_for_rows
-
     by_table: dict[str, list[tuple[Any, str, dict[str, Any]]]] = {}
     for (name, row_id), (op, values) in pending.items():
         by_table.setdefault(name, []).append((row_id, op, values))

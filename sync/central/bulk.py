@@ -13,18 +13,18 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from sync.changelog import Change, log_place
-from sync.codec import fast_uuid
+from sync.capture.changelog import Change, log_place
+from sync.central.page import Op, Rejected
 from sync.errors import db_error_code
-from sync.fastpg import copy_rows
-from sync.fastpg import rows_by_id as pg_rows_by_id
-from sync.fastsql import row_dicts, sqlite_table
-from sync.page import Op, Rejected
 from sync.registry import SYSTEM_COLUMNS, TableSpec
+from sync.storage.codec import fast_uuid
+from sync.storage.fastpg import copy_rows
+from sync.storage.fastpg import rows_by_id as pg_rows_by_id
+from sync.storage.fastsql import row_dicts, sqlite_table
 
 
 class BulkInserts:
-    """The bulk half of :class:`sync.apply.Applier` (its state and bookkeeping are the
+    """The bulk half of :class:`sync.central.apply.Applier` (its state and bookkeeping are the
     Applier's)."""
 
     def _full_row(self, spec: TableSpec, op: Op) -> dict[str, Any]:

@@ -4,8 +4,9 @@ SQLAlchemy's per-row type processing costs more than the rest of a sync page tog
 bulk writes and reads of SQLite (every field node, and central when it runs on SQLite) convert
 between the wire's JSON values and what SQLAlchemy itself stores on SQLite: UUIDs as 32 hex
 digits, timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff`` (naive UTC), decimals as REAL, booleans as
-0/1, JSON as text (the converters are in :mod:`sync.stored`). Every value is still checked (a
-wrong type raises ``ValueError``). Other databases (PostgreSQL) use the ordinary SQLAlchemy path.
+0/1, JSON as text (the converters are in :mod:`sync.storage.sqlite_values`). Every value is
+still checked (a wrong type raises ``ValueError``). Other databases (PostgreSQL) use the
+ordinary SQLAlchemy path.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
-from sync.stored import (
+from sync.storage.sqlite_values import (
     UUID_MEMO,
     WIRE_MEMO,
     inline_convert,
@@ -286,8 +288,6 @@ _cache: dict[Table, SqliteTable] = {}
 
 
 def _sqlite_dialect() -> Any:
-    from sqlalchemy.dialects import sqlite
-
     return sqlite.dialect()
 
 

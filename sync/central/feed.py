@@ -4,7 +4,7 @@ A page names the rows changed after the cursor (up to the *horizon*, the last nu
 when the page was read) and carries each row's **current** state, grouped by table as columns
 and rows (compact, and several changes of one row cost one row). A node never receives back
 what it sent itself unless central changed it (merged, flagged). Rows central deleted, and rows
-that moved out of the node's scope (:mod:`sync.moves`), are listed by id.
+that moved out of the node's scope (:mod:`sync.capture.moves`), are listed by id.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
-from sync.changelog import entry_mark
-from sync.codec import wire_kind
-from sync.engine import AppState, NodeInfo
-from sync.fastpg import is_postgres
-from sync.fastsql import is_sqlite, sqlite_table
+from sync.capture.changelog import entry_mark
 from sync.registry import MISSING, TableSpec
+from sync.state import AppState, NodeInfo
+from sync.storage.codec import wire_kind
+from sync.storage.fastpg import is_postgres
+from sync.storage.fastsql import is_sqlite, sqlite_table
 
 
 def horizon(state: AppState, session: Session) -> int:
@@ -101,7 +101,7 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
     """The next page for ``node`` after ``cursor``: ``{"c", "m", "h", "t"}``.
 
     ``c`` is the cursor to save after applying the page, ``f`` the mark of its change-log
-    entry (:func:`sync.changelog.entry_mark`), ``m`` whether more pages follow, ``h`` the
+    entry (:func:`sync.capture.changelog.entry_mark`), ``m`` whether more pages follow, ``h`` the
     horizon, ``t`` a list of ``{"n": table, "k": columns, "r": rows, "x": deleted ids}``.
     ``own_gap`` ``[low, high]``: the node's own operations in that range are sent back too (its
     database was restored from a backup that predates them).
@@ -136,8 +136,8 @@ def _remove_moved(state: AppState, session: Session, node: NodeInfo, page: dict[
     A page carries each row as it is *now*, found through entries written where the row was
     *then*: a row that moved since (a family to another community, and every row below it)
     would reach nodes of its old place with values they may not see. A move leaves a removal
-    notice (:mod:`sync.moves`) after the entries it makes stale, at the place it left, so only
-    rows with a notice in the node's scope after the page's start can be out of place: their
+    notice (:mod:`sync.capture.moves`) after the entries it makes stale, at the place it left, so
+    only rows with a notice in the node's scope after the page's start can be out of place: their
     current place is checked (nothing to do, one look-up of a small index, when nothing
     moved). The notices are read *after* the rows
     and up to the end of the log, not the horizon: a move committed while the page was read
@@ -294,7 +294,7 @@ def _sqlite_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
     """:func:`pull_page` on SQLite, set-wise: the page's end is found in the change log, then
     each table's rows are read joined to the log's entries up to it (one statement per table,
     rows in the order they first changed, each once) and converted straight from what SQLite
-    stores to the wire (:meth:`sync.fastsql.SqliteTable.wire_rows`), without SQLAlchemy's
+    stores to the wire (:meth:`sync.storage.fastsql.SqliteTable.wire_rows`), without SQLAlchemy's
     per-row cost or a round trip through Python of the entries themselves."""
     ch = sqlite_table(state.tables.changes).quoted_name
     conn = session.connection()

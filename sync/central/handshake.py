@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import errors
-from sync.changelog import entry_mark
-from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo
+from sync.capture.changelog import entry_mark
+from sync.state import PROTOCOL_VERSION, AppState, NodeInfo
 
 #: A clock skew is kept within what an integer column holds (68 years either way).
 SKEW_BOUND = 2**31 - 1

@@ -1,8 +1,8 @@
 """The field node's side of the protocol: one sync (handshake, push, pull).
 
-Requests go through :class:`sync.transport.Transport` (keep-alive, gzip, TLS checks); the
-node's credential and enrolment are in :mod:`sync.transport` too. Central's answers are checked
-by :mod:`sync.answers`; the loop, renumbering and status are in :mod:`sync.runner`.
+Requests go through :class:`sync.node.transport.Transport` (keep-alive, gzip, TLS checks); the
+node's credential and enrolment are in :mod:`sync.node.transport` too. Central's answers are checked
+by :mod:`sync.node.answers`; the loop, renumbering and status are in :mod:`sync.node.runner`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync import errors, local, pulled, synclog
-from sync.answers import Flight, answer_number, answer_refusals, fetch_page
-from sync.engine import PROTOCOL_VERSION, AppState
-from sync.transport import Transport, encode_body, load_credentials, transport_for
+from sync import errors, synclog
+from sync.node import apply_pull, local
+from sync.node.answers import Flight, answer_number, answer_refusals, fetch_page
+from sync.node.transport import Transport, encode_body, load_credentials, transport_for
+from sync.state import PROTOCOL_VERSION, AppState
 
 log = logging.getLogger(__name__)
 
@@ -357,7 +358,7 @@ class NodeSync:
         state = self.state
         state.fault("pull.before_apply")
         local.renew_lock(state, owner)  # committed with the page
-        failed = pulled.apply_page(state, page, cursor)
+        failed = apply_pull.apply_page(state, page, cursor)
         self.report.failed += failed
         self.report.pulled += sum(len(b.get("r", ())) + len(b.get("x", ())) for b in page["t"])
         return failed

@@ -17,8 +17,8 @@ from typing import Any
 from flask import request
 
 from sync import errors, wire
-from sync.codec import INT_MAX
-from sync.engine import AppState
+from sync.state import AppState
+from sync.storage.codec import INT_MAX
 
 #: Bytes read from the request stream at a time.
 CHUNK = 64 * 1024

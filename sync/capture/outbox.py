@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from sync.counters import allocate_seqs
-from sync.engine import AppState
-from sync.fastsql import is_sqlite, sqlite_table
+from sync.capture.counters import allocate_seqs
+from sync.state import AppState
+from sync.storage.fastsql import is_sqlite, sqlite_table
 
 
 def dumps(value: Any) -> str:

@@ -66,7 +66,7 @@ def storable(value: Any, size: int | None = None) -> str:
 def wire_kind(sqltype: Any) -> str:
     """The wire form of a column type, the one table both codecs follow: ``uuid``,
     ``datetime``, ``date``, ``decimal``, ``float``, ``bytes``, ``bool``, ``int``, ``json`` or
-    ``str`` (:class:`TableCodec` converts it to Python values, :mod:`sync.fastsql` to what
+    ``str`` (:class:`TableCodec` converts it to Python values, :mod:`sync.storage.fastsql` to what
     SQLite stores)."""
     if isinstance(sqltype, TypeDecorator):
         sqltype = sqltype.impl_instance if hasattr(sqltype, "impl_instance") else sqltype.impl

@@ -19,15 +19,18 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from sync import collector, errors, synclog, wire
-from sync.apply import Applier
-from sync.changelog import append_changes
-from sync.contact import check_versions, clock_skew, cursor_lost, missed_refusals, node_json
-from sync.engine import PROTOCOL_VERSION, AppState, NodeInfo, current_state
-from sync.fastpg import analyze_grown
-from sync.fastsql import begin_write, is_sqlite
-from sync.feed import horizon, pull_page
-from sync.intake import (
+from sync import errors, gcpause, synclog, wire
+from sync.capture.changelog import append_changes
+from sync.central.apply import Applier
+from sync.central.feed import horizon, pull_page
+from sync.central.handshake import (
+    check_versions,
+    clock_skew,
+    cursor_lost,
+    missed_refusals,
+    node_json,
+)
+from sync.central.intake import (
     after_header,
     credential,
     read_body,
@@ -36,7 +39,10 @@ from sync.intake import (
     small_limit,
     whole_number,
 )
-from sync.page import Op, PushOutcome, earlier_outcomes, parse_page
+from sync.central.page import Op, PushOutcome, earlier_outcomes, parse_page
+from sync.state import PROTOCOL_VERSION, AppState, NodeInfo, current_state
+from sync.storage.fastpg import analyze_grown
+from sync.storage.fastsql import begin_write, is_sqlite
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
 log = logging.getLogger(__name__)
@@ -205,7 +211,7 @@ def _refused(state: AppState, node: NodeInfo, started: float, refusal: errors.Sy
 @bp.post("/push")
 def push() -> Response:
     """Apply a page of the node's operations (one JSON object per line) exactly once."""
-    with collector.paused():
+    with gcpause.paused():
         return _push()
 
 

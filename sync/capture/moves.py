@@ -8,7 +8,7 @@ change is written at the new place. A move adds, for the row and each row that m
 
 - a **removal notice** (``op`` ``r``) at its *old* place. Nodes serving the old place see it;
   the feed sends them the row again only if its current place is in their scope, as a removal
-  (``x``) otherwise (:func:`sync.feed.pull_page`). The feed also looks for these notices to
+  (``x``) otherwise (:func:`sync.central.feed.pull_page`). The feed also looks for these notices to
   know which rows of a page may no longer be where their older entries put them: a node never
   receives a row's current values from an entry written while it was still in its scope;
 - for the rows that moved with it (``u``) an entry at their *new* place, so that nodes that
@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sync.changelog import Change, log_place
-from sync.engine import AppState
+from sync.capture.changelog import Change, log_place
+from sync.state import AppState
 
 
 @dataclass(slots=True)

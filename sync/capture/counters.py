@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from sync.engine import AppState
+from sync.state import AppState
 
 
 def allocate_seqs(state: AppState, session: Session, key: str, count: int) -> int:

@@ -11,11 +11,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sync import errors, local
-from sync.answers import answer_number
-from sync.client import NodeSync, Report
-from sync.engine import AppState
-from sync.transport import load_credentials, transport_for
+from sync import errors
+from sync.node import local
+from sync.node.answers import answer_number
+from sync.node.client import NodeSync, Report
+from sync.node.transport import load_credentials, transport_for
+from sync.state import AppState
 
 
 def _central_acked(state: AppState, then: Callable[[int], Any]) -> Any:
@@ -46,7 +47,7 @@ def resequence(state: AppState) -> int:
 def send_everything(state: AppState) -> int | None:
     """After ``central_regressed`` (central restored from a backup older than this node's
     outbox keeps): ask central how far it got and send every record held here again
-    (:func:`sync.local.send_everything`). Returns how many operations go out, ``None`` when
+    (:func:`sync.node.local.send_everything`). Returns how many operations go out, ``None`` when
     central lost nothing that a plain sync does not send again."""
     return _central_acked(state, lambda acked: local.send_everything(state, acked))
 

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import String, cast, insert, select
 from sqlalchemy.orm import Session
 
-from sync.counters import allocate_seqs
-from sync.engine import AppState
-from sync.fastpg import copy_rows, is_postgres
-from sync.fastsql import is_sqlite, sqlite_table
+from sync.capture.counters import allocate_seqs
 from sync.registry import MISSING
+from sync.state import AppState
+from sync.storage.fastpg import copy_rows, is_postgres
+from sync.storage.fastsql import is_sqlite, sqlite_table
 
 _UNSET = object()
 _COLUMNS = ("server_seq", "table_name", "row_id", "op", "community_id", "community_id2",

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
-from sync.engine import AppState
-from sync.fastsql import row_dicts
 from sync.registry import TableSpec
+from sync.state import AppState
+from sync.storage.fastsql import row_dicts
 
 #: Fields sent with every update whatever their base (they never conflict).
 _NO_BASE = frozenset({"updated_at"})

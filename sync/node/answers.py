@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync import errors
-from sync.codec import INT_MAX
-from sync.transport import Transport
+from sync.node.transport import Transport
+from sync.storage.codec import INT_MAX
 
 
 def answer_number(answer: dict[str, Any], key: str, default: int | None = None) -> int:

@@ -1,11 +1,12 @@
 """Central applies a page of a node's operations: exactly once, in order, by kind of data.
 
 The caller holds the page's transaction. Each operation is checked before the node's lock is
-taken; then runs of inserts into one table go in bulk (``sync.bulk``: one savepoint, a failing
-batch split in halves until the bad records are found and quarantined), everything else one
-operation at a time in its own savepoint (``sync.merge``). Each applied operation leaves one
-change-log entry carrying the node's sequence number and the digest of the operation's bytes, so
-a replay is recognised and a reused number with other content is refused (``sync.page``).
+taken; then runs of inserts into one table go in bulk (``sync.central.bulk``: one savepoint, a
+failing batch split in halves until the bad records are found and quarantined), everything
+else one operation at a time in its own savepoint (``sync.central.merge``). Each applied
+operation leaves one change-log entry carrying the node's sequence number and the digest of the
+operation's bytes, so a replay is recognised and a reused number with other content is refused
+(``sync.central.page``).
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from sync.bulk import BulkInserts
-from sync.changelog import Change, log_place
-from sync.codec import storable
-from sync.engine import AppState, NodeInfo
-from sync.fastpg import is_postgres
-from sync.fastsql import is_sqlite, sqlite_table
-from sync.merge import OneOperation
-from sync.page import Op, Rejected, is_uuid, uuid_or_none
+from sync.capture.changelog import Change, log_place
+from sync.central.bulk import BulkInserts
+from sync.central.merge import OneOperation
+from sync.central.page import Op, Rejected, is_uuid, uuid_or_none
 from sync.registry import MISSING, TableSpec
+from sync.state import AppState, NodeInfo
+from sync.storage.codec import storable
+from sync.storage.fastpg import is_postgres
+from sync.storage.fastsql import is_sqlite, sqlite_table
 
 #: A record id as nodes write it (anything else is checked by ``is_uuid``).
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

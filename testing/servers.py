@@ -1,4 +1,13 @@
-"""Tools for tests and benchmarks: a TCP proxy that counts and cuts, central under gunicorn.
+"""Every server tests and benchmarks start, and the link between them: one module.
+
+- :class:`ThreadServer`: a WSGI app in this process, served by werkzeug in a thread (the app
+  object stays reachable: tests read its database while the server runs); TLS optional.
+- :class:`AppProcess`: ``fieldapp run`` in its own process (benchmarks: its CPU and memory are
+  its own).
+- :class:`Gunicorn`: central as deployed, several workers in a subprocess.
+- :class:`LinkProxy`: a TCP proxy that counts and cuts bytes.
+
+All listen on a free port of 127.0.0.1 and have ``url`` and ``stop()``.
 
 The proxy stands for the 2G link: it counts the bytes on the wire in each direction (headers
 included, as sent) and can cut a connection after a number of bytes, mid-request or
@@ -15,8 +24,108 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No request log (the test output stays readable)."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class _KeepAliveHandler(_QuietHandler):
+    """HTTP/1.1: connections kept alive between requests, as the node's transport uses them."""
+
+    protocol_version = "HTTP/1.1"
+
+
+class ThreadServer:
+    """``app`` (any WSGI callable) served on a free port of 127.0.0.1 by werkzeug in a thread.
+
+    :param keep_alive: HTTP/1.1 with keep-alive (sync tests: the node's transport reuses its
+        connection); HTTP/1.0 otherwise.
+    :param ssl_context: serve HTTPS with this context.
+
+    Call :meth:`start` (it returns the server); :meth:`stop` closes it without waiting for
+    connections a client keeps open.
+    """
+
+    def __init__(self, app: Callable[..., Any], *, keep_alive: bool = False,
+                 ssl_context: Any = None) -> None:
+        self.app = app
+        handler = _KeepAliveHandler if keep_alive else _QuietHandler
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler,
+                                  ssl_context=ssl_context)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.port = self.server.server_port
+        scheme = "https" if ssl_context is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> ThreadServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppProcess:
+    """``python -m fieldapp run`` on a free port, in its own process, with its instance folder.
+
+    :param threaded: one thread per request (a browser opens several connections at once);
+        ``False`` serves one request at a time (``--without-threads``).
+    """
+
+    def __init__(self, instance: Path, *, threaded: bool = True,
+                 env: Mapping[str, str] | None = None, timeout: float = 20) -> None:
+        self.port = free_port()
+        full_env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance), **(env or {})}
+        command = [sys.executable, "-m", "fieldapp", "run", "--port", str(self.port)]
+        if not threaded:
+            command.append("--without-threads")
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/auth/login", timeout=1):  # noqa: S310 - local
+                    break
+            except urllib.error.HTTPError:
+                break  # it answers
+            except OSError:
+                time.sleep(0.1)
+
+    def __enter__(self) -> AppProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 class LinkProxy:
@@ -165,7 +274,7 @@ class Gunicorn:
                  cwd: Path | None = None, timeout: float = 60,
                  worker_class: str = "gthread") -> None:
         full_env = {**os.environ, **env}
-        root = Path(__file__).resolve().parent.parent
+        root = ROOT
         full_env["PYTHONPATH"] = os.pathsep.join(
             [str(root), *filter(None, [full_env.get("PYTHONPATH")])])
         self.log_path = Path(env.get("FIELDAPP_INSTANCE_PATH", ".")) / "gunicorn.log"

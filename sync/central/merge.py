@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
+from sync.capture.moves import Move, is_move, move_entries
+from sync.central.page import Op, Rejected
 from sync.errors import db_error_code
-from sync.moves import Move, is_move, move_entries
-from sync.page import Op, Rejected
 from sync.registry import SYSTEM_COLUMNS, TableSpec
 
 
 class OneOperation:
-    """The one-operation half of :class:`sync.apply.Applier` (its state and bookkeeping are
+    """The one-operation half of :class:`sync.central.apply.Applier` (its state and bookkeeping are
     the Applier's)."""
 
     def _current(self, spec: TableSpec, row_id: uuid.UUID) -> dict[str, Any] | None:

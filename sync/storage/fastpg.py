@@ -50,6 +50,8 @@ def copy_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]])
 
     :raises sqlalchemy.exc.DBAPIError: the database refused a row; nothing was inserted.
     """
+    # Imported here, not at the top: only central's PostgreSQL path needs the driver, and a
+    # field node (SQLite) should not load it.
     import psycopg
     from psycopg.types.json import Json
 

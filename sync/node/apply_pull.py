@@ -16,12 +16,12 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from sync import collector, errors
-from sync.codec import fast_uuid
-from sync.engine import AppState
+from sync import errors, gcpause
 from sync.errors import db_error_code
-from sync.fastsql import sqlite_table
 from sync.registry import TableSpec
+from sync.state import AppState
+from sync.storage.codec import fast_uuid
+from sync.storage.fastsql import sqlite_table
 
 #: Marker: every field of the row has a local change still to be pushed.
 ALL_FIELDS = frozenset({"*"})
@@ -257,7 +257,7 @@ def apply_page(state: AppState, page: dict[str, Any], cursor: int) -> int:
 
     :returns: how many rows could not be applied.
     """
-    with collector.paused():
+    with gcpause.paused():
         try:
             return _apply(state, page, cursor, careful=False)
         except (IntegrityError, StatementError, DBAPIError, ValueError):

@@ -1,0 +1,2 @@
+"""Helpers for tests and benchmarks (not shipped: setuptools packages only ``fieldapp`` and
+``sync``)."""
