@@ -574,3 +574,31 @@ def test_set_aside_version_is_not_valid_and_cannot_be_activated(app_factory, mak
                             data={"to": "active"}).status_code == 302
     assert get_agreement(central, kept_id).status == "active"
     assert get_agreement(central, base_id).status == "superseded"
+
+
+def test_an_enrolled_field_node_refuses_catalogue_changes(app, family):
+    """Central refuses a node's catalogue change (``central_catalogue``): an enrolled node says so
+    when the change is made, instead of holding it back at the next sync."""
+    import json
+    from pathlib import Path
+
+    admin = login(app, "admin")
+    (Path(app.instance_path) / "sync.json").write_text(json.dumps(
+        {"central_url": "https://central.example.org", "node_id": str(uuid.uuid4()),
+         "node_code": "TST", "secret": "x" * 64}))
+    r = admin.post("/agreements/catalogue/commitments/new", data={
+        "code": "no_fire", "text_es": "No usar fuego.", "text_en": "No fire.", "position": "8",
+        "active": "y"})
+    assert r.status_code == 409
+    assert "Los catálogos se cambian en el servidor central" in r.get_data(as_text=True)
+    _, benefits = catalogue(app)
+    r = admin.post(f"/agreements/catalogue/benefits/{benefits['cookstove']}", data={
+        "category": "cookstove", "name_es": "Otra", "name_en": "Other",
+        "default_unit": "unidades", "position": "6"})
+    assert r.status_code == 409
+    commitments, _ = catalogue(app)
+    assert "no_fire" not in commitments
+    with app.app_context():
+        from fieldapp.agreements.models import BenefitType
+
+        assert db.session.get(BenefitType, benefits["cookstove"]).name_es != "Otra"

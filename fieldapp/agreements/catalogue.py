@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from fieldapp.agreements.models import BENEFIT_CATEGORIES, BenefitType, CommitmentType
 from fieldapp.audit.operations import record, snapshot
-from fieldapp.errors import ValidationFailed
+from fieldapp.errors import AppError, ValidationFailed
 from fieldapp.extensions import db
 
 COMMITMENTS = [
@@ -111,11 +112,38 @@ def _check_code(model: type, code: Any) -> str:
     return code
 
 
+class CatalogueIsCentral(AppError):
+    """A catalogue change on a field node enrolled with central (central would refuse it)."""
+
+    code = "central_catalogue"
+    status = 409
+    message = _l("The catalogues are changed on central: this node is enrolled with it, and "
+                 "central would refuse a change made here.")
+
+
+def check_catalogue_writable() -> None:
+    """Refuse a catalogue change on a field node enrolled with central.
+
+    The catalogues are the program's (central's alone: a node's change is refused there as
+    ``central_catalogue``, see ``fieldapp.nodes.rules.CatalogueRules``); a node that is not
+    enrolled (a pilot, the demo) keeps its own.
+
+    :raises CatalogueIsCentral: this is an enrolled field node.
+    """
+    if current_app.config["ROLE"] != "field":
+        return
+    from sync.node.transport import load_credentials
+
+    if load_credentials(current_app.extensions["sync"]) is not None:
+        raise CatalogueIsCentral()
+
+
 def create_commitment_type(data: dict[str, Any]) -> CommitmentType:
     """Add a commitment to the catalogue (Spanish and English texts are both required).
 
     :raises ValidationFailed: a missing text, a malformed or taken code.
     """
+    check_catalogue_writable()
     code = _check_code(CommitmentType, data.get("code"))
     clean = _clean_entry(data, COMMITMENT_FIELDS, ("text_es", "text_en"))
     entry = CommitmentType(code=code, **clean)
@@ -126,6 +154,7 @@ def create_commitment_type(data: dict[str, Any]) -> CommitmentType:
 
 def update_commitment_type(entry: CommitmentType, data: dict[str, Any]) -> CommitmentType:
     """Change a commitment's texts, order or availability (signed agreements keep theirs)."""
+    check_catalogue_writable()
     clean = _clean_entry(data, COMMITMENT_FIELDS, ("text_es", "text_en"))
     before = snapshot(entry)
     for key, value in clean.items():
@@ -146,6 +175,7 @@ def create_benefit_type(data: dict[str, Any]) -> BenefitType:
 
     :raises ValidationFailed: a missing name, unit or category, a malformed or taken code.
     """
+    check_catalogue_writable()
     code = _check_code(BenefitType, data.get("code"))
     clean = _clean_entry(data, BENEFIT_FIELDS, ("name_es", "name_en"))
     _check_benefit(clean)
@@ -157,6 +187,7 @@ def create_benefit_type(data: dict[str, Any]) -> BenefitType:
 
 def update_benefit_type(entry: BenefitType, data: dict[str, Any]) -> BenefitType:
     """Change a benefit's names, unit, category, order or availability."""
+    check_catalogue_writable()
     clean = _clean_entry(data, BENEFIT_FIELDS, ("name_es", "name_en"))
     _check_benefit(clean)
     before = snapshot(entry)
