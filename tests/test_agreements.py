@@ -57,6 +57,24 @@ def _signed(app, client, family_id) -> uuid.UUID:
 
 
 # -- drafts ------------------------------------------------------------------------------------
+def test_new_agreement_period_starts_on_the_signing_day_never_on_1_january(
+        app, staff, family, monkeypatch):
+    from datetime import date
+
+    import fieldapp.agreements.views as views
+
+    monkeypatch.setattr(views, "local_today", lambda: date(2026, 11, 20))
+    page = staff.get(f"/agreements/new?family={family}").get_data(as_text=True)
+    assert 'value="2026-11-20"' in page and 'value="2027-11-19"' in page
+    assert "2026-01-01" not in page
+    # The form says what the printed copy will say.
+    assert "El acuerdo impreso dirá: vigente del 20 nov. 2026 al 19 nov. 2027" in page
+
+    app.config["AGREEMENT_CYCLE_START"] = "04-01"  # a program with a yearly cycle from April
+    page = staff.get(f"/agreements/new?family={family}").get_data(as_text=True)
+    assert 'value="2027-04-01"' in page and 'value="2028-03-31"' in page
+
+
 def test_draft_from_catalogue_shows_terms_and_promises(app, staff, family):
     r = staff.get(f"/agreements/new?family={family}")
     assert r.status_code == 200

@@ -603,9 +603,10 @@ def test_agreement_delivery_and_training_pages_link_to_their_pdfs(central: Flask
     agreement = drawn_agreement(central)
     delivery = first(central, select(Delivery).order_by(Delivery.code))
     session = first(central, select(TrainingSession).order_by(TrainingSession.code))
-    for page, pdf in ((f"/agreements/{agreement.id}", f"/print/agreements/{agreement.id}.pdf"),
-                      (f"/deliveries/{delivery.id}", f"/print/deliveries/{delivery.id}/receipt.pdf"),
-                      (f"/trainings/{session.id}", f"/print/trainings/{session.id}/attendance.pdf")):
+    for page, pdf in (
+            (f"/agreements/{agreement.id}", f"/print/agreements/{agreement.id}.pdf"),
+            (f"/deliveries/{delivery.id}", f"/print/deliveries/{delivery.id}/receipt.pdf"),
+            (f"/trainings/{session.id}", f"/print/trainings/{session.id}/attendance.pdf")):
         html = coordinator.get(page).get_data(as_text=True)
         assert f'href="{pdf}"' in html, page
         assert get_pdf(coordinator, pdf).startswith(b"%PDF")
