@@ -240,7 +240,8 @@ def sign(agreement_id: uuid.UUID):
     except AppError as error:
         return fail_with(form, render, error)
     return created(result_id, url_for("agreements.detail", agreement_id=result_id), was_created,
-                   _("Agreement signed. Its content is now frozen."))
+                   _("Agreement signed. Its content is now frozen. Next step: a coordinator "
+                     "activates it; benefits can be delivered from the day it is active."))
 
 
 @bp.route("/<uuid:agreement_id>/status", methods=["POST"])
