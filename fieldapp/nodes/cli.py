@@ -100,18 +100,24 @@ def resend_all() -> None:
 
 @node.command("register")
 @click.argument("name")
-@click.option("--code", required=True, help="Short node code (2-8 capital letters or digits).")
+@click.option("--code", default=None,
+              help="Short node code: 2-8 of CDFGHJKMNPQRTVWX679 (no vowels); drawn if omitted.")
 @click.option("--community", "communities", multiple=True, help="Community code (repeatable).")
 @click.option("--all-communities", is_flag=True, help="The node serves every community.")
 @with_appcontext
-def register(name: str, code: str, communities: tuple[str, ...], all_communities: bool) -> None:
-    """Register a field node on central and print its one-time enrolment code."""
+def register(name: str, code: str | None, communities: tuple[str, ...],
+             all_communities: bool) -> None:
+    """Register a field node on central and print its one-time enrolment code.
+
+    The code is the admin's choice (checked: length, alphabet without vowels, not taken), or a
+    free one drawn from the same alphabet."""
     from fieldapp.errors import ValidationFailed
-    from fieldapp.nodes.operations import register_node
+    from fieldapp.nodes.operations import register_node, suggest_node_code
 
     _central_only()
     try:
-        registered, enrol_code = register_node(name, code, communities, all_communities)
+        registered, enrol_code = register_node(name, code or suggest_node_code(), communities,
+                                               all_communities)
     except ValidationFailed as error:
         raise click.ClickException(str(error.message)) from error
     db.session.commit()
