@@ -683,6 +683,61 @@ def test_qr_scan_works_without_barcode_detector(site: LiveServer, tablet: Any,
     assert any(u.endswith("/static/vendor/jsqr/jsQR.js") for u in tablet.requests)
 
 
+def test_every_nav_page_works_offline_and_the_offline_page_speaks_calmly(
+        site: LiveServer, tablet: Any) -> None:
+    """A promotor's day: every page of the navigation opens with no connection; a family page
+    not stored shows the family under a calm heading, the badge remembers the last send, and
+    logging out offline says the session closed and what stays queued."""
+    with site.app.app_context():
+        family = db.session.execute(select(Family).order_by(Family.code.desc()).limit(1)
+                                    ).scalar_one()
+        fid = str(family.id)
+    surname = f"Enviada {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Rosa", surname)
+    submit(page)  # sent at once: the tablet has sent something
+    wait_outbox_empty(page)
+    poll(page, "FieldappOutbox.getMeta('lastSent:promotor').then(v => !!v)")
+    page.goto(site.url + "/")
+    links = page.eval_on_selector_all(".mainnav a", "as => as.map(a => a.href)")
+    assert any("/deliveries/" in u for u in links)
+    assert any("/compliance/" in u for u in links)
+
+    browser.set_offline(True)
+    for link in links:
+        page.goto(link)
+        assert page.evaluate("document.body.dataset.offlinePage") != "1", link
+        assert "no está guardada" not in page.inner_text("main"), link
+
+    page.goto(f"{site.url}/families/{fid}")  # a family's page: never opened on this tablet
+    page.wait_for_selector("#offline-family:not([hidden])")
+    assert page.is_hidden("#offline-note")
+    assert "Sin conexión: lo que esta tableta guarda de esta familia" in page.inner_text("main")
+    poll(page, "document.querySelector('#pwa-badge .netbadge-last').textContent.length > 0")
+    last = page.inner_text("#pwa-badge .netbadge-last")
+    assert "último envío" in last
+    assert "nada enviado" not in last
+    screenshot(page, "11c-family-card-offline-calm")
+
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Juana", surname + " B")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    with page.expect_navigation():
+        page.click("#logout-form button")
+    page.wait_for_selector("#offline-logged-out:not([hidden])")
+    assert page.is_hidden("#offline-note")
+    assert "Sesión cerrada" in page.inner_text("#offline-logged-out")
+    poll(page, "document.querySelector('.offline-queued').textContent.length > 0")
+    queued = page.inner_text(".offline-queued")
+    assert "1 formulario sigue en la bandeja de salida" in queued
+    assert "promotor" in queued
+    screenshot(page, "13b-logged-out-offline")
+
+
 def test_pages_of_a_user_are_not_kept_after_logout(site: LiveServer, tablet: Any) -> None:
     browser = tablet()
     page = page_of(browser)
