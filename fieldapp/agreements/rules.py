@@ -213,8 +213,11 @@ def default_period(today: date, cycle_start: str = "", months: int = 12) -> tupl
     (the printed copy would promise benefits for months already gone)."""
     start = today
     if cycle_start:
-        month, day = (int(part) for part in cycle_start.split("-"))
-        start = date(today.year, month, day)
-        if start < today:
-            start = date(today.year + 1, month, day)
+        try:  # a mistyped setting proposes the signing day rather than failing the form
+            month, day = (int(part) for part in str(cycle_start).split("-"))
+            start = date(today.year, month, day)
+            if start < today:
+                start = date(today.year + 1, month, day)
+        except ValueError:
+            start = today
     return start, _add_months(start, months) - timedelta(days=1)
