@@ -89,3 +89,18 @@ def test_codes_issued_before_stay_valid(central: Flask) -> None:
         db.session.commit()
         assert enrol_code.startswith("AGV-")
         assert db.session.get(Node, node.id).code == "AGV"
+
+
+def test_an_installation_chooses_its_own_code(central: Flask) -> None:
+    """A central that drew a word long ago gets a code of the admin's choice."""
+    import json
+    from pathlib import Path
+
+    runner = central.test_cli_runner()
+    refused = runner.invoke(args=["node", "set-code", "GAY"])
+    assert refused.exit_code != 0
+    assert "A Y" in refused.output
+    done = runner.invoke(args=["node", "set-code", "hq7"])
+    assert done.exit_code == 0, done.output
+    identity = json.loads((Path(central.instance_path) / "node.json").read_text())
+    assert identity["node_code"] == "HQ7"

@@ -55,6 +55,33 @@ def enroll(central_url: str, code: str, ca_file: str | None) -> None:
     click.echo("restart the app so new records use the node code")
 
 
+@node.command("set-code")
+@click.argument("code")
+@with_appcontext
+def set_code(code: str) -> None:
+    """Choose this installation's own node code (central, or a field node not enrolled yet):
+    the code the records it creates from now on carry (AM-<code>-0042); records made before
+    keep theirs. Checked like a new node's code (length, alphabet without vowels, not taken)."""
+    from pathlib import Path
+
+    from fieldapp.errors import ValidationFailed
+    from fieldapp.instance import load_node_identity, save_node_identity
+    from fieldapp.nodes.operations import check_new_node_code
+    from sync.transport import load_credentials
+
+    if current_app.config["ROLE"] == "field" and load_credentials(_state()) is not None:
+        raise click.ClickException("an enrolled node keeps the code central registered for it")
+    try:
+        code = check_new_node_code(code)
+    except ValidationFailed as error:
+        raise click.ClickException(str(error.message)) from error
+    instance = Path(current_app.instance_path)
+    identity = load_node_identity(instance)
+    identity["node_code"] = code
+    save_node_identity(instance, identity)
+    click.echo(f"node code set to {code}; restart the app so new records use it")
+
+
 @node.command("status")
 @with_appcontext
 def status() -> None:
