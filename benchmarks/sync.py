@@ -183,9 +183,11 @@ def main() -> int:
         with central.app_context():
             # Under the ids their records carry (app_config): central checks origins.
             _a, code_a = register_node("Nodo de referencia", "BEN", (), all_communities=True,
-                                       node_id=uuid.uuid5(uuid.NAMESPACE_DNS, "BEN"))
+                                       node_id=uuid.uuid5(uuid.NAMESPACE_DNS, "BEN"),
+                                       issued_code=True)
             _b, code_b = register_node("Nodo nuevo", "NEW", (), all_communities=True,
-                                       node_id=uuid.uuid5(uuid.NAMESPACE_DNS, "NEW"))
+                                       node_id=uuid.uuid5(uuid.NAMESPACE_DNS, "NEW"),
+                                       issued_code=True)
             db.session.commit()
         install_dashboard_triggers(central)
         env = {

@@ -41,6 +41,11 @@ class DefaultConfig:
 
     #: First part of every record code (``AM-K7Q-0042``).
     PROGRAM_PREFIX = "AM"
+    #: Where a new agreement's period starts by default: ``""`` (the day it is drafted, normally
+    #: the signing day) or a program cycle as ``"MM-DD"`` (the next such day, never a past one).
+    AGREEMENT_CYCLE_START = ""
+    #: A new agreement lasts this many months by default (the day before the same date).
+    AGREEMENT_PERIOD_MONTHS = 12
     #: The program's name, printed on agreements and summaries.
     PROGRAM_NAME = "Acuerdos de Conservación — Bosque de Protección Alto Mayo"
     #: The dashboard shows the families with an active agreement against this target.

@@ -19,8 +19,11 @@ from pathlib import Path
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 
-#: Letters and digits that cannot be mistaken for one another when read aloud or printed.
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+#: Letters and digits that cannot be mistaken for one another when read aloud or printed, and
+#: that never spell a word: no vowels (nor Y), and no 3 or 4 (read as E and A). Node codes are
+#: printed on public verification pages and donors' PDFs; a random "GAY" or "P3D0" must not be.
+#: Codes issued before (``K7Q``, ``AGV``) stay valid: only new codes are drawn from here.
+CODE_ALPHABET = "CDFGHJKMNPQRTVWX679"
 
 
 def _write_private(path: Path, text: str) -> None:

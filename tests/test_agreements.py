@@ -57,6 +57,41 @@ def _signed(app, client, family_id) -> uuid.UUID:
 
 
 # -- drafts ------------------------------------------------------------------------------------
+def test_after_signing_the_next_step_is_explicit(app, staff, coordinator, family):
+    agreement_id = _draft(app, staff, family)
+    r = staff.post(f"/agreements/{agreement_id}/sign", data=sign_form(), follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "Siguiente paso: un coordinador lo activa" in page  # the message after signing
+    assert 'id="next-step"' in page
+    assert "Los beneficios se pueden entregar desde el día en que esté activo" in page
+    assert "Activarlo ahora" not in page  # field staff cannot activate
+    assert "Activarlo ahora" in coordinator.get(f"/agreements/{agreement_id}").get_data(
+        as_text=True)
+    coordinator.post(f"/agreements/{agreement_id}/status", data={"to": "active"})
+    assert 'id="next-step"' not in staff.get(f"/agreements/{agreement_id}").get_data(
+        as_text=True)
+
+
+def test_new_agreement_period_starts_on_the_signing_day_never_on_1_january(
+        app, staff, family, monkeypatch):
+    from datetime import date
+
+    import fieldapp.agreements.views as views
+
+    monkeypatch.setattr(views, "local_today", lambda: date(2026, 11, 20))
+    page = staff.get(f"/agreements/new?family={family}").get_data(as_text=True)
+    assert 'value="2026-11-20"' in page
+    assert 'value="2027-11-19"' in page
+    assert "2026-01-01" not in page
+    # The form says what the printed copy will say.
+    assert "El acuerdo impreso dirá: vigente del 20 nov. 2026 al 19 nov. 2027" in page
+
+    app.config["AGREEMENT_CYCLE_START"] = "04-01"  # a program with a yearly cycle from April
+    page = staff.get(f"/agreements/new?family={family}").get_data(as_text=True)
+    assert 'value="2027-04-01"' in page
+    assert 'value="2028-03-31"' in page
+
+
 def test_draft_from_catalogue_shows_terms_and_promises(app, staff, family):
     r = staff.get(f"/agreements/new?family={family}")
     assert r.status_code == 200

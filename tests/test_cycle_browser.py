@@ -174,3 +174,22 @@ def test_idempotency_key_is_a_uuid_in_every_outbox_form(app, page, make_family):
     key = page.input_value("form[data-outbox=agreement-signature] input[name=idempotency_key]")
     assert uuid.UUID(key)
     assert page.errors == []
+
+
+def test_a_stale_sign_on_the_pad_message_clears_when_the_person_signs(app, page, make_family):
+    seed(app)
+    agreement_id = agreement_in_state(app, make_family(), "draft")
+    page.goto(f"{page.base}/agreements/{agreement_id}/sign")
+    page.click("button[type=submit].primary")  # nobody signed yet
+    family_error = ".sigpad-field:has([data-target=family_signature]) .error"
+    staff_error = ".sigpad-field:has([data-target=staff_signature]) .error"
+    page.wait_for_selector(family_error)
+    assert "Firme en el recuadro" in page.inner_text(family_error)
+    staff_errors = page.locator(staff_error).count()
+    page.locator("[data-target=family_signature] canvas").scroll_into_view_if_needed()
+    _draw_with_mouse(page, "[data-target=family_signature] canvas")
+    assert page.input_value("#family_signature").startswith("data:image/png")
+    assert page.locator(family_error).count() == 0
+    assert page.locator(".sigpad-field.has-error:has([data-target=family_signature])").count() == 0
+    assert page.locator(staff_error).count() == staff_errors  # only the signed pad's
+    assert [e for e in page.errors if "422" not in e] == []  # the refused send is a 422

@@ -114,6 +114,20 @@ def test_delivery_refused_without_an_active_agreement(app, staff, family, status
     assert _deliveries(app) == []
 
 
+def test_signed_agreement_benefits_are_not_called_not_promised(app, staff, family):
+    """Signed, not active yet: the form refuses the delivery and says who activates it, but
+    the benefits the family signed for are not labelled "no prometido"."""
+    agreement_in_state(app, family, "signed")
+    page = staff.get(f"/deliveries/new?family={family}").get_data(as_text=True)
+    assert "no está activo" in page
+    assert "coordinador lo activa" in page
+    options = page[page.find('name="benefit_type_id"'):]
+    options = options[:options.find("</select>")]
+    coffee = next(line for line in options.split("<option") if "Plantones de café" in line)
+    assert "no prometido" not in coffee
+    assert "no prometido" in options  # a benefit outside the agreement still says so
+
+
 def test_suspension_reason_is_shown_when_refused(app, staff, family):
     agreement_id = agreement_in_state(app, family, "active")
     coordinator = login(app, "coordinator")

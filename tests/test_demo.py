@@ -80,3 +80,21 @@ def test_codes_continue_after_the_demo(demo_app):
     with demo_app.test_request_context():
         highest = db.session.scalar(select(func.max(Family.code)))
         assert next_code() > highest
+
+
+def test_demo_quantities_are_whole_and_in_each_units_steps(demo_app):
+    """Demo data looks real: nobody hands out 33.33 seedlings or 0.5 first-aid kits."""
+    from fieldapp.agreements.models import AgreementBenefit, BenefitType
+
+    steps = {"coffee_seedlings": 50, "shade_seedlings": 10}  # a tray, a bundle of ten
+    with demo_app.app_context():
+        for table in (Delivery, AgreementBenefit):
+            rows = db.session.execute(
+                select(BenefitType.code, table.unit, table.quantity)
+                .join(BenefitType, BenefitType.id == table.benefit_type_id)).all()
+            assert rows
+            for code, unit, quantity in rows:
+                # Every demo unit is counted: sesiones, visitas, kits, botiquines, plantones...
+                assert quantity == quantity.to_integral_value(), (table, code, unit, quantity)
+                if table is Delivery:
+                    assert quantity % steps.get(code, 1) == 0, (code, quantity)

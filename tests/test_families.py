@@ -117,6 +117,33 @@ def test_invalid_family_keeps_input_and_marks_the_field(client, auth, app, make_
         assert db.session.scalar(select(func.count(Family.id))) == 0
 
 
+def test_every_error_of_the_family_form_shows_on_the_first_submit(client, auth, app,
+                                                                  make_family, make_community):
+    """A bad DNI, forest and coffee over the plot, no members: all at once, for a person and
+    for the tablet's outbox (JSON); then a DNI of another family with the plot still wrong."""
+    community_id = make_community()
+    auth.login()
+    bad = {"dni": "1234567", "forest_ha": "5", "coffee_ha": "5", "plot_ha": "6",
+           "members_count": "0"}
+    html = client.post("/families/new", data={**_form(community_id), **bad})
+    assert html.status_code == 422
+    page = html.get_data(as_text=True)
+    for field in ("dni", "forest_ha", "members_count"):
+        assert f'id="{field}-err"' in page, field
+    answer = client.post("/families/new", data={**_form(community_id), **bad},
+                         headers={"Accept": "application/json"})
+    assert set(answer.get_json()["error"]["details"]["fields"]) == {
+        "dni", "forest_ha", "members_count"}
+
+    make_family(dni="45678912")
+    page = client.post("/families/new", data={**_form(community_id), "plot_ha": "1"}).get_data(
+        as_text=True)
+    assert "AM-TST-0001" in page  # the DNI of another family
+    assert 'id="forest_ha-err"' in page  # and the plot, in the same answer
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Family.id))) == 1
+
+
 def test_duplicate_dni_is_refused_with_the_other_family(client, auth, make_family, make_community):
     make_family(dni="45678912")
     auth.login()

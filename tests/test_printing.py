@@ -596,6 +596,22 @@ def test_print_page_and_family_page_link_to_the_printouts(central: Flask,
     assert "/print/" in coordinator.get("/communities/").get_data(as_text=True)
 
 
+def test_agreement_delivery_and_training_pages_link_to_their_pdfs(central: Flask,
+                                                                   coordinator: Any) -> None:
+    """Print from where the work is: each record's page links to its own printout, and the
+    link answers a PDF."""
+    agreement = drawn_agreement(central)
+    delivery = first(central, select(Delivery).order_by(Delivery.code))
+    session = first(central, select(TrainingSession).order_by(TrainingSession.code))
+    for page, pdf in (
+            (f"/agreements/{agreement.id}", f"/print/agreements/{agreement.id}.pdf"),
+            (f"/deliveries/{delivery.id}", f"/print/deliveries/{delivery.id}/receipt.pdf"),
+            (f"/trainings/{session.id}", f"/print/trainings/{session.id}/attendance.pdf")):
+        html = coordinator.get(page).get_data(as_text=True)
+        assert f'href="{pdf}"' in html, page
+        assert get_pdf(coordinator, pdf).startswith(b"%PDF")
+
+
 @pytest.fixture
 def postgres_url() -> Any:
     """A fresh PostgreSQL database, dropped afterwards (skipped when the server is absent)."""

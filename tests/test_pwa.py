@@ -636,6 +636,108 @@ def test_family_search_and_qr_work_offline(site: LiveServer, tablet: Any) -> Non
     assert page.url.endswith("/families/" + fid)
 
 
+def qr_video(path: Path, text: str, size: tuple[int, int] = (640, 480), frames: int = 3) -> Path:
+    """A Y4M video (what Chromium's fake camera plays, in a loop) of a QR code of ``text`` held
+    in front of the camera: 4:2:0 planes made with Pillow from the ``qrcode`` package's image."""
+    import qrcode
+    from PIL import Image
+
+    code = qrcode.make(text, box_size=6, border=4).convert("L")
+    side = min(size) - 40
+    scene = Image.new("L", size, 200)  # a grey table under the card
+    scene.paste(code.resize((side, side), Image.NEAREST),
+                ((size[0] - side) // 2, (size[1] - side) // 2))
+    y, u, v = scene.convert("RGB").convert("YCbCr").split()
+    half = (size[0] // 2, size[1] // 2)
+    planes = y.tobytes() + u.resize(half).tobytes() + v.resize(half).tobytes()
+    header = f"YUV4MPEG2 W{size[0]} H{size[1]} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"".join(b"FRAME\n" + planes for _ in range(frames)))
+    return path
+
+
+def test_qr_scan_works_without_barcode_detector(site: LiveServer, tablet: Any,
+                                                tmp_path: Path) -> None:
+    """Firefox, Safari before 17, Chromium on Linux: no BarcodeDetector. The vendored jsQR reads
+    a printed agreement's QR (central's verification URL) from the camera, and the tablet opens
+    the agreement. The camera is Chromium's fake device playing a video of the QR code."""
+    from fieldapp.agreements.models import Agreement
+
+    with site.app.app_context():
+        agreement = db.session.execute(select(Agreement).where(
+            Agreement.content_hash.is_not(None)).order_by(Agreement.number).limit(1)).scalar_one()
+        aid, digest = str(agreement.id), agreement.content_hash
+    url = f"https://central.altomayo.example.org/verify/{aid}/{digest}"
+    video = qr_video(tmp_path / "qr.y4m", url)
+    browser = tablet(extra_args=["--use-fake-device-for-media-stream",
+                                 "--use-fake-ui-for-media-stream",
+                                 f"--use-file-for-fake-video-capture={video}"])
+    browser.add_init_script("delete window.BarcodeDetector;")  # force the fallback
+    page = page_of(browser)
+    login(page, site.url, "promotor")
+    page.goto(site.url + "/pwa/scan")
+    assert page.evaluate("'BarcodeDetector' in window") is False
+    page.wait_for_selector("#scan-start", state="visible")
+    with page.expect_navigation(url=f"**/agreements/{aid}", timeout=20000):
+        page.click("#scan-start")
+    assert page.evaluate("typeof window.jsQR") == "undefined"  # a new page: it was loaded there
+    assert any(u.endswith("/static/vendor/jsqr/jsQR.js") for u in tablet.requests)
+
+
+def test_every_nav_page_works_offline_and_the_offline_page_speaks_calmly(
+        site: LiveServer, tablet: Any) -> None:
+    """A promotor's day: every page of the navigation opens with no connection; a family page
+    not stored shows the family under a calm heading, the badge remembers the last send, and
+    logging out offline says the session closed and what stays queued."""
+    with site.app.app_context():
+        family = db.session.execute(select(Family).order_by(Family.code.desc()).limit(1)
+                                    ).scalar_one()
+        fid = str(family.id)
+    surname = f"Enviada {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Rosa", surname)
+    submit(page)  # sent at once: the tablet has sent something
+    wait_outbox_empty(page)
+    poll(page, "FieldappOutbox.getMeta('lastSent:promotor').then(v => !!v)")
+    page.goto(site.url + "/")
+    links = page.eval_on_selector_all(".mainnav a", "as => as.map(a => a.href)")
+    assert any("/deliveries/" in u for u in links)
+    assert any("/compliance/" in u for u in links)
+
+    browser.set_offline(True)
+    for link in links:
+        page.goto(link)
+        assert page.evaluate("document.body.dataset.offlinePage") != "1", link
+        assert "no está guardada" not in page.inner_text("main"), link
+
+    page.goto(f"{site.url}/families/{fid}")  # a family's page: never opened on this tablet
+    page.wait_for_selector("#offline-family:not([hidden])")
+    assert page.is_hidden("#offline-note")
+    assert "Sin conexión: lo que esta tableta guarda de esta familia" in page.inner_text("main")
+    poll(page, "document.querySelector('#pwa-badge .netbadge-last').textContent.length > 0")
+    last = page.inner_text("#pwa-badge .netbadge-last")
+    assert "último envío" in last
+    assert "nada enviado" not in last
+    screenshot(page, "11c-family-card-offline-calm")
+
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Juana", surname + " B")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    with page.expect_navigation():
+        page.click("#logout-form button")
+    page.wait_for_selector("#offline-logged-out:not([hidden])")
+    assert page.is_hidden("#offline-note")
+    assert "Sesión cerrada" in page.inner_text("#offline-logged-out")
+    poll(page, "document.querySelector('.offline-queued').textContent.length > 0")
+    queued = page.inner_text(".offline-queued")
+    assert "1 formulario sigue en la bandeja de salida" in queued
+    assert "promotor" in queued
+    screenshot(page, "13b-logged-out-offline")
+
+
 def test_pages_of_a_user_are_not_kept_after_logout(site: LiveServer, tablet: Any) -> None:
     browser = tablet()
     page = page_of(browser)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -254,3 +255,33 @@ def _parent_signed(session: Session, obj: AgreementCommitment | AgreementBenefit
     if agreement is None:
         return False
     return _was_signed(inspect(agreement))
+
+
+def _add_months(day: date, months: int) -> date:
+    """``day`` moved ``months`` ahead, clipped to the month's end (31 Jan + 1 month: 28/29 Feb)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for dd in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, dd)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def default_period(today: date, cycle_start: str = "", months: int = 12) -> tuple[date, date]:
+    """The period a new agreement's form proposes: from the signing day (``today``), or from the
+    program's next cycle day ``"MM-DD"`` on or after it, for ``months`` months.
+
+    Never backdated: a family signing in November does not get a period that began in January
+    (the printed copy would promise benefits for months already gone)."""
+    start = today
+    if cycle_start:
+        try:  # a mistyped setting proposes the signing day rather than failing the form
+            month, day = (int(part) for part in str(cycle_start).split("-"))
+            start = date(today.year, month, day)
+            if start < today:
+                start = date(today.year + 1, month, day)
+        except ValueError:
+            start = today
+    return start, _add_months(start, months) - timedelta(days=1)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -35,7 +34,7 @@ from fieldapp.agreements.queries import (
     load_agreement,
     version_chain,
 )
-from fieldapp.agreements.rules import KIND_LABELS, STATUS_LABELS, TRANSITIONS
+from fieldapp.agreements.rules import KIND_LABELS, STATUS_LABELS, TRANSITIONS, default_period
 from fieldapp.auth.access import check_community_scope, role_required
 from fieldapp.deliveries.queries import promised_vs_delivered
 from fieldapp.errors import AppError, wants_json
@@ -114,9 +113,10 @@ def _draft_form(agreement: Agreement | None = None, family: Family | None = None
                     form[f"unit_{b.benefit_type.code}"].data = b.unit
                     form[f"schedule_{b.benefit_type.code}"].data = b.schedule
         else:
-            year = local_today().year
             form.family_id.data = str(family.id) if family else ""
-            form.period_start.data, form.period_end.data = date(year, 1, 1), date(year, 12, 31)
+            form.period_start.data, form.period_end.data = default_period(
+                local_today(), current_app.config["AGREEMENT_CYCLE_START"],
+                int(current_app.config["AGREEMENT_PERIOD_MONTHS"]))
             form.commitments.data = [str(c.id) for c in commitment_types]
     return form, {b.code: b for b in benefit_types}
 
@@ -240,7 +240,8 @@ def sign(agreement_id: uuid.UUID):
     except AppError as error:
         return fail_with(form, render, error)
     return created(result_id, url_for("agreements.detail", agreement_id=result_id), was_created,
-                   _("Agreement signed. Its content is now frozen."))
+                   _("Agreement signed. Its content is now frozen. Next step: a coordinator "
+                     "activates it; benefits can be delivered from the day it is active."))
 
 
 @bp.route("/<uuid:agreement_id>/status", methods=["POST"])

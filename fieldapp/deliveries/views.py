@@ -11,7 +11,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from fieldapp.agreements.operations import agreement_for_delivery
-from fieldapp.agreements.queries import catalogue_benefits
+from fieldapp.agreements.queries import catalogue_benefits, current_agreement
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.communities.models import Community
 from fieldapp.deliveries import bp
@@ -111,6 +111,12 @@ def create():
     def render() -> str:
         shown_agreement = agreement or (
             agreement_for_delivery(family.id, today) if family else None)
+        if shown_agreement is None and family is not None:
+            # Signed but not active yet (or suspended): no delivery now, but its benefits are
+            # promised, and the choices must not call them "not promised".
+            pending = current_agreement(family.id)
+            if pending is not None and pending.status in ("signed", "suspended"):
+                shown_agreement = pending
         shown = promised or (promised_vs_delivered(shown_agreement) if shown_agreement else [])
         _choices(form, shown, family is not None)
         return render_template("deliveries/form.html", form=form, family=family,

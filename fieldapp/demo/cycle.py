@@ -20,6 +20,20 @@ from fieldapp.demo import names
 from fieldapp.demo.base import DEMO_TODAY, DEMO_USERS, GeneratorBase, bulk, stamp
 from fieldapp.trainings.models import Attendance, TrainingSession
 
+#: How each benefit is handed out in the field: seedlings by the tray (coffee, 50 a tray) or by
+#: the bundle of ten (shade trees); everything else one by one. Nobody delivers 33.33 seedlings.
+DELIVERY_STEPS = {"coffee_seedlings": 50, "shade_seedlings": 10}
+
+
+def installments(total: int, parts: int, step: int = 1) -> list[int]:
+    """``total`` split into ``parts`` deliveries, each a whole number of ``step`` (the first ones
+    take the remainder), summing to ``total`` when it is a multiple of ``step``."""
+    steps, rest = divmod(total, step)
+    base, extra = divmod(steps, parts)
+    out = [(base + (1 if k < extra else 0)) * step for k in range(parts)]
+    out[-1] += rest
+    return out
+
 
 class CyclePhases(GeneratorBase):
     """The phases that create the trainings, the deliveries and the compliance visits."""
@@ -87,8 +101,8 @@ class CyclePhases(GeneratorBase):
                     code, qty if qty <= 8 else 1)
                 if code in ("school_kits", "medical_kit", "cookstove"):
                     parts = 1
-                per = Decimal(qty) / parts if code not in ("school_kits",) else Decimal(qty)
-                for k in range(parts):
+                amounts = installments(qty, parts, DELIVERY_STEPS.get(code, 1))
+                for k, amount in enumerate(amounts):
                     # Later installments may not have happened yet this year.
                     if year == DEMO_TODAY.year and rng.random() < 0.04 * k:
                         continue
@@ -100,7 +114,7 @@ class CyclePhases(GeneratorBase):
                         "agreement_id": agreement["id"],
                         "benefit_type_id": btype.id,
                         "item": btype.name_es,
-                        "quantity": per.quantize(Decimal("0.01")),
+                        "quantity": Decimal(amount),
                         "unit": btype.default_unit,
                         "delivered_on": day,
                         "delivered_by_id": None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FloatField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
@@ -52,6 +54,34 @@ class FamilyForm(CreateForm):
     coffee_ha = FloatField(_l("Coffee (ha)"), validators=HECTARES)
     data_consent = BooleanField(_l("The family agrees to the use of its data by the program"))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+
+    def __init__(self, *args: Any, obj: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, obj=obj, **kwargs)
+        #: The family being edited (its own DNI is not a clash); ``None`` for a new one.
+        self.family = obj
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The form's checks and the program's rules (:func:`form_problems`) together, so every
+        error shows on the first submit; a field the form already refused is not checked
+        twice.
+
+        The rules that read the database (the DNI of another family) join only when the form is
+        refused anyway: a valid form goes on to its idempotency key, and the replay of a form
+        already saved (its DNI now "taken" by the family it created) answers as the first time.
+        """
+        from fieldapp.families.operations import form_problems
+
+        valid = super().validate(extra_validators)
+        for stored in (False, True):
+            if stored and valid:
+                break
+            for name, message in form_problems(self.field_data(), self.family,
+                                               stored=stored).items():
+                field = getattr(self, name, None)
+                if field is not None and not field.errors:
+                    field.errors = [*field.errors, str(message)]
+                    valid = False
+        return valid
 
     def field_data(self) -> dict:
         """The values the operations layer takes (everything but the CSRF token and key)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -56,19 +56,47 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def family_problems(data: Mapping[str, Any], family: Family | None = None, *,
+                    stored: bool = True) -> dict[str, Any]:
+    """Every rule a family's values break, as ``{field: message}`` (one per field, in the
+    form's order): the form shows them all at once, not one per submit (a person fixing the
+    DNI should not then learn that forest and coffee exceed the plot).
+
+    :param data: cleaned values (see :func:`_clean`).
+    :param stored: also check what needs the database (the community exists, the DNI is free).
+    """
+    problems: dict[str, Any] = {}
+    checks = [_names(data)]
+    if stored:
+        checks.append(_community(data))
+        if data.get("dni") is not None:
+            checks.append(_dni(data["dni"], family))
+    checks += [_members(data), _land(data)]
+    for check in checks:
+        for field, message in check:
+            problems.setdefault(field, message)
+    return problems
+
+
+def form_problems(raw: Mapping[str, Any], family: Family | None = None, *,
+                  stored: bool = True) -> dict[str, Any]:
+    """:func:`family_problems` of a form's raw values (as :func:`create_family` cleans them)."""
+    return family_problems(_clean(dict(raw)), family, stored=stored)
+
+
+def _raise_first(problems: dict[str, Any]) -> None:
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise ValidationFailed(message, field=field,
+                               fields={name: str(text) for name, text in problems.items()})
+
+
 def validate_family(data: dict[str, Any], family: Family | None = None) -> None:
     """Check a family's values against the program's rules.
 
-    :raises ValidationFailed: with ``field`` naming the first offending field.
+    :raises ValidationFailed: ``field`` names the first offending field, ``fields`` all of them.
     """
-    _validate_names(data)
-    community = db.session.get(Community, data["community_id"]) if data["community_id"] else None
-    if community is None or community.voided:
-        raise ValidationFailed(_l("Choose a community."), field="community_id")
-    if data.get("dni") is not None:
-        _validate_dni(data["dni"], family)
-    _validate_members(data)
-    _validate_land(data)
+    _raise_first(family_problems(data, family))
 
 
 def check_family_values(data: Mapping[str, Any]) -> None:
@@ -78,24 +106,32 @@ def check_family_values(data: Mapping[str, Any]) -> None:
 
     :raises ValidationFailed: with ``field`` naming the first offending field.
     """
-    _validate_names(data)
-    _validate_members(data)
-    _validate_land(data)
+    _raise_first(family_problems(data, stored=False))
 
 
-def _validate_names(data: Mapping[str, Any]) -> None:
+Problems = Iterator[tuple[str, Any]]
+
+
+def _names(data: Mapping[str, Any]) -> Problems:
     for field in ("head_given_names", "head_surname"):
         if not data.get(field):
-            raise ValidationFailed(_l("This field is required."), field=field)
+            yield field, _l("This field is required.")
 
 
-def _validate_members(data: Mapping[str, Any]) -> None:
+def _community(data: Mapping[str, Any]) -> Problems:
+    community = db.session.get(Community, data["community_id"]) if data.get("community_id") \
+        else None
+    if community is None or community.voided:
+        yield "community_id", _l("Choose a community.")
+
+
+def _members(data: Mapping[str, Any]) -> Problems:
     members = data.get("members_count")
     if not isinstance(members, int) or not 1 <= members <= 50:
-        raise ValidationFailed(_l("Between 1 and 50."), field="members_count")
+        yield "members_count", _l("Between 1 and 50.")
 
 
-def _validate_dni(dni: str, family: Family | None) -> None:
+def _dni(dni: str, family: Family | None) -> Problems:
     """Eight digits, and no other family holds it.
 
     Two nodes may each have registered a family with one DNI before they synced: then several
@@ -103,39 +139,36 @@ def _validate_dni(dni: str, family: Family | None) -> None:
     one is the duplicate; nothing is saved until the DNI is unique again.
     """
     if not re.fullmatch(r"[0-9]{8}", dni):
-        raise ValidationFailed(_l("A DNI has exactly 8 digits."), field="dni")
+        yield "dni", _l("A DNI has exactly 8 digits.")
+        return
     clashes = [other for other in db.session.execute(
         select(Family).where(Family.dni == dni, Family.voided.is_(False))
         .order_by(Family.code)).scalars() if other is not family]
     if len(clashes) == 1:
-        raise ValidationFailed(
-            _l("This DNI is already registered for family %(code)s.", code=clashes[0].code),
-            field="dni")
-    if clashes:
-        raise ValidationFailed(
-            _l("This DNI is registered for several families: %(families)s. Correct the DNI of "
-               "the duplicates first.",
-               families=", ".join(f"{f.code} ({f.head_name})" for f in clashes)),
-            field="dni", families=[f.code for f in clashes])
+        yield "dni", _l("This DNI is already registered for family %(code)s.",
+                        code=clashes[0].code)
+    elif clashes:
+        yield "dni", _l("This DNI is registered for several families: %(families)s. Correct the "
+                        "DNI of the duplicates first.",
+                        families=", ".join(f"{f.code} ({f.head_name})" for f in clashes))
 
 
-def _validate_land(data: Mapping[str, Any]) -> None:
+def _land(data: Mapping[str, Any]) -> Problems:
     """The plot's position and areas."""
-    def fail(field: str, message: Any) -> None:
-        raise ValidationFailed(message, field=field)
-
     for field, low, high in (("lat", -90, 90), ("lon", -180, 180)):
         value = data.get(field)
         if value is not None and (not math.isfinite(value) or not low <= value <= high):
-            fail(field, _l("Between %(low)s and %(high)s.", low=low, high=high))
+            yield field, _l("Between %(low)s and %(high)s.", low=low, high=high)
+    bad_area = False
     for field in ("plot_ha", "forest_ha", "coffee_ha"):
         value = data.get(field)
         if value is not None and (not math.isfinite(value) or not 0 <= value <= 10000):
-            fail(field, _l("Between 0 and 10,000 ha."))
+            bad_area = True
+            yield field, _l("Between 0 and 10,000 ha.")
     plot = data.get("plot_ha")
     used = (data.get("forest_ha") or 0) + (data.get("coffee_ha") or 0)
-    if plot is not None and used > plot + 1e-9:
-        fail("forest_ha", _l("Forest and coffee together cannot exceed the plot."))
+    if not bad_area and plot is not None and used > plot + 1e-9:
+        yield "forest_ha", _l("Forest and coffee together cannot exceed the plot.")
 
 
 def create_family(data: dict[str, Any]) -> Family:

@@ -55,6 +55,34 @@ def enroll(central_url: str, code: str, ca_file: str | None) -> None:
     click.echo("restart the app so new records use the node code")
 
 
+@node.command("set-code")
+@click.argument("code")
+@with_appcontext
+def set_code(code: str) -> None:
+    """Choose this installation's own node code (central, or a field node not enrolled yet):
+    the code the records it creates from now on carry (AM-<code>-0042); records made before
+    keep theirs. Checked like a new node's code (length, alphabet without vowels, not taken)."""
+    from pathlib import Path
+
+    from sync.transport import load_credentials
+
+    from fieldapp.errors import ValidationFailed
+    from fieldapp.instance import load_node_identity, save_node_identity
+    from fieldapp.nodes.operations import check_new_node_code
+
+    if current_app.config["ROLE"] == "field" and load_credentials(_state()) is not None:
+        raise click.ClickException("an enrolled node keeps the code central registered for it")
+    try:
+        code = check_new_node_code(code)
+    except ValidationFailed as error:
+        raise click.ClickException(str(error.message)) from error
+    instance = Path(current_app.instance_path)
+    identity = load_node_identity(instance)
+    identity["node_code"] = code
+    save_node_identity(instance, identity)
+    click.echo(f"node code set to {code}; restart the app so new records use it")
+
+
 @node.command("status")
 @with_appcontext
 def status() -> None:
@@ -100,18 +128,24 @@ def resend_all() -> None:
 
 @node.command("register")
 @click.argument("name")
-@click.option("--code", required=True, help="Short node code (2-8 capital letters or digits).")
+@click.option("--code", default=None,
+              help="Short node code: 2-8 of CDFGHJKMNPQRTVWX679 (no vowels); drawn if omitted.")
 @click.option("--community", "communities", multiple=True, help="Community code (repeatable).")
 @click.option("--all-communities", is_flag=True, help="The node serves every community.")
 @with_appcontext
-def register(name: str, code: str, communities: tuple[str, ...], all_communities: bool) -> None:
-    """Register a field node on central and print its one-time enrolment code."""
+def register(name: str, code: str | None, communities: tuple[str, ...],
+             all_communities: bool) -> None:
+    """Register a field node on central and print its one-time enrolment code.
+
+    The code is the admin's choice (checked: length, alphabet without vowels, not taken), or a
+    free one drawn from the same alphabet."""
     from fieldapp.errors import AppError
-    from fieldapp.nodes.operations import register_node
+    from fieldapp.nodes.operations import register_node, suggest_node_code
 
     _central_only()
     try:
-        registered, enrol_code = register_node(name, code, communities, all_communities)
+        registered, enrol_code = register_node(name, code or suggest_node_code(), communities,
+                                               all_communities)
     except AppError as error:
         raise click.ClickException(str(error.message)) from error
     db.session.commit()

@@ -17,12 +17,46 @@ from fieldapp.agreements.rules import SET_ASIDE
 from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.instance import CODE_ALPHABET
+from fieldapp.instance import CODE_ALPHABET, new_node_code
 from fieldapp.models import utcnow
 from fieldapp.nodes.directory import enrolment_expiry
 from fieldapp.nodes.models import Node
 
+#: Any node code ever issued: 2 to 8 capital letters or digits (older codes may hold vowels).
 NODE_CODE_RE = re.compile(r"^[A-Z0-9]{2,8}$")
+
+
+def check_new_node_code(code: str) -> str:
+    """``code`` normalised (upper case), if it may be given to a new node: 2 to 8 characters of
+    :data:`~fieldapp.instance.CODE_ALPHABET` (no vowels: a code never spells a word on a public
+    page), not used by a registered node nor by this installation itself.
+
+    :raises ValidationFailed: on ``code`` (``validation_failed``), saying which rule failed.
+    """
+    code = (code or "").strip().upper()
+    if not 2 <= len(code) <= 8:
+        raise ValidationFailed(_l("2 to 8 characters."), field="code")
+    wrong = sorted({ch for ch in code if ch not in CODE_ALPHABET})
+    if wrong:
+        raise ValidationFailed(
+            _l("Not allowed in a node code: %(chars)s. Use only %(alphabet)s (no vowels, so a "
+               "code never spells a word).", chars=" ".join(wrong), alphabet=CODE_ALPHABET),
+            field="code")
+    taken = db.session.execute(select(Node.id).where(Node.code == code)).first()
+    if taken or code == current_app.config.get("NODE_CODE"):
+        raise ValidationFailed(_l("Another node already has this code."), field="code")
+    return code
+
+
+def suggest_node_code(length: int = 3) -> str:
+    """A free code for a new node, drawn from the vowel-free alphabet (the admin may change it)."""
+    for _attempt in range(200):
+        code = new_node_code(length)
+        try:
+            return check_new_node_code(code)
+        except ValidationFailed:
+            continue
+    return suggest_node_code(length + 1)
 
 
 def _communities(ids_or_codes: Iterable[Any]) -> list[Community]:
@@ -47,11 +81,14 @@ def _communities(ids_or_codes: Iterable[Any]) -> list[Community]:
 
 def register_node(name: str, code: str, communities: Iterable[Any] = (),
                   all_communities: bool = False,
-                  node_id: uuid.UUID | None = None) -> tuple[Node, str]:
+                  node_id: uuid.UUID | None = None, *,
+                  issued_code: bool = False) -> tuple[Node, str]:
     """Register a field node and make its one-time enrolment code.
 
-    :param code: the node's short code (2 to 8 capital letters or digits), part of its records'
-        codes (``AM-<code>-0042``).
+    :param code: the node's short code, chosen by the admin (see :func:`check_new_node_code`),
+        part of its records' codes (``AM-<code>-0042``).
+    :param issued_code: ``code`` was issued before the vowel-free alphabet (an installation
+        that already prints it): only its shape is checked, and that it is free.
     :param communities: ids or codes of the communities the node serves.
     :param node_id: the id the node's installation already uses (its records' ``origin_node``,
         which central checks against the node that pushes them); a new one by default.
@@ -62,9 +99,11 @@ def register_node(name: str, code: str, communities: Iterable[Any] = (),
     code = (code or "").strip().upper()
     if not name:
         raise ValidationFailed(_l("This field is required."), field="name")
-    if not NODE_CODE_RE.match(code):
+    if not issued_code:
+        code = check_new_node_code(code)
+    elif not NODE_CODE_RE.match(code):
         raise ValidationFailed(_l("2 to 8 capital letters or digits."), field="code")
-    if db.session.execute(select(Node.id).where(Node.code == code)).first():
+    elif db.session.execute(select(Node.id).where(Node.code == code)).first():
         raise ValidationFailed(_l("Another node already has this code."), field="code")
     chosen = _communities(communities)
     if not chosen and not all_communities:

@@ -321,10 +321,16 @@ def sync_badge() -> dict[str, Any]:
 
     from fieldapp.nodes.messages import plain_error
     from sync.node import local
+    from sync.node.transport import load_credentials
 
+    sync_state = current_app.extensions["sync"]
+    if load_credentials(sync_state) is None:
+        # Never enrolled (a demo, a standalone installation): there is no central to send to,
+        # so no "1,000+ changes to send" — it says so calmly.
+        return {"sync_badge": {"state": "standalone", "pending": 0, "pending_capped": False,
+                               "last_success_at": None, "error": None}}
     # Not sync.node.runner.status(): that counts the whole outbox exactly (for the sync page and the
     # handshake); the badge is on every page, so it counts only up to BADGE_PENDING_CAP.
-    sync_state = current_app.extensions["sync"]
     counts = local.counts(sync_state, cap=BADGE_PENDING_CAP)
     notes = local.get_notes(sync_state, "last_error", "last_success")
     error_text = notes["last_error"][0]

@@ -14,6 +14,7 @@ from fieldapp.auth.access import central_only, role_required
 from fieldapp.errors import AppError, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.queries import active_communities
+from fieldapp.instance import CODE_ALPHABET
 from fieldapp.nodes import bp, queries
 from fieldapp.nodes.forms import EmptyForm, NodeForm, ResolveForm
 from fieldapp.nodes.messages import plain_error, plain_refusal
@@ -23,6 +24,7 @@ from fieldapp.nodes.operations import (
     register_node,
     resolve_conflict,
     revoke_node,
+    suggest_node_code,
 )
 
 
@@ -61,6 +63,8 @@ def create():
     """Register a field node and show its one-time enrolment code."""
     form = NodeForm()
     form.communities.choices = [(str(c.id), c.name) for c in active_communities()]
+    if request.method == "GET":
+        form.code.data = suggest_node_code()  # a proposal from the vowel-free alphabet
     if form.validate_on_submit():
         try:
             node, code = register_node(form.name.data, form.code.data.upper(),
@@ -72,7 +76,8 @@ def create():
         else:
             db.session.commit()
             return render_template("nodes/enrolment_code.html", node=node, code=code)
-    return render_template("nodes/form.html", form=form), 422 if form.errors else 200
+    return render_template("nodes/form.html", form=form, code_alphabet=CODE_ALPHABET), (
+        422 if form.errors else 200)
 
 
 @bp.post("/<uuid:node_id>/code")

@@ -15,11 +15,19 @@ FIELD_PAGES: list[str] = [
     "main.index",
     "families.index",
     "families.create",
+    "communities.index",
+    "deliveries.index",
     "deliveries.create",
+    "compliance.visits",
     "compliance.create_visit",
     "trainings.index",
     "pwa.outbox",
     "pwa.scan",
 ]
+#: Pages of the navigation only some roles see (templates/base.html), stored for them too:
+#: every page in a user's navigation opens with no connection.
+ROLE_PAGES: dict[str, list[str]] = {
+    "coordinator": ["compliance.sanctions", "dashboard.index"],
+}
 
 from fieldapp.pwa import client, views  # noqa: E402,F401  (routes register on import)

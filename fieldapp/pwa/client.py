@@ -71,6 +71,9 @@ def client_strings() -> dict[str, str]:
         "scanning": _("Point the camera at the family's QR card."),
         "not_found_code": _("No family with code {code} on this tablet."),
         "other_user_item": _("Saved by {user}"),
+        "queued_after_logout_one": _("1 form stays queued on this tablet; it is sent when {user} logs in again with a connection."),  # noqa: E501
+        "queued_after_logout_many": _("{n} forms stay queued on this tablet; they are sent when {user} logs in again with a connection."),  # noqa: E501
+        "nothing_queued_after_logout": _("Nothing was waiting to be sent: nothing stays queued."),
     }
 
 

@@ -118,11 +118,17 @@ def _record_pages() -> list[str]:
 def field_pages() -> list[str]:
     """URLs of the pages the logged-in user needs offline: :data:`fieldapp.pwa.FIELD_PAGES`
     this installation has, then the record pages of the user's scope."""
-    from fieldapp.pwa import FIELD_PAGES
+    from flask_login import current_user
+
+    from fieldapp.pwa import FIELD_PAGES, ROLE_PAGES
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    endpoints = list(FIELD_PAGES)
+    for role, more in ROLE_PAGES.items():
+        if current_user.is_authenticated and current_user.has_role(role):
+            endpoints += more
     urls = []
-    for endpoint in FIELD_PAGES:
+    for endpoint in endpoints:
         if endpoint not in app.view_functions:
             continue
         try:

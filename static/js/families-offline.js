@@ -131,6 +131,9 @@
           link.href = link.dataset.familyHref + encodeURIComponent(f.id);
         });
         card.hidden = false;
+        // The family is known here: the card's calm heading replaces "not stored".
+        var note = document.getElementById("offline-note");
+        if (note) note.hidden = true;
       });
     });
   }

@@ -110,10 +110,21 @@
 
   // ---------- status badge ----------
 
+  // Whose badge: the logged-in user; on the offline page (nobody logged in as far as the page
+  // knows), the user whose pages the tablet holds.
+  function badgeUser() {
+    var known = user || state.serverUser;
+    if (known || document.body.dataset.offlinePage !== "1") return Promise.resolve(known || "");
+    return Core.getMeta("pagesUser").then(function (u) { return u || ""; }, function () { return ""; });
+  }
+
   function renderBadge() {
     var badge = document.getElementById("pwa-badge");
-    var who = user || state.serverUser;
-    return Promise.all([Core.listItems(), who ? Core.getMeta("lastSent:" + who) : null, Core.getMeta("reach")])
+    var who = "";
+    return badgeUser().then(function (u) {
+      who = u;
+      return Promise.all([Core.listItems(), who ? Core.getMeta("lastSent:" + who) : null, Core.getMeta("reach")]);
+    })
       .then(function (r) {
         var items = r[0];
         var reach = r[2];
@@ -132,7 +143,9 @@
         if (waiting) parts.push(waiting === 1 ? t("waiting_one") : t("waiting_many", { n: waiting }));
         if (rejected) parts.push(rejected === 1 ? t("rejected_one") : t("rejected_many", { n: rejected }));
         badge.querySelector(".netbadge-count").textContent = parts.length ? "· " + parts.join(" · ") : "";
-        badge.querySelector(".netbadge-last").textContent = "· " + (r[1] ? t("last_sent", { time: when(r[1]) }) : t("never_sent"));
+        // Nobody known (logged out): no "nothing sent yet" about nobody.
+        badge.querySelector(".netbadge-last").textContent = !who ? "" :
+          "· " + (r[1] ? t("last_sent", { time: when(r[1]) }) : t("never_sent"));
       }).catch(function () { /* storage unavailable: the badge keeps its last words */ });
   }
 
@@ -475,6 +488,23 @@
     if (main) main.insertBefore(el("p", { class: "flash flash-success", role: "status" }, message), main.firstChild);
   }
 
+  // The offline page after logging out with no connection: the session is closed, and what
+  // stays queued on the tablet (and for whom) is said, not left to guess.
+  function loggedOutNote() {
+    var box = document.getElementById("offline-logged-out");
+    if (!box || !/[?&]logged-out=1/.test(location.search)) return;
+    box.hidden = false;
+    var note = document.getElementById("offline-note");
+    if (note) note.hidden = true;
+    Core.listItems().then(function (items) {
+      var queued = items.filter(function (i) { return i.status === "waiting" || i.status === "rejected"; });
+      var users = queued.map(function (i) { return i.user; }).filter(function (u, k, all) { return u && all.indexOf(u) === k; });
+      box.querySelector(".offline-queued").textContent = queued.length
+        ? t(queued.length === 1 ? "queued_after_logout_one" : "queued_after_logout_many", { n: queued.length, user: users.join(", ") })
+        : t("nothing_queued_after_logout");
+    }).catch(function () {});
+  }
+
   function initLogout() {
     var form = document.getElementById("logout-form");
     if (!form) return;
@@ -517,6 +547,7 @@
     enhanceForms();
     showFlash();
     initLogout();
+    loggedOutNote();
     askPersistence();
     renderBadge();
     document.dispatchEvent(new CustomEvent("fieldapp:ready"));  // families-offline.js and others

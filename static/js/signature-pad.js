@@ -62,12 +62,24 @@
       last = p;
     }
 
+    // A "Sign on the pad" left from the last send is stale once the person signs: it goes,
+    // with the field's error mark (the server's page and the outbox's both put it there).
+    function clearStaleError() {
+      var box = pad.closest ? pad.closest(".field") : null;
+      if (!box) { return; }
+      box.querySelectorAll(".error").forEach(function (n) { n.remove(); });
+      box.classList.remove("has-error");
+      if (field.getAttribute("aria-invalid") === "true") { field.setAttribute("aria-invalid", "false"); }
+      field.removeAttribute("aria-describedby");
+    }
+
     function end() {
       if (!drawing) { return; }
       drawing = false;
       if (inked) {
         field.value = canvas.toDataURL("image/png");
         pad.classList.add("inked");
+        clearStaleError();
         field.dispatchEvent(new Event("change", { bubbles: true }));
       }
     }

@@ -37,12 +37,38 @@ def _add_pending(app, n: int) -> None:
 
 
 def _badge(page: str) -> str:
-    match = re.search(r'id="sync-badge"[^>]*>(.*?)</a>', page, re.S)
+    match = re.search(r'id="sync-badge"[^>]*>(.*?)</(?:a|span)>', page, re.S)
     assert match, "no sync badge on the page"
     return match.group(1).strip()
 
 
+def _enrol(app) -> None:
+    """The node enrolled with a central (its credential in the instance folder): it has
+    somewhere to send its changes, and the badge counts them."""
+    from sync.transport import save_credentials
+
+    save_credentials(app.extensions["sync"], {
+        "central_url": "https://central.example.org", "node_id": str(uuid.uuid4()),
+        "node_code": "TST", "name": "Nodo de prueba", "credential": "x"})
+
+
+def test_a_standalone_node_says_so_calmly_instead_of_counting(app, client, auth):
+    """Never enrolled (the demo of `make run`): nothing to send to, so no "1,000+ cambios por
+    enviar" — and one badge in the top bar, not two."""
+    auth.login()
+    _add_pending(app, BADGE_PENDING_CAP + 5)
+    page = client.get("/families/").get_data(as_text=True)
+    assert _badge(page) == "Nodo independiente: no conectado a un servidor central"
+    assert "cambios por enviar" not in page
+    assert 'class="sync-badge sync-standalone"' in page
+    assert page.count('class="netbadge"') == 1
+    assert page.count('id="sync-badge"') == 1
+    badge = page[page.find('id="pwa-badge"'):]
+    assert badge.find('id="sync-badge"') < badge.find("</a>")  # inside the one badge
+
+
 def test_the_badge_counts_a_few_pending_changes_exactly(app, client, auth, make_family):
+    _enrol(app)
     make_family()
     make_family()
     auth.login()
@@ -55,6 +81,7 @@ def test_the_badge_counts_a_few_pending_changes_exactly(app, client, auth, make_
 
 def test_the_badge_caps_a_large_outbox_and_the_sync_page_keeps_the_exact_figure(app, client,
                                                                               auth):
+    _enrol(app)
     auth.login()
     _add_pending(app, BADGE_PENDING_CAP)
     _add_pending(app, 5)
@@ -71,6 +98,7 @@ def test_the_badge_caps_a_large_outbox_and_the_sync_page_keeps_the_exact_figure(
 
 
 def test_the_badge_is_exact_at_the_cap_itself(app, client, auth):
+    _enrol(app)
     auth.login()
     _add_pending(app, BADGE_PENDING_CAP)
     assert _badge(client.get("/families/").get_data(as_text=True)) == (

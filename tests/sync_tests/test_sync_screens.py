@@ -77,18 +77,18 @@ def test_an_admin_registers_a_node_that_enrols_and_syncs_from_the_command_line(c
     admin = login(central.app, "admin")
     form = admin.get("/nodes/new").get_data(as_text=True)
     community = re.search(r'<option value="([0-9a-f-]{36})">Comunidad C1</option>', form).group(1)
-    answer = admin.post("/nodes/new", data={"name": "Nodo Aguas Verdes", "code": "agv",
+    answer = admin.post("/nodes/new", data={"name": "Nodo Aguas Verdes", "code": "gvt",
                                             "communities": [community]})
     page = answer.get_data(as_text=True)
     code = re.search(r'id="enrolment-code">([A-Z0-9-]+)<', page).group(1)
-    assert code.startswith("AGV-")
-    assert admin.post("/nodes/new", data={"name": "Otro", "code": "AGV",
+    assert code.startswith("GVT-")
+    assert admin.post("/nodes/new", data={"name": "Otro", "code": "GVT",
                                           "communities": [community]}).status_code == 422
     node = make_node("TMP")
     runner = node.app.test_cli_runner()
     result = runner.invoke(args=["node", "enroll", "--central", central.url, "--code", code])
     assert result.exit_code == 0, result.output
-    assert "AGV" in result.output
+    assert "GVT" in result.output
     result = runner.invoke(args=["sync"])
     assert result.exit_code == 0, result.output
     assert "synced" in result.output
@@ -98,7 +98,7 @@ def test_an_admin_registers_a_node_that_enrols_and_syncs_from_the_command_line(c
     assert again.exit_code != 0
     assert "enrolment_refused" in again.output
 
-    row = [n for n in central.rows(NodeRow).values() if n["code"] == "AGV"][0]
+    row = [n for n in central.rows(NodeRow).values() if n["code"] == "GVT"][0]
     revoked = admin.post(f"/nodes/{row['id']}/revoke")
     assert revoked.status_code == 302
     failed = runner.invoke(args=["sync"])
