@@ -64,7 +64,7 @@ def set_code(code: str) -> None:
     keep theirs. Checked like a new node's code (length, alphabet without vowels, not taken)."""
     from pathlib import Path
 
-    from sync.transport import load_credentials
+    from sync.node.transport import load_credentials
 
     from fieldapp.errors import ValidationFailed
     from fieldapp.instance import load_node_identity, save_node_identity

@@ -45,7 +45,7 @@ def _badge(page: str) -> str:
 def _enrol(app) -> None:
     """The node enrolled with a central (its credential in the instance folder): it has
     somewhere to send its changes, and the badge counts them."""
-    from sync.transport import save_credentials
+    from sync.node.transport import save_credentials
 
     save_credentials(app.extensions["sync"], {
         "central_url": "https://central.example.org", "node_id": str(uuid.uuid4()),
