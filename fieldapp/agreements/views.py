@@ -6,7 +6,9 @@ import uuid
 from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from fieldapp.agreements import bp
@@ -31,6 +33,7 @@ from fieldapp.agreements.queries import (
     agreement_audit,
     catalogue_benefits,
     catalogue_commitments,
+    family_page_agreements,
     family_timeline,
     load_agreement,
     promised_vs_delivered,
@@ -41,6 +44,7 @@ from fieldapp.auth.access import check_community_scope, role_required
 from fieldapp.errors import AppError, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 
@@ -57,17 +61,16 @@ def agreement_kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
 
-@bp.app_template_global()
-def family_agreement_timeline(family: Family, agreements: list[Agreement] | None = None) -> dict:
-    """The family page's agreement section: versions and dated events.
+def _family_section(page: FamilyPage) -> dict:
+    """The family page's agreement section: versions and dated events."""
+    agreements = family_page_agreements(page)
+    return {"agreements": agreements, "events": family_timeline(page.family.id, agreements)}
 
-    :param agreements: the family's versions, read once by the page for all its sections.
-    """
-    from fieldapp.agreements.queries import family_agreements
 
-    if agreements is None:
-        agreements = family_agreements(family.id)
-    return {"agreements": agreements, "events": family_timeline(family.id, agreements)}
+@bp.record_once
+def _register_family_section(state: BlueprintSetupState) -> None:
+    register_section(state.app, "agreements", _family_section, "agreements/_family_section.html",
+                     10, title=_l("Agreements"))
 
 
 def _agreement_or_404(agreement_id: uuid.UUID) -> Agreement:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from fieldapp.agreements.models import Agreement
@@ -35,6 +37,7 @@ from fieldapp.errors import AppError, ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import active_communities
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
@@ -58,10 +61,15 @@ def finding_label(result: str) -> str:
     return str(FINDING_LABELS.get(result, result))
 
 
-@bp.app_template_global()
-def family_visit_summary(family: Family) -> dict:
-    """The family page's visit section."""
-    return family_compliance(family)
+def _family_section(page: FamilyPage) -> dict:
+    """The family page's visit section: latest visits with their results, and sanctions."""
+    return family_compliance(page.family)
+
+
+@bp.record_once
+def _register_family_section(state: BlueprintSetupState) -> None:
+    register_section(state.app, "visits", _family_section, "compliance/_family_section.html",
+                     40, title=_l("Compliance visits"))
 
 
 def _locale() -> str:

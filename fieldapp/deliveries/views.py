@@ -5,13 +5,19 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, current_app, flash, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from fieldapp.agreements.operations import agreement_for_delivery
-from fieldapp.agreements.queries import catalogue_benefits, promised_vs_delivered
+from fieldapp.agreements.queries import (
+    catalogue_benefits,
+    family_page_agreements,
+    promised_vs_delivered,
+)
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.communities.models import Community
 from fieldapp.deliveries import bp
@@ -23,15 +29,21 @@ from fieldapp.errors import AppError
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import active_communities
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 
 
-@bp.app_template_global()
-def family_delivery_summary(family: Family, agreements: list | None = None) -> dict:
-    """The family page's delivery section (``agreements``: the family's versions, if read)."""
-    return family_deliveries(family, agreements=agreements)
+def _family_section(page: FamilyPage) -> dict:
+    """The family page's delivery section: promised vs delivered, latest deliveries."""
+    return family_deliveries(page.family, agreements=family_page_agreements(page))
+
+
+@bp.record_once
+def _register_family_section(state: BlueprintSetupState) -> None:
+    register_section(state.app, "deliveries", _family_section, "deliveries/_family_section.html",
+                     30, title=_l("Benefit deliveries"))
 
 
 def _family_or_404(family_id: uuid.UUID | None) -> Family:

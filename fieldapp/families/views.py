@@ -24,6 +24,7 @@ from fieldapp.families.queries import (
     family_search,
     paginate_families,
 )
+from fieldapp.families.sections import gather_sections
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, rejected
@@ -86,13 +87,11 @@ def index():
 @bp.route("/<uuid:family_id>")
 def detail(family_id: uuid.UUID):
     """A family's page: details, agreements, attendance, deliveries and visits."""
-    from fieldapp.agreements.queries import family_agreements
-
     family = db.get_or_404(Family, family_id)
     check_community_scope(family.community_id)
-    # Read once for the agreement, timeline and promised-vs-delivered sections.
+    # The other domains' sections, each read by the domain that owns it (see sections.py).
     return render_template("families/detail.html", family=family,
-                           agreements=family_agreements(family.id))
+                           sections=gather_sections(family))
 
 
 def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
