@@ -10,6 +10,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from fieldapp.agreements import bp
 from fieldapp.agreements.forms import (
@@ -40,6 +41,7 @@ from fieldapp.agreements.queries import (
     version_chain,
 )
 from fieldapp.agreements.rules import KIND_LABELS, STATUS_LABELS, TRANSITIONS
+from fieldapp.audit.subjects import register_related, register_subject
 from fieldapp.auth.access import check_community_scope, role_required
 from fieldapp.errors import AppError, wants_json
 from fieldapp.extensions import db
@@ -68,9 +70,14 @@ def _family_section(page: FamilyPage) -> dict:
 
 
 @bp.record_once
-def _register_family_section(state: BlueprintSetupState) -> None:
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """The agreement section of the family page; agreements and their signatures in the audit
+    history."""
     register_section(state.app, "agreements", _family_section, "agreements/_family_section.html",
                      10, title=_l("Agreements"))
+    register_subject(state.app, "agreement", lambda id_: db.session.get(Agreement, id_))
+    register_related(state.app, "agreement", "signatures",
+                     lambda id_: select(Signature.id).where(Signature.agreement_id == id_))
 
 
 def _agreement_or_404(agreement_id: uuid.UUID) -> Agreement:

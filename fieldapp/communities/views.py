@@ -6,29 +6,21 @@ import uuid
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 from fieldapp.auth.access import role_required
 from fieldapp.communities import bp
 from fieldapp.communities.forms import CommunityForm
 from fieldapp.communities.models import Community
 from fieldapp.communities.operations import FIELDS, create_community, update_community
+from fieldapp.communities.queries import communities_with_family_counts
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
 
 
 @bp.route("/")
 def index():
     """All communities with their number of families."""
-    rows = db.session.execute(
-        select(Community, func.count(Family.id))
-        .outerjoin(Family, (Family.community_id == Community.id) & Family.voided.is_(False))
-        .where(Community.voided.is_(False))
-        .group_by(Community.id)
-        .order_by(Community.name)
-    ).all()
-    return render_template("communities/index.html", rows=rows)
+    return render_template("communities/index.html", rows=communities_with_family_counts())
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -10,13 +10,15 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from fieldapp.agreements.models import Agreement
+from fieldapp.audit.subjects import register_related
 from fieldapp.auth.access import check_community_scope, role_required, scoped_community_ids
 from fieldapp.communities.models import Community
 from fieldapp.compliance import bp
 from fieldapp.compliance.forms import DecisionForm, visit_form_class
-from fieldapp.compliance.models import Sanction
+from fieldapp.compliance.models import ComplianceVisit, Sanction
 from fieldapp.compliance.operations import (
     VISITABLE,
     agreement_commitments,
@@ -67,9 +69,15 @@ def _family_section(page: FamilyPage) -> dict:
 
 
 @bp.record_once
-def _register_family_section(state: BlueprintSetupState) -> None:
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """The visit section of the family page; visits and sanctions in an agreement's audit
+    history."""
     register_section(state.app, "visits", _family_section, "compliance/_family_section.html",
                      40, title=_l("Compliance visits"))
+    register_related(state.app, "agreement", "visits", lambda id_: select(ComplianceVisit.id)
+                     .where(ComplianceVisit.agreement_id == id_))
+    register_related(state.app, "agreement", "sanctions",
+                     lambda id_: select(Sanction.id).where(Sanction.agreement_id == id_))
 
 
 def _locale() -> str:

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from fieldapp.agreements.operations import agreement_for_delivery
@@ -18,6 +19,7 @@ from fieldapp.agreements.queries import (
     family_page_agreements,
     promised_vs_delivered,
 )
+from fieldapp.audit.subjects import register_related
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.communities.models import Community
 from fieldapp.deliveries import bp
@@ -41,9 +43,12 @@ def _family_section(page: FamilyPage) -> dict:
 
 
 @bp.record_once
-def _register_family_section(state: BlueprintSetupState) -> None:
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """The delivery section of the family page; deliveries in an agreement's audit history."""
     register_section(state.app, "deliveries", _family_section, "deliveries/_family_section.html",
                      30, title=_l("Benefit deliveries"))
+    register_related(state.app, "agreement", "deliveries",
+                     lambda id_: select(Delivery.id).where(Delivery.agreement_id == id_))
 
 
 def _family_or_404(family_id: uuid.UUID | None) -> Family:

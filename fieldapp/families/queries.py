@@ -69,6 +69,20 @@ def paginate_families(stmt: Select[Any], page: int, per_page: int, total: int) -
     return pagination
 
 
+def family_counts_by_community() -> dict[uuid.UUID, int]:
+    """The number of families (not voided) of each community that has any.
+
+    Registered for the communities list (:func:`fieldapp.communities.queries.
+    register_family_counter`), which may not import the families domain.
+    """
+    rows = db.session.execute(
+        select(Family.community_id, func.count(Family.id))
+        .where(Family.voided.is_(False))
+        .group_by(Family.community_id)
+    ).all()
+    return {community_id: count for community_id, count in rows}
+
+
 def active_communities() -> list[Any]:
     """``(id, code, name)`` rows of the communities that are not voided, by name.
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from fieldapp.audit.subjects import register_subject
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.communities.models import Community
+from fieldapp.communities.queries import register_family_counter
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families import bp
@@ -21,6 +24,7 @@ from fieldapp.families.operations import create_family, update_family
 from fieldapp.families.queries import (
     active_communities,
     count_families,
+    family_counts_by_community,
     family_search,
     paginate_families,
 )
@@ -28,6 +32,13 @@ from fieldapp.families.sections import gather_sections
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, rejected
+
+
+@bp.record_once
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """Family counts on the community list; families as subjects of the audit history."""
+    register_family_counter(state.app, family_counts_by_community)
+    register_subject(state.app, "family", lambda id_: db.session.get(Family, id_))
 
 
 def _community_choices(form: FamilyForm) -> None:

@@ -37,7 +37,7 @@ def _family_section(page: FamilyPage) -> Any:
 
 
 @bp.record_once
-def _register_family_section(state: BlueprintSetupState) -> None:
+def _register_contributions(state: BlueprintSetupState) -> None:
     register_section(state.app, "attendance", _family_section, "trainings/_family_section.html",
                      20, title=_l("Training attendance"))
 
