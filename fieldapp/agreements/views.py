@@ -46,6 +46,7 @@ from fieldapp.auth.access import check_community_scope, role_required
 from fieldapp.errors import AppError, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.families.queries import family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
@@ -86,14 +87,6 @@ def _agreement_or_404(agreement_id: uuid.UUID) -> Agreement:
         abort(404)
     check_community_scope(agreement.family.community_id)
     return agreement
-
-
-def _family_or_404(family_id: uuid.UUID | None) -> Family:
-    family = db.session.get(Family, family_id) if family_id else None
-    if family is None or family.voided:
-        abort(404)
-    check_community_scope(family.community_id)
-    return family
 
 
 def _draft_form(agreement: Agreement | None = None, family: Family | None = None):
@@ -140,7 +133,7 @@ def _locale() -> str:
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """Draft an agreement for a family from the commitment and benefit catalogues."""
-    family = _family_or_404(parse_uuid(request.values.get("family") or
+    family = family_or_404(parse_uuid(request.values.get("family") or
                                        request.form.get("family_id")))
     form, types = _draft_form(family=family)
 

@@ -37,8 +37,7 @@ from fieldapp.compliance.queries import (
 from fieldapp.compliance.rules import FINDING_LABELS, LEVEL_LABELS, SANCTION_STATUS_LABELS
 from fieldapp.errors import AppError, ValidationFailed, wants_json
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
-from fieldapp.families.queries import active_communities
+from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
@@ -84,30 +83,21 @@ def _locale() -> str:
     return str(get_locale() or "es")
 
 
-def _family_or_404(family_id: uuid.UUID | None) -> Family:
-    family = db.session.get(Family, family_id) if family_id else None
-    if family is None or family.voided:
-        abort(404)
-    check_community_scope(family.community_id)
-    return family
-
-
 @bp.route("/visits/")
 def visits():
     """Compliance visits of a family or a community, newest first."""
     family_id = parse_uuid(request.args.get("family"))
     community_id = parse_uuid(request.args.get("community"))
-    family = _family_or_404(family_id) if family_id else None
+    family = family_or_404(family_id) if family_id else None
     if community_id:
         check_community_scope(community_id)
     page = page_arg()
     pagination = db.paginate(visit_list(family_id, community_id, scoped_community_ids()),
                              page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
-    scope = scoped_community_ids()
     return render_template(
         "compliance/visits.html", pagination=pagination, family=family,
         community=db.session.get(Community, community_id) if community_id else None,
-        communities=[c for c in active_communities() if scope is None or c.id in scope],
+        communities=communities_in_scope(),
         counts=finding_counts([v.id for v in pagination.items]),
     )
 
@@ -120,7 +110,7 @@ def create_visit():
     page, offline, takes the family's agreement and commitments from the data stored on it.
     """
     raw_family = request.values.get("family")
-    family = _family_or_404(parse_uuid(raw_family)) if raw_family else None
+    family = family_or_404(parse_uuid(raw_family)) if raw_family else None
     posted = parse_uuid(request.form.get("agreement_id")) if request.method == "POST" else None
     agreement = (db.session.get(Agreement, posted) if posted
                  else visit_agreement(family.id) if family else None)

@@ -29,8 +29,7 @@ from fieldapp.deliveries.operations import record_delivery, refusal_for, reverse
 from fieldapp.deliveries.queries import delivery_list, family_deliveries, reversed_ids
 from fieldapp.errors import AppError
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
-from fieldapp.families.queries import active_communities
+from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
@@ -51,20 +50,12 @@ def _register_contributions(state: BlueprintSetupState) -> None:
                      lambda id_: select(Delivery.id).where(Delivery.agreement_id == id_))
 
 
-def _family_or_404(family_id: uuid.UUID | None) -> Family:
-    family = db.session.get(Family, family_id) if family_id else None
-    if family is None or family.voided:
-        abort(404)
-    check_community_scope(family.community_id)
-    return family
-
-
 @bp.route("/")
 def index():
     """Deliveries of a family or a community (reversals included), newest first."""
     family_id = parse_uuid(request.args.get("family"))
     community_id = parse_uuid(request.args.get("community"))
-    family = _family_or_404(family_id) if family_id else None
+    family = family_or_404(family_id) if family_id else None
     if community_id:
         check_community_scope(community_id)
     suspected = request.args.get("suspected") == "1"
@@ -72,11 +63,10 @@ def index():
     stmt = delivery_list(family_id, community_id, scoped_community_ids(), suspected)
     pagination = db.paginate(stmt, page=page, per_page=current_app.config["PER_PAGE"],
                              error_out=False)
-    scope = scoped_community_ids()
     return render_template(
         "deliveries/index.html", pagination=pagination, family=family,
         community=db.session.get(Community, community_id) if community_id else None,
-        communities=[c for c in active_communities() if scope is None or c.id in scope],
+        communities=communities_in_scope(),
         suspected=suspected, reversed=reversed_ids([d.id for d in pagination.items]),
     )
 
@@ -105,7 +95,7 @@ def create():
     page, offline, picks it from the families stored on the tablet).
     """
     raw_family = request.values.get("family") or request.form.get("family_id")
-    family = _family_or_404(parse_uuid(raw_family)) if raw_family else None
+    family = family_or_404(parse_uuid(raw_family)) if raw_family else None
     today = local_today()
     # The agreement and its promised vs delivered order the choices and inform the person; a
     # replayed or scripted POST that succeeds needs neither, so they are read only for display.

@@ -9,7 +9,9 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
+from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.communities.models import Community
+from fieldapp.errors import NotFound
 from fieldapp.extensions import db
 from fieldapp.families.models import Family, normalize
 
@@ -81,6 +83,26 @@ def family_counts_by_community() -> dict[uuid.UUID, int]:
         .group_by(Family.community_id)
     ).all()
     return {community_id: count for community_id, count in rows}
+
+
+def family_or_404(family_id: uuid.UUID | None) -> Family:
+    """The family a page or form names, if the current user may see it.
+
+    :raises NotFound: no id, an unknown family or a voided one (404, ``not_found``).
+    :raises Forbidden: a family of a community outside the user's scope (403).
+    """
+    family = db.session.get(Family, family_id) if family_id else None
+    if family is None or family.voided:
+        raise NotFound()
+    check_community_scope(family.community_id)
+    return family
+
+
+def communities_in_scope() -> list[Any]:
+    """:func:`active_communities` the current user works in (all of them for a coordinator):
+    the community choices of lists and forms."""
+    scope = scoped_community_ids()
+    return [c for c in active_communities() if scope is None or c.id in scope]
 
 
 def active_communities() -> list[Any]:

@@ -14,7 +14,7 @@ from flask_login import current_user
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.errors import AppError
 from fieldapp.extensions import db
-from fieldapp.families.queries import active_communities
+from fieldapp.families.queries import communities_in_scope
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
@@ -42,11 +42,6 @@ def _register_contributions(state: BlueprintSetupState) -> None:
                      20, title=_l("Training attendance"))
 
 
-def _communities() -> list:
-    scope = scoped_community_ids()
-    return [c for c in active_communities() if scope is None or c.id in scope]
-
-
 @bp.route("/")
 def index():
     """Training sessions, newest first, filtered by community."""
@@ -56,7 +51,7 @@ def index():
                              per_page=current_app.config["PER_PAGE"], error_out=False)
     counts = present_counts([s.id for s in pagination.items])
     return render_template("trainings/index.html", pagination=pagination, counts=counts,
-                           communities=_communities(), community_id=community_id)
+                           communities=communities_in_scope(), community_id=community_id)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -64,7 +59,7 @@ def create():
     """Create a training session; attendance is taken on its page."""
     form = SessionForm()
     form.community_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name)
-                                                          for c in _communities()]
+                                                          for c in communities_in_scope()]
     if request.method == "GET":
         form.held_on.data = local_today()
         form.trainer_name.data = current_user.full_name
