@@ -15,7 +15,6 @@ from sqlalchemy import select
 from fieldapp.agreements.models import Agreement
 from fieldapp.audit.subjects import register_related
 from fieldapp.auth.access import check_community_scope, role_required, scoped_community_ids
-from fieldapp.communities.models import Community
 from fieldapp.compliance import bp
 from fieldapp.compliance.forms import DecisionForm, visit_form_class
 from fieldapp.compliance.models import ComplianceVisit, Sanction
@@ -37,6 +36,7 @@ from fieldapp.compliance.queries import (
 from fieldapp.compliance.rules import FINDING_LABELS, LEVEL_LABELS, SANCTION_STATUS_LABELS
 from fieldapp.errors import AppError, ValidationFailed, wants_json
 from fieldapp.extensions import db
+from fieldapp.families.listing import list_filter_args
 from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
@@ -86,17 +86,14 @@ def _locale() -> str:
 @bp.route("/visits/")
 def visits():
     """Compliance visits of a family or a community, newest first."""
-    family_id = parse_uuid(request.args.get("family"))
-    community_id = parse_uuid(request.args.get("community"))
-    family = family_or_404(family_id) if family_id else None
-    if community_id:
-        check_community_scope(community_id)
+    chosen = list_filter_args()
     page = page_arg()
-    pagination = db.paginate(visit_list(family_id, community_id, scoped_community_ids()),
+    pagination = db.paginate(visit_list(chosen.family_id, chosen.community_id,
+                                        scoped_community_ids()),
                              page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template(
-        "compliance/visits.html", pagination=pagination, family=family,
-        community=db.session.get(Community, community_id) if community_id else None,
+        "compliance/visits.html", pagination=pagination, family=chosen.family,
+        community=chosen.community,
         communities=communities_in_scope(),
         counts=finding_counts([v.id for v in pagination.items]),
     )

@@ -21,7 +21,6 @@ from fieldapp.agreements.queries import (
 )
 from fieldapp.audit.subjects import register_related
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
-from fieldapp.communities.models import Community
 from fieldapp.deliveries import bp
 from fieldapp.deliveries.forms import DeliveryForm, ReversalForm
 from fieldapp.deliveries.models import Delivery
@@ -29,6 +28,7 @@ from fieldapp.deliveries.operations import record_delivery, refusal_for, reverse
 from fieldapp.deliveries.queries import delivery_list, family_deliveries, reversed_ids
 from fieldapp.errors import AppError
 from fieldapp.extensions import db
+from fieldapp.families.listing import list_filter_args
 from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
@@ -53,19 +53,15 @@ def _register_contributions(state: BlueprintSetupState) -> None:
 @bp.route("/")
 def index():
     """Deliveries of a family or a community (reversals included), newest first."""
-    family_id = parse_uuid(request.args.get("family"))
-    community_id = parse_uuid(request.args.get("community"))
-    family = family_or_404(family_id) if family_id else None
-    if community_id:
-        check_community_scope(community_id)
+    chosen = list_filter_args()
     suspected = request.args.get("suspected") == "1"
     page = page_arg()
-    stmt = delivery_list(family_id, community_id, scoped_community_ids(), suspected)
+    stmt = delivery_list(chosen.family_id, chosen.community_id, scoped_community_ids(), suspected)
     pagination = db.paginate(stmt, page=page, per_page=current_app.config["PER_PAGE"],
                              error_out=False)
     return render_template(
-        "deliveries/index.html", pagination=pagination, family=family,
-        community=db.session.get(Community, community_id) if community_id else None,
+        "deliveries/index.html", pagination=pagination, family=chosen.family,
+        community=chosen.community,
         communities=communities_in_scope(),
         suspected=suspected, reversed=reversed_ids([d.id for d in pagination.items]),
     )

@@ -71,6 +71,24 @@ def paginate_families(stmt: Select[Any], page: int, per_page: int, total: int) -
     return pagination
 
 
+def family_ids_in(community_id: uuid.UUID | None,
+                  community_ids: list[uuid.UUID] | None) -> Select[Any] | None:
+    """A SELECT of the ids of the families of ``community_id`` (if given) and within
+    ``community_ids`` (a user's scope, if limited); ``None`` when neither narrows.
+
+    Lists of a family's records (visits, deliveries) filter through it: a subquery, not a join,
+    so the list keeps its own order and index.
+    """
+    if not community_id and community_ids is None:
+        return None
+    families = select(Family.id)
+    if community_id:
+        families = families.where(Family.community_id == community_id)
+    if community_ids is not None:
+        families = families.where(Family.community_id.in_(community_ids))
+    return families
+
+
 def family_counts_by_community() -> dict[uuid.UUID, int]:
     """The number of families (not voided) of each community that has any.
 
