@@ -40,19 +40,22 @@ def num(value: Any) -> int | float:
     return int(value)
 
 
+#: The families figures of a community (columns of the per-community rows and their summary).
+FIGURES = (
+    "registered",
+    "under_agreement",
+    "active_agreement",
+    *STATUSES,
+    "received",
+    "compliant_received",
+    "attended",
+    "visited",
+)
+
+
 def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Column sums of the per-community rows (:func:`.summaries.families_by_community`)."""
-    keys = (
-        "registered",
-        "under_agreement",
-        "active_agreement",
-        *STATUSES,
-        "received",
-        "compliant_received",
-        "attended",
-        "visited",
-    )
-    return {k: sum(int(r[k]) for r in rows) for k in keys}
+    return {k: sum(int(r[k]) for r in rows) for k in FIGURES}
 
 
 def merge_benefits(

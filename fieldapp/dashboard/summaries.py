@@ -55,16 +55,7 @@ def _summed(f: Filters, table: Any) -> list[Any]:
     return conditions
 
 
-FIGURES = (
-    "registered",
-    "under_agreement",
-    "active_agreement",
-    *STATUSES,
-    "received",
-    "compliant_received",
-    "attended",
-    "visited",
-)
+FIGURES = q.FIGURES  # also read by rollup_inserts
 
 
 def figures_select(f: Filters, communities: list[Any] | None = None) -> Any:
