@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from fieldapp.agreements.models import Agreement
+from fieldapp.agreements.rules import STATUS_LABELS
 from fieldapp.auth.access import central_only, check_community_scope, public, scoped_community_ids
 from fieldapp.communities.models import Community
 from fieldapp.deliveries.models import Delivery
@@ -189,14 +190,8 @@ def cards():
 
 
 def _status_names() -> dict[str, str]:
-    return {
-        "signed": _("signed"),
-        "active": _("active"),
-        "suspended": _("suspended"),
-        "completed": _("completed"),
-        "terminated": _("terminated"),
-        "superseded": _("superseded"),
-    }
+    """The statuses a verified copy can have (a signed version's: never a draft), translated."""
+    return {k: str(v) for k, v in STATUS_LABELS.items() if k != "draft"}
 
 
 @verify_bp.route("/<agreement_id>/<printed_hash>")
