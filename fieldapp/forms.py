@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Request, request
@@ -14,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import Optional, Regexp
 
-from fieldapp.errors import BadParameter
+from fieldapp.errors import BadParameter, ValidationFailed
 
 #: The largest page number a list accepts (a list is never that long; a bigger number is a
 #: typo or a probe).
@@ -43,6 +45,31 @@ def parse_int(raw: Any, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(raw)
     return value
+
+
+def parse_position(data: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """``data``'s ``lat`` and ``lon`` (text or numbers; empty: none), as a signature's or a
+    visit's place: both or neither, within the globe's bounds.
+
+    :raises ValidationFailed: not a number, out of bounds (on the field), or only one given.
+    """
+    lat = _coordinate(data.get("lat"), -90, 90, "lat")
+    lon = _coordinate(data.get("lon"), -180, 180, "lon")
+    if (lat is None) != (lon is None):
+        raise ValidationFailed(_l("Give both latitude and longitude, or neither."), field="lat")
+    return lat, lon
+
+
+def _coordinate(value: Any, low: float, high: float, field: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_l("Enter a number."), field=field) from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValidationFailed(_l("Between %(low)s and %(high)s.", low=low, high=high), field=field)
+    return number
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

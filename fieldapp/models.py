@@ -14,16 +14,18 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Integer,
     MetaData,
     String,
-    TypeDecorator,
     Uuid,
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from uuid6 import uuid7
+
+# One timestamp type for the app's tables and the sync engine's: sync never imports fieldapp,
+# so the app uses (and re-exports) the engine's — naive UTC stored, aware UTC returned.
+from sync.schema import UTCDateTime as UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,28 +44,6 @@ def new_id() -> uuid.UUID:
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored as naive UTC and always returned timezone-aware (UTC).
-
-    SQLite has no time zones; storing naive UTC everywhere keeps both databases identical.
-    """
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where UTC is required")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):

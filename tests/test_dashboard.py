@@ -55,9 +55,10 @@ def direct_summary(app: Flask, args: dict[str, str]) -> dict[str, Any]:
     """The figures computed straight from the records (no summary tables)."""
     from fieldapp.dashboard import overview
     from fieldapp.dashboard.filters import parse_filters
+    from tests import dashboard_direct
 
     with app.test_request_context():
-        return overview.summary(parse_filters(args), direct=True)
+        return overview.summary(parse_filters(args), figures=dashboard_direct)
 
 
 # -- access ----------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -383,3 +385,34 @@ def test_registration_accepts_only_a_community_the_list_offers(client, auth, app
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Family)) == 0
     assert client.post("/families/new", data=_form(active)).status_code == 302
+
+
+def test_family_page_renders_the_sections_its_view_gathers(app, client, auth, make_family):
+    """Each domain registers its section (families/sections.py); the view gathers their data
+    in order and the page only renders it, so a new section needs no change to families."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from fieldapp.families.sections import register_section
+
+    family_id = make_family()
+    gathered = []
+
+    def gather(page):
+        gathered.append(page.family.id)
+        return {"code": page.family.code}
+
+    register_section(app, "extra", gather, "test/_extra.html", 15, title="Extra section")
+    app.jinja_env.loader = ChoiceLoader([
+        DictLoader({"test/_extra.html": "<p class=extra>{{ section.data.code }}</p>"}),
+        app.jinja_env.loader])
+    auth.login()
+    page = client.get(f"/families/{family_id}").get_data(as_text=True)
+    assert gathered == [family_id]
+    cards = re.findall(r'<section class="card" id="(\w+)"><h2>([^<]+)</h2>', page)
+    assert [name for name, _title in cards] == [
+        "agreements", "extra", "attendance", "deliveries", "visits"]
+    assert ("extra", "Extra section") in cards
+    assert ("visits", "Visitas de monitoreo") in cards  # the domains' titles, translated
+    with app.app_context():
+        code = db.session.get(Family, family_id).code
+    assert f"<p class=extra>{code}</p>" in page

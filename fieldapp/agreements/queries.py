@@ -19,6 +19,7 @@ from fieldapp.agreements.models import (
 )
 from fieldapp.audit.models import AuditEntry
 from fieldapp.extensions import db
+from fieldapp.families.sections import FamilyPage
 
 
 def load_agreement(agreement_id: uuid.UUID) -> Agreement | None:
@@ -82,6 +83,12 @@ class TimelineEvent:
     status: str | None = None
     reason: str | None = None
     who: str | None = None
+
+
+def family_page_agreements(page: FamilyPage) -> list[Agreement]:
+    """The family's :func:`family_agreements`, read once per family page: the agreement and the
+    delivery sections both show them."""
+    return page.once("agreements", lambda: family_agreements(page.family.id))
 
 
 def family_timeline(family_id: uuid.UUID,

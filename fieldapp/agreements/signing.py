@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,20 +17,9 @@ from fieldapp.audit.operations import record, snapshot
 from fieldapp.auth.access import check_write_scope
 from fieldapp.errors import TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
+from fieldapp.forms import parse_position
 from fieldapp.models import utcnow
 from fieldapp.submissions import local_today
-
-
-def _float_or_none(value: Any, low: float, high: float, field: str) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(_l("Enter a number."), field=field) from None
-    if not math.isfinite(number) or not low <= number <= high:
-        raise ValidationFailed(_l("Between %(low)s and %(high)s.", low=low, high=high), field=field)
-    return number
 
 
 def _name(value: Any, field: str, required: bool) -> str | None:
@@ -97,10 +85,7 @@ def sign_agreement(agreement: Agreement, data: dict[str, Any]) -> Agreement:
     staff_name = _name(data.get("staff_name"), "staff_name", True)
     witness_name = _name(data.get("witness_name"), "witness_name", False)
     place = _name(data.get("place"), "place", mode == "pad")
-    lat = _float_or_none(data.get("lat"), -90, 90, "lat")
-    lon = _float_or_none(data.get("lon"), -180, 180, "lon")
-    if (lat is None) != (lon is None):
-        raise ValidationFailed(_l("Give both latitude and longitude, or neither."), field="lat")
+    lat, lon = parse_position(data)
     dni = (data.get("family_dni") or "").strip() or agreement.family.dni
     if dni is not None and not (len(dni) == 8 and dni.isdigit()):
         raise ValidationFailed(_l("A DNI has exactly 8 digits."), field="family_dni")

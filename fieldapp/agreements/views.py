@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from fieldapp.agreements import bp
 from fieldapp.agreements.forms import (
@@ -30,16 +33,20 @@ from fieldapp.agreements.queries import (
     agreement_audit,
     catalogue_benefits,
     catalogue_commitments,
+    family_page_agreements,
     family_timeline,
     load_agreement,
     version_chain,
 )
 from fieldapp.agreements.rules import KIND_LABELS, STATUS_LABELS, TRANSITIONS, default_period
+from fieldapp.audit.subjects import register_related, register_subject
 from fieldapp.auth.access import check_community_scope, role_required
 from fieldapp.deliveries.queries import promised_vs_delivered
 from fieldapp.errors import AppError, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.families.queries import family_or_404
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 
@@ -56,17 +63,21 @@ def agreement_kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
 
-@bp.app_template_global()
-def family_agreement_timeline(family: Family, agreements: list[Agreement] | None = None) -> dict:
-    """The family page's agreement section: versions and dated events.
+def _family_section(page: FamilyPage) -> dict:
+    """The family page's agreement section: versions and dated events."""
+    agreements = family_page_agreements(page)
+    return {"agreements": agreements, "events": family_timeline(page.family.id, agreements)}
 
-    :param agreements: the family's versions, read once by the page for all its sections.
-    """
-    from fieldapp.agreements.queries import family_agreements
 
-    if agreements is None:
-        agreements = family_agreements(family.id)
-    return {"agreements": agreements, "events": family_timeline(family.id, agreements)}
+@bp.record_once
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """The agreement section of the family page; agreements and their signatures in the audit
+    history."""
+    register_section(state.app, "agreements", _family_section, "agreements/_family_section.html",
+                     10, title=_l("Agreements"))
+    register_subject(state.app, "agreement", lambda id_: db.session.get(Agreement, id_))
+    register_related(state.app, "agreement", "signatures",
+                     lambda id_: select(Signature.id).where(Signature.agreement_id == id_))
 
 
 def _agreement_or_404(agreement_id: uuid.UUID) -> Agreement:
@@ -75,14 +86,6 @@ def _agreement_or_404(agreement_id: uuid.UUID) -> Agreement:
         abort(404)
     check_community_scope(agreement.family.community_id)
     return agreement
-
-
-def _family_or_404(family_id: uuid.UUID | None) -> Family:
-    family = db.session.get(Family, family_id) if family_id else None
-    if family is None or family.voided:
-        abort(404)
-    check_community_scope(family.community_id)
-    return family
 
 
 def _draft_form(agreement: Agreement | None = None, family: Family | None = None):
@@ -130,7 +133,7 @@ def _locale() -> str:
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """Draft an agreement for a family from the commitment and benefit catalogues."""
-    family = _family_or_404(parse_uuid(request.values.get("family") or
+    family = family_or_404(parse_uuid(request.values.get("family") or
                                        request.form.get("family_id")))
     form, types = _draft_form(family=family)
 

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 
 from fieldapp.audit import bp
 from fieldapp.audit.models import AuditEntry
+from fieldapp.audit.subjects import load_subject, related_ids
 from fieldapp.auth.access import role_required
 from fieldapp.extensions import db
 from fieldapp.forms import page_arg
@@ -74,9 +75,9 @@ def _page(stmt: Any) -> Any:
 @role_required("coordinator")
 def family_history(family_id: uuid.UUID):
     """Everything recorded about a family: record, agreements, attendance, deliveries, visits."""
-    from fieldapp.families.models import Family
-
-    family = db.get_or_404(Family, family_id)
+    family = load_subject("family", family_id)
+    if family is None:
+        abort(404)
     # ``entity_id`` too: the foundation's create_family records its entry before the family has
     # an id, so that entry's ``family_id`` is empty.
     pagination = _page(select(AuditEntry).where(
@@ -89,19 +90,11 @@ def family_history(family_id: uuid.UUID):
 @role_required("coordinator")
 def agreement_history(agreement_id: uuid.UUID):
     """Everything recorded about an agreement: versions, signatures, status, deliveries, visits."""
-    from fieldapp.agreements.models import Agreement, Signature
-    from fieldapp.compliance.models import ComplianceVisit, Sanction
-    from fieldapp.deliveries.models import Delivery
-
-    agreement = db.session.get(Agreement, agreement_id)
+    agreement = load_subject("agreement", agreement_id)
     if agreement is None:
         abort(404)
-    related = [
-        select(Signature.id).where(Signature.agreement_id == agreement.id),
-        select(Delivery.id).where(Delivery.agreement_id == agreement.id),
-        select(ComplianceVisit.id).where(ComplianceVisit.agreement_id == agreement.id),
-        select(Sanction.id).where(Sanction.agreement_id == agreement.id),
-    ]
+    # Signatures, deliveries, visits, sanctions: registered by their domains (subjects.py).
+    related = related_ids("agreement", agreement.id)
     stmt = select(AuditEntry).where(
         or_(AuditEntry.entity_id == agreement.id, *(AuditEntry.entity_id.in_(s) for s in related))
     )

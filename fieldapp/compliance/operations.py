@@ -8,7 +8,6 @@ agreement's status, and with it what can be delivered.
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from fieldapp.compliance.rules import LEVEL_LABELS, SANCTION_MEMORY_DAYS, next_l
 from fieldapp.errors import AppError, TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.forms import parse_position
 from fieldapp.models import new_id, utcnow
 from fieldapp.submissions import local_today
 
@@ -56,18 +56,6 @@ class SanctionDecided(AppError):
 def visit_agreement(family_id: uuid.UUID) -> Agreement | None:
     """The agreement a new visit checks: the family's newest signed one still binding it."""
     return next((a for a in family_agreements(family_id) if a.status in VISITABLE), None)
-
-
-def _coordinate(value: Any, low: float, high: float, field: str) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(_l("Enter a number."), field=field) from None
-    if not math.isfinite(number) or not low <= number <= high:
-        raise ValidationFailed(_l("Between %(low)s and %(high)s.", low=low, high=high), field=field)
-    return number
 
 
 def _check_visit(family: Family, agreement: Agreement | None, data: dict[str, Any]) -> date:
@@ -107,10 +95,7 @@ def record_visit(family: Family, agreement: Agreement | None, data: dict[str, An
     monitor = " ".join(str(data.get("monitor_name") or "").split())
     if not monitor or len(monitor) > 120:
         raise ValidationFailed(_l("Write who made the visit."), field="monitor_name")
-    lat = _coordinate(data.get("lat"), -90, 90, "lat")
-    lon = _coordinate(data.get("lon"), -180, 180, "lon")
-    if (lat is None) != (lon is None):
-        raise ValidationFailed(_l("Give both latitude and longitude, or neither."), field="lat")
+    lat, lon = parse_position(data)
     commitments = agreement_commitments(agreement.id)
     known = {c.id for c in commitments}
     findings = data.get("findings") or {}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.families.queries import family_ids_in
 
 
 def agreement_sanctions(agreement_id: uuid.UUID) -> list[Sanction]:
@@ -50,12 +51,8 @@ def visit_list(family_id: uuid.UUID | None = None, community_id: uuid.UUID | Non
     )
     if family_id:
         stmt = stmt.where(ComplianceVisit.family_id == family_id)
-    if community_id or community_ids is not None:
-        families = select(Family.id)
-        if community_id:
-            families = families.where(Family.community_id == community_id)
-        if community_ids is not None:
-            families = families.where(Family.community_id.in_(community_ids))
+    families = family_ids_in(community_id, community_ids)
+    if families is not None:
         stmt = stmt.where(ComplianceVisit.family_id.in_(families))
     return stmt
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from fieldapp.agreements.models import Agreement
+from fieldapp.audit.subjects import register_related
 from fieldapp.auth.access import check_community_scope, role_required, scoped_community_ids
-from fieldapp.communities.models import Community
 from fieldapp.compliance import bp
 from fieldapp.compliance.forms import DecisionForm, visit_form_class
-from fieldapp.compliance.models import Sanction
+from fieldapp.compliance.models import ComplianceVisit, Sanction
 from fieldapp.compliance.operations import (
     VISITABLE,
     agreement_commitments,
@@ -33,8 +36,9 @@ from fieldapp.compliance.queries import (
 from fieldapp.compliance.rules import FINDING_LABELS, LEVEL_LABELS, SANCTION_STATUS_LABELS
 from fieldapp.errors import AppError, ValidationFailed, wants_json
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
-from fieldapp.families.queries import active_communities
+from fieldapp.families.listing import list_filter_args
+from fieldapp.families.queries import communities_in_scope, family_or_404
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
@@ -58,40 +62,39 @@ def finding_label(result: str) -> str:
     return str(FINDING_LABELS.get(result, result))
 
 
-@bp.app_template_global()
-def family_visit_summary(family: Family) -> dict:
-    """The family page's visit section."""
-    return family_compliance(family)
+def _family_section(page: FamilyPage) -> dict:
+    """The family page's visit section: latest visits with their results, and sanctions."""
+    return family_compliance(page.family)
+
+
+@bp.record_once
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """The visit section of the family page; visits and sanctions in an agreement's audit
+    history."""
+    register_section(state.app, "visits", _family_section, "compliance/_family_section.html",
+                     40, title=_l("Compliance visits"))
+    register_related(state.app, "agreement", "visits", lambda id_: select(ComplianceVisit.id)
+                     .where(ComplianceVisit.agreement_id == id_))
+    register_related(state.app, "agreement", "sanctions",
+                     lambda id_: select(Sanction.id).where(Sanction.agreement_id == id_))
 
 
 def _locale() -> str:
     return str(get_locale() or "es")
 
 
-def _family_or_404(family_id: uuid.UUID | None) -> Family:
-    family = db.session.get(Family, family_id) if family_id else None
-    if family is None or family.voided:
-        abort(404)
-    check_community_scope(family.community_id)
-    return family
-
-
 @bp.route("/visits/")
 def visits():
     """Compliance visits of a family or a community, newest first."""
-    family_id = parse_uuid(request.args.get("family"))
-    community_id = parse_uuid(request.args.get("community"))
-    family = _family_or_404(family_id) if family_id else None
-    if community_id:
-        check_community_scope(community_id)
+    chosen = list_filter_args()
     page = page_arg()
-    pagination = db.paginate(visit_list(family_id, community_id, scoped_community_ids()),
+    pagination = db.paginate(visit_list(chosen.family_id, chosen.community_id,
+                                        scoped_community_ids()),
                              page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
-    scope = scoped_community_ids()
     return render_template(
-        "compliance/visits.html", pagination=pagination, family=family,
-        community=db.session.get(Community, community_id) if community_id else None,
-        communities=[c for c in active_communities() if scope is None or c.id in scope],
+        "compliance/visits.html", pagination=pagination, family=chosen.family,
+        community=chosen.community,
+        communities=communities_in_scope(),
         counts=finding_counts([v.id for v in pagination.items]),
     )
 
@@ -104,7 +107,7 @@ def create_visit():
     page, offline, takes the family's agreement and commitments from the data stored on it.
     """
     raw_family = request.values.get("family")
-    family = _family_or_404(parse_uuid(raw_family)) if raw_family else None
+    family = family_or_404(parse_uuid(raw_family)) if raw_family else None
     posted = parse_uuid(request.form.get("agreement_id")) if request.method == "POST" else None
     agreement = (db.session.get(Agreement, posted) if posted
                  else visit_agreement(family.id) if family else None)

@@ -2,9 +2,9 @@
 
 One list of WHERE conditions per kind of record (families, agreements, promised benefits,
 deliveries, training sessions, visits), built from the :class:`.Filters` of the period, the
-community and the staff member. The figures (:mod:`.queries`, :mod:`.summaries`), the summary
-tables (:mod:`.rollups`), the map, the lists and the exported datasets narrow their records
-through them, so every page of the dashboard counts the same records.
+community and the staff member. The figures (:mod:`.summaries`, and the tests' direct reference),
+the summary tables (:mod:`.rollups`), the map, the lists and the exported datasets narrow their
+records through them, so every page of the dashboard counts the same records.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.forms import parse_int
-from fieldapp.submissions import local_today
+from fieldapp.submissions import local_today, parse_uuid
 
 #: Bounds of what a person could mean; anything outside is a typo, not a question.
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -172,17 +172,10 @@ def _parse_int(
         return default
 
 
-def _parse_uuid(raw: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(raw.strip())
-    except ValueError:
-        return None
-
-
 def _community(raw: str, errors: dict[str, str]) -> tuple[uuid.UUID | None, str | None]:
     from fieldapp.communities.models import Community
 
-    community_id = _parse_uuid(raw)
+    community_id = parse_uuid(raw.strip())
     row = None
     if community_id is not None:
         row = db.session.execute(
@@ -199,7 +192,7 @@ def _community(raw: str, errors: dict[str, str]) -> tuple[uuid.UUID | None, str 
 def _staff(raw: str, errors: dict[str, str]) -> tuple[uuid.UUID | None, str | None]:
     from fieldapp.auth.models import User
 
-    user_id = _parse_uuid(raw)
+    user_id = parse_uuid(raw.strip())
     row = None
     if user_id is not None:
         row = db.session.execute(select(User.id, User.full_name).where(User.id == user_id)).first()

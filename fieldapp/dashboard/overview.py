@@ -1,9 +1,10 @@
 """The dashboard at a glance: every figure for a selection in one JSON-ready mapping.
 
-:func:`summary` reads the summary tables (:mod:`.summaries`, kept current by :mod:`.rollups`) or,
-when asked, computes everything from the records (:mod:`.queries`, :mod:`.trend`), the reference
-the tests hold the tables to. The page, its charts, the JSON answer and the donor PDF all show
-it; :func:`filter_choices` gives the communities and staff members the filter form offers.
+:func:`summary` reads the summary tables (:mod:`.summaries`, kept current by :mod:`.rollups`):
+one implementation of each figure in production. The tests hand it another source of the same
+figures, computed from the records (tests/dashboard_direct.py), as the reference the tables are
+held to. The page, its charts, the JSON answer and the donor PDF all show it;
+:func:`filter_choices` gives the communities and staff members the filter form offers.
 """
 
 from __future__ import annotations
@@ -16,40 +17,28 @@ from sqlalchemy import select
 from fieldapp.auth.models import User
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.filters import Filters
-from fieldapp.dashboard.queries import (
-    agreements_by_status,
-    benefits,
-    compliance_by_commitment,
-    deliveries_in_period,
-    families_by_community,
-    renewals_due,
-    sanctions,
-    totals,
-    trainings,
-    visits,
-)
-from fieldapp.dashboard.trend import trend
+from fieldapp.dashboard.queries import sanctions, totals
 from fieldapp.extensions import db
 
 
-def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, Any]:
+def summary(f: Filters, locale: str = "es", figures: Any = None) -> dict[str, Any]:
     """All the dashboard's figures for the selection, JSON-ready.
 
-    :param direct: compute everything from the records (the reference the summary tables are
-        tested against) instead of reading the summary tables.
+    :param figures: where the figures come from: the summary tables (:mod:`.summaries`,
+        brought up to date first) unless a test passes another module with the same functions
+        (``families_by_community``, ``agreements_by_status``, ``renewals_due``, ``benefits``,
+        ``delivery_counts``, ``training_counts``, ``visit_count``,
+        ``compliance_by_commitment``, ``trend``).
     """
-    from fieldapp.dashboard import rollups, summaries
+    if figures is None:
+        from fieldapp.dashboard import rollups, summaries
 
-    if direct:
-        by_community = families_by_community(f)
-    else:
         rollups.refresh(f)
-        by_community = summaries.families_by_community(f)
-    fast = not direct
+        figures = summaries
+    by_community = figures.families_by_community(f)
     total = totals(by_community)
     verified = total["compliant"] + total["non_compliant"]
     registered, under = total["registered"], total["under_agreement"]
-    training = summaries.training_counts(f) if fast else trainings(f)
     return {
         "filters": {
             "from": f"{f.date_from:%Y-%m}",
@@ -66,14 +55,11 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
         "by_community": [
             {k: (str(v) if k == "id" else v) for k, v in row.items()} for row in by_community
         ],
-        "agreements_by_status": (
-            summaries.agreements_by_status(f) if fast else agreements_by_status(f)
-        ),
-        "renewals_due": summaries.renewals_due(f) if fast else renewals_due(f),
-        "benefits": summaries.benefits(f, locale) if fast else benefits(f, locale),
-        "deliveries": (summaries.delivery_counts(f) if fast else deliveries_in_period(f))
-        | {"families": total["received"]},
-        "trainings": training
+        "agreements_by_status": figures.agreements_by_status(f),
+        "renewals_due": figures.renewals_due(f),
+        "benefits": figures.benefits(f, locale),
+        "deliveries": figures.delivery_counts(f) | {"families": total["received"]},
+        "trainings": figures.training_counts(f)
         | {
             "families_attended": total["attended"],
             "attendance_rate": round(100 * total["attended"] / registered, 1)
@@ -81,18 +67,14 @@ def summary(f: Filters, locale: str = "es", direct: bool = False) -> dict[str, A
             else None,
         },
         "visits": {
-            "visits": summaries.visit_count(f) if fast else visits(f),
+            "visits": figures.visit_count(f),
             "families_due": under,
             "families_visited": total["visited"],
             "coverage": round(100 * total["visited"] / under, 1) if under else None,
         },
-        "compliance_by_commitment": (
-            summaries.compliance_by_commitment(f, locale)
-            if fast
-            else compliance_by_commitment(f, locale)
-        ),
+        "compliance_by_commitment": figures.compliance_by_commitment(f, locale),
         "sanctions": sanctions(f),
-        "trend": summaries.trend(f) if fast else trend(f),
+        "trend": figures.trend(f),
     }
 
 

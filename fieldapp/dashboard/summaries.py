@@ -1,9 +1,10 @@
 """The dashboard's figures read from the summary tables (see :mod:`.rollups`).
 
-Same numbers as the direct queries of :mod:`.queries` (the tests hold them equal on SQLite and
-PostgreSQL), read from a few thousand pre-summed rows. The sums are kept per staff member (who
-delivered, visited, trained, drafted the agreement), so a staff filter reads them too: it picks
-the rows of that person's user id or name, as :meth:`.Filters.staff_match` picks records.
+The one implementation of the figures in production. The same numbers computed straight from the
+records live in tests/dashboard_direct.py (the tests hold them equal on SQLite and PostgreSQL); here
+they are read from a few thousand pre-summed rows. The sums are kept per staff member (who
+delivered, visited, trained, drafted the agreement), so a staff filter reads them too: it picks the
+rows of that person's user id or name, as :meth:`.Filters.staff_match` picks records.
 """
 
 from __future__ import annotations
@@ -54,16 +55,7 @@ def _summed(f: Filters, table: Any) -> list[Any]:
     return conditions
 
 
-FIGURES = (
-    "registered",
-    "under_agreement",
-    "active_agreement",
-    *STATUSES,
-    "received",
-    "compliant_received",
-    "attended",
-    "visited",
-)
+FIGURES = q.FIGURES  # also read by rollup_inserts
 
 
 def figures_select(f: Filters, communities: list[Any] | None = None) -> Any:
@@ -109,8 +101,9 @@ def figures_select(f: Filters, communities: list[Any] | None = None) -> Any:
 
 
 def families_by_community(f: Filters) -> list[dict[str, Any]]:
-    """As :func:`.queries.families_by_community`, from the figures cached per snapshot day,
-    period and staff member (built from the statuses by :func:`.rollups.refresh`)."""
+    """As tests/dashboard_direct.py's :func:`families_by_community`, from the figures cached
+    per snapshot day, period and staff member
+    (built from the statuses by :func:`.rollups.refresh`)."""
     from fieldapp.dashboard.rollup_inserts import figures_staff
 
     staff_id, staff_name = figures_staff(f)
@@ -143,7 +136,7 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
 
 
 def agreements_by_status(f: Filters) -> dict[str, int]:
-    """As :func:`.queries.agreements_by_status`, from the summaries."""
+    """As tests/dashboard_direct.py's :func:`agreements_by_status`, from the summaries."""
     a = AgreementTotal
     found = dict(
         db.session.execute(
@@ -156,7 +149,7 @@ def agreements_by_status(f: Filters) -> dict[str, int]:
 
 
 def renewals_due(f: Filters) -> int:
-    """As :func:`.queries.renewals_due`, from the summaries."""
+    """As tests/dashboard_direct.py's :func:`renewals_due`, from the summaries."""
     a = AgreementTotal
     return int(
         db.session.scalar(
@@ -172,7 +165,7 @@ def renewals_due(f: Filters) -> int:
 
 
 def benefits(f: Filters, locale: str) -> list[dict[str, Any]]:
-    """As :func:`.queries.benefits`, from the summaries."""
+    """As tests/dashboard_direct.py's :func:`benefits`, from the summaries."""
     promising = [
         PromiseTotal.period_start <= f.date_to,
         PromiseTotal.period_end >= f.date_from,
@@ -249,7 +242,7 @@ def visit_count(f: Filters) -> int:
 
 
 def compliance_by_commitment(f: Filters, locale: str) -> list[dict[str, Any]]:
-    """As :func:`.queries.compliance_by_commitment`, from the summaries."""
+    """As tests/dashboard_direct.py's :func:`compliance_by_commitment`, from the summaries."""
     results = ("met", "partial", "breached", "not_checked")
     stmt = (
         select(

@@ -2,8 +2,8 @@
 
 Months are grouped in SQL by :class:`year_month` (``YYYY-MM`` in each database's own dialect,
 also the month of the summary tables that :mod:`.rollups` builds); Python only lays the few
-aggregated rows out over every month of the period, the empty ones included. The summary
-tables' trend (:func:`.summaries.trend`) is laid out the same way, by :func:`trend_rows`.
+aggregated rows out over every month of the period, the empty ones included: the summary
+tables' trend (:func:`.summaries.trend`) and the tests' direct reference use :func:`trend_rows`.
 """
 
 from __future__ import annotations
@@ -11,18 +11,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, and_, func, select
+from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from fieldapp.compliance.models import ComplianceVisit
-from fieldapp.dashboard.conditions import delivery_conditions, session_conditions, visit_conditions
 from fieldapp.dashboard.filters import Filters
-from fieldapp.dashboard.status import net_count
-from fieldapp.deliveries.models import Delivery
-from fieldapp.extensions import db
-from fieldapp.families.models import Family
-from fieldapp.trainings.models import Attendance, TrainingSession
 
 
 class year_month(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
@@ -51,42 +44,6 @@ def months_between(start: date, end: date) -> list[str]:
         out.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
-
-
-def trend(f: Filters) -> list[dict[str, Any]]:
-    """Per month of the period: deliveries (net of reversals), visits and attendance."""
-    month = year_month(Delivery.delivered_on)
-    deliveries = dict(
-        db.session.execute(
-            select(month, net_count())
-            .join(Family, Family.id == Delivery.family_id)
-            .where(*delivery_conditions(f))
-            .group_by(month)
-        ).all()
-    )
-    month = year_month(ComplianceVisit.visited_on)
-    visits_by = dict(
-        db.session.execute(
-            select(month, func.count())
-            .join(Family, Family.id == ComplianceVisit.family_id)
-            .where(*visit_conditions(f))
-            .group_by(month)
-        ).all()
-    )
-    month = year_month(TrainingSession.held_on)
-    attendance = dict(
-        db.session.execute(
-            select(month, func.count(Attendance.id))
-            .select_from(TrainingSession)
-            .join(
-                Attendance,
-                and_(Attendance.session_id == TrainingSession.id, Attendance.voided.is_(False)),
-            )
-            .where(*session_conditions(f))
-            .group_by(month)
-        ).all()
-    )
-    return trend_rows(f, deliveries, visits_by, attendance)
 
 
 def trend_rows(

@@ -14,6 +14,7 @@ from fieldapp.agreements.operations import current_agreement
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.families.queries import family_ids_in
 
 
 def delivery_list(family_id: uuid.UUID | None = None, community_id: uuid.UUID | None = None,
@@ -28,12 +29,8 @@ def delivery_list(family_id: uuid.UUID | None = None, community_id: uuid.UUID | 
     )
     if family_id:
         stmt = stmt.where(Delivery.family_id == family_id)
-    if community_id or community_ids is not None:
-        families = select(Family.id)
-        if community_id:
-            families = families.where(Family.community_id == community_id)
-        if community_ids is not None:
-            families = families.where(Family.community_id.in_(community_ids))
+    families = family_ids_in(community_id, community_ids)
+    if families is not None:
         stmt = stmt.where(Delivery.family_id.in_(families))
     if suspected:
         stmt = stmt.where(Delivery.suspected_duplicate_of_id.is_not(None))

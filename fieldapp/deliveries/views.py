@@ -5,15 +5,22 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, current_app, flash, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from fieldapp.agreements.operations import agreement_for_delivery
-from fieldapp.agreements.queries import catalogue_benefits, current_agreement
+from fieldapp.agreements.queries import (
+    catalogue_benefits,
+    current_agreement,
+    family_page_agreements,
+)
+from fieldapp.audit.subjects import register_related
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
-from fieldapp.communities.models import Community
 from fieldapp.deliveries import bp
 from fieldapp.deliveries.forms import DeliveryForm, ReversalForm
 from fieldapp.deliveries.models import Delivery
@@ -26,45 +33,41 @@ from fieldapp.deliveries.queries import (
 )
 from fieldapp.errors import AppError
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
-from fieldapp.families.queries import active_communities
+from fieldapp.families.listing import list_filter_args
+from fieldapp.families.queries import communities_in_scope, family_or_404
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 
 
-@bp.app_template_global()
-def family_delivery_summary(family: Family, agreements: list | None = None) -> dict:
-    """The family page's delivery section (``agreements``: the family's versions, if read)."""
-    return family_deliveries(family, agreements=agreements)
+def _family_section(page: FamilyPage) -> dict:
+    """The family page's delivery section: promised vs delivered, latest deliveries."""
+    return family_deliveries(page.family, agreements=family_page_agreements(page))
 
 
-def _family_or_404(family_id: uuid.UUID | None) -> Family:
-    family = db.session.get(Family, family_id) if family_id else None
-    if family is None or family.voided:
-        abort(404)
-    check_community_scope(family.community_id)
-    return family
+@bp.record_once
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """The delivery section of the family page; deliveries in an agreement's audit history."""
+    register_section(state.app, "deliveries", _family_section, "deliveries/_family_section.html",
+                     30, title=_l("Benefit deliveries"))
+    register_related(state.app, "agreement", "deliveries",
+                     lambda id_: select(Delivery.id).where(Delivery.agreement_id == id_))
 
 
 @bp.route("/")
 def index():
     """Deliveries of a family or a community (reversals included), newest first."""
-    family_id = parse_uuid(request.args.get("family"))
-    community_id = parse_uuid(request.args.get("community"))
-    family = _family_or_404(family_id) if family_id else None
-    if community_id:
-        check_community_scope(community_id)
+    chosen = list_filter_args()
     suspected = request.args.get("suspected") == "1"
     page = page_arg()
-    stmt = delivery_list(family_id, community_id, scoped_community_ids(), suspected)
+    stmt = delivery_list(chosen.family_id, chosen.community_id, scoped_community_ids(), suspected)
     pagination = db.paginate(stmt, page=page, per_page=current_app.config["PER_PAGE"],
                              error_out=False)
-    scope = scoped_community_ids()
     return render_template(
-        "deliveries/index.html", pagination=pagination, family=family,
-        community=db.session.get(Community, community_id) if community_id else None,
-        communities=[c for c in active_communities() if scope is None or c.id in scope],
+        "deliveries/index.html", pagination=pagination, family=chosen.family,
+        community=chosen.community,
+        communities=communities_in_scope(),
         suspected=suspected, reversed=reversed_ids([d.id for d in pagination.items]),
     )
 
@@ -93,7 +96,7 @@ def create():
     page, offline, picks it from the families stored on the tablet).
     """
     raw_family = request.values.get("family") or request.form.get("family_id")
-    family = _family_or_404(parse_uuid(raw_family)) if raw_family else None
+    family = family_or_404(parse_uuid(raw_family)) if raw_family else None
     today = local_today()
     # The agreement and its promised vs delivered order the choices and inform the person; a
     # replayed or scripted POST that succeeds needs neither, so they are read only for display.

@@ -9,7 +9,9 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
+from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.communities.models import Community
+from fieldapp.errors import NotFound
 from fieldapp.extensions import db
 from fieldapp.families.models import Family, normalize
 
@@ -67,6 +69,58 @@ def paginate_families(stmt: Select[Any], page: int, per_page: int, total: int) -
                              max_per_page=100, count=False)
     pagination.total = total
     return pagination
+
+
+def family_ids_in(community_id: uuid.UUID | None,
+                  community_ids: list[uuid.UUID] | None) -> Select[Any] | None:
+    """A SELECT of the ids of the families of ``community_id`` (if given) and within
+    ``community_ids`` (a user's scope, if limited); ``None`` when neither narrows.
+
+    Lists of a family's records (visits, deliveries) filter through it: a subquery, not a join,
+    so the list keeps its own order and index.
+    """
+    if not community_id and community_ids is None:
+        return None
+    families = select(Family.id)
+    if community_id:
+        families = families.where(Family.community_id == community_id)
+    if community_ids is not None:
+        families = families.where(Family.community_id.in_(community_ids))
+    return families
+
+
+def family_counts_by_community() -> dict[uuid.UUID, int]:
+    """The number of families (not voided) of each community that has any.
+
+    Registered for the communities list (:func:`fieldapp.communities.queries.
+    register_family_counter`), which may not import the families domain.
+    """
+    rows = db.session.execute(
+        select(Family.community_id, func.count(Family.id))
+        .where(Family.voided.is_(False))
+        .group_by(Family.community_id)
+    ).all()
+    return {community_id: count for community_id, count in rows}
+
+
+def family_or_404(family_id: uuid.UUID | None) -> Family:
+    """The family a page or form names, if the current user may see it.
+
+    :raises NotFound: no id, an unknown family or a voided one (404, ``not_found``).
+    :raises Forbidden: a family of a community outside the user's scope (403).
+    """
+    family = db.session.get(Family, family_id) if family_id else None
+    if family is None or family.voided:
+        raise NotFound()
+    check_community_scope(family.community_id)
+    return family
+
+
+def communities_in_scope() -> list[Any]:
+    """:func:`active_communities` the current user works in (all of them for a coordinator):
+    the community choices of lists and forms."""
+    scope = scoped_community_ids()
+    return [c for c in active_communities() if scope is None or c.id in scope]
 
 
 def active_communities() -> list[Any]:

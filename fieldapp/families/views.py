@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from fieldapp.auth.access import check_community_scope, scoped_community_ids
+from fieldapp.audit.subjects import register_subject
+from fieldapp.auth.access import check_community_scope, in_scope, scoped_community_ids
 from fieldapp.communities.models import Community
+from fieldapp.communities.queries import register_family_counter
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families import bp
@@ -19,21 +22,28 @@ from fieldapp.families.forms import FamilyForm
 from fieldapp.families.models import Family
 from fieldapp.families.operations import create_family, update_family
 from fieldapp.families.queries import (
-    active_communities,
+    communities_in_scope,
     count_families,
+    family_counts_by_community,
     family_search,
     paginate_families,
 )
+from fieldapp.families.sections import gather_sections
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
-from fieldapp.submissions import created, fail_with, rejected
+from fieldapp.submissions import created, fail_with, parse_uuid, rejected
+
+
+@bp.record_once
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """Family counts on the community list; families as subjects of the audit history."""
+    register_family_counter(state.app, family_counts_by_community)
+    register_subject(state.app, "family", lambda id_: db.session.get(Family, id_))
 
 
 def _community_choices(form: FamilyForm) -> None:
-    scope = scoped_community_ids()
-    communities = [c for c in active_communities() if scope is None or c.id in scope]
     form.community_id.choices = [SelectChoice("", _("Choose…"))] + [
-        SelectChoice(str(c.id), c.name) for c in communities
+        SelectChoice(str(c.id), c.name) for c in communities_in_scope()
     ]
 
 
@@ -45,54 +55,43 @@ def _submitted_community_choice(form: FamilyForm) -> None:
     250 choices at ten times the program on every save.
     """
     choices = [SelectChoice("", _("Choose…"))]
-    chosen = _parse_uuid(request.form.get("community_id"))
+    chosen = parse_uuid(request.form.get("community_id"))
     if chosen is not None:
-        scope = scoped_community_ids()
         row = db.session.execute(
             select(Community.id, Community.name)
             .where(Community.id == chosen, Community.voided.is_(False))).first()
-        if row is not None and (scope is None or row.id in scope):
+        if row is not None and in_scope(row.id):
             choices.append(SelectChoice(str(row.id), row.name))
     form.community_id.choices = choices
-
-
-def _parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
 @bp.route("/")
 def index():
     """Families, searchable by name, code or DNI, filtered by community, paginated."""
     q = request.args.get("q", "").strip()
-    community_id = _parse_uuid(request.args.get("community"))
+    community_id = parse_uuid(request.args.get("community"))
     page = page_arg()
     scope = scoped_community_ids()
     total = count_families(q, community_id, scope)
     stmt = family_search(q, community_id, scope)
     pagination = paginate_families(stmt, page, current_app.config["PER_PAGE"], total)
-    communities = [c for c in active_communities() if scope is None or c.id in scope]
     return render_template(
         "families/index.html",
         pagination=pagination,
         q=q,
         community_id=community_id,
-        communities=communities,
+        communities=communities_in_scope(),
     )
 
 
 @bp.route("/<uuid:family_id>")
 def detail(family_id: uuid.UUID):
     """A family's page: details, agreements, attendance, deliveries and visits."""
-    from fieldapp.agreements.queries import family_agreements
-
     family = db.get_or_404(Family, family_id)
     check_community_scope(family.community_id)
-    # Read once for the agreement, timeline and promised-vs-delivered sections.
+    # The other domains' sections, each read by the domain that owns it (see sections.py).
     return render_template("families/detail.html", family=family,
-                           agreements=family_agreements(family.id))
+                           sections=gather_sections(family))
 
 
 def _apply_error(form: FamilyForm, error: ValidationFailed) -> None:
@@ -118,7 +117,7 @@ def create():
 
     if not form.validate_on_submit():
         return rejected(form, render) if request.method == "POST" else render()
-    check_community_scope(_parse_uuid(form.community_id.data))
+    check_community_scope(parse_uuid(form.community_id.data))
     data = form.field_data()
     try:
         family_id, was_created = run_once(
@@ -144,7 +143,7 @@ def edit(family_id: uuid.UUID):
         form.community_id.data = str(family.community_id)
     _community_choices(form)
     if form.validate_on_submit():
-        check_community_scope(_parse_uuid(form.community_id.data))
+        check_community_scope(parse_uuid(form.community_id.data))
         try:
             update_family(family, form.field_data())
         except ValidationFailed as error:

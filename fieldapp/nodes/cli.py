@@ -64,11 +64,10 @@ def set_code(code: str) -> None:
     keep theirs. Checked like a new node's code (length, alphabet without vowels, not taken)."""
     from pathlib import Path
 
-    from sync.node.transport import load_credentials
-
     from fieldapp.errors import ValidationFailed
     from fieldapp.instance import load_node_identity, save_node_identity
     from fieldapp.nodes.operations import check_new_node_code
+    from sync.node.transport import load_credentials
 
     if current_app.config["ROLE"] == "field" and load_credentials(_state()) is not None:
         raise click.ClickException("an enrolled node keeps the code central registered for it")

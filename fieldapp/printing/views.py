@@ -21,13 +21,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from fieldapp.agreements.models import Agreement
+from fieldapp.agreements.rules import STATUS_LABELS
 from fieldapp.auth.access import central_only, check_community_scope, public, scoped_community_ids
 from fieldapp.communities.models import Community
 from fieldapp.deliveries.models import Delivery
 from fieldapp.errors import Forbidden, NotFound, ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
-from fieldapp.families.queries import active_communities
+from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.forms import parse_int
 from fieldapp.printing.agreement_pdf import agreement_pdf
 from fieldapp.printing.batch import iter_batch_pdf
@@ -50,6 +51,7 @@ from fieldapp.printing.queries import (
 from fieldapp.printing.sheets import attendance_pdf, cards_pdf, receipt_pdf
 from fieldapp.printing.verification import verify_agreement
 from fieldapp.ratelimit import hit, retry_after
+from fieldapp.submissions import parse_uuid
 from fieldapp.trainings.models import TrainingSession
 
 bp = Blueprint("printing", __name__, url_prefix="/print")
@@ -92,21 +94,13 @@ def _family_arg() -> Family | None:
     value = request.args.get("family", "").strip()
     if not value:
         return None
-    try:
-        family = db.session.get(Family, uuid.UUID(value))
-    except ValueError:
-        family = None
-    if family is None or family.voided:
-        raise NotFound()
-    check_community_scope(family.community_id)
-    return family
+    return family_or_404(parse_uuid(value))
 
 
 @bp.route("/")
 def index():
     """What can be printed, per community: agreements, QR cards, attendance sheets."""
-    scope = scoped_community_ids()
-    communities = [c for c in active_communities() if scope is None or c.id in scope]
+    communities = communities_in_scope()
     return render_template("printing/index.html", communities=communities)
 
 
@@ -196,14 +190,8 @@ def cards():
 
 
 def _status_names() -> dict[str, str]:
-    return {
-        "signed": _("signed"),
-        "active": _("active"),
-        "suspended": _("suspended"),
-        "completed": _("completed"),
-        "terminated": _("terminated"),
-        "superseded": _("superseded"),
-    }
+    """The statuses a verified copy can have (a signed version's: never a draft), translated."""
+    return {k: str(v) for k, v in STATUS_LABELS.items() if k != "draft"}
 
 
 @verify_bp.route("/<agreement_id>/<printed_hash>")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import abort, current_app, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.errors import AppError
 from fieldapp.extensions import db
-from fieldapp.families.models import Family
-from fieldapp.families.queries import active_communities
+from fieldapp.families.queries import communities_in_scope
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
@@ -28,15 +31,15 @@ from fieldapp.trainings.queries import (
 )
 
 
-@bp.app_template_global()
-def family_training_summary(family: Family):
-    """The family page's attendance section."""
-    return family_attendance(family)
+def _family_section(page: FamilyPage) -> Any:
+    """The family page's attendance section: rate and the latest sessions attended."""
+    return family_attendance(page.family)
 
 
-def _communities() -> list:
-    scope = scoped_community_ids()
-    return [c for c in active_communities() if scope is None or c.id in scope]
+@bp.record_once
+def _register_contributions(state: BlueprintSetupState) -> None:
+    register_section(state.app, "attendance", _family_section, "trainings/_family_section.html",
+                     20, title=_l("Training attendance"))
 
 
 @bp.route("/")
@@ -48,7 +51,7 @@ def index():
                              per_page=current_app.config["PER_PAGE"], error_out=False)
     counts = present_counts([s.id for s in pagination.items])
     return render_template("trainings/index.html", pagination=pagination, counts=counts,
-                           communities=_communities(), community_id=community_id)
+                           communities=communities_in_scope(), community_id=community_id)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -56,7 +59,7 @@ def create():
     """Create a training session; attendance is taken on its page."""
     form = SessionForm()
     form.community_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name)
-                                                          for c in _communities()]
+                                                          for c in communities_in_scope()]
     if request.method == "GET":
         form.held_on.data = local_today()
         form.trainer_name.data = current_user.full_name
