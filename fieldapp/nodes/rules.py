@@ -11,6 +11,8 @@ record names the pushing node as its maker (``TableSpec.origin_column``). A refu
 
 from __future__ import annotations
 
+from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -163,3 +165,113 @@ class CatalogueRules(TableRules):
     def refusal() -> Rejected:
         return Rejected("central_catalogue",
                         "The catalogues are central's: an administrator changes them there.")
+
+
+class SignedTermsRules(TableRules):
+    """The rows below an agreement (its commitments, promised benefits, signatures) are its
+    terms: once central holds the agreement signed, a node adds only rows its signed content
+    lists (a version signed offline brings its signatures after its signing; a node sending
+    again what central lost brings them too), and never changes or deletes one — the relational
+    copy can never promise more, or other, than the signed text that /verify checks.
+
+    :param table: ``agreement_commitments``, ``agreement_benefits`` or ``signatures``.
+    """
+
+    KEYS = {
+        "agreement_commitments": ("commitments", ("code", "text_es", "text_en")),
+        "agreement_benefits": ("benefits", ("code", "quantity", "unit", "schedule")),
+        "signatures": ("signatures", ("role", "name", "image_sha256")),
+    }
+    #: The row's columns behind each key of its signed-content entry.
+    COLUMNS = {
+        "agreement_commitments": ("commitment_type_id", "text_es", "text_en"),
+        "agreement_benefits": ("benefit_type_id", "quantity", "unit", "schedule"),
+        "signatures": ("signer_role", "signer_name", "image_sha256"),
+    }
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.section, self.content_keys = self.KEYS[table]
+        self.columns = ("agreement_id", "voided", *self.COLUMNS[table])
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        live = [(n, row) for n, row in enumerate(rows)
+                if row.get("agreement_id") is not None and not row.get("voided")]
+        signed = self._signed_contents(session, {row["agreement_id"] for _n, row in live})
+        if not signed:
+            return {}
+        codes = self._type_codes(session)
+        allowed = {agreement_id: Counter(self._content_key(entry)
+                                         for entry in content.get(self.section) or ()
+                                         if isinstance(entry, dict))
+                   for agreement_id, content in signed.items()}
+        for row in self._live_rows(session, set(signed)):
+            allowed[row["agreement_id"]][self._row_key(row, codes)] -= 1
+        refusals = {}
+        for n, row in live:
+            terms = allowed.get(row["agreement_id"])
+            if terms is None:
+                continue
+            key = self._row_key(row, codes)
+            if terms[key] > 0:
+                terms[key] -= 1
+            else:
+                refusals[n] = self.refusal()
+        return refusals
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        if self._signed_contents(session, {current.get("agreement_id")} - {None}):
+            raise self.refusal()
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        self.check_update(session, node, current, {})
+
+    @staticmethod
+    def refusal() -> Rejected:
+        return Rejected("signed_immutable", "A signed agreement's terms are never changed or "
+                        "added to; make an amendment.")
+
+    def _content_key(self, entry: dict[str, Any]) -> tuple:
+        return tuple(str(entry.get(k)) if entry.get(k) is not None else None
+                     for k in self.content_keys)
+
+    def _row_key(self, row: dict[str, Any], codes: dict[Any, str]) -> tuple:
+        values = [row.get(c) for c in self.COLUMNS[self.table]]
+        if self.table != "signatures":
+            values[0] = codes.get(values[0])
+        if self.table == "agreement_benefits" and values[1] is not None:
+            values[1] = Decimal(values[1]).quantize(Decimal("0.01"))
+        return tuple(str(v) if v is not None else None for v in values)
+
+    @staticmethod
+    def _signed_contents(session: Session, agreement_ids: set[Any]) -> dict[Any, dict]:
+        """The signed content of those agreements central holds signed."""
+        from fieldapp.agreements.models import Agreement
+
+        if not agreement_ids:
+            return {}
+        return {row.id: row.signed_content or {} for row in session.execute(
+            select(Agreement.id, Agreement.signed_content).where(
+                Agreement.id.in_(list(agreement_ids)), Agreement.content_hash.is_not(None)))}
+
+    def _live_rows(self, session: Session, agreement_ids: set[Any]) -> list[dict[str, Any]]:
+        from fieldapp.agreements.models import AgreementBenefit, AgreementCommitment, Signature
+
+        model = {"agreement_commitments": AgreementCommitment,
+                 "agreement_benefits": AgreementBenefit, "signatures": Signature}[self.table]
+        cols = [model.__table__.c[c] for c in ("agreement_id", *self.COLUMNS[self.table])]
+        return [dict(row._mapping) for row in session.execute(
+            select(*cols).where(model.agreement_id.in_(list(agreement_ids)),
+                                model.voided.is_(False)))]
+
+    def _type_codes(self, session: Session) -> dict[Any, str]:
+        """Catalogue ids to codes (the signed content names an entry by its code)."""
+        from fieldapp.agreements.models import BenefitType, CommitmentType
+
+        model = {"agreement_commitments": CommitmentType,
+                 "agreement_benefits": BenefitType}.get(self.table)
+        if model is None:
+            return {}
+        return dict(session.execute(select(model.id, model.code)).all())

@@ -201,7 +201,13 @@ def table_specs() -> list[TableSpec]:
     from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
     from fieldapp.deliveries.models import Delivery
     from fieldapp.families.models import Family
-    from fieldapp.nodes.rules import AgreementRules, CatalogueRules, CodeRules, FamilyRules
+    from fieldapp.nodes.rules import (
+        AgreementRules,
+        CatalogueRules,
+        CodeRules,
+        FamilyRules,
+        SignedTermsRules,
+    )
     from fieldapp.trainings.models import Attendance, TrainingSession
 
     by_family = "family_id->families"
@@ -222,8 +228,10 @@ def table_specs() -> list[TableSpec]:
             flag_column="conflict_flag",
             rules=AgreementRules(),
         ),
-        TableSpec(AgreementCommitment, scope="agreement_id->agreements"),
-        TableSpec(AgreementBenefit, scope="agreement_id->agreements"),
+        TableSpec(AgreementCommitment, scope="agreement_id->agreements",
+                  rules=SignedTermsRules("agreement_commitments")),
+        TableSpec(AgreementBenefit, scope="agreement_id->agreements",
+                  rules=SignedTermsRules("agreement_benefits")),
         TableSpec(TrainingSession, scope="community_id", rules=CodeRules("code")),
         TableSpec(
             Attendance,
@@ -248,6 +256,7 @@ def table_specs() -> list[TableSpec]:
             kind="append",
             scope="agreement_id->agreements|delivery_id->benefit_deliveries",
             mutable=frozenset({"updated_at"}),
+            rules=SignedTermsRules("signatures"),
         ),
         TableSpec(ComplianceVisit, kind="append", scope=by_family,
                   mutable=frozenset({"notes", "lat", "lon", "updated_at"}),

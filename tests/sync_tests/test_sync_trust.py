@@ -196,3 +196,43 @@ def test_a_set_aside_version_is_never_activated_by_a_push(signed):
     assert push(a, update(agreement, {"status": "active"}, {"status": "signed"})) == [
         "version_set_aside"]
     assert central.get(Agreement, agreement)["status"] == "signed"
+
+
+def test_a_signed_agreements_terms_are_never_added_to_changed_or_deleted(signed):
+    """Its commitments, promised benefits and signatures are the terms /verify checks: a row the
+    signed content does not list is refused, and no existing row changes or goes."""
+    central, a, agreement = signed["central"], signed["a"], signed["agreement"]
+    a_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, "AAA"))
+    with central.app.app_context():
+        from fieldapp.agreements.catalogue import seed_catalogues
+        from fieldapp.agreements.models import AgreementBenefit, AgreementCommitment
+
+        seed_catalogues()
+        # The commitment the signed content lists, as central holds it (sent before signing).
+        listed = AgreementCommitment(
+            agreement_id=agreement, commitment_type_id=catalogue_id("commitment_types",
+                                                                    "no_clearing"),
+            text_es="No talar ni quemar", text_en="No clearing", position=1)
+        db.session.add(listed)
+        db.session.info["applying_remote"] = True  # as sync wrote it: the app's guard allows
+        db.session.flush()
+        db.session.info.pop("applying_remote")
+        listed_id = listed.id
+        db.session.commit()
+    row = {"agreement_id": str(agreement), "version": 1, "voided": False, "origin_node": a_id,
+           "created_at": "2026-01-06T10:00:00+00:00", "updated_at": "2026-01-06T10:00:00+00:00"}
+    more_benefit = {"t": "agreement_benefits", "i": str(uuid.uuid4()), "o": "i", "v": 1, "d": {
+        **row, "benefit_type_id": str(catalogue_id("benefit_types", "cookstove")),
+        "quantity": "5", "unit": "unidades", "schedule": "", "position": 1}}
+    more_commitment = {"t": "agreement_commitments", "i": str(uuid.uuid4()), "o": "i", "v": 1,
+                       "d": {**row, "commitment_type_id": str(catalogue_id("commitment_types",
+                                                                          "no_hunting")),
+                             "text_es": "No cazar", "text_en": "No hunting", "position": 2}}
+    changed = {"t": "agreement_commitments", "i": str(listed_id), "o": "u", "v": 2, "bv": 1,
+               "d": {"text_es": "Talar un poco"}, "p": {"text_es": "No talar ni quemar"}}
+    deleted = {"t": "agreement_commitments", "i": str(listed_id), "o": "d"}
+    assert push(a, more_benefit, more_commitment, changed, deleted) == [
+        "signed_immutable"] * 4
+    assert central.count(AgreementBenefit, AgreementBenefit.agreement_id == agreement) == 0
+    assert central.get(AgreementCommitment, listed_id)["text_es"] == "No talar ni quemar"
+    assert central.count(AgreementCommitment, AgreementCommitment.agreement_id == agreement) == 1
