@@ -7,7 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import get_locale
+
+from fieldapp.formatting import format_day, format_number, format_when
+from fieldapp.labels import label
 
 
 def init_app(app: Flask) -> None:
@@ -15,21 +18,21 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("date")
     def date_filter(value: date | datetime | None, fmt: str = "medium") -> str:
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            return format_datetime(value, fmt)
-        return format_date(value, fmt)
+        return format_day(value, fmt)
 
     @app.template_filter("datetime")
     def datetime_filter(value: datetime | None, fmt: str = "short") -> str:
-        return format_datetime(value, fmt) if value else ""
+        return format_when(value, fmt)
 
     @app.template_filter("number")
     def number_filter(value: float | Decimal | int | None, fmt: str | None = None) -> str:
-        if value is None:
-            return ""
-        return format_decimal(value, format=fmt)
+        return format_number(value, fmt=fmt)
+
+    @app.template_filter("label")
+    def label_filter(value: Any, kind: str) -> str:
+        return label(kind, value)
+
+    app.add_template_global(label, "label")
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -21,6 +21,13 @@
     return text;
   }
 
+  // A stored value (a status, a result) as a person reads it: fieldapp/labels.py's table,
+  // exported in the request's language; an unknown value is shown as it is.
+  function label(kind, value) {
+    var table = (cfg.labels || {})[kind] || {};
+    return table[value] || value;
+  }
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -503,7 +510,7 @@
   // ---------- start ----------
 
   window.fieldappPwa = {
-    cfg: cfg, t: t, el: el, when: when, tick: tick, renderBadge: renderBadge, fill: fill,
+    cfg: cfg, t: t, label: label, el: el, when: when, tick: tick, renderBadge: renderBadge, fill: fill,
     showStatus: showStatus
   };
 
