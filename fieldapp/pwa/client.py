@@ -97,6 +97,7 @@ def pwa_context() -> dict[str, Any]:
             "intervalMs": int(current_app.config["PWA_REPLAY_INTERVAL_MS"]),
             "strings": client_strings(),
             "labels": client_labels(),
+            "timezone": current_app.config["PROGRAM_TIMEZONE"],
         }
 
     return {"pwa_config": pwa_config}

@@ -42,6 +42,7 @@
     var d = new Date(ts);
     var sameDay = new Date().toDateString() === d.toDateString();
     var opts = sameDay ? { hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    if (cfg.timezone) opts.timeZone = cfg.timezone;  // the program's zone, as on the pages
     return d.toLocaleString(document.documentElement.lang || "es", opts);
   }
 
