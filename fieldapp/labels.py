@@ -54,6 +54,18 @@ LABELS: dict[str, dict[str, Any]] = {
         "breached": _l("breached"),
         "not_checked": _l("not checked"),
     },
+    # A family's compliance on the dashboard (its map and lists).
+    "compliance_status": {
+        "compliant": _l("Compliant"),
+        "non_compliant": _l("Not compliant"),
+        "not_visited": _l("Not visited yet"),
+        "no_agreement": _l("No agreement in force"),
+    },
+    # Why the dashboard suspects a delivery was recorded twice.
+    "duplicate_reason": {
+        "same_day_same_quantity": _l("same benefit, day and quantity"),
+        "flagged": _l("flagged by the sync (a delivery recorded on two nodes)"),
+    },
     "sanction_level": {
         "warning": _l("warning"),
         "reduced_benefits": _l("reduced benefits"),

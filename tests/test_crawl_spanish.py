@@ -181,6 +181,15 @@ def _crawl(app: Flask) -> list[str]:
     ids = _sample_ids(app)
     for name, more in _add_records(app).items():
         ids[name] = list(dict.fromkeys(more + ids.get(name, [])))
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.dashboard.lists import LISTS
+
+    with app.app_context():
+        signed = db.session.execute(select(Agreement).where(
+            Agreement.content_hash.is_not(None)).limit(1)).scalar_one()
+        special = {("dashboard.list_view", "name"): list(LISTS),
+                   ("verification.verify", "agreement_id"): [str(signed.id)],
+                   ("verification.verify", "printed_hash"): [signed.content_hash]}
     failures: list[str] = []
     for n, role in enumerate(ROLES):
         client = app.test_client()
@@ -195,12 +204,10 @@ def _crawl(app: Flask) -> list[str]:
             if ("GET" not in rule.methods or rule.endpoint in SKIPPED_ENDPOINTS
                     or rule.rule.startswith(NOT_SCREENS)):
                 continue
-            names = list(rule._converters)
             variants = [{}]
-            for name in names:
-                values = ids.get(name) or (["1"] if name == "conflict_id" else ["x"])
-                if name == "lang":
-                    values = ["es"]
+            for name in rule._converters:
+                values = (special.get((rule.endpoint, name)) or ids.get(name)
+                          or (["1"] if name == "conflict_id" else ["x"]))
                 variants = [{**v, name: value} for v in variants for value in values[:8]]
             for values in variants[:8]:
                 url = _url(rule, values)
