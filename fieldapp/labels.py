@@ -317,9 +317,9 @@ def table(kind: str) -> dict[str, Any]:
     return LABELS[kind]
 
 
-#: The kinds the tablet's page scripts show offline (exported by :func:`client_labels`).
-CLIENT_KINDS = ("agreement_status", "agreement_kind", "family_status", "finding",
-                "sanction_level", "sanction_status", "benefit_category")
+#: The kinds the tablet's page scripts show offline (exported by :func:`client_labels` into
+#: every page: only what the scripts use).
+CLIENT_KINDS = ("agreement_status", "agreement_kind", "family_status")
 
 
 def client_labels() -> dict[str, dict[str, str]]:

@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
-from fieldapp import checkpoints
+from fieldapp import checkpoints, collation
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -152,6 +152,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    collation.register_sqlite(dbapi_connection)  # ORDER BY spanish(name): Chávez, Chuquizuta
 
 
 def init_database(app: Flask) -> None:
@@ -164,6 +165,8 @@ def init_database(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
             checkpoints.init_app(app, engine)
+        elif engine.dialect.name == "postgresql":
+            collation.detect_postgresql(engine)
         if app.config.get("AUTO_MIGRATE"):
             from flask_migrate import upgrade
 

@@ -270,7 +270,7 @@ def test_the_offline_family_card_shows_statuses_in_the_users_language(client, au
     auth.login()
     config = _config(client.get("/families/").get_data(as_text=True))
     assert config["labels"]["agreement_status"]["active"] == "activo"
-    assert config["labels"]["finding"]["breached"] == "incumplido"
+    assert config["labels"]["agreement_kind"]["amendment"] == "adenda"
     assert config["timezone"] == "America/Lima"
     script = (Path(__file__).resolve().parent.parent / "static/js/families-offline.js").read_text()
     assert 'label("agreement_status", a.status)' in script

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from fieldapp.auth.access import role_required
+from fieldapp.collation import spanish
 from fieldapp.communities import bp
 from fieldapp.communities.forms import CommunityForm
 from fieldapp.communities.models import Community
@@ -26,7 +27,7 @@ def index():
         .outerjoin(Family, (Family.community_id == Community.id) & Family.voided.is_(False))
         .where(Community.voided.is_(False))
         .group_by(Community.id)
-        .order_by(Community.name)
+        .order_by(spanish(Community.name))
     ).all()
     return render_template("communities/index.html", rows=rows)
 

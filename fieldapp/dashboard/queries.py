@@ -21,6 +21,7 @@ from fieldapp.agreements.models import (
     BenefitType,
     CommitmentType,
 )
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.compliance.models import SANCTION_LEVELS, ComplianceVisit, Sanction, VisitFinding
 from fieldapp.dashboard.conditions import (
@@ -87,7 +88,7 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
         .outerjoin(fs, fs.c.community_id == Community.id)
         .where(Community.voided.is_(False), *in_community(f, Community.id))
         .group_by(Community.id, Community.code, Community.name)
-        .order_by(Community.name, Community.code)
+        .order_by(spanish(Community.name), Community.code)
     )
     if f.staff_id is not None:
         stmt = stmt.having(func.count(fs.c.family_id) > 0)

@@ -9,6 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.extensions import db
 from fieldapp.families.models import Family, normalize
@@ -25,7 +26,7 @@ def family_search(q: str | None = None, community_id: uuid.UUID | None = None,
     """
     stmt = select(Family).where(*_conditions(q, community_id, community_ids))
     return stmt.options(joinedload(Family.community)).order_by(
-        Family.head_surname, Family.head_given_names, Family.code
+        spanish(Family.head_surname), spanish(Family.head_given_names), Family.code
     )
 
 
@@ -79,6 +80,6 @@ def active_communities() -> list[Any]:
         db.session.execute(
             select(Community.id, Community.code, Community.name)
             .where(Community.voided.is_(False))
-            .order_by(Community.name)
+            .order_by(spanish(Community.name))
         )
     )
