@@ -146,6 +146,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "handshake": _l("handshake"),
         "enroll": _l("enrolment"),
     },
+    # A node's exchanges as central's log of that node names them.
+    "central_log_action": {
+        "handshake": _l("handshake"),
+        "push": _l("changes received"),
+        "pull": _l("changes sent"),
+        "enroll": _l("enrolment"),
+    },
     "direction": {
         "in": _l("received from central"),
         "out": _l("sent by this node"),

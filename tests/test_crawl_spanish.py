@@ -23,7 +23,7 @@ from html.parser import HTMLParser
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fieldapp.extensions import db
 from tests.conftest import TEST_PASSWORD, AuthActions
@@ -122,9 +122,10 @@ def _add_records(app: Flask) -> dict[str, list[str]]:
     )
     from fieldapp.families.models import Family
     from fieldapp.models import utcnow
-    from fieldapp.nodes.models import SYNC_TABLES
+    from fieldapp.nodes.models import SYNC_TABLES, Node
 
-    extra: dict[str, list[str]] = {"agreement_id": [], "family_id": [], "sanction_id": []}
+    extra: dict[str, list[str]] = {"agreement_id": [], "family_id": [], "sanction_id": [],
+                                   "node_id": []}
     with app.test_request_context():
         for status in ("draft", "signed", "active", "suspended", "completed", "terminated",
                        "superseded"):
@@ -163,9 +164,25 @@ def _add_records(app: Flask) -> dict[str, list[str]]:
         db.session.execute(SYNC_TABLES.log.insert().values(
             at=utcnow(), action="sync", ok=False, code="unreachable",
             message="unreachable: [Errno 111] Connection refused"))
-        db.session.execute(SYNC_TABLES.quarantine.insert().values(
-            direction="in", table_name="families", row_id=family.id, code="out_of_scope",
-            message="out_of_scope", payload=f'{{"id": "{family.id}"}}', created_at=utcnow()))
+        node = Node(name="Nodo Soritor", code="K7Q", app_version="1.0",
+                    last_error_code="unreachable", last_error="unreachable")
+        db.session.add(node)
+        db.session.flush()
+        node_id = node.id
+        extra["node_id"] = [str(node_id)]
+        for direction in ("push", "pull"):  # refused on central; not applied on a node
+            db.session.execute(SYNC_TABLES.quarantine.insert().values(
+                direction=direction, node_id=node_id, node_seq=7, table_name="families",
+                row_id=family.id, code="out_of_scope", message="out_of_scope",
+                payload=f'{{"id": "{family.id}"}}', created_at=utcnow()))
+        seq = (db.session.execute(select(func.max(SYNC_TABLES.outbox.c.seq))).scalar() or 0) + 1
+        db.session.execute(SYNC_TABLES.outbox.insert().values(  # refused by central
+            seq=seq, table_name="families", row_id=family.id, op="U", captured_at=utcnow(),
+            status="quarantined", error_code="out_of_scope", error_message="out_of_scope",
+            done_at=utcnow()))
+        db.session.execute(SYNC_TABLES.log.insert().values(
+            at=utcnow(), node_id=node_id, action="push", ok=False, code="sequence_gap",
+            message="expected 5", detail={"pushed": 0}))
         db.session.commit()
     return extra
 
