@@ -49,6 +49,8 @@ def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
 
+    # One time zone for the program: Flask-Babel's follows PROGRAM_TIMEZONE.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["PROGRAM_TIMEZONE"]
     instance_path = Path(app.instance_path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(instance_path)

@@ -99,9 +99,10 @@ class DefaultConfig:
 
     #: Interface language before a user chooses one (Spanish first).
     BABEL_DEFAULT_LOCALE = "es"
-    #: The program's time zone: "today" (no future deliveries, visits, paper signatures), the
-    #: dashboard's days, registration days.
-    BABEL_DEFAULT_TIMEZONE = "America/Lima"
+    #: The program's time zone: every time shown or printed is in it (never UTC; times are
+    #: stored in UTC), and "today" (no future deliveries, visits, paper signatures), the
+    #: dashboard's days, registration days follow it. ``BABEL_DEFAULT_TIMEZONE`` follows it.
+    PROGRAM_TIMEZONE = "America/Lima"
     #: Interface languages offered.
     LANGUAGES = ("es", "en")
 

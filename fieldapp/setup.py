@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
-from fieldapp import checkpoints
+from fieldapp import checkpoints, collation
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -106,6 +106,9 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint and the login gate that guards them."""
+    from fieldapp.audit.readable import register_record_names
+
+    register_record_names(app, audit_record_names)
     from fieldapp.admin import bp as admin_bp
     from fieldapp.auth import bp as auth_bp
     from fieldapp.auth.access import install_login_gate
@@ -152,6 +155,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    collation.register_sqlite(dbapi_connection)  # ORDER BY spanish(name): Chávez, Chuquizuta
 
 
 def init_database(app: Flask) -> None:
@@ -164,6 +168,8 @@ def init_database(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
             checkpoints.init_app(app, engine)
+        elif engine.dialect.name == "postgresql":
+            collation.detect_postgresql(engine)
         if app.config.get("AUTO_MIGRATE"):
             from flask_migrate import upgrade
 
@@ -171,3 +177,34 @@ def init_database(app: Flask) -> None:
     from fieldapp.installation import check_role
 
     check_role(app)  # a field process must not write into central's database, nor the reverse
+
+
+def audit_record_names(locale: str) -> dict[str, tuple[Any, Any]]:
+    """How the history pages name a record each reference column points at (registered with
+    :func:`fieldapp.audit.readable.register_record_names`: the app factory knows every domain,
+    the audit log none)."""
+    from fieldapp.agreements.models import Agreement, BenefitType, CommitmentType
+    from fieldapp.auth.models import User
+    from fieldapp.communities.models import Community
+    from fieldapp.compliance.models import ComplianceVisit
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.families.models import Family
+    from fieldapp.nodes.models import Node
+    from fieldapp.trainings.models import TrainingSession
+
+    family = (Family, lambda f: f"{f.head_name} ({f.code})")
+    agreement = (Agreement, lambda a: a.number)
+    user = (User, lambda u: u.full_name)
+    delivery = (Delivery, lambda d: d.code)
+    return {
+        "family_id": family, "agreement_id": agreement, "supersedes_id": agreement,
+        "community_id": (Community, lambda c: c.name),
+        "visit_id": (ComplianceVisit, lambda v: v.code),
+        "delivery_id": delivery, "reverses_id": delivery, "suspected_duplicate_of_id": delivery,
+        "session_id": (TrainingSession, lambda s: s.code),
+        "benefit_type_id": (BenefitType, lambda b: b.name(locale)),
+        "commitment_type_id": (CommitmentType, lambda c: c.text(locale)),
+        "created_by_id": user, "monitor_id": user, "decided_by_id": user,
+        "delivered_by_id": user, "trainer_id": user,
+        "node_id": (Node, lambda n: n.code),
+    }

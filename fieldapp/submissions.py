@@ -18,19 +18,20 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, flash, jsonify, redirect
+from flask import Response, flash, jsonify, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from fieldapp.errors import AppError, wants_json
 from fieldapp.extensions import db
+from fieldapp.formatting import program_timezone
 
 #: Shown above a form a client sent with errors (JSON clients get it as the error message).
 INVALID_MESSAGE = _l("Please correct the marked fields. Nothing was saved yet.")
 
 
 def _program_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "America/Lima")
+    return ZoneInfo(program_timezone())
 
 
 def local_today() -> date:

@@ -11,6 +11,7 @@ from cyclekit import SIGNATURE, catalogue, draft_form, login, seed, sign_form
 from sqlalchemy import or_, select
 
 from fieldapp.extensions import db
+from tests.test_crawl_spanish import findings, visible_text
 
 JSON = {"Accept": "application/json"}
 
@@ -96,7 +97,7 @@ def test_coordinator_reads_family_and_agreement_history(app, family):
     page = coordinator.get(f"/audit/families/{family}").get_data(as_text=True)
     assert "Historial de auditoría" in page
     for needle in ("entrega anulada", "sanción confirmada", "asistencia registrada", "activado",
-                   "cycle-coordinator", "cycle-field-staff", "00000000"):
+                   "cycle-coordinator", "cycle-field-staff", "<td>TST</td>"):  # the node's code
         assert needle in page, needle
     assert "Botiquín duplicado" in page
     agreement_page = coordinator.get(f"/audit/agreements/{agreement_id}").get_data(as_text=True)
@@ -108,6 +109,25 @@ def test_coordinator_reads_family_and_agreement_history(app, family):
         as_text=True)
     assert f"/audit/families/{family}" not in staff.get(f"/families/{family}").get_data(
         as_text=True)
+
+
+def test_history_reads_as_words_not_keys_json_or_ids(app, family):
+    """Field names labelled, records by code, statuses and results in Spanish, times in Lima."""
+    staff, coordinator, agreement_id = _whole_cycle(app, family)
+    page = coordinator.get(f"/audit/agreements/{agreement_id}").get_data(as_text=True)
+    assert "<dt>Estado</dt>" in page
+    assert "<del>borrador</del> → <ins>firmado</ins>" in page
+    text = visible_text(page)
+    assert "draft" not in text
+    assert "status" not in text
+    assert "{" not in text
+    family_page = coordinator.get(f"/audit/families/{family}").get_data(as_text=True)
+    assert "<dt>Integrantes del hogar</dt>" in family_page
+    text = visible_text(family_page)
+    assert "breached" not in text
+    assert "incumplido" in text
+    text = text.replace("Test field_staff", "")  # the test user's full name
+    assert findings(text, set()) == [], findings(text, set())  # no UUID, key or ISO time
 
 
 def test_field_staff_cannot_read_audit_history(app, family):

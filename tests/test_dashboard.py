@@ -584,6 +584,8 @@ def test_summary_pdf_is_one_page_with_the_figures(
     assert "Resumen del programa" in words
     assert "familias registradas" in words
     assert "Total " + " ".join(str(n) for n in total) in words
+    assert "UTC" not in words  # printed at a time of the program's zone (America/Lima)
+    assert re.search(r"Impreso el \d{1,2} \w+\.? \d{4}, \d{1,2}:\d{2}", words), words[-300:]
     fonts = {str(f) for page in reader.pages for f in page["/Resources"]["/Font"].values()}
     assert fonts  # embedded TrueType (Vera) rather than the base-14 fonts
     base = {

@@ -88,3 +88,42 @@ def test_translations_keep_placeholders_and_hold_no_english_message():
         for string in strings:
             assert set(re.findall(r"%\(\w+\)[sd]", string)) == wanted, ids[0]
             assert not any(e in string for e in english if e != ids[0]), ids[0]
+
+
+def test_a_count_in_a_sentence_is_grouped_like_every_number(app):
+    """"1,033 familias" in a sentence, as the |number filter writes it (not "1033 familias")."""
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        render = app.jinja_env.from_string(
+            "{{ ngettext('%(num)d family', '%(num)d families', n) }} · {{ n|number }} · "
+            "{{ ngettext('%(num)d agreement due for renewal in the next %(days)d days', "
+            "'%(num)d agreements due for renewal in the next %(days)d days', n, days=30) }}"
+        ).render
+        with force_locale(select_locale_for("es")):
+            assert render(n=1033) == ("1,033 familias · 1,033 · 1,033 acuerdos por renovar en "
+                                      "los próximos 30 días")
+            assert render(n=1).startswith("1 familia · 1 ·")
+        with force_locale("en"):
+            assert render(n=1033).startswith("1,033 families · 1,033")
+
+
+def test_times_are_shown_in_the_program_time_zone_never_utc(app):
+    """A signature at 01:30 UTC on 6 March is 20:30 on 5 March in Lima: page and PDF agree."""
+    from datetime import UTC, datetime
+
+    from flask_babel import force_locale
+
+    from fieldapp.printing.layout import fmt_date
+
+    assert app.config["PROGRAM_TIMEZONE"] == "America/Lima"
+    at = datetime(2026, 3, 6, 1, 30, tzinfo=UTC)
+    with app.test_request_context():
+        render = app.jinja_env.from_string("{{ at|datetime('medium') }} | {{ at|date }}").render
+        with force_locale(select_locale_for("es")):
+            text = render(at=at)
+    assert text == "5 mar. 2026, 8:30:00\u202fp.\u202fm. | 5 mar. 2026"
+    with app.app_context():
+        assert fmt_date(at, "es_PE", tz=app.config["PROGRAM_TIMEZONE"]) == "5 de marzo de 2026"
+        app.config["PROGRAM_TIMEZONE"] = "UTC"  # the setting is the one source
+        assert fmt_date(at, "es_PE") == "6 de marzo de 2026"

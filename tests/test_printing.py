@@ -36,6 +36,7 @@ from fieldapp.agreements.models import (
     CommitmentType,
     Signature,
 )
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
@@ -494,7 +495,8 @@ def test_family_qr_cards_hold_the_family_code(central: Flask, coordinator: Any,
     with central.app_context():
         first_page = [f.code for f in db.session.execute(
             select(Family).where(Family.community_id == family.community_id)
-            .order_by(Family.head_surname, Family.head_given_names, Family.code)).scalars()][:10]
+            .order_by(spanish(Family.head_surname), spanish(Family.head_given_names),
+                      Family.code)).scalars()][:10]  # Spanish order (fieldapp.collation)
     assert qr_codes(sheet, tmp_path, grid=(2, 5)) == first_page
 
 

@@ -4,6 +4,7 @@ test-artifacts/screenshots/ for review."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import uuid
@@ -621,6 +622,11 @@ def test_family_search_and_qr_work_offline(site: LiveServer, tablet: Any) -> Non
     assert page.url.endswith("/families/" + fid)
     page.wait_for_selector("#offline-family:not([hidden])")  # not stored: the offline card
     assert code in page.inner_text("#offline-family")
+    # Its agreements' statuses in Spanish, from the label table (was "AM-… (active)").
+    agreements = page.inner_text(".offline-family-agreements")
+    assert "(" in agreements, agreements
+    assert not re.search(r"\((draft|signed|active|suspended|completed|terminated|superseded)\)",
+                         agreements), agreements
     screenshot(page, "11-family-card-offline")
 
     page.goto(site.url + "/pwa/scan")

@@ -260,3 +260,18 @@ def test_visit_form_without_a_family_builds_its_rows_on_the_tablet(client, auth)
                     headers={"Accept": "application/json"})
     assert r.status_code == 422
     assert r.json["error"]["message"] == "Elija la familia."
+
+
+def test_the_offline_family_card_shows_statuses_in_the_users_language(client, auth):
+    """The page scripts get the label table (fieldapp/labels.py) and show a stored agreement's
+    status through it: "AM-2026-0001 (activo)", never "(active)"."""
+    from pathlib import Path
+
+    auth.login()
+    config = _config(client.get("/families/").get_data(as_text=True))
+    assert config["labels"]["agreement_status"]["active"] == "activo"
+    assert config["labels"]["agreement_kind"]["amendment"] == "adenda"
+    assert config["timezone"] == "America/Lima"
+    script = (Path(__file__).resolve().parent.parent / "static/js/families-offline.js").read_text()
+    assert 'label("agreement_status", a.status)' in script
+    assert '" (" + a.status + ")"' not in script

@@ -24,6 +24,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from fieldapp.agreements.models import BenefitType
 from fieldapp.forms import CreateForm, RangedIntegerField
+from fieldapp.labels import LABELS
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -154,12 +155,4 @@ class BenefitTypeForm(FlaskForm):
     active = BooleanField(_l("Offered in new agreements"), default=True)
 
 
-CATEGORY_LABELS = {
-    "training": _l("Training"),
-    "technical_assistance": _l("Technical assistance"),
-    "educational_materials": _l("Educational materials"),
-    "medical_supplies": _l("Medical supplies"),
-    "seedlings": _l("Seedlings"),
-    "cookstove": _l("Improved cookstove"),
-    "other": _l("Other"),
-}
+CATEGORY_LABELS = LABELS["benefit_category"]

@@ -23,6 +23,7 @@ from fieldapp.agreements.content import content_verifies
 from fieldapp.agreements.models import Agreement, AgreementBenefit, AgreementCommitment
 from fieldapp.errors import AppError, TransitionRefused
 from fieldapp.extensions import db
+from fieldapp.labels import LABELS
 
 #: Legal status changes through :func:`fieldapp.agreements.operations.change_status`.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -196,20 +197,8 @@ def status_label(status: str) -> Any:
     return STATUS_LABELS.get(status, status)
 
 
-STATUS_LABELS = {
-    "draft": _l("draft"),
-    "signed": _l("signed"),
-    "active": _l("active"),
-    "suspended": _l("suspended"),
-    "completed": _l("completed"),
-    "terminated": _l("terminated"),
-    "superseded": _l("superseded"),
-}
-KIND_LABELS = {
-    "original": _l("original"),
-    "amendment": _l("amendment"),
-    "renewal": _l("renewal"),
-}
+STATUS_LABELS = LABELS["agreement_status"]
+KIND_LABELS = LABELS["agreement_kind"]
 
 
 def _was_signed(state: Any) -> bool:

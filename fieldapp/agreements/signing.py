@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from fieldapp.agreements.content import canonical_content, content_hash, content_verifies
@@ -17,6 +16,7 @@ from fieldapp.audit.operations import record, snapshot
 from fieldapp.auth.access import check_write_scope
 from fieldapp.errors import TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
+from fieldapp.formatting import program_timezone
 from fieldapp.forms import parse_position
 from fieldapp.models import utcnow
 from fieldapp.submissions import local_today
@@ -40,7 +40,7 @@ def _signing_time_and_images(agreement: Agreement, mode: str, data: dict[str, An
             raise ValidationFailed(_l("Enter the date written on the paper."), field="paper_date")
         if day > local_today():
             raise ValidationFailed(_l("The date cannot be in the future."), field="paper_date")
-        zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "America/Lima")
+        zone = ZoneInfo(program_timezone())
         signed_at = datetime.combine(day, time(12, 0), tzinfo=zone).astimezone(UTC)
         images = {"family": None, "staff": None, "witness": None}
     else:

@@ -7,47 +7,25 @@ import uuid
 from typing import Any
 
 from flask import abort, current_app, render_template
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from fieldapp.audit import bp
 from fieldapp.audit.models import AuditEntry
+from fieldapp.audit.readable import changes, node_name, readable_value, row_name
 from fieldapp.audit.subjects import load_subject, related_ids
 from fieldapp.auth.access import role_required
 from fieldapp.extensions import db
 from fieldapp.forms import page_arg
+from fieldapp.labels import LABELS
 
-ACTION_LABELS = {
-    "create": _l("created"),
-    "update": _l("changed"),
-    "discard": _l("draft discarded"),
-    "amend": _l("amendment drafted"),
-    "renew": _l("renewal drafted"),
-    "reverse": _l("delivery reversed"),
-    "status:signed": _l("signed"),
-    "status:active": _l("activated"),
-    "status:suspended": _l("suspended"),
-    "status:completed": _l("completed"),
-    "status:terminated": _l("terminated"),
-    "status:superseded": _l("superseded by an amendment"),
-    "attendance:add": _l("attendance recorded"),
-    "attendance:remove": _l("attendance removed"),
-    "sanction:propose": _l("sanction proposed"),
-    "sanction:confirm": _l("sanction confirmed"),
-    "sanction:dismiss": _l("sanction dismissed"),
-}
-ENTITY_LABELS = {
-    "families": _l("family"),
-    "agreements": _l("agreement"),
-    "signatures": _l("signature"),
-    "benefit_deliveries": _l("delivery"),
-    "attendance": _l("attendance"),
-    "training_sessions": _l("training session"),
-    "compliance_visits": _l("compliance visit"),
-    "sanctions": _l("sanction"),
-    "commitment_types": _l("catalogue commitment"),
-    "benefit_types": _l("catalogue benefit"),
-}
+ACTION_LABELS = LABELS["audit_action"]
+ENTITY_LABELS = LABELS["record"]
+
+
+bp.add_app_template_global(changes, "audit_changes")
+bp.add_app_template_global(node_name, "audit_node")
+bp.add_app_template_global(row_name, "row_name")
+bp.add_app_template_global(readable_value, "readable_value")
 
 
 @bp.app_template_global()

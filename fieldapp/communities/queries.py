@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.extensions import db
 
@@ -31,7 +32,7 @@ def register_family_counter(app: Flask, counter: FamilyCounter) -> None:
 def communities_with_family_counts() -> list[tuple[Community, int]]:
     """Every community not voided, by name, with its number of families (0 when none)."""
     communities = db.session.execute(
-        select(Community).where(Community.voided.is_(False)).order_by(Community.name)
+        select(Community).where(Community.voided.is_(False)).order_by(spanish(Community.name))
     ).scalars().all()
     counter: FamilyCounter | None = current_app.extensions.get(FAMILY_COUNTER_KEY)
     counts: dict[Any, int] = counter() if counter is not None else {}

@@ -12,6 +12,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -34,6 +35,7 @@ from fieldapp.compliance.rules import LEVEL_LABELS, SANCTION_MEMORY_DAYS, next_l
 from fieldapp.errors import AppError, TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.formatting import format_day
 from fieldapp.forms import parse_position
 from fieldapp.models import new_id, utcnow
 from fieldapp.submissions import local_today
@@ -115,15 +117,19 @@ def record_visit(family: Family, agreement: Agreement | None, data: dict[str, An
     )
     db.session.add(visit)
     results = {}
+    breached = []
+    english = str(get_locale() or "es").startswith("en")
     for commitment in commitments:
         result, note = findings.get(commitment.id, ("not_checked", None))
         db.session.add(VisitFinding(visit_id=visit.id, agreement_commitment_id=commitment.id,
                                     result=result, notes=(note or "").strip() or None))
         results[commitment.commitment_type.code] = result
+        if result == "breached":  # the reason names the commitment in words, never its code
+            breached.append(commitment.text_en if english else commitment.text_es)
     record("create", visit, after={**snapshot_visit(visit), "findings": results},
            family_id=family.id)
-    if "breached" in results.values():
-        propose_sanction(visit, agreement, [c for c, r in results.items() if r == "breached"])
+    if breached:
+        propose_sanction(visit, agreement, breached)
     return visit
 
 
@@ -160,7 +166,10 @@ def highest_confirmed(family_id: uuid.UUID, on: date) -> str | None:
 
 def propose_sanction(visit: ComplianceVisit, agreement: Agreement,
                      breached: list[str]) -> Sanction | None:
-    """Propose the next graduated sanction for a breach, unless one already awaits a decision."""
+    """Propose the next graduated sanction for a breach, unless one already awaits a decision.
+
+    :param breached: the texts of the commitments breached, as the family's agreement words them.
+    """
     pending = db.session.execute(
         select(Sanction).where(Sanction.agreement_id == agreement.id,
                                Sanction.status == "proposed", Sanction.voided.is_(False)).limit(1)
@@ -172,7 +181,7 @@ def propose_sanction(visit: ComplianceVisit, agreement: Agreement,
         family_id=visit.family_id, agreement_id=agreement.id, visit_id=visit.id, level=level,
         status="proposed",
         reason=str(_l("Breach found on visit %(code)s (%(date)s): %(what)s.", code=visit.code,
-                      date=visit.visited_on.isoformat(), what=", ".join(breached))),
+                      date=format_day(visit.visited_on), what="; ".join(breached))),
     )
     db.session.add(sanction)
     record("sanction:propose", sanction, family_id=visit.family_id)

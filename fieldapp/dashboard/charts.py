@@ -285,35 +285,25 @@ def dashboard_charts(data: dict, status_labels: dict[str, str]) -> dict[str, Mar
     return charts
 
 
+def _headings(kind: str) -> dict[str, str]:
+    """A kind of the label table (fieldapp/labels.py) as chart headings (capitalised)."""
+    from fieldapp.labels import LABELS
+
+    return {key: (lambda text: text[:1].upper() + text[1:])(str(value))
+            for key, value in LABELS[kind].items()}
+
+
 def agreement_status_labels() -> dict[str, str]:
     """Agreement statuses in the reader's language."""
-    from flask_babel import gettext as _
-
-    return {
-        "draft": _("Draft"),
-        "signed": _("Signed"),
-        "active": _("Active"),
-        "suspended": _("Suspended"),
-        "completed": _("Completed"),
-        "terminated": _("Terminated"),
-        "superseded": _("Replaced"),
-    }
+    return _headings("agreement_status")
 
 
 def finding_labels_list() -> list[str]:
     """Finding results in the reader's language, in chart order."""
-    from flask_babel import gettext as _
-
-    return [_("Met"), _("Partly met"), _("Breached"), _("Not checked")]
+    labels = _headings("finding")
+    return [labels[r] for r in ("met", "partial", "breached", "not_checked")]
 
 
 def sanction_level_labels() -> dict[str, str]:
     """Sanction levels in the reader's language."""
-    from flask_babel import gettext as _
-
-    return {
-        "warning": _("Warning"),
-        "reduced_benefits": _("Reduced benefits"),
-        "suspension": _("Suspension"),
-        "termination": _("Termination"),
-    }
+    return _headings("sanction_level")

@@ -29,6 +29,11 @@ class Col:
     label: Any
     expr: Any
     kind: str = "text"  # text, int, decimal, date, datetime, bool, uuid
+    #: The kind of label (fieldapp/labels.py) its stored values are shown with on screen;
+    #: exports keep the stored values (stable for scripts).
+    labels: str | None = None
+    #: An identifier (a catalogue code) shown as it is, never translated.
+    verbatim: bool = False
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def _findings_cols() -> list[Col]:
         *family_cols(),
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("commitment_code", _l("Commitment"), CommitmentType.code),
-        Col("result", _l("Result"), VisitFinding.result),
+        Col("result", _l("Result"), VisitFinding.result, labels="finding"),
         Col("notes", _l("Notes"), VisitFinding.notes),
     ]
 
@@ -176,8 +176,8 @@ def _sanctions_cols(f: Filters | None = None) -> list[Col]:
         *family_cols(),
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("visit_code", _l("Visit"), ComplianceVisit.code),
-        Col("level", _l("Level"), Sanction.level),
-        Col("status", _l("Status"), Sanction.status),
+        Col("level", _l("Level"), Sanction.level, labels="sanction_level"),
+        Col("status", _l("Status"), Sanction.status, labels="sanction_status"),
         Col("reason", _l("Reason"), Sanction.reason),
         Col("created_at", _l("Proposed"), Sanction.created_at, "datetime"),
         Col("decided_at", _l("Decided"), Sanction.decided_at, "datetime"),

@@ -85,7 +85,7 @@ def _expiring_cols() -> list[Col]:
     return [
         Col("agreement_id", _l("Agreement id"), Agreement.id, "uuid"),
         Col("agreement_number", _l("Agreement"), Agreement.number),
-        Col("status", _l("Status"), Agreement.status),
+        Col("status", _l("Status"), Agreement.status, labels="agreement_status"),
         Col("period_end", _l("Ends"), Agreement.period_end, "date"),
         *family_cols(),
     ]
@@ -140,9 +140,9 @@ def _owed_parts(f: Filters) -> tuple[Any, Any, list[Col]]:
     got = func.coalesce(delivered.c.quantity, 0)
     cols = [
         Col("agreement_number", _l("Agreement"), Agreement.number),
-        Col("agreement_status", _l("Status"), Agreement.status),
+        Col("agreement_status", _l("Status"), Agreement.status, labels="agreement_status"),
         *family_cols(),
-        Col("benefit_code", _l("Benefit code"), BenefitType.code),
+        Col("benefit_code", _l("Benefit code"), BenefitType.code, verbatim=True),
         Col("benefit_name", _l("Benefit"), BenefitType.name_es),
         Col("unit", _l("Unit"), promised.c.unit),
         Col("promised", _l("Promised"), promised.c.quantity, "decimal"),
@@ -257,14 +257,14 @@ def _duplicates_parts(f: Filters) -> tuple[Any, list[Col]]:
         Col("delivery_code", _l("Delivery"), Delivery.code),
         Col("delivered_on", _l("Date"), Delivery.delivered_on, "date"),
         *family_cols(),
-        Col("benefit_code", _l("Benefit code"), BenefitType.code),
+        Col("benefit_code", _l("Benefit code"), BenefitType.code, verbatim=True),
         Col("quantity", _l("Quantity"), Delivery.quantity, "decimal"),
         Col("unit", _l("Unit"), Delivery.unit),
         Col("delivered_by_name", _l("Delivered by"), Delivery.delivered_by_name),
         Col("twin_code", _l("Other delivery"), _Twin.code),
         Col("twin_delivered_on", _l("Other delivery's date"), _Twin.delivered_on, "date"),
         Col("twin_delivered_by_name", _l("Other delivery by"), _Twin.delivered_by_name),
-        Col("reason", _l("Why it is suspected"), pairs.c.reason),
+        Col("reason", _l("Why it is suspected"), pairs.c.reason, labels="duplicate_reason"),
     ]
     return pairs, cols
 

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from fieldapp.auth.models import User
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.queries import sanctions, totals
@@ -83,7 +84,7 @@ def filter_choices() -> dict[str, list[Any]]:
     communities = db.session.execute(
         select(Community.id, Community.name)
         .where(Community.voided.is_(False))
-        .order_by(Community.name)
+        .order_by(spanish(Community.name))
     ).all()
     staff = db.session.execute(
         select(User.id, User.full_name).where(User.active.is_(True)).order_by(User.full_name)

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.charts import STATUS_COLOURS
 from fieldapp.dashboard.filters import Filters
@@ -84,7 +85,7 @@ def map_data(f: Filters) -> tuple[list[Point], list[tuple[str, float, float, int
             .join(Community, Community.id == Family.community_id)
             .where(*located)
             .group_by(Community.id, Community.name)
-            .order_by(Community.name)
+            .order_by(spanish(Community.name))
         )
     ]
     unlocated = db.session.scalar(

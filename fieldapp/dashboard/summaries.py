@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 
 from fieldapp.agreements.models import AGREEMENT_STATUSES, CommitmentType
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.dashboard import queries as q
 from fieldapp.dashboard.conditions import RENEWABLE_STATUSES, drafted_by_staff, in_community
@@ -128,7 +129,7 @@ def families_by_community(f: Filters) -> list[dict[str, Any]]:
         .select_from(Community)
         .outerjoin(figures, figures.c.community_id == Community.id)
         .where(Community.voided.is_(False), *_community(f, Community.id))
-        .order_by(Community.name, Community.code)
+        .order_by(spanish(Community.name), Community.code)
     )
     if f.staff_id is not None:
         stmt = stmt.where(figures.c.registered > 0)

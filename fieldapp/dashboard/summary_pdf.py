@@ -27,6 +27,7 @@ from reportlab.platypus import (
 )
 
 from fieldapp.dashboard.numbers import fmt
+from fieldapp.formatting import format_when
 from fieldapp.printing.fonts import register_fonts
 
 GREEN = colors.HexColor("#1f5f3a")
@@ -294,7 +295,7 @@ def build_summary_pdf(
     ]
     story.append(Spacer(1, 4))
     story.append(_table(rows, [width * 0.52] + [width * 0.12] * 4, regular, bold))
-    printed = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    printed = format_when(datetime.now(UTC), "medium", locale=locale)  # in the program's zone
     story.append(Spacer(1, 6))
     story.append(
         Paragraph(

@@ -16,7 +16,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
 from jinja2 import pass_context
 
 from fieldapp.auth.access import role_required
@@ -34,6 +33,7 @@ from fieldapp.dashboard.lists import LISTS, page
 from fieldapp.dashboard.numbers import fmt, request_marks
 from fieldapp.dashboard.rows import community_rows
 from fieldapp.errors import NotFound, ValidationFailed
+from fieldapp.labels import LABELS
 
 
 def _locale() -> str:
@@ -43,12 +43,7 @@ def _locale() -> str:
 
 
 def _status_labels() -> dict[str, str]:
-    return {
-        "compliant": _("Compliant"),
-        "non_compliant": _("Not compliant"),
-        "not_visited": _("Not visited yet"),
-        "no_agreement": _("No agreement in force"),
-    }
+    return {key: str(value) for key, value in LABELS["compliance_status"].items()}
 
 
 def _quick_links() -> list[tuple[str, dict[str, str]]]:

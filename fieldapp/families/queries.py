@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.errors import NotFound
 from fieldapp.extensions import db
@@ -27,7 +28,7 @@ def family_search(q: str | None = None, community_id: uuid.UUID | None = None,
     """
     stmt = select(Family).where(*_conditions(q, community_id, community_ids))
     return stmt.options(joinedload(Family.community)).order_by(
-        Family.head_surname, Family.head_given_names, Family.code
+        spanish(Family.head_surname), spanish(Family.head_given_names), Family.code
     )
 
 
@@ -133,6 +134,6 @@ def active_communities() -> list[Any]:
         db.session.execute(
             select(Community.id, Community.code, Community.name)
             .where(Community.voided.is_(False))
-            .order_by(Community.name)
+            .order_by(spanish(Community.name))
         )
     )

@@ -24,7 +24,7 @@ def _translated(lang: str, build: Callable[[], dict[str, str]]) -> dict[str, Any
     labels["_lang"] = lang
     labels["_locale"] = FORMAT_LOCALES[lang]
     labels["_program"] = current_app.config["PROGRAM_NAME"]
-    labels["_tz"] = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    labels["_tz"] = current_app.config["PROGRAM_TIMEZONE"]
     return labels
 
 

@@ -12,10 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT
@@ -25,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
+from fieldapp.formatting import format_day, format_number
 from fieldapp.printing.fonts import BOLD, ITALIC, REGULAR, register_fonts
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -100,11 +98,7 @@ def fmt_date(value: date | datetime | str | None, locale: str, fmt: str = "long"
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    if isinstance(value, datetime):
-        if tz and value.tzinfo is not None:
-            value = value.astimezone(ZoneInfo(tz))
-        value = value.date()
-    return format_date(value, fmt, locale=locale)
+    return format_day(value, fmt, locale=locale, tz=tz)
 
 
 def fmt_quantity(value: Decimal | str | float | int, locale: str) -> str:
@@ -112,7 +106,7 @@ def fmt_quantity(value: Decimal | str | float | int, locale: str) -> str:
     number = Decimal(str(value))
     if number == number.to_integral_value():
         number = number.quantize(Decimal(1))
-    return format_decimal(number, locale=locale)
+    return format_number(number, locale=locale)
 
 
 class PageCountCanvas(Canvas):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from fieldapp.agreements.content import canonical_content
 from fieldapp.agreements.models import Agreement, Signature
+from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
@@ -113,8 +114,9 @@ def agreements_query(community: Community | None = None, family: Family | None =
         .join(Family, Agreement.family_id == Family.id)
         .join(Community, Family.community_id == Community.id)
         .where(Agreement.voided.is_(False), Agreement.status.in_(statuses))
-        .order_by(Community.name, Family.head_surname, Family.head_given_names, Family.code,
-                  Agreement.year, Agreement.version_no, Agreement.number)
+        .order_by(spanish(Community.name), spanish(Family.head_surname),
+                  spanish(Family.head_given_names), Family.code, Agreement.year,
+                  Agreement.version_no, Agreement.number)
     )
     if community is not None:
         stmt = stmt.where(Family.community_id == community.id)
@@ -196,7 +198,7 @@ def community_families(community: Community) -> list[Family]:
         select(Family)
         .where(Family.community_id == community.id, Family.voided.is_(False),
                Family.status != "withdrawn")
-        .order_by(Family.head_surname, Family.head_given_names, Family.code)
+        .order_by(spanish(Family.head_surname), spanish(Family.head_given_names), Family.code)
     ).scalars())
 
 

@@ -11,6 +11,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from fieldapp.labels import client_labels
 from fieldapp.pwa import bp
 from fieldapp.pwa.shell import shell_version
 
@@ -98,6 +99,8 @@ def pwa_context() -> dict[str, Any]:
             "sendTimeoutMs": int(current_app.config["PWA_SEND_TIMEOUT_MS"]),
             "intervalMs": int(current_app.config["PWA_REPLAY_INTERVAL_MS"]),
             "strings": client_strings(),
+            "labels": client_labels(),
+            "timezone": current_app.config["PROGRAM_TIMEZONE"],
         }
 
     return {"pwa_config": pwa_config}

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from fieldapp.collation import spanish
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.submissions import local_date
@@ -65,7 +66,7 @@ def attendance_sheet(session: TrainingSession) -> list[SheetRow]:
         .where(Family.voided.is_(False),
                or_(Family.community_id == session.community_id,
                    Family.id.in_(list(attendance)) if attendance else False))
-        .order_by(Family.head_surname, Family.head_given_names, Family.code)
+        .order_by(spanish(Family.head_surname), spanish(Family.head_given_names), Family.code)
     ).scalars()
     return [
         SheetRow(f, f.id in attendance,

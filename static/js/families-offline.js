@@ -8,6 +8,7 @@
   if (!P || !Core) return;
   var cfg = P.cfg;
   var t = P.t;
+  var label = P.label;
   var el = P.el;
   var when = P.when;
 
@@ -125,7 +126,7 @@
         card.querySelector(".offline-family-community").textContent = r[0] ? r[0].name : "";
         card.querySelector(".offline-family-dni").textContent = f.dni || "—";
         card.querySelector(".offline-family-agreements").textContent = r[1].map(function (a) {
-          return a.number + " (" + a.status + ")";
+          return a.number + " (" + label("agreement_status", a.status) + ")";
         }).join(", ") || "—";
         card.querySelectorAll("[data-family-href]").forEach(function (link) {
           link.href = link.dataset.familyHref + encodeURIComponent(f.id);

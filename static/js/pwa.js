@@ -21,6 +21,13 @@
     return text;
   }
 
+  // A stored value (a status, a result) as a person reads it: fieldapp/labels.py's table,
+  // exported in the request's language; an unknown value is shown as it is.
+  function label(kind, value) {
+    var table = (cfg.labels || {})[kind] || {};
+    return table[value] || value;
+  }
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -35,6 +42,7 @@
     var d = new Date(ts);
     var sameDay = new Date().toDateString() === d.toDateString();
     var opts = sameDay ? { hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    if (cfg.timezone) opts.timeZone = cfg.timezone;  // the program's zone, as on the pages
     return d.toLocaleString(document.documentElement.lang || "es", opts);
   }
 
@@ -533,7 +541,7 @@
   // ---------- start ----------
 
   window.fieldappPwa = {
-    cfg: cfg, t: t, el: el, when: when, tick: tick, renderBadge: renderBadge, fill: fill,
+    cfg: cfg, t: t, label: label, el: el, when: when, tick: tick, renderBadge: renderBadge, fill: fill,
     showStatus: showStatus
   };
 

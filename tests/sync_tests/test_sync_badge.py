@@ -91,7 +91,7 @@ def test_the_badge_caps_a_large_outbox_and_the_sync_page_keeps_the_exact_figure(
     assert 'class="sync-badge sync-pending"' in page
     assert _badge(page) == "1,000+ cambios por enviar"  # Peruvian Spanish groups with a comma
     sync_page = client.get("/nodes/sync").get_data(as_text=True)
-    assert re.search(rf"data-pending>{exact}<", sync_page)  # the node's own page: exact
+    assert re.search(rf"data-pending>{exact:,}<", sync_page)  # the node's own page: exact
     assert client.post("/auth/language/en").status_code == 302
     page = client.get("/families/").get_data(as_text=True)
     assert _badge(page) == "1,000+ changes to send"
@@ -102,7 +102,7 @@ def test_the_badge_is_exact_at_the_cap_itself(app, client, auth):
     auth.login()
     _add_pending(app, BADGE_PENDING_CAP)
     assert _badge(client.get("/families/").get_data(as_text=True)) == (
-        f"{BADGE_PENDING_CAP} cambios por enviar")
+        f"{BADGE_PENDING_CAP:,} cambios por enviar")  # grouped like "1,000+"
     _add_pending(app, 1)
     assert _badge(client.get("/families/").get_data(as_text=True)) == "1,000+ cambios por enviar"
 
