@@ -566,7 +566,8 @@ def test_summary_pdf_is_one_page_with_the_figures(
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
-    assert len(reader.pages) == 1
+    # The figures fill page 1; page 2 holds their definitions (see the next test).
+    assert len(reader.pages) == 2
     words = " ".join(reader.pages[0].extract_text().split())
     table = expected(dash_app, Period("2026-01", "2026-10")).by_community()
     total = [
@@ -591,6 +592,52 @@ def test_summary_pdf_is_one_page_with_the_figures(
         for k in page["/Resources"]["/Font"]
     }
     assert all("Vera" in str(b) for b in base)
+
+
+def test_summary_pdf_headers_whole_definitions_page_and_local_time(
+    dash_app: Flask, coordinator: FlaskClient
+) -> None:
+    """No header word split mid-word, the footer's page 2 exists, and the time is Lima's."""
+    import io
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from pypdf import PdfReader
+
+    before = datetime.now(UTC)
+    response = coordinator.get("/dashboard/summary.pdf", query_string=YEAR)
+    after = datetime.now(UTC)
+    reader = PdfReader(io.BytesIO(response.data))
+    first = reader.pages[0].extract_text()
+    tokens = set(first.split())
+    headers = (
+        "Comunidad Registrado Acuerdo activo Cumplen No cumplen Recibieron beneficios "
+        "Beneficio Unidad Prometido Entregado a la fecha En el periodo "
+        "Compromiso Cumple en parte Tasa de cumplimiento"
+    )
+    for word in headers.split():
+        assert word in tokens, f"header word {word!r} is split or missing"
+    assert "cu" not in tokens
+    assert "mplimiento" not in tokens
+
+    assert "página 2" in " ".join(first.split())
+    assert len(reader.pages) == 2
+    definitions = " ".join(reader.pages[1].extract_text().split())
+    assert "Definiciones de las cifras" in definitions
+    for term in ("Familia registrada", "Acuerdo vigente", "Estado de cumplimiento",
+                 "Tasa de cumplimiento", "Recibieron beneficios", "Sanción vigente",
+                 "Tasa de asistencia", "día de corte"):
+        assert term in definitions
+
+    lima = ZoneInfo("America/Lima")
+    minutes = set()
+    at = before.replace(second=0, microsecond=0)
+    while at <= after:
+        minutes.add(f"{at.astimezone(lima):%Y-%m-%d %H:%M} (America/Lima)")
+        at += timedelta(minutes=1)
+    flat = " ".join(first.split())
+    assert any(m in flat for m in minutes), flat[-300:]
+    assert "UTC" not in flat
 
 
 def test_field_node_shows_its_own_data(app_factory: Any) -> None:
