@@ -442,7 +442,7 @@ def test_unknown_lists_and_formats_are_not_found(coordinator: FlaskClient) -> No
 
 
 # -- map -------------------------------------------------------------------------------------------
-def test_map_points_link_to_families_coloured_by_status(
+def test_map_points_link_to_families_coloured_and_shaped_by_status(
     dash_app: Flask, coordinator: FlaskClient
 ) -> None:
     page = coordinator.get("/dashboard/map", query_string=YEAR).get_data(as_text=True)
@@ -457,16 +457,22 @@ def test_map_points_link_to_families_coloured_by_status(
         }
     links = re.findall(
         r'<a href="/families/([0-9a-f-]+)" xlink:href="[^"]+" class="plot '
-        r'plot-(\w+)" data-status="\w+"><circle',
+        r'plot-(\w+)" data-status="\w+"><(?:circle|rect|polygon) class="marker',
         page,
     )
     assert {family for family, _status in links} == located
     status_of = {str(k): v["status"] for k, v in rows.items()}
     assert all(status_of[family] == status for family, status in links)
-    colours = {"compliant": "#009e73", "non_compliant": "#d55e00", "no_agreement": "#8c8c8c"}
-    for status, colour in colours.items():
-        assert f'data-status="{status}"><circle' in page
-        assert re.search(rf'data-status="{status}"><circle [^>]*fill="{colour}"', page)
+    # Colour and shape: a status is never told by colour alone.
+    marks = {
+        "compliant": ("#009e73", "circle"),
+        "non_compliant": ("#d55e00", "square"),
+        "no_agreement": ("#8c8c8c", "diamond"),
+    }
+    for status, (colour, shape) in marks.items():
+        assert re.search(
+            rf'data-status="{status}"><\w+ class="marker marker-{shape}" fill="{colour}"', page
+        )
     with dash_app.app_context():
         from fieldapp.communities.models import Community
 
