@@ -1,5 +1,6 @@
 """Accessibility in a real Chromium at the tablet's size (800×1280), as each role, on every page
-the navigation reaches, on a field node and on central: axe-core finds no serious or critical
+the navigation reaches (and one of each kind of page those link to), on a field node and on
+central: axe-core finds no serious or critical
 violation, and the things a promotor taps are at least 48 px.
 
 axe-core is vendored for these tests only (tests/vendor/axe-core/README.md); the app never serves
@@ -9,6 +10,7 @@ the app's CSP rightly refuses inline scripts.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,6 +148,33 @@ def _reachable(page: Any, base: str) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
+#: One URL per kind of page: ids and codes become placeholders; downloads and actions are skipped.
+LINKS_IN_MAIN = """() => [...document.querySelectorAll('main a[href]')]
+  .map(a => new URL(a.getAttribute('href'), location.href).href.split('#')[0])
+  .filter(h => h.startsWith(location.origin))"""
+SKIP = re.compile(r"\.(pdf|csv|xlsx|json|png|svg)(\?|$)|/export|/print|/logout|/download")
+
+
+def _pattern(url: str) -> str:
+    path = urlsplit(url).path
+    path = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "{id}", path)
+    return re.sub(r"/\d+(?=/|$)", "/{n}", path)
+
+
+def _one_level_deeper(page: Any, urls: list[str]) -> list[str]:
+    """The pages the navigation's pages link to in their main content, one of each kind."""
+    seen = {_pattern(u) for u in urls}
+    deeper = []
+    for url in urls:
+        page.goto(url)
+        for href in page.evaluate(LINKS_IN_MAIN):
+            kind = _pattern(href)
+            if kind not in seen and not SKIP.search(href):
+                seen.add(kind)
+                deeper.append(href)
+    return deeper
+
+
 def _check(page: Any, url: str) -> list[str]:
     response = page.goto(url)
     assert response is not None
@@ -169,6 +198,7 @@ def test_every_navigation_page_passes_axe_and_tap_sizes(
         assert len(urls) > 4
         if username != "promotor":  # the plot map is one click away from the dashboard
             urls.append(base + "/dashboard/map?from=2026-01&to=2026-10")
+        urls += _one_level_deeper(page, urls)
         problems = [p for url in urls for p in _check(page, url)]
     finally:
         context.close()
