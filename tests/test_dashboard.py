@@ -443,7 +443,7 @@ def test_unknown_lists_and_formats_are_not_found(coordinator: FlaskClient) -> No
 
 
 # -- map -------------------------------------------------------------------------------------------
-def test_map_points_link_to_families_coloured_by_status(
+def test_map_points_link_to_families_coloured_and_shaped_by_status(
     dash_app: Flask, coordinator: FlaskClient
 ) -> None:
     page = coordinator.get("/dashboard/map", query_string=YEAR).get_data(as_text=True)
@@ -458,16 +458,22 @@ def test_map_points_link_to_families_coloured_by_status(
         }
     links = re.findall(
         r'<a href="/families/([0-9a-f-]+)" xlink:href="[^"]+" class="plot '
-        r'plot-(\w+)" data-status="\w+"><circle',
+        r'plot-(\w+)" data-status="\w+"><(?:circle|rect|polygon) class="marker',
         page,
     )
     assert {family for family, _status in links} == located
     status_of = {str(k): v["status"] for k, v in rows.items()}
     assert all(status_of[family] == status for family, status in links)
-    colours = {"compliant": "#009e73", "non_compliant": "#d55e00", "no_agreement": "#8c8c8c"}
-    for status, colour in colours.items():
-        assert f'data-status="{status}"><circle' in page
-        assert re.search(rf'data-status="{status}"><circle [^>]*fill="{colour}"', page)
+    # Colour and shape: a status is never told by colour alone.
+    marks = {
+        "compliant": ("#009e73", "circle"),
+        "non_compliant": ("#d55e00", "square"),
+        "no_agreement": ("#8c8c8c", "diamond"),
+    }
+    for status, (colour, shape) in marks.items():
+        assert re.search(
+            rf'data-status="{status}"><\w+ class="marker marker-{shape}" fill="{colour}"', page
+        )
     with dash_app.app_context():
         from fieldapp.communities.models import Community
 
@@ -567,7 +573,8 @@ def test_summary_pdf_is_one_page_with_the_figures(
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
-    assert len(reader.pages) == 1
+    # The figures fill page 1; page 2 holds their definitions (see the next test).
+    assert len(reader.pages) == 2
     words = " ".join(reader.pages[0].extract_text().split())
     table = expected(dash_app, Period("2026-01", "2026-10")).by_community()
     total = [
@@ -594,6 +601,52 @@ def test_summary_pdf_is_one_page_with_the_figures(
         for k in page["/Resources"]["/Font"]
     }
     assert all("Vera" in str(b) for b in base)
+
+
+def test_summary_pdf_headers_whole_definitions_page_and_local_time(
+    dash_app: Flask, coordinator: FlaskClient
+) -> None:
+    """No header word split mid-word, the footer's page 2 exists, and the time is Lima's."""
+    import io
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from pypdf import PdfReader
+
+    before = datetime.now(UTC)
+    response = coordinator.get("/dashboard/summary.pdf", query_string=YEAR)
+    after = datetime.now(UTC)
+    reader = PdfReader(io.BytesIO(response.data))
+    first = reader.pages[0].extract_text()
+    tokens = set(first.split())
+    headers = (
+        "Comunidad Registrado Acuerdo activo Cumplen No cumplen Recibieron beneficios "
+        "Beneficio Unidad Prometido Entregado a la fecha En el periodo "
+        "Compromiso Cumple en parte Tasa de cumplimiento"
+    )
+    for word in headers.split():
+        assert word in tokens, f"header word {word!r} is split or missing"
+    assert "cu" not in tokens
+    assert "mplimiento" not in tokens
+
+    assert "página 2" in " ".join(first.split())
+    assert len(reader.pages) == 2
+    definitions = " ".join(reader.pages[1].extract_text().split())
+    assert "Definiciones de las cifras" in definitions
+    for term in ("Familia registrada", "Acuerdo vigente", "Estado de cumplimiento",
+                 "Tasa de cumplimiento", "Recibieron beneficios", "Sanción vigente",
+                 "Tasa de asistencia", "día de corte"):
+        assert term in definitions
+
+    lima = ZoneInfo("America/Lima")
+    minutes = set()
+    at = before.replace(second=0, microsecond=0)
+    while at <= after:
+        minutes.add(f"{at.astimezone(lima):%Y-%m-%d %H:%M} (America/Lima)")
+        at += timedelta(minutes=1)
+    flat = " ".join(first.split())
+    assert any(m in flat for m in minutes), flat[-300:]
+    assert "UTC" not in flat
 
 
 def test_field_node_shows_its_own_data(app_factory: Any) -> None:

@@ -2,8 +2,10 @@
 
 Each function returns markup safe to put in a template. Colours are SVG presentation
 attributes (allowed by the CSP); sizes follow the ``viewBox`` so a chart scales to its box.
-Every chart carries a ``<title>`` and a text value next to each bar, so colour is never the
-only carrier of meaning; the page also shows the numbers in tables.
+Every chart carries a ``<title>`` and a text value next to each bar, and statuses also have a
+shape (:data:`STATUS_SHAPES`), so colour is never the only carrier of meaning (a reader who does
+not tell orange from green still tells a square from a circle); the page also shows the numbers
+in tables.
 """
 
 from __future__ import annotations
@@ -29,6 +31,20 @@ FINDING_COLOURS = {
     "not_checked": "#bdbdbd",
 }
 SERIES_COLOURS = ("#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#d55e00")
+#: A shape per status and finding, drawn with its colour on the map, in legends and in bars.
+STATUS_SHAPES = {
+    "compliant": "circle",
+    "non_compliant": "square",
+    "not_visited": "triangle",
+    "no_agreement": "diamond",
+}
+FINDING_SHAPES = {
+    "met": "circle",
+    "partial": "triangle",
+    "breached": "square",
+    "not_checked": "diamond",
+}
+
 WIDTH = 640
 _ids = itertools.count(1)
 
@@ -51,6 +67,30 @@ def _text(x: float, y: float, text: str, anchor: str = "start", css: str = "char
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="{css}">{escape(text)}</text>'
     )
+
+
+def marker(
+    shape: str, x: float, y: float, r: float, fill: str, inner: str = "", stroke: str = "#fff"
+) -> str:
+    """An SVG marker centred on (x, y) of half-size ``r``: circle, square, triangle or diamond.
+
+    ``inner`` (already escaped, e.g. a ``<title>``) goes inside the element.
+    """
+    common = f'class="marker marker-{shape}" fill="{fill}" stroke="{stroke}" stroke-width="1"'
+    if shape == "square":
+        s = r * 0.9
+        return (
+            f'<rect {common} x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s:.1f}" '
+            f'height="{2 * s:.1f}">{inner}</rect>'
+        )
+    if shape in ("triangle", "diamond"):
+        if shape == "triangle":
+            pts = [(x, y - r * 1.15), (x + r * 1.1, y + r * 0.8), (x - r * 1.1, y + r * 0.8)]
+        else:
+            pts = [(x, y - r * 1.25), (x + r * 1.25, y), (x, y + r * 1.25), (x - r * 1.25, y)]
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in pts)
+        return f'<polygon {common} points="{points}">{inner}</polygon>'
+    return f'<circle {common} cx="{x:.1f}" cy="{y:.1f}" r="{r}">{inner}</circle>'
 
 
 def _clip(label: str, limit: int = 28) -> str:
@@ -120,14 +160,22 @@ def stacked_chart(
     part_labels: Sequence[str],
     colours: Sequence[str],
     title: str,
+    shapes: Sequence[str] | None = None,
 ) -> Markup:
-    """One 100 % bar per row, split into ``parts``; the label is written above the bar."""
+    """One 100 % bar per row, split into ``parts``; the label is written above the bar.
+
+    With ``shapes``, each part's shape is drawn in the legend and at the start of its segment.
+    """
     row_h, legend_h = 52, 34
     height = legend_h + max(1, len(rows)) * row_h + 6
     out = _open(height, title, "chart-stacked")
     x = 0.0
-    for label, colour in zip(part_labels, colours, strict=True):
-        out.append(f'<rect x="{x:.1f}" y="8" width="16" height="16" fill="{colour}"/>')
+    marks = list(shapes) if shapes else [None] * len(part_labels)
+    for label, colour, shape in zip(part_labels, colours, marks, strict=True):
+        if shape:
+            out.append(marker(shape, x + 8, 16, 7, colour, stroke="#1b1f1d"))
+        else:
+            out.append(f'<rect x="{x:.1f}" y="8" width="16" height="16" fill="{colour}"/>')
         out.append(_text(x + 22, 21, label, css="chart-legend"))
         x += 34 + 8.5 * len(label)
     for i, (label, values) in enumerate(rows):
@@ -135,7 +183,7 @@ def stacked_chart(
         whole = sum(float(v) for v in values)
         out.append(_text(0, y + 15, _clip(label, 80)))
         x = 0.0
-        for part, value, colour in zip(part_labels, values, colours, strict=True):
+        for part, value, colour, shape in zip(part_labels, values, colours, marks, strict=True):
             w = WIDTH * float(value) / whole if whole else 0
             if w <= 0:
                 continue
@@ -145,8 +193,11 @@ def stacked_chart(
                 f'fill="{colour}"><title>{escape(label)} · {escape(part)}: '
                 f"{_fmt(value)} ({_fmt(round(share, 1), ' %')})</title></rect>"
             )
+            if shape and w >= 14:
+                out.append(marker(shape, x + 7, y + 34, 4.5, "#fff", stroke=colour))
             if w > 44:
-                out.append(_text(x + w / 2, y + 39, _fmt(value), "middle", "chart-inbar"))
+                mid = x + w / 2 + (6 if shape else 0)
+                out.append(_text(mid, y + 39, _fmt(value), "middle", "chart-inbar"))
             x += w
     if not rows:
         out.append(_text(WIDTH / 2, legend_h + 25, "—", "middle"))
@@ -225,7 +276,12 @@ def dashboard_charts(data: dict, status_labels: dict[str, str]) -> dict[str, Mar
     if 1 < len(data["by_community"]) <= 40:
         rows += [(r["name"], [r[s] for s in order]) for r in data["by_community"]]
     charts["status"] = stacked_chart(
-        rows, order, labels, colours, _("Families by compliance status")
+        rows,
+        order,
+        labels,
+        colours,
+        _("Families by compliance status"),
+        shapes=[STATUS_SHAPES[s] for s in order],
     )
     statuses = data["agreements_by_status"]
     status_names = agreement_status_labels()
@@ -262,6 +318,7 @@ def dashboard_charts(data: dict, status_labels: dict[str, str]) -> dict[str, Mar
         finding_labels_list(),
         [FINDING_COLOURS[r] for r in results],
         _("Findings of the period's visits, by commitment"),
+        shapes=[FINDING_SHAPES[r] for r in results],
     )
     months = [m["month"] for m in data["trend"]]
     charts["trend_deliveries"] = column_chart(

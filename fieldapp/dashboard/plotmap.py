@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
-from fieldapp.dashboard.charts import STATUS_COLOURS
+from fieldapp.dashboard.charts import STATUS_COLOURS, STATUS_SHAPES, marker
 from fieldapp.dashboard.filters import Filters
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
@@ -132,11 +132,16 @@ def render_map(
     labels: Sequence[tuple[str, float, float, int]],
     status_labels: dict[str, str],
 ) -> Markup:
-    """The SVG map: one linked circle per family, community labels, legend and scale bar."""
+    """The SVG map: one linked marker per family (shape and colour by status), community labels,
+    legend and scale bar.
+
+    A ``group``, not an ``img``: an image hides its contents, and the family links inside must
+    stay reachable by keyboard and screen reader.
+    """
     project = Projection([(p.lat, p.lon) for p in points])
     radius = 7 if len(points) <= 300 else 5 if len(points) <= 3000 else 3.5
     out = [
-        f'<svg class="plotmap" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="plotmap" viewBox="0 0 {WIDTH} {HEIGHT}" role="group" '
         f'aria-labelledby="plotmap-title" xmlns="http://www.w3.org/2000/svg" '
         f'xmlns:xlink="http://www.w3.org/1999/xlink">',
         '<title id="plotmap-title">'
@@ -149,9 +154,16 @@ def render_map(
         tip = f"{p.code} · {p.name} · {status_labels.get(p.status, p.status)}"
         out.append(
             f'<a href="{href}" xlink:href="{href}" class="plot plot-{p.status}" '
-            f'data-status="{p.status}"><circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" '
-            f'fill="{STATUS_COLOURS.get(p.status, "#000")}" stroke="#fff" stroke-width="1">'
-            f"<title>{escape(tip)}</title></circle></a>"
+            f'data-status="{p.status}">'
+            + marker(
+                STATUS_SHAPES.get(p.status, "circle"),
+                x,
+                y,
+                radius,
+                STATUS_COLOURS.get(p.status, "#000"),
+                inner=f"<title>{escape(tip)}</title>",
+            )
+            + "</a>"
         )
     for name, lat, lon, _n in labels:
         x, y = project(lat, lon)

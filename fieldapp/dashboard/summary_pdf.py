@@ -1,7 +1,8 @@
 """The one-page program summary for donors (reportlab): pure, figures in, PDF bytes out.
 
-Everything is laid out in one frame that shrinks to fit, so the summary is always exactly one
-A4 page; communities beyond what a page can hold are summed into one "other communities" row.
+The figures are laid out in one frame that shrinks to fit, so they always fill exactly one A4
+page; communities beyond what a page can hold are summed into one "other communities" row. The
+definitions of every figure follow on a second page, so the printout explains itself.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (
     Flowable,
     KeepInFrame,
+    PageBreak,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -26,8 +28,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from fieldapp.dashboard.definitions import DEFINITIONS
 from fieldapp.dashboard.numbers import fmt
-from fieldapp.formatting import format_when
+from fieldapp.formatting import local_time, program_timezone
 from fieldapp.printing.fonts import register_fonts
 
 GREEN = colors.HexColor("#1f5f3a")
@@ -79,7 +82,10 @@ def _table(
     header: bool = True,
 ) -> Table:
     if header:
-        head = ParagraphStyle("head", fontName=bold, fontSize=7.5, leading=9)
+        # Header cells wrap between words only: a narrow column must never print "cu-mplimiento".
+        head = ParagraphStyle(
+            "head", fontName=bold, fontSize=7.5, leading=9, splitLongWords=0, wordWrap=None
+        )
         rows = [
             [Paragraph(escape(h), head) if isinstance(h, str) else h for h in rows[0]],
             *rows[1:],
@@ -91,6 +97,8 @@ def _table(
         ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
     if header:
@@ -147,17 +155,28 @@ def _community_rows(data: dict[str, Any]) -> list[list[Any]]:
     return out
 
 
+def _definitions_page(st: dict[str, ParagraphStyle]) -> list[Any]:
+    """The second page: what each figure counts, from :data:`.definitions.DEFINITIONS`."""
+    story: list[Any] = [Paragraph(_("Definitions of the figures"), st["title"]), Spacer(1, 4)]
+    for term, text in DEFINITIONS:
+        story.append(Paragraph(f"<b>{escape(str(term))}</b>: {escape(str(text))}", st["base"]))
+        story.append(Spacer(1, 4))
+    return story
+
+
 def build_summary_pdf(
     data: dict[str, Any],
     filters: list[tuple[str, str]],
     program: str,
     node: str,
     locale: str = "es",
+    printed_at: datetime | None = None,
 ) -> bytes:
     """The one-page summary of :func:`fieldapp.dashboard.overview.summary`'s figures.
 
     :param filters: the selection as (label, value) pairs, printed under the title.
     :param program: the program's name; :param node: which installation printed it.
+    :param printed_at: when it is printed (default now), shown in the program's time zone.
     """
     regular, bold = register_fonts()
     st = _styles(regular, bold)
@@ -294,20 +313,27 @@ def build_summary_pdf(
         for c in data["compliance_by_commitment"]
     ]
     story.append(Spacer(1, 4))
-    story.append(_table(rows, [width * 0.52] + [width * 0.12] * 4, regular, bold))
-    printed = format_when(datetime.now(UTC), "medium", locale=locale)  # in the program's zone
+    story.append(_table(rows, [width * 0.44] + [width * 0.14] * 4, regular, bold))
+    printed = local_time(printed_at or datetime.now(UTC))  # the program's zone, never UTC
+    printed_text = f"{printed:%Y-%m-%d %H:%M} ({program_timezone()})"
     story.append(Spacer(1, 6))
     story.append(
         Paragraph(
             _(
                 "Printed %(when)s by fieldapp (%(node)s). Definitions of every figure: "
-                "docs/using/dashboard.en.md, Definitions.",
-                when=printed,
+                "page 2.",
+                when=printed_text,
                 node=node,
             ),
             st["small"],
         )
     )
 
-    doc.build([KeepInFrame(width, doc.height, story, mode="shrink")])
+    doc.build(
+        [
+            KeepInFrame(width, doc.height, story, mode="shrink"),
+            PageBreak(),
+            *_definitions_page(st),
+        ]
+    )
     return out.getvalue()
