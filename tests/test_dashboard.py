@@ -609,7 +609,6 @@ def test_summary_pdf_headers_whole_definitions_page_and_local_time(
     """No header word split mid-word, the footer's page 2 exists, and the time is Lima's."""
     import io
     from datetime import UTC, datetime, timedelta
-    from zoneinfo import ZoneInfo
 
     from pypdf import PdfReader
 
@@ -638,12 +637,15 @@ def test_summary_pdf_headers_whole_definitions_page_and_local_time(
                  "Tasa de asistencia", "día de corte"):
         assert term in definitions
 
-    lima = ZoneInfo("America/Lima")
+    from fieldapp.formatting import format_when
+
     minutes = set()
-    at = before.replace(second=0, microsecond=0)
-    while at <= after:
-        minutes.add(f"{at.astimezone(lima):%Y-%m-%d %H:%M} (America/Lima)")
-        at += timedelta(minutes=1)
+    at = before.replace(microsecond=0)
+    with dash_app.app_context():  # Lima's time, as every page writes it ("7 dic. 2026, 8:08:17")
+        assert dash_app.config["PROGRAM_TIMEZONE"] == "America/Lima"
+        while at <= after:
+            minutes.add(" ".join(format_when(at, "medium", locale="es_PE").split()))
+            at += timedelta(seconds=1)
     flat = " ".join(first.split())
     assert any(m in flat for m in minutes), flat[-300:]
     assert "UTC" not in flat

@@ -30,7 +30,7 @@ from reportlab.platypus import (
 
 from fieldapp.dashboard.definitions import DEFINITIONS
 from fieldapp.dashboard.numbers import fmt
-from fieldapp.formatting import local_time, program_timezone
+from fieldapp.formatting import format_when
 from fieldapp.printing.fonts import register_fonts
 
 GREEN = colors.HexColor("#1f5f3a")
@@ -314,8 +314,8 @@ def build_summary_pdf(
     ]
     story.append(Spacer(1, 4))
     story.append(_table(rows, [width * 0.44] + [width * 0.14] * 4, regular, bold))
-    printed = local_time(printed_at or datetime.now(UTC))  # the program's zone, never UTC
-    printed_text = f"{printed:%Y-%m-%d %H:%M} ({program_timezone()})"
+    # In the program's time zone and the reader's words, as on every page (never UTC).
+    printed_text = format_when(printed_at or datetime.now(UTC), "medium", locale=locale)
     story.append(Spacer(1, 6))
     story.append(
         Paragraph(
