@@ -40,27 +40,32 @@ def test_names_are_normalised_without_particles():
 
 def test_the_same_dni_is_a_certain_duplicate_whatever_the_names():
     match = _compare(_reg(dni="45678912"), _reg("Rosa", "Quispe", FAR, dni="45678912"))
-    assert match.certain and match.score == 1.0
+    assert match.certain
+    assert match.score == 1.0
 
 
 def test_swapped_surnames_and_accents_in_the_same_village_are_a_possible_duplicate():
     match = _compare(_reg(), _reg("MARIA", "Tuanama Huaman"))
-    assert match is not None and not match.certain
+    assert match is not None
+    assert not match.certain
     assert 0.7 < match.score < 1.0
     assert "community" in match.reasons
 
 
 def test_respelled_name_in_a_neighbouring_village_is_possible():
     match = _compare(_reg(), _reg("María", "Guamán Tuanama", NEAR))
-    assert match is not None and "neighbour" in match.reasons
+    assert match is not None
+    assert "neighbour" in match.reasons
 
 
 def test_far_village_needs_the_plot_or_the_phone():
     assert _compare(_reg(), _reg(community=FAR)) is None
     with_phone = _compare(_reg(phone="942 123 456"), _reg(community=FAR, phone="942123456"))
-    assert with_phone is not None and "phone" in with_phone.reasons
+    assert with_phone is not None
+    assert "phone" in with_phone.reasons
     with_plot = _compare(_reg(lat=-5.7, lon=-77.5), _reg(community=FAR, lat=-5.7005, lon=-77.5))
-    assert with_plot is not None and "plot" in with_plot.reasons
+    assert with_plot is not None
+    assert "plot" in with_plot.reasons
 
 
 def test_different_people_are_not_proposed():
