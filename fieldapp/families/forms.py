@@ -52,6 +52,8 @@ class FamilyForm(CreateForm):
     coffee_ha = FloatField(_l("Coffee (ha)"), validators=HECTARES)
     data_consent = BooleanField(_l("The family agrees to the use of its data by the program"))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+    confirm_not_duplicate = BooleanField(
+        _l("It is a different family: register it anyway"))
 
     def field_data(self) -> dict:
         """The values the operations layer takes (everything but the CSRF token and key)."""

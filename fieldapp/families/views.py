@@ -17,7 +17,7 @@ from fieldapp.extensions import db
 from fieldapp.families import bp
 from fieldapp.families.forms import FamilyForm
 from fieldapp.families.models import Family
-from fieldapp.families.operations import create_family, update_family
+from fieldapp.families.operations import PossibleDuplicate, create_family, update_family
 from fieldapp.families.queries import (
     active_communities,
     count_families,
@@ -67,6 +67,13 @@ def _parse_uuid(value: str | None) -> uuid.UUID | None:
 def index():
     """Families, searchable by name, code or DNI, filtered by community, paginated."""
     q = request.args.get("q", "").strip()
+    if q:  # the code of a merged family finds the family it was merged into
+        merged = db.session.execute(select(Family).where(
+            Family.code == q.upper(), Family.merged_into_id.is_not(None))).scalar_one_or_none()
+        if merged is not None:
+            from fieldapp.families.review import redirect_tombstone
+
+            return redirect_tombstone(merged)
     community_id = _parse_uuid(request.args.get("community"))
     page = page_arg()
     scope = scoped_community_ids()
@@ -89,6 +96,10 @@ def detail(family_id: uuid.UUID):
     from fieldapp.agreements.queries import family_agreements
 
     family = db.get_or_404(Family, family_id)
+    if family.merged_into_id is not None:
+        from fieldapp.families.review import redirect_tombstone
+
+        return redirect_tombstone(family)
     check_community_scope(family.community_id)
     # Read once for the agreement, timeline and promised-vs-delivered sections.
     return render_template("families/detail.html", family=family,
@@ -112,9 +123,12 @@ def create():
     else:
         _community_choices(form)
 
+    duplicates: list[dict] = []
+
     def render() -> str:
         _community_choices(form)
-        return render_template("families/form.html", form=form, family=None)
+        return render_template("families/form.html", form=form, family=None,
+                               duplicates=duplicates)
 
     if not form.validate_on_submit():
         return rejected(form, render) if request.method == "POST" else render()
@@ -129,6 +143,8 @@ def create():
             current_user.id,
         )
     except ValidationFailed as error:
+        if isinstance(error, PossibleDuplicate):
+            duplicates.extend(error.details.get("families", []))
         return fail_with(form, render, error)
     return created(family_id, url_for("families.detail", family_id=family_id), was_created,
                    _("Family registered."))
