@@ -170,3 +170,24 @@ def family_records(family_id: uuid.UUID) -> dict[str, list[Any]]:
         "attendance": rows(Attendance, Attendance.created_at),
         "visits": rows(ComplianceVisit, ComplianceVisit.created_at),
     }
+
+
+def survivors_of(session: Any, family_ids: set[Any]) -> dict[Any, Any]:
+    """The family each merged family among ``family_ids`` was merged into, followed to the end
+    (a survivor merged in turn): ``{merged id: survivor id}``; families not merged are left
+    out. Central's push rules ask it for every run of records of a family (one query when
+    none is merged)."""
+    found: dict[Any, Any] = {}
+    wanted = {i for i in family_ids if i is not None}
+    for _hop in range(10):
+        if not wanted:
+            break
+        step = dict(session.execute(select(Family.id, Family.merged_into_id).where(
+            Family.id.in_(list(wanted)), Family.merged_into_id.is_not(None))).all())
+        for merged, into in found.items():
+            if into in step:
+                found[merged] = step[into]
+        for merged, into in step.items():
+            found.setdefault(merged, into)
+        wanted = set(step.values())
+    return found

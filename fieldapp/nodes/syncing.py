@@ -201,7 +201,13 @@ def table_specs() -> list[TableSpec]:
     from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
     from fieldapp.deliveries.models import Delivery
     from fieldapp.families.models import Family
-    from fieldapp.nodes.rules import AgreementRules, CatalogueRules, CodeRules, FamilyRules
+    from fieldapp.nodes.rules import (
+        AgreementRules,
+        CatalogueRules,
+        CodeRules,
+        FamilyRules,
+        MergedFamilyRecords,
+    )
     from fieldapp.trainings.models import Attendance, TrainingSession
 
     by_family = "family_id->families"
@@ -220,7 +226,7 @@ def table_specs() -> list[TableSpec]:
             scope=by_family,
             supersedes="supersedes_id",
             flag_column="conflict_flag",
-            rules=AgreementRules(),
+            rules=MergedFamilyRecords(Agreement, AgreementRules()),
         ),
         TableSpec(AgreementCommitment, scope="agreement_id->agreements"),
         TableSpec(AgreementBenefit, scope="agreement_id->agreements"),
@@ -231,6 +237,7 @@ def table_specs() -> list[TableSpec]:
             scope="session_id->training_sessions",
             scope2=by_family,
             natural_key=("session_id", "family_id"),
+            rules=MergedFamilyRecords(Attendance),
         ),
         TableSpec(
             Delivery,
@@ -241,7 +248,7 @@ def table_specs() -> list[TableSpec]:
             flag_column="suspected_duplicate_of_id",
             find_doubles=find_double_deliveries,
             doubles_columns=("reverses_id",),
-            rules=CodeRules("code"),
+            rules=MergedFamilyRecords(Delivery, CodeRules("code")),
         ),
         TableSpec(
             Signature,
@@ -251,10 +258,10 @@ def table_specs() -> list[TableSpec]:
         ),
         TableSpec(ComplianceVisit, kind="append", scope=by_family,
                   mutable=frozenset({"notes", "lat", "lon", "updated_at"}),
-                  rules=CodeRules("code")),
+                  rules=MergedFamilyRecords(ComplianceVisit, CodeRules("code"))),
         TableSpec(VisitFinding, kind="append", scope="visit_id->compliance_visits",
                   mutable=frozenset({"result", "notes", "updated_at"})),
-        TableSpec(Sanction, scope=by_family),
+        TableSpec(Sanction, scope=by_family, rules=MergedFamilyRecords(Sanction)),
         # An entry's node is the pushing node; its user is that node's local user (shown
         # with the node, never taken for one of central's accounts).
         TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False,
