@@ -12,7 +12,7 @@ the coordinators' review screen:
   (rapidfuzz's token-sort ratio ≥ :data:`NAME_THRESHOLD`) and they are in the same or a
   neighbouring community (centres within :data:`NEIGHBOUR_KM`), or their plots are within
   :data:`PLOT_METRES`, or they share the household head's phone. Two different DNIs rule a
-  pair out (a DNI is an official identity), unless they differ in one digit (a typing slip).
+  pair out (a DNI is an official identity; a DNI typed wrong is corrected on the family's page).
 
 The whole register is compared in *blocks* (families sharing a phonetic key of given name and
 a surname, or of both surnames, or a DNI): only families of one block are compared, so ten
@@ -138,10 +138,8 @@ def _digits(phone: str | None) -> str | None:
 
 
 def _dnis_differ(a: str | None, b: str | None) -> bool:
-    """Two DNIs that name two people (more than one digit apart)."""
-    if not a or not b or a == b:
-        return False
-    return len(a) != len(b) or sum(x != y for x, y in zip(a, b, strict=True)) > 1
+    """Two DNIs, so two people."""
+    return bool(a and b and a != b)
 
 
 class Neighbours:

@@ -293,7 +293,24 @@ def merge_families(survivor: Family, merged: Family, chosen_values: Mapping[str,
     db.session.flush()
     record("merge", survivor, before=before_survivor, family_id=survivor.id)
     record("merged_into", merged, before=before_merged, family_id=survivor.id)
+    _close_dni_conflicts(survivor.id, merged.id, "same", user)
     return survivor
+
+
+def _close_dni_conflicts(a_id: uuid.UUID, b_id: uuid.UUID, resolution: str, user: Any) -> None:
+    """Resolve the open "one DNI on two families" conflicts of this pair (sync flagged it on a
+    push; the review decided it): one decision, not two screens asking it."""
+    from sqlalchemy import and_, or_, update
+
+    from fieldapp.nodes.models import SYNC_TABLES
+
+    c = SYNC_TABLES.conflicts
+    pair = or_(and_(c.c.row_id == a_id, c.c.other_row_id == b_id),
+               and_(c.c.row_id == b_id, c.c.other_row_id == a_id))
+    db.session.execute(update(c).where(c.c.status == "open", c.c.kind == "duplicate_dni", pair)
+                       .values(status="resolved", resolution=resolution,
+                               resolved_by=getattr(user, "username", None) or "?",
+                               resolved_at=utcnow(), updated_at=utcnow()))
 
 
 def mark_distinct(a: Family, b: Family, user: Any) -> None:
@@ -307,6 +324,7 @@ def mark_distinct(a: Family, b: Family, user: Any) -> None:
         db.session.add(DistinctFamilies(family_a_id=first, family_b_id=second,
                                         decided_by=getattr(user, "username", None) or "?"))
     db.session.flush()
+    _close_dni_conflicts(a.id, b.id, "different", user)
 
 
 def withdraw_family(family: Family, reason: str, on: Any) -> Family:

@@ -64,3 +64,34 @@ def test_a_node_cannot_merge_families(world):
                      "p": {"merged_into_id": None, "voided": False}})
     assert codes == ["central_merge"]
     assert central.get(Family, family)["merged_into_id"] is None
+
+
+def test_one_dni_registered_on_two_nodes_is_flagged_then_merged_from_the_review(world):
+    from synckit import login
+
+    central, a, b = world["central"], world["a"], world["b"]
+    first = a.add_family(world["c1"], dni="47654321")
+    second = b.add_family(world["c1"], dni="47654321", head_surname="Tuanama Sanches")
+    for node in (a, b, a):
+        node.sync()
+    conflicts = central.rows(central.state.tables.conflicts).values()
+    [flag] = [c for c in conflicts if c["kind"] == "duplicate_dni"]
+    assert flag["status"] == "open"
+    coordinator = login(central.app, "coordinator")
+    screen = coordinator.get(f"/nodes/conflicts/{flag['id']}").get_data(as_text=True)
+    assert "/families/duplicates/" in screen  # the conflict leads to the side-by-side review
+    listing = coordinator.get("/families/duplicates").get_data(as_text=True)
+    assert str(first) in listing
+    assert str(second) in listing
+    merged = coordinator.post(f"/families/duplicates/{first}/{second}",
+                              data={"action": "into_a", "field_head_surname": "b"})
+    assert merged.status_code == 302
+    [flag] = [c for c in central.rows(central.state.tables.conflicts).values()
+              if c["kind"] == "duplicate_dni"]
+    assert (flag["status"], flag["resolution"]) == ("resolved", "same")
+    for node in (a, b, a, b):
+        assert node.sync().rejected == 0
+    for node in (a, b):
+        assert node.get(Family, first)["head_surname"] == "Tuanama Sanches"
+        assert node.get(Family, second)["merged_into_id"] == first
+        assert_converged(central, node)
