@@ -195,3 +195,17 @@ def test_merge_refusals(app_factory, case):
         assert not db.session.get(Family, other).voided
         if case != "tombstone":
             assert not db.session.get(Family, b).voided
+
+
+def test_cli_demo_plants_duplicates_the_review_finds(app):
+    from fieldapp.families.queries import duplicate_pairs
+
+    result = app.test_cli_runner().invoke(args=["demo", "--scale", "0.1", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert "duplicates=3" in result.output
+    with app.app_context():
+        families = db.session.execute(select(Family).order_by(Family.code)).scalars().all()
+        planted = families[-3:]  # registered last, each a second time
+        pairs = {frozenset((m.a, m.b)) for m in duplicate_pairs()}
+        for copy in planted:
+            assert any(copy.id in pair for pair in pairs), copy.head_name
