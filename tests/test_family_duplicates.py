@@ -209,3 +209,32 @@ def test_cli_demo_plants_duplicates_the_review_finds(app):
         pairs = {frozenset((m.a, m.b)) for m in duplicate_pairs()}
         for copy in planted:
             assert any(copy.id in pair for pair in pairs), copy.head_name
+
+
+def test_withdrawal_keeps_the_history_and_leaves_the_figures(app, client, auth, make_family):
+    from datetime import date
+
+    from fieldapp.dashboard.conditions import family_conditions
+    from fieldapp.dashboard.filters import Filters
+
+    family = make_family()
+    auth.login()  # field staff may not
+    assert client.post(f"/families/{family}/withdraw", data={
+        "reason": "moved_away", "withdrawn_on": "2026-05-02"}).status_code == 403
+    auth.logout()
+    auth.login("coordinator")
+    bad = client.post(f"/families/{family}/withdraw", data={
+        "reason": "bored", "withdrawn_on": "2026-05-02"})
+    assert bad.status_code == 422
+    done = client.post(f"/families/{family}/withdraw", data={
+        "reason": "moved_away", "withdrawn_on": "2026-05-02"})
+    assert done.status_code == 302
+    page = client.get(f"/families/{family}", headers={"Accept-Language": "es"})
+    assert "Se mudó" in page.get_data(as_text=True)
+    with app.test_request_context():
+        withdrawn = db.session.get(Family, family)
+        assert (withdrawn.status, withdrawn.withdrawn_reason) == ("withdrawn", "moved_away")
+        assert not withdrawn.voided  # its history stays
+        counted = db.session.scalar(select(db.func.count()).select_from(Family).where(
+            *family_conditions(Filters(date(2026, 1, 1), date(2026, 12, 31), date(2026, 6, 1)))))
+        assert counted == 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, FloatField, SelectField, StringField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, FloatField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from fieldapp.forms import CreateForm, RangedIntegerField
@@ -62,3 +64,15 @@ class FamilyForm(CreateForm):
             for name, field in self._fields.items()
             if name not in ("csrf_token", "idempotency_key")
         }
+
+
+class WithdrawalForm(FlaskForm):
+    """A family leaving the program: why and when."""
+
+    reason = SelectField(_l("Reason"), choices=[
+        SelectChoice("moved_away", _l("Moved away")),
+        SelectChoice("deceased", _l("Deceased")),
+        SelectChoice("consent_withdrawn", _l("Withdrew consent")),
+        SelectChoice("other", _l("Other")),
+    ], validators=[DataRequired()])
+    withdrawn_on = DateField(_l("Date"), validators=[DataRequired()])

@@ -10,14 +10,19 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from fieldapp.auth.access import check_community_scope, scoped_community_ids
+from fieldapp.auth.access import check_community_scope, role_required, scoped_community_ids
 from fieldapp.communities.models import Community
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families import bp
-from fieldapp.families.forms import FamilyForm
+from fieldapp.families.forms import FamilyForm, WithdrawalForm
 from fieldapp.families.models import Family
-from fieldapp.families.operations import PossibleDuplicate, create_family, update_family
+from fieldapp.families.operations import (
+    PossibleDuplicate,
+    create_family,
+    update_family,
+    withdraw_family,
+)
 from fieldapp.families.queries import (
     active_communities,
     count_families,
@@ -172,3 +177,25 @@ def edit(family_id: uuid.UUID):
             return redirect(url_for("families.detail", family_id=family.id))
     status = 422 if form.errors else 200
     return render_template("families/form.html", form=form, family=family), status
+
+
+@bp.route("/<uuid:family_id>/withdraw", methods=["GET", "POST"])
+@role_required("coordinator")
+def withdraw(family_id: uuid.UUID):
+    """Mark a family as having left the program (its history stays)."""
+    family = db.get_or_404(Family, family_id)
+    check_community_scope(family.community_id)
+    form = WithdrawalForm()
+    if form.validate_on_submit():
+        try:
+            withdraw_family(family, form.reason.data, form.withdrawn_on.data)
+        except ValidationFailed as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The family no longer counts in the program's figures. Its history is kept."),
+                  "success")
+            return redirect(url_for("families.detail", family_id=family.id))
+    status = 422 if form.errors else 200
+    return render_template("families/withdraw.html", form=form, family=family), status
