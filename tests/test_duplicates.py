@@ -70,6 +70,10 @@ def test_far_village_needs_the_plot_or_the_phone():
 
 def test_different_people_are_not_proposed():
     assert _compare(_reg(), _reg("Juan", "Quispe Rojas")) is None
+    # Siblings: both surnames, one village, another given name.
+    assert _compare(_reg("Juan"), _reg("José")) is None
+    assert _compare(_reg("F0"), _reg("F1")) is None
+    assert _compare(_reg("Wilmer"), _reg("Wilmar")) is not None
     # Two DNIs are two people, even with one name.
     assert _compare(_reg(dni="45678912"), _reg(dni="45678913")) is None
     # One DNI missing: the name and the place decide.

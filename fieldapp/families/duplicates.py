@@ -9,7 +9,8 @@ the coordinators' review screen:
 - the same DNI on two live families is a *certain* duplicate (score 1);
 - otherwise two families are a *possible* duplicate when their normalised names (accents,
   case, particles such as "de", "del", "la" left out, surnames in either order) are similar
-  (rapidfuzz's token-sort ratio ≥ :data:`NAME_THRESHOLD`) and they are in the same or a
+  (rapidfuzz's token-sort ratio ≥ :data:`NAME_THRESHOLD`, the first given names alike:
+  siblings share both surnames) and they are in the same or a
   neighbouring community (centres within :data:`NEIGHBOUR_KM`), or their plots are within
   :data:`PLOT_METRES`, or they share the household head's phone. Two different DNIs rule a
   pair out (a DNI is an official identity; a DNI typed wrong is corrected on the family's page).
@@ -37,6 +38,8 @@ PARTICLES = frozenset({"de", "del", "la", "las", "los", "el", "y", "da", "do", "
                        "von", "san"})
 #: The least token-sort similarity (0-100) of two names for a possible duplicate.
 NAME_THRESHOLD = 85.0
+#: The least similarity (0-100) of two first given names (``Wilmer``/``Wilmar``: 83).
+GIVEN_THRESHOLD = 80.0
 #: Plots closer than this (metres) are the same plot.
 PLOT_METRES = 200.0
 #: Communities whose centres are closer than this (km) are neighbours.
@@ -184,12 +187,26 @@ def compare(a: Registration, b: Registration, neighbours: Neighbours) -> Match |
         reasons.append("phone")
     if not reasons:
         return None
+    if not _same_given_name(a.given, b.given):
+        return None
     similarity = name_similarity(a.tokens, b.tokens)
     if similarity < NAME_THRESHOLD:
         return None
     score = (0.6 * similarity / 100 + 0.15 * place + 0.15 * near + 0.15 * same_phone
              + 0.05 * bool(a.dni and b.dni))
     return Match(a.id, b.id, round(min(score, 0.99), 3), False, ("name", *reasons))
+
+
+def _same_given_name(a: str, b: str) -> bool:
+    """Whether two heads of household's first given names may be one name (brothers and
+    sisters share both surnames and often a village: ``Juan`` and ``José Huamán Tuanama`` are
+    two families)."""
+    first_a, first_b = name_tokens(a, "")[:1], name_tokens(b, "")[:1]
+    if not first_a or not first_b:
+        return True
+    x, y = first_a[0], first_b[0]
+    return (x == y or phonetic(x, 20) == phonetic(y, 20)
+            or fuzz.ratio(x, y) >= GIVEN_THRESHOLD)
 
 
 def name_similarity(a: list[str], b: list[str]) -> float:
