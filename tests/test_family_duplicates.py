@@ -116,13 +116,14 @@ def _central_pair(app_factory):
 
 
 def test_review_lists_the_pair_and_merges_into_a(app_factory):
-    from cyclekit import login
+    from cyclekit import agreement_in_state, login
 
     from fieldapp.agreements.models import Agreement
     from fieldapp.audit.models import AuditEntry
     from fieldapp.trainings.models import Attendance
 
     central, (a, b, other) = _central_pair(app_factory)
+    agreement_in_state(central, a, "active")
     staff = login(central, "field_staff")
     assert staff.get("/families/duplicates").status_code == 403
     coordinator = login(central, "coordinator")
@@ -135,18 +136,24 @@ def test_review_lists_the_pair_and_merges_into_a(app_factory):
     text = page.get_data(as_text=True)
     assert "Fusionar en A" in text
     assert "942123456" in text  # every field of each, side by side
+    with central.app_context():  # the versions the page showed
+        versions = [str(db.session.get(Family, i).version) for i in (a, b)]
     merged = coordinator.post(f"/families/duplicates/{a}/{b}", data={
         "action": "into_a", "field_phone": "b", "field_members_count": "b",
-        "field_head_surname": "a", "version_a": "1", "version_b": "1"})
+        "field_head_surname": "a", "version_a": versions[0], "version_b": versions[1]})
     assert merged.status_code == 302
     assert merged.headers["Location"] == f"/families/{a}"
+    # Two agreements in force on one family: the coordinator is told, neither is voided.
+    landing = coordinator.get(f"/families/{a}", headers={"Accept-Language": "es"})
+    assert "acuerdos firmados o activos" in landing.get_data(as_text=True)
     with central.app_context():
         survivor, tomb = db.session.get(Family, a), db.session.get(Family, b)
         assert (survivor.phone, survivor.members_count, survivor.dni) == ("942123456", 5,
                                                                         "45678912")
         assert tomb.voided
         assert tomb.merged_into_id == a
-        assert db.session.scalar(select(Agreement.family_id)) == a
+        assert [r.family_id for r in db.session.execute(select(Agreement)).scalars()] == [a, a]
+        assert not any(r.voided for r in db.session.execute(select(Agreement)).scalars())
         rows = db.session.execute(select(Attendance)).scalars().all()
         assert len(rows) == 2  # the session both attended is one row
         assert {r.family_id for r in rows} == {a}

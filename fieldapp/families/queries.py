@@ -191,3 +191,13 @@ def survivors_of(session: Any, family_ids: set[Any]) -> dict[Any, Any]:
             found.setdefault(merged, into)
         wanted = set(step.values())
     return found
+
+
+def live_agreement_numbers(family_id: uuid.UUID) -> list[str]:
+    """The numbers of a family's signed or active agreements (two after a merge: the
+    coordinator decides which continues; neither is voided by the merge)."""
+    from fieldapp.agreements.models import Agreement
+
+    return list(db.session.execute(select(Agreement.number).where(
+        Agreement.family_id == family_id, Agreement.voided.is_(False),
+        Agreement.status.in_(("signed", "active"))).order_by(Agreement.number)).scalars())

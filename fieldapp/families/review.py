@@ -17,7 +17,7 @@ from fieldapp.extensions import db
 from fieldapp.families import bp
 from fieldapp.families.models import Family
 from fieldapp.families.operations import EDITABLE, mark_distinct, merge_families
-from fieldapp.families.queries import duplicate_pairs, family_records
+from fieldapp.families.queries import duplicate_pairs, family_records, live_agreement_numbers
 
 #: The review list shows this many pairs, best first.
 REVIEW_LIMIT = 200
@@ -94,6 +94,11 @@ def duplicate_pair(a_id: uuid.UUID, b_id: uuid.UUID):
                 db.session.commit()
                 flash(_("Families merged: %(merged)s now leads to %(survivor)s.",
                         merged=merged.code, survivor=survivor.code), "success")
+                numbers = live_agreement_numbers(survivor.id)
+                if len(numbers) > 1:
+                    flash(_("The family now has %(count)s signed or active agreements (%(numbers)s)"
+                            ". Decide which one continues; none was voided.",
+                            count=len(numbers), numbers=", ".join(numbers)), "warning")
                 return redirect(url_for("families.detail", family_id=survivor.id))
             if action == "distinct":
                 mark_distinct(a, b, current_user)
