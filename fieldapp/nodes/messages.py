@@ -53,6 +53,9 @@ REFUSALS = {
     "forged_origin": _l("The record names another node as its maker."),
     "forged_code": _l("The record's code does not carry this node's code."),
     "central_catalogue": _l("The catalogues are changed only on central, by an administrator."),
+    "central_merge": _l("Families are merged only on central, by a coordinator."),
+    "merged_family": _l("This family was merged into another on central; make the change on "
+                        "that family."),
     "version_set_aside": _l("This version was set aside when the conflict was resolved; it cannot "
                             "be activated."),
 }

@@ -151,6 +151,12 @@ class FamilyRules(CodeRules):
         super().check_update(session, node, current, changes)
         if "merged_into_id" in changes:
             raise self.merge_refusal()
+        if current.get("merged_into_id") is not None:
+            # A change made offline to a family merged meanwhile would land on a tombstone no
+            # one sees: refused with its own code, shown on the node, to be made on the family
+            # it was merged into.
+            raise Rejected("merged_family", "This family was merged into another on central; "
+                           "make the change on that family.")
         if changes.keys() & set(FAMILY_VALUES):
             refusal = self.row_refusal({**current, **changes})
             if refusal is not None:

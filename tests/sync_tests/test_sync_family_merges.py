@@ -95,3 +95,17 @@ def test_one_dni_registered_on_two_nodes_is_flagged_then_merged_from_the_review(
         assert node.get(Family, first)["head_surname"] == "Tuanama Sanches"
         assert node.get(Family, second)["merged_into_id"] == first
         assert_converged(central, node)
+
+
+def test_an_offline_edit_of_a_family_merged_meanwhile_is_refused_with_its_reason(world):
+    central, a = world["central"], world["a"]
+    kept = a.add_family(world["c1"], dni="41234567")
+    twice = a.add_family(world["c1"], head_given_names="Maria", head_surname="Sanchez Tuanama",
+                         confirm_not_duplicate=True)
+    a.sync()
+    _merge(central, kept, twice)
+    a.edit(Family, twice, phone="944555666")  # the node has not heard of the merge
+    report = a.sync()
+    assert [r["code"] for r in report.rejections] == ["merged_family"]
+    assert central.get(Family, twice)["phone"] is None
+    assert central.get(Family, kept)["phone"] is None
