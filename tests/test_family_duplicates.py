@@ -127,6 +127,7 @@ def test_review_lists_the_pair_and_merges_into_a(app_factory):
     staff = login(central, "field_staff")
     assert staff.get("/families/duplicates").status_code == 403
     coordinator = login(central, "coordinator")
+    assert 'id="duplicates-link"' in coordinator.get("/families/").get_data(as_text=True)
     listing = coordinator.get("/families/duplicates", headers={"Accept-Language": "es"})
     html = listing.get_data(as_text=True)
     assert listing.status_code == 200
