@@ -80,7 +80,9 @@ def main() -> None:
                 response = http.post(f"{base}/families/new", allow_redirects=False, data={
                     "csrf_token": token, "idempotency_key": str(uuid.uuid4()),
                     "community_id": families[i]["community_id"], "head_given_names": "Bench",
-                    "head_surname": f"Marca {i}", "members_count": "3",
+                    # A surname of its own: each is a new family, checked (not confirmed) as
+                    # a possible duplicate of the community's families.
+                    "head_surname": f"Marca {uuid.uuid4().hex}", "members_count": "3",
                 })
                 assert response.status_code == 302, response.status_code
 

@@ -117,7 +117,8 @@ def measure_browser(base: str, instance: Path) -> dict[str, Any]:
                         kind: "family", user: "promotor", url: url, key: FieldappOutbox.newKey(),
                         title: "Replay " + i, created_at: Date.now(), app_version: "bench",
                         fields: [["community_id", community], ["head_given_names", "Replay"],
-                                 ["head_surname", "Marca " + i], ["members_count", "2"]]
+                                 ["head_surname", "Marca " + i + " " + FieldappOutbox.newKey()],
+                                 ["members_count", "2"]]
                     }));
                 }
                 return Promise.all(adds);

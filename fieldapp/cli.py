@@ -117,6 +117,12 @@ def demo(scale: float, seed: int, if_empty: bool) -> None:
         click.echo("database already has data; demo not generated")
         return
     stats = generate(scale=scale, seed=seed)
+    from fieldapp.demo.duplicates import plant_duplicates
+
+    # Families registered twice, for the coordinators' duplicates review (not in the
+    # generator: the test and benchmark programs keep their figures).
+    stats["duplicates"] = plant_duplicates(scale, seed)
+    db.session.commit()
     click.echo(", ".join(f"{k}={v}" for k, v in stats.items()))
 
 

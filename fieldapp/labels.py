@@ -210,6 +210,9 @@ LABELS: dict[str, dict[str, Any]] = {
                                 "administrator."),
         "version_set_aside": _l("This version was set aside when the conflict was resolved; "
                                 "it cannot be activated."),
+        "central_merge": _l("Families are merged only on central, by a coordinator."),
+        "merged_family": _l("This family was merged into another on central; make the change on "
+                            "that family."),
     },
     # Field names of records (conflict screen, audit history).
     "field": {

@@ -55,6 +55,13 @@ class TableRules:
     def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
         """Raise ``Rejected`` if central's ``current`` row may not be deleted by a node."""
 
+    def after_inserts(self, session: Session, node: Any, rows: list[dict[str, Any]]) -> list[Any]:
+        """Central's own changes to rows a push just inserted (``rows`` as for
+        :meth:`check_inserts`), e.g. a record made offline for a family since merged, moved to
+        the family it was merged into. Returns the ids of the rows changed: central logs each
+        as its own change, so every node in scope (the pushing one too) receives it."""
+        return []
+
 
 @dataclass
 class TableSpec:

@@ -198,6 +198,9 @@ def make_family(app: Flask, make_community: Callable[..., Any]) -> Callable[...,
             "head_surname": "Huamán Tuanama",
             "members_count": 4,
             "data_consent": True,
+            # Fixtures of one default name: confirmed as different families (the warning is
+            # tested through the form in tests/test_family_duplicates.py).
+            "confirm_not_duplicate": True,
         }
         data.update(overrides)
         if "community_id" not in data:

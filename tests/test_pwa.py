@@ -952,3 +952,29 @@ def test_a_refused_signature_reopens_with_both_pads_drawn(site: LiveServer, tabl
     wait_outbox_empty(page)
     with site.app.app_context():
         assert db.session.get(Agreement, uuid.UUID(draft)).status == "signed"
+
+
+def test_a_possible_duplicate_is_confirmed_from_the_tablet(site: LiveServer, tablet: Any) -> None:
+    """The tablet shows the node's possible-duplicate warning next to its checkbox; the family
+    is saved only once the promotor confirms it is another family."""
+    surname = f"Duplicada {uuid.uuid4().hex[:6]}"
+    browser = tablet()
+    page = page_of(browser)
+    login_and_prepare(page, site.url, "promotor")
+    page.goto(site.url + "/families/new")
+    fill_family(page, "Nelly", surname)
+    with page.expect_navigation():
+        submit(page)
+    wait_outbox_empty(page)
+    page.goto(site.url + "/families/new")
+    fill_family(page, "NELLY", surname)
+    assert page.is_hidden("input[name=confirm_not_duplicate]")
+    submit(page)
+    page.wait_for_selector(".confirm-box:not([hidden]) input[name=confirm_not_duplicate]")
+    assert "ya esté registrada" in page.inner_text("form[data-outbox]")
+    assert count_families(site, head_surname=surname) == 1
+    page.check("input[name=confirm_not_duplicate]")
+    with page.expect_navigation():
+        submit(page)
+    wait_outbox_empty(page)
+    assert count_families(site, head_surname=surname) == 2

@@ -190,8 +190,13 @@ def test_family_create_answers_the_outbox_in_json(client, auth, make_community):
     assert bad.json["error"]["code"] == "invalid"
     assert "8 dígitos" in bad.json["error"]["details"]["fields"]["dni"]
 
+    # The same family a second time (another key): people see the possible-duplicate warning;
+    # once confirmed, they still get the redirect.
     html = client.post("/families/new", data=_family_payload(community, "key-00000003"))
-    assert html.status_code == 302  # people still get the redirect
+    assert html.status_code == 422
+    html = client.post("/families/new", data=_family_payload(
+        community, "key-00000003", confirm_not_duplicate="y"))
+    assert html.status_code == 302
 
 
 def test_family_create_json_needs_a_session(client, make_community):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, FloatField, SelectField, StringField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, FloatField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from fieldapp.forms import CreateForm, RangedIntegerField
@@ -54,6 +56,8 @@ class FamilyForm(CreateForm):
     coffee_ha = FloatField(_l("Coffee (ha)"), validators=HECTARES)
     data_consent = BooleanField(_l("The family agrees to the use of its data by the program"))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+    confirm_not_duplicate = BooleanField(
+        _l("It is a different family: register it anyway"))
 
     def __init__(self, *args: Any, obj: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, obj=obj, **kwargs)
@@ -90,3 +94,15 @@ class FamilyForm(CreateForm):
             for name, field in self._fields.items()
             if name not in ("csrf_token", "idempotency_key")
         }
+
+
+class WithdrawalForm(FlaskForm):
+    """A family leaving the program: why and when."""
+
+    reason = SelectField(_l("Reason"), choices=[
+        SelectChoice("moved_away", _l("Moved away")),
+        SelectChoice("deceased", _l("Deceased")),
+        SelectChoice("consent_withdrawn", _l("Withdrew consent")),
+        SelectChoice("other", _l("Other")),
+    ], validators=[DataRequired()])
+    withdrawn_on = DateField(_l("Date"), validators=[DataRequired()])

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.checks import in_range, one_of, only_digits
 from fieldapp.communities.models import Community
-from fieldapp.models import Base, SyncedMixin
+from fieldapp.models import Base, SyncedMixin, TimestampMixin
 
 FAMILY_STATUSES = ("active", "withdrawn")
+#: Why a family left the program (see :func:`fieldapp.families.operations.withdraw_family`).
+WITHDRAWAL_REASONS = ("moved_away", "deceased", "consent_withdrawn", "other")
 
 
 class Family(SyncedMixin, Base):
@@ -57,6 +59,13 @@ class Family(SyncedMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     #: Lower-case, accent-free "names code dni", kept by :func:`_fill_search_text`.
     search_text: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    #: The family this one was merged into (a coordinator found one family registered
+    #: twice): this record is then a voided tombstone whose page and code lead there.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"))
+    #: Why (one of :data:`WITHDRAWAL_REASONS`, checked by the operation: the column is added
+    #: in place, without a table rebuild) and when a family left the program.
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(20))
+    withdrawn_on: Mapped[date | None]
 
     community: Mapped[Community] = relationship()
 
@@ -67,6 +76,20 @@ class Family(SyncedMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Family {self.code}>"
+
+
+class DistinctFamilies(TimestampMixin, Base):
+    """A pair a coordinator said are two families, not one registered twice: never proposed
+    as a duplicate again. Central's own (the review happens there); it does not sync."""
+
+    __tablename__ = "family_distinct_pairs"
+    __table_args__ = (UniqueConstraint("family_a_id", "family_b_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    #: The smaller id of the pair first, so a pair is one row whichever way it was shown.
+    family_a_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"))
+    family_b_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"))
+    decided_by: Mapped[str] = mapped_column(String(80))
 
 
 def normalize(text: str) -> str:

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
@@ -14,7 +14,14 @@ from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.errors import NotFound
 from fieldapp.extensions import db
-from fieldapp.families.models import Family, normalize
+from fieldapp.families.duplicates import (
+    Match,
+    Neighbours,
+    Registration,
+    find_pairs,
+    matches_for,
+)
+from fieldapp.families.models import DistinctFamilies, Family, normalize
 
 
 def family_search(q: str | None = None, community_id: uuid.UUID | None = None,
@@ -137,3 +144,115 @@ def active_communities() -> list[Any]:
             .order_by(spanish(Community.name))
         )
     )
+
+
+# -- duplicates ---------------------------------------------------------------------------------
+
+_REGISTRATION_COLUMNS = (Family.id, Family.community_id, Family.head_given_names,
+                         Family.head_surname, Family.dni, Family.phone, Family.lat, Family.lon)
+
+
+def _registration(row: Any) -> Registration:
+    return Registration(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+
+
+def community_neighbours() -> Neighbours:
+    """Which communities are neighbours (their centres, read once)."""
+    return Neighbours({row.id: (row.lat, row.lon) for row in db.session.execute(
+        select(Community.id, Community.lat, Community.lon))})
+
+
+def distinct_pairs() -> set[frozenset]:
+    """The pairs coordinators said are two families (never proposed again)."""
+    return {frozenset(pair) for pair in db.session.execute(
+        select(DistinctFamilies.family_a_id, DistinctFamilies.family_b_id))}
+
+
+def possible_duplicates(values: dict[str, Any], exclude: uuid.UUID | None = None
+                        ) -> list[tuple[Family, Match]]:
+    """The live families a family with these values may double, best first (the form's
+    check before saving). The candidates are those the rule could name: of a neighbouring
+    community, or with its DNI, phone or plot; the rule itself is :mod:`.duplicates`'."""
+    neighbours = community_neighbours()
+    new = Registration(exclude, values.get("community_id"), values.get("head_given_names") or "",
+                       values.get("head_surname") or "", values.get("dni"), values.get("phone"),
+                       values.get("lat"), values.get("lon"))
+    near = [c for c in neighbours.centres if neighbours(new.community_id, c)]
+    wanted = [Family.community_id.in_(near)] if near else []
+    if new.dni:
+        wanted.append(Family.dni == new.dni)
+    if new.phone:
+        wanted.append(Family.phone == new.phone)
+    if new.lat is not None and new.lon is not None:
+        wanted.append(Family.lat.between(new.lat - 0.002, new.lat + 0.002)
+                      & Family.lon.between(new.lon - 0.002, new.lon + 0.002))
+    if not wanted:
+        return []
+    rows = db.session.execute(select(*_REGISTRATION_COLUMNS).where(
+        Family.voided.is_(False), or_(*wanted))).all()
+    matches = matches_for(new, [_registration(r) for r in rows if r[0] != exclude], neighbours)
+    if exclude is not None:
+        ignored = distinct_pairs()
+        matches = [m for m in matches if frozenset((exclude, m.b)) not in ignored]
+    families = {f.id: f for f in db.session.execute(
+        select(Family).where(Family.id.in_([m.b for m in matches]))).scalars()}
+    return [(families[m.b], m) for m in matches[:5]]
+
+
+def duplicate_pairs(limit: int | None = None) -> list[Match]:
+    """Every pair of live families that may be one, best score first, without the pairs
+    coordinators said are two families (the review screen's list)."""
+    rows = db.session.execute(select(*_REGISTRATION_COLUMNS).where(Family.voided.is_(False)))
+    pairs = find_pairs([_registration(r) for r in rows], community_neighbours(),
+                       distinct_pairs())
+    return pairs[:limit] if limit is not None else pairs
+
+
+def family_records(family_id: uuid.UUID) -> dict[str, list[Any]]:
+    """What hangs on a family, kind by kind (the review screen's side-by-side lists)."""
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.compliance.models import ComplianceVisit
+    from fieldapp.deliveries.models import Delivery
+    from fieldapp.trainings.models import Attendance
+
+    def rows(model: Any, order: Any) -> list[Any]:
+        return list(db.session.execute(select(model).where(
+            model.family_id == family_id, model.voided.is_(False)).order_by(order)).scalars())
+
+    return {
+        "agreements": rows(Agreement, Agreement.created_at),
+        "deliveries": rows(Delivery, Delivery.delivered_on),
+        "attendance": rows(Attendance, Attendance.created_at),
+        "visits": rows(ComplianceVisit, ComplianceVisit.created_at),
+    }
+
+
+def survivors_of(session: Any, family_ids: set[Any]) -> dict[Any, Any]:
+    """The family each merged family among ``family_ids`` was merged into, followed to the end
+    (a survivor merged in turn): ``{merged id: survivor id}``; families not merged are left
+    out. Central's push rules ask it for every run of records of a family (one query when
+    none is merged)."""
+    found: dict[Any, Any] = {}
+    wanted = {i for i in family_ids if i is not None}
+    for _hop in range(10):
+        if not wanted:
+            break
+        step = dict(session.execute(select(Family.id, Family.merged_into_id).where(
+            Family.id.in_(list(wanted)), Family.merged_into_id.is_not(None))).all())
+        for merged, into in found.items():
+            if into in step:
+                found[merged] = step[into]
+        for merged, into in step.items():
+            found.setdefault(merged, into)
+        wanted = set(step.values())
+    return found
+
+
+def live_agreement_numbers(family_id: uuid.UUID) -> list[str]:
+    """The numbers of a family's signed or active agreements (two after a merge: the
+    coordinator decides which continues; neither is voided by the merge)."""
+    from fieldapp.agreements.models import Agreement
+
+    return list(db.session.execute(select(Agreement.number).where(
+        Agreement.family_id == family_id, Agreement.voided.is_(False),
+        Agreement.status.in_(("signed", "active"))).order_by(Agreement.number)).scalars())

@@ -12,15 +12,25 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from fieldapp.audit.subjects import register_subject
-from fieldapp.auth.access import check_community_scope, in_scope, scoped_community_ids
+from fieldapp.auth.access import (
+    check_community_scope,
+    in_scope,
+    role_required,
+    scoped_community_ids,
+)
 from fieldapp.communities.models import Community
 from fieldapp.communities.queries import register_family_counter
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families import bp
-from fieldapp.families.forms import FamilyForm
+from fieldapp.families.forms import FamilyForm, WithdrawalForm
 from fieldapp.families.models import Family
-from fieldapp.families.operations import create_family, update_family
+from fieldapp.families.operations import (
+    PossibleDuplicate,
+    create_family,
+    update_family,
+    withdraw_family,
+)
 from fieldapp.families.queries import (
     communities_in_scope,
     count_families,
@@ -69,6 +79,13 @@ def _submitted_community_choice(form: FamilyForm) -> None:
 def index():
     """Families, searchable by name, code or DNI, filtered by community, paginated."""
     q = request.args.get("q", "").strip()
+    if q:  # the code of a merged family finds the family it was merged into
+        merged = db.session.execute(select(Family).where(
+            Family.code == q.upper(), Family.merged_into_id.is_not(None))).scalar_one_or_none()
+        if merged is not None:
+            from fieldapp.families.review import redirect_tombstone
+
+            return redirect_tombstone(merged)
     community_id = parse_uuid(request.args.get("community"))
     page = page_arg()
     scope = scoped_community_ids()
@@ -88,6 +105,10 @@ def index():
 def detail(family_id: uuid.UUID):
     """A family's page: details, agreements, attendance, deliveries and visits."""
     family = db.get_or_404(Family, family_id)
+    if family.merged_into_id is not None:
+        from fieldapp.families.review import redirect_tombstone
+
+        return redirect_tombstone(family)
     check_community_scope(family.community_id)
     # The other domains' sections, each read by the domain that owns it (see sections.py).
     return render_template("families/detail.html", family=family,
@@ -111,9 +132,12 @@ def create():
     else:
         _community_choices(form)
 
+    duplicates: list[dict] = []
+
     def render() -> str:
         _community_choices(form)
-        return render_template("families/form.html", form=form, family=None)
+        return render_template("families/form.html", form=form, family=None,
+                               duplicates=duplicates)
 
     if not form.validate_on_submit():
         return rejected(form, render) if request.method == "POST" else render()
@@ -128,6 +152,8 @@ def create():
             current_user.id,
         )
     except ValidationFailed as error:
+        if isinstance(error, PossibleDuplicate):
+            duplicates.extend(error.details.get("families", []))
         return fail_with(form, render, error)
     return created(family_id, url_for("families.detail", family_id=family_id), was_created,
                    _("Family registered."))
@@ -155,3 +181,25 @@ def edit(family_id: uuid.UUID):
             return redirect(url_for("families.detail", family_id=family.id))
     status = 422 if form.errors else 200
     return render_template("families/form.html", form=form, family=family), status
+
+
+@bp.route("/<uuid:family_id>/withdraw", methods=["GET", "POST"])
+@role_required("coordinator")
+def withdraw(family_id: uuid.UUID):
+    """Mark a family as having left the program (its history stays)."""
+    family = db.get_or_404(Family, family_id)
+    check_community_scope(family.community_id)
+    form = WithdrawalForm()
+    if form.validate_on_submit():
+        try:
+            withdraw_family(family, form.reason.data, form.withdrawn_on.data)
+        except ValidationFailed as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The family no longer counts in the program's figures. Its history is kept."),
+                  "success")
+            return redirect(url_for("families.detail", family_id=family.id))
+    status = 422 if form.errors else 200
+    return render_template("families/withdraw.html", form=form, family=family), status

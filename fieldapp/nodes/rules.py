@@ -63,6 +63,55 @@ class CodeRules(TableRules):
             raise Rejected("forged_code", f"A record's {self.code_column} never changes.")
 
 
+class MergedFamilyRecords(TableRules):
+    """Records of a family (agreements, deliveries, visits, sanctions, attendance) that a node
+    made offline for a family central has since merged: after the push they move to the family
+    it was merged into (the merge re-pointed every record central had; these arrived later).
+    Attendance is a set per session and family: one the survivor already has for the session
+    stays as it was, voided (the family attended once). The table's own rules (``inner``)
+    check everything as before."""
+
+    def __init__(self, model: Any, inner: TableRules | None = None) -> None:
+        self.model = model
+        self.inner = inner or TableRules()
+        self.columns = tuple(dict.fromkeys((*self.inner.columns, "family_id")))
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        return self.inner.check_inserts(session, node, rows)
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        self.inner.check_update(session, node, current, changes)
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        self.inner.check_delete(session, node, current)
+
+    def after_inserts(self, session: Session, node: Any, rows: list[dict[str, Any]]) -> list[Any]:
+        from sqlalchemy import update
+
+        from fieldapp.families.queries import survivors_of
+
+        survivor = survivors_of(session, {r["family_id"] for r in rows if r.get("family_id")})
+        if not survivor:
+            return []
+        table = self.model.__table__
+        changed = []
+        for row in rows:
+            target = survivor.get(row.get("family_id"))
+            if target is None:
+                continue
+            values: dict[str, Any] = {"family_id": target, "version": table.c.version + 1}
+            if "session_id" in table.c and session.execute(select(table.c.id).where(
+                    table.c.session_id == select(table.c.session_id).where(
+                        table.c.id == row["id"]).scalar_subquery(),
+                    table.c.family_id == target)).first() is not None:
+                values = {"voided": True, "version": table.c.version + 1}
+            session.execute(update(table).where(table.c.id == row["id"]).values(**values))
+            changed.append(row["id"])
+        return changed
+
+
 #: The family columns :func:`check_family_values` reads.
 FAMILY_VALUES = ("head_given_names", "head_surname", "members_count", "lat", "lon", "plot_ha",
                  "forest_ha", "coffee_ha")
@@ -73,7 +122,19 @@ class FamilyRules(CodeRules):
     of a change."""
 
     def __init__(self) -> None:
-        super().__init__("code", FAMILY_VALUES)
+        super().__init__("code", (*FAMILY_VALUES, "merged_into_id"))
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        refusals = super().check_inserts(session, node, rows)
+        for n, row in enumerate(rows):
+            if row.get("merged_into_id") is not None and n not in refusals:
+                refusals[n] = self.merge_refusal()
+        return refusals
+
+    @staticmethod
+    def merge_refusal() -> Rejected:
+        return Rejected("central_merge", "Families are merged on central by a coordinator.")
 
     def row_refusal(self, row: dict[str, Any]) -> Rejected | None:
         from fieldapp.families.operations import check_family_values
@@ -90,6 +151,14 @@ class FamilyRules(CodeRules):
     def check_update(self, session: Session, node: Any, current: dict[str, Any],
                      changes: dict[str, Any]) -> None:
         super().check_update(session, node, current, changes)
+        if "merged_into_id" in changes:
+            raise self.merge_refusal()
+        if current.get("merged_into_id") is not None:
+            # A change made offline to a family merged meanwhile would land on a tombstone no
+            # one sees: refused with its own code, shown on the node, to be made on the family
+            # it was merged into.
+            raise Rejected("merged_family", "This family was merged into another on central; "
+                           "make the change on that family.")
         if changes.keys() & set(FAMILY_VALUES):
             refusal = self.row_refusal({**current, **changes})
             if refusal is not None:

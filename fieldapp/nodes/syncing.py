@@ -206,6 +206,7 @@ def table_specs() -> list[TableSpec]:
         CatalogueRules,
         CodeRules,
         FamilyRules,
+        MergedFamilyRecords,
         SignedTermsRules,
     )
     from fieldapp.trainings.models import Attendance, TrainingSession
@@ -226,7 +227,7 @@ def table_specs() -> list[TableSpec]:
             scope=by_family,
             supersedes="supersedes_id",
             flag_column="conflict_flag",
-            rules=AgreementRules(),
+            rules=MergedFamilyRecords(Agreement, AgreementRules()),
         ),
         TableSpec(AgreementCommitment, scope="agreement_id->agreements",
                   rules=SignedTermsRules("agreement_commitments")),
@@ -239,6 +240,7 @@ def table_specs() -> list[TableSpec]:
             scope="session_id->training_sessions",
             scope2=by_family,
             natural_key=("session_id", "family_id"),
+            rules=MergedFamilyRecords(Attendance),
         ),
         TableSpec(
             Delivery,
@@ -249,7 +251,7 @@ def table_specs() -> list[TableSpec]:
             flag_column="suspected_duplicate_of_id",
             find_doubles=find_double_deliveries,
             doubles_columns=("reverses_id",),
-            rules=CodeRules("code"),
+            rules=MergedFamilyRecords(Delivery, CodeRules("code")),
         ),
         TableSpec(
             Signature,
@@ -260,10 +262,10 @@ def table_specs() -> list[TableSpec]:
         ),
         TableSpec(ComplianceVisit, kind="append", scope=by_family,
                   mutable=frozenset({"notes", "lat", "lon", "updated_at"}),
-                  rules=CodeRules("code")),
+                  rules=MergedFamilyRecords(ComplianceVisit, CodeRules("code"))),
         TableSpec(VisitFinding, kind="append", scope="visit_id->compliance_visits",
                   mutable=frozenset({"result", "notes", "updated_at"})),
-        TableSpec(Sanction, scope=by_family),
+        TableSpec(Sanction, scope=by_family, rules=MergedFamilyRecords(Sanction)),
         # An entry's node is the pushing node; its user is that node's local user (shown
         # with the node, never taken for one of central's accounts).
         TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False,

@@ -75,6 +75,12 @@ class BulkInserts:
         self.grown.add(spec.table.name)
         flagged = self._flag_inserted(spec, inserted)
         self.record_inserted(spec, inserted, flagged)
+        if spec.rules is not None:  # the app's own changes to what just arrived
+            for row_id in spec.rules.after_inserts(self.session, self.node,
+                                                   [row for _op, row, _p, _pl in inserted]):
+                current = self._current(spec, row_id) or {"id": row_id}
+                self.central_change(spec, row_id, self.registry.communities_of_rows(
+                    self.session, spec.name, [current], {})[0])
 
     def _refuse_by_rules(self, spec: TableSpec, placed: list[tuple[Op, dict, Any, tuple]]
                          ) -> list[tuple[Op, dict, Any, tuple]]:

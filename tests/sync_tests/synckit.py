@@ -82,9 +82,12 @@ class App:
         ids = []
         with self.app.test_request_context():
             for values in rows:
+                # One default name for many families: confirmed as different families (the
+                # possible-duplicate warning is tested in tests/test_family_duplicates.py).
                 data = {"head_given_names": "María", "head_surname": "Tuanama Sánchez",
                         "members_count": 4, "data_consent": True,
-                        "community_id": community_id, **values}
+                        "confirm_not_duplicate": True, "community_id": community_id,
+                        **values}
                 ids.append(create_family(data).id)
             db.session.commit()
         return ids
@@ -94,7 +97,7 @@ class App:
 
         data = {"head_given_names": "María", "head_surname": "Tuanama Sánchez",
                 "members_count": 4, "data_consent": True, "community_id": community_id,
-                **values}
+                "confirm_not_duplicate": True, **values}
         with self.app.test_request_context():
             family = create_family(data)
             db.session.commit()

@@ -82,6 +82,10 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     # Before 0013: no session tokens, no recorded role.
     con.execute("ALTER TABLE users DROP COLUMN session_token")
     con.execute("DROP TABLE installation_facts")
+    # Before 0016: no merges, no withdrawal details.
+    for column in ("merged_into_id", "withdrawn_reason", "withdrawn_on"):
+        con.execute(f"ALTER TABLE families DROP COLUMN {column}")
+    con.execute("DROP TABLE family_distinct_pairs")
     moved: dict[str, str] = {}
     for (code,) in con.execute("SELECT code FROM benefit_types").fetchall():
         new = catalogue_id("benefit_types", code)
