@@ -106,23 +106,23 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint and the login gate that guards them."""
-    from fieldapp.audit.readable import register_record_names
-
-    register_record_names(app, audit_record_names)
     from fieldapp.admin import bp as admin_bp
+    from fieldapp.audit.readable import register_record_names
     from fieldapp.auth import bp as auth_bp
     from fieldapp.auth.access import install_login_gate
     from fieldapp.communities import bp as communities_bp
     from fieldapp.dashboard import bp as dashboard_bp
     from fieldapp.families import bp as families_bp
     from fieldapp.main import bp as main_bp
+    from fieldapp.merges import bp as merges_bp
     from fieldapp.nodes import bp as nodes_bp
     from fieldapp.printing import bp as printing_bp
     from fieldapp.printing import verify_bp
     from fieldapp.pwa import bp as pwa_bp
 
-    blueprints = (main_bp, auth_bp, admin_bp, communities_bp, families_bp, printing_bp,
-                  verify_bp, pwa_bp, dashboard_bp, nodes_bp)
+    register_record_names(app, audit_record_names)
+    blueprints = (main_bp, auth_bp, admin_bp, communities_bp, families_bp, merges_bp,
+                  printing_bp, verify_bp, pwa_bp, dashboard_bp, nodes_bp)
     for bp in blueprints:
         app.register_blueprint(bp)
     register_cycle_blueprints(app)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("families", __name__, url_prefix="/families")
 
-from fieldapp.families import review, views  # noqa: E402, F401
+from fieldapp.families import views  # noqa: E402, F401

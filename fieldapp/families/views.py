@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -83,8 +83,6 @@ def index():
         merged = db.session.execute(select(Family).where(
             Family.code == q.upper(), Family.merged_into_id.is_not(None))).scalar_one_or_none()
         if merged is not None:
-            from fieldapp.families.review import redirect_tombstone
-
             return redirect_tombstone(merged)
     community_id = parse_uuid(request.args.get("community"))
     page = page_arg()
@@ -106,8 +104,6 @@ def detail(family_id: uuid.UUID):
     """A family's page: details, agreements, attendance, deliveries and visits."""
     family = db.get_or_404(Family, family_id)
     if family.merged_into_id is not None:
-        from fieldapp.families.review import redirect_tombstone
-
         return redirect_tombstone(family)
     check_community_scope(family.community_id)
     # The other domains' sections, each read by the domain that owns it (see sections.py).
@@ -203,3 +199,12 @@ def withdraw(family_id: uuid.UUID):
             return redirect(url_for("families.detail", family_id=family.id))
     status = 422 if form.errors else 200
     return render_template("families/withdraw.html", form=form, family=family), status
+
+
+def redirect_tombstone(family: Family):
+    """The survivor's page for a merged family (its old links and QR cards still work)."""
+    hops = 0
+    while family.merged_into_id is not None and hops < 10:
+        family = db.session.get(Family, family.merged_into_id) or abort(404)
+        hops += 1
+    return redirect(url_for("families.detail", family_id=family.id))

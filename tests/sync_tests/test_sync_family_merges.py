@@ -15,7 +15,7 @@ from fieldapp.families.models import Family
 
 
 def _merge(central, survivor, merged):
-    from fieldapp.families.operations import merge_families
+    from fieldapp.merges.operations import merge_families
 
     with central.app.test_request_context():
         merge_families(db.session.get(Family, survivor), db.session.get(Family, merged), {},

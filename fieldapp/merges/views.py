@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,10 +14,12 @@ from flask_wtf import FlaskForm
 from fieldapp.auth.access import central_only, role_required
 from fieldapp.errors import AppError
 from fieldapp.extensions import db
-from fieldapp.families import bp
 from fieldapp.families.models import Family
-from fieldapp.families.operations import EDITABLE, mark_distinct, merge_families
-from fieldapp.families.queries import duplicate_pairs, family_records, live_agreement_numbers
+from fieldapp.families.operations import EDITABLE
+from fieldapp.families.queries import duplicate_pairs
+from fieldapp.merges import bp
+from fieldapp.merges.operations import mark_distinct, merge_families
+from fieldapp.merges.queries import family_records, live_agreement_numbers
 
 #: The review list shows this many pairs, best first.
 REVIEW_LIMIT = 200
@@ -59,7 +61,7 @@ def _pair(a_id: uuid.UUID, b_id: uuid.UUID) -> tuple[Family, Family]:
     return a, b
 
 
-@bp.route("/duplicates")
+@bp.route("")
 @central_only
 @role_required("coordinator")
 def duplicates():
@@ -68,11 +70,11 @@ def duplicates():
     ids = {i for m in pairs for i in (m.a, m.b)}
     families = {f.id: f for f in db.session.execute(
         db.select(Family).where(Family.id.in_(ids))).scalars()} if ids else {}
-    return render_template("families/duplicates.html", pairs=pairs, families=families,
+    return render_template("merges/index.html", pairs=pairs, families=families,
                            reasons=REASONS)
 
 
-@bp.route("/duplicates/<uuid:a_id>/<uuid:b_id>", methods=["GET", "POST"])
+@bp.route("/<uuid:a_id>/<uuid:b_id>", methods=["GET", "POST"])
 @central_only
 @role_required("coordinator")
 def duplicate_pair(a_id: uuid.UUID, b_id: uuid.UUID):
@@ -105,17 +107,17 @@ def duplicate_pair(a_id: uuid.UUID, b_id: uuid.UUID):
                 db.session.commit()
                 flash(_("Noted: two different families. This pair will not be proposed again."),
                       "success")
-                return redirect(url_for("families.duplicates"))
+                return redirect(url_for("merges.duplicates"))
             flash(_("Choose one of the options."), "error")
         except AppError as error:
             db.session.rollback()
             flash(str(error.message), "error")
             a, b = _pair(a_id, b_id)
-            return render_template("families/duplicate_pair.html", a=a, b=b, form=form,
+            return render_template("merges/pair.html", a=a, b=b, form=form,
                                    records={a.id: family_records(a.id),
                                             b.id: family_records(b.id)},
                                    labels=FIELD_LABELS), error.status
-    return render_template("families/duplicate_pair.html", a=a, b=b, form=form,
+    return render_template("merges/pair.html", a=a, b=b, form=form,
                            records={a.id: family_records(a.id), b.id: family_records(b.id)},
                            labels=FIELD_LABELS)
 
@@ -127,12 +129,3 @@ def _versions(values: dict, a: Family, b: Family, survivor: Family) -> tuple[int
     except (KeyError, ValueError):
         return None
     return seen if survivor is a else (seen[1], seen[0])
-
-
-def redirect_tombstone(family: Family):
-    """The survivor's page for a merged family (its old links and QR cards still work)."""
-    hops = 0
-    while family.merged_into_id is not None and hops < 10:
-        family = db.session.get(Family, family.merged_into_id) or abort(404)
-        hops += 1
-    return redirect(url_for("families.detail", family_id=family.id))
