@@ -508,6 +508,42 @@ def test_agreement_page_in_english(app, staff, family):
     assert "matches the frozen content" in page
 
 
+def test_agreement_page_renders_the_sections_its_view_gathers(app, staff, coordinator, family):
+    """Deliveries and compliance register their cards (agreements/sections.py); the view
+    gathers their data and the page only renders it, each card placed among the page's own
+    cards by its order, so a new section needs no change to agreements. A gatherer with
+    nothing to show (sanctions, when there are none) leaves its card out."""
+    import re
+
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from fieldapp.agreements.sections import register_section
+
+    agreement_id = _signed(app, staff, family)
+    gathered = []
+
+    def gather(page):
+        gathered.append(page.agreement.id)
+        return {"number": page.agreement.number}
+
+    register_section(app, "extra", gather, "test/_extra.html", 35, title="Extra section")
+    register_section(app, "nothing", lambda page: None, "test/_extra.html", 95, title="Nothing")
+    app.jinja_env.loader = ChoiceLoader([
+        DictLoader({"test/_extra.html": "<p class=extra>{{ section.data.number }}</p>"}),
+        app.jinja_env.loader])
+    page = coordinator.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert gathered == [agreement_id]
+    cards = re.findall(r'<section class="card[^"]*" id="([\w-]+)">\s*<h2>([^<]+)</h2>', page)
+    assert [name for name, _title in cards] == [
+        "next-step", "commitments", "benefits", "signatures", "extra", "status", "versions",
+        "history"]  # no "sanctions" (none proposed), no "nothing"
+    assert ("extra", "Extra section") in cards
+    assert ("benefits", "Beneficios: prometidos y entregados") in cards  # translated
+    number = get_agreement(app, agreement_id).number
+    assert f"<p class=extra>{number}</p>" in page
+    assert "<th class=\"num\">Pendiente</th>" in page  # the deliveries table, rendered
+
+
 def test_transparent_signature_is_flattened_on_white(app, staff, family):
     from PIL import Image, ImageDraw
 

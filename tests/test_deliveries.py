@@ -340,6 +340,24 @@ def test_scope_and_login(app, family, make_community, client):
         assert db.session.scalar(select(func.count(Delivery.id))) == 0
 
 
+def test_receipt_signature_image_is_shown_only_within_scope(app, staff, family,
+                                                            make_community):
+    """The receipt's signature image is served by the agreement views, which load the delivery
+    through the loader deliveries registers (audit/subjects.py) to check the family's scope."""
+    agreement_in_state(app, family, "active")
+    assert staff.post("/deliveries/new", data=_form(app, family)).status_code == 302
+    with app.app_context():
+        from fieldapp.agreements.models import Signature
+
+        sig_id = db.session.execute(select(Signature.id).where(
+            Signature.delivery_id.is_not(None))).scalar_one()
+    img = staff.get(f"/agreements/signatures/{sig_id}.png")
+    assert (img.status_code, img.mimetype) == (200, "image/png")
+    make_community(code="C999", name="Lejana")
+    outsider = login(app, "field_staff", "lejano", communities=("C999",))
+    assert outsider.get(f"/agreements/signatures/{sig_id}.png").status_code == 403
+
+
 def test_delivery_form_in_english(app, staff, family):
     agreement_in_state(app, family, "active")
     staff.post("/auth/language/en", data={"next": "/"})

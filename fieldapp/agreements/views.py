@@ -39,9 +39,9 @@ from fieldapp.agreements.queries import (
     version_chain,
 )
 from fieldapp.agreements.rules import KIND_LABELS, STATUS_LABELS, TRANSITIONS, default_period
-from fieldapp.audit.subjects import register_related, register_subject
+from fieldapp.agreements.sections import after_own_cards, gather_sections
+from fieldapp.audit.subjects import load_subject, register_related, register_subject
 from fieldapp.auth.access import check_community_scope, role_required
-from fieldapp.deliveries.queries import promised_vs_delivered
 from fieldapp.errors import AppError, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
@@ -157,18 +157,18 @@ def create():
 
 @bp.route("/<uuid:agreement_id>")
 def detail(agreement_id: uuid.UUID):
-    """An agreement: terms, signatures, content hash, versions and full history."""
+    """An agreement: terms, signatures, content hash, versions and full history, with the
+    sections other domains register (agreements/sections.py: what was delivered, sanctions)."""
     agreement = _agreement_or_404(agreement_id)
-    from fieldapp.compliance.queries import agreement_sanctions
-
+    sections = gather_sections(agreement)
     return render_template(
         "agreements/detail.html",
         agreement=agreement,
         family=agreement.family,
         chain=version_chain(agreement),
         history=agreement_audit(agreement),
-        benefits=promised_vs_delivered(agreement),
-        sanctions=agreement_sanctions(agreement.id),
+        sections=sections,
+        sections_after=after_own_cards(sections),
         hash_ok=verify_content(agreement) if agreement.content_hash else None,
         transitions=sorted(TRANSITIONS.get(agreement.status, ())),
         successor_form=SuccessorForm(),
@@ -312,10 +312,11 @@ def signature_image(signature_id: uuid.UUID):
         abort(404)
     if signature.agreement_id:
         family = db.session.get(Agreement, signature.agreement_id).family
-    else:
-        from fieldapp.deliveries.models import Delivery
-
-        family = db.session.get(Delivery, signature.delivery_id).family
+    else:  # a delivery's receipt: deliveries registers how to load one (audit/subjects.py)
+        delivery = load_subject("delivery", signature.delivery_id)
+        if delivery is None:
+            abort(404)
+        family = delivery.family
     check_community_scope(family.community_id)
     response = Response(signature.image_png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=86400"

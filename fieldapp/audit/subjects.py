@@ -4,7 +4,9 @@ The history of an agreement lists the entries of the agreement and of every reco
 (signatures, deliveries, visits, sanctions). Those records belong to domains that depend on the
 audit log, not the other way round, so each domain registers — from its blueprint's setup — how
 to load a subject and which of its records' ids belong to a subject's history; the audit views
-ask this registry and import no other domain.
+ask this registry and import no other domain. A lower domain's view that needs a higher
+domain's record by id asks the same registry (the agreement views load a delivery, registered
+by deliveries, to check who may see its receipt signature).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def _registry(app: Flask) -> dict[str, _Subject]:
 
 
 def register_subject(app: Flask, kind: str, load: Loader) -> None:
-    """``load(id)`` returns the ``kind`` record (``"family"``, ``"agreement"``) or ``None``."""
+    """``load(id)`` returns the ``kind`` record (``"family"``, ``"agreement"``, ``"delivery"``)
+    or ``None``."""
     _registry(app).setdefault(kind, _Subject()).load = load
 
 

@@ -13,6 +13,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from fieldapp.agreements.models import Agreement
+from fieldapp.agreements.sections import AgreementPage
+from fieldapp.agreements.sections import register_section as register_agreement_section
 from fieldapp.audit.subjects import register_related
 from fieldapp.auth.access import check_community_scope, role_required, scoped_community_ids
 from fieldapp.compliance import bp
@@ -27,6 +29,7 @@ from fieldapp.compliance.operations import (
     visit_agreement,
 )
 from fieldapp.compliance.queries import (
+    agreement_sanctions,
     family_compliance,
     finding_counts,
     load_visit,
@@ -67,12 +70,20 @@ def _family_section(page: FamilyPage) -> dict:
     return family_compliance(page.family)
 
 
+def _agreement_section(page: AgreementPage) -> list[Sanction] | None:
+    """The agreement page's sanction section: the sanctions proposed for it, newest first (no
+    card when there are none)."""
+    return agreement_sanctions(page.agreement.id) or None
+
+
 @bp.record_once
 def _register_contributions(state: BlueprintSetupState) -> None:
-    """The visit section of the family page; visits and sanctions in an agreement's audit
-    history."""
+    """The visit section of the family page and the sanction section of the agreement page;
+    visits and sanctions in an agreement's audit history."""
     register_section(state.app, "visits", _family_section, "compliance/_family_section.html",
                      40, title=_l("Compliance visits"))
+    register_agreement_section(state.app, "sanctions", _agreement_section,
+                               "compliance/_agreement_section.html", 60, title=_l("Sanctions"))
     register_related(state.app, "agreement", "visits", lambda id_: select(ComplianceVisit.id)
                      .where(ComplianceVisit.agreement_id == id_))
     register_related(state.app, "agreement", "sanctions",

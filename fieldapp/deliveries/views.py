@@ -19,7 +19,9 @@ from fieldapp.agreements.queries import (
     current_agreement,
     family_page_agreements,
 )
-from fieldapp.audit.subjects import register_related
+from fieldapp.agreements.sections import AgreementPage
+from fieldapp.agreements.sections import register_section as register_agreement_section
+from fieldapp.audit.subjects import register_related, register_subject
 from fieldapp.auth.access import check_community_scope, scoped_community_ids
 from fieldapp.deliveries import bp
 from fieldapp.deliveries.forms import DeliveryForm, ReversalForm
@@ -46,11 +48,22 @@ def _family_section(page: FamilyPage) -> dict:
     return family_deliveries(page.family, agreements=family_page_agreements(page))
 
 
+def _agreement_section(page: AgreementPage) -> list[dict]:
+    """The agreement page's benefit section: promised, delivered and still owed."""
+    return promised_vs_delivered(page.agreement)
+
+
 @bp.record_once
 def _register_contributions(state: BlueprintSetupState) -> None:
-    """The delivery section of the family page; deliveries in an agreement's audit history."""
+    """The delivery section of the family page and the benefit section of the agreement page;
+    deliveries in an agreement's audit history, and loadable by id (the agreement views show a
+    delivery's receipt signature to those who may see its family)."""
     register_section(state.app, "deliveries", _family_section, "deliveries/_family_section.html",
                      30, title=_l("Benefit deliveries"))
+    register_agreement_section(state.app, "benefits", _agreement_section,
+                               "deliveries/_agreement_section.html", 20,
+                               title=_l("Benefits: promised and delivered"))
+    register_subject(state.app, "delivery", lambda id_: db.session.get(Delivery, id_))
     register_related(state.app, "agreement", "deliveries",
                      lambda id_: select(Delivery.id).where(Delivery.agreement_id == id_))
 
