@@ -467,16 +467,17 @@ def test_admin_edits_the_catalogue_in_both_languages(app, family):
     assert "ya está en el catálogo" in r.get_data(as_text=True)
     r = admin.post("/agreements/catalogue/benefits/new", data={
         "code": "bee_hives", "category": "other", "name_es": "Colmenas", "name_en": "Beehives",
-        "default_unit": "colmenas", "position": "9", "active": "y"})
+        "unit_one_es": "colmena", "unit_other_es": "colmenas", "position": "9", "active": "y"})
     assert r.status_code == 302
     r = admin.post("/agreements/catalogue/benefits/new", data={
         "code": "Bad Code", "category": "nonsense", "name_es": "", "name_en": "x",
-        "default_unit": "u", "position": "1"})
+        "unit_one_es": "u", "unit_other_es": "u", "position": "1"})
     assert r.status_code == 422
     _, benefits = catalogue(app)
     r = admin.post(f"/agreements/catalogue/benefits/{benefits['cookstove']}", data={
         "category": "cookstove", "name_es": "Cocina mejorada a leña",
-        "name_en": "Improved wood cookstove", "default_unit": "unidades", "position": "6"})
+        "name_en": "Improved wood cookstove", "unit_one_es": "unidad", "unit_other_es": "unidades",
+        "position": "6"})
     assert r.status_code == 302
     spanish = admin.get("/agreements/catalogue").get_data(as_text=True)
     assert "No usar fuego para limpiar la chacra." in spanish
@@ -629,7 +630,7 @@ def test_an_enrolled_field_node_refuses_catalogue_changes(app, family):
     _, benefits = catalogue(app)
     r = admin.post(f"/agreements/catalogue/benefits/{benefits['cookstove']}", data={
         "category": "cookstove", "name_es": "Otra", "name_en": "Other",
-        "default_unit": "unidades", "position": "6"})
+        "unit_one_es": "unidad", "unit_other_es": "unidades", "position": "6"})
     assert r.status_code == 409
     commitments, _ = catalogue(app)
     assert "no_fire" not in commitments
