@@ -9,7 +9,9 @@ forms and no English forms (it is shown as typed until an admin writes them). No
 rewritten: agreements and deliveries keep their unit text (a signed agreement's content hash
 covers it); the forms are applied when a page or a printout shows it.
 
-Batch mode (SQLite rebuilds the table to make the Spanish columns NOT NULL).
+The columns are added in place (no table rebuild: other tables point at ``benefit_types``);
+the Spanish ones with a ``''`` default that PostgreSQL drops after the fill and SQLite keeps.
+The downgrade drops the columns in place (SQLite 3.35+).
 
 Revision ID: 0015_unit_plurals
 Revises: 0014_changes_removals
@@ -41,9 +43,14 @@ COLUMNS = ("unit_one_es", "unit_other_es", "unit_one_en", "unit_other_en")
 
 
 def upgrade():
+    # In place: batch mode adds a column with a plain ALTER on SQLite; a rebuild (which making
+    # a column NOT NULL afterwards would take) drops ``benefit_types``, which deliveries and
+    # agreement benefits point at, and fails with foreign keys on (as 0013 found for users).
     with op.batch_alter_table("benefit_types", schema=None) as batch_op:
         for name in COLUMNS:
-            batch_op.add_column(sa.Column(name, sa.String(length=30), nullable=True))
+            required = name.endswith("_es")
+            batch_op.add_column(sa.Column(name, sa.String(length=30), nullable=not required,
+                                          server_default="" if required else None))
 
     benefit_types = sa.table("benefit_types", sa.column("code", sa.String),
                              sa.column("default_unit", sa.String),
@@ -53,13 +60,15 @@ def upgrade():
     for code, forms in DEFAULT_FORMS.items():
         op.execute(benefit_types.update().where(benefit_types.c.code == code)
                    .values(dict(zip(COLUMNS, forms, strict=True))))
-
-    with op.batch_alter_table("benefit_types", schema=None) as batch_op:
-        batch_op.alter_column("unit_one_es", existing_type=sa.String(length=30), nullable=False)
-        batch_op.alter_column("unit_other_es", existing_type=sa.String(length=30), nullable=False)
+    # PostgreSQL drops the temporary default; SQLite keeps it (it cannot drop one in place; the
+    # app always writes both Spanish forms, see BenefitType).
+    if op.get_bind().dialect.name != "sqlite":
+        for name in ("unit_one_es", "unit_other_es"):
+            op.alter_column("benefit_types", name, server_default=None,
+                            existing_type=sa.String(length=30), existing_nullable=False)
 
 
 def downgrade():
-    with op.batch_alter_table("benefit_types", schema=None) as batch_op:
-        for name in reversed(COLUMNS):
-            batch_op.drop_column(name)
+    # A plain DROP COLUMN (SQLite 3.35+): no copy of a table other tables point at.
+    for name in reversed(COLUMNS):
+        op.drop_column("benefit_types", name)
