@@ -464,6 +464,12 @@ def test_a_quantity_shows_its_unit_in_the_right_number_and_language(app, staff, 
     family_page = staff.get(f"/families/{family}").get_data(as_text=True)
     assert "1 kits" not in family_page
     assert "1 kit<" in family_page
+    # Asking to confirm more than promised names the promise in the right number too.
+    r = staff.post("/deliveries/new", data=_form(
+        app, family, benefit_type_id=str(benefits["medical_kit"]), item="Botiquín",
+        quantity="2", unit="botiquines"), headers=JSON)
+    assert r.get_json()["error"]["code"] == "over_promise"
+    assert "permite 1 botiquín de este beneficio" in r.get_json()["error"]["message"]
 
     staff.post("/auth/language/en", data={"next": "/"})
     assert _quantity_shown(staff.get(urls["1"]).get_data(as_text=True)) == "1 kit"
