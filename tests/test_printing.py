@@ -24,7 +24,7 @@ from flask import Flask
 from PIL import Image
 from pypdf import PdfReader
 from pyzbar.pyzbar import decode
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from fieldapp.agreements.catalogue import seed_catalogues
 from fieldapp.agreements.content import canonical_content, content_hash
@@ -259,6 +259,22 @@ def test_agreement_pdf_says_1_botiquin_and_still_verifies(central: Flask,
     assert "3 kits" in text_en
     page = central.test_client().get(f"/verify/{agreement_id}/{agreement.content_hash}")
     assert 'data-verdict="valid"' in page.get_data(as_text=True)
+
+
+def test_receipt_says_1_botiquin(central: Flask, coordinator: Any) -> None:
+    """The delivery receipt shows the unit by quantity, in the printing language."""
+    delivery = first(central, select(Delivery).where(Delivery.reverses_id.is_(None))
+                     .order_by(Delivery.code))
+    with central.app_context():  # as recorded with the unit typed in the plural
+        db.session.execute(update(Delivery).where(Delivery.id == delivery.id)
+                           .values(quantity=Decimal(1), unit="botiquines"))
+        db.session.commit()
+    receipt = pdf_text(get_pdf(coordinator, f"/print/deliveries/{delivery.id}/receipt.pdf"))
+    assert "1 botiquín" in receipt
+    assert "1 botiquines" not in receipt
+    english = pdf_text(get_pdf(coordinator,
+                               f"/print/deliveries/{delivery.id}/receipt.pdf?lang=en"))
+    assert "1 first-aid kit" in english
 
 
 def test_accents_markup_and_long_names_print_literally_and_break_cleanly(
