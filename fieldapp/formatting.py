@@ -8,6 +8,8 @@ The PDF builders are pure and pass ``locale`` and ``tz``; pages take both from t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -76,3 +78,63 @@ def format_number(value: float | Decimal | int | None, locale: str | None = None
     if value is None:
         return ""
     return format_decimal(value, format=fmt, locale=_locale(locale))
+
+
+@dataclass(frozen=True)
+class UnitForms:
+    """A catalogue unit in the singular and plural, in Spanish and English ("kit"/"kits").
+
+    English may be missing (an entry an admin added with its Spanish forms only): the Spanish
+    forms are shown then, as they were before units had forms.
+    """
+
+    one_es: str
+    other_es: str
+    one_en: str | None = None
+    other_en: str | None = None
+
+    def form(self, quantity: float | Decimal | int, locale: str | None = None) -> str:
+        """The form for ``quantity`` in ``locale`` (Spanish unless English is asked)."""
+        one = is_one(quantity)
+        if _locale(locale).startswith("en") and (self.one_en if one else self.other_en):
+            return str(self.one_en if one else self.other_en)
+        return self.one_es if one else self.other_es
+
+    def names(self) -> tuple[str, ...]:
+        """Every form, as a record's free ``unit`` text may hold one of them."""
+        return tuple(f for f in (self.one_es, self.other_es, self.one_en, self.other_en) if f)
+
+
+def is_one(quantity: float | Decimal | int) -> bool:
+    """Whether ``quantity`` takes the singular: exactly 1 in Spanish and English (CLDR's "one"
+    for integers); 1.5, 0 and 2 take the plural ("1,5 kits", "0 kits")."""
+    try:
+        return Decimal(str(quantity)) == 1
+    except ArithmeticError:
+        return False
+
+
+def quantity_with_unit(quantity: float | Decimal | int | str | None, unit: str | UnitForms | None,
+                       locale: str | None = None, catalogue: Iterable[UnitForms] = ()) -> str:
+    """A quantity and its unit as the reader says it: "1 kit", "3 kits", "1 botiquín".
+
+    The one rule for every page and printout. ``unit`` is a catalogue unit's forms, or a
+    record's free text: text that is one of the ``catalogue`` forms (any number, any language,
+    any case) is shown in the quantity's number and the reader's language; other text is shown
+    as it was typed. Stored text is never rewritten: only its display changes.
+    """
+    if quantity is None or quantity == "":
+        return ""
+    if isinstance(quantity, str):  # a signed content's quantity ("3.00")
+        quantity = Decimal(quantity)
+    number = format_number(quantity, locale)
+    if isinstance(unit, UnitForms):
+        return f"{number} {unit.form(quantity, locale)}"
+    text = (unit or "").strip()
+    if not text:
+        return number
+    key = text.casefold()
+    for forms in catalogue:
+        if any(name.casefold() == key for name in forms.names()):
+            return f"{number} {forms.form(quantity, locale)}"
+    return f"{number} {text}"

@@ -455,6 +455,34 @@ def test_anonymous_is_sent_to_login(client, app, family):
 
 
 # -- catalogues ---------------------------------------------------------------------------------
+def test_admin_writes_a_unit_in_the_singular_and_plural(app, family):
+    """The benefit form asks for the unit's four forms (Spanish ones required); a new draft
+    proposes the Spanish plural, and a delivery of 1 shows the singular."""
+    from fieldapp.agreements.catalogue import quantity_with_unit
+    from fieldapp.agreements.models import BenefitType
+
+    admin = login(app, "admin")
+    form = admin.get("/agreements/catalogue/benefits/new").get_data(as_text=True)
+    assert "Unidad en español, singular (1 botiquín)" in form
+    assert "Unidad en inglés, plural (3 first-aid kits)" in form
+    base = {"code": "bee_hives", "category": "other", "name_es": "Colmenas",
+            "name_en": "Beehives", "position": "9", "active": "y"}
+    r = admin.post("/agreements/catalogue/benefits/new", data={**base, "unit_other_es": "x"})
+    assert r.status_code == 422  # the Spanish singular is required
+    r = admin.post("/agreements/catalogue/benefits/new", data={
+        **base, "unit_one_es": "colmena", "unit_other_es": "colmenas", "unit_one_en": "hive",
+        "unit_other_en": "hives"})
+    assert r.status_code == 302
+    with app.test_request_context():
+        hives = db.session.execute(select(BenefitType).where(BenefitType.code == "bee_hives")
+                                   ).scalar_one()
+        assert (hives.default_unit, hives.unit_one_en) == ("colmenas", "hive")
+        assert quantity_with_unit(1, "colmenas", "es") == "1 colmena"
+        assert quantity_with_unit(1, "colmenas", "en") == "1 hive"
+        assert quantity_with_unit(4, hives, "en") == "4 hives"
+    assert "colmena / colmenas" in admin.get("/agreements/catalogue").get_data(as_text=True)
+
+
 def test_admin_edits_the_catalogue_in_both_languages(app, family):
     admin = login(app, "admin")
     r = admin.post("/agreements/catalogue/commitments/new", data={
@@ -467,16 +495,17 @@ def test_admin_edits_the_catalogue_in_both_languages(app, family):
     assert "ya está en el catálogo" in r.get_data(as_text=True)
     r = admin.post("/agreements/catalogue/benefits/new", data={
         "code": "bee_hives", "category": "other", "name_es": "Colmenas", "name_en": "Beehives",
-        "default_unit": "colmenas", "position": "9", "active": "y"})
+        "unit_one_es": "colmena", "unit_other_es": "colmenas", "position": "9", "active": "y"})
     assert r.status_code == 302
     r = admin.post("/agreements/catalogue/benefits/new", data={
         "code": "Bad Code", "category": "nonsense", "name_es": "", "name_en": "x",
-        "default_unit": "u", "position": "1"})
+        "unit_one_es": "u", "unit_other_es": "u", "position": "1"})
     assert r.status_code == 422
     _, benefits = catalogue(app)
     r = admin.post(f"/agreements/catalogue/benefits/{benefits['cookstove']}", data={
         "category": "cookstove", "name_es": "Cocina mejorada a leña",
-        "name_en": "Improved wood cookstove", "default_unit": "unidades", "position": "6"})
+        "name_en": "Improved wood cookstove", "unit_one_es": "unidad", "unit_other_es": "unidades",
+        "position": "6"})
     assert r.status_code == 302
     spanish = admin.get("/agreements/catalogue").get_data(as_text=True)
     assert "No usar fuego para limpiar la chacra." in spanish
@@ -665,7 +694,7 @@ def test_an_enrolled_field_node_refuses_catalogue_changes(app, family):
     _, benefits = catalogue(app)
     r = admin.post(f"/agreements/catalogue/benefits/{benefits['cookstove']}", data={
         "category": "cookstove", "name_es": "Otra", "name_en": "Other",
-        "default_unit": "unidades", "position": "6"})
+        "unit_one_es": "unidad", "unit_other_es": "unidades", "position": "6"})
     assert r.status_code == 409
     commitments, _ = catalogue(app)
     assert "no_fire" not in commitments

@@ -206,8 +206,8 @@ def test_huge_numbers_in_forms_are_field_errors(client, auth, app, make_communit
     assert response.status_code == 422
     assert "Entre 1 y 50" in response.get_data(as_text=True)
     for kind, extra in (("commitments", {"text_es": "x", "text_en": "x"}),
-                        ("benefits", {"name_es": "x", "name_en": "x", "default_unit": "u",
-                                      "category": "other"})):
+                        ("benefits", {"name_es": "x", "name_en": "x", "unit_one_es": "u",
+                                      "unit_other_es": "u", "category": "other"})):
         response = client.post(f"/agreements/catalogue/{kind}/new",
                                data={"code": "X1", "position": "9" * 400, **extra})
         assert response.status_code == 422, kind

@@ -449,3 +449,68 @@ def test_conflict_screen_reverses_a_double_through_the_deliveries_rules(app_fact
         assert db.session.execute(select(AuditEntry).where(
             AuditEntry.entity_id == reversal.id, AuditEntry.action == "reverse")).first()
         assert db.session.get(Delivery, third.id).reverses_id is None
+
+
+def _quantity_shown(page: str) -> str:
+    """The quantity cell of a delivery's detail page (its ``<dd>`` after "Quantity")."""
+    import re
+
+    found = re.search(r"<dt>(?:Cantidad|Quantity)</dt><dd>([^<]*)</dd>", page)
+    assert found, page[:2000]
+    return found.group(1)
+
+
+def test_a_quantity_shows_its_unit_in_the_right_number_and_language(app, staff, family):
+    """ "1 kit" and "3 kits", never "1 kits"; in English too; the record keeps "kits"."""
+    agreement = agreement_in_state(app, family, "active",
+                                   benefits={"school_kits": "6", "medical_kit": "1"})
+    _, benefits = catalogue(app)
+    urls = {}
+    for quantity in ("1", "3"):
+        r = staff.post("/deliveries/new", data=_form(
+            app, family, benefit_type_id=str(benefits["school_kits"]), item="Kit escolar",
+            quantity=quantity, unit="kits"))
+        assert r.status_code == 302
+        urls[quantity] = r.headers["Location"]
+    assert {d.unit for d in _deliveries(app)} == {"kits"}  # stored as typed
+    assert _quantity_shown(staff.get(urls["1"]).get_data(as_text=True)) == "1 kit"
+    assert _quantity_shown(staff.get(urls["3"]).get_data(as_text=True)) == "3 kits"
+    # The agreement promises 1 first-aid kit: "1 botiquín", not "1 botiquines".
+    detail = staff.get(f"/agreements/{agreement}").get_data(as_text=True)
+    assert "1 botiquín<" in detail
+    assert "1 botiquines" not in detail
+    family_page = staff.get(f"/families/{family}").get_data(as_text=True)
+    assert "1 kits" not in family_page
+    assert "1 kit<" in family_page
+    # Asking to confirm more than promised names the promise in the right number too.
+    r = staff.post("/deliveries/new", data=_form(
+        app, family, benefit_type_id=str(benefits["medical_kit"]), item="Botiquín",
+        quantity="2", unit="botiquines"), headers=JSON)
+    assert r.get_json()["error"]["code"] == "over_promise"
+    assert "permite 1 botiquín de este beneficio" in r.get_json()["error"]["message"]
+
+    staff.post("/auth/language/en", data={"next": "/"})
+    assert _quantity_shown(staff.get(urls["1"]).get_data(as_text=True)) == "1 kit"
+    assert _quantity_shown(staff.get(urls["3"]).get_data(as_text=True)) == "3 kits"
+    detail = staff.get(f"/agreements/{agreement}").get_data(as_text=True)
+    assert "1 first-aid kit<" in detail
+
+
+def test_a_unit_typed_by_hand_is_shown_as_typed(app, family):
+    """Free text that is no catalogue unit ("cajas") is not guessed at; 1.5 takes the plural."""
+    from fieldapp.agreements.catalogue import quantity_with_unit
+    from fieldapp.formatting import quantity_with_unit as rule
+
+    with app.test_request_context():
+        assert quantity_with_unit(1, "cajas", "es") == "1 cajas"
+        assert quantity_with_unit(1, "Botiquines", "es") == "1 botiquín"
+        assert quantity_with_unit(2, "botiquín", "en") == "2 first-aid kits"
+        assert rule(1.5, "kits", "es", ()) == "1,5 kits"
+        from decimal import Decimal
+
+        from fieldapp.agreements.models import BenefitType
+
+        kits = db.session.execute(select(BenefitType).where(BenefitType.code == "school_kits")
+                                  ).scalar_one()
+        assert quantity_with_unit(Decimal("1.00"), kits, "es") == "1 kit"
+        assert quantity_with_unit(Decimal("1.5"), kits, "en") == "1.5 kits"

@@ -145,3 +145,36 @@ def test_the_outbox_and_change_log_migrations_keep_every_row(tmp_path):
         assert kept == 3
         upgrade(directory=directory)
     assert _diff(app) == []
+
+
+def test_unit_plurals_migration_fills_the_forms_of_existing_entries(tmp_path):
+    """0015 on a database with a catalogue: the program's entries get the forms they ship with
+    (those central takes from a node), an admin's own entry its unit as both Spanish forms."""
+    from flask_migrate import downgrade, upgrade
+
+    from fieldapp.agreements.catalogue import default_entries, seed_catalogues
+    from fieldapp.agreements.models import BenefitType
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": True, "SECRET_KEY": "x"})
+    directory = str(MIGRATIONS.parent)
+    columns = ("unit_one_es", "unit_other_es", "unit_one_en", "unit_other_en")
+    with app.app_context():
+        seed_catalogues()
+        db.session.add(BenefitType(code="bee_hives", category="other", name_es="Colmenas",
+                                   name_en="Beehives", default_unit="colmenas", position=9))
+        db.session.commit()
+        downgrade(directory=directory, revision="0014_changes_removals")
+        with db.engine.connect() as conn:
+            before = {c[1] for c in conn.exec_driver_sql("PRAGMA table_info(benefit_types)")}
+        assert not before & set(columns)
+        upgrade(directory=directory)
+        with db.engine.connect() as conn:
+            rows = {row[0]: row[1:] for row in conn.exec_driver_sql(
+                f"SELECT code, {', '.join(columns)} FROM benefit_types")}  # noqa: S608 - literal
+    assert rows["medical_kit"] == ("botiquín", "botiquines", "first-aid kit", "first-aid kits")
+    assert rows["school_kits"] == ("kit", "kits", "kit", "kits")
+    assert rows["bee_hives"] == ("colmenas", "colmenas", None, None)
+    defaults = default_entries()["benefit_types"]
+    for code, entry in defaults.items():
+        assert rows[code] == tuple(entry[c] for c in columns)
+    assert _diff(app) == []

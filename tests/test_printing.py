@@ -24,7 +24,7 @@ from flask import Flask
 from PIL import Image
 from pypdf import PdfReader
 from pyzbar.pyzbar import decode
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from fieldapp.agreements.catalogue import seed_catalogues
 from fieldapp.agreements.content import canonical_content, content_hash
@@ -125,7 +125,8 @@ def make_agreement(app: Flask, given: str = "María José", surname: str = "Ñah
                    extra_commitments: int = 0, drawn: bool = True,
                    image: bytes | None = b"png", supersedes: Agreement | None = None,
                    status: str = "active",
-                   signed_at: datetime = datetime(2025, 12, 20, 15, 0, tzinfo=UTC)) -> uuid.UUID:
+                   signed_at: datetime = datetime(2025, 12, 20, 15, 0, tzinfo=UTC),
+                   benefits: tuple[tuple[str, str, str], ...] | None = None) -> uuid.UUID:
     """A signed agreement built as the signing operation would freeze it (content + hash)."""
     with app.app_context():
         seed_catalogues()
@@ -148,9 +149,16 @@ def make_agreement(app: Flask, given: str = "María José", surname: str = "Ñah
         agreement.commitments = [
             AgreementCommitment(commitment_type=t, text_es=t.text_es, text_en=t.text_en,
                                 position=i) for i, t in enumerate(types)]
-        benefit = db.session.execute(select(BenefitType).limit(1)).scalar_one()
-        agreement.benefits = [AgreementBenefit(benefit_type=benefit, quantity=Decimal("1000"),
-                                               unit="plantones", schedule="en 4 entregas")]
+        if benefits is None:
+            benefit = db.session.execute(select(BenefitType).limit(1)).scalar_one()
+            agreement.benefits = [AgreementBenefit(benefit_type=benefit, quantity=Decimal("1000"),
+                                                   unit="plantones", schedule="en 4 entregas")]
+        else:  # (code, quantity, unit as typed)
+            by_code = {b.code: b for b in db.session.execute(select(BenefitType)).scalars()}
+            agreement.benefits = [
+                AgreementBenefit(benefit_type=by_code[code], quantity=Decimal(quantity),
+                                 unit=unit, schedule="", position=n)
+                for n, (code, quantity, unit) in enumerate(benefits)]
         if drawn:
             png = _signature_png() if image == b"png" else image
             agreement.signatures = [
@@ -232,6 +240,41 @@ def test_agreement_prints_in_english_on_request(central: Flask, coordinator: Any
     for commitment in agreement.signed_content["commitments"]:
         assert commitment["text_en"] in text_en
         assert commitment["text_es"] not in text_en
+
+
+def test_agreement_pdf_says_1_botiquin_and_still_verifies(central: Flask,
+                                                        coordinator: Any) -> None:
+    """Units are shown by quantity when printed ("1 botiquín", "3 kits"); the signed content
+    keeps the text as typed, so the printed copy's hash still verifies."""
+    agreement_id = make_agreement(central, benefits=(("medical_kit", "1", "botiquines"),
+                                                     ("school_kits", "3", "kits")))
+    agreement = first(central, select(Agreement).where(Agreement.id == agreement_id))
+    assert [b["unit"] for b in agreement.signed_content["benefits"]] == ["botiquines", "kits"]
+    text_es = pdf_text(get_pdf(coordinator, f"/print/agreements/{agreement_id}.pdf"))
+    assert "1 botiquín" in text_es
+    assert "1 botiquines" not in text_es
+    assert "3 kits" in text_es
+    text_en = pdf_text(get_pdf(coordinator, f"/print/agreements/{agreement_id}.pdf?lang=en"))
+    assert "1 first-aid kit " in text_en
+    assert "3 kits" in text_en
+    page = central.test_client().get(f"/verify/{agreement_id}/{agreement.content_hash}")
+    assert 'data-verdict="valid"' in page.get_data(as_text=True)
+
+
+def test_receipt_says_1_botiquin(central: Flask, coordinator: Any) -> None:
+    """The delivery receipt shows the unit by quantity, in the printing language."""
+    delivery = first(central, select(Delivery).where(Delivery.reverses_id.is_(None))
+                     .order_by(Delivery.code))
+    with central.app_context():  # as recorded with the unit typed in the plural
+        db.session.execute(update(Delivery).where(Delivery.id == delivery.id)
+                           .values(quantity=Decimal(1), unit="botiquines"))
+        db.session.commit()
+    receipt = pdf_text(get_pdf(coordinator, f"/print/deliveries/{delivery.id}/receipt.pdf"))
+    assert "1 botiquín" in receipt
+    assert "1 botiquines" not in receipt
+    english = pdf_text(get_pdf(coordinator,
+                               f"/print/deliveries/{delivery.id}/receipt.pdf?lang=en"))
+    assert "1 first-aid kit" in english
 
 
 def test_accents_markup_and_long_names_print_literally_and_break_cleanly(

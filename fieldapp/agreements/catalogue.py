@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from fieldapp.agreements.models import BENEFIT_CATEGORIES, BenefitType, CommitmentType
 from fieldapp.audit.operations import record, snapshot
 from fieldapp.errors import AppError, ValidationFailed
 from fieldapp.extensions import db
+from fieldapp.formatting import UnitForms
+from fieldapp.formatting import quantity_with_unit as format_quantity_with_unit
 
 COMMITMENTS = [
     ("no_clearing", "No talar ni quemar bosque primario dentro del Bosque de Protección Alto Mayo.",
@@ -31,19 +34,25 @@ COMMITMENTS = [
      "Apply shade-grown coffee (agroforestry) practices on the plot."),
 ]
 
+# (code, category, name es, name en, unit forms: one es, other es, one en, other en); the
+# default unit (what a new draft proposes) is the Spanish plural.
 BENEFITS = [
     ("coffee_training", "training", "Capacitación en café agroforestal",
-     "Agroforestry coffee training", "sesiones"),
+     "Agroforestry coffee training", ("sesión", "sesiones", "session", "sessions")),
     ("technical_assistance", "technical_assistance", "Asistencia técnica en parcela",
-     "On-farm technical assistance", "visitas"),
+     "On-farm technical assistance", ("visita", "visitas", "visit", "visits")),
     ("school_kits", "educational_materials", "Kit de útiles escolares", "School supplies kit",
-     "kits"),
-    ("medical_kit", "medical_supplies", "Botiquín familiar", "Family first-aid kit", "botiquines"),
-    ("coffee_seedlings", "seedlings", "Plantones de café", "Coffee seedlings", "plantones"),
+     ("kit", "kits", "kit", "kits")),
+    ("medical_kit", "medical_supplies", "Botiquín familiar", "Family first-aid kit",
+     ("botiquín", "botiquines", "first-aid kit", "first-aid kits")),
+    ("coffee_seedlings", "seedlings", "Plantones de café", "Coffee seedlings",
+     ("plantón", "plantones", "seedling", "seedlings")),
     ("shade_seedlings", "seedlings", "Plantones forestales de sombra", "Shade tree seedlings",
-     "plantones"),
-    ("cookstove", "cookstove", "Cocina mejorada", "Improved cookstove", "unidades"),
+     ("plantón", "plantones", "seedling", "seedlings")),
+    ("cookstove", "cookstove", "Cocina mejorada", "Improved cookstove",
+     ("unidad", "unidades", "unit", "units")),
 ]
+UNIT_FORM_FIELDS = ("unit_one_es", "unit_other_es", "unit_one_en", "unit_other_en")
 
 
 def default_entries() -> dict[str, dict[str, dict[str, Any]]]:
@@ -56,8 +65,9 @@ def default_entries() -> dict[str, dict[str, dict[str, Any]]]:
             for position, (code, es, en) in enumerate(COMMITMENTS)},
         BenefitType.__tablename__: {
             code: {"code": code, "category": category, "name_es": es, "name_en": en,
-                   "default_unit": unit, "position": position, "active": True}
-            for position, (code, category, es, en, unit) in enumerate(BENEFITS)},
+                   "default_unit": units[1], **dict(zip(UNIT_FORM_FIELDS, units, strict=True)),
+                   "position": position, "active": True}
+            for position, (code, category, es, en, units) in enumerate(BENEFITS)},
     }
 
 
@@ -82,7 +92,7 @@ def seed_catalogues() -> tuple[int, int]:
 # -- admins edit the catalogues -----------------------------------------------------------------
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 COMMITMENT_FIELDS = ("text_es", "text_en", "position", "active")
-BENEFIT_FIELDS = ("category", "name_es", "name_en", "default_unit", "position", "active")
+BENEFIT_FIELDS = ("category", "name_es", "name_en", *UNIT_FORM_FIELDS, "position", "active")
 
 
 def _clean_entry(data: dict[str, Any], fields: tuple[str, ...], texts: tuple[str, ...]) -> dict:
@@ -164,16 +174,26 @@ def update_commitment_type(entry: CommitmentType, data: dict[str, Any]) -> Commi
 
 
 def _check_benefit(clean: dict[str, Any]) -> None:
+    """The category, and the unit's forms: both Spanish ones (at most 30 characters), English
+    ones optional (an empty one is stored as none); the default unit a new draft proposes is
+    the Spanish plural."""
     if clean.get("category") not in BENEFIT_CATEGORIES:
         raise ValidationFailed(_l("Choose a category."), field="category")
-    if not clean.get("default_unit") or len(clean["default_unit"]) > 30:
-        raise ValidationFailed(_l("Write the unit (at most 30 characters)."), field="default_unit")
+    for key in UNIT_FORM_FIELDS:
+        value = clean.get(key) or None
+        if value is None and key.endswith("_es"):
+            raise ValidationFailed(_l("Write the unit (at most 30 characters)."), field=key)
+        if value is not None and len(value) > 30:
+            raise ValidationFailed(_l("Write the unit (at most 30 characters)."), field=key)
+        clean[key] = value
+    clean["default_unit"] = clean["unit_other_es"]
 
 
 def create_benefit_type(data: dict[str, Any]) -> BenefitType:
     """Add a benefit to the catalogue.
 
-    :raises ValidationFailed: a missing name, unit or category, a malformed or taken code.
+    :raises ValidationFailed: a missing name, Spanish unit form or category, a malformed or
+        taken code.
     """
     check_catalogue_writable()
     code = _check_code(BenefitType, data.get("code"))
@@ -195,3 +215,31 @@ def update_benefit_type(entry: BenefitType, data: dict[str, Any]) -> BenefitType
         setattr(entry, key, value)
     record("update", entry, before=before)
     return entry
+
+
+# -- quantities with their units ----------------------------------------------------------------
+def unit_catalogue(session: Session | None = None) -> tuple[UnitForms, ...]:
+    """Every catalogue unit's forms (inactive entries too: old records use them), read once per
+    request.
+
+    :param session: a batch's own session (printing a community's agreements); the app's
+        otherwise.
+    """
+    if session is None and has_request_context() and "unit_catalogue" in g:
+        return g.unit_catalogue
+    rows = (session or db.session).execute(
+        select(BenefitType).order_by(BenefitType.position, BenefitType.code)).scalars()
+    found = tuple(row.unit_forms() for row in rows)
+    if session is None and has_request_context():
+        g.unit_catalogue = found
+    return found
+
+
+def quantity_with_unit(quantity: Any, benefit_type_or_unit: BenefitType | str | None,
+                       locale: str | None = None) -> str:
+    """A quantity and its unit in the reader's number and language ("1 kit", "3 botiquines"):
+    a benefit type's own unit forms, or a record's unit text matched with the catalogue's
+    forms (other text shown as typed). See :func:`fieldapp.formatting.quantity_with_unit`."""
+    if isinstance(benefit_type_or_unit, BenefitType):
+        return format_quantity_with_unit(quantity, benefit_type_or_unit.unit_forms(), locale)
+    return format_quantity_with_unit(quantity, benefit_type_or_unit, locale, unit_catalogue())

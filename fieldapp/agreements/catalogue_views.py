@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,6 +13,7 @@ from fieldapp.agreements import bp
 from fieldapp.agreements.catalogue import (
     create_benefit_type,
     create_commitment_type,
+    quantity_with_unit,
     update_benefit_type,
     update_commitment_type,
 )
@@ -108,3 +110,9 @@ def seed_catalogues_command() -> None:
     added_c, added_b = seed_catalogues()
     db.session.commit()
     click.echo(f"added {added_c} commitments and {added_b} benefits")
+
+
+@bp.app_template_filter("quantity_unit")
+def quantity_unit_filter(quantity: Any, unit: Any) -> str:
+    """``{{ quantity|quantity_unit(unit) }}``: "1 kit", "3 kits" in the reader's language."""
+    return quantity_with_unit(quantity, unit)

@@ -149,7 +149,15 @@ class BenefitTypeForm(FlaskForm):
     category = SelectField(_l("Category"), choices=[])
     name_es = StringField(_l("Name in Spanish"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
-    default_unit = StringField(_l("Unit"), validators=[DataRequired(), Length(max=30)])
+    # The unit in the singular and plural ("1 kit", "3 kits"); English ones are optional.
+    unit_one_es = StringField(_l("Unit in Spanish, singular (1 botiquín)"),
+                              validators=[DataRequired(), Length(max=30)])
+    unit_other_es = StringField(_l("Unit in Spanish, plural (3 botiquines)"),
+                                validators=[DataRequired(), Length(max=30)])
+    unit_one_en = StringField(_l("Unit in English, singular (1 first-aid kit)"),
+                              validators=[Optional(), Length(max=30)])
+    unit_other_en = StringField(_l("Unit in English, plural (3 first-aid kits)"),
+                                validators=[Optional(), Length(max=30)])
     position = RangedIntegerField(_l("Order"), default=0, validators=[Optional()],
                                   low=0, high=999)
     active = BooleanField(_l("Offered in new agreements"), default=True)

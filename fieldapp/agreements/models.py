@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.checks import in_range, one_of
 from fieldapp.families.models import Family
+from fieldapp.formatting import UnitForms
 from fieldapp.models import Base, SyncedMixin
 
 AGREEMENT_STATUSES = (
@@ -54,6 +55,11 @@ class CommitmentType(SyncedMixin, Base):
         return self.text_en if locale.startswith("en") else self.text_es
 
 
+def _unit_as_typed(context: Any) -> str:
+    """A benefit added without unit forms (older code, a test) shows its unit as typed."""
+    return str(context.get_current_parameters().get("default_unit") or "")
+
+
 class BenefitType(SyncedMixin, Base):
     """A benefit of the catalogue, e.g. coffee seedlings, with its default unit."""
 
@@ -65,12 +71,23 @@ class BenefitType(SyncedMixin, Base):
     name_es: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     default_unit: Mapped[str] = mapped_column(String(30))
+    # The unit's singular and plural ("kit"/"kits"), shown by quantity ("1 kit", "3 kits"); the
+    # English forms are optional (the Spanish ones are shown without them).
+    unit_one_es: Mapped[str] = mapped_column(String(30), default=_unit_as_typed)
+    unit_other_es: Mapped[str] = mapped_column(String(30), default=_unit_as_typed)
+    unit_one_en: Mapped[str | None] = mapped_column(String(30))
+    unit_other_en: Mapped[str | None] = mapped_column(String(30))
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 
     def name(self, locale: str) -> str:
         """The benefit's name in ``locale``."""
         return self.name_en if locale.startswith("en") else self.name_es
+
+    def unit_forms(self) -> UnitForms:
+        """The unit's singular and plural forms (see ``fieldapp.formatting.quantity_with_unit``)."""
+        return UnitForms(self.unit_one_es, self.unit_other_es, self.unit_one_en,
+                         self.unit_other_en)
 
 
 class Agreement(SyncedMixin, Base):

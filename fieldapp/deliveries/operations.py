@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from fieldapp.agreements.catalogue import quantity_with_unit
 from fieldapp.agreements.models import Agreement, AgreementBenefit, BenefitType
 from fieldapp.agreements.operations import agreement_for_delivery, parse_quantity
 from fieldapp.agreements.queries import family_agreements
@@ -179,10 +180,11 @@ def record_delivery(family: Family | None, data: dict[str, Any], user: Any = Non
     confirmed = bool(data.get("confirm_over_promise"))
     if delivered + quantity > allowed and not confirmed:
         raise OverPromise(
-            _l("Agreement %(number)s allows %(allowed)s %(unit)s of this benefit for its period; "
+            _l("Agreement %(number)s allows %(allowed)s of this benefit for its period; "
                "%(delivered)s were delivered already. Tick the box to confirm this delivery of "
-               "%(quantity)s anyway.", number=agreement.number, allowed=_n(allowed), unit=unit,
-               delivered=_n(delivered), quantity=_n(quantity)),
+               "%(quantity)s anyway.", number=agreement.number,
+               allowed=quantity_with_unit(allowed, unit), delivered=_n(delivered),
+               quantity=_n(quantity)),
             confirm="confirm_over_promise", allowed=str(allowed), delivered=str(delivered),
             requested=str(quantity))
     receipt = data.get("receipt_kind")

@@ -22,6 +22,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from fieldapp.formatting import quantity_with_unit
 from fieldapp.printing.blocks import (
     BoxBlock,
     FactsBlock,
@@ -50,7 +51,6 @@ from fieldapp.printing.layout import (
     TextCache,
     esc,
     fmt_date,
-    fmt_quantity,
     styles,
 )
 
@@ -68,6 +68,7 @@ class _AgreementStory:
     def __init__(self, item: AgreementPrint, labels: Mapping[str, Any], fixed: TextCache) -> None:
         self.item = item
         self.c = item.content
+        self.units = item.units
         self.labels = labels
         self.fixed = fixed
         self.st = fixed.st
@@ -178,8 +179,8 @@ class _AgreementStory:
         rows = []
         for benefit in items:
             name = str(benefit.get(name_key) or benefit.get("name_es") or "")
-            unit = benefit.get("unit") or ""
-            quantity = f"{fmt_quantity(benefit['quantity'], self.locale)} {unit}"
+            quantity = quantity_with_unit(benefit["quantity"], benefit.get("unit"), self.locale,
+                                          self.units)
             rows.append([Run(name, leading=12), Run(quantity, leading=12),
                          Run(str(benefit.get("schedule") or ""), leading=12)])
         if len(rows) <= MAX_BLOCK_ROWS:

@@ -16,6 +16,8 @@ from typing import Any
 
 from reportlab.lib.utils import ImageReader
 
+from fieldapp.formatting import UnitForms
+
 
 @dataclass
 class SignaturePrint:
@@ -43,6 +45,8 @@ class AgreementPrint:
     organisation: str = ""
     authority: str = ""
     signatures: list[SignaturePrint] = field(default_factory=list)
+    #: The catalogue's unit forms: the benefits' units are shown by quantity ("1 botiquín").
+    units: tuple[UnitForms, ...] = ()
 
     @property
     def is_draft(self) -> bool:
@@ -92,6 +96,8 @@ class ReceiptPrint:
     reverses_code: str | None = None
     reason: str | None = None
     signature: SignaturePrint | None = None
+    #: The catalogue's unit forms: the unit is shown by quantity ("1 kit", "3 kits").
+    units: tuple[UnitForms, ...] = ()
 
 
 @dataclass

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from fieldapp.agreements.catalogue import unit_catalogue
 from fieldapp.agreements.content import canonical_content
 from fieldapp.agreements.models import Agreement, Signature
 from fieldapp.collation import spanish
@@ -17,6 +18,7 @@ from fieldapp.communities.models import Community
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.formatting import UnitForms
 from fieldapp.printing.data import (
     AgreementPrint,
     AttendanceRow,
@@ -67,8 +69,10 @@ def _signatures(agreement: Agreement, content: dict[str, Any]) -> list[Signature
     return out
 
 
-def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None) -> AgreementPrint:
-    """The print data of one agreement: its frozen signed content, or a draft's current terms."""
+def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None,
+                    units: tuple[UnitForms, ...] | None = None) -> AgreementPrint:
+    """The print data of one agreement: its frozen signed content, or a draft's current terms
+    (the content is printed as signed; only the units' number and language are the reader's)."""
     signed = bool(agreement.content_hash and agreement.signed_content)
     content = printable_content(
         agreement.signed_content if signed else canonical_content(agreement))  # type: ignore[arg-type]
@@ -86,6 +90,7 @@ def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None)
         organisation=config.get("PRINT_ORGANISATION", ""),
         authority=config.get("PRINT_AUTHORITY", ""),
         signatures=_signatures(agreement, content),
+        units=unit_catalogue() if units is None else units,
     )
 
 
@@ -153,7 +158,8 @@ def _chunk_prints(session: Session, part: Sequence[Any]) -> list[AgreementPrint]
     linked = [(a.signed_content or {}).get("supersedes_id") or a.supersedes_id
               for a in agreements]
     numbers = _numbers([x for x in linked if x], session)
-    return [agreement_print(a, numbers) for a in agreements]
+    units = unit_catalogue(session)
+    return [agreement_print(a, numbers, units) for a in agreements]
 
 
 def load_signature_rows(delivery_id: Any) -> list[Signature]:
@@ -189,6 +195,7 @@ def receipt_print(delivery: Delivery) -> ReceiptPrint:
         reverses_code=delivery.reverses.code if delivery.reverses else None,
         reason=delivery.reason,
         signature=signature,
+        units=unit_catalogue(),
     )
 
 

@@ -27,6 +27,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from fieldapp.formatting import quantity_with_unit
 from fieldapp.printing.data import AttendanceSheet, FamilyCard, ReceiptPrint
 from fieldapp.printing.fonts import BOLD, REGULAR, register_fonts
 from fieldapp.printing.layout import (
@@ -90,7 +91,7 @@ def _receipt_copy(receipt: ReceiptPrint, labels: Mapping[str, Any], copy_label: 
     locale = labels["_locale"]
     dni = (f" · {esc(labels['dni'])} {esc(receipt.family_dni)}" if receipt.family_dni
            else f" · {esc(labels['no_dni'])}")
-    quantity = f"{fmt_quantity(receipt.quantity, locale)} {esc(receipt.unit)}"
+    quantity = esc(quantity_with_unit(receipt.quantity, receipt.unit, locale, receipt.units))
     rows = [
         (labels["family"], f"<b>{esc(receipt.family_name)}</b>{dni} · "
                            f"{esc(receipt.family_code)}"),

@@ -86,6 +86,9 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     for column in ("merged_into_id", "withdrawn_reason", "withdrawn_on"):
         con.execute(f"ALTER TABLE families DROP COLUMN {column}")
     con.execute("DROP TABLE family_distinct_pairs")
+    # Before 0015: one unit text per benefit, no singular and plural forms.
+    for column in ("unit_one_es", "unit_other_es", "unit_one_en", "unit_other_en"):
+        con.execute(f"ALTER TABLE benefit_types DROP COLUMN {column}")
     moved: dict[str, str] = {}
     for (code,) in con.execute("SELECT code FROM benefit_types").fetchall():
         new = catalogue_id("benefit_types", code)

@@ -12,7 +12,7 @@ The columns are added in place (no table rebuild: on SQLite, with foreign keys o
 the operation, not by a CHECK constraint, for the same reason.
 
 Revision ID: 0016_family_merges
-Revises: 0014_changes_removals
+Revises: 0015_unit_plurals
 Create Date: 2026-12-07 12:45:00
 
 """
@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0016_family_merges"
-down_revision = "0014_changes_removals"
+down_revision = "0015_unit_plurals"
 branch_labels = None
 depends_on = None
 
