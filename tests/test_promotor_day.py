@@ -95,6 +95,7 @@ def _refresh_tablet_data(page: Any) -> None:
 def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
                                                                   tablet: Any) -> None:
     from fieldapp.agreements.models import Agreement, Signature
+    from fieldapp.agreements.signing import verify_content
     from fieldapp.agreements.transitions import change_status
     from fieldapp.compliance.models import ComplianceVisit
     from fieldapp.deliveries.models import Delivery
@@ -104,6 +105,7 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
     note = f"Visita del día {uuid.uuid4().hex[:5]}"
     page = page_of(tablet)
     login_and_prepare(page, node.url, "promotor")
+    assert page.evaluate("document.documentElement.lang") == "es"
     tablet.set_offline(True)
 
     # 1. A new family, registered offline.
@@ -193,12 +195,17 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
         assert agreements[0].status == "active"
         assert agreements[0].signed_at is not None
         assert agreements[0].content_hash
-        assert db.session.scalar(select(func.count(Signature.id)).where(
-            Signature.agreement_id == agreements[0].id)) == 2
+        assert verify_content(agreements[0])
+        signatures = db.session.execute(select(Signature).where(
+            Signature.agreement_id == agreements[0].id)).scalars().all()
+        assert sorted(s.signer_role for s in signatures) == ["family", "staff"]
+        assert all(s.image_png for s in signatures)  # drawn on the pads, not on paper
         deliveries = db.session.execute(
             select(Delivery).where(Delivery.family_id == fid)).scalars().all()
         assert len(deliveries) == 1
         assert deliveries[0].receipt_kind == "signature"
+        assert db.session.scalar(select(func.count(Signature.id)).where(
+            Signature.delivery_id == deliveries[0].id, Signature.image_png.is_not(None))) == 1
         assert db.session.scalar(select(func.count(ComplianceVisit.id)).where(
             ComplianceVisit.family_id == fid)) == 1
         delivery_id = str(deliveries[0].id)
