@@ -214,7 +214,9 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
 
     # 7. The receipt: the delivery page's link to its PDF.
     page.goto(node.url + f"/deliveries/{delivery_id}")
-    href = page.get_attribute(".print-links a", "href")
+    link = page.locator(".print-links a")
+    assert "Imprimir recibo (PDF)" in link.inner_text()
+    href = link.get_attribute("href")
     response = page.request.get(node.url + href)
     assert response.ok
     assert response.headers["content-type"].startswith("application/pdf")
