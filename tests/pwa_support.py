@@ -162,3 +162,30 @@ def screenshot(page: Any, name: str) -> None:
 def playwright_env() -> None:
     """Report the service worker's own requests too (checked for third-party requests)."""
     os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
+
+
+def fill_family(page: Any, given: str, surname: str, dni: str = "") -> None:
+    """The family form (stored for offline) with a community, a name and four members."""
+    page.wait_for_selector("form[data-outbox='family'][data-outbox-ready='1']")
+    options = page.eval_on_selector_all("#community_id option", "os => os.map(o => o.value)")
+    page.select_option("#community_id", [v for v in options if v][0])
+    page.fill("#head_given_names", given)
+    page.fill("#head_surname", surname)
+    page.fill("#members_count", "4")
+    if dni:
+        page.fill("#dni", dni)
+
+
+def submit(page: Any) -> None:
+    """Submit the outbox form of the page (it saves on the tablet when the node is away)."""
+    page.click("form[data-outbox] button[type=submit]")
+
+
+def draw(page: Any, pad_selector: str) -> None:
+    """Sign on a signature pad with the mouse."""
+    box = page.locator(pad_selector + " canvas").bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 30 + step * 25, box["y"] + box["height"] / 2 + (-1) ** step * 25)
+    page.mouse.up()

@@ -23,9 +23,15 @@ from tests.pwa_support import LiveServer, launch, login, page_of  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
 #: (file name, user, path on the server): what a newcomer should see first.
+#: ``None``: a path found in the demo data (a family, a session, a draft to sign).
 SHOTS = [
     ("family-page", "promotor", None),
+    ("agreement-signing", "promotor", None),
+    ("delivery", "promotor", None),
+    ("visit", "promotor", None),
     ("attendance-sheet", "promotor", None),
+    ("outbox", "promotor", "/pwa/outbox"),
+    ("sync-page", "coordinadora", "/nodes/sync"),
     ("dashboard", "coordinadora", "/dashboard/?from=2026-01&to=2026-10"),
 ]
 
@@ -63,7 +69,18 @@ def main() -> None:
         session = db.session.scalars(db.select(TrainingSession).where(
             TrainingSession.community_id == family.community_id)
             .order_by(TrainingSession.held_on.desc()).limit(1)).one()
-        paths = {"family-page": family_path, "attendance-sheet": f"/trainings/{session.id}"}
+        from fieldapp.agreements.models import Agreement
+
+        draft = db.session.scalars(db.select(Agreement).where(
+            Agreement.status == "draft", Agreement.voided.is_(False))
+            .order_by(Agreement.number).limit(1)).one()
+        active = db.session.scalars(db.select(Agreement).where(
+            Agreement.status == "active", Agreement.voided.is_(False))
+            .order_by(Agreement.number).limit(1)).one()
+        paths = {"family-page": family_path, "attendance-sheet": f"/trainings/{session.id}",
+                 "agreement-signing": f"/agreements/{draft.id}/sign",
+                 "delivery": f"/deliveries/new?family={active.family_id}",
+                 "visit": f"/compliance/visits/new?family={active.family_id}"}
     server = LiveServer(app).start()
     OUT.mkdir(parents=True, exist_ok=True)
     try:
