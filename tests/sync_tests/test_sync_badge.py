@@ -65,6 +65,12 @@ def test_a_standalone_node_says_so_calmly_instead_of_counting(app, client, auth)
     assert page.count('id="sync-badge"') == 1
     badge = page[page.find('id="pwa-badge"'):]
     assert badge.find('id="sync-badge"') < badge.find("</a>")  # inside the one badge
+    # The sync page tells the same story: no count of changes waiting for a central it has not.
+    sync_page = client.get("/nodes/sync").get_data(as_text=True)
+    pending = sync_page[sync_page.find("data-pending"):]
+    pending = pending[:pending.find("</dd>")]
+    assert "no envía nada hasta que un administrador lo inscriba" in pending
+    assert "1,005" not in pending and "1005" not in pending
 
 
 def test_the_badge_counts_a_few_pending_changes_exactly(app, client, auth, make_family):
