@@ -37,6 +37,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "active": _l("active"),
         "withdrawn": _l("withdrawn"),
     },
+    # Why a family left the program (families.models.WITHDRAWAL_REASONS).
+    "withdrawal_reason": {
+        "moved_away": _l("Moved away"),
+        "deceased": _l("Deceased"),
+        "consent_withdrawn": _l("Withdrew consent"),
+        "other": _l("Other"),
+    },
     "signer_role": {
         "family": _l("family"),
         "staff": _l("staff"),
@@ -216,6 +223,9 @@ LABELS: dict[str, dict[str, Any]] = {
     },
     # Field names of records (conflict screen, audit history).
     "field": {
+        "merged_into_id": _l("Merged into"),
+        "withdrawn_reason": _l("Reason for leaving the program"),
+        "withdrawn_on": _l("Left the program on"),
         "active": _l("Offered in new agreements"),
         "agreement_commitment_id": _l("Commitment"),
         "agreement_id": _l("Agreement"),

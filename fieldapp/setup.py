@@ -197,7 +197,8 @@ def audit_record_names(locale: str) -> dict[str, tuple[Any, Any]]:
     user = (User, lambda u: u.full_name)
     delivery = (Delivery, lambda d: d.code)
     return {
-        "family_id": family, "agreement_id": agreement, "supersedes_id": agreement,
+        "family_id": family, "merged_into_id": family, "agreement_id": agreement,
+        "supersedes_id": agreement,
         "community_id": (Community, lambda c: c.name),
         "visit_id": (ComplianceVisit, lambda v: v.code),
         "delivery_id": delivery, "reverses_id": delivery, "suspected_duplicate_of_id": delivery,

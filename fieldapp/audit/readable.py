@@ -30,6 +30,7 @@ VALUE_KINDS = {
     (None, "receipt_kind"): "receipt_kind",
     (None, "signer_role"): "signer_role",
     (None, "category"): "benefit_category",
+    ("families", "withdrawn_reason"): "withdrawal_reason",
 }
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

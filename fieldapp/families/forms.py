@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from fieldapp.forms import CreateForm, RangedIntegerField
+from fieldapp.labels import LABELS
 
 HECTARES = [Optional(), NumberRange(min=0, max=10000, message=_l("Between 0 and 10,000 ha."))]
 
@@ -100,9 +101,6 @@ class WithdrawalForm(FlaskForm):
     """A family leaving the program: why and when."""
 
     reason = SelectField(_l("Reason"), choices=[
-        SelectChoice("moved_away", _l("Moved away")),
-        SelectChoice("deceased", _l("Deceased")),
-        SelectChoice("consent_withdrawn", _l("Withdrew consent")),
-        SelectChoice("other", _l("Other")),
+        SelectChoice(code, text) for code, text in LABELS["withdrawal_reason"].items()
     ], validators=[DataRequired()])
     withdrawn_on = DateField(_l("Date"), validators=[DataRequired()])
