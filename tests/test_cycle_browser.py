@@ -64,6 +64,7 @@ def page(live, app, browser) -> Iterator[Any]:
 
 
 def _draw_with_mouse(page, selector: str) -> None:
+    page.locator(selector).scroll_into_view_if_needed()  # events go to viewport coordinates
     box = page.locator(selector).bounding_box()
     page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
     page.mouse.down()
@@ -74,6 +75,7 @@ def _draw_with_mouse(page, selector: str) -> None:
 
 
 def _draw_with_touch(page, selector: str) -> None:
+    page.locator(selector).scroll_into_view_if_needed()  # touches go to viewport coordinates
     box = page.locator(selector).bounding_box()
     cdp = page.context.new_cdp_session(page)
     x0, y0 = box["x"] + 30, box["y"] + box["height"] / 2
