@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -189,3 +190,35 @@ def draw(page: Any, pad_selector: str) -> None:
     for step in range(1, 12):
         page.mouse.move(box["x"] + 30 + step * 25, box["y"] + box["height"] / 2 + (-1) ** step * 25)
     page.mouse.up()
+
+
+@contextlib.contextmanager
+def demo_node(instance: Path, demo_db: Path, node_code: str, node_id: str,
+              replay_ms: int) -> Iterator[LiveServer]:
+    """A field node holding a copy of the demo program, CSRF on, served on 127.0.0.1 (the
+    node the tablet tests talk to)."""
+    import shutil
+
+    from fieldapp import create_app
+    from fieldapp.extensions import db
+
+    shutil.copy(demo_db, instance / "fieldapp.sqlite")
+    app = create_app({
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": f"{node_code.lower()}-test-secret",
+        "NODE_ID": node_id,
+        "NODE_CODE": node_code,
+        "AUTO_MIGRATE": False,
+        "WTF_CSRF_ENABLED": True,
+        "PWA_NETWORK_TIMEOUT_MS": 1500,
+        "PWA_PROBE_TIMEOUT_MS": 1500,
+        "PWA_REPLAY_INTERVAL_MS": replay_ms,
+    })
+    server = LiveServer(app).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        with app.app_context():
+            db.engine.dispose()

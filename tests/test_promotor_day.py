@@ -8,7 +8,6 @@ family registered offline, and the coordinator's activation that a delivery need
 from __future__ import annotations
 
 import io
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from pwa_support import (
     LiveServer,
+    demo_node,
     draw,
     fill_family,
     launch,
@@ -32,7 +32,6 @@ from pwa_support import (
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from fieldapp import create_app
 from fieldapp.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -41,25 +40,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def node(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[LiveServer]:
     """A field node holding the demo program, CSRF on, served on 127.0.0.1."""
-    instance = tmp_path_factory.mktemp("day-node")
-    shutil.copy(demo_db, instance / "fieldapp.sqlite")
-    app = create_app({
-        "TESTING": True,
-        "INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "day-test-secret",
-        "NODE_ID": "00000000-0000-0000-0000-00000000da1",
-        "NODE_CODE": "DAY",
-        "AUTO_MIGRATE": False,
-        "WTF_CSRF_ENABLED": True,
-        "PWA_NETWORK_TIMEOUT_MS": 1500,
-        "PWA_PROBE_TIMEOUT_MS": 1500,
-        "PWA_REPLAY_INTERVAL_MS": 2000,
-    })
-    server = LiveServer(app).start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
+    with demo_node(tmp_path_factory.mktemp("day-node"), demo_db, "DAY",
+                   "00000000-0000-0000-0000-00000000da1", replay_ms=2000) as server:
+        yield server
 
 
 @pytest.fixture

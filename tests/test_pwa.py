@@ -5,7 +5,6 @@ test-artifacts/screenshots/ for review."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from pwa_support import (
     LiveServer,
+    demo_node,
     draw,
     fill_family,
     foreign,
@@ -33,7 +33,6 @@ from pwa_support import (
 )
 from sqlalchemy import func, select
 
-from fieldapp import create_app
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 
@@ -52,25 +51,9 @@ def playwright() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[LiveServer]:
     """A field node holding the demo program, CSRF on, served on 127.0.0.1."""
-    instance = tmp_path_factory.mktemp("pwa-node")
-    shutil.copy(demo_db, instance / "fieldapp.sqlite")
-    app = create_app({
-        "TESTING": True,
-        "INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "pwa-test-secret",
-        "NODE_ID": "00000000-0000-0000-0000-00000000beef",
-        "NODE_CODE": "PWA",
-        "AUTO_MIGRATE": False,
-        "WTF_CSRF_ENABLED": True,
-        "PWA_NETWORK_TIMEOUT_MS": 1500,
-        "PWA_PROBE_TIMEOUT_MS": 1500,
-        "PWA_REPLAY_INTERVAL_MS": 3000,
-    })
-    server = LiveServer(app).start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
+    with demo_node(tmp_path_factory.mktemp("pwa-node"), demo_db, "PWA",
+                   "00000000-0000-0000-0000-00000000beef", replay_ms=3000) as server:
+        yield server
 
 
 @pytest.fixture
