@@ -490,10 +490,10 @@ def test_whole_program_batch_is_for_coordinators(central: Flask, tmp_path: Path)
     ("/print/agreements.pdf?community=C001&year=1200", 422, "invalid"),
     ("/print/agreements.pdf?community=C001&status=draft&year=2031", 404, "not_found"),
     ("/print/agreements.pdf?family=not-a-uuid", 404, "not_found"),
-    (f"/print/agreements/{uuid.uuid4()}.pdf", 404, "not_found"),
+    ("/print/agreements/0b9e3f5c-7d1a-4e2b-9c8f-1a2b3c4d5e6f.pdf", 404, "not_found"),
     ("/print/cards.pdf", 422, "invalid"),
     ("/print/attendance.pdf", 422, "invalid"),
-    (f"/print/deliveries/{uuid.uuid4()}/receipt.pdf", 404, "not_found"),
+    ("/print/deliveries/777b30f4-a02a-4bcd-8f44-2cb4d2ee6cd2/receipt.pdf", 404, "not_found"),
 ])
 def test_bad_print_requests_get_a_clear_answer(coordinator: Any, url: str, status: int,
                                                code: str) -> None:
