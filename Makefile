@@ -27,7 +27,7 @@ run: install  ## install, create the demo program (first time), serve on http://
 	$(PY) -m fieldapp run --host $(HOST) --port $(PORT)
 
 test: install system-deps  ## install everything the tests need, then run the whole suite
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 check-wheel: install  ## build the wheel, install it outside the checkout, serve it (CI step)
 	PYTHON=$(PY) bash tools/check-wheel.sh
