@@ -87,6 +87,22 @@ class DefaultConfig:
     #: Honour X-Forwarded-* from this many proxies (0 = none).
     PROXY_FIX_HOPS = 0
 
+    # What an operator watches (fieldapp/monitoring, docs/operating/monitoring.md).
+    #: Logs as ``text`` (Flask's lines) or ``json`` (one JSON object per line, with the request
+    #: id), at this level.
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "INFO"
+    #: One log line per request (method, route without its values or query, status, time);
+    #: unset: on with ``json`` logs (the development server logs requests itself).
+    LOG_REQUESTS: bool | None = None
+    #: The header carrying a request's id: taken from the proxy when it is a plain token (up
+    #: to 64 letters, digits, ``.``, ``_``, ``:``, ``-``), else made here; always answered.
+    REQUEST_ID_HEADER = "X-Request-Id"
+    #: Serve Prometheus metrics at ``/metrics``: to this machine only, or, with a token set,
+    #: to whoever sends ``Authorization: Bearer <token>`` (and to no one else).
+    METRICS_ENABLED = True
+    METRICS_TOKEN = ""
+
     #: Login throttling: after this many failures for a user name (known or not) within the
     #: window, that name waits for the lockout.
     LOGIN_MAX_FAILURES = 5

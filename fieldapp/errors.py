@@ -109,7 +109,7 @@ class DeliveryRefused(AppError):
 
 def wants_json() -> bool:
     """Whether the client is a program (sync, API, fetch) rather than a person's browser."""
-    if request.path.startswith(("/sync/", "/api/")):
+    if request.path.startswith(("/sync/", "/api/")) or request.path in ("/metrics", "/healthz"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[

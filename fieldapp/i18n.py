@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
-from fieldapp.instance import make_private_dirs, open_private
+from fieldapp.instance import make_private_dirs, open_private, private_tmp
 
 PACKAGE_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
@@ -30,7 +30,7 @@ def compile_catalogues(target: Path) -> None:
         make_private_dirs(mo_path.parent)  # the instance folder is private (fieldapp.instance)
         with po_path.open("rb") as fh:
             catalog = read_po(fh, locale=rel.parts[0])
-        tmp = mo_path.with_suffix(".mo.tmp")
+        tmp = private_tmp(mo_path)  # workers starting together each write their own
         with os.fdopen(open_private(tmp), "wb") as fh:
             write_mo(fh, catalog, use_fuzzy=False)
         tmp.replace(mo_path)

@@ -26,12 +26,30 @@ FILE_MODE = 0o600
 CODE_ALPHABET = "CDFGHJKMNPQRTVWX679"
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only (created atomically)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+def private_tmp(path: Path) -> Path:
+    """A temporary name beside ``path`` that no other process or thread uses at once (workers
+    of one server start together on a new instance folder)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def _write_private(path: Path, text: str, first: bool = False) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (created atomically).
+
+    ``first``: only if ``path`` does not exist yet; when another process created it first, its
+    content stays (the caller reads it back), so workers starting together agree on it.
+    """
+    tmp = private_tmp(path)
     with os.fdopen(open_private(tmp), "w") as fh:
         fh.write(text)
-    os.replace(tmp, path)
+    if not first:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if the file exists: never replaces what another wrote
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def make_private_dirs(path: Path) -> None:
@@ -50,7 +68,7 @@ def load_secret_key(instance_path: Path) -> str:
     """The session-signing key, generated into ``instance/secret_key`` on first start."""
     path = instance_path / "secret_key"
     if not path.exists():
-        _write_private(path, secrets.token_hex(32))
+        _write_private(path, secrets.token_hex(32), first=True)
     return path.read_text().strip()
 
 
@@ -65,8 +83,8 @@ def load_node_identity(instance_path: Path) -> dict[str, str]:
     if path.exists():
         return json.loads(path.read_text())
     identity = {"node_id": str(uuid.uuid4()), "node_code": new_node_code()}
-    _write_private(path, json.dumps(identity, indent=2))
-    return identity
+    _write_private(path, json.dumps(identity, indent=2), first=True)
+    return json.loads(path.read_text())  # ours, or that of a worker which started first
 
 
 def save_node_identity(instance_path: Path, identity: dict[str, str]) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 #: The copy of ``templates/`` and ``static/`` inside an installed package (see ``setup.py``).
 PACKAGED_WEB = Path(__file__).resolve().parent / "web"
+#: The Alembic migrations shipped with the package.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: The variable naming the instance folder; it always wins.
 INSTANCE_ENV = "FIELDAPP_INSTANCE_PATH"
 

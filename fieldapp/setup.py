@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, request, url_for
@@ -10,8 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
 from fieldapp import checkpoints, collation
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+from fieldapp.locations import MIGRATIONS_DIR
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -95,6 +93,10 @@ def init_extensions(app: Flask) -> None:
 
     register_error_handlers(app)
 
+    from fieldapp import monitoring
+
+    monitoring.init_app(app)  # request ids, the request log, metrics
+
     from fieldapp import templating
 
     templating.init_app(app)
@@ -115,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from fieldapp.families import bp as families_bp
     from fieldapp.main import bp as main_bp
     from fieldapp.merges import bp as merges_bp
+    from fieldapp.monitoring import bp as monitoring_bp
     from fieldapp.nodes import bp as nodes_bp
     from fieldapp.printing import bp as printing_bp
     from fieldapp.printing import verify_bp
@@ -122,7 +125,7 @@ def register_blueprints(app: Flask) -> None:
 
     register_record_names(app, audit_record_names)
     blueprints = (main_bp, auth_bp, admin_bp, communities_bp, families_bp, merges_bp,
-                  printing_bp, verify_bp, pwa_bp, dashboard_bp, nodes_bp)
+                  printing_bp, verify_bp, pwa_bp, dashboard_bp, nodes_bp, monitoring_bp)
     for bp in blueprints:
         app.register_blueprint(bp)
     register_cycle_blueprints(app)

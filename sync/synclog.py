@@ -8,11 +8,17 @@ import uuid
 from math import isfinite
 from typing import Any
 
+from blinker import Namespace
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from sync.state import AppState
 from sync.storage.codec import INT_MAX, INT_MIN, storable
+
+#: Sent (sender: the app) for every entry written, with its ``action``, ``ok``, ``code``,
+#: ``duration_ms``, ``detail`` and ``node_id``: what an operator's metrics count
+#: (``fieldapp.monitoring``) without the engine knowing of them.
+logged = Namespace().signal("sync-logged")
 
 
 def _plain(value: Any) -> Any:
@@ -41,6 +47,9 @@ def write(state: AppState, session: Session, node_id: uuid.UUID | None, action: 
         detail={key: _plain(value) for key, value in detail.items()} if detail else None,
         duration_ms=duration_ms,
     )).inserted_primary_key[0]
+    if logged.receivers:
+        logged.send(state.app, action=action, ok=ok, code=code, duration_ms=duration_ms,
+                    detail=detail or {}, node_id=node_id)
     keep = int(state.config("SYNC_LOG_KEEP") or 0)
     if keep <= 0 or entry_id % min(100, keep):  # trim once every hundred entries
         return

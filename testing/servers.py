@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +129,16 @@ class AppProcess:
 
 
 class LinkProxy:
-    """Relay 127.0.0.1:<port> to ``target``; count bytes; cut on demand."""
+    """Relay 127.0.0.1:<port> to ``target``; count bytes; cut on demand.
 
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
-        self.target = (target_host, target_port)
+    Given several ports, each new connection goes to the next of them in turn (round robin,
+    as a load balancer in front of several app servers); ``by_target`` counts them."""
+
+    def __init__(self, target_port: int | Sequence[int], target_host: str = "127.0.0.1") -> None:
+        ports = [target_port] if isinstance(target_port, int) else list(target_port)
+        self.targets = [(target_host, port) for port in ports]
+        self.target = self.targets[0]
+        self.by_target = [0] * len(self.targets)
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -192,8 +198,11 @@ class LinkProxy:
             if not self.down_enabled:
                 _close(client)
                 continue
+            with self.lock:
+                turn = sum(self.by_target) % len(self.targets)
+                self.by_target[turn] += 1
             try:
-                server = socket.create_connection(self.target, timeout=10)
+                server = socket.create_connection(self.targets[turn], timeout=10)
             except OSError:
                 _close(client)
                 continue

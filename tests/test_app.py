@@ -39,6 +39,40 @@ def test_secret_key_and_node_identity_are_generated_once_and_kept(tmp_path):
     assert other.config["NODE_ID"] != first.config["NODE_ID"]
 
 
+def test_workers_starting_together_agree_on_key_identity_and_catalogue(tmp_path):
+    """gunicorn's workers start at once on a new instance folder: each must end with the same
+    secret key and identity (else a session signed by one is refused by the other, and records
+    carry two node codes), and none may fail on another's half-written file."""
+    import threading
+
+    from fieldapp.i18n import compile_catalogues
+    from fieldapp.instance import load_node_identity, load_secret_key
+
+    start = threading.Barrier(12)
+    results: list[tuple[str, str]] = []
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        start.wait()
+        try:
+            key = load_secret_key(tmp_path)
+            identity = load_node_identity(tmp_path)
+            compile_catalogues(tmp_path / "translations")
+            results.append((key, identity["node_id"]))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert len(set(results)) == 1
+    assert (tmp_path / "translations/es/LC_MESSAGES/messages.mo").stat().st_size > 10_000
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
 def test_database_defaults_to_sqlite_in_instance(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": False})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'fieldapp.sqlite'}"

@@ -383,6 +383,15 @@ def test_a_unit_runs_real_commands(unit, tmp_path):
         assert key.startswith("FIELDAPP_")
         assert key.removeprefix("FIELDAPP_") in app.config.keys() | outside_config, key
     assert settings["FIELDAPP_INSTANCE_PATH"] == entries["Service.WorkingDirectory"][0]
+    if "fieldapp:create_app()" in " ".join(commands) and int(_workers(commands)) > 1:
+        # Several workers add up their metrics in a folder the unit makes fresh at each start.
+        assert entries["Service.Environment"] == [
+            f"PROMETHEUS_MULTIPROC_DIR=/run/{entries['Service.RuntimeDirectory'][0]}"]
+
+
+def _workers(commands: list[str]) -> str:
+    words = shlex.split(next(c for c in commands if "gunicorn" in c))
+    return words[words.index("--workers") + 1] if "--workers" in words else "1"
 
 
 def test_the_proxies_take_the_bodies_the_app_takes():
@@ -407,3 +416,14 @@ def _head() -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_the_proxies_hide_metrics_and_send_a_request_id():
+    """Prometheus scrapes the app on its own port; through the proxy /metrics is not found
+    (the app refuses other addresses too), and each request carries the proxy's id."""
+    nginx = (DEPLOY / "proxy" / "nginx-central.conf").read_text()
+    assert "location = /metrics { return 404; }" in nginx
+    assert "proxy_set_header X-Request-Id $request_id;" in nginx
+    caddy = (DEPLOY / "proxy" / "Caddyfile.central").read_text()
+    assert "respond /metrics 404" in caddy
+    assert "header_up X-Request-Id {http.request.uuid}" in caddy

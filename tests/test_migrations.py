@@ -178,3 +178,37 @@ def test_unit_plurals_migration_fills_the_forms_of_existing_entries(tmp_path):
     for code, entry in defaults.items():
         assert rows[code] == tuple(entry[c] for c in columns)
     assert _diff(app) == []
+
+
+@pytest.mark.postgres
+def test_servers_upgrading_at_once_take_turns(tmp_path, pg_url):
+    """Several app servers of one central restarted together: each unit runs `fieldapp db
+    upgrade` on the same PostgreSQL at once. They take turns (an advisory lock) and all
+    succeed; the schema is migrated once."""
+    import os
+    import subprocess
+    import sys
+
+    from fieldapp.locations import ROOT
+
+    processes = []
+    for n in range(3):
+        instance = tmp_path / f"server{n}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "FIELDAPP_ROLE": "central",
+               "FIELDAPP_INSTANCE_PATH": str(instance), "FIELDAPP_SECRET_KEY": "x",
+               "FIELDAPP_SQLALCHEMY_DATABASE_URI": pg_url, "FIELDAPP_AUTO_MIGRATE": "false"}
+        processes.append(subprocess.Popen(  # noqa: S603 - our interpreter and arguments
+            [sys.executable, "-m", "fieldapp", "db", "upgrade"], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    outputs = []
+    for process in processes:
+        out, _ = process.communicate(timeout=300)
+        outputs.append((process.returncode, out.decode()))
+    assert [code for code, _ in outputs] == [0, 0, 0], outputs
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "check"), "AUTO_MIGRATE": False,
+                      "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": pg_url, "ROLE": "central"})
+    try:
+        assert _diff(app) == []
+    finally:
+        with app.app_context():
+            db.engine.dispose()

@@ -32,6 +32,10 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+#: The PostgreSQL advisory lock held while migrating ("fieldapp" in ASCII, as a number).
+MIGRATION_LOCK = 0x6669656C64617070
+
+
 def run_migrations_online():
     """Apply the migrations on the app's own engine."""
 
@@ -49,6 +53,11 @@ def run_migrations_online():
     with get_engine().connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several app servers restarted together each run `fieldapp db upgrade`: they
+                # take turns, and the next finds the schema current (the lock ends with the
+                # transaction). SQLite has one writer at a time already.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             context.run_migrations()
 
 
