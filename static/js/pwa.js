@@ -341,7 +341,7 @@
     // agreement): a stored page that names the record by the id the tablet gave it.
     if (form.dataset.outboxNext && item && item.record) {
       var next = form.dataset.outboxNext.split("{record}").join(encodeURIComponent(item.record));
-      panel.appendChild(el("a", { class: "button primary big pwa-saved-next", href: next }, form.dataset.outboxNextLabel || ""));
+      panel.appendChild(el("a", { class: "button big pwa-saved-next", href: next }, form.dataset.outboxNextLabel || ""));
       panel.appendChild(document.createTextNode(" "));
     }
     var again = el("a", { class: "button primary big", href: location.pathname + location.search }, t("new_entry"));
