@@ -397,3 +397,20 @@ def test_the_draft_and_sign_pages_are_stored_for_offline_use(app, client, auth, 
     there = client.get(f"/agreements/sign?draft={r.json['id']}")
     assert there.status_code == 302
     assert there.headers["Location"].endswith(f"/agreements/{r.json['id']}/sign")
+
+
+def test_central_shows_one_status_badge_with_one_story(app_factory):
+    """On central, a coordinator's top bar has one badge: connection, outbox, then the
+    conflicts between nodes (the nodes' screens are in the menu), never a second pill."""
+    from cyclekit import login
+
+    central = app_factory(ROLE="central")
+    client = login(central, "coordinator")
+    html = client.get("/families/").get_data(as_text=True)
+    assert html.count('class="netbadge"') == 1
+    assert html.count('id="sync-badge"') == 1
+    badge = html[html.index('id="pwa-badge"'):]
+    badge = badge[:badge.index("</a>")]
+    assert "sin conflictos entre nodos" in badge
+    nav = html[html.index('class="mainnav"'):html.index("</nav>")]
+    assert 'href="/nodes/">Nodos</a>' in nav
