@@ -160,6 +160,7 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
         page.locator(f".sigpad[data-target={field}] canvas").scroll_into_view_if_needed()
         draw(page, f".sigpad[data-target={field}]")
         assert page.input_value(f"#{field}").startswith("data:image/png")
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "day-03-signature-offline")
     submit(page)
     _saved(page)
