@@ -296,6 +296,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "signed_lat": _l("Latitude where signed"),
         "signed_lon": _l("Longitude where signed"),
         "signed_on_paper": _l("Signed on paper"),
+        "starts_on_signing": _l("Starts on the signing day"),
         "signed_place": _l("Place of signing"),
         "signer_dni": _l("Signer's DNI"),
         "signer_name": _l("Signer"),

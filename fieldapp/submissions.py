@@ -12,6 +12,7 @@ the same idempotency key, goes through (a refused request leaves nothing under i
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -22,7 +23,7 @@ from flask import Response, flash, jsonify, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
-from fieldapp.errors import AppError, wants_json
+from fieldapp.errors import AppError, ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.formatting import program_timezone
 
@@ -54,6 +55,43 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
+
+
+#: A record id a client chose: a UUID in its canonical form (lower-case hex, four dashes).
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class RecordIdTaken(ValidationFailed):
+    """A client-chosen record id that another record already holds (never overwritten)."""
+
+    code = "record_id_taken"
+    status = 409
+    message = _l("Another record already has this record's id. Nothing was saved: discard this "
+                 "item and enter it again.")
+
+
+def chosen_record_id(raw: Any, model: Any) -> uuid.UUID | None:
+    """The id a client (the tablet, offline) chose for a new ``model`` record, checked.
+
+    A tablet names a family or an agreement it registered offline before the node knows it, so
+    that what it drafts next can point at it. The node never trusts that choice: the id must be
+    a well-formed UUID no row of the table holds (voided rows included). A replay of the same
+    submission is answered earlier, from its idempotency key, and never gets here.
+
+    :returns: ``None`` when no id was chosen (the model makes one).
+    :raises ValidationFailed: not a UUID in canonical form, or the nil UUID.
+    :raises RecordIdTaken: another record already holds it.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    text = str(raw).strip()
+    if not _CANONICAL_UUID.fullmatch(text) or text == str(uuid.UUID(int=0)):
+        raise ValidationFailed(_l("The record's id made on the tablet is not valid. Discard "
+                                  "this item and enter it again."), field="record_id")
+    value = uuid.UUID(text)
+    if db.session.get(model, value) is not None:
+        raise RecordIdTaken(field="record_id")
+    return value
 
 
 def field_errors(form: FlaskForm) -> dict[str, str]:

@@ -92,6 +92,51 @@ def test_new_agreement_period_starts_on_the_signing_day_never_on_1_january(
     assert 'value="2028-03-31"' in page
 
 
+def test_a_draft_signed_on_a_later_day_starts_on_its_signing_day(app, staff, family):
+    """Drafted with the form's default (from its day), signed three days later: the printed
+    period starts on the signing day, for the same length; a period typed on purpose (box
+    unticked) is signed as drafted."""
+    from datetime import timedelta
+
+    from fieldapp.submissions import local_today
+
+    with app.test_request_context():
+        today = local_today()
+    drafted = today - timedelta(days=3)
+    end = drafted + timedelta(days=364)
+    later = _draft(app, staff, family, period_start=drafted.isoformat(),
+                   period_end=end.isoformat(), starts_on_signing="y")
+    page = staff.get(f"/agreements/{later}/sign").get_data(as_text=True)
+    assert "Firmado hoy, el acuerdo impreso dirá: vigente del" in page
+    assert staff.post(f"/agreements/{later}/sign", data=sign_form()).status_code == 302
+    agreement = get_agreement(app, later)
+    assert agreement.period_start == today
+    assert agreement.period_end == today + timedelta(days=364)
+    assert agreement.signed_content["period"]["start"] == today.isoformat()
+    assert hashlib.sha256(json.dumps(agreement.signed_content, sort_keys=True,
+                                     separators=(",", ":"), ensure_ascii=False).encode()
+                          ).hexdigest() == agreement.content_hash
+
+    other = make_other_family(app)
+    typed = _draft(app, staff, other, period_start=drafted.isoformat(),
+                   period_end=end.isoformat())
+    assert staff.post(f"/agreements/{typed}/sign", data=sign_form()).status_code == 302
+    assert get_agreement(app, typed).period_start == drafted
+
+
+def make_other_family(app) -> uuid.UUID:
+    from fieldapp.communities.models import Community
+    from fieldapp.families.operations import create_family
+
+    with app.test_request_context():
+        community = db.session.execute(select(Community.id).limit(1)).scalar_one()
+        family = create_family({"community_id": community, "head_given_names": "Elmer",
+                                "head_surname": "Sangama Ríos", "members_count": 2,
+                                "confirm_not_duplicate": True})
+        db.session.commit()
+        return family.id
+
+
 def test_draft_from_catalogue_shows_terms_and_promises(app, staff, family):
     r = staff.get(f"/agreements/new?family={family}")
     assert r.status_code == 200

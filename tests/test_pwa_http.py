@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import json
 import re
+import uuid
 from html import unescape
 from typing import Any
 
 from PIL import Image
+from sqlalchemy import func, select
 
 
 def _config(html: str) -> dict[str, Any]:
@@ -280,3 +282,135 @@ def test_the_offline_family_card_shows_statuses_in_the_users_language(client, au
     script = (Path(__file__).resolve().parent.parent / "static/js/families-offline.js").read_text()
     assert 'label("agreement_status", a.status)' in script
     assert '" (" + a.status + ")"' not in script
+
+
+# -- records made offline: ids the tablet chose, checked by the node --------------------------
+def test_a_family_registered_offline_keeps_the_id_the_tablet_gave_it(client, auth,
+                                                                      make_community):
+    community = make_community()
+    auth.login()
+    accept = {"Accept": "application/json"}
+    chosen = str(uuid.uuid4())
+    data = _family_payload(community, "key-00000021", record_id=chosen)
+    first = client.post("/families/new", data=data, headers=accept)
+    assert first.status_code == 201
+    assert first.json["id"] == chosen
+    replay = client.post("/families/new", data=data, headers=accept)  # the response was lost
+    assert replay.status_code == 200
+    assert replay.json["id"] == chosen
+
+    # Another submission claiming the same id: refused, never an overwrite.
+    taken = client.post("/families/new", data=_family_payload(
+        community, "key-00000022", record_id=chosen, head_surname="Otra",
+        confirm_not_duplicate="y"), headers=accept)
+    assert taken.status_code == 409
+    assert taken.json["error"]["code"] == "record_id_taken"
+    assert "Nada se guardó" in taken.json["error"]["message"]
+
+    for bad in ("not-a-uuid", chosen.upper(), "00000000-0000-0000-0000-000000000000",
+                chosen.replace("-", "")):
+        r = client.post("/families/new", data=_family_payload(
+            community, f"key-{uuid.uuid4()}", record_id=bad, head_surname="Mal",
+            confirm_not_duplicate="y"), headers=accept)
+        assert r.status_code == 422, bad
+        assert "record_id" in r.json["error"]["details"]["fields"]
+    from fieldapp.extensions import db
+    from fieldapp.families.models import Family
+
+    with client.application.app_context():
+        assert db.session.scalar(select(func.count(Family.id))) == 1
+
+
+def test_a_draft_made_offline_names_its_family_and_its_signature_names_the_draft(
+        app, client, auth, make_community):
+    from cyclekit import draft_form, seed, sign_form
+
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.extensions import db
+    from fieldapp.families.models import Family
+
+    seed(app)
+    auth.login()
+    accept = {"Accept": "application/json"}
+    community = make_community()
+    family_id, agreement_id = str(uuid.uuid4()), str(uuid.uuid4())
+    draft = draft_form(app, uuid.UUID(family_id), record_id=agreement_id,
+                       idempotency_key="key-00000031")
+
+    # The family's item was refused (or not sent yet): the draft is refused, nothing made, and
+    # the reason says what to do (the tablet holds it until the family is accepted).
+    early = client.post("/agreements/new", data=draft, headers=accept)
+    assert early.status_code == 422
+    assert "no está en el nodo" in early.json["error"]["details"]["fields"]["family_id"]
+
+    r = client.post("/families/new", data=_family_payload(community, "key-00000032",
+                                                          record_id=family_id), headers=accept)
+    assert r.json["id"] == family_id
+    first = client.post("/agreements/new", data=draft, headers=accept)  # the same key again
+    assert first.status_code == 201
+    assert first.json["id"] == agreement_id
+    assert client.post("/agreements/new", data=draft, headers=accept).status_code == 200
+
+    signed = client.post(f"/agreements/{agreement_id}/sign",
+                         data=sign_form(idempotency_key="key-00000033"), headers=accept)
+    assert signed.status_code == 201
+    with app.app_context():
+        agreement = db.session.get(Agreement, uuid.UUID(agreement_id))
+        assert agreement.family_id == uuid.UUID(family_id)
+        assert agreement.status == "signed"
+        assert db.session.scalar(select(func.count(Agreement.id))) == 1
+        assert db.session.get(Family, uuid.UUID(family_id)) is not None
+
+    # A draft claiming the id of another record of its table is refused.
+    again = client.post("/agreements/new", data=draft_form(
+        app, uuid.UUID(family_id), record_id=agreement_id, idempotency_key="key-00000034",
+        period_start="2031-01-01", period_end="2031-12-31"), headers=accept)
+    assert again.status_code == 409
+    assert again.json["error"]["code"] == "record_id_taken"
+
+
+def test_the_draft_and_sign_pages_are_stored_for_offline_use(app, client, auth, make_family):
+    from cyclekit import draft_form, seed
+
+    seed(app)
+    auth.login()
+    pages = client.get("/pwa/pages").json["pages"]
+    assert "/agreements/new" in pages
+    assert "/agreements/sign" in pages
+
+    html = client.get("/agreements/new").get_data(as_text=True)
+    assert 'data-outbox="agreement"' in html
+    assert 'data-family-picker="1"' in html
+    assert 'name="record_id"' in html
+    assert re.search(r'<input checked[^>]*name="starts_on_signing"', html)
+    assert "data-outbox-next=\"/agreements/sign?draft={record}\"" in html
+
+    sign = client.get("/agreements/sign").get_data(as_text=True)
+    assert "data-offline-sign" in sign
+    assert "agreement-offline.js" in sign
+    # Activation stays a coordinator's act on the node: the page says so.
+    assert "un coordinador activa el acuerdo en el nodo" in sign
+
+    family = make_family()
+    r = client.post("/agreements/new", data=draft_form(app, family),
+                    headers={"Accept": "application/json"})
+    there = client.get(f"/agreements/sign?draft={r.json['id']}")
+    assert there.status_code == 302
+    assert there.headers["Location"].endswith(f"/agreements/{r.json['id']}/sign")
+
+
+def test_central_shows_one_status_badge_with_one_story(app_factory):
+    """On central, a coordinator's top bar has one badge: connection, outbox, then the
+    conflicts between nodes (the nodes' screens are in the menu), never a second pill."""
+    from cyclekit import login
+
+    central = app_factory(ROLE="central")
+    client = login(central, "coordinator")
+    html = client.get("/families/").get_data(as_text=True)
+    assert html.count('class="netbadge"') == 1
+    assert html.count('id="sync-badge"') == 1
+    badge = html[html.index('id="pwa-badge"'):]
+    badge = badge[:badge.index("</a>")]
+    assert "sin conflictos entre nodos" in badge
+    nav = html[html.index('class="mainnav"'):html.index("</nav>")]
+    assert 'href="/nodes/">Nodos</a>' in nav

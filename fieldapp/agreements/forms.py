@@ -38,8 +38,13 @@ class AgreementForm(CreateForm):
     """Draft (or edit a draft of) an agreement; benefit rows are added per catalogue entry."""
 
     family_id = HiddenField(validators=[DataRequired()])
+    #: The id the tablet made for a draft made offline (checked by create_agreement), so that
+    #: its signature, queued after it, can name it.
+    record_id = HiddenField()
     period_start = DateField(_l("Period starts"), validators=[DataRequired()])
     period_end = DateField(_l("Period ends"), validators=[DataRequired()])
+    starts_on_signing = BooleanField(
+        _l("It starts on the day it is signed (same length), if that is later"), default=True)
     commitments = MultiCheckboxField(_l("Commitments of the family"), choices=[])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
 
@@ -71,6 +76,8 @@ class AgreementForm(CreateForm):
             "commitment_type_ids": list(self.commitments.data or []),
             "benefits": benefits,
             "notes": self.notes.data,
+            "starts_on_signing": bool(self.starts_on_signing.data),
+            "record_id": self.record_id.data,
         }
 
 

@@ -124,6 +124,9 @@ class Agreement(SyncedMixin, Base):
     signed_lat: Mapped[float | None]
     signed_lon: Mapped[float | None]
     signed_on_paper: Mapped[bool] = mapped_column(default=False)
+    #: The period moves to start on the signing day (same length) when signed on a later day
+    #: than it starts: the form's default, and a draft made offline (see rules.py).
+    starts_on_signing: Mapped[bool] = mapped_column(default=False, server_default="0")
     #: The canonical, frozen content at signing, and its SHA-256 (hex).
     signed_content: Mapped[dict[str, Any] | None]
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -35,6 +35,7 @@ from fieldapp.errors import TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.models import utcnow
+from fieldapp.submissions import chosen_record_id
 
 MAX_QUANTITY = Decimal("1000000")
 
@@ -76,6 +77,7 @@ def _clean_terms(data: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(_l("Enter a year between 2000 and 2100."), field="period_start")
     notes = (data.get("notes") or "").strip() or None
     return {"start": start, "end": end, "notes": notes,
+            "starts_on_signing": bool(data.get("starts_on_signing")),
             "commitments": _clean_commitments(data.get("commitment_type_ids") or []),
             "benefits": _clean_benefits(data.get("benefits") or [])}
 
@@ -122,6 +124,7 @@ def _write_terms(agreement: Agreement, terms: dict[str, Any]) -> None:
     agreement.period_start, agreement.period_end = terms["start"], terms["end"]
     agreement.year = terms["start"].year
     agreement.notes = terms["notes"]
+    agreement.starts_on_signing = terms["starts_on_signing"]
     existing_c = {c.commitment_type_id: c for c in agreement.commitments}
     wanted_c = {c.id for c in terms["commitments"]}
     for position, ctype in enumerate(terms["commitments"]):
@@ -181,15 +184,18 @@ def create_agreement(family: Family | None, data: dict[str, Any], user: Any = No
     """Draft a family's (original) agreement from the catalogues.
 
     :param data: ``period_start``, ``period_end``, ``commitment_type_ids``, ``benefits``,
-        ``notes`` (see :func:`_clean_terms`).
-    :raises ValidationFailed: a rule is broken, or the family already has an open agreement for
-        an overlapping period (amend or renew that one instead).
+        ``notes`` (see :func:`_clean_terms`), and ``record_id`` (the id a tablet made for a
+        draft made offline; empty: a new one).
+    :raises ValidationFailed: a rule is broken, the family already has an open agreement for
+        an overlapping period (amend or renew that one instead), or the chosen id is malformed.
+    :raises RecordIdTaken: another record holds the chosen id.
     """
     family = _check_family(family)
     terms = _clean_terms(data)
     clash = _overlapping_open(family.id, terms["start"], terms["end"])
     if clash is not None:
         raise _clash_error(clash)
+    record_id = chosen_record_id(data.get("record_id"), Agreement)
     agreement = Agreement(
         number=next_code(year=terms["start"].year),
         family=family,
@@ -199,6 +205,8 @@ def create_agreement(family: Family | None, data: dict[str, Any], user: Any = No
         version_no=1,
         status_changed_at=utcnow(),
     )
+    if record_id is not None:
+        agreement.id = record_id
     _creator(agreement, user)
     db.session.add(agreement)
     _write_terms(agreement, terms)

@@ -44,7 +44,7 @@ OPEN_STATUSES = ("draft", "signed", "active", "suspended")
 FROZEN_COLUMNS = frozenset({
     "number", "family_id", "year", "period_start", "period_end", "kind", "version_no",
     "supersedes_id", "signed_at", "signed_place", "signed_lat", "signed_lon", "signed_on_paper",
-    "signed_content", "content_hash", "voided",
+    "signed_content", "content_hash", "voided", "starts_on_signing",
 })
 
 
@@ -274,3 +274,18 @@ def default_period(today: date, cycle_start: str = "", months: int = 12) -> tupl
         except ValueError:
             start = today
     return start, _add_months(start, months) - timedelta(days=1)
+
+
+def period_on_signing(agreement: Agreement, day: date) -> tuple[date, date]:
+    """The period ``agreement`` is signed with on ``day`` (what the printed copy says).
+
+    Never backdated: a draft that starts on the signing day (``starts_on_signing``: the draft
+    form's default, and every draft made on a tablet with no connection) and is signed after
+    the day its period was to start runs from the signing day instead, for the same length (a
+    draft made on Monday and signed on Thursday runs from Thursday). A period typed on purpose
+    (the box unticked), an amendment's and a renewal's stay as drafted.
+    """
+    start, end = agreement.period_start, agreement.period_end
+    if not agreement.starts_on_signing or agreement.kind != "original" or start >= day:
+        return start, end
+    return day, day + (end - start)

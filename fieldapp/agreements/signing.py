@@ -10,16 +10,17 @@ from flask_babel import lazy_gettext as _l
 
 from fieldapp.agreements.content import canonical_content, content_hash, content_verifies
 from fieldapp.agreements.models import Agreement
-from fieldapp.agreements.rules import status_label
+from fieldapp.agreements.queries import overlapping_agreement
+from fieldapp.agreements.rules import OPEN_STATUSES, period_on_signing, status_label
 from fieldapp.agreements.signatures import add_signature, decode_signature
 from fieldapp.audit.operations import record, snapshot
 from fieldapp.auth.access import check_write_scope
 from fieldapp.errors import TransitionRefused, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.formatting import program_timezone
+from fieldapp.formatting import format_day, program_timezone
 from fieldapp.forms import parse_position
 from fieldapp.models import utcnow
-from fieldapp.submissions import local_today
+from fieldapp.submissions import local_date, local_today
 
 
 def _name(value: Any, field: str, required: bool) -> str | None:
@@ -91,6 +92,15 @@ def sign_agreement(agreement: Agreement, data: dict[str, Any]) -> Agreement:
         raise ValidationFailed(_l("A DNI has exactly 8 digits."), field="family_dni")
 
     signed_at, images = _signing_time_and_images(agreement, mode, data, witness_name)
+    start, end = period_on_signing(agreement, local_date(signed_at))
+    if start != agreement.period_start:
+        clash = overlapping_agreement(agreement.family_id, start, end, OPEN_STATUSES,
+                                      (agreement.id,))
+        if clash is not None:
+            raise TransitionRefused(
+                _l("Signed today, this agreement would run from %(start)s and overlap agreement "
+                   "%(number)s. Change the draft's period first.", start=format_day(start),
+                   number=clash.number))
     before = snapshot(agreement)
     signers = [("family", family_name, dni), ("staff", staff_name, None)]
     if witness_name:
@@ -103,6 +113,9 @@ def sign_agreement(agreement: Agreement, data: dict[str, Any]) -> Agreement:
                 role=role, name=name, dni=signer_dni, signed_at=signed_at, image=images[role],
                 agreement_id=agreement.id, place=place, lat=lat, lon=lon,
             ))
+        # Never backdated: a draft signed after the day its period was to start starts today.
+        agreement.period_start, agreement.period_end = start, end
+        agreement.year = start.year
         agreement.signed_at = signed_at
         agreement.signed_place = place
         agreement.signed_lat, agreement.signed_lon = lat, lon

@@ -38,11 +38,17 @@ from fieldapp.agreements.queries import (
     load_agreement,
     version_chain,
 )
-from fieldapp.agreements.rules import KIND_LABELS, STATUS_LABELS, TRANSITIONS, default_period
+from fieldapp.agreements.rules import (
+    KIND_LABELS,
+    STATUS_LABELS,
+    TRANSITIONS,
+    default_period,
+    period_on_signing,
+)
 from fieldapp.agreements.sections import after_own_cards, gather_sections
 from fieldapp.audit.subjects import load_subject, register_related, register_subject
 from fieldapp.auth.access import check_community_scope, role_required
-from fieldapp.errors import AppError, wants_json
+from fieldapp.errors import AppError, NotFound, ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import family_or_404
@@ -110,6 +116,7 @@ def _draft_form(agreement: Agreement | None = None, family: Family | None = None
             form.commitments.data = [str(c.commitment_type_id) for c in agreement.commitments
                                      if not c.voided]
             form.notes.data = agreement.notes
+            form.starts_on_signing.data = agreement.starts_on_signing
             for b in agreement.benefits:
                 if not b.voided:
                     form[f"qty_{b.benefit_type.code}"].data = b.quantity
@@ -130,11 +137,27 @@ def _locale() -> str:
     return str(get_locale() or "es")
 
 
+def _drafted_family(raw: str | None) -> Family | None:
+    """The family a draft names: ``None`` when none or one the node does not hold (yet)."""
+    if not raw:
+        return None
+    try:
+        return family_or_404(parse_uuid(raw))
+    except NotFound:
+        return None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    """Draft an agreement for a family from the commitment and benefit catalogues."""
-    family = family_or_404(parse_uuid(request.values.get("family") or
-                                       request.form.get("family_id")))
+    """Draft an agreement for a family from the commitment and benefit catalogues.
+
+    Without ``?family=`` the form chooses the family itself: the tablet stores this page and,
+    offline, offers the families it holds and those still in its outbox. A draft made offline
+    carries the id the tablet gave it (``record_id``), so that its signature can name it.
+    """
+    # A family the node does not hold yet (still in the tablet's outbox) is chosen on the
+    # page; a family outside the user's communities is refused (403) by family_or_404.
+    family = _drafted_family(request.values.get("family") or request.form.get("family_id"))
     form, types = _draft_form(family=family)
 
     def render() -> str:
@@ -143,6 +166,10 @@ def create():
 
     if not form.validate_on_submit():
         return rejected(form, render) if request.method == "POST" else render()
+    if family is None:
+        return fail_with(form, render, ValidationFailed(
+            _l("This family is not on the node. A family registered on a tablet arrives when "
+               "its registration is sent; choose the family again."), field="family_id"))
     data = form.terms(types)
     try:
         agreement_id, was_created = run_once(
@@ -224,8 +251,9 @@ def sign(agreement_id: uuid.UUID):
         form.place.data = agreement.family.community.name
 
     def render() -> str:
+        printed = period_on_signing(agreement, local_today())
         return render_template("agreements/sign.html", form=form, agreement=agreement,
-                               family=agreement.family, locale=_locale())
+                               family=agreement.family, locale=_locale(), printed=printed)
 
     if request.method == "GET":
         if agreement.status != "draft":
@@ -245,6 +273,25 @@ def sign(agreement_id: uuid.UUID):
     return created(result_id, url_for("agreements.detail", agreement_id=result_id), was_created,
                    _("Agreement signed. Its content is now frozen. Next step: a coordinator "
                      "activates it; benefits can be delivered from the day it is active."))
+
+
+@bp.route("/sign")
+def sign_offline():
+    """Sign a draft made on this tablet that the node may not hold yet.
+
+    The tablet stores this page; offline, its script shows the draft from the outbox (family,
+    period, commitments and benefits from the stored catalogues) and queues the signature
+    after the draft. Once the node holds the draft, ``?draft=`` leads to its own sign page.
+    """
+    draft_id = parse_uuid(request.args.get("draft"))
+    agreement = load_agreement(draft_id) if draft_id else None
+    if agreement is not None and not agreement.voided:
+        check_community_scope(agreement.family.community_id)
+        return redirect(url_for("agreements.sign", agreement_id=agreement.id))
+    form = SignForm()
+    form.staff_name.data = current_user.full_name
+    return render_template("agreements/sign.html", form=form, agreement=None, family=None,
+                           locale=_locale(), printed=None)
 
 
 @bp.route("/<uuid:agreement_id>/status", methods=["POST"])

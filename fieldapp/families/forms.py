@@ -6,7 +6,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, FloatField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -17,6 +25,8 @@ HECTARES = [Optional(), NumberRange(min=0, max=10000, message=_l("Between 0 and 
 
 
 class FamilyForm(CreateForm):
+    #: The id the tablet made for a family registered offline (checked by create_family).
+    record_id = HiddenField()
     community_id = SelectField(_l("Community"), choices=[], validators=[DataRequired()])
     head_given_names = StringField(
         _l("Given names of the head of household"), validators=[DataRequired(), Length(max=120)]

@@ -19,6 +19,7 @@ from fieldapp.errors import ConfirmationNeeded, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import WITHDRAWAL_REASONS, Family
 from fieldapp.models import utcnow
+from fieldapp.submissions import chosen_record_id
 
 EDITABLE = (
     "community_id",
@@ -204,16 +205,21 @@ def check_possible_duplicates(clean: dict[str, Any], confirmed: bool) -> None:
 def create_family(data: dict[str, Any]) -> Family:
     """Register a family with a new code (``AM-<node>-0042``).
 
-    :param data: the editable fields (see :data:`EDITABLE`), and ``confirm_not_duplicate``
-        (the person confirmed it is not a family already registered).
-    :raises ValidationFailed: a value breaks a rule.
+    :param data: the editable fields (see :data:`EDITABLE`), ``confirm_not_duplicate``
+        (the person confirmed it is not a family already registered) and ``record_id`` (the id
+        a tablet made for a family registered offline; empty: a new one).
+    :raises ValidationFailed: a value breaks a rule, or the chosen id is malformed.
+    :raises RecordIdTaken: another record holds the chosen id.
     :raises PossibleDuplicate: it looks like a family already registered, unconfirmed.
     """
     clean = clean_family_data(data)
     validate_family(clean)
     check_write_scope(clean["community_id"], "community_id")
+    record_id = chosen_record_id(data.get("record_id"), Family)
     check_possible_duplicates(clean, bool(data.get("confirm_not_duplicate")))
     family = Family(code=next_code(), **clean)
+    if record_id is not None:
+        family.id = record_id
     if family.data_consent:
         family.consent_at = utcnow()
     db.session.add(family)

@@ -15,6 +15,8 @@ FIELD_PAGES: list[str] = [
     "main.index",
     "families.index",
     "families.create",
+    "agreements.create",
+    "agreements.sign_offline",
     "communities.index",
     "deliveries.index",
     "deliveries.create",

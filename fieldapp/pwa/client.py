@@ -45,7 +45,13 @@ def client_strings() -> dict[str, str]:
         "kind_delivery": _("Benefit delivery"),
         "kind_attendance": _("Training attendance"),
         "kind_visit": _("Compliance visit"),
+        "kind_agreement": _("Agreement draft"),
         "kind_agreement-signature": _("Agreement signature"),
+        "status_held": _("Held: it is sent after “{what}”, which the node has not received yet."),
+        "status_held_rejected": _("Held: it is sent after “{what}”, which the node refused. Correct that item first (or discard it, then correct this one). Nothing is lost."),  # noqa: E501
+        "saved_held": _("Saved on this tablet. It waits for the item it depends on (see the outbox)."),  # noqa: E501
+        "family_pending": _("not sent yet"),
+        "draft_missing": _("This draft is not on this tablet."),
         "status_waiting": _("Waiting to be sent"),
         "status_waiting_user": _("Waiting for {user} to log in"),
         "status_rejected": _("Rejected"),

@@ -21,11 +21,14 @@
     });
   }
 
+  // A family still in the outbox has no code yet (the node gives it): said so.
+  function codeOf(f) { return f.pending ? "(" + t("family_pending") + ")" : f.code; }
+
   function familyItem(f, onPick) {
     var li = el("li");
     var link = el(onPick ? "button" : "a", onPick ? { type: "button", class: "pick" } : { href: "/families/" + f.id });
     link.appendChild(el("strong", null, f.head_surname + ", " + f.head_given_names));
-    link.appendChild(el("span", { class: "muted" }, f.code + (f.dni ? " · DNI " + f.dni : "")));
+    link.appendChild(el("span", { class: "muted" }, codeOf(f) + (f.dni ? " · DNI " + f.dni : "")));
     if (onPick) link.addEventListener("click", function () { onPick(f); });
     li.appendChild(link);
     return li;
@@ -84,7 +87,7 @@
         input.dispatchEvent(new CustomEvent("fieldapp:family", { bubbles: true, detail: f }));
         chosen.textContent = "";
         chosen.appendChild(el("strong", null, f.head_given_names + " " + f.head_surname));
-        chosen.appendChild(el("span", { class: "muted" }, " " + f.code + " "));
+        chosen.appendChild(el("span", { class: "muted" }, " " + codeOf(f) + " "));
         var change = el("button", { type: "button", class: "link" }, t("change"));
         change.addEventListener("click", function () { chosen.hidden = true; search.hidden = false; search.focus(); });
         chosen.appendChild(change);
@@ -98,16 +101,16 @@
         clearTimeout(timer);
         timer = setTimeout(function () {
           if (!search.value.trim()) { list.hidden = true; return; }
-          Core.searchFamilies(search.value, 15).then(function (rows) { showResults(list, rows, choose); });
+          Core.searchFamilies(search.value, 15, cfg.user).then(function (rows) { showResults(list, rows, choose); });
         }, 120);
       });
       search.addEventListener("keydown", function (event) {
         if (event.key === "Enter") event.preventDefault();  // Enter picks, it does not send the form
       });
       var wanted = input.value || new URLSearchParams(location.search).get("family");
-      if (wanted) Core.getFamily(wanted).then(function (f) { if (f) choose(f); });
+      if (wanted) Core.getFamily(wanted, cfg.user).then(function (f) { if (f) choose(f); });
       input.form && input.form.addEventListener("fieldapp:filled", function () {
-        if (input.value) Core.getFamily(input.value).then(function (f) { if (f) choose(f); });
+        if (input.value) Core.getFamily(input.value, cfg.user).then(function (f) { if (f) choose(f); });
       });
     });
   }

@@ -111,9 +111,37 @@
     return familyCache;
   }
 
-  function searchFamilies(q, limit) {
+  function fieldValue(item, name) {
+    var pair = (item.fields || []).filter(function (p) { return p[0] === name; })[0];
+    return pair ? pair[1] : "";
+  }
+
+  // Families registered on this tablet by `user` and still in the outbox (waiting or refused),
+  // under the id the tablet gave them: a draft or a visit can name one before the node knows it
+  // (the item naming it waits for it; see blockerOf in outbox-core.js).
+  function pendingFamilies(user) {
+    if (!user) return Promise.resolve([]);
+    return Core.listItems().then(function (items) {
+      return items.filter(function (i) { return i.kind === "family" && i.user === user && Core.recordOf(i); })
+        .map(function (i) {
+          var f = {
+            id: Core.recordOf(i), code: "", pending: true, seq: i.seq,
+            head_given_names: String(fieldValue(i, "head_given_names") || ""),
+            head_surname: String(fieldValue(i, "head_surname") || ""),
+            dni: String(fieldValue(i, "dni") || "") || null,
+            community_id: String(fieldValue(i, "community_id") || ""), status: "active"
+          };
+          f.name = f.head_given_names + " " + f.head_surname;
+          f._hay = fold([f.head_given_names, f.head_surname, f.dni || ""].join(" "));
+          return f;
+        });
+    });
+  }
+
+  function searchFamilies(q, limit, user) {
     var terms = fold(q).split(/\s+/).filter(Boolean);
-    return families().then(function (rows) {
+    return Promise.all([pendingFamilies(user), families()]).then(function (r) {
+      var rows = r[0].concat(r[1]);
       var hits = rows.filter(function (f) {
         return terms.every(function (t) { return f._hay.indexOf(t) >= 0; });
       });
@@ -121,7 +149,14 @@
     });
   }
 
-  function getFamily(id) { return getOne("families", id); }
+  function getFamily(id, user) {
+    return getOne("families", id).then(function (f) {
+      if (f || !user) return f;
+      return pendingFamilies(user).then(function (rows) {
+        return rows.filter(function (p) { return p.id === String(id).toLowerCase(); })[0];
+      });
+    });
+  }
   function getCommunity(id) { return getOne("communities", id); }
   function familyAgreements(familyId) { return getAll("agreements", "family_id", familyId); }
   function agreementCommitments(agreementId) {
@@ -215,6 +250,7 @@
     clearRef: clearRef,
     refInfo: refInfo,
     searchFamilies: searchFamilies,
+    pendingFamilies: pendingFamilies,
     getFamily: getFamily,
     getCommunity: getCommunity,
     familyAgreements: familyAgreements,

@@ -267,6 +267,42 @@
     });
   }
 
+  // ---- items that name a record made offline ----
+
+  var UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+  // The id the tablet gave the record this item creates (a family, a draft), if any. Items
+  // stored before `record` existed carry it only in their fields.
+  function recordOf(item) {
+    if (item.record) return String(item.record).toLowerCase();
+    var pair = (item.fields || []).filter(function (p) { return p[0] === "record_id" && p[1]; })[0];
+    return pair ? String(pair[1]).toLowerCase() : null;
+  }
+
+  // Every record id the item names: in its address (/agreements/<id>/sign) and its fields
+  // (family_id, agreement_id...), except its own.
+  function namedIds(item) {
+    var own = recordOf(item);
+    var text = [item.url || ""];
+    (item.fields || []).forEach(function (p) {
+      if (p[0] !== "record_id" && p[0] !== "idempotency_key" && typeof p[1] === "string") text.push(p[1]);
+    });
+    var ids = (text.join(" ").match(UUID_RE) || []).map(function (id) { return id.toLowerCase(); });
+    return ids.filter(function (id, i) { return id !== own && ids.indexOf(id) === i; });
+  }
+
+  // The item (still on the tablet, of any user) that makes a record this one names: this one
+  // waits for it. The node cannot take a draft before its family, or a signature before its
+  // draft; a refused family holds its agreement here, kept, never dropped.
+  function blockerOf(item, pending) {
+    var ids = namedIds(item);
+    for (var i = 0; i < ids.length; i++) {
+      var other = pending[ids[i]];
+      if (other && other.seq !== item.seq) return other;
+    }
+    return null;
+  }
+
   function withLock(fn) {
     if (g.navigator && g.navigator.locks && g.navigator.locks.request) {
       return g.navigator.locks.request("fieldapp-outbox", fn);
@@ -286,7 +322,7 @@
   }
 
   function replayLocked(cfg) {
-    var summary = { reachable: false, user: null, version: null, accepted: [], rejected: [], results: {}, authLost: false };
+    var summary = { reachable: false, user: null, version: null, accepted: [], rejected: [], held: [], results: {}, authLost: false };
     return ping(cfg).then(function (info) {
       summary.reachable = true;
       summary.user = info.user || null;
@@ -299,11 +335,23 @@
         // node has not heard yet; nothing is sent under it.
         if (r[1]) { summary.authLost = true; return summary; }
         var mine = items.filter(function (i) { return i.status === "waiting" && i.user === info.user; });
+        var pending = {};
+        items.forEach(function (i) { var r = recordOf(i); if (r) pending[r] = i; });
+        summary.held = [];
         var index = 0;
         var csrfRetried = false;
         function next() {
           if (index >= mine.length) return summary;
           var item = mine[index];
+          var blocker = blockerOf(item, pending);
+          if (blocker) {
+            // Held, not sent: after the item it needs, in order; the outbox page says why.
+            item.held = { seq: blocker.seq, kind: blocker.kind, title: blocker.title || "", status: blocker.status };
+            summary.held.push(item.seq);
+            index += 1;
+            return putItem(item).then(next);
+          }
+          if (item.held) item.held = null;
           return send(item, csrf, cfg).then(function (res) {
             if (res.outcome === "csrf" && !csrfRetried) {
               csrfRetried = true;
@@ -318,6 +366,7 @@
             item.last_attempt_at = Date.now();
             if (res.outcome === "accepted") {
               summary.accepted.push(item.seq);
+              if (recordOf(item)) delete pending[recordOf(item)];
               index += 1;
               return markSent(item, res).then(next);
             }
@@ -361,6 +410,8 @@
     listSent: listSent,
     replay: replay,
     ping: ping,
+    recordOf: recordOf,
+    blockerOf: blockerOf,
     fetchWithTimeout: fetchWithTimeout,
     getMeta: getMeta,
     setMeta: setMeta,

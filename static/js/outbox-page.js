@@ -46,6 +46,11 @@
     body.appendChild(el("span", { class: "muted" }, t("saved_at", { time: P.when(item.created_at) })));
     if (item.status === "rejected") {
       body.appendChild(el("span", { class: "outbox-state error" }, t("status_rejected") + ": " + errorText(item.last_error)));
+    } else if (item.held) {
+      // Waiting for an item it needs (its family, its draft): said plainly, with which one.
+      var what = kindLabel(item.held.kind) + (item.held.title ? ": " + item.held.title : "");
+      body.appendChild(el("span", { class: "outbox-state outbox-held" },
+        t(item.held.status === "rejected" ? "status_held_rejected" : "status_held", { what: what })));
     } else {
       var note = t("status_waiting");
       if (item.last_error) note += " — " + errorText(item.last_error);

@@ -333,10 +333,17 @@
     if (first) first.focus();
   }
 
-  function savedPanel(form, message) {
+  function savedPanel(form, message, item) {
     form.hidden = true;
     var panel = el("section", { class: "card pwa-saved", role: "status" });
     panel.appendChild(el("p", { class: "pwa-saved-message" }, message));
+    // What comes next for a record made offline (sign the draft, draft the family's
+    // agreement): a stored page that names the record by the id the tablet gave it.
+    if (form.dataset.outboxNext && item && item.record) {
+      var next = form.dataset.outboxNext.split("{record}").join(encodeURIComponent(item.record));
+      panel.appendChild(el("a", { class: "button big pwa-saved-next", href: next }, form.dataset.outboxNextLabel || ""));
+      panel.appendChild(document.createTextNode(" "));
+    }
     var again = el("a", { class: "button primary big", href: location.pathname + location.search }, t("new_entry"));
     var outbox = el("a", { class: "button", href: cfg.outbox }, t("see_outbox"));
     panel.appendChild(again);
@@ -352,8 +359,12 @@
     form.dataset.outboxBusy = "1";
     clearErrors(form);
     var keyInput = form.querySelector("input[name=idempotency_key]");
+    var recordInput = form.querySelector("input[name=record_id]");
     var item = {
       kind: form.dataset.outbox,
+      // The id the tablet gave the record (a family, a draft): items queued after this one
+      // may name it, and wait for it (outbox-core.js, blockerOf).
+      record: recordInput && recordInput.value ? recordInput.value : null,
       user: user,
       url: actionPath(form),
       key: keyInput && keyInput.value ? keyInput.value : Core.newKey(),
@@ -391,7 +402,8 @@
         delete form.dataset.outboxSeq;  // waiting in the outbox: it is sent without the page
         registerSync();
         var lost = summary.reachable && summary.user !== user;
-        savedPanel(form, lost ? t("saved_login", { user: user }) : t("saved_offline"));
+        var held = (summary.held || []).indexOf(seq) >= 0;
+        savedPanel(form, lost ? t("saved_login", { user: user }) : t(held ? "saved_held" : "saved_offline"), item);
       });
     }, function (err) {
       form.dataset.outboxBusy = "";
@@ -459,6 +471,9 @@
       // The page may come from the tablet's store, where its key was used already.
       var keyInput = form.querySelector("input[name=idempotency_key]");
       if (keyInput) keyInput.value = Core.newKey();
+      // A new record's id, made here (a reopened item brings back its own, see reopen).
+      var recordInput = form.querySelector("input[name=record_id]");
+      if (recordInput) recordInput.value = Core.newKey();
       function dirty() { form.dataset.dirty = "1"; }
       form.addEventListener("input", dirty);
       form.addEventListener("change", dirty);
