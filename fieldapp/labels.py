@@ -116,6 +116,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "sanction:propose": _l("sanction proposed"),
         "sanction:confirm": _l("sanction confirmed"),
         "sanction:dismiss": _l("sanction dismissed"),
+        "revoke": _l("revoked"),
     },
     # What a record is, by its table.
     "record": {
@@ -134,6 +135,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "agreement_commitments": _l("agreement commitment"),
         "agreement_benefits": _l("promised benefit"),
         "users": _l("user"),
+        "api_tokens": _l("API token"),
     },
     "conflict_kind": {
         "field": _l("same field changed on two sides"),

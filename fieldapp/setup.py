@@ -109,6 +109,8 @@ def init_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint and the login gate that guards them."""
     from fieldapp.admin import bp as admin_bp
+    from fieldapp.api import bp as api_bp
+    from fieldapp.api import tokens_bp as api_tokens_bp
     from fieldapp.audit.readable import register_record_names
     from fieldapp.auth import bp as auth_bp
     from fieldapp.auth.access import install_login_gate
@@ -125,7 +127,8 @@ def register_blueprints(app: Flask) -> None:
 
     register_record_names(app, audit_record_names)
     blueprints = (main_bp, auth_bp, admin_bp, communities_bp, families_bp, merges_bp,
-                  printing_bp, verify_bp, pwa_bp, dashboard_bp, nodes_bp, monitoring_bp)
+                  printing_bp, verify_bp, pwa_bp, dashboard_bp, nodes_bp, monitoring_bp, api_bp,
+                  api_tokens_bp)
     for bp in blueprints:
         app.register_blueprint(bp)
     register_cycle_blueprints(app)
