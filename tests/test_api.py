@@ -124,7 +124,8 @@ def test_a_token_is_shown_once_stored_hashed_and_revocable_from_the_admin_screen
     secret = page.split('id="api-token" translate="no">')[1].split("<")[0]
     assert secret.startswith("fapi_")
     listing = client.get("/admin/api-tokens/").get_data(as_text=True)
-    assert "Power BI de M&amp;E" in listing and secret not in listing
+    assert "Power BI de M&amp;E" in listing
+    assert secret not in listing
     from fieldapp.api.models import ApiToken
 
     with central.app_context():
@@ -190,7 +191,8 @@ def test_requests_past_the_rate_limit_are_refused(app_factory):
     statuses = [_get(client, "/api/v1/communities", token).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     refused = _get(client, "/api/v1/communities", token).get_json()["error"]
-    assert refused["code"] == "rate_limited" and refused["details"]["retry_after"] >= 1
+    assert refused["code"] == "rate_limited"
+    assert refused["details"]["retry_after"] >= 1
 
 
 def test_personal_fields_only_when_granted_and_never_for_a_family_that_withdrew(
@@ -212,20 +214,24 @@ def test_personal_fields_only_when_granted_and_never_for_a_family_that_withdrew(
         db.session.commit()
     plain, granted = _token(central, personal=False), _token(central, personal=True)
     families = _fetch_all(client, "families", plain, 500)[0]
-    assert families and all("dni" not in r and "phone" not in r and "lat" not in r
+    assert families
+    assert all("dni" not in r and "phone" not in r and "lat" not in r
                             for r in families)
     families = _fetch_all(client, "families", granted, 500)[0]
-    assert any(r["dni"] for r in families) and any(r["lat"] for r in families)
+    assert any(r["dni"] for r in families)
+    assert any(r["lat"] for r in families)
     # A family that withdrew leaves the families list; its visits stay, without its GPS or
     # names, even for a token granted personal data.
     assert withdrawn_id not in {r["family_id"] for r in families}
     visits = _fetch_all(client, "visits", granted, 1000)[0]
     theirs = [r for r in visits if r["family_id"] == withdrawn_id]
     others = [r for r in visits if r["family_id"] != withdrawn_id]
-    assert theirs and all(r["lat"] is None and r["head_given_names"] is None for r in theirs)
+    assert theirs
+    assert all(r["lat"] is None and r["head_given_names"] is None for r in theirs)
     assert any(r["lat"] is not None for r in others)
     header = _csv_rows(_get(client, "/api/v1/visits", plain, True).get_data(as_text=True))[0]
-    assert "lat" not in header and "visit_id" in header
+    assert "lat" not in header
+    assert "visit_id" in header
 
 
 def test_a_token_of_one_community_reads_only_its_records(central):
@@ -239,7 +245,8 @@ def test_a_token_of_one_community_reads_only_its_records(central):
     token = _token(central, communities=[community_id])
     families = _fetch_all(client, "families", token, 100)[0]
     deliveries = _fetch_all(client, "deliveries", token, 1000)[0]
-    assert families and deliveries
+    assert families
+    assert deliveries
     assert {r["community_code"] for r in families + deliveries} == {code}
 
 
@@ -254,13 +261,15 @@ def test_the_api_token_command_creates_lists_and_revokes(app_factory):
     assert _get(client, "/api/v1/families", secret).status_code == 200
     listed = runner.invoke(args=["api-token", "list"])
     public_id = secret.split("_")[1]
-    assert public_id in listed.output and secret.split("_", 2)[2] not in listed.output
+    assert public_id in listed.output
+    assert secret.split("_", 2)[2] not in listed.output
     assert runner.invoke(args=["api-token", "revoke", public_id]).exit_code == 0
     assert _get(client, "/api/v1/families", secret).get_json()["error"]["code"] == (
         "token_revoked")
     bad = runner.invoke(args=["api-token", "create", "x", "--dataset", "families",
                               "--community", "NOPE"])
-    assert bad.exit_code != 0 and "NOPE" in bad.output
+    assert bad.exit_code != 0
+    assert "NOPE" in bad.output
 
 
 def test_a_field_node_serves_no_api(app):
@@ -311,18 +320,21 @@ def test_incremental_fetch_sees_inserts_updates_and_deletions_exactly_once(pg_ur
             db.session.commit()
         rows, deleted, since2 = _fetch_all(client, "families", token, limit=1, since=since)
         by_name = {r["head_given_names"]: r for r in rows}
-        assert sorted(by_name) == ["Anita", "Flor", "Gina"] and len(rows) == 3
+        assert sorted(by_name) == ["Anita", "Flor", "Gina"]
+        assert len(rows) == 3
         assert by_name["Anita"]["members_count"] == 5
         assert by_name["Flor"]["community_name"] == "Dos Ríos"
         assert sorted(deleted) == sorted([str(ids["Bea"]), str(ids["Cata"])])
         # A change made during a fetch is not in it, and is in the next one, once.
         first = _get(client, "/api/v1/families", token, limit=1, since=since2).get_json()
-        assert first["rows"] == [] and first["deleted"] == []
+        assert first["rows"] == []
+        assert first["deleted"] == []
         with central.test_request_context():
             db.session.get(Family, ids["Dina"]).head_given_names = "Dina Luz"
             db.session.commit()
         rows, deleted, since3 = _fetch_all(client, "families", token, 1, since=first["since"])
-        assert [r["head_given_names"] for r in rows] == ["Dina Luz"] and deleted == []
+        assert [r["head_given_names"] for r in rows] == ["Dina Luz"]
+        assert deleted == []
         assert _fetch_all(client, "families", token, 1, since=since3)[:2] == ([], [])
         csv_page = _get(client, "/api/v1/families", token, True, since=since).get_data(
             as_text=True)
