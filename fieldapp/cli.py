@@ -163,5 +163,7 @@ def init_app(app: Flask) -> None:
     backups_cli.init_app(app)
 
     from fieldapp.api.cli import api_token
+    from fieldapp.imports.cli import import_group
 
     app.cli.add_command(api_token)
+    app.cli.add_command(import_group)

@@ -118,6 +118,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "sanction:dismiss": _l("sanction dismissed"),
         "revoke": _l("revoked"),
     },
+    # What an import's preview says of a row (fieldapp/imports/preview.py).
+    "import_verdict": {
+        "new": _l("new"),
+        "existing": _l("already here"),
+        "duplicate": _l("possible duplicate"),
+        "invalid": _l("invalid"),
+    },
     # What a record is, by its table.
     "record": {
         "families": _l("family"),
