@@ -89,13 +89,21 @@ def read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         raise ImportRefused("empty", _l("The file is empty."))
     with path.open("rb") as f:
         head = f.read(8)
-    rows = _xlsx_rows(path) if kind_of(path, head) == "xlsx" else _csv_rows(path)
-    for number, cells in rows:
-        if number > max_rows + 3:  # up to three header rows
-            raise ImportRefused("too_many_rows", _l(
-                "The file has more than %(max)s rows. Split it into files of at most %(max)s "
-                "rows; nothing was imported.", max=f"{max_rows:,}".replace(",", ".")))
+    xlsx = kind_of(path, head) == "xlsx"
+    # Counted before the first row is judged: a file too long is refused at once, whole.
+    count = _xlsx_count(path) if xlsx else _csv_count(path)
+    if count > max_rows + 3:  # up to three header rows
+        raise _too_many(max_rows)
+    for number, cells in _xlsx_rows(path) if xlsx else _csv_rows(path):
+        if number > max_rows + 3:  # a sheet that declared fewer rows than it holds
+            raise _too_many(max_rows)
         yield number, cells
+
+
+def _too_many(max_rows: int) -> ImportRefused:
+    return ImportRefused("too_many_rows", _l(
+        "The file has more than %(max)s rows. Split it into files of at most %(max)s rows; "
+        "nothing was imported.", max=f"{max_rows:,}".replace(",", ".")))
 
 
 # -- CSV -------------------------------------------------------------------------------------------
@@ -144,6 +152,15 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
                 error=str(error))) from None
 
 
+def _csv_count(path: Path) -> int:
+    """The file's CSV rows (a fast pass in C: a quoted line break is no new row)."""
+    with path.open(encoding=detect_encoding(path), newline="") as f:
+        try:
+            return sum(1 for _row in csv.reader(f, delimiter=_separator(f.readline())))
+        except csv.Error:
+            return 0  # the reading pass says where and why
+
+
 def _csv_cell(value: str) -> Any:
     text = value.strip()
     if not text:
@@ -166,6 +183,24 @@ def _check_archive(path: Path) -> None:
         raise ImportRefused("xlsx_bomb", _l(
             "This spreadsheet unpacks to far more than its size (%(size)s MB): it is refused. "
             "Save it again from Excel, or as CSV.", size=total // 1_048_576))
+
+
+def _xlsx_count(path: Path) -> int:
+    """The rows the first sheet declares (its dimension), 0 when it declares none."""
+    from openpyxl import load_workbook
+
+    _check_archive(path)
+    try:
+        workbook = load_workbook(path, read_only=True)
+    except Exception:  # openpyxl raises many kinds for a damaged file
+        raise ImportRefused("unreadable", _l(
+            "This file is neither a CSV nor an XLSX spreadsheet.")) from None
+    try:
+        return int(workbook.worksheets[0].max_row or 0)
+    except Exception:  # a sheet without a dimension, or a damaged one: counted while read
+        return 0
+    finally:
+        workbook.close()
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
