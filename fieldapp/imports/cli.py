@@ -11,7 +11,7 @@ from fieldapp.errors import AppError
 from fieldapp.extensions import db
 from fieldapp.imports.columns import FIELDS, IGNORE, guess
 from fieldapp.imports.operations import import_families
-from fieldapp.imports.preview import Preview, RowVerdict, judge
+from fieldapp.imports.preview import Preview, RowVerdict, headers_of, judge
 
 import_group = click.Group("import", help="Import records kept elsewhere.")
 
@@ -55,8 +55,7 @@ def families(file: Path, dry_run: bool, maps: tuple[str, ...], create: tuple[str
         preview: Preview | None = None
         mapping = None
         if maps:
-            first = next(iter(judge(file)), None)
-            mapping = _mapping(first[0].headers if first else None, maps)
+            mapping = _mapping(headers_of(file)[0], maps)
         preview = None
         invalid: list[RowVerdict] = []
         for current, row in judge(file, mapping):

@@ -201,6 +201,52 @@ def _dni(cell: Any, text: str, problems: dict[str, str]) -> str:
     return digits
 
 
+def _header(rows: Iterator[tuple[int, list[Any]]]
+            ) -> tuple[list[tuple[int, list[Any]]], int, list[str], list[str]]:
+    """The first rows read, which of them is the header, the columns' names (an empty title
+    named by its letter) and the fields guessed from them."""
+    head: list[tuple[int, list[Any]]] = []
+    for item in rows:
+        head.append(item)
+        if len(head) == 3:
+            break
+    if not head:
+        raise ImportRefused("empty", _("The file is empty."))
+    at = header_row(head)
+    cells = head[at][1]
+    width = max(len(c) for _n, c in head)
+    cells = [*cells, *[None] * (width - len(cells))]
+    headers = [str(c) if c is not None else _("(column %(letter)s, no title)",
+                                               letter=column_letter(i))
+               for i, c in enumerate(cells)]
+    return head, at, headers, [guess(None if c is None else str(c)) for c in cells]
+
+
+def headers_of(path: Path) -> tuple[list[str], list[str]]:
+    """The file's column names and the fields guessed from them (before any row is judged)."""
+    with force_locale("es"):
+        _head, _at, headers, guessed = _header(read_rows(path))
+    return headers, guessed
+
+
+def check_mapping(mapping: list[str], headers: list[str]) -> None:
+    """Each field read from one column at most; the head's names read from some column.
+
+    :raises ImportRefused: ``column_twice``, ``names_missing``.
+    """
+    chosen = [m for m in mapping if m != IGNORE]
+    if len(chosen) != len(set(chosen)):
+        twice = next(m for m in chosen if chosen.count(m) > 1)
+        raise ImportRefused("column_twice", _(
+            "Two columns are read as %(field)s: choose one.", field=str(FIELDS[twice])),
+            headers=headers, mapping=mapping)
+    if "head_given_names" not in chosen or "head_surname" not in chosen:
+        raise ImportRefused("names_missing", _(
+            "No column holds the given names and the surnames of the head of household "
+            "(head_given_names, head_surname): say which ones do."), headers=headers,
+            mapping=mapping)
+
+
 def judge(path: Path, mapping: list[str] | None = None,
           confirmed: set[str] | None = None) -> Iterator[tuple[Preview, RowVerdict]]:
     """Every data row of the file with its verdict (the preview being filled as it goes).
@@ -213,32 +259,11 @@ def judge(path: Path, mapping: list[str] | None = None,
     """
     with force_locale("es"):
         rows = read_rows(path)
-        head: list[tuple[int, list[Any]]] = []
-        for item in rows:
-            head.append(item)
-            if len(head) == 3:
-                break
-        if not head:
-            raise ImportRefused("empty", _("The file is empty."))
-        at = header_row(head)
-        header_number, header_cells = head[at]
-        width = max(len(cells) for _n, cells in head)
-        headers = [str(c) if c is not None else _("(column %(letter)s, no title)",
-                                                     letter=column_letter(i))
-                   for i, c in enumerate([*header_cells, *[None] * (width - len(header_cells))])]
-        if mapping is None:
-            mapping = [guess(header_cells[i] if i < len(header_cells) else None)
-                       for i in range(width)]
-        mapping = [m if m in FIELDS else IGNORE for m in mapping]
-        chosen = [m for m in mapping if m != IGNORE]
-        if len(chosen) != len(set(chosen)):
-            twice = next(m for m in chosen if chosen.count(m) > 1)
-            raise ImportRefused("column_twice", _(
-                "Two columns are read as %(field)s: choose one.", field=str(FIELDS[twice])))
-        if "head_given_names" not in chosen or "head_surname" not in chosen:
-            raise ImportRefused("names_missing", _(
-                "No column holds the given names and the surnames of the head of household "
-                "(head_given_names, head_surname): say which ones do."), headers=headers)
+        head, at, headers, guessed = _header(rows)
+        mapping = [m if m in FIELDS else IGNORE for m in (mapping or guessed)]
+        mapping = (mapping + [IGNORE] * len(headers))[:len(headers)]
+        check_mapping(mapping, headers)
+        header_number = head[at][0]
         preview = Preview(headers, mapping, header_number)
         register = _Register()
         confirmed = confirmed or set()

@@ -16,7 +16,8 @@ from fieldapp.extensions import db
 from fieldapp.imports import bp
 from fieldapp.imports.columns import FIELDS, IGNORE
 from fieldapp.imports.operations import import_families
-from fieldapp.imports.preview import preview_file
+from fieldapp.imports.preview import Preview, preview_file
+from fieldapp.imports.reading import ImportRefused
 
 KEEP_SECONDS = 24 * 3600  # an upload not imported within a day is deleted
 
@@ -90,7 +91,13 @@ def preview(token: str):
             return redirect(url_for("families.index"))
     try:
         result = preview_file(path, mapping, confirmed)
-    except AppError as error:
-        return render_template("imports/upload.html", refused=error.message), 422
+    except ImportRefused as error:
+        if "headers" not in error.details:  # the file itself: choose another
+            return render_template("imports/upload.html", refused=error.message), 422
+        # The columns as read: the coordinator says which field each holds.
+        result = Preview(error.details["headers"], error.details["mapping"], 0)
+        return render_template("imports/preview.html", preview=result, token=token,
+                               fields=FIELDS, confirmed=confirmed, refused=error.message,
+                               include_duplicates=duplicates), 422
     return render_template("imports/preview.html", preview=result, token=token, fields=FIELDS,
                            confirmed=confirmed, include_duplicates=duplicates)
