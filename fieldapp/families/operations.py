@@ -132,6 +132,11 @@ def _members(data: Mapping[str, Any]) -> Problems:
         yield "members_count", _l("Between 1 and 50.")
 
 
+def dni_format_problem(dni: str) -> Any:
+    """What is wrong with how ``dni`` is written (eight digits), or ``None``."""
+    return None if re.fullmatch(r"[0-9]{8}", dni) else _l("A DNI has exactly 8 digits.")
+
+
 def _dni(dni: str, family: Family | None) -> Problems:
     """Eight digits, and no other family holds it.
 
@@ -139,8 +144,8 @@ def _dni(dni: str, family: Family | None) -> Problems:
     families hold it. All of them are named (code and name), so that the person can tell which
     one is the duplicate; nothing is saved until the DNI is unique again.
     """
-    if not re.fullmatch(r"[0-9]{8}", dni):
-        yield "dni", _l("A DNI has exactly 8 digits.")
+    if (problem := dni_format_problem(dni)) is not None:
+        yield "dni", problem
         return
     clashes = [other for other in db.session.execute(
         select(Family).where(Family.dni == dni, Family.voided.is_(False))

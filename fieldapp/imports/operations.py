@@ -12,7 +12,7 @@ from fieldapp.extensions import db
 from fieldapp.families.operations import create_family
 from fieldapp.imports.preview import Preview, judge
 
-#: Rows registered between two flushes of the session (its memory stays flat).
+#: Rows registered between two progress reports.
 BATCH = 500
 
 
@@ -54,12 +54,11 @@ def import_families(path: Path, mapping: list[str] | None, confirmed: set[str],
                 done["communities"] += 1
             values["community_id"] = communities[row.new_community]
         # The duplicates were judged against the register and the file's earlier rows.
+        # Flushed by create_family: the session then holds the new family only weakly, so
+        # memory stays flat however long the file.
         create_family({**values, "confirm_not_duplicate": True})
         done["created"] += 1
-        if done["created"] % BATCH == 0:
-            db.session.flush()
-            db.session.expunge_all()
-            if progress:
-                progress(done["created"])
+        if progress and done["created"] % BATCH == 0:
+            progress(done["created"])
     assert preview is not None or not done
     return preview, done  # type: ignore[return-value]

@@ -31,7 +31,11 @@ from fieldapp.communities.models import Community
 from fieldapp.extensions import db
 from fieldapp.families.duplicates import Registration, block_keys, compare, name_tokens
 from fieldapp.families.models import Family
-from fieldapp.families.operations import clean_family_data, family_problems
+from fieldapp.families.operations import (
+    clean_family_data,
+    dni_format_problem,
+    family_problems,
+)
 from fieldapp.families.queries import community_neighbours
 from fieldapp.imports.columns import FIELDS, IGNORE, guess, header_row, normalise
 from fieldapp.imports.reading import Cell, ImportRefused, read_rows
@@ -105,8 +109,11 @@ class _Register:
         self.neighbours = community_neighbours()
         self.communities_by_code: dict[str, Any] = {}
         self.communities_by_name: dict[str, Any] = {}
-        for c in db.session.execute(select(Community.id, Community.code, Community.name)
-                                    .where(Community.voided.is_(False))):
+        # Held for the whole import: the family rules' ``session.get`` of a community then
+        # finds it in the session instead of asking the database for every row.
+        self.held = list(db.session.execute(select(Community).where(
+            Community.voided.is_(False))).scalars())
+        for c in self.held:
             self.communities_by_code[normalise(c.code)] = c.id
             self.communities_by_name.setdefault(normalise(c.name), c.id)
 
@@ -324,12 +331,15 @@ def _judge_row(number: int, cells: list[Any], mapping: list[str], register: _Reg
     if found is not None:  # an earlier row of the file
         problems.setdefault("dni" if clean["dni"] else "head_surname", _(
             "The same family is on row %(row)s of the file.", row=found[1:]))
-    if clean["dni"] and "dni" not in problems and not re.fullmatch(r"[0-9]{8}", clean["dni"]):
-        problems["dni"] = _("A DNI has exactly 8 digits.")
-    for name, message in family_problems(clean, stored=community_id is not None).items():
-        if name == "community_id" and new_community:
-            continue
+    if clean["dni"] and "dni" not in problems and (
+            problem := dni_format_problem(clean["dni"])) is not None:
+        problems["dni"] = str(problem)
+    # The form's rules on the values; what needs the database is known here already (the
+    # community was found in the register, a DNI held by a family made the row "already here").
+    for name, message in family_problems(clean, stored=False).items():
         problems.setdefault(name, str(message))
+    if community_id is None and new_community is None:
+        problems.setdefault("community_name", _("Choose a community."))
     if new_community and new_community not in confirmed:
         verdict.note = _("New community %(name)s: created only if you confirm it.",
                          name=preview.new_communities[new_community][0])
