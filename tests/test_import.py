@@ -197,23 +197,49 @@ def test_unreadable_files_get_a_clear_message(app, tmp_path, content):
 def test_a_failure_midway_imports_nothing(app, make_community, tmp_path, monkeypatch):
     make_community(code="SJ", name="San José")
     path = _write(tmp_path, "head_given_names,head_surname,community_code,members_count\n" +
-                  "".join(f"Ana{i},Vela{i},SJ,3\n" for i in range(30)))
+                  "".join(f"Ana{i},Vela{i},SJ,3\n" for i in range(1200)))
     from fieldapp.errors import ValidationFailed
     from fieldapp.imports import operations
 
-    real = operations.create_family
+    real = operations.create_families
     calls = []
 
-    def failing(data):
-        calls.append(1)
-        if len(calls) == 20:
+    def failing(rows):
+        calls.append(len(rows))
+        if len(calls) == 2:  # the second batch: the first is already written
             raise ValidationFailed("boom")
-        return real(data)
+        return real(rows)
 
-    monkeypatch.setattr(operations, "create_family", failing)
+    monkeypatch.setattr(operations, "create_families", failing)
     result = _run(app, path)
     assert result.exit_code != 0
+    assert len(calls) == 2
     assert _count(app) == 0
+
+
+def test_the_batch_registration_keeps_the_family_rules(app, make_community, make_family):
+    from fieldapp.errors import ValidationFailed
+    from fieldapp.families.operations import create_families
+
+    community = make_community()
+    make_family(dni="12345678", community_id=community)
+    base = {"head_given_names": "Ana", "head_surname": "Vela", "members_count": 2,
+            "community_id": community}
+    with app.test_request_context():
+        for rows, field in (
+            ([{**base, "dni": "12345678"}], "dni"),
+            ([{**base, "dni": "22223333"}, {**base, "dni": "22223333"}], "dni"),
+            ([{**base, "dni": "123"}], "dni"),
+            ([{**base, "members_count": 0}], "members_count"),
+            ([{**base, "community_id": None}], "community_id"),
+        ):
+            with pytest.raises(ValidationFailed) as refused:
+                create_families(rows)
+            assert refused.value.details["field"] == field
+        ids = create_families([{**base, "dni": "22223333"}, {**base, "head_given_names": "Eva"}])
+        db.session.commit()
+        codes = [db.session.get(Family, i).code for i in ids]
+    assert codes == ["AM-TST-0002", "AM-TST-0003"]
 
 
 def test_the_upload_screen_previews_maps_and_imports(app, auth, client, make_community,

@@ -1,5 +1,6 @@
 """Registering a register's new families, in one transaction, through the family form's rules
-(:func:`fieldapp.families.operations.create_family`)."""
+(:func:`fieldapp.families.operations.create_families`: :func:`~fieldapp.families.operations.
+create_family`'s rules checked a batch at a time)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 
 from fieldapp.communities.operations import create_community
 from fieldapp.extensions import db
-from fieldapp.families.operations import create_family
+from fieldapp.families.operations import create_families
 from fieldapp.imports.preview import Preview, judge
 
-#: Rows registered between two progress reports.
+#: Rows registered at a time (one INSERT; memory stays flat however long the file).
 BATCH = 500
 
 
@@ -34,6 +35,15 @@ def import_families(path: Path, mapping: list[str] | None, confirmed: set[str],
     done: Counter = Counter()
     communities: dict[str, object] = {}
     preview = None
+    batch: list[dict] = []
+
+    def register() -> None:
+        # The duplicates were judged against the register and the file's earlier rows.
+        done["created"] += len(create_families(batch))
+        batch.clear()
+        if progress:
+            progress(done["created"])
+
     for preview, row in judge(path, mapping, confirmed):
         if row.verdict in ("existing", "invalid"):
             done[row.verdict] += 1
@@ -53,12 +63,9 @@ def import_families(path: Path, mapping: list[str] | None, confirmed: set[str],
                 communities[row.new_community] = community.id
                 done["communities"] += 1
             values["community_id"] = communities[row.new_community]
-        # The duplicates were judged against the register and the file's earlier rows.
-        # Flushed by create_family: the session then holds the new family only weakly, so
-        # memory stays flat however long the file.
-        create_family({**values, "confirm_not_duplicate": True})
-        done["created"] += 1
-        if progress and done["created"] % BATCH == 0:
-            progress(done["created"])
-    assert preview is not None or not done
+        batch.append(values)
+        if len(batch) == BATCH:
+            register()
+    if batch:
+        register()
     return preview, done  # type: ignore[return-value]
