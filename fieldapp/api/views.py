@@ -59,7 +59,7 @@ def _refuse_rate() -> None:
 
 
 def _limit_rate(token: ApiToken) -> None:
-    limit = int(current_app.config.get("API_RATE_LIMIT", 120))
+    limit = int(current_app.config["API_RATE_LIMIT"])
     if not ratelimit.hit(f"api:{token.public_id}", limit, 60):
         db.session.commit()  # the refused request counts too
         _refuse_rate()

@@ -31,8 +31,6 @@ from flask_babel import lazy_gettext as _l
 
 from fieldapp.errors import AppError
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 50_000
 #: An XLSX unpacks to at most this (a real 50,000-row register is some 30 MB unpacked)...
 XLSX_MAX_UNPACKED = 300 * 1024 * 1024
 #: ...and no part of it unpacks to more than this many times its packed size.
@@ -63,10 +61,9 @@ class Cell:
 
 
 def limits() -> tuple[int, int]:
-    """``(bytes, rows)`` a register may have here (configurable)."""
+    """``(bytes, rows)`` a register may have here (``IMPORT_MAX_BYTES``, ``IMPORT_MAX_ROWS``)."""
     config = current_app.config
-    return (int(config.get("IMPORT_MAX_BYTES", MAX_BYTES)),
-            int(config.get("IMPORT_MAX_ROWS", MAX_ROWS)))
+    return int(config["IMPORT_MAX_BYTES"]), int(config["IMPORT_MAX_ROWS"])
 
 
 def kind_of(path: Path, first_bytes: bytes) -> str:
