@@ -120,6 +120,10 @@ def test_a_token_is_shown_once_stored_hashed_and_revocable_from_the_admin_screen
     made = client.post("/admin/api-tokens/new", data={
         "name": "Power BI de M&E", "datasets": ["families", "deliveries"], "days": "30"})
     assert made.status_code == 200
+    assert made.headers["Cache-Control"] == "no-store"
+    refused = client.post("/admin/api-tokens/new", data={"name": "x", "datasets": ["nope"],
+                                                         "days": "400"})
+    assert refused.status_code == 422
     page = made.get_data(as_text=True)
     secret = page.split('id="api-token" translate="no">')[1].split("<")[0]
     assert secret.startswith("fapi_")
@@ -274,6 +278,21 @@ def test_the_api_token_command_creates_lists_and_revokes(app_factory):
 
 def test_a_field_node_serves_no_api(app):
     assert app.test_client().get("/api/v1/families").status_code == 404
+
+
+def test_only_admins_manage_tokens(app_factory):
+    from tests.conftest import AuthActions
+
+    central = app_factory(ROLE="central")
+    client = central.test_client()
+    AuthActions(central, client).login("coordinator")
+    assert client.get("/admin/api-tokens/").status_code == 403
+    assert client.post("/admin/api-tokens/new", data={"name": "x", "datasets": ["families"],
+                                                      "days": "3"}).status_code == 403
+    from fieldapp.api.models import ApiToken
+
+    with central.app_context():
+        assert db.session.execute(db.select(ApiToken)).first() is None
 
 
 # -- incremental, on PostgreSQL ------------------------------------------------------------------

@@ -278,3 +278,14 @@ def test_the_upload_screen_previews_maps_and_imports(app, auth, client, make_com
         names = set(db.session.execute(select(Family.head_given_names)).scalars())
     assert names == {"Rosa", "Ana", "Eva"}
     assert client.get(url).status_code == 404  # the upload is gone once imported
+
+
+def test_field_staff_cannot_import(app, auth, client):
+    import io
+
+    auth.login("field_staff")
+    assert client.get("/families/import/").status_code == 403
+    sent = client.post("/families/import/", data={"file": (io.BytesIO(b"a,b\n"), "p.csv")},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 403
+    assert client.get("/families/import/" + "0" * 32).status_code == 403

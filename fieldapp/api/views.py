@@ -182,7 +182,10 @@ def create():
                             [uuid.UUID(c) for c in form.communities.data],
                             form.personal_data.data, form.days.data, current_user)
         db.session.commit()
-        return render_template("api/token_made.html", token=made.token, secret=made.secret)
+        page = current_app.make_response(render_template(
+            "api/token_made.html", token=made.token, secret=made.secret))
+        page.headers["Cache-Control"] = "no-store"  # the secret, once: never from a cache
+        return page
     return render_template("api/token_form.html", form=form), (422 if form.errors else 200)
 
 
