@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from fieldapp import ratelimit
 from fieldapp.api import bp, tokens_bp
-from fieldapp.api.answers import csv_page, json_rows
+from fieldapp.api.answers import ORJSON_OPTIONS, csv_page, json_rows
 from fieldapp.api.catalogue import API_DATASETS
 from fieldapp.api.forms import ApiTokenForm
 from fieldapp.api.models import ApiToken
@@ -132,7 +132,8 @@ def dataset(name: str):
     }
     if incremental:
         body["deleted"] = [str(k) for k in deleted]
-    return Response(orjson.dumps(body), mimetype="application/json", headers=headers)
+    return Response(orjson.dumps(body, option=ORJSON_OPTIONS), mimetype="application/json",
+                    headers=headers)
 
 
 @bp.route("/openapi.json")
