@@ -33,10 +33,10 @@ class Family(SyncedMixin, Base):
         CheckConstraint("coffee_ha IS NULL OR coffee_ha >= 0", name="coffee_ha"),
         CheckConstraint(one_of("status", FAMILY_STATUSES), name="status"),
         Index("ix_families_community_name", "community_id", "head_surname", "head_given_names"),
-        # Covers the list's order, the search filter and its count (``voided``): a rare match
-        # is found, and families are counted, in the index alone.
+        # Covers the list's order, the search filter and its count (``voided``, ``status``): a
+        # rare match is found, and families are counted, in the index alone.
         Index("ix_families_name", "head_surname", "head_given_names", "code", "search_text",
-              "voided"),
+              "voided", "status"),
     )
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
