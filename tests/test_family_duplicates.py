@@ -246,3 +246,35 @@ def test_withdrawal_keeps_the_history_and_leaves_the_figures(app, client, auth, 
         counted = db.session.scalar(select(db.func.count()).select_from(Family).where(
             *family_conditions(Filters(date(2026, 1, 1), date(2026, 12, 31), date(2026, 6, 1)))))
         assert counted == 0
+
+
+def test_dashboard_and_donor_summary_state_the_duplicates_merged_in_the_period(app_factory):
+    import io
+    from datetime import UTC, datetime
+
+    from cyclekit import login
+    from pypdf import PdfReader
+
+    central, (a, b, _other) = _central_pair(app_factory)
+    coordinator = login(central, "coordinator")
+    this_year = datetime.now(UTC).year
+    period = {"from": f"{this_year}-01", "to": f"{this_year}-12"}
+    before = coordinator.get("/dashboard/summary.json", query_string=period).get_json()
+    assert before["duplicates_merged"] == 0
+    assert coordinator.post(f"/families/duplicates/{a}/{b}",
+                            data={"action": "into_a"}).status_code == 302
+    after = coordinator.get("/dashboard/summary.json", query_string=period).get_json()
+    assert after["duplicates_merged"] == 1
+    assert after["families"]["registered"] == before["families"]["registered"] - 1  # once
+    earlier = {"from": f"{this_year - 1}-01", "to": f"{this_year - 1}-12"}
+    assert coordinator.get("/dashboard/summary.json",
+                           query_string=earlier).get_json()["duplicates_merged"] == 0
+    page = coordinator.get("/dashboard/", query_string=period,
+                           headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "1 familia registrada dos veces se fusionó en el período" in page
+    pdf = coordinator.get("/dashboard/summary.pdf", query_string=period,
+                          headers={"Accept-Language": "es"})
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf.data)).pages)
+                    .split())
+    assert "1 familia registrada dos veces se fusionó en el período" in text
