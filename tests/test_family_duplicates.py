@@ -278,3 +278,89 @@ def test_dashboard_and_donor_summary_state_the_duplicates_merged_in_the_period(a
     text = " ".join(" ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf.data)).pages)
                     .split())
     assert "1 familia registrada dos veces se fusionó en el período" in text
+
+
+def _central_cluster(app_factory):
+    """Central with one family registered three times (linked pair by pair) and the review's
+    cluster page address."""
+    from cyclekit import seed
+
+    from fieldapp.communities.models import Community
+    from fieldapp.families.operations import create_family
+
+    central = app_factory(ROLE="central")
+    seed(central)
+    with central.test_request_context():
+        village = Community(code="C300", name="Aguas Verdes", lat=-5.7, lon=-77.5)
+        db.session.add(village)
+        db.session.flush()
+        rows = [{"head_given_names": "María", "head_surname": "Huamán Tuanama",
+                 "dni": "45678912"},
+                {"head_given_names": "Maria", "head_surname": "Tuanama Guaman"},
+                {"head_given_names": "María", "head_surname": "Huaman Tuanama",
+                 "phone": "942123456"}]
+        ids = [create_family({"community_id": village.id, "members_count": 3,
+                              "confirm_not_duplicate": True, **row}).id for row in rows]
+        db.session.commit()
+    return central, ids
+
+
+def test_three_registrations_of_one_family_are_reviewed_together_and_merged(app_factory):
+    from cyclekit import login
+
+    central, ids = _central_cluster(app_factory)
+    coordinator = login(central, "coordinator")
+    listing = coordinator.get("/families/duplicates", headers={"Accept-Language": "es"})
+    html = listing.get_data(as_text=True)
+    assert 'data-families="3"' in html  # one cluster, not three separate pairs
+    assert "3 familias relacionadas" in html
+    link = html.split('data-families="3"')[1].split('href="/families/duplicates/cluster?')[1]
+    query = link.split('"')[0].replace("&amp;", "&")
+    assert sorted(v.split("=")[1] for v in query.split("&")) == sorted(map(str, ids))
+    page = coordinator.get(f"/families/duplicates/cluster?{query}",
+                           headers={"Accept-Language": "es"})
+    assert page.status_code == 200
+    assert "Fusionar en C" in page.get_data(as_text=True)
+    order = [uuid.UUID(v.split("=")[1]) for v in query.split("&")]
+    with central.app_context():
+        versions = {f"version_{n}": str(db.session.get(Family, i).version)
+                    for n, i in enumerate(order)}
+    dni_holder = order.index(ids[0])
+    phone_holder = order.index(ids[2])
+    survivor = order[1]
+    done = coordinator.post(f"/families/duplicates/cluster?{query}", data={
+        "action": "into_1", "include_0": "y", "include_2": "y",
+        "field_dni": str(dni_holder), "field_phone": str(phone_holder), **versions})
+    assert done.status_code == 302
+    assert done.headers["Location"] == f"/families/{survivor}"
+    with central.app_context():
+        kept = db.session.get(Family, survivor)
+        assert (kept.dni, kept.phone, kept.voided) == ("45678912", "942123456", False)
+        for other in order:
+            if other != survivor:
+                assert db.session.get(Family, other).merged_into_id == survivor
+    assert "cluster" not in coordinator.get("/families/duplicates").get_data(as_text=True)
+
+
+def test_cluster_page_refusals_and_all_different(app_factory):
+    from cyclekit import login
+
+    central, ids = _central_cluster(app_factory)
+    coordinator = login(central, "coordinator")
+    query = "&".join(f"f={i}" for i in ids)
+    assert coordinator.get(f"/families/duplicates/cluster?f={ids[0]}").status_code == 422
+    assert coordinator.get("/families/duplicates/cluster?f=nonsense&f=x").status_code == 422
+    assert coordinator.get(f"/families/duplicates/cluster?{query}&f={uuid.uuid4()}"
+                           ).status_code == 404
+    nobody = coordinator.post(f"/families/duplicates/cluster?{query}", data={"action": "into_0"})
+    assert nobody.status_code == 409  # no other family ticked
+    stale = coordinator.post(f"/families/duplicates/cluster?{query}", data={
+        "action": "into_0", "include_1": "y", "version_0": "1", "version_1": "0",
+        "version_2": "1"})
+    assert stale.status_code == 409
+    with central.app_context():
+        assert not any(db.session.get(Family, i).voided for i in ids)
+    done = coordinator.post(f"/families/duplicates/cluster?{query}", data={"action": "distinct"})
+    assert done.status_code == 302
+    listing = coordinator.get("/families/duplicates").get_data(as_text=True)
+    assert not any(str(i) in listing for i in ids)

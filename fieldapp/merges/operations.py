@@ -112,6 +112,31 @@ def merge_families(survivor: Family, merged: Family, chosen_values: Mapping[str,
     return survivor
 
 
+def merge_cluster(survivor: Family, merged: list[Family], chosen_values: Mapping[str, Any],
+                  user: Any, versions: Mapping[uuid.UUID, int] | None = None) -> Family:
+    """Merge several registrations of one family (a cluster the review found) into
+    ``survivor``: each of ``merged`` as :func:`merge_families` does, the chosen values taken
+    with the last (every other registration is a tombstone by then, so a DNI chosen from one of
+    them is free).
+
+    :param versions: the versions the coordinator saw, by family id; a change since refuses.
+    :raises MergeRefused: ``empty`` (no other family chosen), ``itself``, ``tombstone``,
+        ``stale``.
+    """
+    if not merged:
+        raise MergeRefused(_l("Choose at least one other family to merge."), reason="empty")
+    if versions is not None:
+        for family in (survivor, *merged):
+            db.session.refresh(family)
+            if versions.get(family.id) != family.version:
+                raise MergeRefused(_l("One of these families changed since you opened this page "
+                                      "(another coordinator, or a sync). Look at them again."),
+                                   reason="stale")
+    for n, other in enumerate(merged, 1):
+        merge_families(survivor, other, chosen_values if n == len(merged) else {}, user)
+    return survivor
+
+
 def _close_dni_conflicts(a_id: uuid.UUID, b_id: uuid.UUID, resolution: str, user: Any) -> None:
     """Resolve the open "one DNI on two families" conflicts of this pair (sync flagged it on a
     push; the review decided it): one decision, not two screens asking it."""
