@@ -364,3 +364,72 @@ def test_cluster_page_refusals_and_all_different(app_factory):
     assert done.status_code == 302
     listing = coordinator.get("/families/duplicates").get_data(as_text=True)
     assert not any(str(i) in listing for i in ids)
+
+
+def _merged_central(app_factory):
+    from cyclekit import login
+
+    from fieldapp.trainings.models import Attendance
+
+    central, (a, b, other) = _central_pair(app_factory)
+    coordinator = login(central, "coordinator")
+    with central.app_context():
+        before = {r.id: (r.session_id, r.family_id, r.voided)
+                  for r in db.session.execute(select(Attendance)).scalars()}
+    assert coordinator.post(f"/families/duplicates/{a}/{b}", data={
+        "action": "into_a", "field_phone": "b", "field_members_count": "b"}).status_code == 302
+    return central, coordinator, (a, b, other), before
+
+
+def test_a_merge_is_undone_while_nothing_new_was_recorded_on_the_survivor(app_factory):
+    from cyclekit import login
+
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.audit.models import AuditEntry
+    from fieldapp.trainings.models import Attendance
+
+    central, coordinator, (a, b, _other), attendance = _merged_central(app_factory)
+    page = coordinator.get(f"/families/{a}", headers={"Accept-Language": "es"})
+    assert "Deshacer esta fusión" in page.get_data(as_text=True)
+    staff = login(central, "field_staff")
+    assert staff.post(f"/families/duplicates/{b}/undo").status_code == 403
+    assert "Deshacer" not in staff.get(f"/families/{a}").get_data(as_text=True)
+    undone = coordinator.post(f"/families/duplicates/{b}/undo")
+    assert undone.status_code == 302
+    assert undone.headers["Location"] == f"/families/{b}"
+    with central.app_context():
+        survivor, back = db.session.get(Family, a), db.session.get(Family, b)
+        assert (survivor.phone, survivor.members_count, survivor.dni) == (None, 3, "45678912")
+        assert (back.voided, back.merged_into_id, back.phone) == (False, None, "942123456")
+        assert [r.family_id for r in db.session.execute(select(Agreement)).scalars()] == [b]
+        now = {r.id: (r.session_id, r.family_id, r.voided)
+               for r in db.session.execute(select(Attendance)).scalars()}
+        assert now == attendance  # the session both attended: two rows again
+        actions = set(db.session.execute(select(AuditEntry.action)).scalars())
+        assert {"unmerge", "unmerged"} <= actions
+    assert coordinator.post(f"/families/duplicates/{b}/undo").status_code == 409  # once
+    listing = coordinator.get("/families/duplicates").get_data(as_text=True)
+    assert str(b) in listing  # proposed again, to decide anew
+
+
+def test_a_merge_is_final_once_something_was_recorded_on_the_survivor(app_factory):
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.compliance.models import Sanction
+
+    central, coordinator, (a, b, _other), _attendance = _merged_central(app_factory)
+    with central.test_request_context():  # a sanction proposed for the survivor since
+        agreement = db.session.execute(select(Agreement.id).where(
+            Agreement.family_id == a)).scalars().first()
+        db.session.add(Sanction(family_id=a, agreement_id=agreement, level="warning",
+                                status="proposed", reason="Quema"))
+        db.session.commit()
+    page = coordinator.get(f"/families/{a}", headers={"Accept-Language": "es"})
+    html = page.get_data(as_text=True)
+    assert "Deshacer esta fusión" not in html
+    assert "Separe la familia a mano" in html
+    refused = coordinator.post(f"/families/duplicates/{b}/undo",
+                               headers={"Accept-Language": "es"})
+    assert refused.status_code == 409
+    assert "Separe la familia a mano" in refused.get_data(as_text=True)
+    with central.app_context():
+        assert db.session.get(Family, b).merged_into_id == a

@@ -4,8 +4,10 @@ side by side, and the three decisions (merge into A, merge into B, two families)
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,8 +19,15 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.operations import EDITABLE
 from fieldapp.families.queries import duplicate_pairs
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.merges import bp
-from fieldapp.merges.operations import mark_distinct, merge_cluster, merge_families
+from fieldapp.merges.operations import (
+    mark_distinct,
+    merge_cluster,
+    merge_families,
+    undo_merge,
+    undo_refusal,
+)
 from fieldapp.merges.queries import clusters_of, family_records, live_agreement_numbers
 
 #: The review list shows this many pairs, best first.
@@ -52,6 +61,25 @@ REASONS = {
     "plot": _l("plot within 200 m"),
     "phone": _l("same phone"),
 }
+
+
+@bp.record_once
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """The family page's list of the families merged into it, each with its undo (central)."""
+    register_section(state.app, "merged", _merged_section, "merges/_family_section.html", 90,
+                     title=_l("Merged into this family"))
+
+
+def _merged_section(page: FamilyPage) -> Any:
+    """The families merged into this one, and why each merge can no longer be undone (if so):
+    for coordinators on central, when there are any."""
+    if current_app.config["ROLE"] != "central" or not current_user.has_role("coordinator"):
+        return None
+    merged = db.session.execute(db.select(Family).where(
+        Family.merged_into_id == page.family.id).order_by(Family.code)).scalars().all()
+    if not merged:
+        return None
+    return {"rows": [(f, undo_refusal(f)) for f in merged], "form": DecisionForm()}
 
 
 class DecisionForm(FlaskForm):
@@ -203,3 +231,16 @@ def duplicate_cluster():
                            letters=CLUSTER_LETTERS,
                            records={f.id: family_records(f.id) for f in families},
                            labels=FIELD_LABELS), status
+
+
+@bp.route("/<uuid:merged_id>/undo", methods=["POST"])
+@central_only
+@role_required("coordinator")
+def undo(merged_id: uuid.UUID):
+    """Undo a merge, while nothing was recorded on the family it was merged into since."""
+    merged = db.get_or_404(Family, merged_id)  # the CSRF token is checked app-wide
+    survivor = undo_merge(merged, current_user)
+    db.session.commit()
+    flash(_("Merge undone: %(merged)s and %(survivor)s are two families again.",
+            merged=merged.code, survivor=survivor.code), "success")
+    return redirect(url_for("families.detail", family_id=merged.id))

@@ -170,3 +170,29 @@ def test_a_record_repointed_offline_at_a_merged_family_moves_to_the_survivor(wor
     for node in (a, b):
         assert node.get(Agreement, draft)["family_id"] == kept
         assert_converged(central, node)
+
+
+def test_an_undone_merge_reaches_every_node(world):
+    from fieldapp.merges.operations import undo_merge
+
+    central, a, b = world["central"], world["a"], world["b"]
+    kept = a.add_family(world["c1"], dni="41234567")
+    twice = b.add_family(world["c1"], head_given_names="Maria", head_surname="Sanchez Tuanama",
+                         confirm_not_duplicate=True)
+    agreement = signed_agreement(b, twice, "AM-2026-BBB-0001")
+    for node in (a, b, a, b):
+        assert node.sync().rejected == 0
+    _merge(central, kept, twice)
+    for node in (a, b):
+        assert node.sync().rejected == 0
+        assert node.get(Agreement, agreement)["family_id"] == kept
+    with central.app.test_request_context():
+        undo_merge(db.session.get(Family, twice), None)
+        db.session.commit()
+    for node in (a, b, a, b):
+        assert node.sync().rejected == 0
+    for node in (a, b):
+        assert node.get(Agreement, agreement)["family_id"] == twice
+        family = node.get(Family, twice)
+        assert (family["voided"], family["merged_into_id"]) == (False, None)
+        assert_converged(central, node)
