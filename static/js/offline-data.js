@@ -215,6 +215,7 @@
     clearRef: clearRef,
     refInfo: refInfo,
     searchFamilies: searchFamilies,
+    fold: fold,
     getFamily: getFamily,
     getCommunity: getCommunity,
     familyAgreements: familyAgreements,
