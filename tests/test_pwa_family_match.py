@@ -106,3 +106,37 @@ def test_the_tablet_warns_offline_of_a_family_it_holds_and_opens_it(site, page) 
     submit(page)
     page.wait_for_selector(".pwa-saved")
     assert [i["kind"] for i in outbox(page)] == ["family"]
+
+
+def test_the_tablets_family_search_shows_withdrawn_families_behind_the_filter(site, page,
+                                                                              request) -> None:
+    import uuid
+
+    from sqlalchemy import select
+
+    from fieldapp.extensions import db
+    from fieldapp.families.models import Family
+
+    login_and_prepare(page, site.url, "promotor")
+    known = page.evaluate(PICK)
+    def set_status(status: str, reason: str | None) -> None:
+        with site.app.app_context():  # as a coordinator records it
+            family = db.session.execute(select(Family).where(
+                Family.id == uuid.UUID(known["id"]))).scalar_one()
+            family.status, family.withdrawn_reason = status, reason
+            db.session.commit()
+
+    set_status("withdrawn", "moved_away")
+    request.addfinalizer(lambda: set_status("active", None))  # the node serves other tests
+    page.goto(site.url + "/")  # the tablet takes the node's data again
+    page.wait_for_function(
+        "id => FieldappOutbox.getFamily(id).then(f => f.status === 'withdrawn')", arg=known["id"])
+    page.context.set_offline(True)
+    page.goto(site.url + "/families/")
+    page.fill("#q", known["code"])
+    page.press("#q", "Enter")
+    page.wait_for_selector(".offline-results li")
+    assert known["code"] not in page.inner_text(".offline-results")
+    page.select_option("#status", "withdrawn")
+    page.press("#q", "Enter")
+    page.wait_for_selector(f".offline-results a[href='/families/{known['id']}']")

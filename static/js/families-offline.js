@@ -53,7 +53,10 @@
         (offlineOnly ? Promise.reject(new Error("offline page")) : Core.ping(cfg)).then(function () {
           form.submit();
         }, function () {
-          Core.searchFamilies(q, 50).then(function (rows) {
+          // As the node's list: the families in the program, or (status filter) those that left.
+          var left = !!(form.elements.status && form.elements.status.value === "withdrawn");
+          Core.searchFamilies(q, 0).then(function (all) {
+            var rows = all.filter(function (f) { return (f.status === "withdrawn") === left; }).slice(0, 50);
             if (serverList) serverList.hidden = true;
             results.setAttribute("aria-label", t("search_offline"));
             showResults(results, rows);
