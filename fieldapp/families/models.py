@@ -61,7 +61,8 @@ class Family(SyncedMixin, Base):
     search_text: Mapped[str] = mapped_column(String(400), default="", server_default="")
     #: The family this one was merged into (a coordinator found one family registered
     #: twice): this record is then a voided tombstone whose page and code lead there.
-    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"))
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"),
+                                                             index=True)
     #: Why (one of :data:`WITHDRAWAL_REASONS`, checked by the operation: the column is added
     #: in place, without a table rebuild) and when a family left the program.
     withdrawn_reason: Mapped[str | None] = mapped_column(String(20))
