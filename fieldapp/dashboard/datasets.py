@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.filters import Filters
 from fieldapp.families.models import Family
+from fieldapp.families.privacy import private
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,15 @@ def select_columns(cols: list[Col]) -> Select[Any]:
 
 # -- shared column groups --------------------------------------------------------------------------
 def family_cols(family: Any = Family, community: Any = Community) -> list[Col]:
-    """The columns naming a family and its community (either may be an alias of its table)."""
+    """The columns naming a family and its community (either may be an alias of its table).
+
+    The names are blank for a family that withdrew its consent to data use (:mod:`.privacy`).
+    """
     return [
         Col("family_id", _l("Family id"), family.id, "uuid"),
         Col("family_code", _l("Family"), family.code),
-        Col("head_given_names", _l("Given names"), family.head_given_names),
-        Col("head_surname", _l("Surnames"), family.head_surname),
+        Col("head_given_names", _l("Given names"), private(family.head_given_names, family)),
+        Col("head_surname", _l("Surnames"), private(family.head_surname, family)),
         Col("community_code", _l("Community code"), community.code),
         Col("community_name", _l("Community"), community.name),
     ]

@@ -21,7 +21,7 @@ from fieldapp.agreements.models import Agreement, BenefitType
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.conditions import delivery_conditions, in_community
 from fieldapp.dashboard.csv_format import csv_text, decimal_text, rows_text, safe_text
-from fieldapp.dashboard.datasets import family_cols
+from fieldapp.dashboard.datasets import family_cols, select_columns
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.streaming import raw_select, read_batches
 from fieldapp.deliveries.models import Delivery
@@ -43,7 +43,7 @@ def deliveries_csv(f: Filters) -> Iterator[str]:
     query, with the same rule.
     """
     families = _texts_by_id(
-        select(*[c.expr for c in family_cols()])
+        select_columns(family_cols())
         .join(Community, Community.id == Family.community_id)
         .where(*in_community(f, Family.community_id)),
         ["uuid", "text", "text", "text", "text", "text"],

@@ -35,6 +35,7 @@ from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.status import family_status, signed_quantity
 from fieldapp.deliveries.models import Delivery
 from fieldapp.families.models import Family
+from fieldapp.families.privacy import private
 
 
 # -- communities -----------------------------------------------------------------------------------
@@ -135,12 +136,12 @@ def _families_parts(f: Filters) -> tuple[Any, list[Col]]:
     fs = family_status(f, family_conditions(f))
     cols = [
         *family_cols(),
-        Col("dni", _l("DNI"), Family.dni),
+        Col("dni", _l("DNI"), private(Family.dni)),
         Col("members_count", _l("Household members"), Family.members_count, "int"),
-        Col("phone", _l("Phone"), Family.phone),
-        Col("lat", _l("Latitude"), Family.lat, "decimal"),
-        Col("lon", _l("Longitude"), Family.lon, "decimal"),
-        Col("plot_name", _l("Plot"), Family.plot_name),
+        Col("phone", _l("Phone"), private(Family.phone)),
+        Col("lat", _l("Latitude"), private(Family.lat), "decimal"),
+        Col("lon", _l("Longitude"), private(Family.lon), "decimal"),
+        Col("plot_name", _l("Plot"), private(Family.plot_name)),
         Col("plot_ha", _l("Plot (ha)"), Family.plot_ha, "decimal"),
         Col("forest_ha", _l("Forest (ha)"), Family.forest_ha, "decimal"),
         Col("coffee_ha", _l("Coffee (ha)"), Family.coffee_ha, "decimal"),

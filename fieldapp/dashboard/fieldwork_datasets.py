@@ -27,6 +27,7 @@ from fieldapp.dashboard.datasets import (
 from fieldapp.dashboard.filters import Filters
 from fieldapp.dashboard.status import sanction_in_force
 from fieldapp.families.models import Family
+from fieldapp.families.privacy import private
 from fieldapp.trainings.models import Attendance, TrainingSession
 
 
@@ -75,7 +76,7 @@ def _attendance_cols() -> list[Col]:
         Col("topic", _l("Topic"), TrainingSession.topic),
         Col("session_community_code", _l("Session community"), Community.code),
         *family_cols(community=_FamilyCommunity),
-        Col("attendee_name", _l("Attended in person"), Attendance.attendee_name),
+        Col("attendee_name", _l("Attended in person"), private(Attendance.attendee_name)),
     ]
 
 
@@ -111,8 +112,8 @@ def _visits_parts() -> tuple[Any, list[Col]]:
         *family_cols(),
         Col("agreement_number", _l("Agreement"), Agreement.number),
         Col("monitor_name", _l("Monitor"), ComplianceVisit.monitor_name),
-        Col("lat", _l("Latitude"), ComplianceVisit.lat, "decimal"),
-        Col("lon", _l("Longitude"), ComplianceVisit.lon, "decimal"),
+        Col("lat", _l("Latitude"), private(ComplianceVisit.lat), "decimal"),
+        Col("lon", _l("Longitude"), private(ComplianceVisit.lon), "decimal"),
         *[
             Col(f"findings_{r}", label, func.coalesce(getattr(counts.c, r), 0), "int")
             for r, label in zip(

@@ -97,15 +97,102 @@ def test_one_dni_registered_on_two_nodes_is_flagged_then_merged_from_the_review(
         assert_converged(central, node)
 
 
-def test_an_offline_edit_of_a_family_merged_meanwhile_is_refused_with_its_reason(world):
+def _merged_pair(world):
+    """Node A's family registered twice (both on central and both nodes), then merged on
+    central: (central, node A, survivor, tombstone)."""
     central, a = world["central"], world["a"]
     kept = a.add_family(world["c1"], dni="41234567")
     twice = a.add_family(world["c1"], head_given_names="Maria", head_surname="Sanchez Tuanama",
                          confirm_not_duplicate=True)
-    a.sync()
+    for node in (a, world["b"]):
+        assert node.sync().rejected == 0
     _merge(central, kept, twice)
+    return central, a, kept, twice
+
+
+def test_an_offline_edit_of_a_family_merged_meanwhile_lands_on_the_survivor(world):
+    central, a, kept, twice = _merged_pair(world)
     a.edit(Family, twice, phone="944555666")  # the node has not heard of the merge
     report = a.sync()
-    assert [r["code"] for r in report.rejections] == ["merged_family"]
-    assert central.get(Family, twice)["phone"] is None
-    assert central.get(Family, kept)["phone"] is None
+    assert report.rejected == 0
+    assert central.get(Family, kept)["phone"] == "944555666"
+    tomb = central.get(Family, twice)
+    assert (tomb["phone"], tomb["merged_into_id"]) == (None, kept)
+    assert not central.rows(central.state.tables.conflicts)
+    for node in (world["b"], a, world["b"]):
+        assert node.sync().rejected == 0
+    for node in (a, world["b"]):
+        assert node.get(Family, kept)["phone"] == "944555666"
+        assert node.get(Family, twice)["phone"] is None  # the tombstone as central holds it
+        assert node.get(Family, twice)["merged_into_id"] == kept
+        assert_converged(central, node)
+
+
+def test_an_offline_edit_of_a_field_the_survivor_holds_otherwise_is_a_conflict(world):
+    central, a, kept, twice = _merged_pair(world)
+    central_phone = "955111222"
+    with central.app.test_request_context():  # the coordinator corrected the survivor
+        db.session.get(Family, kept).phone = central_phone
+        db.session.commit()
+    a.edit(Family, twice, phone="944555666", members_count=6)
+    assert a.sync().rejected == 0
+    survivor = central.get(Family, kept)
+    assert survivor["phone"] == central_phone  # kept until a coordinator decides
+    assert survivor["members_count"] == 6  # the other field merges
+    [conflict] = central.rows(central.state.tables.conflicts).values()
+    assert (conflict["kind"], conflict["row_id"], conflict["field"]) == ("field", kept, "phone")
+    assert central_phone in conflict["central_value"]
+    assert "944555666" in conflict["node_value"]
+    for node in (a, world["b"], a):
+        assert node.sync().rejected == 0
+    assert a.get(Family, kept)["phone"] == central_phone
+    assert_converged(central, a)
+
+
+def test_a_record_repointed_offline_at_a_merged_family_moves_to_the_survivor(world):
+    central, a, kept, twice = _merged_pair(world)
+    b = world["b"]
+    other = central.get(Family, kept)["community_id"]
+    third = b.add_family(other, head_given_names="Juan", head_surname="Rojas Pérez")
+    draft = b.add(Agreement, number="AM-2026-BBB-0001", family_id=third, year=2026,
+                  period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), status="draft",
+                  kind="original", version_no=1)
+    assert b.sync().rejected == 0  # the merge reaches B too; its draft reaches central
+    # Node B has the merge now, but a tablet's outbox may still hold the change from before.
+    ops = push(b, {"o": "u", "t": "agreements", "i": str(draft),
+                   "bv": central.get(Agreement, draft)["version"],
+                   "v": central.get(Agreement, draft)["version"] + 1,
+                   "d": {"family_id": str(twice)}, "p": {"family_id": str(third)}})
+    assert ops == [""]
+    assert central.get(Agreement, draft)["family_id"] == kept
+    for node in (a, b, a, b):
+        assert node.sync().rejected == 0
+    for node in (a, b):
+        assert node.get(Agreement, draft)["family_id"] == kept
+        assert_converged(central, node)
+
+
+def test_an_undone_merge_reaches_every_node(world):
+    from fieldapp.merges.operations import undo_merge
+
+    central, a, b = world["central"], world["a"], world["b"]
+    kept = a.add_family(world["c1"], dni="41234567")
+    twice = b.add_family(world["c1"], head_given_names="Maria", head_surname="Sanchez Tuanama",
+                         confirm_not_duplicate=True)
+    agreement = signed_agreement(b, twice, "AM-2026-BBB-0001")
+    for node in (a, b, a, b):
+        assert node.sync().rejected == 0
+    _merge(central, kept, twice)
+    for node in (a, b):
+        assert node.sync().rejected == 0
+        assert node.get(Agreement, agreement)["family_id"] == kept
+    with central.app.test_request_context():
+        undo_merge(db.session.get(Family, twice), None)
+        db.session.commit()
+    for node in (a, b, a, b):
+        assert node.sync().rejected == 0
+    for node in (a, b):
+        assert node.get(Agreement, agreement)["family_id"] == twice
+        family = node.get(Family, twice)
+        assert (family["voided"], family["merged_into_id"]) == (False, None)
+        assert_converged(central, node)
