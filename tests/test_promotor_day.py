@@ -260,6 +260,11 @@ def test_a_refused_family_holds_its_agreement_on_the_tablet_until_corrected(
     tablet.set_offline(True)
     page.goto(node.url + "/families/new")
     fill_family(page, "Elmer", surname, dni=taken_dni)
+    # The tablet's own data knows that DNI: it warns before saving (a certain duplicate); the
+    # promotor insists ("another family"), and the node, which never takes one DNI twice,
+    # refuses the registration when it arrives.
+    page.wait_for_selector("#offline-duplicates:not([hidden])")
+    page.check("#confirm_not_duplicate")
     submit(page)
     _saved(page)
     _draft_offline(page, surname)

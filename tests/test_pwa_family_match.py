@@ -16,6 +16,7 @@ from pwa_support import (
     outbox,
     page_of,
     playwright_env,
+    poll,
     screenshot,
     submit,
 )
@@ -128,9 +129,10 @@ def test_the_tablets_family_search_shows_withdrawn_families_behind_the_filter(si
 
     set_status("withdrawn", "moved_away")
     request.addfinalizer(lambda: set_status("active", None))  # the node serves other tests
-    page.goto(site.url + "/")  # the tablet takes the node's data again
-    page.wait_for_function(
-        "id => FieldappOutbox.getFamily(id).then(f => f.status === 'withdrawn')", arg=known["id"])
+    page.goto(site.url + "/")
+    # The tablet takes the node's data again (a page refreshes it at most once a minute).
+    poll(page, "FieldappOutbox.refreshRef(window.fieldappPwa.cfg).then(() => "
+               f"FieldappOutbox.getFamily('{known['id']}')).then(f => f.status === 'withdrawn')")
     page.context.set_offline(True)
     page.goto(site.url + "/families/")
     page.fill("#q", known["code"])
