@@ -15,6 +15,7 @@ import io
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,12 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
     _saved(page)
     assert [i["kind"] for i in _items(page)] == [
         "family", "agreement", "agreement-signature", "delivery", "visit"]
+    # The queued signature says when it was drawn, by the tablet's clock (the node dates the
+    # agreement by it, not by when the form arrives).
+    drawn_at = page.evaluate(
+        "FieldappOutbox.listItems().then(items => items.filter(i => i.kind === "
+        "'agreement-signature')[0].fields.filter(p => p[0] === 'drawn_at')[0][1])")
+    assert abs((datetime.fromisoformat(drawn_at) - datetime.now(UTC)).total_seconds()) < 600
 
     # 5. Back online: everything reaches the node once, in order, under the tablet's ids.
     _go_online(node, tablet, page)
@@ -205,7 +212,9 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
         assert agreement.status == "signed"  # a coordinator activates it on the node
         assert agreement.signed_at is not None
         assert verify_content(agreement)
-        assert families[0].created_at <= agreement.created_at <= agreement.signed_at
+        assert families[0].created_at <= agreement.created_at  # arrived in order
+        # Dated when it was drawn on the tablet, before the node received it.
+        assert agreement.signed_at == datetime.fromisoformat(drawn_at) <= agreement.created_at
         signatures = db.session.execute(select(Signature).where(
             Signature.agreement_id == agreement.id)).scalars().all()
         assert sorted(s.signer_role for s in signatures) == ["family", "staff"]
