@@ -103,7 +103,7 @@ def _draft_offline(page: Any, surname: str) -> None:
     assert page.is_checked("input[name=starts_on_signing]")
     assert "El acuerdo impreso dirá" in page.inner_text("#period-hint")
     assert page.locator("input[name=commitments]:checked").count() >= 3
-    page.locator(".benefits-table input[inputmode=decimal]").first.fill("10")
+    page.locator(".benefits-table input[inputmode=decimal]").first.fill("1")
 
 
 def _active_family(page: Any) -> str:
@@ -154,6 +154,13 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
     assert surname in page.inner_text("#offline-draft")
     assert page.locator(".offline-draft-commitments li").count() >= 3
     assert page.locator(".offline-draft-benefits li").count() == 1
+    # One of it, in the singular, as the node prints it ("1 kit", never "1 kits").
+    promised = page.inner_text(".offline-draft-benefits li")
+    with node.app.app_context():
+        from fieldapp.agreements.models import BenefitType
+
+        [unit] = [b for b in db.session.scalars(select(BenefitType)) if b.name_es in promised]
+        assert f": 1 {unit.unit_one_es}" in promised, promised
     assert "un coordinador activa el acuerdo en el nodo" in page.inner_text("#activation-note")
     assert page.input_value("#family_name") == f"Rosa {surname}"
     for field in ("family_signature", "staff_signature"):
