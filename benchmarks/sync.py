@@ -41,8 +41,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._harness import (  # noqa: E402
     app_config,
+    cpu_seconds_of,
     field_node_database,
+    gunicorn_children,
     install_dashboard_triggers,
+    peak_rss_mb,
 )
 
 
@@ -80,38 +83,6 @@ def gzip_floor(app: Any) -> tuple[int, int, int]:
         db.session.rollback()
     size += len(deflate.flush())
     return records, raw, size
-
-
-def rss_mb_of(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def cpu_seconds_of(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def gunicorn_children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().split()
-            except OSError:
-                continue
-            if int(stat[3]) == pid:
-                out.append(int(entry.name))
-    return out
 
 
 def change_one_percent(app: Any, share: float, rng: random.Random, note: str) -> int:
@@ -258,7 +229,7 @@ def main() -> int:
         results["records_per_s_push"] = round(records / results["initial_push_s"])
         results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         results["central_peak_rss_mb"] = round(
-            max([rss_mb_of(p) for p in gunicorn_children(gunicorn.process.pid)] or [0]), 1)
+            max([peak_rss_mb(p) for p in gunicorn_children(gunicorn.process.pid)] or [0]), 1)
         log(f"bytes on the wire / gzip floor: push {results['push_ratio_to_gzip_floor']}, "
             f"pull {results['pull_ratio_to_gzip_floor']}")
         log(f"peak RSS: node process {results['peak_rss_mb']} MB, central worker "

@@ -46,6 +46,10 @@ class DefaultConfig:
     AGREEMENT_CYCLE_START = ""
     #: A new agreement lasts this many months by default (the day before the same date).
     AGREEMENT_PERIOD_MONTHS = 12
+    #: A signature drawn on a tablet is dated by the tablet's clock when that time is at most
+    #: this many days old and not in the future (it reached the node later, from the outbox);
+    #: otherwise by the node's clock.
+    SIGNATURE_MAX_DELAY_DAYS = 14
     #: The program's name, printed on agreements and summaries.
     PROGRAM_NAME = "Acuerdos de Conservación — Bosque de Protección Alto Mayo"
     #: The dashboard shows the families with an active agreement against this target.

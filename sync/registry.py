@@ -62,6 +62,21 @@ class TableRules:
         as its own change, so every node in scope (the pushing one too) receives it."""
         return []
 
+    def after_update(self, session: Session, node: Any, row: dict[str, Any],
+                     changes: dict[str, Any]) -> bool:
+        """Central's own change to a row a pushed update just changed (``row`` as it is now,
+        ``changes`` what the update wrote), e.g. a record re-pointed at a family since merged,
+        moved to the family it was merged into. Returns whether it changed the row: central
+        then logs it as its own change, so every node in scope receives it."""
+        return False
+
+    def redirect(self, session: Session, current: dict[str, Any]) -> Any:
+        """The id of the row a pushed update of ``current`` applies to instead, when central
+        replaced this record by another (a merged family: the family it was merged into);
+        ``None``: this row. The update then merges field by field into that row, against the
+        node's base values (a field the other row holds otherwise opens a conflict)."""
+        return None
+
 
 @dataclass
 class TableSpec:

@@ -43,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     #: Days an operation central acknowledged stays in the node's outbox (for diagnostics;
     #: refused, resent and discarded ones stay). ``None``: kept for ever.
     "SYNC_OUTBOX_KEEP_DAYS": 30.0,
+    #: Central: days a superseded entry of the change log is kept (``fieldapp node
+    #: compact-log``, run weekly by ``deploy/systemd/fieldapp-compact.timer``): a row's newest
+    #: upsert, deletions and move notices are always kept (``sync.central.compact``).
+    "SYNC_CHANGES_KEEP_DAYS": 90.0,
     #: Entries of the sync log kept per node (on central) and on a field node (0: all).
     "SYNC_LOG_KEEP": 2000,
     #: Seconds to wait for central (connect and each read).

@@ -747,3 +747,38 @@ def test_an_enrolled_field_node_refuses_catalogue_changes(app, family):
         from fieldapp.agreements.models import BenefitType
 
         assert db.session.get(BenefitType, benefits["cookstove"]).name_es != "Otra"
+
+
+def test_a_signature_drawn_offline_is_dated_when_it_was_drawn(app, staff, family):
+    """Drafted and signed on the tablet offline two days ago (both waited in the outbox): the
+    agreement carries the day it was drawn, and its period still starts that day (dated on
+    arrival, it moved to the day the node received it). A drawing time in the future, older
+    than SIGNATURE_MAX_DELAY_DAYS, or not a time gives the node's time."""
+    from datetime import UTC, datetime, timedelta
+
+    from fieldapp.submissions import local_date
+
+    drawn = datetime.now(UTC) - timedelta(days=2, hours=1)
+    with app.test_request_context():
+        drawn_day = local_date(drawn)
+    offline = _draft(app, staff, family, period_start=drawn_day.isoformat(),
+                     period_end=(drawn_day + timedelta(days=364)).isoformat(),
+                     starts_on_signing="y")
+    assert staff.post(f"/agreements/{offline}/sign",
+                      data=sign_form(drawn_at=drawn.isoformat())).status_code == 302
+    agreement = get_agreement(app, offline)
+    assert agreement.signed_at == drawn
+    assert agreement.period_start == drawn_day
+    assert agreement.signed_content["period"]["start"] == drawn_day.isoformat()
+    assert all(s.signed_at == drawn for s in agreement.signatures)
+
+    for wrong in ((datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                  (datetime.now(UTC) - timedelta(days=15)).isoformat(),
+                  "2026-13-45T99:00", "2026-12-01T10:00:00"):  # the last: no offset
+        other = make_other_family(app)
+        draft = _draft(app, staff, other)
+        before = datetime.now(UTC)
+        assert staff.post(f"/agreements/{draft}/sign",
+                          data=sign_form(drawn_at=wrong)).status_code == 302
+        signed = get_agreement(app, draft).signed_at
+        assert before - timedelta(seconds=1) <= signed <= datetime.now(UTC), wrong

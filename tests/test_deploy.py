@@ -342,9 +342,23 @@ def _unit(path: Path) -> dict[str, list[str]]:
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 
 
+TIMERS = sorted((DEPLOY / "systemd").glob("*.timer"))
+
+
 def test_there_are_units_for_a_field_node_its_sync_and_central():
     assert {u.name for u in UNITS} == {"fieldapp-field.service", "fieldapp-sync.service",
-                                       "fieldapp-central.service"}
+                                       "fieldapp-central.service", "fieldapp-compact.service"}
+    assert {t.name for t in TIMERS} == {"fieldapp-compact.timer"}
+
+
+@pytest.mark.parametrize("timer", TIMERS, ids=lambda t: t.name)
+def test_a_timer_starts_a_oneshot_service_of_its_name(timer):
+    entries = _unit(timer)
+    assert entries["Install.WantedBy"] == ["timers.target"]
+    assert entries["Timer.OnCalendar"]
+    service = _unit(timer.with_suffix(".service"))
+    assert service["Service.Type"] == ["oneshot"]
+    assert "Install.WantedBy" not in service  # started by its timer, not at boot
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
@@ -354,8 +368,9 @@ def test_a_unit_runs_real_commands(unit, tmp_path):
 
     app = create_app({"AUTO_MIGRATE": False, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
     entries = _unit(unit)
-    assert entries["Install.WantedBy"] == ["multi-user.target"]
-    assert entries["Service.Restart"][0] in ("on-failure", "always")
+    if not unit.with_suffix(".timer").exists():  # a timer starts the others, now and then
+        assert entries["Install.WantedBy"] == ["multi-user.target"]
+        assert entries["Service.Restart"][0] in ("on-failure", "always")
     commands = [v for k, vs in entries.items() if k.startswith("Service.Exec") for v in vs]
     assert commands
     for command in commands:

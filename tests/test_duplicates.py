@@ -126,3 +126,17 @@ def test_every_pair_with_one_dni_is_found(case):
     regs, pairs = case
     found = {frozenset((m.a, m.b)) for m in find_pairs(regs, Neighbours(CENTRES)) if m.certain}
     assert found == pairs
+
+
+def test_the_tablets_offline_rule_uses_the_same_particles():
+    """The tablet's warning (families-offline.js) is a subset of this rule: same particles."""
+    import json
+    import re
+    from pathlib import Path
+
+    from fieldapp.families.duplicates import PARTICLES
+
+    source = (Path(__file__).parent.parent / "static/js/families-offline.js").read_text()
+    listed = re.search(r"var PARTICLES = (\[[^\]]*\]);", source)
+    assert listed is not None
+    assert set(json.loads(listed.group(1))) == PARTICLES

@@ -246,3 +246,190 @@ def test_withdrawal_keeps_the_history_and_leaves_the_figures(app, client, auth, 
         counted = db.session.scalar(select(db.func.count()).select_from(Family).where(
             *family_conditions(Filters(date(2026, 1, 1), date(2026, 12, 31), date(2026, 6, 1)))))
         assert counted == 0
+
+
+def test_dashboard_and_donor_summary_state_the_duplicates_merged_in_the_period(app_factory):
+    import io
+    from datetime import UTC, datetime
+
+    from cyclekit import login
+    from pypdf import PdfReader
+
+    central, (a, b, _other) = _central_pair(app_factory)
+    coordinator = login(central, "coordinator")
+    this_year = datetime.now(UTC).year
+    period = {"from": f"{this_year}-01", "to": f"{this_year}-12"}
+    before = coordinator.get("/dashboard/summary.json", query_string=period).get_json()
+    assert before["duplicates_merged"] == 0
+    assert coordinator.post(f"/families/duplicates/{a}/{b}",
+                            data={"action": "into_a"}).status_code == 302
+    after = coordinator.get("/dashboard/summary.json", query_string=period).get_json()
+    assert after["duplicates_merged"] == 1
+    assert after["families"]["registered"] == before["families"]["registered"] - 1  # once
+    earlier = {"from": f"{this_year - 1}-01", "to": f"{this_year - 1}-12"}
+    assert coordinator.get("/dashboard/summary.json",
+                           query_string=earlier).get_json()["duplicates_merged"] == 0
+    page = coordinator.get("/dashboard/", query_string=period,
+                           headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "1 familia registrada dos veces se fusionó en el período" in page
+    pdf = coordinator.get("/dashboard/summary.pdf", query_string=period,
+                          headers={"Accept-Language": "es"})
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf.data)).pages)
+                    .split())
+    assert "1 familia registrada dos veces se fusionó en el período" in text
+
+
+def _central_cluster(app_factory):
+    """Central with one family registered three times (linked pair by pair) and the review's
+    cluster page address."""
+    from cyclekit import seed
+
+    from fieldapp.communities.models import Community
+    from fieldapp.families.operations import create_family
+
+    central = app_factory(ROLE="central")
+    seed(central)
+    with central.test_request_context():
+        village = Community(code="C300", name="Aguas Verdes", lat=-5.7, lon=-77.5)
+        db.session.add(village)
+        db.session.flush()
+        rows = [{"head_given_names": "María", "head_surname": "Huamán Tuanama",
+                 "dni": "45678912"},
+                {"head_given_names": "Maria", "head_surname": "Tuanama Guaman"},
+                {"head_given_names": "María", "head_surname": "Huaman Tuanama",
+                 "phone": "942123456"}]
+        ids = [create_family({"community_id": village.id, "members_count": 3,
+                              "confirm_not_duplicate": True, **row}).id for row in rows]
+        db.session.commit()
+    return central, ids
+
+
+def test_three_registrations_of_one_family_are_reviewed_together_and_merged(app_factory):
+    from cyclekit import login
+
+    central, ids = _central_cluster(app_factory)
+    coordinator = login(central, "coordinator")
+    listing = coordinator.get("/families/duplicates", headers={"Accept-Language": "es"})
+    html = listing.get_data(as_text=True)
+    assert 'data-families="3"' in html  # one cluster, not three separate pairs
+    assert "3 familias relacionadas" in html
+    link = html.split('data-families="3"')[1].split('href="/families/duplicates/cluster?')[1]
+    query = link.split('"')[0].replace("&amp;", "&")
+    assert sorted(v.split("=")[1] for v in query.split("&")) == sorted(map(str, ids))
+    page = coordinator.get(f"/families/duplicates/cluster?{query}",
+                           headers={"Accept-Language": "es"})
+    assert page.status_code == 200
+    assert "Fusionar en C" in page.get_data(as_text=True)
+    order = [uuid.UUID(v.split("=")[1]) for v in query.split("&")]
+    with central.app_context():
+        versions = {f"version_{n}": str(db.session.get(Family, i).version)
+                    for n, i in enumerate(order)}
+    dni_holder = order.index(ids[0])
+    phone_holder = order.index(ids[2])
+    survivor = order[1]
+    done = coordinator.post(f"/families/duplicates/cluster?{query}", data={
+        "action": "into_1", "include_0": "y", "include_2": "y",
+        "field_dni": str(dni_holder), "field_phone": str(phone_holder), **versions})
+    assert done.status_code == 302
+    assert done.headers["Location"] == f"/families/{survivor}"
+    with central.app_context():
+        kept = db.session.get(Family, survivor)
+        assert (kept.dni, kept.phone, kept.voided) == ("45678912", "942123456", False)
+        for other in order:
+            if other != survivor:
+                assert db.session.get(Family, other).merged_into_id == survivor
+    assert "cluster" not in coordinator.get("/families/duplicates").get_data(as_text=True)
+
+
+def test_cluster_page_refusals_and_all_different(app_factory):
+    from cyclekit import login
+
+    central, ids = _central_cluster(app_factory)
+    coordinator = login(central, "coordinator")
+    query = "&".join(f"f={i}" for i in ids)
+    assert coordinator.get(f"/families/duplicates/cluster?f={ids[0]}").status_code == 422
+    assert coordinator.get("/families/duplicates/cluster?f=nonsense&f=x").status_code == 422
+    assert coordinator.get(f"/families/duplicates/cluster?{query}&f={uuid.uuid4()}"
+                           ).status_code == 404
+    nobody = coordinator.post(f"/families/duplicates/cluster?{query}", data={"action": "into_0"})
+    assert nobody.status_code == 409  # no other family ticked
+    stale = coordinator.post(f"/families/duplicates/cluster?{query}", data={
+        "action": "into_0", "include_1": "y", "version_0": "1", "version_1": "0",
+        "version_2": "1"})
+    assert stale.status_code == 409
+    with central.app_context():
+        assert not any(db.session.get(Family, i).voided for i in ids)
+    done = coordinator.post(f"/families/duplicates/cluster?{query}", data={"action": "distinct"})
+    assert done.status_code == 302
+    listing = coordinator.get("/families/duplicates").get_data(as_text=True)
+    assert not any(str(i) in listing for i in ids)
+
+
+def _merged_central(app_factory):
+    from cyclekit import login
+
+    from fieldapp.trainings.models import Attendance
+
+    central, (a, b, other) = _central_pair(app_factory)
+    coordinator = login(central, "coordinator")
+    with central.app_context():
+        before = {r.id: (r.session_id, r.family_id, r.voided)
+                  for r in db.session.execute(select(Attendance)).scalars()}
+    assert coordinator.post(f"/families/duplicates/{a}/{b}", data={
+        "action": "into_a", "field_phone": "b", "field_members_count": "b"}).status_code == 302
+    return central, coordinator, (a, b, other), before
+
+
+def test_a_merge_is_undone_while_nothing_new_was_recorded_on_the_survivor(app_factory):
+    from cyclekit import login
+
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.audit.models import AuditEntry
+    from fieldapp.trainings.models import Attendance
+
+    central, coordinator, (a, b, _other), attendance = _merged_central(app_factory)
+    page = coordinator.get(f"/families/{a}", headers={"Accept-Language": "es"})
+    assert "Deshacer esta fusión" in page.get_data(as_text=True)
+    staff = login(central, "field_staff")
+    assert staff.post(f"/families/duplicates/{b}/undo").status_code == 403
+    assert "Deshacer" not in staff.get(f"/families/{a}").get_data(as_text=True)
+    undone = coordinator.post(f"/families/duplicates/{b}/undo")
+    assert undone.status_code == 302
+    assert undone.headers["Location"] == f"/families/{b}"
+    with central.app_context():
+        survivor, back = db.session.get(Family, a), db.session.get(Family, b)
+        assert (survivor.phone, survivor.members_count, survivor.dni) == (None, 3, "45678912")
+        assert (back.voided, back.merged_into_id, back.phone) == (False, None, "942123456")
+        assert [r.family_id for r in db.session.execute(select(Agreement)).scalars()] == [b]
+        now = {r.id: (r.session_id, r.family_id, r.voided)
+               for r in db.session.execute(select(Attendance)).scalars()}
+        assert now == attendance  # the session both attended: two rows again
+        actions = set(db.session.execute(select(AuditEntry.action)).scalars())
+        assert {"unmerge", "unmerged"} <= actions
+    assert coordinator.post(f"/families/duplicates/{b}/undo").status_code == 409  # once
+    listing = coordinator.get("/families/duplicates").get_data(as_text=True)
+    assert str(b) in listing  # proposed again, to decide anew
+
+
+def test_a_merge_is_final_once_something_was_recorded_on_the_survivor(app_factory):
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.compliance.models import Sanction
+
+    central, coordinator, (a, b, _other), _attendance = _merged_central(app_factory)
+    with central.test_request_context():  # a sanction proposed for the survivor since
+        agreement = db.session.execute(select(Agreement.id).where(
+            Agreement.family_id == a)).scalars().first()
+        db.session.add(Sanction(family_id=a, agreement_id=agreement, level="warning",
+                                status="proposed", reason="Quema"))
+        db.session.commit()
+    page = coordinator.get(f"/families/{a}", headers={"Accept-Language": "es"})
+    html = page.get_data(as_text=True)
+    assert "Deshacer esta fusión" not in html
+    assert "Separe la familia a mano" in html
+    refused = coordinator.post(f"/families/duplicates/{b}/undo",
+                               headers={"Accept-Language": "es"})
+    assert refused.status_code == 409
+    assert "Separe la familia a mano" in refused.get_data(as_text=True)
+    with central.app_context():
+        assert db.session.get(Family, b).merged_into_id == a

@@ -15,6 +15,7 @@ import io
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def _draft_offline(page: Any, surname: str) -> None:
     assert page.is_checked("input[name=starts_on_signing]")
     assert "El acuerdo impreso dirá" in page.inner_text("#period-hint")
     assert page.locator("input[name=commitments]:checked").count() >= 3
-    page.locator(".benefits-table input[inputmode=decimal]").first.fill("10")
+    page.locator(".benefits-table input[inputmode=decimal]").first.fill("1")
 
 
 def _active_family(page: Any) -> str:
@@ -153,6 +154,13 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
     assert surname in page.inner_text("#offline-draft")
     assert page.locator(".offline-draft-commitments li").count() >= 3
     assert page.locator(".offline-draft-benefits li").count() == 1
+    # One of it, in the singular, as the node prints it ("1 kit", never "1 kits").
+    promised = page.inner_text(".offline-draft-benefits li")
+    with node.app.app_context():
+        from fieldapp.agreements.models import BenefitType
+
+        [unit] = [b for b in db.session.scalars(select(BenefitType)) if b.name_es in promised]
+        assert f": 1 {unit.unit_one_es}" in promised, promised
     assert "un coordinador activa el acuerdo en el nodo" in page.inner_text("#activation-note")
     assert page.input_value("#family_name") == f"Rosa {surname}"
     for field in ("family_signature", "staff_signature"):
@@ -190,6 +198,12 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
     _saved(page)
     assert [i["kind"] for i in _items(page)] == [
         "family", "agreement", "agreement-signature", "delivery", "visit"]
+    # The queued signature says when it was drawn, by the tablet's clock (the node dates the
+    # agreement by it, not by when the form arrives).
+    drawn_at = page.evaluate(
+        "FieldappOutbox.listItems().then(items => items.filter(i => i.kind === "
+        "'agreement-signature')[0].fields.filter(p => p[0] === 'drawn_at')[0][1])")
+    assert abs((datetime.fromisoformat(drawn_at) - datetime.now(UTC)).total_seconds()) < 600
 
     # 5. Back online: everything reaches the node once, in order, under the tablet's ids.
     _go_online(node, tablet, page)
@@ -205,7 +219,9 @@ def test_a_promotors_day_offline_reaches_the_node_exactly_once(node: LiveServer,
         assert agreement.status == "signed"  # a coordinator activates it on the node
         assert agreement.signed_at is not None
         assert verify_content(agreement)
-        assert families[0].created_at <= agreement.created_at <= agreement.signed_at
+        assert families[0].created_at <= agreement.created_at  # arrived in order
+        # Dated when it was drawn on the tablet, before the node received it.
+        assert agreement.signed_at == datetime.fromisoformat(drawn_at) <= agreement.created_at
         signatures = db.session.execute(select(Signature).where(
             Signature.agreement_id == agreement.id)).scalars().all()
         assert sorted(s.signer_role for s in signatures) == ["family", "staff"]
@@ -260,6 +276,11 @@ def test_a_refused_family_holds_its_agreement_on_the_tablet_until_corrected(
     tablet.set_offline(True)
     page.goto(node.url + "/families/new")
     fill_family(page, "Elmer", surname, dni=taken_dni)
+    # The tablet's own data knows that DNI: it warns before saving (a certain duplicate); the
+    # promotor insists ("another family"), and the node, which never takes one DNI twice,
+    # refuses the registration when it arrives.
+    page.wait_for_selector("#offline-duplicates:not([hidden])")
+    page.check("#confirm_not_duplicate")
     submit(page)
     _saved(page)
     _draft_offline(page, surname)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 VENV=$(cd "$1" && pwd)
 UNITS=$(mktemp -d /tmp/fieldapp-units.XXXXXX)
 trap 'rm -rf "$UNITS"' EXIT
-for unit in deploy/systemd/*.service; do
+for unit in deploy/systemd/*.service deploy/systemd/*.timer; do
   sed -e "s#/opt/fieldapp/venv#$VENV#g" \
       -e "s#/etc/fieldapp/#$PWD/deploy/systemd/#g" \
       -e "s#^User=.*#User=$(id -un)#" -e "s#^Group=.*#Group=$(id -gn)#" \
@@ -17,7 +17,7 @@ for unit in deploy/systemd/*.service; do
 done
 # --man=no: the units point at no man page; --recursive-errors=no: the units they order
 # against (postgresql.service, network-online.target) need not exist on a CI machine.
-out=$(systemd-analyze verify --man=no --recursive-errors=no "$UNITS"/*.service 2>&1) || {
+out=$(systemd-analyze verify --man=no --recursive-errors=no "$UNITS"/*.service "$UNITS"/*.timer 2>&1) || {
   echo "$out" >&2; exit 1; }
 if [ -n "$out" ]; then echo "$out" >&2; exit 1; fi
-echo "systemd-analyze verify: $(ls deploy/systemd/*.service | xargs -n1 basename | tr '\n' ' ')ok"
+echo "systemd-analyze verify: $(ls deploy/systemd/*.service deploy/systemd/*.timer | xargs -n1 basename | tr '\n' ' ')ok"

@@ -120,6 +120,9 @@ class SignForm(CreateForm):
     lat = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
     lon = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
     paper_date = DateField(_l("Date written on the paper"), validators=[Optional()])
+    #: When the pads were drawn, by the tablet's clock (an offline signature reaches the node
+    #: later); the node takes it within bounds (``signing.drawing_time``).
+    drawn_at = HiddenField()
 
     def field_data(self) -> dict[str, Any]:
         """The values the operations take (everything but the CSRF token and key)."""

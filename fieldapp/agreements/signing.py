@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from fieldapp.agreements.content import canonical_content, content_hash, content_verifies
@@ -32,6 +33,26 @@ def _name(value: Any, field: str, required: bool) -> str | None:
     return name or None
 
 
+def drawing_time(value: Any) -> datetime:
+    """When the pads were drawn: the tablet's time (an ISO timestamp with its offset) when it
+    lies within the last ``SIGNATURE_MAX_DELAY_DAYS`` and is not in the future; the node's time
+    otherwise (no value, not a time, a tablet clock that is off). A signature drawn offline
+    reaches the node when the tablet next finds it, a day or two later: the printed agreement
+    carries the day it was signed, not the day it arrived."""
+    now = utcnow()
+    try:
+        drawn = datetime.fromisoformat(str(value or "").strip())
+    except ValueError:
+        return now
+    if drawn.tzinfo is None:
+        return now
+    drawn = drawn.astimezone(UTC)
+    days = float(current_app.config.get("SIGNATURE_MAX_DELAY_DAYS", 14))
+    if drawn > now or drawn < now - timedelta(days=days):
+        return now
+    return drawn
+
+
 def _signing_time_and_images(agreement: Agreement, mode: str, data: dict[str, Any],
                              witness_name: str | None) -> tuple[datetime, dict[str, Any]]:
     """When it was signed, and the checked images (none when signed on paper)."""
@@ -45,7 +66,7 @@ def _signing_time_and_images(agreement: Agreement, mode: str, data: dict[str, An
         signed_at = datetime.combine(day, time(12, 0), tzinfo=zone).astimezone(UTC)
         images = {"family": None, "staff": None, "witness": None}
     else:
-        signed_at = utcnow()
+        signed_at = drawing_time(data.get("drawn_at"))
         images = {
             "family": decode_signature(data.get("family_signature"), "family_signature"),
             "staff": decode_signature(data.get("staff_signature"), "staff_signature"),

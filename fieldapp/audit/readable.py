@@ -18,7 +18,8 @@ from fieldapp.formatting import format_day, format_number, format_when
 from fieldapp.labels import label
 
 #: Columns never shown: the record's own id, the node stamp, text kept for search and hashing.
-HIDDEN = {"id", "origin_node", "signed_content", "search_text", "image_sha256"}
+HIDDEN = {"id", "origin_node", "signed_content", "search_text", "image_sha256",
+          "undo"}  # what undoing a merge needs (merges.operations.UNDO_KEY)
 #: Which label kind a column's values take, per table (``None``: any table).
 VALUE_KINDS = {
     ("agreements", "status"): "agreement_status",

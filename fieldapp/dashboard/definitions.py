@@ -26,6 +26,12 @@ DEFINITIONS = (
            "counted)."),
     ),
     (
+        _l("Duplicates merged"),
+        _l("Families found registered twice (on two tablets, say) and merged by a coordinator in "
+           "the period: each is one family, counted once; the record merged away is never "
+           "counted."),
+    ),
+    (
         _l("Agreement in force"),
         _l("An agreement that is not voided, with status active or suspended, whose period "
            "contains the snapshot day."),

@@ -18,7 +18,7 @@ from fieldapp.auth.models import User
 from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.filters import Filters
-from fieldapp.dashboard.queries import sanctions, totals
+from fieldapp.dashboard.queries import merged_duplicates, sanctions, totals
 from fieldapp.extensions import db
 
 
@@ -75,6 +75,7 @@ def summary(f: Filters, locale: str = "es", figures: Any = None) -> dict[str, An
         },
         "compliance_by_commitment": figures.compliance_by_commitment(f, locale),
         "sanctions": sanctions(f),
+        "duplicates_merged": merged_duplicates(f),
         "trend": figures.trend(f),
     }
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from fieldapp.agreements.models import (
     Agreement,
@@ -20,6 +21,7 @@ from fieldapp.agreements.models import (
 )
 from fieldapp.compliance.models import SANCTION_LEVELS, Sanction
 from fieldapp.dashboard.conditions import (
+    drafted_by_staff,
     family_conditions,
 )
 from fieldapp.dashboard.filters import Filters
@@ -126,3 +128,24 @@ def sanctions(f: Filters) -> dict[str, Any]:
         "in_force_total": sum(in_force.values()),
         "proposed": int(proposed or 0),
     }
+
+
+def merged_duplicates(f: Filters) -> int:
+    """Families found registered twice and merged in the period (each merge leaves one family
+    counted, the survivor; the other is a tombstone, never counted): the tombstones whose merge
+    (their last change: a tombstone is never edited again) falls in the period, narrowed by the
+    community of the family that stayed, and by the staff member's case load."""
+    survivor = aliased(Family, name="survivor")
+    conditions = [
+        Family.merged_into_id.is_not(None),
+        Family.updated_at >= f.start_at,
+        Family.updated_at < f.end_at,
+    ]
+    if f.community_id is not None:
+        conditions.append(survivor.community_id == f.community_id)
+    if f.staff_id is not None:
+        conditions.append(survivor.id.in_(drafted_by_staff(f)))
+    return int(db.session.scalar(
+        select(func.count()).select_from(Family)
+        .join(survivor, survivor.id == Family.merged_into_id)
+        .where(*conditions)) or 0)

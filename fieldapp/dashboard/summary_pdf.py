@@ -13,6 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -155,6 +156,16 @@ def _community_rows(data: dict[str, Any]) -> list[list[Any]]:
     return out
 
 
+def merged_line(merged: int) -> str:
+    """The sentence on duplicates merged in the period (the dashboard's page says the same)."""
+    return ngettext(
+        "%(num)s family registered twice was merged in the period; every family is counted once.",
+        "%(num)s families registered twice were merged in the period; every family is counted "
+        "once.",
+        merged,
+    )
+
+
 def _definitions_page(st: dict[str, ParagraphStyle]) -> list[Any]:
     """The second page: what each figure counts, from :data:`.definitions.DEFINITIONS`."""
     story: list[Any] = [Paragraph(_("Definitions of the figures"), st["title"]), Spacer(1, 4)]
@@ -235,6 +246,7 @@ def build_summary_pdf(
         )
     )
     story.append(_TargetBar(fam["active_agreement"], data["target_families"], width))
+    story.append(Paragraph(escape(merged_line(data["duplicates_merged"])), st["small"]))
 
     story.append(Paragraph(_("Families by community"), st["h2"]))
     header = [

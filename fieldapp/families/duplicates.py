@@ -33,7 +33,10 @@ from rapidfuzz import fuzz
 
 from fieldapp.families.models import normalize
 
-#: Words that are not a surname of their own ("de la Cruz" is filed under "cruz").
+#: Words that are not a surname of their own ("de la Cruz" is filed under "cruz"). The tablet's
+#: offline warning (static/js/families-offline.js) applies a subset of this module's rule with
+#: the same list (tests/test_duplicates.py holds them equal): the same DNI, or the same
+#: normalised name in the same community.
 PARTICLES = frozenset({"de", "del", "la", "las", "los", "el", "y", "da", "do", "dos", "van",
                        "von", "san"})
 #: The least token-sort similarity (0-100) of two names for a possible duplicate.

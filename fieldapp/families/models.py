@@ -33,10 +33,10 @@ class Family(SyncedMixin, Base):
         CheckConstraint("coffee_ha IS NULL OR coffee_ha >= 0", name="coffee_ha"),
         CheckConstraint(one_of("status", FAMILY_STATUSES), name="status"),
         Index("ix_families_community_name", "community_id", "head_surname", "head_given_names"),
-        # Covers the list's order, the search filter and its count (``voided``): a rare match
-        # is found, and families are counted, in the index alone.
+        # Covers the list's order, the search filter and its count (``voided``, ``status``): a
+        # rare match is found, and families are counted, in the index alone.
         Index("ix_families_name", "head_surname", "head_given_names", "code", "search_text",
-              "voided"),
+              "voided", "status"),
     )
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -61,7 +61,8 @@ class Family(SyncedMixin, Base):
     search_text: Mapped[str] = mapped_column(String(400), default="", server_default="")
     #: The family this one was merged into (a coordinator found one family registered
     #: twice): this record is then a voided tombstone whose page and code lead there.
-    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"))
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"),
+                                                             index=True)
     #: Why (one of :data:`WITHDRAWAL_REASONS`, checked by the operation: the column is added
     #: in place, without a table rebuild) and when a family left the program.
     withdrawn_reason: Mapped[str | None] = mapped_column(String(20))

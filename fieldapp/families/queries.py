@@ -25,23 +25,26 @@ from fieldapp.families.models import DistinctFamilies, Family, normalize
 
 
 def family_search(q: str | None = None, community_id: uuid.UUID | None = None,
-                  community_ids: list[uuid.UUID] | None = None) -> Select[Any]:
+                  community_ids: list[uuid.UUID] | None = None,
+                  withdrawn: bool = False) -> Select[Any]:
     """A query for families matching ``q``, ordered by name.
 
     ``q`` matches names, code and DNI, accent- and case-insensitively; every word must match
     (``"maria huaman"`` finds *Huamán Tuanama, María*).
 
     :param community_ids: restrict to these communities (a field worker's own), if given.
+    :param withdrawn: the families that left the program instead of those in it.
     """
-    stmt = select(Family).where(*_conditions(q, community_id, community_ids))
+    stmt = select(Family).where(*_conditions(q, community_id, community_ids, withdrawn))
     return stmt.options(joinedload(Family.community)).order_by(
         spanish(Family.head_surname), spanish(Family.head_given_names), Family.code
     )
 
 
 def _conditions(q: str | None, community_id: uuid.UUID | None,
-                community_ids: list[uuid.UUID] | None) -> list[Any]:
-    conditions: list[Any] = [Family.voided.is_(False)]
+                community_ids: list[uuid.UUID] | None, withdrawn: bool = False) -> list[Any]:
+    conditions: list[Any] = [Family.voided.is_(False),
+                             Family.status == ("withdrawn" if withdrawn else "active")]
     words = normalize(q or "")[:100].split()[:6]
     if len(words) == 1 and len(words[0]) == 8 and words[0].isdigit():
         words = []  # a whole DNI: the index finds it
@@ -57,14 +60,15 @@ def _conditions(q: str | None, community_id: uuid.UUID | None,
 
 
 def count_families(q: str | None = None, community_id: uuid.UUID | None = None,
-                   community_ids: list[uuid.UUID] | None = None) -> int:
+                   community_ids: list[uuid.UUID] | None = None, withdrawn: bool = False) -> int:
     """How many families :func:`family_search` finds (a plain count, no join, no sort).
 
     ``count(*)``, not ``count(id)``: the name index holds every column the conditions read, so
     SQLite counts in the index without reading the rows.
     """
     return db.session.scalar(
-        select(func.count()).select_from(Family).where(*_conditions(q, community_id, community_ids))
+        select(func.count()).select_from(Family)
+        .where(*_conditions(q, community_id, community_ids, withdrawn))
     ) or 0
 
 

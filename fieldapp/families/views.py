@@ -87,13 +87,15 @@ def index():
     community_id = parse_uuid(request.args.get("community"))
     page = page_arg()
     scope = scoped_community_ids()
-    total = count_families(q, community_id, scope)
-    stmt = family_search(q, community_id, scope)
+    withdrawn = request.args.get("status") == "withdrawn"  # anything else: those in the program
+    total = count_families(q, community_id, scope, withdrawn)
+    stmt = family_search(q, community_id, scope, withdrawn)
     pagination = paginate_families(stmt, page, current_app.config["PER_PAGE"], total)
     return render_template(
         "families/index.html",
         pagination=pagination,
         q=q,
+        withdrawn=withdrawn,
         community_id=community_id,
         communities=communities_in_scope(),
     )

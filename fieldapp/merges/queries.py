@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,37 @@ def family_records(family_id: uuid.UUID) -> dict[str, list[Any]]:
     }
 
 
+@dataclass
+class Cluster:
+    """Families linked by possible-duplicate pairs (A like B, B like C: one review of A, B, C),
+    in the order their best pairs rank; ``pairs`` best first."""
+
+    families: list[Any] = field(default_factory=list)
+    pairs: list[Any] = field(default_factory=list)
+
+
+def clusters_of(pairs: list[Any]) -> list[Cluster]:
+    """The ranked ``pairs`` (:class:`fieldapp.families.duplicates.Match`) grouped into
+    connected clusters, ranked by their best pair: a family in several pairs is reviewed once,
+    with every family it may duplicate."""
+    parent: dict[Any, Any] = {}
+
+    def root(x: Any) -> Any:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for m in pairs:
+        parent[root(m.a)] = root(m.b)
+    clusters: dict[Any, Cluster] = {}
+    for m in pairs:
+        cluster = clusters.setdefault(root(m.a), Cluster())
+        cluster.pairs.append(m)
+        for family_id in (m.a, m.b):
+            if family_id not in cluster.families:
+                cluster.families.append(family_id)
+    return list(clusters.values())
 
 
 def live_agreement_numbers(family_id: uuid.UUID) -> list[str]:

@@ -4,8 +4,10 @@ side by side, and the three decisions (merge into A, merge into B, two families)
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,12 +19,21 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.operations import EDITABLE
 from fieldapp.families.queries import duplicate_pairs
+from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.merges import bp
-from fieldapp.merges.operations import mark_distinct, merge_families
-from fieldapp.merges.queries import family_records, live_agreement_numbers
+from fieldapp.merges.operations import (
+    mark_distinct,
+    merge_cluster,
+    merge_families,
+    undo_merge,
+    undo_refusal,
+)
+from fieldapp.merges.queries import clusters_of, family_records, live_agreement_numbers
 
 #: The review list shows this many pairs, best first.
 REVIEW_LIMIT = 200
+#: The most families one cluster page compares (their letters).
+CLUSTER_LETTERS = "ABCDEFGHIJ"
 
 #: The fields shown side by side, with their labels.
 FIELD_LABELS = {
@@ -52,6 +63,25 @@ REASONS = {
 }
 
 
+@bp.record_once
+def _register_contributions(state: BlueprintSetupState) -> None:
+    """The family page's list of the families merged into it, each with its undo (central)."""
+    register_section(state.app, "merged", _merged_section, "merges/_family_section.html", 90,
+                     title=_l("Merged into this family"))
+
+
+def _merged_section(page: FamilyPage) -> Any:
+    """The families merged into this one, and why each merge can no longer be undone (if so):
+    for coordinators on central, when there are any."""
+    if current_app.config["ROLE"] != "central" or not current_user.has_role("coordinator"):
+        return None
+    merged = db.session.execute(db.select(Family).where(
+        Family.merged_into_id == page.family.id).order_by(Family.code)).scalars().all()
+    if not merged:
+        return None
+    return {"rows": [(f, undo_refusal(f)) for f in merged], "form": DecisionForm()}
+
+
 class DecisionForm(FlaskForm):
     """The CSRF token of a decision (the choices are read from the request)."""
 
@@ -70,7 +100,7 @@ def duplicates():
     ids = {i for m in pairs for i in (m.a, m.b)}
     families = {f.id: f for f in db.session.execute(
         db.select(Family).where(Family.id.in_(ids))).scalars()} if ids else {}
-    return render_template("merges/index.html", pairs=pairs, families=families,
+    return render_template("merges/index.html", clusters=clusters_of(pairs), families=families,
                            reasons=REASONS)
 
 
@@ -96,12 +126,7 @@ def duplicate_pair(a_id: uuid.UUID, b_id: uuid.UUID):
                 db.session.commit()
                 flash(_("Families merged: %(merged)s now leads to %(survivor)s.",
                         merged=merged.code, survivor=survivor.code), "success")
-                numbers = live_agreement_numbers(survivor.id)
-                if len(numbers) > 1:
-                    flash(_("The family now has %(count)s signed or active agreements (%(numbers)s)"
-                            ". Decide which one continues; none was voided.",
-                            count=len(numbers), numbers=", ".join(numbers)), "warning")
-                return redirect(url_for("families.detail", family_id=survivor.id))
+                return _merged(survivor)
             if action == "distinct":
                 mark_distinct(a, b, current_user)
                 db.session.commit()
@@ -129,3 +154,93 @@ def _versions(values: dict, a: Family, b: Family, survivor: Family) -> tuple[int
     except (KeyError, ValueError):
         return None
     return seen if survivor is a else (seen[1], seen[0])
+
+
+def _merged(survivor: Family):
+    """After a merge: the survivor's page, warned of two agreements in force if it has them."""
+    numbers = live_agreement_numbers(survivor.id)
+    if len(numbers) > 1:
+        flash(_("The family now has %(count)s signed or active agreements (%(numbers)s)"
+                ". Decide which one continues; none was voided.",
+                count=len(numbers), numbers=", ".join(numbers)), "warning")
+    return redirect(url_for("families.detail", family_id=survivor.id))
+
+
+def _cluster_families() -> list[Family]:
+    """The families the cluster page names (``?f=<id>&f=<id>…``), in that order."""
+    from fieldapp.errors import ValidationFailed
+    from fieldapp.submissions import parse_uuid
+
+    ids = list(dict.fromkeys(parse_uuid(v) for v in request.args.getlist("f")))
+    if None in ids or not 2 <= len(ids) <= len(CLUSTER_LETTERS):
+        raise ValidationFailed(_("Name between 2 and %(n)s families to compare.",
+                                 n=len(CLUSTER_LETTERS)), field="f")
+    return [db.get_or_404(Family, i) for i in ids]
+
+
+@bp.route("/cluster", methods=["GET", "POST"])
+@central_only
+@role_required("coordinator")
+def duplicate_cluster():
+    """Three or more families that may be one, side by side: merge the ones that are into one
+    of them, or keep them all."""
+    families = _cluster_families()
+    form = DecisionForm()
+    status = 200
+    if form.validate_on_submit():
+        action = request.form.get("action", "")
+        try:
+            if action.startswith("into_") and action[5:].isdigit() \
+                    and int(action[5:]) < len(families):
+                survivor = families[int(action[5:])]
+                merged = [f for n, f in enumerate(families)
+                          if f is not survivor and request.form.get(f"include_{n}")]
+                # A value is taken from a family being merged; any other answer: the survivor's.
+                kept = {str(n): f for n, f in enumerate(families)
+                        if f is survivor or f in merged}
+                chosen = {key: getattr(kept.get(request.form.get(f"field_{key}", ""), survivor),
+                                       key) for key in EDITABLE}
+                versions = {}
+                for n, f in enumerate(families):
+                    try:
+                        versions[f.id] = int(request.form.get(f"version_{n}", ""))
+                    except ValueError:
+                        pass
+                merge_cluster(survivor, merged, chosen, current_user,
+                              versions if len(versions) == len(families) else None)
+                db.session.commit()
+                flash(_("Families merged: %(merged)s now lead to %(survivor)s.",
+                        merged=", ".join(f.code for f in merged), survivor=survivor.code),
+                      "success")
+                return _merged(survivor)
+            if action == "distinct":
+                for n, a in enumerate(families):
+                    for b in families[n + 1:]:
+                        mark_distinct(a, b, current_user)
+                db.session.commit()
+                flash(_("Noted: different families. These pairs will not be proposed again."),
+                      "success")
+                return redirect(url_for("merges.duplicates"))
+            flash(_("Choose one of the options."), "error")
+        except AppError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+            families = _cluster_families()
+            status = error.status
+    return render_template("merges/cluster.html", families=families, form=form,
+                           letters=CLUSTER_LETTERS,
+                           records={f.id: family_records(f.id) for f in families},
+                           labels=FIELD_LABELS), status
+
+
+@bp.route("/<uuid:merged_id>/undo", methods=["POST"])
+@central_only
+@role_required("coordinator")
+def undo(merged_id: uuid.UUID):
+    """Undo a merge, while nothing was recorded on the family it was merged into since."""
+    merged = db.get_or_404(Family, merged_id)  # the CSRF token is checked app-wide
+    survivor = undo_merge(merged, current_user)
+    db.session.commit()
+    flash(_("Merge undone: %(merged)s and %(survivor)s are two families again.",
+            merged=merged.code, survivor=survivor.code), "success")
+    return redirect(url_for("families.detail", family_id=merged.id))

@@ -125,6 +125,21 @@ def resend_all() -> None:
     click.echo(f"{sent} operations will send every record again; run `fieldapp sync`")
 
 
+@node.command("compact-log")
+@click.option("--keep-days", type=click.FloatRange(min=0), default=None,
+              help="Keep superseded entries this recent (default SYNC_CHANGES_KEEP_DAYS, 90).")
+@with_appcontext
+def compact_log(keep_days: float | None) -> None:
+    """Central: drop change-log entries that a newer entry of the same row supersedes (nodes
+    still receive every row as it is now; cursors stay valid)."""
+    from sync.central.compact import compact_changes
+
+    _central_only()
+    deleted = compact_changes(_state(), db.session, keep_days)
+    db.session.commit()
+    click.echo(f"compacted the change log: {deleted} superseded entries deleted")
+
+
 @node.command("register")
 @click.argument("name")
 @click.option("--code", default=None,

@@ -88,6 +88,16 @@ class MergedFamilyRecords(TableRules):
         self.inner.check_delete(session, node, current)
 
     def after_inserts(self, session: Session, node: Any, rows: list[dict[str, Any]]) -> list[Any]:
+        return self.to_survivors(session, rows)
+
+    def after_update(self, session: Session, node: Any, row: dict[str, Any],
+                     changes: dict[str, Any]) -> bool:
+        # A record a node re-pointed offline at a family central has since merged (a draft
+        # agreement given to the other registration, say) follows it the same way.
+        return "family_id" in changes and bool(self.to_survivors(session, [row]))
+
+    def to_survivors(self, session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+        """Move the ``rows`` whose family was merged to its survivor; their ids."""
         from sqlalchemy import update
 
         from fieldapp.families.queries import survivors_of
@@ -136,6 +146,17 @@ class FamilyRules(CodeRules):
     def merge_refusal() -> Rejected:
         return Rejected("central_merge", "Families are merged on central by a coordinator.")
 
+    def redirect(self, session: Session, current: dict[str, Any]) -> Any:
+        """A change made offline to a family merged meanwhile lands on the family it was merged
+        into, field by field against what the node started from: a field the survivor holds
+        another value of becomes a conflict with both values (never on a tombstone no one
+        sees)."""
+        if current.get("merged_into_id") is None:
+            return None
+        from fieldapp.families.queries import survivors_of
+
+        return survivors_of(session, {current["id"]}).get(current["id"])
+
     def row_refusal(self, row: dict[str, Any]) -> Rejected | None:
         from fieldapp.families.operations import check_family_values
 
@@ -153,10 +174,7 @@ class FamilyRules(CodeRules):
         super().check_update(session, node, current, changes)
         if "merged_into_id" in changes:
             raise self.merge_refusal()
-        if current.get("merged_into_id") is not None:
-            # A change made offline to a family merged meanwhile would land on a tombstone no
-            # one sees: refused with its own code, shown on the node, to be made on the family
-            # it was merged into.
+        if current.get("merged_into_id") is not None:  # :meth:`redirect` found no survivor
             raise Rejected("merged_family", "This family was merged into another on central; "
                            "make the change on that family.")
         if changes.keys() & set(FAMILY_VALUES):

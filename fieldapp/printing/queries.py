@@ -18,6 +18,7 @@ from fieldapp.communities.models import Community
 from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from fieldapp.families.privacy import hides_personal_data, shown
 from fieldapp.formatting import UnitForms
 from fieldapp.printing.data import (
     AgreementPrint,
@@ -66,7 +67,16 @@ def _signatures(agreement: Agreement, content: dict[str, Any]) -> list[Signature
     for (role, name), _sha in frozen.items():
         if (role, name) not in have and role in ("family", "staff", "witness"):
             out.append(SignaturePrint(role, name or ""))
+    if hides_personal_data(agreement.family):
+        out = [_without_person(s) if s.role == "family" else s for s in out]
     return out
+
+
+def _without_person(signature: SignaturePrint) -> SignaturePrint:
+    """A family's signature line without who signed (name, DNI, drawn signature): the family
+    withdrew its consent to data use (:mod:`fieldapp.families.privacy`)."""
+    return SignaturePrint(signature.role, "", None, None, None, signature.signed_at,
+                          signature.place)
 
 
 def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None,
@@ -76,6 +86,8 @@ def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None,
     signed = bool(agreement.content_hash and agreement.signed_content)
     content = printable_content(
         agreement.signed_content if signed else canonical_content(agreement))  # type: ignore[arg-type]
+    if hides_personal_data(agreement.family):
+        content["family"] = content["family"] | {"head_name": "", "dni": None}
     supersedes = content.get("supersedes_id")
     if numbers is None and supersedes:
         numbers = _numbers([supersedes])
@@ -179,12 +191,14 @@ def receipt_print(delivery: Delivery) -> ReceiptPrint:
         signature = SignaturePrint(sig.signer_role, sig.signer_name, sig.signer_dni,
                                    image[0] if image else None, image[1] if image else None,
                                    sig.signed_at, sig.place)
+        if hides_personal_data(family):
+            signature = _without_person(signature)
         break
     return ReceiptPrint(
         code=delivery.code,
-        family_name=family.head_name,
+        family_name=shown(family, family.head_name) or "",
         family_code=family.code,
-        family_dni=family.dni,
+        family_dni=shown(family, family.dni),
         community=family.community.name,
         agreement_number=delivery.agreement.number,
         item=delivery.item,
@@ -218,7 +232,7 @@ def attendance_sheet(community: Community, session: TrainingSession | None = Non
             select(Attendance.family_id).where(Attendance.session_id == session.id,
                                                Attendance.voided.is_(False))
         ).scalars())
-    rows = [AttendanceRow(f.code, f.head_name, f.dni, f.id in registered)
+    rows = [AttendanceRow(f.code, shown(f, f.head_name) or "", shown(f, f.dni), f.id in registered)
             for f in community_families(community)]
     return AttendanceSheet(
         community=community.name, community_code=community.code, rows=rows,
@@ -233,4 +247,4 @@ def attendance_sheet(community: Community, session: TrainingSession | None = Non
 
 def family_cards(families: Sequence[Family]) -> list[FamilyCard]:
     """QR cards of ``families``."""
-    return [FamilyCard(f.code, f.head_name, f.community.name) for f in families]
+    return [FamilyCard(f.code, shown(f, f.head_name) or "", f.community.name) for f in families]

@@ -19,6 +19,7 @@ from fieldapp.agreements.content import content_hash
 from fieldapp.agreements.models import Agreement
 from fieldapp.agreements.rules import SET_ASIDE, is_set_aside, kept_version
 from fieldapp.extensions import db
+from fieldapp.families.privacy import hides_personal_data
 
 VALID, SUPERSEDED, NOT_MATCHING, UNKNOWN = "valid", "superseded", "not_matching", "unknown"
 #: A competing version a coordinator did not keep: registered, but not the agreement.
@@ -99,7 +100,8 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
         period_start=_date(period.get("start")),
         period_end=_date(period.get("end")),
         community=community.get("name"),
-        initials=initials(str(family.get("head_name") or "")),
+        initials=("" if hides_personal_data(agreement.family)
+                  else initials(str(family.get("head_name") or ""))),
         superseded_by=successor.number if successor is not None else None,
         kept_number=kept.number if kept is not None else None,
         kept_version_no=kept.version_no if kept is not None else None,

@@ -89,7 +89,8 @@ DATASETS: dict[str, Dataset] = {
     ),
     "benefit_types": Dataset(
         BenefitType,
-        ("id", "code", "category", "name_es", "name_en", "default_unit", "active"),
+        ("id", "code", "category", "name_es", "name_en", "default_unit", "active",
+         "unit_one_es", "unit_other_es", "unit_one_en", "unit_other_en"),
         _no_scope,
     ),
     "commitment_types": Dataset(
@@ -121,7 +122,9 @@ def dataset_stamp(name: str, scope_ids: list[uuid.UUID] | None) -> dict[str, Any
         select(func.count()).select_from(_base(dataset, scope_ids).subquery())
     )
     scope = ",".join(sorted(str(i) for i in scope_ids)) if scope_ids is not None else "*"
-    raw = f"{name}|{total}|{last_change}|{versions}|{scope}"
+    # The columns too: a tablet holding a dataset without a column added since takes it again.
+    columns = ",".join(dataset.columns)
+    raw = f"{name}|{columns}|{total}|{last_change}|{versions}|{scope}"
     return {"stamp": hashlib.sha256(raw.encode()).hexdigest()[:20], "count": live}
 
 

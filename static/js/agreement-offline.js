@@ -31,6 +31,19 @@
     document.getElementById("offline-draft-missing").hidden = false;
   }
 
+  // The unit in the quantity's number and the reader's language ("1 kit", "3 kits"), as the
+  // node prints it (fieldapp.formatting.quantity_with_unit): the unit typed in the draft when
+  // it is none of the catalogue's forms, as typed.
+  function unitFor(qty, typed, b) {
+    var forms = [b.unit_one_es, b.unit_other_es, b.unit_one_en, b.unit_other_en].filter(Boolean);
+    var text = String(typed || "").trim();
+    var known = !text || forms.some(function (f) { return f.toLowerCase() === text.toLowerCase(); });
+    if (!known || !b.unit_one_es) return text || b.default_unit || "";
+    var one = Number(String(qty).replace(",", ".")) === 1;
+    if (locale === "en" && (one ? b.unit_one_en : b.unit_other_en)) return one ? b.unit_one_en : b.unit_other_en;
+    return one ? b.unit_one_es : b.unit_other_es;
+  }
+
   function show(item, family, commitmentTypes, benefitTypes, community) {
     var body = box.querySelector(".offline-draft-body");
     box.querySelector(".offline-draft-family").textContent = family
@@ -48,7 +61,7 @@
     benefitTypes.forEach(function (b) {
       var qty = value(item, "qty_" + b.code);
       if (!qty) return;
-      var unit = value(item, "unit_" + b.code) || b.default_unit || "";
+      var unit = unitFor(qty, value(item, "unit_" + b.code), b);
       var schedule = value(item, "schedule_" + b.code);
       benefits.appendChild(el("li", null, (locale === "en" ? b.name_en : b.name_es) + ": " + qty + " " + unit +
         (schedule ? " (" + schedule + ")" : "")));

@@ -56,7 +56,10 @@
         (offlineOnly ? Promise.reject(new Error("offline page")) : Core.ping(cfg)).then(function () {
           form.submit();
         }, function () {
-          Core.searchFamilies(q, 50).then(function (rows) {
+          // As the node's list: the families in the program, or (status filter) those that left.
+          var left = !!(form.elements.status && form.elements.status.value === "withdrawn");
+          Core.searchFamilies(q, 0).then(function (all) {
+            var rows = all.filter(function (f) { return (f.status === "withdrawn") === left; }).slice(0, 50);
             if (serverList) serverList.hidden = true;
             results.setAttribute("aria-label", t("search_offline"));
             showResults(results, rows);
@@ -142,9 +145,79 @@
     });
   }
 
+  // ---------- the registration form's warning from the tablet's own data ----------
+  // A SUBSET of the node's rule (fieldapp/families/duplicates.py, which stays the authority
+  // and checks again when the form reaches the node): the same DNI is a certain match; the
+  // same name once normalised (accents, case, particles such as "de", "del"; the two surnames
+  // in either order) in the same community is a likely one, unless both have different DNIs.
+  // Everything this flags, the node flags too; the node also finds what this leaves out
+  // (spellings, neighbouring communities, plots, phones).
+  var PARTICLES = ["de", "del", "la", "las", "los", "el", "y", "da", "do", "dos", "van", "von", "san"];
+
+  function nameWords(text) {
+    return Core.fold(text).split(/[^a-z0-9]+/).filter(function (w) { return w && PARTICLES.indexOf(w) < 0; });
+  }
+
+  function nameKey(given, surname) {
+    var g = nameWords(given);
+    var s = nameWords(surname).sort();
+    return g.length && s.length ? g.join(" ") + "|" + s.join(" ") : "";
+  }
+
+  function likelyMatches(form, rows) {
+    var value = function (name) { return form.elements[name] ? String(form.elements[name].value || "").trim() : ""; };
+    var dni = value("dni");
+    var community = value("community_id");
+    var key = nameKey(value("head_given_names"), value("head_surname"));
+    if (!/^\d{8}$/.test(dni)) dni = "";
+    return rows.filter(function (f) {
+      if (dni && f.dni === dni) return true;
+      if (dni && f.dni && f.dni !== dni) return false;  // two DNIs: two people
+      return !!key && f.community_id === community && nameKey(f.head_given_names, f.head_surname) === key;
+    });
+  }
+
+  function initFamilyMatch() {
+    var box = document.querySelector("[data-family-match]");
+    var form = box && box.closest("form");
+    if (!form) return;
+    var list = box.querySelector("ul");
+    var rows = null;
+    var found = [];
+    function check() {
+      if (!rows) return;
+      found = likelyMatches(form, rows);
+      list.textContent = "";
+      found.slice(0, 5).forEach(function (f) { list.appendChild(familyItem(f)); });
+      box.hidden = !found.length;
+      var confirm = form.querySelector("[data-confirm=confirm_not_duplicate]");
+      if (confirm && found.length) confirm.hidden = false;
+    }
+    // Every family stored on the tablet (the search with no words), read once.
+    Core.searchFamilies("", 0).then(function (all) { rows = all; check(); });
+    var timer = null;
+    function later() { clearTimeout(timer); timer = setTimeout(check, 150); }
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+    // Before pwa.js's own handler (on the form): a likely match stops the save until the
+    // promotor opens that family or ticks "not the same family".
+    document.addEventListener("submit", function (event) {
+      if (event.target !== form) return;
+      check();
+      var ticked = form.elements.confirm_not_duplicate && form.elements.confirm_not_duplicate.checked;
+      if (!found.length || ticked) return;
+      event.preventDefault();
+      event.stopPropagation();
+      box.scrollIntoView({ block: "center" });
+      var first = list.querySelector("a");
+      if (first) first.focus();
+    }, true);
+  }
+
   function start() {
     initOfflineSearch();
     initFamilyPickers();
+    initFamilyMatch();
     offlineFamilyCard();
     renderDataInfo();
   }

@@ -251,6 +251,7 @@
     refInfo: refInfo,
     searchFamilies: searchFamilies,
     pendingFamilies: pendingFamilies,
+    fold: fold,
     getFamily: getFamily,
     getCommunity: getCommunity,
     familyAgreements: familyAgreements,

@@ -78,6 +78,10 @@
       drawing = false;
       if (inked) {
         field.value = canvas.toDataURL("image/png");
+        // When it was signed, by this tablet's clock: a form queued offline reaches the node
+        // later, and the node dates the signature by this (within bounds, see the server).
+        var drawnAt = field.form && field.form.elements.namedItem("drawn_at");
+        if (drawnAt) { drawnAt.value = new Date().toISOString(); }
         pad.classList.add("inked");
         clearStaleError();
         field.dispatchEvent(new Event("change", { bubbles: true }));

@@ -80,6 +80,7 @@ class OneOperation:
                 raise Rejected("duplicate_key", "This record was sent twice.")
             new = codec.decode_row({k: v for k, v in body["d"].items() if k != "id"})
             base: dict[str, Any] = {}
+            replaced = None
             if self._known_insert(spec, op, row_id, current, new):
                 return
         else:
@@ -88,6 +89,7 @@ class OneOperation:
                                "Central does not have this record (was it refused earlier?).")
             new = codec.decode_row(body["d"])
             base = codec.decode_row(body.get("p") or {})
+            row_id, current, replaced = self._redirected(spec, row_id, current)
         places = self.places(spec, current)
         self.check_scope(places)
         changed = {k: v for k, v in new.items() if k not in SYSTEM_COLUMNS and k != "updated_at"
@@ -102,6 +104,7 @@ class OneOperation:
             places = self.places(spec, {**current, **apply})
             self.check_scope(places)
         clean = (not spec.versioned or body.get("bv") == current.get("version")) and not conflicts
+        clean = clean and replaced is None  # redirected: the node gets the row it changed
         if apply:
             self._write(spec, row_id, current, apply, new, body.get("v") if clean else None)
         for col, value in conflicts:
@@ -116,9 +119,39 @@ class OneOperation:
             self.record(op, spec, row_id, "n", places)
             return
         self.record(op, spec, row_id, "u", places, echo=not clean)
+        self._follow_up(spec, row_id, {**current, **apply}, apply, replaced)
         if moved:  # nodes of the old place only get removals, of the new one its history
             self.changes.extend(move_entries(self.state, self.session,
                                              [Move(spec.name, row_id, current)], self.node.id))
+
+    def _follow_up(self, spec: TableSpec, row_id: uuid.UUID, row: dict[str, Any],
+                   apply: dict[str, Any], replaced: tuple | None) -> None:
+        """Central's own changes after an applied update, each logged as central's: the row a
+        redirected update replaced, again as central holds it; the app's change to the row
+        just updated (``TableRules.after_update``)."""
+        if replaced is not None:
+            self.central_change(spec, *replaced)
+        if apply and spec.rules is not None and spec.rules.after_update(
+                self.session, self.node, {**row, "id": row_id}, apply):
+            now = self._current(spec, row_id) or {"id": row_id}
+            self.central_change(spec, row_id, self.places(spec, now))
+
+    def _redirected(self, spec: TableSpec, row_id: uuid.UUID, current: dict[str, Any]
+                    ) -> tuple[uuid.UUID, dict[str, Any], tuple | None]:
+        """The row an update of ``row_id`` applies to (``TableRules.redirect``: a merged
+        family's survivor; otherwise this one), that row, and the replaced row's id and places
+        when redirected (logged again as central holds it, so a node that changed it locally
+        gets it back)."""
+        if spec.rules is None:
+            return row_id, current, None
+        target = spec.rules.redirect(self.session, current)
+        if target is None or target == row_id:
+            return row_id, current, None
+        other = self._current(spec, target)
+        if other is None:
+            raise Rejected("missing_record", "Central does not have the record this one was "
+                           "replaced by.")
+        return target, other, (row_id, self.places(spec, current))
 
     def _write(self, spec: TableSpec, row_id: uuid.UUID, current: dict[str, Any],
                apply: dict[str, Any], new: dict[str, Any], node_version: Any) -> None:
