@@ -405,3 +405,22 @@ def test_incremental_fetch_sees_inserts_updates_and_deletions_exactly_once(pg_ur
     finally:
         with central.app_context():
             db.engine.dispose()
+
+
+def test_csv_answers_keep_the_exports_formula_protection(central):
+    from fieldapp.families.models import Family
+
+    with central.app_context():
+        family = db.session.execute(db.select(Family).where(
+            Family.status == "active", Family.voided.is_(False)).limit(1)).scalar_one()
+        family.head_given_names = '=HYPERLINK("http://evil.example")'
+        db.session.commit()
+        family_id = str(family.id)
+    client = central.test_client()
+    token = _token(central, datasets=["families"])
+    rows = _fetch_all(client, "families", token, 1000, csv_out=True)[0]
+    line = next(r for r in rows if r[0] == family_id)
+    assert line[2] == '\'=HYPERLINK("http://evil.example")'
+    row = next(r for r in _fetch_all(client, "families", token, 1000)[0]
+               if r["family_id"] == family_id)
+    assert row["head_given_names"] == '=HYPERLINK("http://evil.example")'
