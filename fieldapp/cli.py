@@ -161,3 +161,9 @@ def init_app(app: Flask) -> None:
     from fieldapp.backups import cli as backups_cli
 
     backups_cli.init_app(app)
+
+    from fieldapp.api.cli import api_token
+    from fieldapp.imports.cli import import_group
+
+    app.cli.add_command(api_token)
+    app.cli.add_command(import_group)

@@ -32,6 +32,13 @@ def next_code(kind: str | None = None, year: int | None = None, width: int = 4) 
     :param year: put the year in the code (agreements).
     :param width: zero-padding of the number.
     """
+    return next_codes(1, kind, year, width)[0]
+
+
+def next_codes(count: int, kind: str | None = None, year: int | None = None,
+               width: int = 4) -> list[str]:
+    """Hand out the next ``count`` codes at once (one counter update), in order, as
+    :func:`next_code` would one by one (an imported register)."""
     parts = [current_app.config["PROGRAM_PREFIX"]]
     if kind:
         parts.append(kind)
@@ -39,7 +46,8 @@ def next_code(kind: str | None = None, year: int | None = None, width: int = 4) 
         parts.append(str(year))
     parts.append(current_app.config["NODE_CODE"])
     prefix = "-".join(parts)
-    return f"{prefix}-{_next_value(prefix):0{width}d}"
+    last = _next_value(prefix, count)
+    return [f"{prefix}-{n:0{width}d}" for n in range(last - count + 1, last + 1)]
 
 
 def made_by(code: object, node_code: str) -> bool:
@@ -52,15 +60,16 @@ def made_by(code: object, node_code: str) -> bool:
     return len(parts) >= 3 and parts[-2] == node_code and parts[-1].isdigit()
 
 
-def _next_value(prefix: str) -> int:
-    """Atomically take the next number for ``prefix`` (one UPDATE ... RETURNING).
+def _next_value(prefix: str, count: int = 1) -> int:
+    """Atomically take the next ``count`` numbers for ``prefix`` (one UPDATE ... RETURNING);
+    returns the last of them.
 
     A read-then-write would hand two concurrent requests the same number.
     """
     bump = (
         update(CodeSequence)
         .where(CodeSequence.prefix == prefix)
-        .values(last_value=CodeSequence.last_value + 1)
+        .values(last_value=CodeSequence.last_value + count)
         .returning(CodeSequence.last_value)
     )
     value = db.session.execute(bump).scalar_one_or_none()
@@ -68,7 +77,7 @@ def _next_value(prefix: str) -> int:
         return value
     try:
         with db.session.begin_nested():
-            db.session.add(CodeSequence(prefix=prefix, last_value=1))
-        return 1
+            db.session.add(CodeSequence(prefix=prefix, last_value=count))
+        return count
     except IntegrityError:  # another request created the row first
         return db.session.execute(bump).scalar_one()

@@ -67,6 +67,12 @@ class DefaultConfig:
     #: Requests per client address to the public /verify page, per window of seconds.
     VERIFY_RATE_LIMIT = 30
     VERIFY_RATE_WINDOW = 60
+    #: Requests per minute an analyst's API token may make to /api/v1 (central).
+    API_RATE_LIMIT = 120
+    #: The largest register (bytes) and the most rows `fieldapp import families` reads; the
+    #: upload screen is also bounded by MAX_CONTENT_LENGTH.
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024
+    IMPORT_MAX_ROWS = 50_000
 
     # Sessions and cookies: personal data (DNI, plot location) lives behind the login.
     #: Cookies are out of scripts' reach and not sent with other sites' requests.

@@ -107,6 +107,21 @@ class DeliveryRefused(AppError):
     message = _l("This delivery cannot be recorded.")
 
 
+class ApiRefused(AppError):
+    """A request to the analysts' read API refused; ``code`` says why, stable for scripts:
+    ``token_missing``, ``token_invalid``, ``token_expired``, ``token_revoked`` (401),
+    ``dataset_not_granted`` (403), ``unknown_dataset`` (404), ``bad_page_size``,
+    ``invalid_cursor``, ``cursor_other_dataset``, ``cursor_and_since`` (400),
+    ``cursor_ahead`` (409), ``rate_limited`` (429)."""
+
+    code = "api_refused"
+
+    def __init__(self, code: str, status: int, message: Any, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.code = code
+        self.status = status
+
+
 def wants_json() -> bool:
     """Whether the client is a program (sync, API, fetch) rather than a person's browser."""
     if request.path.startswith(("/sync/", "/api/")) or request.path in ("/metrics", "/healthz"):

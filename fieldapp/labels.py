@@ -116,6 +116,14 @@ LABELS: dict[str, dict[str, Any]] = {
         "sanction:propose": _l("sanction proposed"),
         "sanction:confirm": _l("sanction confirmed"),
         "sanction:dismiss": _l("sanction dismissed"),
+        "revoke": _l("revoked"),
+    },
+    # What an import's preview says of a row (fieldapp/imports/preview.py).
+    "import_verdict": {
+        "new": _l("new"),
+        "existing": _l("already here"),
+        "duplicate": _l("possible duplicate"),
+        "invalid": _l("invalid"),
     },
     # What a record is, by its table.
     "record": {
@@ -134,6 +142,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "agreement_commitments": _l("agreement commitment"),
         "agreement_benefits": _l("promised benefit"),
         "users": _l("user"),
+        "api_tokens": _l("API token"),
     },
     "conflict_kind": {
         "field": _l("same field changed on two sides"),

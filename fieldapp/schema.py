@@ -1,6 +1,7 @@
 """Imports every domain's models so the metadata (and Alembic) sees the whole schema."""
 
 from fieldapp.agreements import models as agreements  # noqa: F401
+from fieldapp.api import models as api  # noqa: F401
 from fieldapp.audit import models as audit  # noqa: F401
 from fieldapp.auth import models as auth  # noqa: F401
 from fieldapp.codes import CodeSequence  # noqa: F401

@@ -109,12 +109,15 @@ def init_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint and the login gate that guards them."""
     from fieldapp.admin import bp as admin_bp
+    from fieldapp.api import bp as api_bp
+    from fieldapp.api import tokens_bp as api_tokens_bp
     from fieldapp.audit.readable import register_record_names
     from fieldapp.auth import bp as auth_bp
     from fieldapp.auth.access import install_login_gate
     from fieldapp.communities import bp as communities_bp
     from fieldapp.dashboard import bp as dashboard_bp
     from fieldapp.families import bp as families_bp
+    from fieldapp.imports import bp as imports_bp
     from fieldapp.main import bp as main_bp
     from fieldapp.merges import bp as merges_bp
     from fieldapp.monitoring import bp as monitoring_bp
@@ -125,7 +128,8 @@ def register_blueprints(app: Flask) -> None:
 
     register_record_names(app, audit_record_names)
     blueprints = (main_bp, auth_bp, admin_bp, communities_bp, families_bp, merges_bp,
-                  printing_bp, verify_bp, pwa_bp, dashboard_bp, nodes_bp, monitoring_bp)
+                  printing_bp, verify_bp, pwa_bp, dashboard_bp, nodes_bp, monitoring_bp, api_bp,
+                  api_tokens_bp, imports_bp)
     for bp in blueprints:
         app.register_blueprint(bp)
     register_cycle_blueprints(app)

@@ -113,6 +113,7 @@ COLUMNS = {
         "quantity",
         "unit",
         "schedule",
+        "promise_id",
     ],
     "deliveries": [
         "delivery_id",
@@ -162,6 +163,7 @@ COLUMNS = {
         "community_code",
         "community_name",
         "attendee_name",
+        "attendance_id",
     ],
     "visits": [
         "visit_id",

@@ -223,6 +223,7 @@ def _promised_cols() -> list[Col]:
         Col("quantity", _l("Quantity"), AgreementBenefit.quantity, "decimal"),
         Col("unit", _l("Unit"), AgreementBenefit.unit),
         Col("schedule", _l("Schedule"), AgreementBenefit.schedule),
+        Col("promise_id", _l("Promise id"), AgreementBenefit.id, "uuid"),
     ]
 
 

@@ -77,6 +77,7 @@ def _attendance_cols() -> list[Col]:
         Col("session_community_code", _l("Session community"), Community.code),
         *family_cols(community=_FamilyCommunity),
         Col("attendee_name", _l("Attended in person"), private(Attendance.attendee_name)),
+        Col("attendance_id", _l("Attendance id"), Attendance.id, "uuid"),
     ]
 
 

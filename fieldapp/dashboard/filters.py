@@ -292,6 +292,15 @@ def default_filters() -> Filters:
     return Filters(date_from=date(today.year, 1, 1), date_to=month_end(today), today=today)
 
 
+def all_records() -> Filters:
+    """The selection of every record, whenever dated: the period spans every year a person
+    could mean (:data:`MIN_YEAR` to :data:`MAX_YEAR`), so the datasets' period conditions
+    keep everything; snapshot columns are taken today. What the read API serves
+    (:mod:`fieldapp.api`): the datasets' own queries, nothing copied."""
+    today = program_today()
+    return Filters(date_from=date(MIN_YEAR, 1, 1), date_to=date(MAX_YEAR, 12, 31), today=today)
+
+
 def quick_periods(today: date) -> list[tuple[str, date, date]]:
     """Shortcuts offered next to the period fields, as (label, first month, last month)."""
     q_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)

@@ -9,11 +9,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from fieldapp.audit.operations import record, snapshot
 from fieldapp.auth.access import check_write_scope
-from fieldapp.codes import next_code
+from fieldapp.codes import next_code, next_codes
 from fieldapp.communities.models import Community
 from fieldapp.errors import ConfirmationNeeded, ValidationFailed
 from fieldapp.extensions import db
@@ -132,6 +132,11 @@ def _members(data: Mapping[str, Any]) -> Problems:
         yield "members_count", _l("Between 1 and 50.")
 
 
+def dni_format_problem(dni: str) -> Any:
+    """What is wrong with how ``dni`` is written (eight digits), or ``None``."""
+    return None if re.fullmatch(r"[0-9]{8}", dni) else _l("A DNI has exactly 8 digits.")
+
+
 def _dni(dni: str, family: Family | None) -> Problems:
     """Eight digits, and no other family holds it.
 
@@ -139,8 +144,8 @@ def _dni(dni: str, family: Family | None) -> Problems:
     families hold it. All of them are named (code and name), so that the person can tell which
     one is the duplicate; nothing is saved until the DNI is unique again.
     """
-    if not re.fullmatch(r"[0-9]{8}", dni):
-        yield "dni", _l("A DNI has exactly 8 digits.")
+    if (problem := dni_format_problem(dni)) is not None:
+        yield "dni", problem
         return
     clashes = [other for other in db.session.execute(
         select(Family).where(Family.dni == dni, Family.voided.is_(False))
@@ -226,6 +231,62 @@ def create_family(data: dict[str, Any]) -> Family:
     db.session.flush()  # the id, for the audit entry's family
     record("create", family, family_id=family.id)
     return family
+
+
+def create_families(rows: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """Register many families at once (an imported register), each through the rules of
+    :func:`create_family`, checked for the whole batch with a query each instead of several
+    a family: the values (:func:`family_problems`), the community (live, in the user's scope),
+    the DNI (well written, held by no other family, nor twice in the batch). Codes are handed
+    out in one step, the families written in one INSERT, an audit entry each.
+
+    The rows count as confirmed not to be duplicates: the caller judged them
+    (:mod:`fieldapp.imports.preview`, with the families' own rule).
+
+    :param rows: the editable fields of each family (see :data:`EDITABLE`).
+    :returns: the new families' ids, in order.
+    :raises ValidationFailed: the first rule a row breaks; nothing of the batch is written.
+    """
+    from fieldapp.audit.operations import record_many, values
+    from fieldapp.families.models import search_text_for
+    from fieldapp.models import current_node_id, new_id
+
+    if not rows:
+        return []
+    cleans = [clean_family_data(r) for r in rows]
+    for clean in cleans:
+        _raise_first(family_problems(clean, stored=False))
+        if clean["dni"] is not None and (problem := dni_format_problem(clean["dni"])):
+            raise ValidationFailed(problem, field="dni")
+    communities = {c["community_id"] for c in cleans}
+    live = set(db.session.execute(select(Community.id).where(
+        Community.id.in_(communities), Community.voided.is_(False))).scalars())
+    for community_id in communities:
+        if community_id not in live:
+            raise ValidationFailed(_l("Choose a community."), field="community_id")
+        check_write_scope(community_id, "community_id")
+    dnis = [c["dni"] for c in cleans if c["dni"]]
+    if len(dnis) != len(set(dnis)):
+        raise ValidationFailed(_l("This DNI is on two of the families: %(dni)s.",
+                                  dni=next(d for d in dnis if dnis.count(d) > 1)), field="dni")
+    for batch in (dnis[i:i + 500] for i in range(0, len(dnis), 500)):
+        taken = db.session.execute(select(Family.code).where(
+            Family.dni.in_(batch), Family.voided.is_(False)).limit(1)).scalar()
+        if taken is not None:
+            raise ValidationFailed(_l("This DNI is already registered for family %(code)s.",
+                                      code=taken), field="dni")
+    now, node = utcnow(), current_node_id()
+    new_rows = []
+    for clean, code in zip(cleans, next_codes(len(cleans)), strict=True):
+        row = {"id": new_id(), "code": code, **clean, "origin_node": node, "created_at": now,
+               "updated_at": now, "version": 1, "voided": False, "status": "active",
+               "consent_at": now if clean["data_consent"] else None}
+        row["search_text"] = search_text_for(row)
+        new_rows.append(row)
+    db.session.execute(insert(Family), new_rows)
+    record_many(Family.__tablename__, [("create", r["id"], r["id"], None, values(r))
+                                       for r in new_rows])
+    return [r["id"] for r in new_rows]
 
 
 def update_family(family: Family, data: dict[str, Any]) -> Family:
