@@ -117,7 +117,7 @@ def fill_central(central: Any, url: str, work: Path, args: argparse.Namespace,
 def plan_day(central: Any, url: str, args: argparse.Namespace, log: Any) -> dict[str, Any]:
     """Register and enrol the nodes, write each one's day of work, make the coordinators."""
     import requests
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from fieldapp import __version__
     from fieldapp.agreements.models import Agreement
@@ -144,6 +144,7 @@ def plan_day(central: Any, url: str, args: argparse.Namespace, log: Any) -> dict
                                       .where(Family.voided.is_(False))):
             families.setdefault(row.community_id, []).append(row)
         serving = [communities[n % len(communities)] for n in range(args.nodes)]
+        records = db.session.scalar(select(func.count()).select_from(state.tables.changes))
         sharing = {c: serving.count(c) for c in communities}
         nodes = []
         for n, community in enumerate(serving):
@@ -151,16 +152,26 @@ def plan_day(central: Any, url: str, args: argparse.Namespace, log: Any) -> dict
             node_id = uuid.uuid5(uuid.NAMESPACE_DNS, f"load-{code}")
             _node, enrol_code = register_node(f"Nodo {code}", code, [community],
                                               node_id=node_id, issued_code=True)
-            # Its share of the community's families; about 1% of its scope changes today.
+            # A day's work: about 1% of the records of its scope (the community's share of the
+            # program), as updates of the families it visits: its own share of the community's
+            # families (the promotores of one community visit different ones), several
+            # changes each when the day brings more changes than families.
             share = families[community][n // len(communities)::sharing[community]]
-            day = rng.sample(share, max(1, round(len(families[community]) * args.share)))
+            count = max(1, round(records * args.share / len(communities)))
             ops = []
-            for family in day:
-                phone = f"9{rng.randrange(10**8):08d}"
+            version = {f.id: f.version for f in share}
+            phone = {f.id: f.phone for f in share}
+            for k in range(count):
+                family = share[k % len(share)] if share else None
+                if family is None:
+                    break
+                new = f"9{rng.randrange(10**8):08d}"
                 ops.append({"t": "families", "i": str(family.id), "o": "u", "a": now,
-                            "v": family.version + 1, "bv": family.version,
-                            "d": {"phone": phone, "updated_at": now},
-                            "p": {"phone": family.phone}})  # the base: what the node had
+                            "v": version[family.id] + 1, "bv": version[family.id],
+                            "d": {"phone": new, "updated_at": now},
+                            "p": {"phone": phone[family.id]}})  # the base: what the node had
+                version[family.id] += 1
+                phone[family.id] = new
             nodes.append({"code": code, "id": str(node_id), "enrol": enrol_code,
                           "community": str(community), "ops": ops})
         for n in range(max(1, args.coordinators)):
@@ -244,7 +255,11 @@ def check_nothing_lost(central: Any, plan: dict[str, Any],
             .all())
         wrong = sum(1 for i, phone in last.items() if phones.get(uuid.UUID(i)) != phone)
         db.session.rollback()
+    started = [o["started"] for o in outcomes if "started" in o]
+    finished = [o["finished"] for o in outcomes if "finished" in o]
     return {"nodes_synced": sum(1 for o in outcomes if o["ok"]),
+            # From the first node's handshake to the last node's last pull page.
+            "nodes_all_synced_s": round(max(finished) - min(started), 1) if finished else None,
             "operations_sent": sum(len(n["ops"]) for n in plan["nodes"]),
             "operations_lost": lost, "operations_duplicated": duplicated,
             "families_with_wrong_value": wrong,
@@ -262,8 +277,8 @@ def main() -> int:
     p.add_argument("--coordinators", type=int, default=20)
     p.add_argument("--phones", type=int, default=20, help="/verify users (no pause)")
     p.add_argument("--verify-seconds", type=float, default=30)
-    p.add_argument("--share", type=float, default=0.01, help="a node's day: this share of its "
-                   "community's families changed")
+    p.add_argument("--share", type=float, default=0.01, help="a node's day: this share of the "
+                   "records of its scope (one community's part of the program) changed")
     p.add_argument("--page-ops", type=int, default=2500, help="operations per push page")
     p.add_argument("--workers", type=int, default=4, help="central's gunicorn sync workers")
     p.add_argument("--max-minutes", type=float, default=10)
@@ -313,7 +328,8 @@ def main() -> int:
         before = cpu()
         log(f"sync day: {args.nodes} nodes, {args.coordinators} coordinators")
         stats, wall = run_locust(
-            gunicorn.url, plan_file, work, "day", ["NodeUser", "CoordinatorUser"],
+            gunicorn.url, plan_file, work, "day",
+            ["NodeUser", *(["CoordinatorUser"] if args.coordinators else [])],
             args.nodes + args.coordinators, args.max_minutes * 60,
             {"FIELDAPP_LOAD_COORDINATORS": str(args.coordinators),
              "FIELDAPP_LOAD_NODES": str(args.nodes),

@@ -22,6 +22,7 @@ import random
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,8 @@ class NodeUser(HttpUser):
         node = self.node
         ops = node["ops"]
         outcome = {"node": node["code"], "sent": len(ops), "acked": 0, "rejected": 0,
-                   "conflicts": 0, "pulled_rows": 0, "pull_pages": 0, "ok": False}
+                   "conflicts": 0, "pulled_rows": 0, "pull_pages": 0, "ok": False,
+                   "started": time.time()}
         try:
             answer = self._post("handshake", {
                 "protocol": PLAN["protocol"], "schema": PLAN["schema"], "app": PLAN["app"],
@@ -107,6 +109,7 @@ class NodeUser(HttpUser):
             outcome["ok"] = (outcome["acked"] == len(ops) and not outcome["rejected"]
                              and not outcome["conflicts"])
         finally:
+            outcome["finished"] = time.time()
             OUTCOMES.append(outcome)
             if next(_done) >= len(PLAN["nodes"]):
                 self.environment.runner.quit()

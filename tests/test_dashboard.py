@@ -790,3 +790,60 @@ def test_an_empty_program_has_a_dashboard(client: FlaskClient, auth: Any) -> Non
     data = client.get("/dashboard/summary.json").get_json()
     assert data["families"]["registered"] == 0
     assert data["families"]["compliance_rate"] is None
+
+
+@pytest.mark.postgres
+def test_a_rebuild_under_way_never_holds_other_coordinators(pg_app: Flask) -> None:
+    """On a sync day nodes mark communities dirty all the time. While one request rebuilds the
+    summaries (it holds the rebuild lock), another coordinator's page whose figures exist is
+    drawn at once from them, instead of holding a worker until the rebuild ends (twenty
+    coordinators queued behind each other, and the nodes' requests behind them). A page whose
+    figures do not exist yet waits for the lock and builds them."""
+    import threading
+
+    import psycopg
+
+    from fieldapp.dashboard.models import DirtyMark
+    from fieldapp.dashboard.rollups import ADVISORY_LOCK_KEY
+
+    client = login(pg_app)
+    before = client.get("/dashboard/summary.json", query_string=YEAR).get_json()
+    with pg_app.app_context():
+        db.session.add(DirtyMark(community_id=community(pg_app, "C001")))
+        db.session.commit()
+        url = db.engine.url.render_as_string(hide_password=False).replace(
+            "postgresql+psycopg", "postgresql")
+    holder = psycopg.connect(url)  # another worker, rebuilding
+    holder.execute("BEGIN")
+    holder.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
+    try:
+        drawn: list[Any] = []
+        page = threading.Thread(target=lambda: drawn.append(client.get(
+            "/dashboard/summary.json", query_string=YEAR)))
+        page.start()
+        page.join(timeout=3)
+        assert not page.is_alive()  # not held until the rebuild ends
+        [during] = drawn
+        assert during.status_code == 200
+        assert during.get_json() == before  # the figures as they were
+        with pg_app.app_context():  # the mark is still there for the rebuild to take
+            assert db.session.query(DirtyMark).count() >= 1
+            db.session.rollback()
+
+        answers: list[int] = []
+        other = login(pg_app)
+        never_asked = {"from": "2025-02", "to": "2025-03"}  # its figures must be built first
+        waiting = threading.Thread(target=lambda: answers.append(other.get(
+            "/dashboard/summary.json", query_string=never_asked).status_code))
+        waiting.start()
+        waiting.join(timeout=2)
+        assert waiting.is_alive()  # it waits for the lock
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    page.join(timeout=60)
+    waiting.join(timeout=60)
+    assert answers == [200]
+    client.get("/dashboard/summary.json", query_string=YEAR)
+    with pg_app.app_context():
+        assert db.session.query(DirtyMark).count() == 0  # the next page rebuilt

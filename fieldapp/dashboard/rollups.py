@@ -69,11 +69,16 @@ SUMMED_TABLES = (
 SUMMARY_TABLES = (*SUMMED_TABLES, PeriodFigures)
 
 
-def _lock(conn: Connection) -> None:
+def _lock(conn: Connection, wait: bool = True) -> bool:
+    """Take the rebuild lock (SQLite: the write lock, waited for). On PostgreSQL, without
+    ``wait``, only if it is free: whether it was taken."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+        return True
+    if wait:
         conn.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+        return True
+    return bool(conn.execute(select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK_KEY))).scalar())
 
 
 def _missing_status(conn: Connection, asof: date) -> list[uuid.UUID]:
@@ -97,10 +102,16 @@ def _missing_figures(conn: Connection, f: Filters) -> list[uuid.UUID]:
     return list(conn.execute(select(Community.id).where(~built)).scalars())
 
 
+def _built(conn: Connection, f: Filters) -> bool:
+    """Whether the family statuses of ``f``'s day and its period's figures exist (the page
+    cannot be drawn without them; marks only say that some are out of date)."""
+    return not _missing_status(conn, f.asof) and not _missing_figures(conn, f)
+
+
 def _needs_work(conn: Connection, f: Filters) -> bool:
     if conn.execute(select(DirtyMark.id).limit(1)).first() is not None:
         return True
-    return bool(_missing_status(conn, f.asof)) or bool(_missing_figures(conn, f))
+    return not _built(conn, f)
 
 
 def _rebuild(conn: Connection, marks: set[uuid.UUID | None]) -> None:
@@ -131,8 +142,15 @@ def refresh(f: Filters) -> bool:
         if state.get("triggers") and not _needs_work(conn, f):
             conn.rollback()
             return False
+        # While another request rebuilds (a sync day marks communities all the time), a page
+        # whose figures exist is drawn from them at once, some seconds old, instead of holding
+        # a worker until that rebuild ends and then rebuilding again: twenty coordinators
+        # queued behind each other, and the nodes' requests behind them.
+        wait = not (state.get("triggers") and _built(conn, f))
         conn.rollback()
-        _lock(conn)
+        if not _lock(conn, wait=wait):
+            conn.rollback()
+            return False
         ensure_triggers(conn)
         state["triggers"] = True
         marks = set(conn.execute(delete(DirtyMark).returning(DirtyMark.community_id)).scalars())
