@@ -116,6 +116,37 @@ LABELS: dict[str, dict[str, Any]] = {
         "sanction:propose": _l("sanction proposed"),
         "sanction:confirm": _l("sanction confirmed"),
         "sanction:dismiss": _l("sanction dismissed"),
+        "grievance:acknowledged": _l("grievance acknowledged"),
+        "grievance:under_review": _l("grievance assigned for review"),
+        "grievance:answered": _l("grievance answered"),
+        "grievance:appealed": _l("grievance appealed"),
+        "grievance:closed": _l("grievance closed"),
+        "grievance:withdrawn": _l("grievance withdrawn"),
+    },
+    # A grievance's status (grievances.models.STATUSES); also the steps of its history.
+    "grievance_status": {
+        "received": _l("received"),
+        "acknowledged": _l("acknowledged"),
+        "under_review": _l("under review"),
+        "answered": _l("answered"),
+        "appealed": _l("appealed"),
+        "closed": _l("closed"),
+        "withdrawn": _l("withdrawn"),
+    },
+    # How a grievance arrived (grievances.models.CHANNELS).
+    "grievance_channel": {
+        "in_person": _l("in person"),
+        "phone": _l("phone"),
+        "letter": _l("letter"),
+        "suggestion_box": _l("suggestion box"),
+        "assembly": _l("community assembly"),
+    },
+    # The kind of record a grievance is about (grievances.models.RELATED_KINDS).
+    "grievance_related": {
+        "agreement": _l("agreement"),
+        "delivery": _l("delivery"),
+        "sanction": _l("sanction"),
+        "visit": _l("compliance visit"),
     },
     # What a record is, by its table.
     "record": {
@@ -134,6 +165,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "agreement_commitments": _l("agreement commitment"),
         "agreement_benefits": _l("promised benefit"),
         "users": _l("user"),
+        "grievances": _l("grievance"),
+        "grievance_steps": _l("grievance step"),
     },
     "conflict_kind": {
         "field": _l("same field changed on two sides"),
@@ -220,6 +253,10 @@ LABELS: dict[str, dict[str, Any]] = {
         "central_merge": _l("Families are merged only on central, by a coordinator."),
         "merged_family": _l("This family was merged into another on central; make the change on "
                             "that family."),
+        "grievance_transition": _l("This step is not allowed from the grievance's status on "
+                                   "central."),
+        "grievance_kept": _l("A grievance is never deleted, and whether it is confidential, "
+                             "whose it is and its code never change."),
     },
     # Field names of records (conflict screen, audit history).
     "field": {

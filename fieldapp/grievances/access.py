@@ -1,0 +1,69 @@
+"""Who may see a grievance.
+
+An ordinary grievance: whoever works in its community (coordinators in every one). A
+confidential one (about staff): coordinators only, and never the staff member it names, even a
+coordinator of its community. A grievance a user may not see is "not found" (404): its
+existence is not told either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+from sqlalchemy import and_, false, func, or_
+
+from fieldapp.auth.access import scoped_community_ids
+from fieldapp.errors import NotFound
+from fieldapp.grievances.models import Grievance
+
+
+def _user() -> Any:
+    return current_user if current_user and current_user.is_authenticated else None
+
+
+def named_in(grievance: Grievance, user: Any) -> bool:
+    """Whether ``user`` is the staff member a grievance names (user names compared without
+    case: users are local to each installation, their names are what travels)."""
+    name = (grievance.staff_username or "").strip().lower()
+    return bool(name) and name == (getattr(user, "username", "") or "").strip().lower()
+
+
+def may_see(grievance: Grievance, user: Any = None) -> bool:
+    """Whether ``user`` (default: the current user) may open ``grievance``."""
+    user = user if user is not None else _user()
+    if user is None or grievance.voided:
+        return False
+    if grievance.confidential:
+        return user.has_role("coordinator") and not named_in(grievance, user)
+    scope = [c.id for c in user.communities] if not user.has_role("coordinator") else []
+    return not scope or grievance.community_id in scope
+
+
+def check_may_see(grievance: Grievance | None) -> Grievance:
+    """``grievance`` if the current user may open it.
+
+    :raises NotFound: none, voided, or one the user may not see (404, ``not_found``).
+    """
+    if grievance is None or not may_see(grievance):
+        raise NotFound()
+    return grievance
+
+
+def visible_condition() -> Any:
+    """The SQL condition of the grievances the current user may see (lists, the family page,
+    the figures)."""
+    user = _user()
+    if user is None:
+        return false()
+    scope = scoped_community_ids()
+    ordinary = Grievance.confidential.is_(False)
+    if scope is not None:
+        ordinary = and_(ordinary, Grievance.community_id.in_(scope))
+    if not user.has_role("coordinator"):
+        return and_(Grievance.voided.is_(False), ordinary)
+    own = (user.username or "").strip().lower()
+    confidential = and_(Grievance.confidential.is_(True),
+                        or_(Grievance.staff_username.is_(None),
+                            func.lower(func.trim(Grievance.staff_username)) != own))
+    return and_(Grievance.voided.is_(False), or_(ordinary, confidential))
