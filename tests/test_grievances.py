@@ -1,12 +1,16 @@
+# ruff: noqa: S603, S607 - fixed poppler and zbar commands
 """Grievances through their front doors: the form, the workflow, who sees a confidential one,
-deadlines with a frozen clock, the public status page, the figures and the export."""
+deadlines with a frozen clock, the slip and its QR, the public status page, the figures and the
+export."""
 
 from __future__ import annotations
 
 import csv
 import io
+import subprocess
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -393,3 +397,54 @@ def test_the_public_status_page_shows_status_and_dates_only(app_factory, make_fa
     limited = public.get(f"/grievance-status/{grievance.status_token}")
     assert limited.status_code == 429
     assert limited.headers["Retry-After"]
+
+
+def test_the_slip_carries_the_due_day_and_a_qr_to_a_page_that_tells_nothing_else(
+        app_factory, tmp_path: Path):
+    base = "https://central.example.org"
+    app = app_factory(ROLE="central", CENTRAL_PUBLIC_URL=base,
+                      GRIEVANCE_CONTACT="Oficina de Moyobamba, tel. 042 555 123")
+    client = app.test_client()
+    from tests.conftest import AuthActions
+
+    AuthActions(app, client).login("coordinator")
+    with app.test_request_context():
+        from fieldapp.communities.models import Community
+        from fieldapp.families.operations import create_family
+
+        community = Community(code="C902", name="Paraíso", district="Moyobamba")
+        db.session.add(community)
+        db.session.flush()
+        family = create_family({"head_given_names": "Elmer", "head_surname": "Chuquizuta",
+                                "members_count": 5, "data_consent": True,
+                                "community_id": community.id, "confirm_not_duplicate": True})
+        db.session.commit()
+        family_id = family.id
+    received = date(2026, 11, 20)
+    gid = _record(client, family_id, received_on=received.isoformat(),
+                  description="Las cocinas mejoradas nunca llegaron.").json["id"]
+    grievance = _grievance(app, gid)
+    response = client.get(f"/print/grievances/{gid}.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    pdf = tmp_path / "slip.pdf"
+    pdf.write_bytes(response.data)
+    text = " ".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True,
+                                   capture_output=True, text=True).stdout.split())
+    assert grievance.code in text
+    assert "Respuesta a más tardar el 20 de diciembre de 2026" in text  # Spanish, 30 days
+    assert "Oficina de Moyobamba, tel. 042 555 123" in text
+    assert "cocinas mejoradas" not in text  # the complaint itself is not on the slip
+    subprocess.run(["pdftoppm", "-r", "100", "-gray", "-singlefile", str(pdf),
+                    str(tmp_path / "slip")], check=True)
+    scanned = subprocess.run(["zbarimg", "--quiet", "--raw", str(tmp_path / "slip.pgm")],
+                             capture_output=True, text=True, check=False).stdout.strip()
+    assert scanned == f"{base}/grievance-status/{grievance.status_token}"
+    client.post("/auth/logout")
+    page = app.test_client().get(scanned.removeprefix(base))
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert grievance.code in body
+    assert "20 de diciembre de 2026" in body
+    for secret in ("Elmer", "Chuquizuta", "cocinas", "Paraíso", "Cocinas"):
+        assert secret not in body
