@@ -322,6 +322,10 @@ def test_figures_count_in_time_overdue_and_the_median(app, client, auth, family)
     _step(client, quick, "answer", answer="Se midió el lindero.")
     page = client.get("/grievances/summary")
     assert page.status_code == 200
+    dashboard = client.get("/dashboard/").get_data(as_text=True)
+    assert 'id="grievances"' in dashboard
+    assert "1 vencidas" in dashboard
+    assert "1 de 1 respondidas a tiempo" in dashboard
     with app.test_request_context():
         from flask_login import login_user
 

@@ -88,6 +88,9 @@ def index():
     from fieldapp.dashboard.syncpanel import sync_panel
 
     data = overview.summary(f, _locale())
+    from fieldapp.grievances.queries import figures as grievance_figures
+
+    grievances = grievance_figures(f.today)["total"]
     # One URL built for the community links of every row (hundreds of url_for calls otherwise).
     keep = {k: v for k, v in f.args().items() if k != "community"}
     base = url_for("dashboard.index", **keep)
@@ -102,6 +105,7 @@ def index():
         charts=charts.dashboard_charts(data, _status_labels()),
         agreement_labels=charts.agreement_status_labels(),
         sanction_labels=charts.sanction_level_labels(),
+        grievances=grievances,
         **_form_context(),
     )
 
@@ -202,6 +206,9 @@ def summary_pdf():
 
     f = parse_filters(request.args)
     data = overview.summary(f, _locale())
+    from fieldapp.grievances.queries import figures as grievance_figures
+
+    grievances = grievance_figures(f.today)["total"]
     pdf = build_summary_pdf(
         data,
         filters=f.describe(),
