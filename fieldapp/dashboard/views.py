@@ -206,9 +206,6 @@ def summary_pdf():
 
     f = parse_filters(request.args)
     data = overview.summary(f, _locale())
-    from fieldapp.grievances.queries import figures as grievance_figures
-
-    grievances = grievance_figures(f.today)["total"]
     pdf = build_summary_pdf(
         data,
         filters=f.describe(),
