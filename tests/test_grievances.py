@@ -452,3 +452,27 @@ def test_the_slip_carries_the_due_day_and_a_qr_to_a_page_that_tells_nothing_else
     assert "20 de diciembre de 2026" in body
     for secret in ("Elmer", "Chuquizuta", "cocinas", "Paraíso", "Cocinas"):
         assert secret not in body
+
+
+def test_the_form_works_offline_through_the_outbox(app, client, auth, family):
+    """The tablet stores /grievances/new for the field, and its outbox replays the form with
+    the family chosen in the form itself (the offline family picker), under its key."""
+    auth.login("field_staff")
+    pages = client.get("/pwa/pages").get_data(as_text=True)
+    assert "/grievances/new" in pages
+    assert "/grievances/" in pages
+    key = str(uuid.uuid4())
+    data = {"family": str(family), "received_on": date.today().isoformat(),
+            "channel": "assembly", "category": "other", "description": "Dicho en la asamblea.",
+            "idempotency_key": key}
+    first = client.post("/grievances/new", data=data, headers=JSON)
+    again = client.post("/grievances/new", data=data, headers=JSON)  # a replay: one record
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json["id"] == first.json["id"]
+    assert _grievance(app, first.json["id"]).family_id == family
+    unknown = client.post("/grievances/new", headers=JSON,
+                          data={**data, "family": str(uuid.uuid4()),
+                                "idempotency_key": str(uuid.uuid4())})
+    assert unknown.status_code == 422
+    assert "family" in unknown.json["error"]["details"]["fields"]

@@ -112,7 +112,14 @@ def _category_choices() -> list[tuple[str, str]]:
 def create():
     """Record a grievance received from a family (``?family=``) or anonymously."""
     raw_family = request.values.get("family")
-    family = family_or_404(parse_uuid(raw_family)) if raw_family else None
+    unknown_family = False
+    try:
+        family = family_or_404(parse_uuid(raw_family)) if raw_family else None
+    except NotFound:
+        if request.method != "POST":
+            raise
+        # Chosen on the tablet (the form's family picker): answered next to the field.
+        family, unknown_family = None, True
     form = GrievanceForm()
     users = db.session.execute(select(User).where(User.active.is_(True))
                                .order_by(User.full_name)).scalars().all()
@@ -125,6 +132,9 @@ def create():
     def render() -> str:
         return render_template("grievances/form.html", form=form, family=family)
 
+    if request.method == "POST" and unknown_family:
+        form.validate_on_submit()
+        return fail_with(form, render, ValidationFailed(_("Choose the family."), field="family"))
     if not form.validate_on_submit():
         return rejected(form, render) if request.method == "POST" else render()
     data = {**form.field_data(), "family": family}
