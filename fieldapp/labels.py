@@ -260,6 +260,33 @@ LABELS: dict[str, dict[str, Any]] = {
     },
     # Field names of records (conflict screen, audit history).
     "field": {
+        # A grievance's columns (grievances.models.Grievance), in its audit history.
+        "channel": _l("How it arrived"),
+        "description": _l("What the complaint is about"),
+        "related_kind": _l("Related record (kind)"),
+        "related_id": _l("Related record"),
+        "confidential": _l("Confidential"),
+        "staff_username": _l("Staff member concerned (a user)"),
+        "staff_name": _l("Staff member concerned"),
+        "received_on": _l("Received on"),
+        "acknowledge_due_on": _l("Acknowledge by"),
+        "answer_due_on": _l("Answer due by"),
+        "due_on": _l("Current step due by"),
+        "recorded_by": _l("Recorded by"),
+        "assigned_username": _l("Held by (user)"),
+        "assigned_name": _l("Held by"),
+        "acknowledged_at": _l("Acknowledged at"),
+        "answer": _l("Answer"),
+        "action_taken": _l("What was done"),
+        "answered_by_username": _l("Answered by (user)"),
+        "answered_by_name": _l("Answered by"),
+        "first_answered_at": _l("First answered at"),
+        "first_answered_on": _l("First answered on"),
+        "answered_at": _l("Answered at"),
+        "appealed_at": _l("Appealed on"),
+        "first_answered_by": _l("First answered by (user)"),
+        "closed_at": _l("Ended on"),
+        "closing_reason": _l("Reason"),
         "merged_into_id": _l("Merged into"),
         "withdrawn_reason": _l("Reason for leaving the program"),
         "withdrawn_on": _l("Left the program on"),
@@ -366,8 +393,28 @@ def label(kind: str, value: Any) -> str:
     """
     if value is None:
         return ""
+    if kind in CONFIG_KINDS:
+        return config_label(kind, value)
     found = LABELS[kind].get(str(value))
     return str(found) if found is not None else str(value)
+
+
+#: Kinds whose words are a list of the configuration (code -> (Spanish, English)) rather than
+#: this table: the program words them, the same on every installation.
+CONFIG_KINDS = {"grievance_category": "GRIEVANCE_CATEGORIES"}
+
+
+def config_label(kind: str, value: Any, locale: str | None = None) -> str:
+    """The words for ``value`` of a :data:`CONFIG_KINDS` kind, in ``locale`` (default: the
+    request's language); the value as it is when the list no longer has it."""
+    from flask import current_app
+    from flask_babel import get_locale
+
+    words = dict(current_app.config[CONFIG_KINDS[kind]]).get(str(value))
+    if not words:
+        return str(value)
+    locale = str(locale or get_locale() or "es")
+    return str(words[1] if locale.startswith("en") else words[0])
 
 
 def table(kind: str) -> dict[str, Any]:

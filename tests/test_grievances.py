@@ -476,3 +476,18 @@ def test_the_form_works_offline_through_the_outbox(app, client, auth, family):
                                 "idempotency_key": str(uuid.uuid4())})
     assert unknown.status_code == 422
     assert "family" in unknown.json["error"]["details"]["fields"]
+
+
+def test_the_family_history_tells_each_step_in_words(app, client, auth, family):
+    auth.user("field_staff", "pedro")
+    auth.login("coordinator")
+    gid = _record(client, family, category="boundary_dispute", channel="suggestion_box").json["id"]
+    _confidential(client, family)
+    _step(client, gid, "acknowledge", note="Se llamó a la familia.")
+    page = client.get(f"/audit/families/{family}").get_data(as_text=True)
+    assert "queja con acuse de recibo" in page
+    assert "Conflicto de linderos" in page
+    assert "buzón de sugerencias" in page
+    assert "boundary_dispute" not in page
+    assert "status_token" not in page
+    assert "pidió dinero" not in page  # the confidential one is not in the family's history

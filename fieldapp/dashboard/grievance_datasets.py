@@ -57,7 +57,7 @@ def _grievances_cols(f: Filters | None = None) -> list[Col]:
         Col("community_name", _l("Community"), _unless_confidential(Community.name)),
         Col("channel", _l("How it arrived"), Grievance.channel, labels="grievance_channel"),
         Col("category", _l("Category"), _unless_confidential(Grievance.category),
-            verbatim=True),
+            labels="grievance_category"),
         Col("confidential", _l("Confidential"), Grievance.confidential, "bool"),
         Col("anonymous", _l("Anonymous"), Grievance.family_id.is_(None), "bool"),
         Col("status", _l("Status"), Grievance.status, labels="grievance_status"),

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from flask import current_app
 
+from fieldapp.labels import config_label
+
 
 def categories() -> dict[str, tuple[str, str]]:
     """The configured categories: code -> (Spanish, English)."""
     return dict(current_app.config["GRIEVANCE_CATEGORIES"])
 
 
-def category_label(code: str, locale: str) -> str:
-    """A category in ``locale`` (the code itself when the catalogue no longer has it)."""
-    words = categories().get(code)
-    if not words:
-        return code
-    return words[1] if str(locale).startswith("en") else words[0]
+def category_label(code: str, locale: str | None = None) -> str:
+    """A category in ``locale`` (default: the request's language; the code itself when the list
+    no longer has it): the label kind ``grievance_category``."""
+    return config_label("grievance_category", code, locale)

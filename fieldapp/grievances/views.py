@@ -66,7 +66,7 @@ from fieldapp.submissions import created, fail_with, local_today, parse_uuid, re
 @bp.app_template_global()
 def grievance_category(code: str) -> str:
     """A grievance category in the user's language."""
-    return category_label(code, locale_name())
+    return category_label(code)
 
 
 @bp.app_template_global()
