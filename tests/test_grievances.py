@@ -242,11 +242,13 @@ def _confidential(client: Any, family: Any) -> str:
 
 
 def test_a_confidential_grievance_is_for_coordinators_not_the_staff_named(
-        app, client, auth, family, make_community):
+        app, client, auth, family, make_community, caplog):
     auth.user("coordinator", "pedro")  # named, even though a coordinator
     auth.user("field_staff", "lucia")
     auth.login("coordinator", "ana")
+    caplog.set_level("DEBUG")
     gid = _confidential(client, family)
+    assert "pidió dinero" not in caplog.text  # nor in the logs
     ordinary = _record(client, family).json["id"]
     code = _grievance(app, gid).code
     assert "pidió dinero" in client.get(f"/grievances/{gid}").get_data(as_text=True)
@@ -491,3 +493,26 @@ def test_the_family_history_tells_each_step_in_words(app, client, auth, family):
     assert "boundary_dispute" not in page
     assert "status_token" not in page
     assert "pidió dinero" not in page  # the confidential one is not in the family's history
+
+
+def test_a_coordinator_named_by_full_name_cannot_open_it_either(app, client, auth, family):
+    from fieldapp.auth.operations import create_user
+    from tests.conftest import TEST_PASSWORD
+
+    with app.app_context():
+        create_user("rosa", "Rosa Quispe Mori", TEST_PASSWORD, "coordinator")
+        create_user("ana", "Ana Tapullima", TEST_PASSWORD, "coordinator")
+        db.session.commit()
+    client.post("/auth/login", data={"username": "ana", "password": TEST_PASSWORD})
+    response = _record(client, family, category="staff_conduct", confidential="y",
+                       staff_name="  rosa   QUISPE mori ", description="Trato injusto.")
+    gid = response.json["id"]
+    _step(client, gid, "acknowledge")
+    choices = client.get(f"/grievances/{gid}").get_data(as_text=True)
+    assert 'value="rosa"' not in choices  # not offered as its reviewer either
+    assert 'value="ana"' in choices
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "rosa", "password": TEST_PASSWORD})
+    assert client.get(f"/grievances/{gid}").status_code == 404
+    assert _grievance(app, gid).code not in client.get(
+        "/grievances/?view=all").get_data(as_text=True)

@@ -22,11 +22,18 @@ def _user() -> Any:
     return current_user if current_user and current_user.is_authenticated else None
 
 
+def _plain(text: Any) -> str:
+    return " ".join(str(text or "").split()).lower()
+
+
 def named_in(grievance: Grievance, user: Any) -> bool:
-    """Whether ``user`` is the staff member a grievance names (user names compared without
-    case: users are local to each installation, their names are what travels)."""
-    name = (grievance.staff_username or "").strip().lower()
-    return bool(name) and name == (getattr(user, "username", "") or "").strip().lower()
+    """Whether ``user`` is the staff member a grievance names: by user name when one was
+    chosen, else by the name written (compared without case or extra spaces: users are local
+    to each installation, their names are what travels)."""
+    username, name = _plain(grievance.staff_username), _plain(grievance.staff_name)
+    if username:
+        return username == _plain(getattr(user, "username", ""))
+    return bool(name) and name == _plain(getattr(user, "full_name", ""))
 
 
 def may_see(grievance: Grievance, user: Any = None) -> bool:
@@ -62,8 +69,15 @@ def visible_condition() -> Any:
         ordinary = and_(ordinary, Grievance.community_id.in_(scope))
     if not user.has_role("coordinator"):
         return and_(Grievance.voided.is_(False), ordinary)
-    own = (user.username or "").strip().lower()
-    confidential = and_(Grievance.confidential.is_(True),
-                        or_(Grievance.staff_username.is_(None),
-                            func.lower(func.trim(Grievance.staff_username)) != own))
+    by_username = and_(Grievance.staff_username.is_not(None),
+                       _not_named(Grievance.staff_username, user.username))
+    by_name = and_(Grievance.staff_username.is_(None),
+                   _not_named(Grievance.staff_name, user.full_name))
+    confidential = and_(Grievance.confidential.is_(True), or_(by_username, by_name))
     return and_(Grievance.voided.is_(False), or_(ordinary, confidential))
+
+
+def _not_named(column: Any, own: Any) -> Any:
+    """SQL: ``column`` is empty or is not ``own`` (without case; spaces at the ends ignored,
+    :func:`named_in` also folds inner runs, which names typed by hand rarely have)."""
+    return or_(column.is_(None), func.lower(func.trim(column)) != _plain(own))

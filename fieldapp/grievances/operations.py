@@ -136,7 +136,7 @@ def record_grievance(data: dict[str, Any], user: Any = None) -> Grievance:
     related_kind, related_id = _related(family, data.get("related"))
     confidential = bool(data.get("confidential"))
     staff_username = (str(data.get("staff_username") or "").strip() or None)
-    staff_name = _text(data.get("staff_name"), "staff_name")
+    staff_name = " ".join((_text(data.get("staff_name"), "staff_name") or "").split()) or None
     if staff_username is not None:
         staff = db.session.execute(select(User).where(User.username == staff_username)
                                    ).scalar_one_or_none()
@@ -205,10 +205,10 @@ def reviewer_choices(grievance: Grievance) -> list[User]:
     users = db.session.execute(
         select(User).where(User.active.is_(True), User.role.in_(("coordinator", "admin")))
         .order_by(User.full_name)).scalars().all()
-    excluded = {(grievance.staff_username or "").lower()}
-    if grievance.status in ("answered", "appealed"):
-        excluded.add((grievance.first_answered_by or "").lower())
-    return [u for u in users if u.username.lower() not in excluded]
+    first = (grievance.first_answered_by or "").lower()
+    appeal = grievance.status in ("answered", "appealed")
+    return [u for u in users if not named_in(grievance, u)
+            and not (appeal and u.username.lower() == first)]
 
 
 def _reviewer(grievance: Grievance, username: Any) -> User:
