@@ -328,6 +328,12 @@ def test_figures_count_in_time_overdue_and_the_median(app, client, auth, family)
     assert 'id="grievances"' in dashboard
     assert "1 vencidas" in dashboard
     assert "1 de 1 respondidas a tiempo" in dashboard
+    summary = client.get("/dashboard/summary.pdf")
+    assert summary.status_code == 200
+    text = " ".join(subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=summary.data,
+                                   check=True, capture_output=True).stdout.decode().split())
+    assert "Quejas Recibidas en el periodo 2" in text
+    assert "Vencidas 1 Mediana de días para responder 0" in text
     with app.test_request_context():
         from flask_login import login_user
 

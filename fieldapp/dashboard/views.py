@@ -90,7 +90,7 @@ def index():
     data = overview.summary(f, _locale())
     from fieldapp.grievances.queries import figures as grievance_figures
 
-    grievances = grievance_figures(f.today)["total"]
+    grievances = grievance_figures(f.today)["total"]  # open and overdue now, whatever the period
     # One URL built for the community links of every row (hundreds of url_for calls otherwise).
     keep = {k: v for k, v in f.args().items() if k != "community"}
     base = url_for("dashboard.index", **keep)
@@ -204,6 +204,8 @@ def summary_pdf():
     """A one-page program summary for donors, as PDF."""
     from fieldapp.dashboard.summary_pdf import build_summary_pdf
 
+    from fieldapp.grievances.queries import figures as grievance_figures
+
     f = parse_filters(request.args)
     data = overview.summary(f, _locale())
     pdf = build_summary_pdf(
@@ -212,6 +214,7 @@ def summary_pdf():
         program=current_app.config["PROGRAM_NAME"],
         node=f"{current_app.config['ROLE']} {current_app.config['NODE_CODE']}",
         locale=_locale(),
+        grievances=grievance_figures(f.today, f.date_from, f.date_to)["total"],
     )
     name = f"fieldapp-summary-{f.date_from:%Y-%m}_{f.date_to:%Y-%m}.pdf"
     return Response(
