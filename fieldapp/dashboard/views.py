@@ -203,7 +203,6 @@ def export(name: str, fmt: str):
 def summary_pdf():
     """A one-page program summary for donors, as PDF."""
     from fieldapp.dashboard.summary_pdf import build_summary_pdf
-
     from fieldapp.grievances.queries import figures as grievance_figures
 
     f = parse_filters(request.args)
