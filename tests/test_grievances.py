@@ -522,3 +522,26 @@ def test_a_coordinator_named_by_full_name_cannot_open_it_either(app, client, aut
     assert client.get(f"/grievances/{gid}").status_code == 404
     assert _grievance(app, gid).code not in client.get(
         "/grievances/?view=all").get_data(as_text=True)
+
+
+def test_field_staff_record_a_confidential_one_and_print_its_slip_only(app, client, auth,
+                                                                       family):
+    auth.user("field_staff", "pedro")
+    auth.login("field_staff", "lucia")
+    response = client.post(f"/grievances/new?family={family}", data={
+        "received_on": date.today().isoformat(), "channel": "in_person",
+        "category": "staff_conduct", "confidential": "y", "staff_username": "pedro",
+        "description": "El promotor Pedro pidió dinero.", "idempotency_key": str(uuid.uuid4())})
+    assert response.status_code == 302
+    landing = client.get(response.headers["Location"])
+    text = landing.get_data(as_text=True)
+    assert landing.status_code == 200
+    assert "Es confidencial" in text
+    assert "pidió dinero" not in text
+    gid = response.headers["Location"].split("/")[-2]
+    assert client.get(f"/grievances/{gid}").status_code == 404
+    assert client.get(f"/print/grievances/{gid}.pdf").status_code == 200
+    auth.logout()
+    auth.login("field_staff", "pedro")
+    assert client.get(f"/grievances/{gid}/recorded").status_code == 404
+    assert client.get(f"/print/grievances/{gid}.pdf").status_code == 404

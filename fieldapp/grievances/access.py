@@ -47,6 +47,25 @@ def may_see(grievance: Grievance, user: Any = None) -> bool:
     return not scope or grievance.community_id in scope
 
 
+def recorded_by_user(grievance: Grievance, user: Any = None) -> bool:
+    """Whether ``user`` (default: the current user) recorded ``grievance`` and is not named in
+    it: they may print its slip and see its code, even when it is confidential."""
+    user = user if user is not None else _user()
+    return (user is not None and not grievance.voided and bool(grievance.recorded_by)
+            and grievance.recorded_by == user.username and not named_in(grievance, user))
+
+
+def check_may_print(grievance: Grievance | None) -> Grievance:
+    """``grievance`` if the current user may print its slip (who may see it, or who recorded
+    it: the family's receipt names nothing of a complaint).
+
+    :raises NotFound: otherwise (404, ``not_found``).
+    """
+    if grievance is None or not (may_see(grievance) or recorded_by_user(grievance)):
+        raise NotFound()
+    return grievance
+
+
 def check_may_see(grievance: Grievance | None) -> Grievance:
     """``grievance`` if the current user may open it.
 

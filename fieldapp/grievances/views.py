@@ -31,7 +31,7 @@ from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.grievances import bp, status_bp
-from fieldapp.grievances.access import check_may_see
+from fieldapp.grievances.access import check_may_see, may_see, recorded_by_user
 from fieldapp.grievances.catalogue import categories, category_label
 from fieldapp.grievances.forms import GrievanceForm, StepForm
 from fieldapp.grievances.models import Grievance
@@ -150,8 +150,23 @@ def create():
             lambda: record_grievance(data, current_user), current_user.id)
     except AppError as error:
         return fail_with(form, render, error)
+    grievance = db.session.get(Grievance, grievance_id)
+    if grievance is not None and not may_see(grievance):
+        # Confidential, recorded by someone who may not follow it: its code and slip only.
+        return created(grievance_id, url_for("grievances.recorded", grievance_id=grievance_id),
+                       was_created, _("Grievance recorded. Print the slip for the family."))
     return created(grievance_id, url_for("grievances.detail", grievance_id=grievance_id),
                    was_created, _("Grievance recorded. Print the slip for the family."))
+
+
+@bp.route("/<uuid:grievance_id>/recorded")
+def recorded(grievance_id: uuid.UUID):
+    """A confidential grievance just recorded by someone who may not follow it: its code and
+    the family's slip, nothing else."""
+    grievance = load_grievance(grievance_id)
+    if grievance is None or not recorded_by_user(grievance):
+        raise NotFound()
+    return render_template("grievances/recorded.html", grievance=grievance)
 
 
 def _grievance(grievance_id: uuid.UUID) -> Grievance:

@@ -30,7 +30,7 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.forms import parse_int
-from fieldapp.grievances.access import check_may_see
+from fieldapp.grievances.access import check_may_print
 from fieldapp.grievances.queries import load_grievance, slip_data
 from fieldapp.printing.agreement_pdf import agreement_pdf
 from fieldapp.printing.batch import iter_batch_pdf
@@ -197,7 +197,7 @@ def cards():
 def grievance_slip(grievance_id: uuid.UUID):
     """A grievance's receipt slip for the family (Spanish): its code, the day an answer is due,
     the program's contact and a QR to its public status page."""
-    grievance = check_may_see(load_grievance(grievance_id))
+    grievance = check_may_print(load_grievance(grievance_id))
     pdf = grievance_slip_pdf(slip_data(grievance), grievance_slip_labels("es"))
     return _pdf(pdf, grievance.code)
 
