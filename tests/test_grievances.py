@@ -354,9 +354,13 @@ def test_the_export_carries_no_confidential_details(app, client, auth, family):
     auth.user("field_staff", "pedro")
     auth.login("coordinator", "ana")
     gid = _confidential(client, family)
-    _record(client, family, description="Queja ordinaria sobre la entrega.")
-    today = date.today()
-    response = client.get(f"/dashboard/export/grievances.csv?from={today:%Y-%m}"
+    ordinary = _record(client, family, description="Queja ordinaria sobre la entrega.",
+                       received_on=(date.today() - timedelta(days=2)).isoformat()).json["id"]
+    _step(client, ordinary, "acknowledge")
+    _step(client, ordinary, "assign", assignee="ana")
+    _step(client, ordinary, "answer", answer="Se entregó.")
+    today, start = date.today(), date.today() - timedelta(days=2)
+    response = client.get(f"/dashboard/export/grievances.csv?from={start:%Y-%m}"
                           f"&to={today:%Y-%m}")
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     body = response.get_data(as_text=True)
@@ -369,9 +373,14 @@ def test_the_export_carries_no_confidential_details(app, client, auth, family):
     assert len(confidential) == 1
     assert confidential[0]["category"] == ""
     assert confidential[0]["community_name"] == ""
-    assert [r for r in rows if r["grievance_id"] != gid][0]["category"] == \
-        "benefit_not_received"
-    xlsx = client.get(f"/dashboard/export/grievances.xlsx?from={today:%Y-%m}&to={today:%Y-%m}")
+    answered = next(r for r in rows if r["grievance_id"] == ordinary)
+    assert answered["category"] == "benefit_not_received"
+    assert answered["days_to_answer"] == "2"
+    assert answered["answered_in_time"] == "true"
+    assert answered["overdue"] == "false"
+    assert answered["anonymous"] == "false"
+    assert confidential[0]["answered_in_time"] == ""
+    xlsx = client.get(f"/dashboard/export/grievances.xlsx?from={start:%Y-%m}&to={today:%Y-%m}")
     assert xlsx.status_code == 200
     assert b"pidi" not in xlsx.data
 
