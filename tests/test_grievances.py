@@ -9,9 +9,10 @@ import csv
 import io
 import subprocess
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -20,9 +21,14 @@ from fieldapp.extensions import db
 
 JSON = {"Accept": "application/json"}
 
+def _today() -> date:
+    """Today where the program works (Lima): the day the app checks "not in the future" by."""
+    return datetime.now(ZoneInfo("America/Lima")).date()
+
+
 
 def _record(client: Any, family_id: Any = None, **fields: Any) -> Any:
-    data = {"received_on": date.today().isoformat(), "channel": "in_person",
+    data = {"received_on": _today().isoformat(), "channel": "in_person",
             "category": "benefit_not_received",
             "description": "No llegaron los plantones prometidos en agosto.",
             "idempotency_key": str(uuid.uuid4()), **fields}
@@ -56,8 +62,8 @@ def test_a_family_grievance_gets_a_code_and_its_due_days(app, client, auth, fami
     grievance = _grievance(app, response.json["id"])
     assert grievance.code.startswith("AM-G-TST-")
     assert grievance.status == "received"
-    assert grievance.acknowledge_due_on == date.today() + timedelta(days=5)
-    assert grievance.answer_due_on == date.today() + timedelta(days=30)
+    assert grievance.acknowledge_due_on == _today() + timedelta(days=5)
+    assert grievance.answer_due_on == _today() + timedelta(days=30)
     assert grievance.due_on == grievance.acknowledge_due_on
     page = client.get(f"/grievances/{grievance.id}").get_data(as_text=True)
     assert grievance.code in page
@@ -84,7 +90,7 @@ def test_the_deadlines_come_from_the_configuration(app_factory, make_family):
                                 "community_id": community.id, "confirm_not_duplicate": True})
         db.session.commit()
         family_id = family.id
-    received = date.today() - timedelta(days=1)
+    received = _today() - timedelta(days=1)
     response = _record(client, family_id, received_on=received.isoformat())
     grievance = _grievance(app, response.json["id"])
     assert grievance.acknowledge_due_on == received + timedelta(days=2)
@@ -115,7 +121,7 @@ def test_bad_input_is_refused_clearly(app, client, auth, family, make_family):
         ({"description": "  "}, "description"),
         ({"category": "no-such-category"}, "category"),
         ({"channel": "pigeon"}, "channel"),
-        ({"received_on": (date.today() + timedelta(days=3)).isoformat()}, "received_on"),
+        ({"received_on": (_today() + timedelta(days=3)).isoformat()}, "received_on"),
         ({"related": f"agreement:{uuid.uuid4()}"}, "related"),
         ({"related": "spaceship:nothing"}, "related"),
         ({"staff_name": "Pedro"}, "confidential"),  # about staff, not ticked confidential
@@ -316,7 +322,7 @@ def test_the_family_page_shows_its_grievances(app, client, auth, family):
 
 def test_figures_count_in_time_overdue_and_the_median(app, client, auth, family):
     auth.login("coordinator")
-    old = (date.today() - timedelta(days=40)).isoformat()
+    old = (_today() - timedelta(days=40)).isoformat()
     late = _record(client, family, received_on=old).json["id"]  # overdue
     quick = _record(client, family, category="boundary_dispute").json["id"]
     _step(client, quick, "acknowledge")
@@ -342,7 +348,7 @@ def test_figures_count_in_time_overdue_and_the_median(app, client, auth, family)
 
         login_user(db.session.execute(select(User).where(
             User.username == "test-coordinator")).scalar_one())
-        found = figures(date.today())
+        found = figures(_today())
     assert found["total"] == {"received": 2, "open": 1, "overdue": 1, "answered": 1,
                               "answered_in_time": 1, "median_days": 0}
     assert found["by_category"]["boundary_dispute"]["answered_in_time"] == 1
@@ -355,11 +361,11 @@ def test_the_export_carries_no_confidential_details(app, client, auth, family):
     auth.login("coordinator", "ana")
     gid = _confidential(client, family)
     ordinary = _record(client, family, description="Queja ordinaria sobre la entrega.",
-                       received_on=(date.today() - timedelta(days=2)).isoformat()).json["id"]
+                       received_on=(_today() - timedelta(days=2)).isoformat()).json["id"]
     _step(client, ordinary, "acknowledge")
     _step(client, ordinary, "assign", assignee="ana")
     _step(client, ordinary, "answer", answer="Se entregó.")
-    today, start = date.today(), date.today() - timedelta(days=2)
+    today, start = _today(), _today() - timedelta(days=2)
     response = client.get(f"/dashboard/export/grievances.csv?from={start:%Y-%m}"
                           f"&to={today:%Y-%m}")
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
@@ -479,7 +485,7 @@ def test_the_form_works_offline_through_the_outbox(app, client, auth, family):
     assert "/grievances/new" in pages
     assert "/grievances/" in pages
     key = str(uuid.uuid4())
-    data = {"family": str(family), "received_on": date.today().isoformat(),
+    data = {"family": str(family), "received_on": _today().isoformat(),
             "channel": "assembly", "category": "other", "description": "Dicho en la asamblea.",
             "idempotency_key": key}
     first = client.post("/grievances/new", data=data, headers=JSON)
@@ -538,7 +544,7 @@ def test_field_staff_record_a_confidential_one_and_print_its_slip_only(app, clie
     auth.user("field_staff", "pedro")
     auth.login("field_staff", "lucia")
     response = client.post(f"/grievances/new?family={family}", data={
-        "received_on": date.today().isoformat(), "channel": "in_person",
+        "received_on": _today().isoformat(), "channel": "in_person",
         "category": "staff_conduct", "confidential": "y", "staff_username": "pedro",
         "description": "El promotor Pedro pidió dinero.", "idempotency_key": str(uuid.uuid4())})
     assert response.status_code == 302

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from synckit import last_insert, login, push
 
@@ -15,9 +16,14 @@ from fieldapp.grievances.models import Grievance, GrievanceStep
 
 SECRET = "El promotor cobró por la entrega de plantones."
 
+def _today() -> date:
+    """Today where the program works (Lima): the day the app checks "not in the future" by."""
+    return datetime.now(ZoneInfo("America/Lima")).date()
+
+
 
 def _record(client, family, **fields) -> str:
-    data = {"received_on": date.today().isoformat(), "channel": "phone",
+    data = {"received_on": _today().isoformat(), "channel": "phone",
             "category": "benefit_not_received", "description": "No llegaron las cocinas.",
             "idempotency_key": str(uuid.uuid4()), **fields}
     response = client.post(f"/grievances/new?family={family}", data=data,
