@@ -560,3 +560,26 @@ def test_field_staff_record_a_confidential_one_and_print_its_slip_only(app, clie
     auth.login("field_staff", "pedro")
     assert client.get(f"/grievances/{gid}/recorded").status_code == 404
     assert client.get(f"/print/grievances/{gid}.pdf").status_code == 404
+
+
+def test_field_staff_see_the_grievances_of_their_communities(app, client, auth, make_community,
+                                                             make_family):
+    mine = make_community(code="C101", name="Alto Perú")
+    other = make_community(code="C102", name="San Andrés")
+    auth.login("coordinator")
+    here = _record(client, make_family(community_id=mine)).json["id"]
+    there = _record(client, make_family(community_id=other, head_surname="Tapullima")).json["id"]
+    anonymous_there = _record(client, community=str(other)).json["id"]
+    auth.logout()
+    auth.login("field_staff", "lucia", communities=("C101",))
+    assert client.get(f"/grievances/{here}").status_code == 200
+    for gid in (there, anonymous_there):
+        assert client.get(f"/grievances/{gid}").status_code == 404
+        assert _step(client, gid, "acknowledge").status_code == 404
+    listing = client.get("/grievances/?view=all").get_data(as_text=True)
+    assert _grievance(app, here).code in listing
+    assert _grievance(app, there).code not in listing
+    assert _grievance(app, anonymous_there).code not in listing
+    refused = _record(client, community=str(other))
+    assert refused.status_code == 403
+    assert refused.json["error"]["code"] == "out_of_scope"

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import current_user
-from sqlalchemy import and_, false, func, or_
+from sqlalchemy import and_, false, func, or_, select
 
 from fieldapp.auth.access import scoped_community_ids
 from fieldapp.errors import NotFound
+from fieldapp.families.models import Family
 from fieldapp.grievances.models import Grievance
 
 
@@ -44,7 +45,14 @@ def may_see(grievance: Grievance, user: Any = None) -> bool:
     if grievance.confidential:
         return user.has_role("coordinator") and not named_in(grievance, user)
     scope = [c.id for c in user.communities] if not user.has_role("coordinator") else []
-    return not scope or grievance.community_id in scope
+    return not scope or place_of(grievance) in scope
+
+
+def place_of(grievance: Grievance) -> Any:
+    """The community a grievance belongs to: its family's (which may have moved since), or the
+    one an anonymous grievance names (as its sync scope path reads it)."""
+    return grievance.family.community_id if grievance.family is not None else \
+        grievance.community_id
 
 
 def recorded_by_user(grievance: Grievance, user: Any = None) -> bool:
@@ -85,7 +93,9 @@ def visible_condition() -> Any:
     scope = scoped_community_ids()
     ordinary = Grievance.confidential.is_(False)
     if scope is not None:
-        ordinary = and_(ordinary, Grievance.community_id.in_(scope))
+        ordinary = and_(ordinary, or_(
+            and_(Grievance.family_id.is_(None), Grievance.community_id.in_(scope)),
+            Grievance.family_id.in_(select(Family.id).where(Family.community_id.in_(scope)))))
     if not user.has_role("coordinator"):
         return and_(Grievance.voided.is_(False), ordinary)
     by_username = and_(Grievance.staff_username.is_not(None),

@@ -29,7 +29,7 @@ from fieldapp.errors import AppError, Forbidden, TransitionRefused, ValidationFa
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.grievances import rules
-from fieldapp.grievances.access import named_in
+from fieldapp.grievances.access import named_in, place_of
 from fieldapp.grievances.catalogue import categories
 from fieldapp.grievances.models import CHANNELS, Grievance, GrievanceStep
 from fieldapp.labels import label
@@ -182,7 +182,7 @@ def _move(grievance: Grievance, target: str, user: Any, note: str | None,
                status=label("grievance_status", grievance.status),
                target=label("grievance_status", target)),
             status=grievance.status)
-    check_write_scope(grievance.community_id)
+    check_write_scope(place_of(grievance))
     before = audit_snapshot(grievance)
     for key, value in changes.items():
         setattr(grievance, key, value)
