@@ -21,8 +21,10 @@ class GrievanceForm(CreateForm):
     community = SelectField(_l("Community (for an anonymous grievance)"), choices=[],
                             validate_choice=False)
     received_on = DateField(_l("Received on"), validators=[DataRequired()])
-    channel = SelectField(_l("How it arrived"), choices=[], validate_choice=False)
-    category = SelectField(_l("Category"), choices=[], validate_choice=False)
+    channel = SelectField(_l("How it arrived"), choices=[], validate_choice=False,
+                          validators=[DataRequired()])
+    category = SelectField(_l("Category"), choices=[], validate_choice=False,
+                           validators=[DataRequired()])
     description = TextAreaField(_l("What the complaint is about"),
                                 validators=[DataRequired(), Length(max=TEXT_MAX)])
     related = SelectField(_l("Related record"), choices=[], validate_choice=False)
