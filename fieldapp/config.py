@@ -74,6 +74,29 @@ class DefaultConfig:
     IMPORT_MAX_BYTES = 20 * 1024 * 1024
     IMPORT_MAX_ROWS = 50_000
 
+    # Grievances (fieldapp/grievances): the complaints channel of the CCB standards.
+    #: Days to acknowledge a grievance, counted from the day it was received.
+    GRIEVANCE_ACKNOWLEDGE_DAYS = 5
+    #: Days to answer a grievance, counted from the day it was received (printed on the slip).
+    GRIEVANCE_ANSWER_DAYS = 30
+    #: Days to answer an appeal, counted from the day it was appealed.
+    GRIEVANCE_APPEAL_DAYS = 20
+    #: The program's contact printed on a grievance slip (whom a family calls or visits).
+    GRIEVANCE_CONTACT = "Oficina del programa, Moyobamba · Tel. 042 000 000"
+    #: The grievance categories: code -> (Spanish, English). A code stays once used (grievances
+    #: keep it); change the words freely, add codes, never remove one that is in use.
+    GRIEVANCE_CATEGORIES: dict = {
+        "benefit_not_received": ("Beneficio no recibido", "Benefit not received"),
+        "sanction_disputed": ("Sanción que considera injusta", "Sanction thought unfair"),
+        "boundary_dispute": ("Conflicto de linderos", "Boundary dispute"),
+        "staff_conduct": ("Trato del personal", "Conduct of staff"),
+        "agreement_terms": ("Términos del acuerdo", "Terms of the agreement"),
+        "other": ("Otro", "Other"),
+    }
+    #: Requests per client address to the public grievance status page, per window of seconds.
+    GRIEVANCE_STATUS_RATE_LIMIT = 30
+    GRIEVANCE_STATUS_RATE_WINDOW = 60
+
     # Sessions and cookies: personal data (DNI, plot location) lives behind the login.
     #: Cookies are out of scripts' reach and not sent with other sites' requests.
     SESSION_COOKIE_HTTPONLY = True

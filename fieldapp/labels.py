@@ -117,6 +117,37 @@ LABELS: dict[str, dict[str, Any]] = {
         "sanction:confirm": _l("sanction confirmed"),
         "sanction:dismiss": _l("sanction dismissed"),
         "revoke": _l("revoked"),
+        "grievance:acknowledged": _l("grievance acknowledged"),
+        "grievance:under_review": _l("grievance assigned for review"),
+        "grievance:answered": _l("grievance answered"),
+        "grievance:appealed": _l("grievance appealed"),
+        "grievance:closed": _l("grievance closed"),
+        "grievance:withdrawn": _l("grievance withdrawn"),
+    },
+    # A grievance's status (grievances.models.STATUSES); also the steps of its history.
+    "grievance_status": {
+        "received": _l("received"),
+        "acknowledged": _l("acknowledged"),
+        "under_review": _l("under review"),
+        "answered": _l("answered"),
+        "appealed": _l("appealed"),
+        "closed": _l("closed"),
+        "withdrawn": _l("withdrawn"),
+    },
+    # How a grievance arrived (grievances.models.CHANNELS).
+    "grievance_channel": {
+        "in_person": _l("in person"),
+        "phone": _l("phone"),
+        "letter": _l("letter"),
+        "suggestion_box": _l("suggestion box"),
+        "assembly": _l("community assembly"),
+    },
+    # The kind of record a grievance is about (grievances.models.RELATED_KINDS).
+    "grievance_related": {
+        "agreement": _l("agreement"),
+        "delivery": _l("delivery"),
+        "sanction": _l("sanction"),
+        "visit": _l("compliance visit"),
     },
     # What an import's preview says of a row (fieldapp/imports/preview.py).
     "import_verdict": {
@@ -143,6 +174,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "agreement_benefits": _l("promised benefit"),
         "users": _l("user"),
         "api_tokens": _l("API token"),
+        "grievances": _l("grievance"),
+        "grievance_steps": _l("grievance step"),
     },
     "conflict_kind": {
         "field": _l("same field changed on two sides"),
@@ -229,9 +262,40 @@ LABELS: dict[str, dict[str, Any]] = {
         "central_merge": _l("Families are merged only on central, by a coordinator."),
         "merged_family": _l("This family was merged into another on central; make the change on "
                             "that family."),
+        "grievance_transition": _l("This step is not allowed from the grievance's status on "
+                                   "central."),
+        "grievance_kept": _l("A grievance is never deleted, and whether it is confidential, "
+                             "whose it is and its code never change."),
     },
     # Field names of records (conflict screen, audit history).
     "field": {
+        # A grievance's columns (grievances.models.Grievance), in its audit history.
+        "channel": _l("How it arrived"),
+        "description": _l("What the complaint is about"),
+        "related_kind": _l("Related record (kind)"),
+        "related_id": _l("Related record"),
+        "confidential": _l("Confidential"),
+        "staff_username": _l("Staff member concerned (a user)"),
+        "staff_name": _l("Staff member concerned"),
+        "received_on": _l("Received on"),
+        "acknowledge_due_on": _l("Acknowledge by"),
+        "answer_due_on": _l("Answer due by"),
+        "due_on": _l("Current step due by"),
+        "recorded_by": _l("Recorded by"),
+        "assigned_username": _l("Held by (user)"),
+        "assigned_name": _l("Held by"),
+        "acknowledged_at": _l("Acknowledged at"),
+        "answer": _l("Answer"),
+        "action_taken": _l("What was done"),
+        "answered_by_username": _l("Answered by (user)"),
+        "answered_by_name": _l("Answered by"),
+        "first_answered_at": _l("First answered at"),
+        "first_answered_on": _l("First answered on"),
+        "answered_at": _l("Answered at"),
+        "appealed_at": _l("Appealed on"),
+        "first_answered_by": _l("First answered by (user)"),
+        "closed_at": _l("Ended on"),
+        "closing_reason": _l("Reason"),
         "merged_into_id": _l("Merged into"),
         "withdrawn_reason": _l("Reason for leaving the program"),
         "withdrawn_on": _l("Left the program on"),
@@ -338,8 +402,28 @@ def label(kind: str, value: Any) -> str:
     """
     if value is None:
         return ""
+    if kind in CONFIG_KINDS:
+        return config_label(kind, value)
     found = LABELS[kind].get(str(value))
     return str(found) if found is not None else str(value)
+
+
+#: Kinds whose words are a list of the configuration (code -> (Spanish, English)) rather than
+#: this table: the program words them, the same on every installation.
+CONFIG_KINDS = {"grievance_category": "GRIEVANCE_CATEGORIES"}
+
+
+def config_label(kind: str, value: Any, locale: str | None = None) -> str:
+    """The words for ``value`` of a :data:`CONFIG_KINDS` kind, in ``locale`` (default: the
+    request's language); the value as it is when the list no longer has it."""
+    from flask import current_app
+    from flask_babel import get_locale
+
+    words = dict(current_app.config[CONFIG_KINDS[kind]]).get(str(value))
+    if not words:
+        return str(value)
+    locale = str(locale or get_locale() or "es")
+    return str(words[1] if locale.startswith("en") else words[0])
 
 
 def table(kind: str) -> dict[str, Any]:

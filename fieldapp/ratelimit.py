@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from flask import Response
 from sqlalchemy import BigInteger, Integer, String, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,3 +65,22 @@ def retry_after(window_seconds: int, now: float | None = None) -> int:
     """Seconds until the current window ends (for the ``Retry-After`` header)."""
     now = time.time() if now is None else now
     return max(1, int(window_seconds - now % window_seconds))
+
+
+def too_many(window_seconds: int) -> Response:
+    """The answer to a request past its limit: 429 ``rate_limited`` (JSON or a page) with
+    ``Retry-After`` (the public pages that count requests: /verify, a grievance's status)."""
+    from flask import jsonify, make_response, render_template
+    from flask_babel import gettext as _
+
+    from fieldapp.errors import wants_json
+
+    message = _("Too many attempts. Wait a few minutes and try again.")
+    if wants_json():
+        response = jsonify(error={"code": "rate_limited", "message": message})
+    else:
+        response = make_response(render_template(
+            "errors/error.html", code="rate_limited", status=429, message=message))
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry_after(window_seconds))
+    return response

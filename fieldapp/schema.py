@@ -10,6 +10,7 @@ from fieldapp.compliance import models as compliance  # noqa: F401
 from fieldapp.dashboard import models as dashboard  # noqa: F401
 from fieldapp.deliveries import models as deliveries  # noqa: F401
 from fieldapp.families import models as families  # noqa: F401
+from fieldapp.grievances import models as grievances  # noqa: F401
 from fieldapp.idempotency import IdempotencyKey  # noqa: F401
 from fieldapp.installation import InstallationFact  # noqa: F401
 from fieldapp.nodes import models as nodes  # noqa: F401

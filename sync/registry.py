@@ -94,6 +94,10 @@ class TableSpec:
     :param mutable: for ``append`` tables, the columns a node may still change.
     :param distribute: whether central sends the table's changes to nodes (``False`` for the
         audit log, which only travels up).
+    :param withhold: a boolean column: central never sends a row where it is true to any node
+        (its pull pages leave the row out; the row still travels up from the node that made
+        it). The app must keep the column unchanged once the row exists (its ``rules``), or a
+        node would keep the copy it had before.
     :param supersedes: for ``agreement`` tables, the column linking a version to the one it
         replaces; two live versions replacing the same one are both kept and flagged.
     :param flag_column: the column central writes its flag into (``agreement``: the kind of
@@ -114,6 +118,7 @@ class TableSpec:
     natural_key: tuple[str, ...] = ()
     mutable: frozenset[str] = frozenset()
     distribute: bool = True
+    withhold: str | None = None
     supersedes: str | None = None
     flag_column: str | None = None
     find_doubles: Callable[[Session, list[dict[str, Any]]], list[tuple[Any, Any]]] | None = None
@@ -130,6 +135,8 @@ class TableSpec:
             self.table = self.table.__table__
         if self.kind not in KINDS:
             raise ValueError(f"unknown sync kind {self.kind!r}")
+        if self.withhold is not None and self.withhold not in self.table.c:
+            raise ValueError(f"{self.table.name} has no column {self.withhold!r} to withhold by")
         self.codec = TableCodec(self.table)
         self.versioned = "version" in self.table.c
         paths = _parse_path(self.scope) + _parse_path(self.scope2)

@@ -286,6 +286,25 @@ COLUMNS = {
         "twin_delivered_by_name",
         "reason",
     ],
+    "grievances": [
+        "grievance_id",
+        "code",
+        "received_on",
+        "community_code",
+        "community_name",
+        "channel",
+        "category",
+        "confidential",
+        "anonymous",
+        "status",
+        "acknowledge_due_on",
+        "answer_due_on",
+        "first_answered_on",
+        "days_to_answer",
+        "answered_in_time",
+        "overdue",
+        "appealed",
+    ],
 }
 
 

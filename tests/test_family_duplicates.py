@@ -124,6 +124,16 @@ def test_review_lists_the_pair_and_merges_into_a(app_factory):
 
     central, (a, b, other) = _central_pair(app_factory)
     agreement_in_state(central, a, "active")
+    with central.test_request_context():
+        from datetime import date
+
+        from fieldapp.grievances.models import Grievance
+        from fieldapp.grievances.operations import record_grievance
+
+        grievance = record_grievance({
+            "family": db.session.get(Family, b), "channel": "phone", "category": "other",
+            "description": "Queja de B.", "received_on": date(2026, 3, 1)}).id
+        db.session.commit()
     staff = login(central, "field_staff")
     assert staff.get("/families/duplicates").status_code == 403
     coordinator = login(central, "coordinator")
@@ -158,6 +168,7 @@ def test_review_lists_the_pair_and_merges_into_a(app_factory):
         rows = db.session.execute(select(Attendance)).scalars().all()
         assert len(rows) == 2  # the session both attended is one row
         assert {r.family_id for r in rows} == {a}
+        assert db.session.get(Grievance, grievance).family_id == a  # its grievances follow
         audit = db.session.execute(select(AuditEntry).where(
             AuditEntry.action == "merged_into")).scalar_one()
         assert audit.family_id == a

@@ -18,7 +18,7 @@ from fieldapp.formatting import format_day, format_number, format_when
 from fieldapp.labels import label
 
 #: Columns never shown: the record's own id, the node stamp, text kept for search and hashing.
-HIDDEN = {"id", "origin_node", "signed_content", "search_text", "image_sha256",
+HIDDEN = {"id", "origin_node", "signed_content", "search_text", "image_sha256", "status_token",
           "undo"}  # what undoing a merge needs (merges.operations.UNDO_KEY)
 #: Which label kind a column's values take, per table (``None``: any table).
 VALUE_KINDS = {
@@ -32,6 +32,10 @@ VALUE_KINDS = {
     (None, "signer_role"): "signer_role",
     (None, "category"): "benefit_category",
     ("families", "withdrawn_reason"): "withdrawal_reason",
+    ("grievances", "status"): "grievance_status",
+    ("grievances", "channel"): "grievance_channel",
+    ("grievances", "related_kind"): "grievance_related",
+    ("grievances", "category"): "grievance_category",
 }
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -85,4 +85,11 @@ DEFINITIONS = (
         _l("Registered families that attended at least one session held in the period, "
            "divided by registered families."),
     ),
+    (
+        _l("Grievances"),
+        _l("Received in the period: grievances received on a day of the period (confidential "
+           "ones counted, never described). Answered in time: their first answer on or before "
+           "the day it was due. Overdue: still open past the day their current step was due. "
+           "Median days: from receipt to the first answer."),
+    ),
 )

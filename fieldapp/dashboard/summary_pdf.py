@@ -182,12 +182,15 @@ def build_summary_pdf(
     node: str,
     locale: str = "es",
     printed_at: datetime | None = None,
+    grievances: dict[str, Any] | None = None,
 ) -> bytes:
     """The one-page summary of :func:`fieldapp.dashboard.overview.summary`'s figures.
 
     :param filters: the selection as (label, value) pairs, printed under the title.
     :param program: the program's name; :param node: which installation printed it.
     :param printed_at: when it is printed (default now), shown in the program's time zone.
+    :param grievances: the grievance figures of the period
+        (:func:`fieldapp.grievances.queries.figures`' ``total``); none: no grievance line.
     """
     regular, bold = register_fonts()
     st = _styles(regular, bold)
@@ -326,6 +329,16 @@ def build_summary_pdf(
     ]
     story.append(Spacer(1, 4))
     story.append(_table(rows, [width * 0.44] + [width * 0.14] * 4, regular, bold))
+    if grievances is not None:
+        g = grievances
+        median = g["median_days"]
+        story.append(Paragraph(_("Grievances"), st["h2"]))
+        story.append(_table(
+            [[_("Received in the period"), _n(g["received"]), _("Answered in time"),
+              f"{_n(g['answered_in_time'])} / {_n(g['answered'])}"],
+             [_("Overdue"), _n(g["overdue"]), _("Median days to answer"),
+              "—" if median is None else _n(median)]],
+            [width * 0.3, width * 0.2, width * 0.3, width * 0.2], regular, bold, header=False))
     # In the program's time zone and the reader's words, as on every page (never UTC).
     printed_text = format_when(printed_at or datetime.now(UTC), "medium", locale=locale)
     story.append(Spacer(1, 6))

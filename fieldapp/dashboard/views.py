@@ -88,6 +88,9 @@ def index():
     from fieldapp.dashboard.syncpanel import sync_panel
 
     data = overview.summary(f, _locale())
+    from fieldapp.grievances.queries import figures as grievance_figures
+
+    grievances = grievance_figures(f.today)["total"]  # open and overdue now, whatever the period
     # One URL built for the community links of every row (hundreds of url_for calls otherwise).
     keep = {k: v for k, v in f.args().items() if k != "community"}
     base = url_for("dashboard.index", **keep)
@@ -102,6 +105,7 @@ def index():
         charts=charts.dashboard_charts(data, _status_labels()),
         agreement_labels=charts.agreement_status_labels(),
         sanction_labels=charts.sanction_level_labels(),
+        grievances=grievances,
         **_form_context(),
     )
 
@@ -199,6 +203,7 @@ def export(name: str, fmt: str):
 def summary_pdf():
     """A one-page program summary for donors, as PDF."""
     from fieldapp.dashboard.summary_pdf import build_summary_pdf
+    from fieldapp.grievances.queries import figures as grievance_figures
 
     f = parse_filters(request.args)
     data = overview.summary(f, _locale())
@@ -208,6 +213,7 @@ def summary_pdf():
         program=current_app.config["PROGRAM_NAME"],
         node=f"{current_app.config['ROLE']} {current_app.config['NODE_CODE']}",
         locale=_locale(),
+        grievances=grievance_figures(f.today, f.date_from, f.date_to)["total"],
     )
     name = f"fieldapp-summary-{f.date_from:%Y-%m}_{f.date_to:%Y-%m}.pdf"
     return Response(

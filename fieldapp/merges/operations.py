@@ -39,8 +39,9 @@ def _family_tables() -> list[Any]:
     from fieldapp.audit.models import AuditEntry
     from fieldapp.compliance.models import ComplianceVisit, Sanction
     from fieldapp.deliveries.models import Delivery
+    from fieldapp.grievances.models import Grievance
 
-    return [Agreement, Delivery, ComplianceVisit, Sanction, AuditEntry]
+    return [Agreement, Delivery, ComplianceVisit, Sanction, Grievance, AuditEntry]
 
 
 def merge_families(survivor: Family, merged: Family, chosen_values: Mapping[str, Any],

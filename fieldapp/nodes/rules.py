@@ -362,3 +362,64 @@ class SignedTermsRules(TableRules):
         if model is None:
             return {}
         return dict(session.execute(select(model.id, model.code)).all())
+
+
+class GrievanceRules(CodeRules):
+    """Grievances: a new one is received (its code the node's), its steps follow the workflow
+    from central's status (:mod:`fieldapp.grievances.rules`), and it is never deleted; whether
+    it is confidential, its family and community never change (a confidential one is never sent
+    to nodes: a node holding a copy made before a change would keep it)."""
+
+    FIXED = ("confidential", "family_id", "community_id", "status_token")
+
+    def __init__(self) -> None:
+        super().__init__("code", ("status", *self.FIXED))
+
+    def row_refusal(self, row: dict[str, Any]) -> Rejected | None:
+        if row.get("status") != "received":
+            return Rejected("grievance_transition", "A new grievance is received; its later "
+                            "steps come as changes.")
+        return None
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        from fieldapp.grievances.rules import may_move
+
+        super().check_update(session, node, current, changes)
+        if any(column in changes and changes[column] != current.get(column)
+               for column in self.FIXED):
+            raise self.kept()
+        status = changes.get("status")
+        if status is not None and status != current.get("status") and not may_move(
+                current.get("status"), status):
+            raise Rejected("grievance_transition",
+                           f"A grievance that is {current.get('status')} cannot become {status}.")
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        raise self.kept()
+
+    @staticmethod
+    def kept() -> Rejected:
+        return Rejected("grievance_kept", "A grievance is never deleted, and whether it is "
+                        "confidential, whose it is and its code never change.")
+
+
+class GrievanceStepRules(TableRules):
+    """A grievance's steps: events, never deleted; a step carries its grievance's confidential
+    flag (so that central withholds it with the grievance)."""
+
+    columns = ("grievance_id", "confidential")
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        from fieldapp.grievances.models import Grievance
+
+        ids = {row.get("grievance_id") for row in rows} - {None}
+        flags = dict(session.execute(select(Grievance.id, Grievance.confidential).where(
+            Grievance.id.in_(list(ids)))).all()) if ids else {}
+        return {n: GrievanceRules.kept() for n, row in enumerate(rows)
+                if row.get("grievance_id") in flags
+                and bool(row.get("confidential")) != bool(flags[row["grievance_id"]])}
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        raise GrievanceRules.kept()

@@ -201,11 +201,14 @@ def table_specs() -> list[TableSpec]:
     from fieldapp.compliance.models import ComplianceVisit, Sanction, VisitFinding
     from fieldapp.deliveries.models import Delivery
     from fieldapp.families.models import Family
+    from fieldapp.grievances.models import Grievance, GrievanceStep
     from fieldapp.nodes.rules import (
         AgreementRules,
         CatalogueRules,
         CodeRules,
         FamilyRules,
+        GrievanceRules,
+        GrievanceStepRules,
         MergedFamilyRecords,
         SignedTermsRules,
     )
@@ -266,6 +269,15 @@ def table_specs() -> list[TableSpec]:
         TableSpec(VisitFinding, kind="append", scope="visit_id->compliance_visits",
                   mutable=frozenset({"result", "notes", "updated_at"})),
         TableSpec(Sanction, scope=by_family, rules=MergedFamilyRecords(Sanction)),
+        # A grievance belongs to its family's community, an anonymous one to the community it
+        # names. A confidential one (about staff), and its steps, travel up only: central
+        # never sends them to a node (withhold), whose other users may include the staff
+        # member it is about.
+        TableSpec(Grievance, scope="family_id->families|community_id", withhold="confidential",
+                  rules=MergedFamilyRecords(Grievance, GrievanceRules())),
+        TableSpec(GrievanceStep, kind="append", scope="grievance_id->grievances",
+                  withhold="confidential", mutable=frozenset({"updated_at"}),
+                  rules=GrievanceStepRules()),
         # An entry's node is the pushing node; its user is that node's local user (shown
         # with the node, never taken for one of central's accounts).
         TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False,

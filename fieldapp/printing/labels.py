@@ -174,3 +174,26 @@ def card_labels(lang: str) -> dict[str, Any]:
         }
 
     return _translated(lang, build)
+
+
+def grievance_slip_labels(lang: str = "es") -> dict[str, Any]:
+    """Every word of a grievance's receipt slip in ``lang`` (the family's copy: Spanish)."""
+
+    def build() -> dict[str, str]:
+        return _common() | {
+            "title": _("Grievance received"),
+            "code": _("Grievance No. %(code)s", code="{code}"),
+            "family": _("Family"),
+            "anonymous": _("Anonymous"),
+            "category": _("Category"),
+            "received_on": _("Received on"),
+            "answer_due": _("Answer due by"),
+            "statement": _(
+                "The program received your grievance and will answer it by the date above. "
+                "Keep this slip: its code identifies your grievance."
+            ),
+            "check": _("Scan the code to see its status and dates (nothing else is shown)."),
+            "contact": _("Program contact"),
+        }
+
+    return _translated(lang, build)

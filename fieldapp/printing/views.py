@@ -30,13 +30,17 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.forms import parse_int
+from fieldapp.grievances.access import check_may_print
+from fieldapp.grievances.queries import load_grievance, slip_data
 from fieldapp.printing.agreement_pdf import agreement_pdf
 from fieldapp.printing.batch import iter_batch_pdf
+from fieldapp.printing.grievance_slip import grievance_slip_pdf
 from fieldapp.printing.labels import (
     LANGUAGES,
     agreement_labels,
     attendance_labels,
     card_labels,
+    grievance_slip_labels,
     receipt_labels,
 )
 from fieldapp.printing.queries import (
@@ -50,7 +54,7 @@ from fieldapp.printing.queries import (
 )
 from fieldapp.printing.sheets import attendance_pdf, cards_pdf, receipt_pdf
 from fieldapp.printing.verification import verify_agreement
-from fieldapp.ratelimit import hit, retry_after
+from fieldapp.ratelimit import hit, too_many
 from fieldapp.submissions import parse_uuid
 from fieldapp.trainings.models import TrainingSession
 
@@ -189,6 +193,15 @@ def cards():
     return _pdf(cards_pdf(family_cards(families), card_labels(_lang())), f"cards-{name}")
 
 
+@bp.route("/grievances/<uuid:grievance_id>.pdf")
+def grievance_slip(grievance_id: uuid.UUID):
+    """A grievance's receipt slip for the family (Spanish): its code, the day an answer is due,
+    the program's contact and a QR to its public status page."""
+    grievance = check_may_print(load_grievance(grievance_id))
+    pdf = grievance_slip_pdf(slip_data(grievance), grievance_slip_labels("es"))
+    return _pdf(pdf, grievance.code)
+
+
 def _status_names() -> dict[str, str]:
     """The statuses a verified copy can have (a signed version's: never a draft), translated."""
     return {k: str(v) for k, v in STATUS_LABELS.items() if k != "draft"}
@@ -204,15 +217,7 @@ def verify(agreement_id: str, printed_hash: str):
     allowed = hit(f"verify:{request.remote_addr or '-'}", limit, window)
     db.session.commit()
     if not allowed:
-        message = _("Too many attempts. Wait a few minutes and try again.")
-        if wants_json():
-            response = jsonify(error={"code": "rate_limited", "message": message})
-        else:
-            response = make_response(render_template(
-                "errors/error.html", code="rate_limited", status=429, message=message))
-        response.status_code = 429
-        response.headers["Retry-After"] = str(retry_after(window))
-        return response
+        return too_many(window)
     verdict = verify_agreement(agreement_id[:64], printed_hash[:128])
     if wants_json():
         return jsonify(verdict={k: (v.isoformat() if hasattr(v, "isoformat") else v)

@@ -23,6 +23,8 @@ FIELD_PAGES: list[str] = [
     "compliance.visits",
     "compliance.create_visit",
     "trainings.index",
+    "grievances.index",
+    "grievances.create",
     "pwa.outbox",
     "pwa.scan",
 ]

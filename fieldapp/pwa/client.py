@@ -47,6 +47,7 @@ def client_strings() -> dict[str, str]:
         "kind_visit": _("Compliance visit"),
         "kind_agreement": _("Agreement draft"),
         "kind_agreement-signature": _("Agreement signature"),
+        "kind_grievance": _("Grievance"),
         "status_held": _("Held: it is sent after “{what}”, which the node has not received yet."),
         "status_held_rejected": _("Held: it is sent after “{what}”, which the node refused. Correct that item first (or discard it, then correct this one). Nothing is lost."),  # noqa: E501
         "saved_held": _("Saved on this tablet. It waits for the item it depends on (see the outbox)."),  # noqa: E501

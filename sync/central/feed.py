@@ -120,6 +120,8 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
         page = _sqlite_page(state, session, node, start, limit, top, own_gap)
     else:
         page = _postgres_page(state, session, node, start, limit, top, own_gap)
+    if page["t"]:
+        _leave_out_withheld(state, page)
     if page["t"] and node.scope is not None:
         _remove_moved(state, session, node, page, start)
     if skip:
@@ -127,6 +129,21 @@ def pull_page(state: AppState, session: Session, node: NodeInfo, cursor: int,
     if page["c"] > 0:  # the node keeps it with its cursor (see handshake)
         page["f"] = entry_mark(state, session, page["c"])
     return page
+
+
+def _leave_out_withheld(state: AppState, page: dict[str, Any]) -> None:
+    """Rows no node may receive (``TableSpec.withhold``: a confidential grievance) leave the page.
+
+    They are left out, not listed as removed: no node ever received one (the column never
+    changes), and the node that made one keeps its own copy.
+    """
+    registry = state.registry
+    for block in page["t"]:
+        spec = registry.get(block["n"])
+        if spec is None or spec.withhold is None:
+            continue
+        at = block["k"].index(spec.withhold)
+        block["r"] = [values for values in block["r"] if not values[at]]
 
 
 def _remove_moved(state: AppState, session: Session, node: NodeInfo, page: dict[str, Any],

@@ -82,9 +82,11 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     # Before 0013: no session tokens, no recorded role.
     con.execute("ALTER TABLE users DROP COLUMN session_token")
     con.execute("DROP TABLE installation_facts")
-    # Before 0020: no API tokens. Before 0018: no index of merges. Before 0017: no "starts on
-    # signing" of drafts.
+    # Before 0020: no API tokens. Before 0019: no grievances. Before 0018: no index of merges.
+    # Before 0017: no "starts on signing" of drafts.
     con.execute("DROP TABLE api_tokens")
+    con.execute("DROP TABLE grievance_steps")
+    con.execute("DROP TABLE grievances")
     con.execute("DROP INDEX ix_families_merged_into_id")
     con.execute("ALTER TABLE agreements DROP COLUMN starts_on_signing")
     # Before 0016: no merges, no withdrawal details.

@@ -5,7 +5,7 @@ datasets, communities, personal-data grant, expiry, revocation and last use. Loc
 installation (not synced: a node never serves the API).
 
 Revision ID: 0020_api_tokens
-Revises: 0018_family_withdrawal (the head of main when merged in; the lead re-chains if another lands first)
+Revises: 0019_grievances
 Create Date: 2026-12-07 15:40:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0020_api_tokens"
-down_revision = "0018_family_withdrawal"
+down_revision = "0019_grievances"
 branch_labels = None
 depends_on = None
 
