@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, request, url_for
@@ -181,13 +184,35 @@ def init_database(app: Flask) -> None:
             checkpoints.init_app(app, engine)
         elif engine.dialect.name == "postgresql":
             collation.detect_postgresql(engine)
+    from fieldapp.installation import check_role
+
+    # The workers of one server start together: one at a time they migrate (the next finds the
+    # schema current) and record the role, instead of each creating the same tables at once.
+    with first_start_lock(app):
         if app.config.get("AUTO_MIGRATE"):
             from flask_migrate import upgrade
 
-            upgrade(directory=str(MIGRATIONS_DIR))
-    from fieldapp.installation import check_role
+            with app.app_context():
+                upgrade(directory=str(MIGRATIONS_DIR))
+        check_role(app)  # a field process must not write into central's database, nor the reverse
 
-    check_role(app)  # a field process must not write into central's database, nor the reverse
+
+@contextmanager
+def first_start_lock(app: Flask) -> Iterator[None]:
+    """An exclusive lock on ``<instance>/.start.lock`` held by one process of this installation
+    at a time (PostgreSQL's migrations also take an advisory lock, for servers on other
+    machines: ``migrations/env.py``)."""
+    import fcntl
+    import os
+
+    path = Path(app.instance_path) / ".start.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def audit_record_names(locale: str) -> dict[str, tuple[Any, Any]]:

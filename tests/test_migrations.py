@@ -212,3 +212,33 @@ def test_servers_upgrading_at_once_take_turns(tmp_path, pg_url):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_workers_starting_together_on_a_new_node_migrate_once(tmp_path):
+    """gunicorn's workers start at once on a new field node (SQLite, AUTO_MIGRATE): one at a
+    time they migrate and record the role (before: "table audit_log already exists", and the
+    server stopped)."""
+    import os
+    import subprocess
+    import sys
+
+    from fieldapp.locations import ROOT
+
+    start = ("from fieldapp import create_app; "
+             f"create_app({{'INSTANCE_PATH': {str(tmp_path)!r}, 'SECRET_KEY': 'x', "
+             "'AUTO_MIGRATE': True})")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    processes = [subprocess.Popen([sys.executable, "-c", start], env=env,  # noqa: S603
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                 for _ in range(4)]
+    outputs = []
+    for process in processes:
+        out, _ = process.communicate(timeout=300)
+        outputs.append((process.returncode, out.decode()[-2000:]))
+    assert [code for code, _ in outputs] == [0, 0, 0, 0], outputs
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x", "AUTO_MIGRATE": False})
+    try:
+        assert _diff(app) == []
+    finally:
+        with app.app_context():
+            db.engine.dispose()
