@@ -160,6 +160,20 @@ def screenshot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
+@contextlib.contextmanager
+def tablet_context(profile: Path) -> Iterator[Any]:
+    """One tablet: a Chromium profile of its own (service worker, IndexedDB), closed after."""
+    playwright_env()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = launch(p, profile)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
 def playwright_env() -> None:
     """Report the service worker's own requests too (checked for third-party requests)."""
     os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")

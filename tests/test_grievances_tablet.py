@@ -12,13 +12,12 @@ import pytest
 from pwa_support import (
     LiveServer,
     demo_node,
-    launch,
     login_and_prepare,
     outbox,
     page_of,
-    playwright_env,
     screenshot,
     submit,
+    tablet_context,
     wait_outbox_empty,
 )
 from sqlalchemy import select
@@ -38,15 +37,8 @@ def node(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[Li
 
 @pytest.fixture
 def tablet(tmp_path: Path) -> Iterator[Any]:
-    playwright_env()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = launch(p, tmp_path / "tablet")
-        try:
-            yield context
-        finally:
-            context.close()
+    with tablet_context(tmp_path / "tablet") as context:
+        yield context
 
 
 def test_a_grievance_recorded_offline_reaches_the_node_once(node: LiveServer,

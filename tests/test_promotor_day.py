@@ -26,14 +26,13 @@ from pwa_support import (
     demo_node,
     draw,
     fill_family,
-    launch,
     login_and_prepare,
     outbox,
     page_of,
-    playwright_env,
     poll,
     screenshot,
     submit,
+    tablet_context,
     wait_outbox_empty,
 )
 from pypdf import PdfReader
@@ -54,15 +53,8 @@ def node(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[Li
 
 @pytest.fixture
 def tablet(tmp_path: Path) -> Iterator[Any]:
-    playwright_env()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = launch(p, tmp_path / "tablet")
-        try:
-            yield context
-        finally:
-            context.close()
+    with tablet_context(tmp_path / "tablet") as context:
+        yield context
 
 
 def _saved(page: Any) -> None:
