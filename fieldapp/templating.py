@@ -59,4 +59,3 @@ def ngettext_number(singular: str, plural: str, num: int) -> str:
     (:func:`fieldapp.formatting.format_number`); Jinja then fills the other placeholders."""
     text = get_translations().ungettext(singular, plural, num)
     return text.replace("%(num)d", format_number(num).replace("%", "%%"))
-

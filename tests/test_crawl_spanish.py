@@ -254,4 +254,3 @@ def test_every_screen_is_in_spanish(app_factory, role):
         _open_conflicts(app)
     failures = _crawl(app)
     assert not failures, f"{len(failures)} findings:\n" + "\n".join(failures[:300])
-

@@ -364,4 +364,3 @@ def preview_file(path: Path, mapping: list[str] | None = None,
     if preview is None:
         raise ImportRefused("no_rows", _l("The file has a header but no rows."))
     return preview
-
