@@ -304,3 +304,10 @@ def mark_distinct(a: Family, b: Family, user: Any) -> None:
                                         decided_by=getattr(user, "username", None) or "?"))
     db.session.flush()
     _close_dni_conflicts(a.id, b.id, "different", user)
+
+
+def mark_all_distinct(families: list[Family], user: Any) -> None:
+    """Remember that every two of ``families`` (a cluster reviewed together) are different."""
+    for n, a in enumerate(families):
+        for b in families[n + 1:]:
+            mark_distinct(a, b, user)

@@ -22,6 +22,7 @@ from fieldapp.families.queries import duplicate_pairs
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.merges import bp
 from fieldapp.merges.operations import (
+    mark_all_distinct,
     mark_distinct,
     merge_cluster,
     merge_families,
@@ -214,9 +215,7 @@ def duplicate_cluster():
                       "success")
                 return _merged(survivor)
             if action == "distinct":
-                for n, a in enumerate(families):
-                    for b in families[n + 1:]:
-                        mark_distinct(a, b, current_user)
+                mark_all_distinct(families, current_user)
                 db.session.commit()
                 flash(_("Noted: different families. These pairs will not be proposed again."),
                       "success")
