@@ -60,12 +60,15 @@ users = click.Group("users", help="Manage users.")
 @with_appcontext
 def users_create(username: str, full_name: str, role: str, communities: tuple[str, ...],
                  password: str, locale: str | None) -> None:
-    """Create a user with a role and the communities they work in."""
-    from fieldapp.auth.operations import create_user
+    """Create a user with a role and the communities they work in.
+
+    On a field node, only a local (emergency) account before the node has received central's
+    accounts: audited, and reported to central at the next sync."""
     from fieldapp.errors import ValidationFailed
+    from fieldapp.nodes.accounts import create_here
 
     try:
-        user = create_user(username, full_name, password, role, communities, locale)
+        user = create_here(username, full_name, password, role, communities, locale)
     except ValidationFailed as error:
         raise click.ClickException(str(error.message)) from error
     db.session.commit()
@@ -77,7 +80,8 @@ def users_create(username: str, full_name: str, role: str, communities: tuple[st
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
 def users_set_password(username: str, password: str) -> None:
-    """Set a user's password; every session of the user ends, on every device."""
+    """Set a user's password; every session of the user ends, on every device (on a field
+    node, only for its local accounts: central's are changed on central)."""
     from fieldapp.auth.operations import reset_password
     from fieldapp.errors import ValidationFailed
 
@@ -100,7 +104,9 @@ def users_list() -> None:
     for user in db.session.execute(select(User).order_by(User.username)).scalars():
         codes = ",".join(c.code for c in user.communities) or "-"
         state = "active" if user.active else "inactive"
-        click.echo(f"{user.username}\t{user.role}\t{state}\t{codes}\t{user.full_name}")
+        source = "central" if user.from_central else "local"
+        click.echo(f"{user.username}\t{user.role}\t{state}\t{codes}\t{user.full_name}\t"
+                   f"{source}")
 
 
 @click.command("demo")

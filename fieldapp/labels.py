@@ -123,6 +123,9 @@ LABELS: dict[str, dict[str, Any]] = {
         "grievance:appealed": _l("grievance appealed"),
         "grievance:closed": _l("grievance closed"),
         "grievance:withdrawn": _l("grievance withdrawn"),
+        "account:local": _l("local emergency account created on the node"),
+        "account:left_scope": _l("account taken off the node (no longer in its scope)"),
+        "account:replaced_by_central": _l("local account replaced by central's account"),
     },
     # A grievance's status (grievances.models.STATUSES); also the steps of its history.
     "grievance_status": {
@@ -269,6 +272,11 @@ LABELS: dict[str, dict[str, Any]] = {
     },
     # Field names of records (conflict screen, audit history).
     "field": {
+        # An account's fields in the audit log of a node (fieldapp.nodes.accounts).
+        "username": _l("User name"),
+        "full_name": _l("Full name"),
+        "role": _l("Role"),
+        "account": _l("Account"),
         # A grievance's columns (grievances.models.Grievance), in its audit history.
         "channel": _l("How it arrived"),
         "description": _l("What the complaint is about"),

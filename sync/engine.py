@@ -17,7 +17,7 @@ from sync.capture import events
 from sync.central import server
 from sync.registry import Registry, TableSpec
 from sync.schema import define_tables
-from sync.state import AppState, NodeDirectory
+from sync.state import AppState, Exchange, NodeDirectory
 
 
 class SyncEngine:
@@ -33,6 +33,7 @@ class SyncEngine:
         schema_version: Callable[[Session], str],
         app_version: str,
         directory: NodeDirectory | None = None,
+        exchanges: Iterable[Exchange] = (),
     ) -> AppState:
         """Attach the engine to ``app``.
 
@@ -42,6 +43,7 @@ class SyncEngine:
         :param schema_version: reads the database's schema version (e.g. Alembic's head).
         :param app_version: the application's version, reported in the handshake.
         :param directory: central's node directory (required on central).
+        :param exchanges: the app's own requests riding on sync (see :class:`~sync.state.Exchange`).
         """
         role = app.config.get("ROLE", "field")
         state = AppState(
@@ -53,6 +55,7 @@ class SyncEngine:
             schema_version=schema_version,
             app_version=app_version,
             directory=directory,
+            exchanges={exchange.name: exchange for exchange in exchanges},
         )
         app.extensions["sync"] = state
         events.install()

@@ -63,13 +63,14 @@ BadResponse = _error(
 ServerError = _error("server_error", 500, "Central failed to process the request.", transient=True)
 Busy = _error("busy", 409, "Another sync is already running on this node.", transient=True)
 TLSFailure = _error("tls_failure", 495, "Central's certificate could not be verified.")
+UnknownExchange = _error("unknown_exchange", 404, "Central does not answer this exchange.")
 
 BY_CODE: dict[str, type[SyncError]] = {
     cls.code: cls
     for cls in (ProtocolUnsupported, SchemaMismatch, UnknownNode, BadCredential, NodeRevoked,
                 EnrolmentRefused, SequenceGap, SequenceRegressed, CentralRegressed, BadBody,
                 TooLarge, NotCentral, NotEnrolled, Unreachable, BadResponse, ServerError, Busy,
-                TLSFailure)
+                TLSFailure, UnknownExchange)
 }
 
 

@@ -106,6 +106,31 @@ class NodeDirectory(Protocol):
 
 
 @dataclass
+class Exchange:
+    """An app's own request riding on sync (e.g. user accounts): central answers it for an
+    authenticated node at ``POST /sync/v1/x/<name>``; a node runs it after each sync that got
+    through, holding its sync lock.
+
+    :param name: the URL segment (letters, digits, ``-``).
+    :param answer: central's side, ``answer(session, node, body) -> dict``; it may write (central
+        commits after it). A :class:`sync.errors.SyncError` it raises is the answer.
+    :param run: the node's side, ``run(state, send)``, where ``send(payload) -> dict`` posts to
+        central and returns its answer (or raises the :class:`sync.errors.SyncError` it carries).
+    :param stamp: central's side, ``stamp(session, node) -> str``: a short digest of what the
+        exchange would answer, sent in the handshake's answer (``stamps``).
+    :param due: the node's side, ``due(state, stamp) -> bool``: whether to run the exchange this
+        time (e.g. the stamp differs from what it last applied); without it, every sync runs it.
+        A sync with nothing to do stays one handshake.
+    """
+
+    name: str
+    answer: Callable[[Session, NodeInfo, dict[str, Any]], dict[str, Any]] | None = None
+    run: Callable[[AppState, Callable[[dict[str, Any]], dict[str, Any]]], None] | None = None
+    stamp: Callable[[Session, NodeInfo], str] | None = None
+    due: Callable[[AppState, str | None], bool] | None = None
+
+
+@dataclass
 class AppState:
     """The engine's view of one app."""
 
@@ -117,6 +142,8 @@ class AppState:
     schema_version: Callable[[Session], str]
     app_version: str
     directory: NodeDirectory | None = None
+    #: The app's exchanges by name (see :class:`Exchange`).
+    exchanges: dict[str, Exchange] = field(default_factory=dict)
     faults_fired: list[str] = field(default_factory=list)
     fault_hits: dict[str, int] = field(default_factory=dict)
 

@@ -14,10 +14,11 @@ from fieldapp.admin import bp
 from fieldapp.auth.access import role_required
 from fieldapp.auth.forms import UserForm
 from fieldapp.auth.models import User
-from fieldapp.auth.operations import create_user, update_user
+from fieldapp.auth.operations import MANAGED_ON_CENTRAL, update_user
 from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.queries import active_communities
+from fieldapp.nodes.accounts import create_here, takes_accounts_from_central
 
 
 def _with_choices(form: UserForm) -> UserForm:
@@ -28,30 +29,37 @@ def _with_choices(form: UserForm) -> UserForm:
 @bp.route("/users")
 @role_required("admin")
 def users():
-    """Every user with role, communities and last login."""
+    """Every user with role, communities and last login (on a field node: whose account it is,
+    central's or this node's own)."""
     rows = db.session.execute(
         select(User).options(selectinload(User.communities)).order_by(User.username)
     ).scalars()
-    return render_template("admin/users.html", users=list(rows))
+    return render_template("admin/users.html", users=list(rows),
+                           managed_on_central=takes_accounts_from_central())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @role_required("admin")
 def create_user_view():
     """Add a user."""
+    if takes_accounts_from_central():
+        flash(str(MANAGED_ON_CENTRAL), "error")
+        return redirect(url_for("admin.users"))
     form = _with_choices(UserForm())
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors = [_("A new user needs a password.")]
         else:
             try:
-                user = create_user(form.username.data, form.full_name.data, form.password.data,
+                user = create_here(form.username.data, form.full_name.data, form.password.data,
                                    form.role.data)
                 update_user(user, form.full_name.data, form.role.data, form.communities.data,
                             form.active.data)
-            except ValidationFailed:
+            except ValidationFailed as error:
                 db.session.rollback()
-                form.username.errors = [_("This user name is taken.")]
+                form.username.errors = [
+                    str(error.message) if error.details.get("reason") else
+                    _("This user name is taken.")]
             else:
                 db.session.commit()
                 flash(_("User %(name)s saved.", name=user.username), "success")
@@ -66,6 +74,9 @@ def create_user_view():
 def edit_user(user_id: uuid.UUID):
     """Change a user's name, role, communities, state or password."""
     user = db.get_or_404(User, user_id)
+    if user.from_central:
+        flash(str(MANAGED_ON_CENTRAL), "error")
+        return redirect(url_for("admin.users"))
     form = _with_choices(UserForm(obj=user))
     form.username.render_kw = {"readonly": True}
     if not form.is_submitted():

@@ -51,6 +51,9 @@ class User(UserMixin, TimestampMixin, Base):
     #: Part of :meth:`get_id`, so of every session and remember cookie: replacing it (logout,
     #: password change, deactivation) ends every session of the user on every device.
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
+    #: On a field node: central's account, received through sync (password hash included) and
+    #: changed only by central. False on central, and for a node's own local accounts.
+    from_central: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     communities: Mapped[list[Community]] = relationship(  # noqa: F821
         secondary=user_communities, order_by="Community.name"

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, literal, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -108,6 +109,20 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(16))
 
 
+#: Why a node refuses to change one of central's accounts.
+MANAGED_ON_CENTRAL = _l("Accounts are managed on central: create or change this account there.")
+
+
+def check_managed_here(user: User) -> None:
+    """Refuse to change ``user`` here when it is a field node's copy of central's account
+    (changed only by central, through sync; see ``fieldapp.nodes.accounts``).
+
+    :raises ValidationFailed: ``user`` is central's.
+    """
+    if user.from_central:
+        raise ValidationFailed(MANAGED_ON_CENTRAL, field="username", reason="managed_on_central")
+
+
 def end_sessions(user: User) -> None:
     """End every session of ``user`` on every device (logout: a copied cookie dies too)."""
     user.end_sessions()
@@ -123,6 +138,7 @@ def reset_password(username: str, password: str) -> User:
         select(User).where(User.username == login_key(username))).scalar_one_or_none()
     if user is None:
         raise ValidationFailed(f"no user {username!r}", field="username")
+    check_managed_here(user)
     if len(password) < 8:
         raise ValidationFailed("password shorter than 8 characters", field="password")
     user.set_password(password)
@@ -135,6 +151,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
 
     :raises ValidationFailed: the current password is not right, or the new one is short.
     """
+    check_managed_here(user)
     if not user.check_password(current):
         raise ValidationFailed("current password is not right", field="current")
     if len(new) < 8:
@@ -195,6 +212,7 @@ def update_user(
 
     Deactivating a user or setting their password ends every session of theirs.
     """
+    check_managed_here(user)
     if role not in ROLES:
         raise ValidationFailed(f"unknown role {role!r}", field="role")
     if user.active and not active:

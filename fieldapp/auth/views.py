@@ -87,9 +87,11 @@ def change_password():
     if form.validate_on_submit():
         try:
             change_own_password(current_user, form.current.data, form.password.data)
-        except ValidationFailed:
+        except ValidationFailed as error:
             db.session.rollback()
-            form.current.errors = [_("The current password is not right.")]
+            form.current.errors = [
+                str(error.message) if error.details.get("reason") == "managed_on_central"
+                else _("The current password is not right.")]
         else:
             db.session.commit()
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")

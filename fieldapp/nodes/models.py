@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -51,6 +52,10 @@ class Node(TimestampMixin, Base):
     quarantined_reported: Mapped[int | None]
     #: The node's clock minus central's at the last handshake (seconds), when noticeably off.
     clock_skew_s: Mapped[int | None]
+    #: The node's own local (emergency) accounts as it last reported them: user name, name,
+    #: role, active, made at — never a password hash.
+    local_accounts: Mapped[list[Any] | None]
+    accounts_reported_at: Mapped[datetime | None]
 
     communities: Mapped[list[Community]] = relationship(
         secondary=node_communities, order_by="Community.name"

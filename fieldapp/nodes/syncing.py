@@ -296,6 +296,7 @@ def init_app(app: Flask) -> None:
     import fieldapp
     from fieldapp.extensions import csrf, db
     from fieldapp.models import Base
+    from fieldapp.nodes import accounts
     from fieldapp.nodes.directory import Directory
 
     install_catalogue_ids()
@@ -307,6 +308,7 @@ def init_app(app: Flask) -> None:
         schema_version=schema_version,
         app_version=fieldapp.__version__,
         directory=Directory() if app.config["ROLE"] == "central" else None,
+        exchanges=[accounts.exchange()],
     )
     from fieldapp.auth.access import public
 

@@ -147,6 +147,22 @@ def enroll() -> Response:
     })
 
 
+@bp.post("/x/<name>")
+def exchange(name: str) -> Response:
+    """An app's own request riding on sync (:class:`~sync.state.Exchange`), for a node that
+    proves who it is; its body is small."""
+    state = _state()
+    session = state.session
+    found = state.exchanges.get(name)
+    if found is None or found.answer is None:
+        raise errors.UnknownExchange()
+    node = _authenticate(state, session)
+    body = read_json(small_limit(state))
+    answer = found.answer(session, node, body)
+    session.commit()
+    return respond(answer)
+
+
 @bp.post("/handshake")
 def handshake() -> Response:
     """Versions, identity and where both sides stand; outcomes the node may have missed."""
@@ -192,6 +208,11 @@ def handshake() -> Response:
         "node": node_json(node), "acked": acked, "rejected": rejected, "horizon": top,
         "skew": skew,
     }
+    stamps = {name: exchange.stamp(session, node) for name, exchange in state.exchanges.items()
+              if exchange.stamp is not None}
+    if stamps:
+        answer["stamps"] = stamps
+        session.rollback()  # the stamps only read
     if lost:
         answer["cursor_lost"] = True
     return respond(answer)

@@ -143,6 +143,7 @@ class NodeSync:
         self.session.rollback()
         if pushed_any or cursor != hs.get("horizon"):
             self.pull_all(transport, owner, cursor)
+        self.exchange_all(transport, hs.get("stamps"))
         self.report.ok = True
         keep = state.config("SYNC_OUTBOX_KEEP_DAYS")
         if keep is not None:
@@ -150,6 +151,21 @@ class NodeSync:
                 local.prune_outbox(state, float(keep))
             except SQLAlchemyError:  # housekeeping: never fails a sync (tried again next time)
                 self.session.rollback()
+
+    def exchange_all(self, transport: Transport, stamps: Any) -> None:
+        """The app's exchanges (:class:`~sync.state.Exchange`) that are due, after the records
+        went both ways; each commits what it applies, so a cut afterwards loses nothing of it."""
+        stamps = stamps if isinstance(stamps, dict) else {}
+        for exchange in self.state.exchanges.values():
+            if exchange.run is None:
+                continue
+            stamp = stamps.get(exchange.name)
+            if exchange.due is not None and not exchange.due(
+                    self.state, stamp if isinstance(stamp, str) else None):
+                continue
+            path = f"/x/{exchange.name}"
+            self.session.rollback()
+            exchange.run(self.state, lambda payload, path=path: transport.post(path, payload))
 
     def _after_restore(self, hs: dict[str, Any]) -> None:
         """Central restored from a backup lost what came after it: the node sends its own
