@@ -86,7 +86,8 @@ def test_accounts_reach_the_nodes_whose_scope_they_touch(two_nodes: dict[str, An
     assert on_a["ana"]["hash"] == central_hash  # so ana logs in on the node while it is offline
     two_nodes["central"].server.stop()  # central is gone: the node answers alone
     client, status = _login(a, "ana", PASSWORD)
-    assert status == 302 and _logged_in(client)
+    assert status == 302
+    assert _logged_in(client)
     assert _login(a, "root", PASSWORD)[1] == 401
     assert _login(c, "ana", PASSWORD)[1] == 401
 
@@ -97,14 +98,16 @@ def test_a_password_change_on_central_ends_sessions_on_both_nodes(
     on_a, _ = _login(a, "ana", PASSWORD)
     on_b, _ = _login(b, "ana", PASSWORD)
     carla_on_a, _ = _login(a, "carla", PASSWORD)
-    assert _logged_in(on_a) and _logged_in(on_b)
+    assert _logged_in(on_a)
+    assert _logged_in(on_b)
     with central.app.app_context():
         reset_password("ana", NEW_PASSWORD)
         db.session.commit()
     assert _logged_in(on_a)  # until the node hears of it
     a.sync()
     b.sync()
-    assert not _logged_in(on_a) and not _logged_in(on_b)
+    assert not _logged_in(on_a)
+    assert not _logged_in(on_b)
     assert _logged_in(carla_on_a)  # nobody else's session ends
     assert _login(a, "ana", PASSWORD)[1] == 401
     assert _login(b, "ana", NEW_PASSWORD)[1] == 302
@@ -123,7 +126,8 @@ def test_a_deactivation_or_a_move_on_central_takes_the_account_off_the_nodes(
     assert not _logged_in(ana_on_a)
     for node in (a, b):
         row = _users(node)["ana"]
-        assert row["active"] is False and row["hash"] == accounts.WIPED  # no hash left behind
+        assert row["active"] is False
+        assert row["hash"] == accounts.WIPED
     assert _login(a, "ana", PASSWORD)[1] == 401
     # beto moves from C2 to C1: node C (C2 only) loses him, node A gains him.
     with central.app.app_context():
@@ -151,7 +155,8 @@ def test_a_node_before_central_makes_an_emergency_account_reported_then_replaced
     result = runner.invoke(args=["users", "create", "dora", "--name", "Dora Local",
                                  "--community", "C1", "--password", PASSWORD])
     # The node has no community C1 yet (it never synced): refused, nothing made.
-    assert result.exit_code != 0 and "C1" in result.output
+    assert result.exit_code != 0
+    assert "C1" in result.output
     result = runner.invoke(args=["users", "create", "dora", "--name", "Dora Local",
                                  "--password", PASSWORD])
     assert result.exit_code == 0, result.output
@@ -172,23 +177,28 @@ def test_a_node_before_central_makes_an_emergency_account_reported_then_replaced
             AuditEntry.action == "account:local")).scalar_one().after["username"] == "dora"
     admin = central_admin_client(central)
     page = admin.get(f"/nodes/{row.id}").get_data(as_text=True)
-    assert "dora" in page and "Dora Local" in page
+    assert "dora" in page
+    assert "Dora Local" in page
     # Central now has dora's account: it replaces the local one at the next sync.
     _add_user(central, "dora", "field_staff", ("C1",))
     local_client, _ = _login(node, "dora", PASSWORD)
     node.sync()
     users = _users(node)
-    assert users["dora"]["from_central"] is True and users["dora"]["active"] is True
+    assert users["dora"]["from_central"] is True
+    assert users["dora"]["active"] is True
     retired = [name for name in users if name.startswith("dora~")]
-    assert len(retired) == 1 and users[retired[0]]["active"] is False
+    assert len(retired) == 1
+    assert users[retired[0]]["active"] is False
     assert not _logged_in(local_client)
     assert _login(node, "dora", PASSWORD)[1] == 302
     # From now on accounts are central's: no new one here, no change to central's.
     result = runner.invoke(args=["users", "create", "eva", "--name", "Eva",
                                  "--password", PASSWORD])
-    assert result.exit_code != 0 and "central" in result.output
+    assert result.exit_code != 0
+    assert "central" in result.output
     result = runner.invoke(args=["users", "set-password", "dora", "--password", NEW_PASSWORD])
-    assert result.exit_code != 0 and "central" in result.output
+    assert result.exit_code != 0
+    assert "central" in result.output
     with node.app.app_context():
         assert accounts.takes_accounts_from_central()
         with pytest.raises(ValidationFailed):
@@ -215,10 +225,12 @@ def test_a_sync_with_nothing_new_does_not_ask_again(two_nodes: dict[str, Any],
         "accounts", run=lambda state, send: (asked.append("x"), real(state, send)),
         due=accounts.due))
     report = a.sync()
-    assert asked == [] and report.requests == 1  # one handshake: the accounts are the same
+    assert asked == []
+    assert report.requests == 1
     _add_user(two_nodes["central"], "dina", "field_staff", ("C1",))
     a.sync()
-    assert asked == ["x"] and "dina" in _users(a)
+    assert asked == ["x"]
+    assert "dina" in _users(a)
 
 
 def test_central_refuses_bad_exchanges(two_nodes: dict[str, Any]) -> None:
