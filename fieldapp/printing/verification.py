@@ -51,11 +51,12 @@ def initials(name: str) -> str:
     return " ".join(f"{part[0].upper()}." for part in name.split() if part[:1].isalpha())
 
 
-def _successor(agreement: Agreement) -> Agreement | None:
-    """A later signed version that replaces ``agreement`` (an amendment or renewal); a
-    competing version set aside by a coordinator replaces nothing."""
+def _successor(agreement: Agreement) -> str | None:
+    """The number of a later signed version that replaces ``agreement`` (an amendment or
+    renewal); a competing version set aside by a coordinator replaces nothing. (The number
+    alone: a whole agreement carries its signed content, and /verify is hit by every phone.)"""
     return db.session.execute(
-        select(Agreement)
+        select(Agreement.number)
         .where(Agreement.supersedes_id == agreement.id, Agreement.voided.is_(False),
                Agreement.content_hash.is_not(None),
                or_(Agreement.conflict_flag.is_(None), Agreement.conflict_flag != SET_ASIDE))
@@ -102,7 +103,7 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
         community=community.get("name"),
         initials=("" if hides_personal_data(agreement.family)
                   else initials(str(family.get("head_name") or ""))),
-        superseded_by=successor.number if successor is not None else None,
+        superseded_by=successor,
         kept_number=kept.number if kept is not None else None,
         kept_version_no=kept.version_no if kept is not None else None,
         fingerprint=agreement.content_hash[:16],
