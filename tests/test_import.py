@@ -289,3 +289,22 @@ def test_field_staff_cannot_import(app, auth, client):
                        content_type="multipart/form-data")
     assert sent.status_code == 403
     assert client.get("/families/import/" + "0" * 32).status_code == 403
+
+
+def test_a_row_with_a_dni_is_a_possible_duplicate_only_of_families_without_one(
+        app, make_community, make_family, tmp_path):
+    """The duplicates rule on each row: a family without a DNI and a row like it with one may
+    be one family; two different DNIs are two people, however alike the names."""
+    from fieldapp.imports.preview import preview_file
+
+    community = make_community(code="C001", name="San José")
+    make_family(head_given_names="Rosa", head_surname="Huamán Tuanama", dni=None,
+                community_id=community)
+    make_family(head_given_names="Juan", head_surname="Vela Ríos", dni="41112222",
+                community_id=community)
+    path = _write(tmp_path, "head_given_names,head_surname,community_code,dni,members_count\n"
+                            "Rosa,Guamán Tuanama,C001,43334444,3\n"
+                            "Juan,Vela Rios,C001,45556666,2\n")
+    with app.test_request_context():
+        preview = preview_file(path)
+    assert [r.verdict for r in preview.rows] == ["duplicate", "new"]

@@ -97,8 +97,13 @@ class _Register:
     def __init__(self) -> None:
         self.codes: dict[str, str] = {}
         self.dnis: dict[str, str] = {}
-        self.names: dict[tuple, str] = {}
+        #: (name, community) -> (code, DNI) of the first family with that name there.
+        self.names: dict[tuple, tuple[str, str | None]] = {}
         self.blocks: dict[str, list[tuple[Registration, str]]] = {}
+        #: The same blocks holding only the families without a DNI: a row with a DNI is
+        #: compared with those alone (the same DNI is found by ``dnis``; two different DNIs are
+        #: two people, whatever the names, see ``families.duplicates``).
+        self.blocks_without_dni: dict[str, list[tuple[Registration, str]]] = {}
         rows = db.session.execute(select(
             Family.id, Family.code, Family.community_id, Family.head_given_names,
             Family.head_surname, Family.dni, Family.phone, Family.lat, Family.lon,
@@ -121,20 +126,24 @@ class _Register:
     def name_key(reg: Registration) -> tuple:
         return (tuple(name_tokens(reg.given, reg.surname)), str(reg.community_id))
 
-    def add(self, reg: Registration, code: str) -> None:
+    def add(self, reg: Registration, code: str, keys: set[str] | None = None) -> None:
         self.codes.setdefault(code.upper(), code)
         if reg.dni:
             self.dnis.setdefault(reg.dni, code)
-        self.names.setdefault(self.name_key(reg), code)
-        for key in block_keys(reg):
+        self.names.setdefault(self.name_key(reg), (code, reg.dni))
+        for key in block_keys(reg) if keys is None else keys:
             self.blocks.setdefault(key, []).append((reg, code))
+            if not reg.dni:
+                self.blocks_without_dni.setdefault(key, []).append((reg, code))
 
-    def similar(self, reg: Registration) -> str | None:
-        """The code (or row) of the best-matching family, by the duplicates rule."""
+    def similar(self, reg: Registration, keys: set[str] | None = None) -> str | None:
+        """The code (or row) of the best-matching family, by the duplicates rule, for a row
+        whose DNI (if any) no family holds; ``keys``: its :func:`block_keys`."""
         best: tuple[float, str] | None = None
         seen: set[int] = set()
-        for key in block_keys(reg):
-            for other, code in self.blocks.get(key, ()):
+        blocks = self.blocks_without_dni if reg.dni else self.blocks
+        for key in block_keys(reg) if keys is None else keys:
+            for other, code in blocks.get(key, ()):
                 if id(other) in seen:
                     continue
                 seen.add(id(other))
@@ -324,7 +333,11 @@ def _judge_row(number: int, cells: list[Any], mapping: list[str], register: _Reg
     found = (register.codes.get(code) if code else None) or \
         (register.dnis.get(clean["dni"]) if clean["dni"] and "dni" not in problems else None)
     if found is None and clean["head_given_names"] and clean["head_surname"]:
-        found = register.names.get(register.name_key(reg))
+        # The same name in the same community is the family already here — unless both have
+        # a DNI and they differ: two people (the duplicates rule).
+        named, dni = register.names.get(register.name_key(reg), (None, None))
+        if named is not None and not (dni and clean["dni"] and dni != clean["dni"]):
+            found = named
     if found is not None and not found.startswith("#"):
         verdict.verdict, verdict.note = "existing", found
         return verdict
@@ -346,8 +359,9 @@ def _judge_row(number: int, cells: list[Any], mapping: list[str], register: _Reg
     if problems:
         verdict.verdict, verdict.problems = "invalid", problems
         return verdict
-    twin = register.similar(reg)
-    register.add(reg, f"#{number}")
+    keys = block_keys(reg)
+    twin = register.similar(reg, keys)
+    register.add(reg, f"#{number}", keys)
     if twin is not None:
         verdict.verdict = "duplicate"
         verdict.note = _("May be family %(code)s.", code=twin) if not twin.startswith("#") \
