@@ -136,7 +136,8 @@ def page_rows(api: ApiDataset, base: Select[Any], cursor: Cursor, limit: int,
     keys = keys[:limit]
     if not keys:
         return [], [], None
-    rows = db.session.execute(base.where(key.in_(keys)).order_by(None).order_by(key)).all()
+    rows = db.session.connection().execute(
+        base.where(key.in_(keys)).order_by(None).order_by(key)).all()
     present = {_as_uuid(r[key_at]) for r in rows}
     deleted = [k for k in keys if k not in present]
     return rows, deleted, (keys[-1] if more else None)
@@ -167,7 +168,9 @@ def _next_rows(key: Any, base: Select[Any], after: uuid.UUID | None, count: int)
         page = base.where(key <= keys[-1])
         if position is not None:
             page = page.where(key > position)
-        rows += db.session.execute(page.order_by(None).order_by(key)).all()
+        # Core, not the ORM's execute: the dataset selects columns only, and the ORM's row
+        # loading cost a sixth of a full fetch.
+        rows += db.session.connection().execute(page.order_by(None).order_by(key)).all()
         position = keys[-1]
         if len(keys) < wanted:
             break
