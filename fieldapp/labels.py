@@ -126,6 +126,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "account:local": _l("local emergency account created on the node"),
         "account:left_scope": _l("account taken off the node (no longer in its scope)"),
         "account:replaced_by_central": _l("local account replaced by central's account"),
+        "account:node_revoked": _l("account taken off the node (central revoked the node)"),
     },
     # A grievance's status (grievances.models.STATUSES); also the steps of its history.
     "grievance_status": {

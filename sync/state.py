@@ -121,6 +121,8 @@ class Exchange:
     :param due: the node's side, ``due(state, stamp) -> bool``: whether to run the exchange this
         time (e.g. the stamp differs from what it last applied); without it, every sync runs it.
         A sync with nothing to do stays one handshake.
+    :param revoked: the node's side, ``revoked(state)``: called (and committing what it does)
+        when central answers that it revoked this node.
     """
 
     name: str
@@ -128,6 +130,7 @@ class Exchange:
     run: Callable[[AppState, Callable[[dict[str, Any]], dict[str, Any]]], None] | None = None
     stamp: Callable[[Session, NodeInfo], str] | None = None
     due: Callable[[AppState, str | None], bool] | None = None
+    revoked: Callable[[AppState], None] | None = None
 
 
 @dataclass

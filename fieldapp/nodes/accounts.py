@@ -281,9 +281,27 @@ def run(state: AppState, send: Callable[[dict[str, Any]], dict[str, Any]]) -> No
         raise
 
 
+def revoked(state: AppState) -> None:
+    """The node's side when central revoked it: central's accounts leave the node (deactivated,
+    hashes wiped, sessions ended) — a revoked device, perhaps a lost one, keeps no password
+    hash of the program's staff. Enrolled again, the node receives them at its next sync."""
+    from sync.node import local
+
+    session = state.session
+    try:
+        for user in session.execute(select(User).where(
+                User.from_central.is_(True), User.password_hash != WIPED)).scalars():
+            _retire(user, "node_revoked")
+        local.set_note(state, DIGEST_NOTE, None)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 def exchange() -> Exchange:
     """The ``accounts`` exchange as the sync engine runs it."""
-    return Exchange(NAME, answer=answer, run=run, stamp=stamp, due=due)
+    return Exchange(NAME, answer=answer, run=run, stamp=stamp, due=due, revoked=revoked)
 
 
 # -- what may be done where -----------------------------------------------------------------------

@@ -123,6 +123,11 @@ class NodeSync:
             self._sync(transport, owner)
         except errors.SyncError as error:
             failure = error
+            if error.code == "node_revoked":
+                self.session.rollback()
+                for exchange in state.exchanges.values():
+                    if exchange.revoked is not None:
+                        exchange.revoked(state)  # e.g. central's accounts leave this node
             raise
         finally:
             transport.close_all()

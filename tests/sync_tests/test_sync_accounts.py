@@ -262,3 +262,24 @@ def test_a_malformed_answer_applies_nothing(two_nodes: dict[str, Any]) -> None:
         with a.app.app_context(), pytest.raises(errors.BadResponse):
             accounts.run(a.state, lambda payload, bad=bad: bad)
     assert _users(a) == before
+
+
+def test_a_revoked_node_keeps_no_password_hash_of_centrals_accounts(
+        two_nodes: dict[str, Any]) -> None:
+    from fieldapp.nodes.operations import revoke_node
+
+    central, a, b = two_nodes["central"], two_nodes["AAA"], two_nodes["BBB"]
+    ana_on_a, _ = _login(a, "ana", PASSWORD)
+    with central.app.app_context():
+        revoke_node(db.session.execute(select(NodeRow).where(NodeRow.code == "AAA")).scalar_one())
+        db.session.commit()
+    with pytest.raises(errors.NodeRevoked):
+        a.sync()
+    on_a = _users(a)
+    assert {name: (row["active"], row["hash"]) for name, row in on_a.items()} == {
+        "ana": (False, accounts.WIPED), "carla": (False, accounts.WIPED)}
+    assert not _logged_in(ana_on_a)
+    with a.app.app_context():
+        assert not accounts.takes_accounts_from_central()
+    b.sync()  # the other node keeps its accounts
+    assert _users(b)["ana"]["active"] is True
