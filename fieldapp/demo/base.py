@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert
 
 from fieldapp.extensions import db
 from fieldapp.models import new_id
+from sync.capture.events import insert_rows
 
 #: The demo's "today": everything is dated on or before it, whatever the machine's clock says.
 DEMO_TODAY = date(2026, 10, 31)
@@ -31,9 +31,9 @@ BATCH = 5000
 
 
 def bulk(model: type, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows into the model's table through Core, ``BATCH`` rows per statement."""
-    for start in range(0, len(rows), BATCH):
-        db.session.execute(insert(model), rows[start : start + BATCH])
+    """Insert the rows into the model's table through Core, ``BATCH`` rows per statement; on a
+    PostgreSQL central with ``COPY`` (:func:`sync.capture.events.insert_rows`)."""
+    insert_rows(db.session, model, rows, batch=10 * BATCH)
 
 
 def stamp(day: date, rng: random.Random) -> datetime:
