@@ -176,7 +176,10 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]],
                            if key not in row}
                 full.append({**missing, **row} if missing else row)
             chunk = full
-        session.flush()  # what the unit of work holds goes first (parents of these rows)
+        # What the unit of work holds goes first, logged first: the parents of these rows
+        # (catalogue entries...) come before them in every node's pull.
+        session.flush()
+        _log_pending(state, session)
         copy_rows(session, t, chunk)
         if spec.distribute:
             append_changes(state, session, entries_for_rows(
@@ -324,6 +327,11 @@ def _before_commit(session: Session) -> None:
         return
     if session.new or session.dirty or session.deleted:
         session.flush()
+    _log_pending(state, session)
+
+
+def _log_pending(state: AppState, session: Session) -> None:
+    """Number and log central's changes captured so far in this transaction (parents first)."""
     pending = session.info.pop("sync_central", {})
     if not pending:
         return
