@@ -202,8 +202,10 @@ def table_specs() -> list[TableSpec]:
     from fieldapp.deliveries.models import Delivery
     from fieldapp.families.models import Family
     from fieldapp.grievances.models import Grievance, GrievanceStep
+    from fieldapp.media.models import Attachment
     from fieldapp.nodes.rules import (
         AgreementRules,
+        AttachmentRules,
         CatalogueRules,
         CodeRules,
         FamilyRules,
@@ -278,6 +280,11 @@ def table_specs() -> list[TableSpec]:
         TableSpec(GrievanceStep, kind="append", scope="grievance_id->grievances",
                   withhold="confidential", mutable=frozenset({"updated_at"}),
                   rules=GrievanceStepRules()),
+        # Photos and scans: the row travels with its family's records (the bytes apart, see
+        # sync/media); only the caption may change.
+        TableSpec(Attachment, kind="append", scope=by_family,
+                  mutable=frozenset({"caption", "updated_at"}),
+                  rules=MergedFamilyRecords(Attachment, AttachmentRules())),
         # An entry's node is the pushing node; its user is that node's local user (shown
         # with the node, never taken for one of central's accounts).
         TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False,

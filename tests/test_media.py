@@ -1,0 +1,269 @@
+"""Photos and scans through HTTP: stored reduced and without EXIF, refused when not an image
+(a clear 400/413, never a 500), served only within the reader's scope with the decoded type,
+shown on each record's page, a replaced file found out by its hash, an agreement scan's hash in
+its history, ``fieldapp media check``."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from cyclekit import agreement_in_state, login, seed
+from PIL import Image
+from sqlalchemy import select
+
+from fieldapp.extensions import db
+
+JSON = {"Accept": "application/json"}
+
+
+def jpeg(width: int = 2400, height: int = 1800, exif_gps: bool = True) -> bytes:
+    """A camera-like JPEG, with EXIF (a GPS block and a camera make) when asked."""
+    image = Image.new("RGB", (width, height), (30, 120, 40))
+    for x in range(0, width, 97):
+        image.paste((200, 180, 20), (x, 0, x + 20, height))
+    out = io.BytesIO()
+    exif = Image.Exif()
+    if exif_gps:
+        exif[0x010F] = "CameraMaker"  # Make
+        exif[0x8825] = {1: "S", 2: (6.0, 1.0, 3.0), 3: "W", 4: (77.0, 15.0, 0.0)}  # GPS IFD
+    image.save(out, format="JPEG", quality=95, exif=exif)
+    return out.getvalue()
+
+
+def upload(client, table, owner_id, data, name="photo.jpg", kind="photo", **extra):
+    fields = {"file": (io.BytesIO(data), name), "kind": kind, **extra}
+    return client.post(f"/media/{table}/{owner_id}", data=fields, headers=JSON,
+                       content_type="multipart/form-data")
+
+
+@pytest.fixture
+def family(app, make_family, make_community):
+    seed(app)
+    return make_family(community_id=make_community(code="C300", name="Aguas Verdes"))
+
+
+@pytest.fixture
+def staff(app):
+    return login(app, "field_staff")
+
+
+def _attachment(app, attachment_id):
+    from fieldapp.media.models import Attachment
+
+    with app.app_context():
+        return db.session.get(Attachment, uuid.UUID(attachment_id))
+
+
+def test_a_photo_is_stored_reduced_without_exif_and_served_with_its_decoded_type(
+        app, family, staff):
+    raw = jpeg()
+    response = upload(staff, "families", family, raw, name="IMG_0001.png", caption="La casa")
+    assert response.status_code == 201, response.get_json()
+    attachment = _attachment(app, response.get_json()["id"])
+    assert (attachment.width, attachment.height) == (1600, 1200)
+    assert attachment.mime == "image/jpeg"
+    assert attachment.caption == "La casa"
+    assert attachment.lat is None
+    assert attachment.taken_at is None
+
+    served = staff.get(f"/media/{attachment.id}")
+    assert served.status_code == 200
+    assert served.headers["Content-Type"] == "image/jpeg"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert "filename=" in served.headers["Content-Disposition"]
+    stored = Image.open(io.BytesIO(served.data))
+    assert stored.size == (1600, 1200)
+    assert not stored.getexif()  # no GPS, no camera
+    assert b"CameraMaker" not in served.data
+    assert len(served.data) == attachment.size < len(raw)
+    download = staff.get(f"/media/{attachment.id}?download=1")
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    thumb = staff.get(f"/media/{attachment.id}/thumb")
+    assert thumb.status_code == 200
+    assert max(Image.open(io.BytesIO(thumb.data)).size) == 240
+
+    page = staff.get(f"/families/{family}").get_data(as_text=True)
+    assert f"/media/{attachment.id}/thumb" in page
+    assert "La casa" in page
+
+
+def test_the_same_photo_twice_is_attached_once(app, family, staff):
+    raw = jpeg(800, 600)
+    first = upload(staff, "families", family, raw)
+    second = upload(staff, "families", family, raw)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.get_json()["id"] == second.get_json()["id"]
+
+
+def test_time_and_place_are_kept_only_when_sent(app, family, staff):
+    response = upload(staff, "families", family, jpeg(640, 480), lat="-5.9", lon="-77.3",
+                      taken_at="2026-03-01T10:00:00Z")
+    attachment = _attachment(app, response.get_json()["id"])
+    assert (attachment.lat, attachment.lon) == (-5.9, -77.3)
+    assert attachment.taken_at.isoformat().startswith("2026-03-01T10:00")
+    bad = upload(staff, "families", family, jpeg(641, 480), lat="-95", lon="-77.3")
+    assert bad.status_code == 422
+
+
+def _svg() -> bytes:
+    return b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>x</script></svg>'
+
+
+def _bomb() -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(out, format="PNG")  # a few KB, 400 Mpixels
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("make", "name", "status"), [
+    (lambda: b"%PDF-1.4 not an image at all" * 100, "scan.jpg", 400),
+    (_svg, "drawing.svg", 400),
+    (_bomb, "bomb.png", 400),
+    (lambda: jpeg(800, 600)[:2000], "cut.jpg", 400),
+    (lambda: b"", "empty.jpg", 400),
+])
+def test_what_is_not_a_photo_is_refused_clearly_and_nothing_is_kept(app, family, staff, make,
+                                                                    name, status):
+    from fieldapp.media.models import Attachment
+    from fieldapp.media.storage import current_storage
+
+    response = upload(staff, "families", family, make(), name=name)
+    assert response.status_code in (status, 422), response.get_data(as_text=True)
+    assert response.get_json()["error"]["message"]
+    with app.app_context():
+        assert db.session.execute(select(Attachment)).first() is None
+        assert list(current_storage().hashes()) == []
+
+
+def _multipart(data: bytes) -> tuple[bytes, str]:
+    """A form body built by hand (the test client spools a big one to an unclosed file)."""
+    boundary = "----fieldapp-test"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nphoto\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
+    return body + data + f"\r\n--{boundary}--\r\n".encode(), boundary
+
+
+def test_a_50_mb_upload_is_refused_with_413(app, family, staff):
+    body, boundary = _multipart(b"\xff\xd8" + b"0" * (50 * 1024 * 1024))
+    response = staff.post(f"/media/families/{family}", input_stream=io.BytesIO(body),
+                          content_length=len(body), headers=JSON,
+                          content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["message"]
+    # A person's browser gets a page that says so, not a stack trace.
+    body, boundary = _multipart(b"0" * (9 * 1024 * 1024))
+    page = staff.post(f"/media/families/{family}", input_stream=io.BytesIO(body),
+                      content_length=len(body),
+                      content_type=f"multipart/form-data; boundary={boundary}")
+    assert page.status_code == 413
+    assert b"<html" in page.data.lower()
+
+
+def test_a_form_without_javascript_attaches_and_comes_back_to_the_page(app, family, staff):
+    response = staff.post(f"/media/families/{family}", data={
+        "file": (io.BytesIO(jpeg(640, 480)), "casa.jpg"), "kind": "photo", "caption": "Casa"},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/families/{family}#media")
+
+
+def test_photos_are_served_only_within_the_readers_communities(app, make_family, make_community):
+    seed(app)
+    mine = make_family(community_id=make_community(code="C401", name="Mía"))
+    theirs = make_family(community_id=make_community(code="C402", name="Otra"))
+    coordinator = login(app, "coordinator")
+    attachment_id = upload(coordinator, "families", theirs, jpeg(640, 480)).get_json()["id"]
+    limited = login(app, "field_staff", "limited", communities=("C401",))
+    assert limited.get(f"/media/{attachment_id}").status_code == 403
+    assert limited.get(f"/media/{attachment_id}/thumb").status_code == 403
+    refused = upload(limited, "families", theirs, jpeg(320, 240))
+    assert refused.status_code == 403
+    assert upload(limited, "families", mine, jpeg(320, 240)).status_code == 201
+
+
+def test_a_replaced_file_is_found_out_on_read_and_shown_as_damaged(app, family, staff, runner):
+    from fieldapp.media.storage import LocalStorage, current_storage
+
+    attachment_id = upload(staff, "families", family, jpeg(640, 480)).get_json()["id"]
+    attachment = _attachment(app, attachment_id)
+    with app.app_context():
+        store = current_storage()
+        assert isinstance(store, LocalStorage)
+        store.path_of(attachment.sha256).write_bytes(jpeg(640, 481))
+    for url in (f"/media/{attachment_id}", f"/media/{attachment_id}/thumb"):
+        response = staff.get(url)
+        assert response.status_code == 404
+        assert response.headers["X-Media-State"] == "damaged"
+        assert response.headers["Content-Type"].startswith("image/svg+xml")
+    result = runner.invoke(args=["media", "check"])
+    assert attachment.sha256 in result.output
+    assert "damaged" in result.output.lower()
+    assert result.exit_code == 1
+
+
+def test_missing_bytes_are_shown_as_not_yet_received(app, family, staff, runner):
+    from fieldapp.media.storage import current_storage
+
+    attachment_id = upload(staff, "families", family, jpeg(640, 480)).get_json()["id"]
+    attachment = _attachment(app, attachment_id)
+    with app.app_context():
+        store = current_storage()
+        store.remove(attachment.sha256)
+        orphan = store.put(b"bytes no row names")
+    page = staff.get(f"/families/{family}").get_data(as_text=True)
+    assert "Not yet received" in page or "Aún no recibida" in page
+    assert f"/media/{attachment_id}/thumb" not in page
+    response = staff.get(f"/media/{attachment_id}")
+    assert response.status_code == 404
+    assert response.headers["X-Media-State"] == "missing"
+    result = runner.invoke(args=["media", "check"])
+    assert result.exit_code == 1
+    assert attachment.sha256 in result.output
+    assert orphan in result.output
+
+
+def test_an_agreement_scan_is_bound_into_its_history(app, family, staff):
+    from fieldapp.audit.models import AuditEntry
+
+    agreement_id = agreement_in_state(app, family, "active")
+    response = upload(staff, "agreements", agreement_id, jpeg(1200, 1600), kind="scan")
+    assert response.status_code == 201
+    attachment = _attachment(app, response.get_json()["id"])
+    with app.app_context():
+        entry = db.session.execute(select(AuditEntry).where(
+            AuditEntry.entity_id == agreement_id, AuditEntry.action == "scan:attach")).scalar_one()
+        assert entry.after["scan_sha256"] == attachment.sha256
+    page = staff.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert f"/media/{attachment.id}/thumb" in page
+    assert attachment.sha256[:12] in page  # the hash shown in the history
+    # A receipt is not a kind an agreement takes.
+    assert upload(staff, "agreements", agreement_id, jpeg(300, 200),
+                  kind="receipt").status_code == 422
+
+
+def test_an_unknown_record_is_a_404(app, family, staff):
+    assert upload(staff, "families", uuid.uuid4(), jpeg(300, 200)).status_code == 404
+    assert staff.get(f"/media/{uuid.uuid4()}").status_code == 404
+
+
+@pytest.mark.parametrize("target", ["backup-folder", "backup.tar.gz"])
+def test_backup_and_restore_carry_the_photos(app, family, staff, runner, tmp_path, target):
+    from fieldapp.media.storage import current_storage
+
+    attachment_id = upload(staff, "families", family, jpeg(640, 480)).get_json()["id"]
+    attachment = _attachment(app, attachment_id)
+    dest = tmp_path / target
+    result = runner.invoke(args=["backup", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert "media/ (1 files)" in result.output
+    with app.app_context():
+        current_storage().remove(attachment.sha256)
+    assert staff.get(f"/media/{attachment_id}").status_code == 404
+    result = runner.invoke(args=["restore", "--force", str(dest)])
+    assert result.exit_code == 0, result.output
+    served = staff.get(f"/media/{attachment_id}")
+    assert served.status_code == 200
+    assert served.headers["Content-Type"] == "image/jpeg"
