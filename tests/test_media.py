@@ -1,3 +1,4 @@
+# ruff: noqa: S603, S607 - a fixed poppler command (pdftoppm renders the scan page)
 """Photos and scans through HTTP: stored reduced and without EXIF, refused when not an image
 (a clear 400/413, never a 500), served only within the reader's scope with the decoded type,
 shown on each record's page, a replaced file found out by its hash, an agreement scan's hash in
@@ -267,3 +268,74 @@ def test_backup_and_restore_carry_the_photos(app, family, staff, runner, tmp_pat
     served = staff.get(f"/media/{attachment_id}")
     assert served.status_code == 200
     assert served.headers["Content-Type"] == "image/jpeg"
+
+
+def _red_scan() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1200, 1600), (220, 20, 20)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_the_agreement_pdf_can_carry_the_scan_as_a_page(app, family, staff, tmp_path):
+    import subprocess
+
+    from pypdf import PdfReader
+
+    agreement_id = agreement_in_state(app, family, "active")
+    plain = staff.get(f"/print/agreements/{agreement_id}.pdf?scans=1")
+    pages_without = len(PdfReader(io.BytesIO(plain.data)).pages)
+    assert upload(staff, "agreements", agreement_id, _red_scan(), kind="scan").status_code == 201
+    page = staff.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert f"/print/agreements/{agreement_id}.pdf?scans=1" in page
+    assert len(PdfReader(io.BytesIO(staff.get(
+        f"/print/agreements/{agreement_id}.pdf").data)).pages) == pages_without
+    pdf = staff.get(f"/print/agreements/{agreement_id}.pdf?scans=1")
+    assert pdf.status_code == 200
+    assert len(PdfReader(io.BytesIO(pdf.data)).pages) == pages_without + 1
+    src = tmp_path / "with-scan.pdf"
+    src.write_bytes(pdf.data)
+    last = pages_without + 1
+    subprocess.run(["pdftoppm", "-r", "30", "-f", str(last), "-l", str(last), "-png",
+                    "-singlefile", str(src), str(tmp_path / "scan-page")], check=True)
+    with Image.open(tmp_path / "scan-page.png") as rendered:
+        width, height = rendered.size
+        red, green, blue = rendered.convert("RGB").getpixel((width // 2, height // 2))
+    assert red > 180
+    assert green < 80
+    assert blue < 80
+
+
+def test_the_public_verify_page_says_a_scan_exists_without_showing_it(app_factory):
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.families.operations import create_family
+
+    app = app_factory(ROLE="central")
+    seed(app)
+    with app.app_context():
+        from fieldapp.communities.models import Community
+
+        community = Community(code="C900", name="Central", district="Moyobamba")
+        db.session.add(community)
+        db.session.commit()
+        community_id = community.id
+    with app.test_request_context():
+        family = create_family({"head_given_names": "Rosa", "head_surname": "Pérez",
+                                "members_count": 3, "data_consent": True,
+                                "community_id": community_id,
+                                "confirm_not_duplicate": True}).id
+        db.session.commit()
+    staff = login(app, "coordinator")
+    agreement_id = agreement_in_state(app, family, "active")
+    with app.app_context():
+        content_hash = db.session.get(Agreement, agreement_id).content_hash
+    anyone = app.test_client()
+    before = anyone.get(f"/verify/{agreement_id}/{content_hash}").get_data(as_text=True)
+    assert 'id="signed-scan"' in before
+    assert "Ninguno registrado" in before or "None on record" in before
+    attachment_id = upload(staff, "agreements", agreement_id, _red_scan(),
+                           kind="scan").get_json()["id"]
+    after = anyone.get(f"/verify/{agreement_id}/{content_hash}").get_data(as_text=True)
+    assert "Registrado en el programa" in after or "On record with the program" in after
+    assert attachment_id not in after
+    assert "/media/" not in after
+    assert anyone.get(f"/media/{attachment_id}").status_code in (302, 401, 403)

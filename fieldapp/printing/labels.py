@@ -104,6 +104,8 @@ def agreement_labels(lang: str) -> dict[str, Any]:
             ),
             "fingerprint": _("Content fingerprint (SHA-256)"),
             "fingerprint_short": _("Fingerprint %(hash)s", hash="{hash}"),
+            "scan_heading": _("Scan of the signed paper copy, page %(n)s of %(count)s",
+                              n="{n}", count="{count}"),
             "draft_mark": _("DRAFT — NOT VALID"),
             "draft_text": _(
                 "This is a draft. It has no value until it is signed and registered; a signed "

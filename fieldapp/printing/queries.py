@@ -26,6 +26,7 @@ from fieldapp.printing.data import (
     AttendanceSheet,
     FamilyCard,
     ReceiptPrint,
+    ScanPrint,
     SignaturePrint,
     printable_content,
     usable_image,
@@ -79,10 +80,31 @@ def _without_person(signature: SignaturePrint) -> SignaturePrint:
                           signature.place)
 
 
+def agreement_scans(agreement: Agreement) -> list[ScanPrint]:
+    """The agreement's scans whose files are here and whole (a missing or replaced file is
+    left out of the printout, never printed as something else)."""
+    from fieldapp.media.queries import attachments_of
+    from fieldapp.media.storage import Damaged, current_storage
+
+    store = current_storage()
+    scans = []
+    for item in attachments_of(agreement.id, kind="scan"):
+        a = item.attachment
+        try:
+            data = store.read(a.sha256) if item.received else None
+        except Damaged:
+            data = None
+        if data is not None:
+            scans.append(ScanPrint(data, a.width, a.height, a.sha256))
+    return scans
+
+
 def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None,
-                    units: tuple[UnitForms, ...] | None = None) -> AgreementPrint:
+                    units: tuple[UnitForms, ...] | None = None,
+                    with_scans: bool = False) -> AgreementPrint:
     """The print data of one agreement: its frozen signed content, or a draft's current terms
-    (the content is printed as signed; only the units' number and language are the reader's)."""
+    (the content is printed as signed; only the units' number and language are the reader's),
+    and, when asked, the scans of its paper copy as pages."""
     signed = bool(agreement.content_hash and agreement.signed_content)
     content = printable_content(
         agreement.signed_content if signed else canonical_content(agreement))  # type: ignore[arg-type]
@@ -103,6 +125,7 @@ def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None,
         authority=config.get("PRINT_AUTHORITY", ""),
         signatures=_signatures(agreement, content),
         units=unit_catalogue() if units is None else units,
+        scans=agreement_scans(agreement) if with_scans else [],
     )
 
 

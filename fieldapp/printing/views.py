@@ -110,12 +110,14 @@ def index():
 
 @bp.route("/agreements/<uuid:agreement_id>.pdf")
 def agreement(agreement_id: uuid.UUID):
-    """One agreement's PDF: the signed version with its QR code, or a marked draft."""
+    """One agreement's PDF: the signed version with its QR code, or a marked draft
+    (``?scans=1``: with the scans of the paper copy as pages)."""
     record = db.get_or_404(Agreement, agreement_id)
     check_community_scope(record.family.community_id)
     if record.voided:
         raise NotFound()
-    pdf = agreement_pdf(agreement_print(record), agreement_labels(_lang()))
+    pdf = agreement_pdf(agreement_print(record, with_scans=request.args.get("scans") == "1"),
+                        agreement_labels(_lang()))
     return _pdf(pdf, record.number)
 
 
