@@ -14,10 +14,11 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import Session, scoped_session
 
 from sync.capture import events
+from sync.central import media as central_media
 from sync.central import server
 from sync.registry import Registry, TableSpec
 from sync.schema import define_tables
-from sync.state import AppState, NodeDirectory
+from sync.state import AppState, MediaHooks, NodeDirectory
 
 
 class SyncEngine:
@@ -33,6 +34,7 @@ class SyncEngine:
         schema_version: Callable[[Session], str],
         app_version: str,
         directory: NodeDirectory | None = None,
+        media: MediaHooks | None = None,
     ) -> AppState:
         """Attach the engine to ``app``.
 
@@ -42,6 +44,7 @@ class SyncEngine:
         :param schema_version: reads the database's schema version (e.g. Alembic's head).
         :param app_version: the application's version, reported in the handshake.
         :param directory: central's node directory (required on central).
+        :param media: the app's files moved apart from the records (photos, scans).
         """
         role = app.config.get("ROLE", "field")
         state = AppState(
@@ -53,6 +56,7 @@ class SyncEngine:
             schema_version=schema_version,
             app_version=app_version,
             directory=directory,
+            media=media,
         )
         app.extensions["sync"] = state
         events.install()
@@ -61,4 +65,6 @@ class SyncEngine:
             if directory is None:
                 raise RuntimeError("central needs a node directory")
             app.register_blueprint(server.bp)
+            if media is not None:
+                app.register_blueprint(central_media.bp)
         return state

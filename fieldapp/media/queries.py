@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from fieldapp.extensions import db
 from fieldapp.media.models import Attachment
@@ -83,3 +85,21 @@ def check_store(store: MediaStorage | None = None, verify: bool = True) -> Store
             except Damaged:
                 damaged.append(sha256)
     return StoreCheck(sorted(wanted - stored), sorted(stored - wanted), damaged)
+
+
+# -- what the sync engine asks (fieldapp/nodes/syncing.py wires them) ------------------------
+def named_hashes(session: Session) -> list[str]:
+    """The hash of every live attachment this installation holds (a node: its scope's)."""
+    return list(session.execute(
+        select(Attachment.sha256).where(Attachment.voided.is_(False)).distinct()).scalars())
+
+
+def node_may_move(session: Session, node: Any, sha256: str) -> bool:
+    """Whether a live attachment of the node's scope names the file (central)."""
+    from fieldapp.families.models import Family
+
+    stmt = (select(Attachment.id).join(Family, Family.id == Attachment.family_id)
+            .where(Attachment.sha256 == sha256, Attachment.voided.is_(False)))
+    if node.scope is not None:
+        stmt = stmt.where(Family.community_id.in_(list(node.scope)))
+    return session.execute(stmt.limit(1)).first() is not None

@@ -15,13 +15,13 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 #: A SHA-256 as the app writes it: 64 lowercase hex digits.
 HASH_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
-class Damaged(Exception):
+class Damaged(ValueError):
     """Stored bytes that no longer hash to their name (replaced or corrupted on disk)."""
 
 
@@ -56,6 +56,9 @@ class MediaStorage(Protocol):
         :raises Damaged: the file's bytes do not hash to ``sha256`` (the file is removed).
         """
 
+    def open(self, sha256: str) -> BinaryIO | None:
+        """The stored file opened for reading (unchecked), ``None`` when not stored."""
+
     def remove(self, sha256: str) -> None:
         """Forget the bytes named ``sha256`` (nothing happens when none are stored)."""
 
@@ -83,6 +86,13 @@ class LocalStorage:
     def size(self, sha256: str) -> int | None:
         try:
             return self.path_of(sha256).stat().st_size if is_hash(sha256) else None
+        except FileNotFoundError:
+            return None
+
+    def open(self, sha256: str) -> BinaryIO | None:
+        """The stored file opened for reading (not checked: the reader checks the hash)."""
+        try:
+            return self.path_of(sha256).open("rb") if is_hash(sha256) else None
         except FileNotFoundError:
             return None
 

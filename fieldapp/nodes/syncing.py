@@ -306,6 +306,17 @@ def init_app(app: Flask) -> None:
     from fieldapp.nodes.directory import Directory
 
     install_catalogue_ids()
+    from fieldapp.media.queries import named_hashes, node_may_move
+    from fieldapp.media.storage import LocalStorage, media_folder
+    from sync.state import MediaHooks
+
+    folder = media_folder(app.config, app.instance_path)
+    store = LocalStorage(folder)
+    app.extensions["fieldapp.media"] = store
+    media = MediaHooks(store=store, partial_folder=folder / ".partial",
+                       node_hashes=named_hashes, allowed=node_may_move,
+                       max_bytes=int(app.config["MEDIA_MAX_STORED_BYTES"]),
+                       chunk_bytes=int(app.config["MEDIA_CHUNK_BYTES"]))
     engine.init_app(
         app,
         session=db.session,
@@ -314,14 +325,16 @@ def init_app(app: Flask) -> None:
         schema_version=schema_version,
         app_version=fieldapp.__version__,
         directory=Directory() if app.config["ROLE"] == "central" else None,
+        media=media,
     )
     from fieldapp.auth.access import public
 
     for endpoint, view in app.view_functions.items():
-        if endpoint.startswith("sync_api."):
-            public(view)
-    if "sync_api" in app.blueprints:
-        csrf.exempt(app.blueprints["sync_api"])
+        if endpoint.startswith(("sync_api.", "sync_media.")):
+            public(view)  # a node's credential, checked by the engine, not a person's login
+    for name in ("sync_api", "sync_media"):
+        if name in app.blueprints:
+            csrf.exempt(app.blueprints[name])
 
     from fieldapp.nodes import cli
 
