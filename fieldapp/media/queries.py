@@ -22,10 +22,20 @@ class Shown:
     received: bool
 
 
-def attachments_of(owner_id: uuid.UUID, kind: str | None = None) -> list[Shown]:
-    """The live attachments of one record, oldest first, each with whether its file is here."""
-    stmt = select(Attachment).where(Attachment.owner_id == owner_id,
-                                    Attachment.voided.is_(False))
+def attachments_of(owner_id: uuid.UUID, kind: str | None = None,
+                   owner_table: str | None = None) -> list[Shown]:
+    """The live attachments of one record, oldest first, each with whether its file is here.
+
+    A family's own photos are found by their family (``owner_table="families"``): those of a
+    family merged into it, re-pointed by the merge, are shown with its own.
+    """
+    if owner_table == "families":
+        stmt = select(Attachment).where(Attachment.family_id == owner_id,
+                                        Attachment.owner_table == "families",
+                                        Attachment.voided.is_(False))
+    else:
+        stmt = select(Attachment).where(Attachment.owner_id == owner_id,
+                                        Attachment.voided.is_(False))
     if kind is not None:
         stmt = stmt.where(Attachment.kind == kind)
     store = current_storage()

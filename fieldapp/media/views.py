@@ -41,7 +41,8 @@ PLACEHOLDER = "icons/media-missing.svg"
 def _strip(owner: Owner | None) -> dict[str, Any] | None:
     if owner is None:
         return None
-    return {"owner": owner, "items": attachments_of(owner.record.id), "labels": KIND_LABELS,
+    return {"owner": owner, "items": attachments_of(owner.record.id, owner_table=owner.table),
+            "labels": KIND_LABELS,
             "form": AttachmentForm(formdata=None).for_kinds(owner.kinds)}
 
 

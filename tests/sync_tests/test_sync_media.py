@@ -222,3 +222,27 @@ def test_bad_pieces_are_refused_and_nothing_is_kept(central, make_node):
     # The node's own transfer still goes through.
     assert a.sync().media["sent"] == 1
     assert stored(central, sha256)
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_a_merged_familys_photos_follow_it_to_the_survivor(world):
+    from synckit import login
+
+    from fieldapp.families.models import Family
+    from fieldapp.merges.operations import merge_families
+
+    central, a = world["central"], world["a"]
+    kept = a.add_family(world["c1"], dni="41234567")
+    twice = a.add_family(world["c1"], head_given_names="Maria", head_surname="Sanchez Tuanama",
+                         confirm_not_duplicate=True)
+    attach(a, twice, noisy_jpeg(5, 300))
+    assert a.sync().rejected == 0
+    with central.app.test_request_context():
+        merge_families(db.session.get(Family, kept), db.session.get(Family, twice), {}, None)
+        db.session.commit()
+    a.sync()
+    assert {r["family_id"] for r in a.rows(Attachment).values()} == {kept}
+    client = login(central.app, "coordinator")
+    page = client.get(f"/families/{kept}").get_data(as_text=True)
+    attachment_id = next(iter(central.rows(Attachment)))
+    assert f"/media/{attachment_id}/thumb" in page
