@@ -32,6 +32,26 @@ def owner_or_404(table: str, owner_id: uuid.UUID) -> Owner:
     return owner
 
 
+#: The create forms a photo may be taken with on the tablet: their idempotency scope -> the
+#: table of the record they make.
+KEY_SCOPES = {"family.create": "families", "delivery.create": "benefit_deliveries",
+              "visit.create": "compliance_visits"}
+
+
+def owner_of_key(key: str) -> Owner:
+    """The record a create form sent with ``key`` made (a photo taken with the form).
+
+    :raises NotFound: no record was made with that key here (yet).
+    """
+    from fieldapp.idempotency import IdempotencyKey
+
+    row = db.session.get(IdempotencyKey, key)
+    table = KEY_SCOPES.get(row.scope) if row is not None else None
+    if table is None or row.entity_id is None:
+        raise NotFound(_l("The record this photo was taken for has not reached this node."))
+    return owner_or_404(table, row.entity_id)
+
+
 def attach_image(owner: Owner, data: bytes, *, kind: str, caption: str | None = None,
                  taken_at: datetime | None = None, lat: float | None = None,
                  lon: float | None = None) -> tuple[Attachment, bool]:

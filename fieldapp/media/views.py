@@ -26,7 +26,7 @@ from fieldapp.media import bp
 from fieldapp.media.forms import KIND_LABELS, AttachmentForm
 from fieldapp.media.images import UploadTooLarge, thumbnail
 from fieldapp.media.models import Attachment
-from fieldapp.media.operations import attach_image, owner_or_404
+from fieldapp.media.operations import attach_image, owner_of_key, owner_or_404
 from fieldapp.media.owners import Owner, load_owner
 from fieldapp.media.queries import attachments_of
 from fieldapp.media.storage import Damaged, current_storage
@@ -99,7 +99,17 @@ def _taken_at(raw: str | None) -> datetime | None:
           "/<uuid:owner_id>", methods=["POST"])
 def upload(owner_table: str, owner_id: uuid.UUID):
     """Attach a photo or scan to a record (a form, or the tablet's outbox)."""
-    owner = owner_or_404(owner_table, owner_id)
+    return _upload(owner_or_404(owner_table, owner_id))
+
+
+@bp.route("/by-key/<string(length=36):key>", methods=["POST"])
+def upload_by_key(key: str):
+    """Attach a photo taken on the tablet with a form still in its outbox: the record that
+    form's key made (sent just before it, in the outbox's order)."""
+    return _upload(owner_of_key(key))
+
+
+def _upload(owner: Owner) -> Any:
     check_community_scope(owner.community_id)
     try:
         form = AttachmentForm().for_kinds(owner.kinds)
