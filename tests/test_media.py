@@ -339,3 +339,45 @@ def test_the_public_verify_page_says_a_scan_exists_without_showing_it(app_factor
     assert attachment_id not in after
     assert "/media/" not in after
     assert anyone.get(f"/media/{attachment_id}").status_code in (302, 401, 403)
+
+
+def test_the_export_lists_each_photo_with_its_link(app, family, staff):
+    import csv
+    from datetime import date
+
+    attachment_id = upload(staff, "families", family, jpeg(320, 240),
+                           caption="Parcela").get_json()["id"]
+    coordinator = login(app, "coordinator")
+    month = date.today().strftime("%Y-%m")
+    response = coordinator.get("/dashboard/export/attachments.csv",
+                               query_string={"from": month, "to": month})
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True)[1:])))
+    assert [(r["attachment_id"], r["file_link"], r["caption"], r["kind"]) for r in rows] == [
+        (attachment_id, f"/media/{attachment_id}", "Parcela", "photo")]
+    assert coordinator.get(rows[0]["file_link"]).status_code == 200
+
+
+def test_a_photo_taken_with_a_form_reaches_the_record_that_forms_key_made(
+        app, make_community, staff):
+    from fieldapp.media.models import Attachment
+
+    seed(app)
+    community = make_community(code="C500", name="Con clave")
+    key = str(uuid.uuid4())
+    early = upload(staff, "by-key", key, jpeg(320, 240))  # before its form: not here yet
+    assert early.status_code == 404
+    assert early.get_json()["error"]["message"]
+    made = staff.post("/families/new", headers=JSON, data={
+        "idempotency_key": key, "community_id": str(community), "head_given_names": "Lidia",
+        "head_surname": "Con Foto", "members_count": "3", "data_consent": "y",
+        "confirm_not_duplicate": "y"})
+    assert made.status_code == 201, made.get_json()
+    family_id = made.get_json()["id"]
+    response = upload(staff, "by-key", key, jpeg(320, 240))
+    assert response.status_code == 201
+    attachment = _attachment(app, response.get_json()["id"])
+    assert str(attachment.owner_id) == family_id
+    assert attachment.owner_table == "families"
+    with app.app_context():
+        assert db.session.execute(select(Attachment)).scalars().all() != []

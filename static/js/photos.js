@@ -27,12 +27,23 @@
     return text;
   }
 
+  // JPEG at `quality`, lowered step by step while the file is past MAX_BYTES; a photo still
+  // too large at 0.5 (much fine detail) is drawn smaller and tried again.
   function encode(canvas, quality) {
     return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", quality); })
       .then(function (blob) {
-        if (blob && blob.size > MAX_BYTES && quality > 0.45) return encode(canvas, quality - 0.1);
-        return blob;
+        if (!blob || blob.size <= MAX_BYTES) return blob;
+        if (quality > 0.55) return encode(canvas, quality - 0.1);
+        return encode(shrink(canvas, 0.8), 0.7);
       });
+  }
+
+  function shrink(canvas, factor) {
+    var smaller = document.createElement("canvas");
+    smaller.width = Math.max(1, Math.round(canvas.width * factor));
+    smaller.height = Math.max(1, Math.round(canvas.height * factor));
+    smaller.getContext("2d").drawImage(canvas, 0, 0, smaller.width, smaller.height);
+    return smaller;
   }
 
   // A smaller JPEG of the photo, upright (its EXIF orientation applied), without its EXIF.
