@@ -19,7 +19,7 @@ from typing import Any
 
 from sync import errors
 from sync.node.transport import Transport
-from sync.state import AppState, MediaHooks
+from sync.state import AppState
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
                 report.sent += 1
         for sha256 in absent:
             try:
-                fetch_file(media, transport, sha256, report)
+                fetch_file(state, transport, sha256, report)
                 report.fetched += 1
             except (errors.MediaMissing, errors.MediaNotAllowed):
                 report.missing += 1  # not on central yet either (its node has not sent it)
@@ -124,15 +124,18 @@ def send_file(state: AppState, transport: Transport, sha256: str, offset: int,
             offset = new
 
 
-def fetch_file(media: MediaHooks, transport: Transport, sha256: str,
+def fetch_file(state: AppState, transport: Transport, sha256: str,
                report: MediaReport) -> None:
     """Fetch the file from central, resumed from this node's partial download (counted in
     ``report.fetched_bytes``). A file that does not hash to its name is dropped (fetched
     again next time)."""
+    media = state.media
+    assert media is not None
     part = media.partial_folder / f"{sha256}.part"
     part.parent.mkdir(parents=True, exist_ok=True)
     offset = part.stat().st_size if part.exists() else 0
     while True:
+        state.fault("media.before_fetch")
         piece, headers = transport.fetch_bytes("/media/fetch", {"hash": sha256, "offset": offset})
         size = int(headers.get("x-media-size", "-1"))
         if hashlib.sha256(piece).hexdigest() != headers.get("x-chunk-sha256") or size < 0:

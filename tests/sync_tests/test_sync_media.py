@@ -246,3 +246,41 @@ def test_a_merged_familys_photos_follow_it_to_the_survivor(world):
     page = client.get(f"/families/{kept}").get_data(as_text=True)
     attachment_id = next(iter(central.rows(Attachment)))
     assert f"/media/{attachment_id}/thumb" in page
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_a_download_cut_midway_resumes_from_what_the_node_holds(central, make_node):
+    c1 = central.add_community("C1")
+    proxy = LinkProxy(central.server.port)
+    try:
+        a = make_node("AAA")
+        b = make_node("BBB")
+        a.enrol(central, communities=("C1",))
+        b.enrol(central, communities=("C1",), url=proxy.url)
+        a.sync()
+        sha256 = attach(a, a.add_family(c1), noisy_jpeg(6))
+        assert a.sync().media["sent"] == 1
+        size = a_size(a, sha256)
+        piece = central.state.media.chunk_bytes
+        assert size > 3 * piece
+        asked = []
+
+        def cut_third() -> None:
+            asked.append(1)
+            if len(asked) == 3:
+                proxy.cut_download_after(piece // 2)  # mid-answer
+
+        b.app.config["SYNC_FAULTS"] = {"media.before_fetch": cut_third}
+        report = b.sync()
+        b.app.config["SYNC_FAULTS"] = None
+        assert report.ok
+        assert b.count(Attachment) == 1  # the record is here; its file not yet
+        assert report.media["error_code"] in ("bad_response", "unreachable")
+        assert report.media["fetched_bytes"] == 2 * piece
+        assert not stored(b, sha256)
+        resumed = b.sync()
+        assert resumed.media["fetched"] == 1
+        assert resumed.media["fetched_bytes"] == size - 2 * piece
+        assert stored(b, sha256)
+    finally:
+        proxy.close()
