@@ -247,6 +247,7 @@ def test_an_agreement_scan_is_bound_into_its_history(app, family, staff):
 
 def test_an_unknown_record_is_a_404(app, family, staff):
     assert upload(staff, "families", uuid.uuid4(), jpeg(300, 200)).status_code == 404
+    assert upload(staff, "users", family, jpeg(300, 200)).status_code == 404  # not an owner
     assert staff.get(f"/media/{uuid.uuid4()}").status_code == 404
 
 

@@ -45,7 +45,7 @@ def owner_of_key(key: str) -> Owner:
     """
     from fieldapp.idempotency import IdempotencyKey
 
-    row = db.session.get(IdempotencyKey, key)
+    row = db.session.get(IdempotencyKey, key) if 8 <= len(key) <= 64 else None
     table = KEY_SCOPES.get(row.scope) if row is not None else None
     if table is None or row.entity_id is None:
         raise NotFound(_l("The record this photo was taken for has not reached this node."))

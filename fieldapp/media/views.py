@@ -95,14 +95,13 @@ def _taken_at(raw: str | None) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@bp.route("/<any(families,agreements,benefit_deliveries,compliance_visits):owner_table>"
-          "/<uuid:owner_id>", methods=["POST"])
+@bp.route("/<owner_table>/<uuid:owner_id>", methods=["POST"])
 def upload(owner_table: str, owner_id: uuid.UUID):
     """Attach a photo or scan to a record (a form, or the tablet's outbox)."""
-    return _upload(owner_or_404(owner_table, owner_id))
+    return _upload(owner_or_404(owner_table, owner_id))  # another table: 404
 
 
-@bp.route("/by-key/<string(length=36):key>", methods=["POST"])
+@bp.route("/by-key/<key>", methods=["POST"])
 def upload_by_key(key: str):
     """Attach a photo taken on the tablet with a form still in its outbox: the record that
     form's key made (sent just before it, in the outbox's order)."""
