@@ -127,6 +127,7 @@ def chunk() -> Response:
         raise errors.BadBody("The piece runs past the file's size.")
     part = partial_path(media, sha256)
     part.parent.mkdir(parents=True, exist_ok=True)
+    done = offset + len(piece) == size
     with open(part, "ab") as out:
         # One writer at a time (two nodes may send the same photo): the offset is checked
         # under the lock.
@@ -136,9 +137,9 @@ def chunk() -> Response:
             raise errors.MediaOffset(expected=held)
         out.write(piece)
         out.flush()
-        os.fsync(out.fileno())
+        if done:  # on disk before it is named; a partial lost in a crash is only sent again
+            os.fsync(out.fileno())
     state.fault("media_after_chunk")
-    done = offset + len(piece) == size
     if done:
         try:
             media.store.put_file(part, sha256)
