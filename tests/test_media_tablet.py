@@ -5,6 +5,7 @@ they were taken with when the node answers again."""
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,42 @@ def test_a_photo_taken_offline_with_a_new_family_is_sent_once_after_it(
     assert b"TabletCamera" not in data
     assert not Image.open(io.BytesIO(data)).getexif()
     assert node.posts.count(f"/media/families/{family.id}") == 1
+
+
+def test_evidence_taken_offline_on_a_visit_reaches_the_visit_its_form_made(
+        node: LiveServer, tablet: Any, tmp_path: Path) -> None:
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.compliance.models import ComplianceVisit
+    from fieldapp.media.models import Attachment
+
+    with node.app.app_context():
+        family_id = str(db.session.execute(
+            select(Agreement.family_id).where(Agreement.status == "active",
+                                              Agreement.voided.is_(False))
+            .order_by(Agreement.number).limit(1)).scalar_one())
+    photo = camera_photo(tmp_path / "clearing.jpg")
+    page = page_of(tablet)
+    login_and_prepare(page, node.url, "promotor")
+    tablet.set_offline(True)
+    page.goto(node.url + "/compliance/visits/new?family=" + family_id)
+    page.wait_for_selector("form[data-outbox='visit'][data-outbox-ready='1']")
+    page.wait_for_selector("[data-visit-findings] .finding")
+    page.click("[data-visit-findings] .finding:first-child .seg-met")
+    page.set_input_files("#photo-capture", str(photo))
+    poll(page, "document.querySelector('#photo-capture').dataset.photoReady === '1'", 20000)
+    page.check("input[data-photo-keep]")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    assert [i["kind"] for i in outbox(page)] == ["visit", "photo"]
+    page.reload()
+    assert [i["kind"] for i in outbox(page)] == ["visit", "photo"]
+    tablet.set_offline(False)
+    wait_outbox_empty(page, 40000)
+    with node.app.app_context():
+        visit = db.session.execute(select(ComplianceVisit).where(
+            ComplianceVisit.family_id == uuid.UUID(family_id)).order_by(
+            ComplianceVisit.created_at.desc()).limit(1)).scalar_one()
+        rows = db.session.execute(select(Attachment)).scalars().all()
+        assert [(a.owner_table, a.owner_id, a.kind) for a in rows] == [
+            ("compliance_visits", visit.id, "evidence")]
+        assert rows[0].taken_at is not None  # kept: the box was ticked
