@@ -64,7 +64,7 @@ def _record_strip(table: str) -> Any:
 def _register_contributions(state: BlueprintSetupState) -> None:
     """The photo strip on the family, agreement, delivery and visit pages."""
     title = _l("Photos and scans")
-    register_family_section(state.app, "media", _family_strip, "media/_strip.html", 15,
+    register_family_section(state.app, "media", _family_strip, "media/_strip.html", 45,
                             title=title)
     register_agreement_section(state.app, "media", _agreement_strip, "media/_strip.html", 35,
                                title=title)
