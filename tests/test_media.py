@@ -358,6 +358,19 @@ def test_the_export_lists_each_photo_with_its_link(app, family, staff):
         (attachment_id, f"/media/{attachment_id}", "Parcela", "photo")]
     assert coordinator.get(rows[0]["file_link"]).status_code == 200
 
+    # A family that withdrew its consent to data use: neither caption nor link exported.
+    from fieldapp.families.models import Family
+    from fieldapp.families.operations import withdraw_family
+
+    with app.test_request_context():
+        withdraw_family(db.session.get(Family, family), "consent_withdrawn", date.today())
+        db.session.commit()
+    response = coordinator.get("/dashboard/export/attachments.csv",
+                               query_string={"from": month, "to": month})
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True)[1:])))
+    assert [(r["attachment_id"], r["file_link"], r["caption"]) for r in rows] == [
+        (attachment_id, "", "")]
+
 
 def test_a_photo_taken_with_a_form_reaches_the_record_that_forms_key_made(
         app, make_community, staff):

@@ -19,6 +19,7 @@ from fieldapp.dashboard.conditions import in_community
 from fieldapp.dashboard.datasets import Col, Dataset, family_cols, select_columns
 from fieldapp.dashboard.filters import Filters
 from fieldapp.families.models import Family
+from fieldapp.families.privacy import private
 from fieldapp.media.models import Attachment
 
 
@@ -29,14 +30,16 @@ def _attachments_cols() -> list[Col]:
         Col("record_table", _l("Record"), Attachment.owner_table, verbatim=True),
         Col("record_id", _l("Record id"), Attachment.owner_id, "uuid"),
         Col("kind", _l("What it shows"), Attachment.kind, verbatim=True),
-        Col("caption", _l("Caption"), Attachment.caption),
+        # A family that withdrew its consent: neither the caption nor the link (a photo of
+        # its house, a scan bearing its name are personal data; families/privacy.py).
+        Col("caption", _l("Caption"), private(Attachment.caption)),
         Col("sha256", _l("SHA-256"), Attachment.sha256, verbatim=True),
         Col("size_bytes", _l("Size (bytes)"), Attachment.size, "int"),
         Col("width", _l("Width (px)"), Attachment.width, "int"),
         Col("height", _l("Height (px)"), Attachment.height, "int"),
         Col("recorded_by", _l("Attached by"), Attachment.recorded_by),
         Col("attached_at", _l("Attached at"), Attachment.created_at, "datetime"),
-        Col("file_link", _l("File"), Attachment.id, "media_link"),
+        Col("file_link", _l("File"), private(Attachment.id), "media_link"),
     ]
 
 

@@ -86,6 +86,8 @@ def agreement_scans(agreement: Agreement) -> list[ScanPrint]:
     from fieldapp.media.queries import attachments_of
     from fieldapp.media.storage import Damaged, current_storage
 
+    if hides_personal_data(agreement.family):  # a scan bears the family's names: left out
+        return []
     store = current_storage()
     scans = []
     for item in attachments_of(agreement.id, kind="scan"):
