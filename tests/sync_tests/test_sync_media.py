@@ -284,3 +284,17 @@ def test_a_download_cut_midway_resumes_from_what_the_node_holds(central, make_no
         assert stored(b, sha256)
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_fieldapp_sync_says_what_it_did_with_the_photos(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    attach(a, a.add_family(c1), noisy_jpeg(7, 300))
+    result = a.app.test_cli_runner().invoke(args=["sync"])
+    assert result.exit_code == 0, result.output
+    assert "photos: sent 1 (" in result.output
+    again = a.app.test_cli_runner().invoke(args=["sync"])
+    assert "photos:" not in again.output  # nothing to do, nothing said
