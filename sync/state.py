@@ -137,6 +137,8 @@ class MediaHooks:
         scope names it).
     :param max_bytes: the largest file moved.
     :param chunk_bytes: the size of a piece.
+    :param confirmed: a node: remember that central holds these files (``node_hashes`` then
+        leaves them out); the engine commits.
     """
 
     store: BlobStore
@@ -145,6 +147,7 @@ class MediaHooks:
     allowed: Callable[[Session, NodeInfo, str], bool]
     max_bytes: int
     chunk_bytes: int
+    confirmed: Callable[[Session, list[str]], None] | None = None
 
 
 @dataclass

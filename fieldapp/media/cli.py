@@ -23,3 +23,17 @@ def check(quick: bool) -> None:
             click.echo(f"  {sha256}")
     if found.missing or found.orphaned or found.damaged:
         raise SystemExit(1)
+
+
+@media.command("resend")
+@with_appcontext
+def resend() -> None:
+    """Forget which files central confirmed: the next sync asks it about every one again."""
+    from sqlalchemy import delete
+
+    from fieldapp.extensions import db
+    from fieldapp.media.models import OnCentral
+
+    count = db.session.execute(delete(OnCentral)).rowcount
+    db.session.commit()
+    click.echo(f"{count} files will be checked with central again at the next sync")

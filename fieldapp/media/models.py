@@ -16,7 +16,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldapp.checks import in_range, one_of
-from fieldapp.models import Base, SyncedMixin
+from fieldapp.models import Base, SyncedMixin, utcnow
 
 #: The records an attachment may belong to (their tables).
 OWNER_TABLES = ("families", "agreements", "benefit_deliveries", "compliance_visits")
@@ -56,3 +56,13 @@ class Attachment(SyncedMixin, Base):
     taken_at: Mapped[datetime | None]
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+
+
+class OnCentral(Base):
+    """A file this node knows central holds (central said so, or took its last piece): not
+    asked about again at every sync. Local to the node (not synced)."""
+
+    __tablename__ = "media_on_central"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldapp.extensions import db
-from fieldapp.media.models import Attachment
+from fieldapp.media.models import Attachment, OnCentral
 from fieldapp.media.storage import MediaStorage, current_storage
 
 
@@ -99,9 +99,19 @@ def check_store(store: MediaStorage | None = None, verify: bool = True) -> Store
 
 # -- what the sync engine asks (fieldapp/nodes/syncing.py wires them) ------------------------
 def named_hashes(session: Session) -> list[str]:
-    """The hash of every live attachment this installation holds (a node: its scope's)."""
+    """The hash of every live attachment this node holds (its scope's), but those central
+    confirmed it holds."""
+    confirmed = select(OnCentral.sha256).where(OnCentral.sha256 == Attachment.sha256)
     return list(session.execute(
-        select(Attachment.sha256).where(Attachment.voided.is_(False)).distinct()).scalars())
+        select(Attachment.sha256).where(Attachment.voided.is_(False), ~confirmed.exists())
+        .distinct()).scalars())
+
+
+def confirm_on_central(session: Session, hashes: list[str]) -> None:
+    """Remember that central holds these files (committed by the caller)."""
+    known = set(session.execute(select(OnCentral.sha256).where(
+        OnCentral.sha256.in_(hashes))).scalars()) if hashes else set()
+    session.add_all(OnCentral(sha256=h) for h in dict.fromkeys(hashes) if h not in known)
 
 
 def node_may_move(session: Session, node: Any, sha256: str) -> bool:

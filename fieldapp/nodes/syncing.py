@@ -306,7 +306,7 @@ def init_app(app: Flask) -> None:
     from fieldapp.nodes.directory import Directory
 
     install_catalogue_ids()
-    from fieldapp.media.queries import named_hashes, node_may_move
+    from fieldapp.media.queries import confirm_on_central, named_hashes, node_may_move
     from fieldapp.media.storage import LocalStorage, media_folder
     from sync.state import MediaHooks
 
@@ -316,7 +316,8 @@ def init_app(app: Flask) -> None:
     media = MediaHooks(store=store, partial_folder=folder / ".partial",
                        node_hashes=named_hashes, allowed=node_may_move,
                        max_bytes=int(app.config["MEDIA_MAX_STORED_BYTES"]),
-                       chunk_bytes=int(app.config["MEDIA_CHUNK_BYTES"]))
+                       chunk_bytes=int(app.config["MEDIA_CHUNK_BYTES"]),
+                       confirmed=confirm_on_central)
     engine.init_app(
         app,
         session=db.session,

@@ -70,8 +70,11 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
                 if (sha256 not in asked or not isinstance(offset, int)
                         or isinstance(offset, bool) or offset < 0):
                     raise errors.BadResponse("have: a bad offset")
+            _confirm(state, [h for h in asked if h not in missing])
+            for sha256, offset in missing.items():
                 send_file(state, transport, sha256, offset, report)
                 report.sent += 1
+                _confirm(state, [sha256])
         for sha256 in absent:
             try:
                 fetch_file(state, transport, sha256, report)
@@ -85,6 +88,19 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
         report.error_code, report.error = "media_disk", str(error)
         log.warning("files not moved: %s", error)
     return report
+
+
+def _confirm(state: AppState, hashes: list[str]) -> None:
+    """Remember the files central holds (not asked about again)."""
+    media = state.media
+    if not hashes or media is None or media.confirmed is None:
+        return
+    try:
+        media.confirmed(state.session, hashes)
+        state.session.commit()
+    except Exception:
+        state.session.rollback()
+        raise
 
 
 def send_file(state: AppState, transport: Transport, sha256: str, offset: int,

@@ -84,6 +84,7 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     con.execute("DROP TABLE installation_facts")
     # Before 0021: no attachments.
     con.execute("DROP TABLE attachments")
+    con.execute("DROP TABLE media_on_central")
     # Before 0020: no API tokens. Before 0019: no grievances. Before 0018: no index of merges.
     # Before 0017: no "starts on signing" of drafts.
     con.execute("DROP TABLE api_tokens")

@@ -67,6 +67,16 @@ def test_photos_go_up_once_and_down_to_the_nodes_of_their_community_only(world, 
     again = a.sync()
     assert again.media["sent"] == 0  # central has it: never sent twice
     assert again.media["sent_bytes"] == 0
+    assert again.requests < report.requests - 1  # nor asked about again
+    from fieldapp.media.models import OnCentral
+
+    assert list(a.rows(OnCentral)) == [sha256]
+    # Central lost its files (restored without them): the node is told to ask again.
+    with central.app.app_context():
+        central.state.media.store.remove(sha256)
+    assert "1 files" in a.app.test_cli_runner().invoke(args=["media", "resend"]).output
+    assert a.sync().media["sent"] == 1
+    assert stored(central, sha256)
 
     pulled = b.sync()
     assert pulled.media["fetched"] == 1

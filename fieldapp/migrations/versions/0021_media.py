@@ -5,6 +5,8 @@ family (the scope), kind, caption, the SHA-256 of the bytes (their name in the m
 size, type and pixels of the decoded image, who attached it, and the capture time and place
 when kept. Synced (append-only); the bytes travel apart.
 
+``media_on_central``: on a node, the files central confirmed it holds (not asked about again).
+
 A new table only: nothing existing is rebuilt.
 
 Revision ID: 0021_media
@@ -56,9 +58,16 @@ def upgrade():
     op.create_index(op.f("ix_attachments_family_id"), "attachments", ["family_id"], unique=False)
     op.create_index(op.f("ix_attachments_sha256"), "attachments", ["sha256"], unique=False)
     op.create_index("ix_attachments_owner", "attachments", ["owner_id", "created_at"], unique=False)
+    op.create_table(
+        "media_on_central",
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("confirmed_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("sha256", name=op.f("pk_media_on_central")),
+    )
 
 
 def downgrade():
+    op.drop_table("media_on_central")
     op.drop_index("ix_attachments_owner", table_name="attachments")
     op.drop_index(op.f("ix_attachments_sha256"), table_name="attachments")
     op.drop_index(op.f("ix_attachments_family_id"), table_name="attachments")
