@@ -395,3 +395,38 @@ def test_a_photo_taken_with_a_form_reaches_the_record_that_forms_key_made(
     assert attachment.owner_table == "families"
     with app.app_context():
         assert db.session.execute(select(Attachment)).scalars().all() != []
+
+
+def test_a_delivery_receipt_can_carry_its_photos(app, family, staff, tmp_path):
+    import subprocess
+
+    from cyclekit import SIGNATURE, catalogue
+    from pypdf import PdfReader
+
+    agreement_in_state(app, family, "active")
+    _, benefits = catalogue(app)
+    made = staff.post("/deliveries/new", headers=JSON, data={
+        "family_id": str(family), "benefit_type_id": str(benefits["coffee_seedlings"]),
+        "item": "Plantones", "quantity": "25", "unit": "plantones",
+        "delivered_on": "2026-03-15", "delivered_by_name": "Wilmer Tuanama",
+        "receipt_kind": "thumbprint_paper", "receiver_name": "María Huamán",
+        "receipt_signature": SIGNATURE, "idempotency_key": str(uuid.uuid4())})
+    assert made.status_code == 201, made.get_json()
+    delivery_id = made.get_json()["id"]
+    plain = staff.get(f"/print/deliveries/{delivery_id}/receipt.pdf?photos=1")
+    assert len(PdfReader(io.BytesIO(plain.data)).pages) == 1
+    assert upload(staff, "benefit_deliveries", delivery_id, _red_scan(),
+                  kind="receipt").status_code == 201
+    page = staff.get(f"/deliveries/{delivery_id}").get_data(as_text=True)
+    assert f"/print/deliveries/{delivery_id}/receipt.pdf?photos=1" in page
+    pdf = staff.get(f"/print/deliveries/{delivery_id}/receipt.pdf?photos=1")
+    assert len(PdfReader(io.BytesIO(pdf.data)).pages) == 2
+    src = tmp_path / "receipt.pdf"
+    src.write_bytes(pdf.data)
+    subprocess.run(["pdftoppm", "-r", "30", "-f", "2", "-l", "2", "-png", "-singlefile",
+                    str(src), str(tmp_path / "photo-page")], check=True)
+    with Image.open(tmp_path / "photo-page.png") as rendered:
+        width, height = rendered.size
+        red, green, _blue = rendered.convert("RGB").getpixel((width // 2, height // 4))
+    assert red > 180
+    assert green < 80

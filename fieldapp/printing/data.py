@@ -110,6 +110,8 @@ class ReceiptPrint:
     signature: SignaturePrint | None = None
     #: The catalogue's unit forms: the unit is shown by quantity ("1 kit", "3 kits").
     units: tuple[UnitForms, ...] = ()
+    #: The delivery's photos (a receipt signed on paper, a thumbprint), after the receipt.
+    photos: list[ScanPrint] = field(default_factory=list)
 
 
 @dataclass

@@ -140,6 +140,8 @@ def receipt_labels(lang: str) -> dict[str, Any]:
             "copy_family": _("Copy for the family"),
             "copy_program": _("Copy for the program"),
             "thumbprint": _("Thumbprint"),
+            "photo_heading": _("Delivery %(code)s: photo %(n)s of %(count)s",
+                               code="{code}", n="{n}", count="{count}"),
         }
 
     return _translated(lang, build)

@@ -83,14 +83,18 @@ def _without_person(signature: SignaturePrint) -> SignaturePrint:
 def agreement_scans(agreement: Agreement) -> list[ScanPrint]:
     """The agreement's scans whose files are here and whole (a missing or replaced file is
     left out of the printout, never printed as something else)."""
+    return _printable_images(agreement.id, agreement.family, "scan")
+
+
+def _printable_images(owner_id: Any, family: Any, kind: str | None) -> list[ScanPrint]:
     from fieldapp.media.queries import attachments_of
     from fieldapp.media.storage import Damaged, current_storage
 
-    if hides_personal_data(agreement.family):  # a scan bears the family's names: left out
+    if hides_personal_data(family):  # a scan bears the family's names: left out
         return []
     store = current_storage()
     scans = []
-    for item in attachments_of(agreement.id, kind="scan"):
+    for item in attachments_of(owner_id, kind=kind):
         a = item.attachment
         try:
             data = store.read(a.sha256) if item.received else None
@@ -207,8 +211,9 @@ def load_signature_rows(delivery_id: Any) -> list[Signature]:
     ).scalars())
 
 
-def receipt_print(delivery: Delivery) -> ReceiptPrint:
-    """The print data of a delivery receipt (with its drawn receipt signature, if any)."""
+def receipt_print(delivery: Delivery, with_photos: bool = False) -> ReceiptPrint:
+    """The print data of a delivery receipt (with its drawn receipt signature, if any, and
+    when asked the delivery's photos: the receipt signed on paper, the thumbprint)."""
     family = delivery.family
     signature = None
     for sig in load_signature_rows(delivery.id):
@@ -235,6 +240,7 @@ def receipt_print(delivery: Delivery) -> ReceiptPrint:
         reason=delivery.reason,
         signature=signature,
         units=unit_catalogue(),
+        photos=_printable_images(delivery.id, family, None) if with_photos else [],
     )
 
 

@@ -154,7 +154,8 @@ def receipt(delivery_id: uuid.UUID):
     """A delivery receipt to sign or thumbprint (copies for the family and the program)."""
     delivery = db.get_or_404(Delivery, delivery_id)
     check_community_scope(delivery.family.community_id)
-    return _pdf(receipt_pdf(receipt_print(delivery), receipt_labels(_lang())),
+    with_photos = request.args.get("photos") == "1"
+    return _pdf(receipt_pdf(receipt_print(delivery, with_photos), receipt_labels(_lang())),
                 f"receipt-{delivery.code}")
 
 
