@@ -308,3 +308,40 @@ def test_fieldapp_sync_says_what_it_did_with_the_photos(central, make_node):
     assert "photos: sent 1 (" in result.output
     again = a.app.test_cli_runner().invoke(args=["sync"])
     assert "photos:" not in again.output  # nothing to do, nothing said
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_central_refuses_a_pushed_attachment_that_breaks_a_rule(central, make_node):
+    import uuid
+
+    from synckit import last_insert, push
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    family = a.add_family(c1)
+    other = a.add_family(c1, head_given_names="Otra", head_surname="Familia Distinta")
+    attach(a, family, noisy_jpeg(8, 200))
+    insert = last_insert(a, "attachments")
+    a.sync()
+    row, row_id = insert["d"], insert["i"]
+
+    def forged(**changes: Any) -> dict[str, Any]:
+        return {"t": "attachments", "i": str(uuid.uuid4()), "o": "i",
+                "d": {**row, **changes}}
+
+    codes = push(
+        a,
+        forged(owner_id=str(uuid.uuid4())),  # no such record
+        forged(family_id=str(other)),  # a record of another family
+        forged(kind="receipt"),  # not a kind a family takes
+        forged(sha256="not-a-hash"),
+        forged(mime="image/svg+xml"),
+        forged(size=50 * 1024 * 1024),
+        {"t": "attachments", "i": row_id, "o": "d"},  # never deleted
+        {"t": "attachments", "i": row_id, "o": "u", "d": {"caption": "Otra leyenda"},
+         "p": {"caption": row["caption"]}},  # the caption may change
+    )
+    assert codes == ["invalid_attachment"] * 6 + ["append_only", ""]
+    assert central.count(Attachment) == 1
