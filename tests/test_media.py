@@ -106,6 +106,9 @@ def test_time_and_place_are_kept_only_when_sent(app, family, staff):
     assert attachment.taken_at.isoformat().startswith("2026-03-01T10:00")
     bad = upload(staff, "families", family, jpeg(641, 480), lat="-95", lon="-77.3")
     assert bad.status_code == 422
+    future = upload(staff, "families", family, jpeg(642, 480), taken_at="2999-01-01T00:00:00Z")
+    assert future.status_code == 422
+    assert future.get_json()["error"]["details"]["field"] == "taken_at"
 
 
 def _svg() -> bytes:

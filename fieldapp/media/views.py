@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,11 @@ def _taken_at(raw: str | None) -> datetime | None:
     except ValueError:
         raise ValidationFailed(_l("The time the photo was taken is not valid."),
                                field="taken_at") from None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment > datetime.now(UTC) + timedelta(days=1):  # a tablet's clock far ahead
+        raise ValidationFailed(_l("The time the photo was taken is not valid."),
+                               field="taken_at")
+    return moment
 
 
 @bp.route("/<owner_table>/<uuid:owner_id>", methods=["POST"])
