@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from sync import errors
 from sync.node.transport import Transport
 from sync.state import AppState
@@ -54,12 +56,12 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
     if media is None:
         return report
     try:
-        hashes = list(dict.fromkeys(media.node_hashes(state.session)))
-    finally:
-        state.session.rollback()
-    here = [h for h in hashes if media.store.has(h)]
-    absent = [h for h in hashes if not media.store.has(h)]
-    try:
+        try:
+            hashes = list(dict.fromkeys(media.node_hashes(state.session)))
+        finally:
+            state.session.rollback()
+        here = [h for h in hashes if media.store.has(h)]
+        absent = [h for h in hashes if not media.store.has(h)]
         for start in range(0, len(here), HAVE_BATCH):
             asked = set(here[start:start + HAVE_BATCH])
             answer = transport.post("/media/have", {"hashes": here[start:start + HAVE_BATCH]})
@@ -87,6 +89,10 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
     except OSError as error:  # the disk
         report.error_code, report.error = "media_disk", str(error)
         log.warning("files not moved: %s", error)
+    except SQLAlchemyError as error:  # the database (busy, locked): tried again next sync
+        state.session.rollback()
+        report.error_code, report.error = "media_database", str(error).splitlines()[0]
+        log.warning("files not moved: %s", report.error)
     return report
 
 
