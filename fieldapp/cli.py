@@ -170,6 +170,8 @@ def init_app(app: Flask) -> None:
 
     from fieldapp.api.cli import api_token
     from fieldapp.imports.cli import import_group
+    from fieldapp.media.cli import media
 
     app.cli.add_command(api_token)
     app.cli.add_command(import_group)
+    app.cli.add_command(media)

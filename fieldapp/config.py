@@ -162,6 +162,22 @@ class DefaultConfig:
     #: Largest request body accepted (bytes); keep a grown sync push page under it.
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 
+    # Photos and scans (fieldapp/media, issue 27).
+    #: Where attachment files are kept (content-addressed by SHA-256); empty: ``<instance>/media``.
+    MEDIA_FOLDER = ""
+    #: The largest photo or scan a form may send (bytes), before it is reduced.
+    MEDIA_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+    #: The most pixels an uploaded image may have (a decompression bomb is refused unread).
+    MEDIA_MAX_PIXELS = 50_000_000
+    #: An image is reduced to at most this many pixels on its long side and re-encoded as a
+    #: JPEG of this quality (no EXIF).
+    MEDIA_MAX_SIDE = 1600
+    MEDIA_JPEG_QUALITY = 80
+    #: The largest stored file a node may announce (bytes).
+    MEDIA_MAX_STORED_BYTES = 4 * 1024 * 1024
+    #: Size of one piece of a file sent between a node and central (bytes).
+    MEDIA_CHUNK_BYTES = 256 * 1024
+
     # The tablet PWA (fieldapp/pwa).
     #: How long a page waits for the node before the tablet's stored copy answers (ms).
     PWA_NETWORK_TIMEOUT_MS = 3000

@@ -115,6 +115,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "attendance:remove": _l("attendance removed"),
         "sanction:propose": _l("sanction proposed"),
         "sanction:confirm": _l("sanction confirmed"),
+        "scan:attach": _l("scan of the signed copy attached"),
         "sanction:dismiss": _l("sanction dismissed"),
         "revoke": _l("revoked"),
         "grievance:acknowledged": _l("grievance acknowledged"),

@@ -45,6 +45,13 @@ class PageData:
         return self._memo[key]
 
 
+@dataclass
+class RecordPage(PageData):
+    """A page about one record (a delivery, a visit) whose sections need only the record."""
+
+    record: Any
+
+
 Gatherer = Callable[[Any], Any]  # the page's PageData -> the section's data (None: not shown)
 
 

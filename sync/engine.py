@@ -14,10 +14,11 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import Session, scoped_session
 
 from sync.capture import events
+from sync.central import media as central_media
 from sync.central import server
 from sync.registry import Registry, TableSpec
 from sync.schema import define_tables
-from sync.state import AppState, Exchange, NodeDirectory
+from sync.state import AppState, Exchange, MediaHooks, NodeDirectory
 
 
 class SyncEngine:
@@ -34,6 +35,7 @@ class SyncEngine:
         app_version: str,
         directory: NodeDirectory | None = None,
         exchanges: Iterable[Exchange] = (),
+        media: MediaHooks | None = None,
     ) -> AppState:
         """Attach the engine to ``app``.
 
@@ -44,6 +46,7 @@ class SyncEngine:
         :param app_version: the application's version, reported in the handshake.
         :param directory: central's node directory (required on central).
         :param exchanges: the app's own requests riding on sync (see :class:`~sync.state.Exchange`).
+        :param media: the app's files moved apart from the records (photos, scans).
         """
         role = app.config.get("ROLE", "field")
         state = AppState(
@@ -56,6 +59,7 @@ class SyncEngine:
             app_version=app_version,
             directory=directory,
             exchanges={exchange.name: exchange for exchange in exchanges},
+            media=media,
         )
         app.extensions["sync"] = state
         events.install()
@@ -64,4 +68,6 @@ class SyncEngine:
             if directory is None:
                 raise RuntimeError("central needs a node directory")
             app.register_blueprint(server.bp)
+            if media is not None:
+                app.register_blueprint(central_media.bp)
         return state

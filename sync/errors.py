@@ -64,13 +64,21 @@ ServerError = _error("server_error", 500, "Central failed to process the request
 Busy = _error("busy", 409, "Another sync is already running on this node.", transient=True)
 TLSFailure = _error("tls_failure", 495, "Central's certificate could not be verified.")
 UnknownExchange = _error("unknown_exchange", 404, "Central does not answer this exchange.")
+# Files moved apart from the records (sync/node/media.py, sync/central/media.py).
+MediaOffset = _error("media_offset", 409, "The piece does not start where the upload is.",
+                     transient=True)
+BadChunk = _error("bad_chunk", 400, "The piece does not match its hash.", transient=True)
+BadFile = _error("bad_file", 400, "The file does not match its name.")
+MediaNotAllowed = _error("media_not_allowed", 403, "No record of this node names the file.")
+MediaMissing = _error("media_missing", 404, "Central does not hold this file.")
 
 BY_CODE: dict[str, type[SyncError]] = {
     cls.code: cls
     for cls in (ProtocolUnsupported, SchemaMismatch, UnknownNode, BadCredential, NodeRevoked,
                 EnrolmentRefused, SequenceGap, SequenceRegressed, CentralRegressed, BadBody,
                 TooLarge, NotCentral, NotEnrolled, Unreachable, BadResponse, ServerError, Busy,
-                TLSFailure, UnknownExchange)
+                TLSFailure, UnknownExchange, MediaOffset, BadChunk, BadFile,
+                MediaNotAllowed, MediaMissing)
 }
 
 

@@ -10,10 +10,11 @@ installs the engine (which imports nearly every module).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
 
 from flask import Flask, current_app
 from sqlalchemy.orm import Session, scoped_session
@@ -105,6 +106,50 @@ class NodeDirectory(Protocol):
         """Remember what the node reported (versions, pending, clock, errors, success)."""
 
 
+class BlobStore(Protocol):
+    """Where the app keeps the files its records name by SHA-256 (photos, scans): the engine
+    moves their bytes (``sync/node/media.py``, ``sync/central/media.py``) and keeps them in
+    the app's store, which it never imports."""
+
+    def has(self, sha256: str) -> bool:
+        """Whether the file is stored."""
+
+    def size(self, sha256: str) -> int | None:
+        """Its size, ``None`` when not stored."""
+
+    def open(self, sha256: str) -> BinaryIO | None:
+        """The stored file opened for reading, ``None`` when not stored."""
+
+    def put_file(self, path: Path, sha256: str) -> None:
+        """Move a finished file into the store, checked against ``sha256`` (a mismatch:
+        ``ValueError``, the file removed)."""
+
+
+@dataclass
+class MediaHooks:
+    """What the app tells the engine about its files (``SyncEngine.init_app(media=...)``).
+
+    :param store: the app's store.
+    :param partial_folder: where pieces of a file being received are kept until it is whole.
+    :param node_hashes: a node's hashes its records name (files to send, or to fetch when
+        missing).
+    :param allowed: central: whether the node may send or receive the file (a record of its
+        scope names it).
+    :param max_bytes: the largest file moved.
+    :param chunk_bytes: the size of a piece.
+    :param confirmed: a node: remember that central holds these files (``node_hashes`` then
+        leaves them out); the engine commits.
+    """
+
+    store: BlobStore
+    partial_folder: Path
+    node_hashes: Callable[[Session], Iterable[str]]
+    allowed: Callable[[Session, NodeInfo, str], bool]
+    max_bytes: int
+    chunk_bytes: int
+    confirmed: Callable[[Session, list[str]], None] | None = None
+
+
 @dataclass
 class Exchange:
     """An app's own request riding on sync (e.g. user accounts): central answers it for an
@@ -147,6 +192,8 @@ class AppState:
     directory: NodeDirectory | None = None
     #: The app's exchanges by name (see :class:`Exchange`).
     exchanges: dict[str, Exchange] = field(default_factory=dict)
+    #: The app's files moved apart from the records (``None``: none).
+    media: MediaHooks | None = None
     faults_fired: list[str] = field(default_factory=list)
     fault_hits: dict[str, int] = field(default_factory=dict)
 

@@ -609,8 +609,8 @@ def test_agreement_page_renders_the_sections_its_view_gathers(app, staff, coordi
     assert gathered == [agreement_id]
     cards = re.findall(r'<section class="card[^"]*" id="([\w-]+)">\s*<h2>([^<]+)</h2>', page)
     assert [name for name, _title in cards] == [
-        "next-step", "commitments", "benefits", "signatures", "extra", "status", "versions",
-        "history"]  # no "sanctions" (none proposed), no "nothing"
+        "next-step", "commitments", "benefits", "signatures", "extra", "media", "status",
+        "versions", "history"]  # no "sanctions" (none proposed), no "nothing"
     assert ("extra", "Extra section") in cards
     assert ("benefits", "Beneficios: prometidos y entregados") in cards  # translated
     number = get_agreement(app, agreement_id).number

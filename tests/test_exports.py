@@ -305,6 +305,26 @@ COLUMNS = {
         "overdue",
         "appealed",
     ],
+    "attachments": [
+        "attachment_id",
+        "family_id",
+        "family_code",
+        "head_given_names",
+        "head_surname",
+        "community_code",
+        "community_name",
+        "record_table",
+        "record_id",
+        "kind",
+        "caption",
+        "sha256",
+        "size_bytes",
+        "width",
+        "height",
+        "recorded_by",
+        "attached_at",
+        "file_link",
+    ],
 }
 
 

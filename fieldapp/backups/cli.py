@@ -16,6 +16,12 @@ def _fail(error: Exception) -> None:
     raise click.ClickException(str(error)) from error
 
 
+def _media_folder() -> Path:
+    from fieldapp.media.storage import media_folder
+
+    return media_folder(current_app.config, current_app.instance_path)
+
+
 @click.command("backup")
 @click.argument("dest", type=click.Path(path_type=Path))
 @with_appcontext
@@ -25,7 +31,8 @@ def backup(dest: Path) -> None:
     from fieldapp.backups.operations import BackupError, back_up
 
     try:
-        summary = back_up(db.engine, Path(current_app.instance_path), dest, __version__)
+        summary = back_up(db.engine, Path(current_app.instance_path), dest, __version__,
+                          media=_media_folder())
     except BackupError as error:
         _fail(error)
     click.echo(f"backed up {', '.join(summary.files)} (schema {summary.revision}) to "
@@ -44,7 +51,8 @@ def restore(src: Path, force: bool) -> None:
 
     db.session.remove()
     try:
-        summary = put_back(db.engine, Path(current_app.instance_path), src, force=force)
+        summary = put_back(db.engine, Path(current_app.instance_path), src, force=force,
+                           media=_media_folder())
     except BackupError as error:
         _fail(error)
     click.echo(f"restored {', '.join(summary.files)} (schema {summary.revision}) from {src}")
@@ -79,7 +87,8 @@ def upgrade(backup_to: Path | None) -> None:
         backup_to = (Path(current_app.instance_path) / "backups"
                      / f"before-upgrade-{stamp}.tar.gz")
     try:
-        summary = back_up(db.engine, Path(current_app.instance_path), backup_to, __version__)
+        summary = back_up(db.engine, Path(current_app.instance_path), backup_to, __version__,
+                          media=_media_folder())
     except BackupError as error:
         _fail(error)
     click.echo(f"backed up (schema {summary.revision}) to {summary.path}")

@@ -13,9 +13,11 @@ with ``pg_dump`` (custom format) and restored with ``pg_restore``.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -34,6 +36,9 @@ from sqlalchemy.engine import URL, Engine
 #: Instance files a backup carries when they exist (the database is handled apart).
 INSTANCE_FILES = ("secret_key", "node.json", "sync.json", "config.py")
 SQLITE_FILE = "fieldapp.sqlite"
+#: The folder of photos and scans in a backup (``media/ab/cd/<sha256>``, as in the store).
+MEDIA_DIR = "media"
+MEDIA_NAME = re.compile(r"^[0-9a-f]{64}$")
 PG_DUMP_FILE = "central.pgdump"
 MANIFEST = "backup.json"
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -57,8 +62,10 @@ class BackupSummary:
 
 
 # -- backup ------------------------------------------------------------------------------------
-def back_up(engine: Engine, instance: Path, dest: Path, version: str) -> BackupSummary:
-    """Write a backup of ``engine``'s database and the instance files to ``dest``.
+def back_up(engine: Engine, instance: Path, dest: Path, version: str,
+            media: Path | None = None) -> BackupSummary:
+    """Write a backup of ``engine``'s database, the instance files and the photos and scans
+    (``media``, the content-addressed folder) to ``dest``.
 
     :param dest: a new (or empty) folder, or a file ending in ``.tar``, ``.tar.gz`` or ``.tgz``.
     :raises BackupError: ``dest`` is taken, a tool is missing or the copy fails.
@@ -71,16 +78,17 @@ def back_up(engine: Engine, instance: Path, dest: Path, version: str) -> BackupS
     if as_tar:
         dest.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".fieldapp-backup-") as tmp:
-            summary = _write_folder(engine, instance, Path(tmp), version)
+            summary = _write_folder(engine, instance, Path(tmp), version, media)
             _tar_folder(Path(tmp), dest)
         summary.path = dest
         return summary
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     dest.chmod(0o700)  # an empty folder given by the operator, too
-    return _write_folder(engine, instance, dest, version)
+    return _write_folder(engine, instance, dest, version, media)
 
 
-def _write_folder(engine: Engine, instance: Path, folder: Path, version: str) -> BackupSummary:
+def _write_folder(engine: Engine, instance: Path, folder: Path, version: str,
+                  media: Path | None = None) -> BackupSummary:
     kind = engine.dialect.name
     revision = schema_revision(engine)
     if kind == "sqlite":
@@ -99,10 +107,48 @@ def _write_folder(engine: Engine, instance: Path, folder: Path, version: str) ->
             modes[name] = f"{source.stat().st_mode & 0o777:04o}"
             _write_private(folder / name, source.read_bytes())
             files.append(name)
+    media_files = _copy_media(media, folder / MEDIA_DIR) if media is not None else 0
+    if media_files:
+        files.append(f"{MEDIA_DIR}/ ({media_files} files)")
     manifest = {"fieldapp": version, "created_at": datetime.now(UTC).isoformat(),
-                "database": kind, "revision": revision, "modes": modes, "files": files}
+                "database": kind, "revision": revision, "modes": modes, "files": files,
+                "media": media_files}
     _write_private(folder / MANIFEST, json.dumps(manifest, indent=2).encode())
     return BackupSummary(folder, kind, revision, files)
+
+
+def _media_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """The files of a media folder as ``(name, path)``: ``ab/cd/<sha256>`` only."""
+    if root.is_dir():
+        for path in sorted(root.glob("??/??/*")):
+            if path.is_file() and MEDIA_NAME.match(path.name) and path.name.startswith(
+                    path.parent.parent.name + path.parent.name):
+                yield path.relative_to(root).as_posix(), path
+
+
+def _copy_media(source: Path, target: Path) -> int:
+    """Copy the photos and scans into the backup; their number. Taken after the database, so
+    every row the backup holds finds its file (files are never removed while the app runs)."""
+    count = 0
+    for name, path in _media_files(source):
+        copy = target / name
+        copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_private(copy, path.read_bytes())
+        count += 1
+    return count
+
+
+def _restore_media(source: Path, target: Path) -> int:
+    """Put the backup's photos and scans back (each checked against its name)."""
+    count = 0
+    for name, path in _media_files(source):
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != path.name:
+            raise BackupError(f"the backup's {MEDIA_DIR}/{name} is damaged (its hash differs)")
+        (target / name).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_file(target / name, data, 0o600)
+        count += 1
+    return count
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -132,7 +178,8 @@ def _tar_folder(folder: Path, dest: Path) -> None:
 
 
 # -- restore -----------------------------------------------------------------------------------
-def restore(engine: Engine, instance: Path, src: Path, force: bool = False) -> BackupSummary:
+def restore(engine: Engine, instance: Path, src: Path, force: bool = False,
+            media: Path | None = None) -> BackupSummary:
     """Put back the database and the instance files of the backup at ``src``.
 
     The app and the sync loop must be stopped. Files the backup does not hold (``config.py``
@@ -168,6 +215,8 @@ def restore(engine: Engine, instance: Path, src: Path, force: bool = False) -> B
                 restored.append(name)
             elif (instance / name).exists():
                 kept.append(name)
+        if media is not None and (folder / MEDIA_DIR).is_dir():
+            restored.append(f"{MEDIA_DIR}/ ({_restore_media(folder / MEDIA_DIR, media)} files)")
         return BackupSummary(src, kind, manifest.get("revision"), restored, kept)
 
 
@@ -232,6 +281,18 @@ def database_in_use(path: Path, attempts: int = 20) -> bool:
     return True
 
 
+def _media_member(name: str, folder: bool = False) -> bool:
+    """Whether a tar member's name is the media folder, one of its two levels, or a file
+    ``media/ab/cd/<sha256>`` (nothing else: no ``..``, no absolute path)."""
+    parts = name.split("/")
+    if parts[0] != MEDIA_DIR or any(p in ("", ".", "..") for p in parts):
+        return False
+    if folder:
+        return len(parts) <= 3 and all(len(p) == 2 for p in parts[1:])
+    return (len(parts) == 4 and MEDIA_NAME.match(parts[3]) is not None
+            and parts[3].startswith(parts[1] + parts[2]))
+
+
 @contextmanager
 def _opened(src: Path) -> Iterator[Path]:
     """The backup as a folder: ``src`` itself, or a tar unpacked (plain files only) into a
@@ -246,9 +307,14 @@ def _opened(src: Path) -> Iterator[Path]:
         try:
             with tarfile.open(src) as tar:
                 for member in tar.getmembers():
-                    if not member.isfile() or member.name not in allowed:
+                    if member.isdir() and _media_member(member.name, folder=True):
+                        continue
+                    if not member.isfile() or (member.name not in allowed
+                                               and not _media_member(member.name)):
                         raise BackupError(f"{src} holds {member.name!r}, not part of a backup")
                     source = tar.extractfile(member) or io.BytesIO()
+                    (Path(tmp) / member.name).parent.mkdir(mode=0o700, parents=True,
+                                                          exist_ok=True)
                     fd = os.open(Path(tmp) / member.name, os.O_WRONLY | os.O_CREAT, 0o600)
                     with os.fdopen(fd, "wb") as out:
                         shutil.copyfileobj(source, out)

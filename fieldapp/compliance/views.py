@@ -44,6 +44,7 @@ from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
+from fieldapp.sections import RecordPage, gather_sections
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 
 
@@ -169,6 +170,7 @@ def visit(visit_id: uuid.UUID):
     sanctions = db.session.execute(
         db.select(Sanction).where(Sanction.visit_id == found.id)).scalars().all()
     return render_template("compliance/visit.html", visit=found, sanctions=sanctions,
+                           sections=gather_sections("visit", RecordPage(found)),
                            locale=_locale())
 
 

@@ -70,9 +70,15 @@ def _timestamp_text(value: Any) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def media_path(value: Any) -> str:
+    """The link to an attachment's file, from its id (``/media/<id>``)."""
+    return "/media/" + _uuid_text(value)
+
+
 #: How a raw value (not NULL) of each kind of column is written; text and integers as they come.
 CSV_TEXT: dict[str, Callable[[Any], str]] = {
     "uuid": _uuid_text,
+    "media_link": media_path,
     "date": _date_text,
     "datetime": _timestamp_text,
     "decimal": decimal_text,

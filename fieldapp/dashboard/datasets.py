@@ -29,7 +29,7 @@ class Col:
     name: str
     label: Any
     expr: Any
-    kind: str = "text"  # text, int, decimal, date, datetime, bool, uuid
+    kind: str = "text"  # text, int, decimal, date, datetime, bool, uuid, media_link
     #: The kind of label (fieldapp/labels.py) its stored values are shown with on screen;
     #: exports keep the stored values (stable for scripts).
     labels: str | None = None

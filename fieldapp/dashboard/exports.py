@@ -29,7 +29,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fieldapp.dashboard.csv_format import csv_text, rows_text, safe_text
+from fieldapp.dashboard.csv_format import csv_text, media_path, rows_text, safe_text
 from fieldapp.dashboard.datasets import Dataset
 from fieldapp.dashboard.delivery_csv import deliveries_csv
 from fieldapp.dashboard.filters import Filters
@@ -64,6 +64,8 @@ def stream_csv(dataset: Dataset, f: Filters) -> Iterator[bytes]:
 def _xlsx_value(value: Any, kind: str) -> Any:
     if value is None:
         return None
+    if kind == "media_link":
+        return media_path(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, datetime):

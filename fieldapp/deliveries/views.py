@@ -40,6 +40,7 @@ from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.forms import page_arg
 from fieldapp.idempotency import run_once
+from fieldapp.sections import RecordPage, gather_sections
 from fieldapp.submissions import created, fail_with, local_today, parse_uuid, rejected
 
 
@@ -184,6 +185,7 @@ def _detail(delivery: Delivery, form: ReversalForm) -> str:
               if delivery.suspected_duplicate_of_id else None)
     return render_template("deliveries/detail.html", delivery=delivery, reversal=reversal,
                            signature=signature, double=double, form=form,
+                           sections=gather_sections("delivery", RecordPage(delivery)),
                            locale=str(get_locale() or "es"))
 
 

@@ -40,8 +40,9 @@ def _family_tables() -> list[Any]:
     from fieldapp.compliance.models import ComplianceVisit, Sanction
     from fieldapp.deliveries.models import Delivery
     from fieldapp.grievances.models import Grievance
+    from fieldapp.media.models import Attachment
 
-    return [Agreement, Delivery, ComplianceVisit, Sanction, Grievance, AuditEntry]
+    return [Agreement, Delivery, ComplianceVisit, Sanction, Grievance, Attachment, AuditEntry]
 
 
 def merge_families(survivor: Family, merged: Family, chosen_values: Mapping[str, Any],

@@ -262,6 +262,7 @@ def sync_command(loop: bool, interval: float | None, as_json: bool) -> None:
             click.echo(f"synced: pushed {report.pushed}, pulled {report.pulled}, "
                        f"refused {report.rejected}, conflicts {report.conflicts}, "
                        f"{report.requests} requests in {report.seconds:.2f} s")
+        _show_media(report.media if report is not None else None)
         if error is not None:
             click.echo(f"sync failed: {error.code}: {error.message}", err=True)
         if delay is not None:
@@ -279,6 +280,19 @@ def sync_command(loop: bool, interval: float | None, as_json: bool) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     run_loop(state, stop=stop, on_report=show)
+
+
+def _show_media(media: dict | None) -> None:
+    """What a sync did with the photos' files (``sync/node/media.py``), when it did anything."""
+    if not media or not (media["sent"] or media["fetched"] or media["missing"]
+                         or media["error_code"]):
+        return
+    click.echo(f"photos: sent {media['sent']} ({media['sent_bytes'] // 1024} KB), "
+               f"fetched {media['fetched']} ({media['fetched_bytes'] // 1024} KB), "
+               f"not yet on central {media['missing']}")
+    if media["error_code"]:
+        click.echo(f"photos stopped (the next sync goes on): {media['error_code']}: "
+                   f"{media['error']}", err=True)
 
 
 def init_app(app: Flask) -> None:

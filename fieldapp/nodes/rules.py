@@ -423,3 +423,56 @@ class GrievanceStepRules(TableRules):
 
     def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
         raise GrievanceRules.kept()
+
+
+class AttachmentRules(TableRules):
+    """Photos and scans: a new one keeps the rules of a form's upload
+    (:func:`fieldapp.media.rules.check_attachment`) and names a record that exists, of the
+    family it names; it is never deleted, and only its caption changes."""
+
+    columns = ("family_id", "owner_table", "owner_id", "kind", "caption", "sha256", "mime",
+               "size", "width", "height", "lat", "lon")
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        from flask import current_app
+
+        from fieldapp.families.models import Family
+        from fieldapp.media.owners import owner_families
+        from fieldapp.media.rules import check_attachment
+
+        limit = current_app.config["MEDIA_MAX_STORED_BYTES"]
+        refused: dict[int, Any] = {}
+        for n, row in enumerate(rows):
+            try:
+                check_attachment(row, limit)
+            except ValidationFailed as error:
+                refused[n] = Rejected("invalid_attachment", str(error.message))
+        families = owner_families(session, {(r["owner_table"], r.get("owner_id"))
+                                            for n, r in enumerate(rows) if n not in refused})
+        merged = set(session.execute(select(Family.id).where(
+            Family.id.in_([r.get("family_id") for r in rows if r.get("family_id")]),
+            Family.merged_into_id.is_not(None))).scalars())
+        for n, row in enumerate(rows):
+            if n in refused:
+                continue
+            owner_family = families.get((row["owner_table"], row.get("owner_id")))
+            if owner_family is None or (owner_family != row.get("family_id")
+                                        and row.get("family_id") not in merged):
+                refused[n] = Rejected("invalid_attachment",
+                                      "An attachment must belong to a record of its family.")
+        return refused
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        from flask import current_app
+
+        from fieldapp.media.rules import check_attachment
+
+        try:
+            check_attachment({**current, **changes}, current_app.config["MEDIA_MAX_STORED_BYTES"])
+        except ValidationFailed as error:
+            raise Rejected("invalid_attachment", str(error.message)) from None
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        raise Rejected("attachment_kept", "An attachment is never deleted.")

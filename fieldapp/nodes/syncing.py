@@ -202,8 +202,10 @@ def table_specs() -> list[TableSpec]:
     from fieldapp.deliveries.models import Delivery
     from fieldapp.families.models import Family
     from fieldapp.grievances.models import Grievance, GrievanceStep
+    from fieldapp.media.models import Attachment
     from fieldapp.nodes.rules import (
         AgreementRules,
+        AttachmentRules,
         CatalogueRules,
         CodeRules,
         FamilyRules,
@@ -278,6 +280,11 @@ def table_specs() -> list[TableSpec]:
         TableSpec(GrievanceStep, kind="append", scope="grievance_id->grievances",
                   withhold="confidential", mutable=frozenset({"updated_at"}),
                   rules=GrievanceStepRules()),
+        # Photos and scans: the row travels with its family's records (the bytes apart, see
+        # sync/media); only the caption may change.
+        TableSpec(Attachment, kind="append", scope=by_family,
+                  mutable=frozenset({"caption", "updated_at"}),
+                  rules=MergedFamilyRecords(Attachment, AttachmentRules())),
         # An entry's node is the pushing node; its user is that node's local user (shown
         # with the node, never taken for one of central's accounts).
         TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False,
@@ -300,6 +307,18 @@ def init_app(app: Flask) -> None:
     from fieldapp.nodes.directory import Directory
 
     install_catalogue_ids()
+    from fieldapp.media.queries import confirm_on_central, named_hashes, node_may_move
+    from fieldapp.media.storage import LocalStorage, media_folder
+    from sync.state import MediaHooks
+
+    folder = media_folder(app.config, app.instance_path)
+    store = LocalStorage(folder)
+    app.extensions["fieldapp.media"] = store
+    media = MediaHooks(store=store, partial_folder=folder / ".partial",
+                       node_hashes=named_hashes, allowed=node_may_move,
+                       max_bytes=int(app.config["MEDIA_MAX_STORED_BYTES"]),
+                       chunk_bytes=int(app.config["MEDIA_CHUNK_BYTES"]),
+                       confirmed=confirm_on_central)
     engine.init_app(
         app,
         session=db.session,
@@ -309,14 +328,16 @@ def init_app(app: Flask) -> None:
         app_version=fieldapp.__version__,
         directory=Directory() if app.config["ROLE"] == "central" else None,
         exchanges=[accounts.exchange()],
+        media=media,
     )
     from fieldapp.auth.access import public
 
     for endpoint, view in app.view_functions.items():
-        if endpoint.startswith("sync_api."):
-            public(view)
-    if "sync_api" in app.blueprints:
-        csrf.exempt(app.blueprints["sync_api"])
+        if endpoint.startswith(("sync_api.", "sync_media.")):
+            public(view)  # a node's credential, checked by the engine, not a person's login
+    for name in ("sync_api", "sync_media"):
+        if name in app.blueprints:
+            csrf.exempt(app.blueprints[name])
 
     from fieldapp.nodes import cli
 

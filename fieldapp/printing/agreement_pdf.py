@@ -14,6 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
+    Image,
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -32,7 +33,7 @@ from fieldapp.printing.blocks import (
     SignaturesBlock,
     TableBlock,
 )
-from fieldapp.printing.data import AgreementPrint, SignaturePrint
+from fieldapp.printing.data import AgreementPrint, ScanPrint, SignaturePrint
 from fieldapp.printing.fonts import BOLD, REGULAR
 from fieldapp.printing.layout import (
     BLUE,
@@ -96,7 +97,20 @@ class _AgreementStory:
         story.append(self.signatures())
         if not self.item.is_draft:
             story.append(self.verification())
+        for n, scan in enumerate(self.item.scans, start=1):
+            story += self.scan_page(scan, n)
         return story
+
+    def scan_page(self, scan: ScanPrint, n: int) -> list[Flowable]:
+        """A page with a scan of the paper copy signed in ink, fitted to the frame."""
+        heading = self.raw("scan_heading", n=n, count=len(self.item.scans))
+        room_w, room_h = CONTENT_WIDTH, PAGE_HEIGHT - 70 * mm
+        scale = min(room_w / scan.width, room_h / scan.height)
+        return [PageBreak(), self.p(f"<b>{esc(heading)}</b>"),
+                self.p(esc(f"SHA-256 {scan.sha256}"), "small"),
+                Spacer(1, 3 * mm),
+                Image(io.BytesIO(scan.data), width=scan.width * scale,
+                      height=scan.height * scale)]
 
     # -- sections ----------------------------------------------------------------------------
     def raw(self, key: str, **values: Any) -> str:

@@ -32,6 +32,16 @@ class SignaturePrint:
     place: str | None = None
 
 
+@dataclass(frozen=True)
+class ScanPrint:
+    """A scan of the paper copy signed in ink, printed as a page after the agreement."""
+
+    data: bytes  #: a JPEG the app stored (checked against its hash when read)
+    width: int
+    height: int
+    sha256: str
+
+
 @dataclass
 class AgreementPrint:
     """Everything the agreement PDF shows, already read from the database."""
@@ -47,6 +57,8 @@ class AgreementPrint:
     signatures: list[SignaturePrint] = field(default_factory=list)
     #: The catalogue's unit forms: the benefits' units are shown by quantity ("1 botiquín").
     units: tuple[UnitForms, ...] = ()
+    #: Scans of the paper copy, each printed as a page (only when asked for).
+    scans: list[ScanPrint] = field(default_factory=list)
 
     @property
     def is_draft(self) -> bool:
@@ -98,6 +110,8 @@ class ReceiptPrint:
     signature: SignaturePrint | None = None
     #: The catalogue's unit forms: the unit is shown by quantity ("1 kit", "3 kits").
     units: tuple[UnitForms, ...] = ()
+    #: The delivery's photos (a receipt signed on paper, a thumbprint), after the receipt.
+    photos: list[ScanPrint] = field(default_factory=list)
 
 
 @dataclass

@@ -104,6 +104,8 @@ def agreement_labels(lang: str) -> dict[str, Any]:
             ),
             "fingerprint": _("Content fingerprint (SHA-256)"),
             "fingerprint_short": _("Fingerprint %(hash)s", hash="{hash}"),
+            "scan_heading": _("Scan of the signed paper copy, page %(n)s of %(count)s",
+                              n="{n}", count="{count}"),
             "draft_mark": _("DRAFT — NOT VALID"),
             "draft_text": _(
                 "This is a draft. It has no value until it is signed and registered; a signed "
@@ -138,6 +140,8 @@ def receipt_labels(lang: str) -> dict[str, Any]:
             "copy_family": _("Copy for the family"),
             "copy_program": _("Copy for the program"),
             "thumbprint": _("Thumbprint"),
+            "photo_heading": _("Delivery %(code)s: photo %(n)s of %(count)s",
+                               code="{code}", n="{n}", count="{count}"),
         }
 
     return _translated(lang, build)

@@ -26,6 +26,7 @@ from fieldapp.printing.data import (
     AttendanceSheet,
     FamilyCard,
     ReceiptPrint,
+    ScanPrint,
     SignaturePrint,
     printable_content,
     usable_image,
@@ -79,10 +80,37 @@ def _without_person(signature: SignaturePrint) -> SignaturePrint:
                           signature.place)
 
 
+def agreement_scans(agreement: Agreement) -> list[ScanPrint]:
+    """The agreement's scans whose files are here and whole (a missing or replaced file is
+    left out of the printout, never printed as something else)."""
+    return _printable_images(agreement.id, agreement.family, "scan")
+
+
+def _printable_images(owner_id: Any, family: Any, kind: str | None) -> list[ScanPrint]:
+    from fieldapp.media.queries import attachments_of
+    from fieldapp.media.storage import Damaged, current_storage
+
+    if hides_personal_data(family):  # a scan bears the family's names: left out
+        return []
+    store = current_storage()
+    scans = []
+    for item in attachments_of(owner_id, kind=kind):
+        a = item.attachment
+        try:
+            data = store.read(a.sha256) if item.received else None
+        except Damaged:
+            data = None
+        if data is not None:
+            scans.append(ScanPrint(data, a.width, a.height, a.sha256))
+    return scans
+
+
 def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None,
-                    units: tuple[UnitForms, ...] | None = None) -> AgreementPrint:
+                    units: tuple[UnitForms, ...] | None = None,
+                    with_scans: bool = False) -> AgreementPrint:
     """The print data of one agreement: its frozen signed content, or a draft's current terms
-    (the content is printed as signed; only the units' number and language are the reader's)."""
+    (the content is printed as signed; only the units' number and language are the reader's),
+    and, when asked, the scans of its paper copy as pages."""
     signed = bool(agreement.content_hash and agreement.signed_content)
     content = printable_content(
         agreement.signed_content if signed else canonical_content(agreement))  # type: ignore[arg-type]
@@ -103,6 +131,7 @@ def agreement_print(agreement: Agreement, numbers: dict[Any, str] | None = None,
         authority=config.get("PRINT_AUTHORITY", ""),
         signatures=_signatures(agreement, content),
         units=unit_catalogue() if units is None else units,
+        scans=agreement_scans(agreement) if with_scans else [],
     )
 
 
@@ -182,8 +211,9 @@ def load_signature_rows(delivery_id: Any) -> list[Signature]:
     ).scalars())
 
 
-def receipt_print(delivery: Delivery) -> ReceiptPrint:
-    """The print data of a delivery receipt (with its drawn receipt signature, if any)."""
+def receipt_print(delivery: Delivery, with_photos: bool = False) -> ReceiptPrint:
+    """The print data of a delivery receipt (with its drawn receipt signature, if any, and
+    when asked the delivery's photos: the receipt signed on paper, the thumbprint)."""
     family = delivery.family
     signature = None
     for sig in load_signature_rows(delivery.id):
@@ -210,6 +240,7 @@ def receipt_print(delivery: Delivery) -> ReceiptPrint:
         reason=delivery.reason,
         signature=signature,
         units=unit_catalogue(),
+        photos=_printable_images(delivery.id, family, None) if with_photos else [],
     )
 
 

@@ -168,6 +168,15 @@ def receipt_pdf(receipt: ReceiptPrint, labels: Mapping[str, Any]) -> bytes:
             story.append(FrameBreak())
         content = _receipt_copy(receipt, labels, copy_label, st, width)
         story.append(KeepInFrame(width, half - 12 * mm, content, mode="shrink"))
+    for n, photo in enumerate(receipt.photos, start=1):  # one per half page, after the copies
+        room = half - 24 * mm
+        scale = min(width / photo.width, room / photo.height)
+        story += [FrameBreak(), KeepInFrame(width, half - 12 * mm, [
+            Paragraph(esc(labels["photo_heading"].format(n=n, count=len(receipt.photos),
+                                                         code=receipt.code)), st["small"]),
+            Spacer(1, 2 * mm),
+            Image(io.BytesIO(photo.data), photo.width * scale, photo.height * scale),
+            Paragraph(esc(f"SHA-256 {photo.sha256}"), st["small"])], mode="shrink")]
     doc.build(story)
     return out.getvalue()
 

@@ -20,6 +20,7 @@ from fieldapp.agreements.models import Agreement
 from fieldapp.agreements.rules import SET_ASIDE, is_set_aside, kept_version
 from fieldapp.extensions import db
 from fieldapp.families.privacy import hides_personal_data
+from fieldapp.media.queries import has_scan
 
 VALID, SUPERSEDED, NOT_MATCHING, UNKNOWN = "valid", "superseded", "not_matching", "unknown"
 #: A competing version a coordinator did not keep: registered, but not the agreement.
@@ -44,6 +45,8 @@ class Verdict:
     kept_number: str | None = None
     kept_version_no: int | None = None
     fingerprint: str | None = None
+    #: Whether a scan of the paper copy signed in ink is on record (never shown here).
+    signed_scan: bool = False
 
 
 def initials(name: str) -> str:
@@ -107,6 +110,7 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
         kept_number=kept.number if kept is not None else None,
         kept_version_no=kept.version_no if kept is not None else None,
         fingerprint=agreement.content_hash[:16],
+        signed_scan=has_scan(agreement.id),
     )
 
 

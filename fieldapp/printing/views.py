@@ -110,12 +110,14 @@ def index():
 
 @bp.route("/agreements/<uuid:agreement_id>.pdf")
 def agreement(agreement_id: uuid.UUID):
-    """One agreement's PDF: the signed version with its QR code, or a marked draft."""
+    """One agreement's PDF: the signed version with its QR code, or a marked draft
+    (``?scans=1``: with the scans of the paper copy as pages)."""
     record = db.get_or_404(Agreement, agreement_id)
     check_community_scope(record.family.community_id)
     if record.voided:
         raise NotFound()
-    pdf = agreement_pdf(agreement_print(record), agreement_labels(_lang()))
+    pdf = agreement_pdf(agreement_print(record, with_scans=request.args.get("scans") == "1"),
+                        agreement_labels(_lang()))
     return _pdf(pdf, record.number)
 
 
@@ -152,7 +154,8 @@ def receipt(delivery_id: uuid.UUID):
     """A delivery receipt to sign or thumbprint (copies for the family and the program)."""
     delivery = db.get_or_404(Delivery, delivery_id)
     check_community_scope(delivery.family.community_id)
-    return _pdf(receipt_pdf(receipt_print(delivery), receipt_labels(_lang())),
+    with_photos = request.args.get("photos") == "1"
+    return _pdf(receipt_pdf(receipt_print(delivery, with_photos), receipt_labels(_lang())),
                 f"receipt-{delivery.code}")
 
 

@@ -358,6 +358,8 @@
     if (!user) { form.submit(); return; }
     form.dataset.outboxBusy = "1";
     clearErrors(form);
+    // Photos taken with the form (photos.js) go as items of their own, after it.
+    var photos = window.FieldappPhotos ? window.FieldappPhotos.take(form) : [];
     var keyInput = form.querySelector("input[name=idempotency_key]");
     var recordInput = form.querySelector("input[name=record_id]");
     var item = {
@@ -377,13 +379,17 @@
     // A corrected item replaces the one stored (same place in the outbox, same key: the node
     // keeps a key only with the record it created, so a refused payload left none behind).
     if (form.dataset.outboxSeq) item.seq = Number(form.dataset.outboxSeq);
+    // A photo waits for the record its form makes: named by the form's key when the tablet
+    // gives that record no id of its own (outbox-core.js, blockerOf).
+    if (photos.length && !item.record) item.record = item.key;
     showStatus(form, t("sending"), "info");
     Core.addItem(item).then(function (seq) {
       // Stored durably: from here on nothing the network does can lose the form.
       item.seq = seq;
       form.dataset.outboxSeq = String(seq);
       form.dataset.dirty = "";
-      return tick(true).then(function (summary) {
+      return (photos.length ? window.FieldappPhotos.queue(photos, item, Core) : Promise.resolve())
+        .then(function () { return tick(true); }).then(function (summary) {
         var res = summary.results[seq];
         if (res && res.outcome === "accepted") {
           delete form.dataset.outboxSeq;  // sent: leaving the page loses nothing

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sync import errors, synclog
 from sync.node import apply_pull, local
 from sync.node.answers import Flight, answer_number, answer_refusals, fetch_page
+from sync.node.media import transfer
 from sync.node.transport import Transport, encode_body, load_credentials, transport_for
 from sync.state import PROTOCOL_VERSION, AppState
 
@@ -45,6 +46,8 @@ class Report:
     error_code: str | None = None
     error: str | None = None
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    #: What the transfer of files after the records did (``sync/node/media.py``).
+    media: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "rejections"}
@@ -150,6 +153,10 @@ class NodeSync:
             self.pull_all(transport, owner, cursor)
         self.exchange_all(transport, hs.get("stamps"))
         self.report.ok = True
+        if state.media is not None:
+            # The files after the records, never holding them up: a failure is reported in
+            # report.media and the records stay synced.
+            self.report.media = transfer(state, transport).as_dict()
         keep = state.config("SYNC_OUTBOX_KEEP_DAYS")
         if keep is not None:
             try:

@@ -144,6 +144,26 @@ class Transport:
 
     def send(self, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
         """Send a body already encoded by :func:`encode_body` (see :meth:`post`)."""
+        response, raw = self._exchange(path, body, headers)
+        data = self._decode(response, raw)
+        if response.status != 200:
+            raise errors.from_response(response.status, data if isinstance(data, dict) else None)
+        if not isinstance(data, dict):
+            raise errors.BadResponse("The answer is not a JSON object.")
+        return data
+
+    def fetch_bytes(self, path: str, payload: Any) -> tuple[bytes, dict[str, str]]:
+        """POST JSON, answered with raw bytes (a piece of a file): the bytes and the answer's
+        headers (lower-case names); an error answer raises as :meth:`post` does."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        response, raw = self._exchange(path, body, {"Content-Type": "application/json"})
+        if response.status != 200:
+            data = self._decode(response, raw)
+            raise errors.from_response(response.status, data if isinstance(data, dict) else None)
+        return raw, {k.lower(): v for k, v in response.getheaders()}
+
+    def _exchange(self, path: str, body: bytes, headers: dict[str, str]
+                  ) -> tuple[http.client.HTTPResponse, bytes]:
         headers = dict(headers)
         if self.auth:
             headers["Authorization"] = self.auth
@@ -175,12 +195,7 @@ class Transport:
                                                  for k, v in response.getheaders()))
         if response.getheader("Connection", "").lower() == "close":
             self.close()
-        data = self._decode(response, raw)
-        if response.status != 200:
-            raise errors.from_response(response.status, data if isinstance(data, dict) else None)
-        if not isinstance(data, dict):
-            raise errors.BadResponse("The answer is not a JSON object.")
-        return data
+        return response, raw
 
     def _decode(self, response: http.client.HTTPResponse, raw: bytes) -> Any:
         """The JSON of an answer (inflated if gzip); a cut or damaged body is refused."""

@@ -13,7 +13,7 @@ Plain ``add_column`` (SQLite adds a column in place; no batch mode, which would 
 table and drop the dashboard's triggers).
 
 Revision ID: 0023_accounts
-Revises: 0020_api_tokens
+Revises: 0021_media
 Create Date: 2026-12-07 18:00:00
 
 """
@@ -23,7 +23,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0023_accounts"
-down_revision = "0020_api_tokens"
+down_revision = "0021_media"
 branch_labels = None
 depends_on = None
 

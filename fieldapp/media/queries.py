@@ -1,0 +1,125 @@
+"""Reading attachments: a record's strip, the files a node lacks, the store checked."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fieldapp.extensions import db
+from fieldapp.media.models import Attachment, OnCentral
+from fieldapp.media.storage import MediaStorage, current_storage
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An attachment as a page shows it: whether its bytes are here yet."""
+
+    attachment: Attachment
+    received: bool
+
+
+def attachments_of(owner_id: uuid.UUID, kind: str | None = None,
+                   owner_table: str | None = None) -> list[Shown]:
+    """The live attachments of one record, oldest first, each with whether its file is here.
+
+    A family's own photos are found by their family (``owner_table="families"``): those of a
+    family merged into it, re-pointed by the merge, are shown with its own.
+    """
+    if owner_table == "families":
+        stmt = select(Attachment).where(Attachment.family_id == owner_id,
+                                        Attachment.owner_table == "families",
+                                        Attachment.voided.is_(False))
+    else:
+        stmt = select(Attachment).where(Attachment.owner_id == owner_id,
+                                        Attachment.voided.is_(False))
+    if kind is not None:
+        stmt = stmt.where(Attachment.kind == kind)
+    store = current_storage()
+    return [Shown(a, store.has(a.sha256)) for a in db.session.execute(
+        stmt.order_by(Attachment.created_at, Attachment.id)).scalars()]
+
+
+def has_scan(agreement_id: uuid.UUID) -> bool:
+    """Whether a scan of the paper-signed agreement is attached (its file here or not)."""
+    return db.session.execute(
+        select(Attachment.id).where(Attachment.owner_id == agreement_id,
+                                    Attachment.owner_table == "agreements",
+                                    Attachment.kind == "scan",
+                                    Attachment.voided.is_(False)).limit(1)).first() is not None
+
+
+def attachment_links(owner_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The live attachments' ids of each owner (exports list links to them)."""
+    found: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for start in range(0, len(owner_ids), 500):
+        for owner_id, attachment_id in db.session.execute(
+                select(Attachment.owner_id, Attachment.id)
+                .where(Attachment.owner_id.in_(owner_ids[start:start + 500]),
+                       Attachment.voided.is_(False))
+                .order_by(Attachment.created_at, Attachment.id)):
+            found.setdefault(owner_id, []).append(attachment_id)
+    return found
+
+
+def referenced_hashes() -> set[str]:
+    """The hash of every attachment row (voided ones too: their files are kept)."""
+    return set(db.session.execute(select(Attachment.sha256).distinct()).scalars())
+
+
+@dataclass
+class StoreCheck:
+    """What ``fieldapp media check`` finds."""
+
+    missing: list[str]
+    orphaned: list[str]
+    damaged: list[str]
+
+
+def check_store(store: MediaStorage | None = None, verify: bool = True) -> StoreCheck:
+    """Files the rows name but the store lacks (missing: not yet received, or lost), files no
+    row names (orphaned), and files that do not hash to their name (damaged, when ``verify``)."""
+    from fieldapp.media.storage import Damaged
+
+    store = store or current_storage()
+    wanted = referenced_hashes()
+    stored = set(store.hashes())
+    damaged = []
+    if verify:
+        for sha256 in sorted(stored & wanted):
+            try:
+                store.read(sha256)
+            except Damaged:
+                damaged.append(sha256)
+    return StoreCheck(sorted(wanted - stored), sorted(stored - wanted), damaged)
+
+
+# -- what the sync engine asks (fieldapp/nodes/syncing.py wires them) ------------------------
+def named_hashes(session: Session) -> list[str]:
+    """The hash of every live attachment this node holds (its scope's), but those central
+    confirmed it holds."""
+    confirmed = select(OnCentral.sha256).where(OnCentral.sha256 == Attachment.sha256)
+    return list(session.execute(
+        select(Attachment.sha256).where(Attachment.voided.is_(False), ~confirmed.exists())
+        .distinct()).scalars())
+
+
+def confirm_on_central(session: Session, hashes: list[str]) -> None:
+    """Remember that central holds these files (committed by the caller)."""
+    known = set(session.execute(select(OnCentral.sha256).where(
+        OnCentral.sha256.in_(hashes))).scalars()) if hashes else set()
+    session.add_all(OnCentral(sha256=h) for h in dict.fromkeys(hashes) if h not in known)
+
+
+def node_may_move(session: Session, node: Any, sha256: str) -> bool:
+    """Whether a live attachment of the node's scope names the file (central)."""
+    from fieldapp.families.models import Family
+
+    stmt = (select(Attachment.id).join(Family, Family.id == Attachment.family_id)
+            .where(Attachment.sha256 == sha256, Attachment.voided.is_(False)))
+    if node.scope is not None:
+        stmt = stmt.where(Family.community_id.in_(list(node.scope)))
+    return session.execute(stmt.limit(1)).first() is not None

@@ -1,0 +1,347 @@
+"""Photos' bytes between node and central, apart from the records: sent once (a file central
+has is never sent again), resumed after a cut link or a central that died mid-file (at most one
+piece sent again), fetched by the nodes of the family's communities only, bad pieces refused,
+and the records synced whatever happens to the files."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from fieldapp.extensions import db
+from fieldapp.media.models import Attachment
+from testing.servers import LinkProxy
+
+CHUNK = 32 * 1024
+
+
+def noisy_jpeg(seed: int, side: int = 1400) -> bytes:
+    """A photo that stays large once reduced (noise does not compress): about 1 MB."""
+    rng = random.Random(seed)  # noqa: S311 - test pixels
+    image = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def attach(node: Any, family_id: Any, data: bytes) -> str:
+    """Attach a photo on ``node`` through the operation; its stored hash."""
+    from fieldapp.media.operations import attach_image, owner_or_404
+
+    with node.app.test_request_context():
+        attachment, _made = attach_image(owner_or_404("families", family_id), data,
+                                         kind="photo", caption="Casa")
+        db.session.commit()
+        return attachment.sha256
+
+
+def stored(app_holder: Any, sha256: str) -> bool:
+    from fieldapp.media.storage import current_storage
+
+    with app_holder.app.app_context():
+        return current_storage().has(sha256)
+
+
+def partial_size(central: Any, sha256: str) -> int:
+    part = central.state.media.partial_folder / f"{sha256}.part"
+    return part.stat().st_size if part.exists() else 0
+
+
+def test_photos_go_up_once_and_down_to_the_nodes_of_their_community_only(world, make_node):
+    central, a, b = world["central"], world["a"], world["b"]
+    other = make_node("CCC")
+    other.enrol(central, communities=("C2",))
+    family = a.add_family(world["c1"])
+    sha256 = attach(a, family, noisy_jpeg(1, 600))
+    report = a.sync()
+    assert report.ok
+    assert report.media["sent"] == 1
+    assert report.media["error_code"] is None
+    assert stored(central, sha256)
+    assert central.count(Attachment) == 1
+    again = a.sync()
+    assert again.media["sent"] == 0  # central has it: never sent twice
+    assert again.media["sent_bytes"] == 0
+    assert again.requests < report.requests - 1  # nor asked about again
+    from fieldapp.media.models import OnCentral
+
+    assert list(a.rows(OnCentral)) == [sha256]
+    # Central lost its files (restored without them): the node is told to ask again.
+    with central.app.app_context():
+        central.state.media.store.remove(sha256)
+    assert "1 files" in a.app.test_cli_runner().invoke(args=["media", "resend"]).output
+    assert a.sync().media["sent"] == 1
+    assert stored(central, sha256)
+
+    pulled = b.sync()
+    assert pulled.media["fetched"] == 1
+    assert stored(b, sha256)
+    assert b.count(Attachment) == 1
+    elsewhere = other.sync()
+    assert elsewhere.media["fetched"] == 0
+    assert other.count(Attachment) == 0
+    assert not stored(other, sha256)
+    # Asked for by hand, central refuses another community's file.
+    from sync import errors
+
+    link = other.transport()
+    try:
+        with pytest.raises(errors.SyncError) as refused:
+            link.fetch_bytes("/media/fetch", {"hash": sha256, "offset": 0})
+        assert refused.value.code == "media_not_allowed"
+    finally:
+        link.close()
+
+
+def _cut_at_nine_tenths(node: Any, proxy: LinkProxy, pieces: int) -> None:
+    sent = []
+
+    def cut() -> None:
+        sent.append(1)
+        if len(sent) == int(pieces * 0.9):
+            proxy.cut_upload_after(CHUNK // 2)  # mid-piece: it never arrives whole
+
+    node.app.config["SYNC_FAULTS"] = {"media.before_chunk": cut}
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_a_cut_at_90_percent_resends_at_most_one_piece(central, make_node):
+    c1 = central.add_community("C1")
+    proxy = LinkProxy(central.server.port)
+    try:
+        a = make_node("AAA", MEDIA_CHUNK_BYTES=CHUNK)
+        a.enrol(central, communities=("C1",), url=proxy.url)
+        a.sync()  # the community
+        family = a.add_family(c1)
+        sha256 = attach(a, family, noisy_jpeg(2))
+        with a.app.app_context():
+            size = a.state.media.store.size(sha256)
+        pieces = -(-size // CHUNK)
+        assert pieces >= 10
+        _cut_at_nine_tenths(a, proxy, pieces)
+        report = a.sync()
+        a.app.config["SYNC_FAULTS"] = None
+        assert report.ok  # the records went through
+        assert central.count(Attachment) == 1
+        assert report.media["error_code"] in ("unreachable", "bad_response")
+        held = partial_size(central, sha256)
+        assert held == (int(pieces * 0.9) - 1) * CHUNK  # the cut piece left nothing behind
+        assert not stored(central, sha256)
+
+        resumed = a.sync()
+        assert resumed.media["error_code"] is None
+        assert resumed.media["sent_bytes"] == size - held
+        assert report.media["sent_bytes"] + resumed.media["sent_bytes"] == size
+        assert stored(central, sha256)
+        assert partial_size(central, sha256) == 0
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_central_dying_after_a_piece_resumes_after_it(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA", MEDIA_CHUNK_BYTES=CHUNK)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    sha256 = attach(a, a.add_family(c1), noisy_jpeg(3, 900))
+    central.app.config["SYNC_FAULTS"] = {"media_after_chunk": 3}  # dies once the 3rd is on disk
+    report = a.sync()
+    central.app.config["SYNC_FAULTS"] = None
+    assert report.ok
+    assert report.media["error_code"] == "server_error"
+    assert partial_size(central, sha256) == 3 * CHUNK
+    resumed = a.sync()
+    assert resumed.media["sent_bytes"] == a_size(a, sha256) - 3 * CHUNK
+    assert stored(central, sha256)
+
+
+def a_size(node: Any, sha256: str) -> int:
+    with node.app.app_context():
+        return node.state.media.store.size(sha256)
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_bad_pieces_are_refused_and_nothing_is_kept(central, make_node):
+    from sync import errors
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA", MEDIA_CHUNK_BYTES=CHUNK)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    data = noisy_jpeg(4, 500)
+    family = a.add_family(c1)
+    sha256 = attach(a, family, data)
+    a.app.config["SYNC_FAULTS"] = {"media.before_chunk": lambda: (_ for _ in ()).throw(
+        OSError("stop before any piece"))}
+    a.sync()  # the record goes up; its file not yet
+    a.app.config["SYNC_FAULTS"] = None
+    with a.app.app_context(), a.state.media.store.open(sha256) as source:
+        whole = source.read()
+    piece = whole[:CHUNK]
+
+    def send(body: bytes, **headers: str) -> Any:
+        link = a.transport()
+        try:
+            return link.send("/media/chunk", body, {
+                "Content-Type": "application/octet-stream", "X-Media-Hash": sha256,
+                "X-Media-Offset": "0", "X-Media-Size": str(len(whole)),
+                "X-Chunk-Sha256": hashlib.sha256(body).hexdigest(), **headers})
+        finally:
+            link.close()
+
+    for body, headers, code in [
+        (piece, {"X-Chunk-Sha256": "0" * 64}, "bad_chunk"),  # the wrong hash
+        (piece, {"X-Media-Hash": "a" * 64}, "media_not_allowed"),  # a file no record names
+        (piece, {"X-Media-Offset": str(CHUNK)}, "media_offset"),  # not where central is
+        (piece, {"X-Media-Size": "not a number"}, "bad_body"),
+        (piece, {"X-Media-Size": str(100 * 1024 * 1024)}, "bad_body"),  # past the largest file
+        (whole * 3, {"X-Media-Size": str(3 * len(whole))}, "too_large"),  # past a piece
+    ]:
+        with pytest.raises(errors.SyncError) as refused:
+            send(body, **headers)
+        assert refused.value.code == code
+        assert partial_size(central, sha256) == 0
+    # A whole file that does not hash to its name: refused, its partial upload dropped.
+    forged = bytes(len(whole))
+    link = a.transport()
+
+    def send_forged() -> None:
+        offset = 0
+        while offset < len(forged):
+            body = forged[offset:offset + CHUNK]
+            link.send("/media/chunk", body, {
+                "Content-Type": "application/octet-stream", "X-Media-Hash": sha256,
+                "X-Media-Offset": str(offset), "X-Media-Size": str(len(forged)),
+                "X-Chunk-Sha256": hashlib.sha256(body).hexdigest()})
+            offset += len(body)
+
+    try:
+        with pytest.raises(errors.SyncError) as refused:
+            send_forged()
+        assert refused.value.code == "bad_file"
+    finally:
+        link.close()
+    assert partial_size(central, sha256) == 0
+    assert not stored(central, sha256)
+    # The node's own transfer still goes through.
+    assert a.sync().media["sent"] == 1
+    assert stored(central, sha256)
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_a_merged_familys_photos_follow_it_to_the_survivor(world):
+    from synckit import login
+
+    from fieldapp.families.models import Family
+    from fieldapp.merges.operations import merge_families
+
+    central, a = world["central"], world["a"]
+    kept = a.add_family(world["c1"], dni="41234567")
+    twice = a.add_family(world["c1"], head_given_names="Maria", head_surname="Sanchez Tuanama",
+                         confirm_not_duplicate=True)
+    attach(a, twice, noisy_jpeg(5, 300))
+    assert a.sync().rejected == 0
+    with central.app.test_request_context():
+        merge_families(db.session.get(Family, kept), db.session.get(Family, twice), {}, None)
+        db.session.commit()
+    a.sync()
+    assert {r["family_id"] for r in a.rows(Attachment).values()} == {kept}
+    client = login(central.app, "coordinator")
+    page = client.get(f"/families/{kept}").get_data(as_text=True)
+    attachment_id = next(iter(central.rows(Attachment)))
+    assert f"/media/{attachment_id}/thumb" in page
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_a_download_cut_midway_resumes_from_what_the_node_holds(central, make_node):
+    c1 = central.add_community("C1")
+    proxy = LinkProxy(central.server.port)
+    try:
+        a = make_node("AAA")
+        b = make_node("BBB")
+        a.enrol(central, communities=("C1",))
+        b.enrol(central, communities=("C1",), url=proxy.url)
+        a.sync()
+        sha256 = attach(a, a.add_family(c1), noisy_jpeg(6))
+        assert a.sync().media["sent"] == 1
+        size = a_size(a, sha256)
+        piece = central.state.media.chunk_bytes
+        assert size > 3 * piece
+        asked = []
+
+        def cut_third() -> None:
+            asked.append(1)
+            if len(asked) == 3:
+                proxy.cut_download_after(piece // 2)  # mid-answer
+
+        b.app.config["SYNC_FAULTS"] = {"media.before_fetch": cut_third}
+        report = b.sync()
+        b.app.config["SYNC_FAULTS"] = None
+        assert report.ok
+        assert b.count(Attachment) == 1  # the record is here; its file not yet
+        assert report.media["error_code"] in ("bad_response", "unreachable")
+        assert report.media["fetched_bytes"] == 2 * piece
+        assert not stored(b, sha256)
+        resumed = b.sync()
+        assert resumed.media["fetched"] == 1
+        assert resumed.media["fetched_bytes"] == size - 2 * piece
+        assert stored(b, sha256)
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_fieldapp_sync_says_what_it_did_with_the_photos(central, make_node):
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    attach(a, a.add_family(c1), noisy_jpeg(7, 300))
+    result = a.app.test_cli_runner().invoke(args=["sync"])
+    assert result.exit_code == 0, result.output
+    assert "photos: sent 1 (" in result.output
+    again = a.app.test_cli_runner().invoke(args=["sync"])
+    assert "photos:" not in again.output  # nothing to do, nothing said
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_central_refuses_a_pushed_attachment_that_breaks_a_rule(central, make_node):
+    import uuid
+
+    from synckit import last_insert, push
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    family = a.add_family(c1)
+    other = a.add_family(c1, head_given_names="Otra", head_surname="Familia Distinta")
+    attach(a, family, noisy_jpeg(8, 200))
+    insert = last_insert(a, "attachments")
+    a.sync()
+    row, row_id = insert["d"], insert["i"]
+
+    def forged(**changes: Any) -> dict[str, Any]:
+        return {"t": "attachments", "i": str(uuid.uuid4()), "o": "i",
+                "d": {**row, **changes}}
+
+    codes = push(
+        a,
+        forged(owner_id=str(uuid.uuid4())),  # no such record
+        forged(family_id=str(other)),  # a record of another family
+        forged(kind="receipt"),  # not a kind a family takes
+        forged(sha256="not-a-hash"),
+        forged(mime="image/svg+xml"),
+        forged(size=50 * 1024 * 1024),
+        {"t": "attachments", "i": row_id, "o": "d"},  # never deleted
+        {"t": "attachments", "i": row_id, "o": "u", "d": {"caption": "Otra leyenda"},
+         "p": {"caption": row["caption"]}},  # the caption may change
+    )
+    assert codes == ["invalid_attachment"] * 6 + ["append_only", ""]
+    assert central.count(Attachment) == 1

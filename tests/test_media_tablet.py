@@ -1,0 +1,146 @@
+"""Photos taken on the tablet with no connection (real Chromium against a real node): made
+small in the browser (no EXIF), kept in the outbox across a reload, sent once after the family
+they were taken with when the node answers again."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from pwa_support import (
+    LiveServer,
+    demo_node,
+    fill_family,
+    login_and_prepare,
+    outbox,
+    page_of,
+    poll,
+    submit,
+    tablet_context,
+    wait_outbox_empty,
+)
+from sqlalchemy import select
+
+from fieldapp.extensions import db
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def node(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[LiveServer]:
+    with demo_node(tmp_path_factory.mktemp("photo-node"), demo_db, "PHO",
+                   "00000000-0000-0000-0000-0000000009f1", replay_ms=2000) as server:
+        yield server
+
+
+@pytest.fixture
+def tablet(tmp_path: Path) -> Iterator[Any]:
+    with tablet_context(tmp_path / "tablet") as context:
+        yield context
+
+
+def camera_photo(path: Path) -> Path:
+    """A 12-megapixel-like camera JPEG (4000 × 3000) with EXIF (a camera make, GPS)."""
+    image = Image.new("RGB", (4000, 3000), (40, 110, 50))
+    for x in range(0, 4000, 250):
+        image.paste((210, 190, 30), (x, 0, x + 60, 3000))
+    exif = Image.Exif()
+    exif[0x010F] = "TabletCamera"
+    exif[0x8825] = {1: "S", 2: (6.0, 1.0, 3.0), 3: "W", 4: (77.0, 15.0, 0.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=92, exif=exif)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def test_a_photo_taken_offline_with_a_new_family_is_sent_once_after_it(
+        node: LiveServer, tablet: Any, tmp_path: Path) -> None:
+    from fieldapp.families.models import Family
+    from fieldapp.media.models import Attachment
+    from fieldapp.media.storage import current_storage
+
+    photo = camera_photo(tmp_path / "IMG_0001.jpg")
+    page = page_of(tablet)
+    login_and_prepare(page, node.url, "promotor")
+    tablet.set_offline(True)
+    page.goto(node.url + "/families/new")
+    fill_family(page, "Rosa Elvira", "Fotografía Tapullima")
+    page.set_input_files("#photo-capture", str(photo))
+    poll(page, "document.querySelector('#photo-capture').dataset.photoReady === '1'", 20000)
+    page.fill("#photo-caption", "La casa")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    items = outbox(page)
+    assert [i["kind"] for i in items] == ["family", "photo"]
+    stored_size = page.evaluate(
+        "FieldappOutbox.listItems().then(items => items[1].fields.filter(f => f[0] === 'file')"
+        "[0][1].size)")
+    assert stored_size <= 300 * 1024
+    assert stored_size < photo.stat().st_size
+
+    page.reload()  # nothing is lost across a reload
+    assert [i["kind"] for i in outbox(page)] == ["family", "photo"]
+    with node.app.app_context():
+        assert db.session.execute(select(Attachment)).first() is None
+
+    tablet.set_offline(False)
+    wait_outbox_empty(page, 40000)
+    with node.app.app_context():
+        family = db.session.execute(select(Family).where(
+            Family.head_surname == "Fotografía Tapullima")).scalar_one()
+        rows = db.session.execute(select(Attachment)).scalars().all()
+        assert len(rows) == 1  # sent once
+        attachment = rows[0]
+        assert attachment.family_id == family.id
+        assert attachment.owner_id == family.id
+        assert attachment.caption == "La casa"
+        assert attachment.taken_at is None  # not kept: the box was not ticked
+        assert max(attachment.width, attachment.height) == 1600
+        data = current_storage().read(attachment.sha256)
+    assert b"TabletCamera" not in data
+    assert not Image.open(io.BytesIO(data)).getexif()
+    assert node.posts.count(f"/media/families/{family.id}") == 1
+
+
+def test_evidence_taken_offline_on_a_visit_reaches_the_visit_its_form_made(
+        node: LiveServer, tablet: Any, tmp_path: Path) -> None:
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.compliance.models import ComplianceVisit
+    from fieldapp.media.models import Attachment
+
+    with node.app.app_context():
+        family_id = str(db.session.execute(
+            select(Agreement.family_id).where(Agreement.status == "active",
+                                              Agreement.voided.is_(False))
+            .order_by(Agreement.number).limit(1)).scalar_one())
+    photo = camera_photo(tmp_path / "clearing.jpg")
+    page = page_of(tablet)
+    login_and_prepare(page, node.url, "promotor")
+    tablet.set_offline(True)
+    page.goto(node.url + "/compliance/visits/new?family=" + family_id)
+    page.wait_for_selector("form[data-outbox='visit'][data-outbox-ready='1']")
+    page.wait_for_selector("[data-visit-findings] .finding")
+    page.click("[data-visit-findings] .finding:first-child .seg-met")
+    page.set_input_files("#photo-capture", str(photo))
+    poll(page, "document.querySelector('#photo-capture').dataset.photoReady === '1'", 20000)
+    page.check("input[data-photo-keep]")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    assert [i["kind"] for i in outbox(page)] == ["visit", "photo"]
+    page.reload()
+    assert [i["kind"] for i in outbox(page)] == ["visit", "photo"]
+    tablet.set_offline(False)
+    wait_outbox_empty(page, 40000)
+    with node.app.app_context():
+        visit = db.session.execute(select(ComplianceVisit).where(
+            ComplianceVisit.family_id == uuid.UUID(family_id)).order_by(
+            ComplianceVisit.created_at.desc()).limit(1)).scalar_one()
+        rows = db.session.execute(select(Attachment)).scalars().all()
+        assert [(a.owner_table, a.owner_id, a.kind) for a in rows] == [
+            ("compliance_visits", visit.id, "evidence")]
+        assert rows[0].taken_at is not None  # kept: the box was ticked
