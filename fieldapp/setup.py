@@ -145,17 +145,18 @@ def register_blueprints(app: Flask) -> None:
 
 def register_cycle_blueprints(app: Flask) -> None:
     """The agreement cycle: agreements, trainings, deliveries, compliance, audit history,
-    grievances."""
+    grievances, plots and alerts."""
     from fieldapp.agreements import bp as agreements_bp
     from fieldapp.audit import bp as audit_bp
     from fieldapp.compliance import bp as compliance_bp
     from fieldapp.deliveries import bp as deliveries_bp
     from fieldapp.grievances import bp as grievances_bp
     from fieldapp.grievances import status_bp as grievance_status_bp
+    from fieldapp.plots import bp as plots_bp
     from fieldapp.trainings import bp as trainings_bp
 
     for bp in (agreements_bp, trainings_bp, deliveries_bp, compliance_bp, audit_bp,
-               grievances_bp, grievance_status_bp):
+               grievances_bp, grievance_status_bp, plots_bp):
         app.register_blueprint(bp)
 
 

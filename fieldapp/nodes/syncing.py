@@ -204,14 +204,18 @@ def table_specs() -> list[TableSpec]:
     from fieldapp.grievances.models import Grievance, GrievanceStep
     from fieldapp.nodes.rules import (
         AgreementRules,
+        AlertCheckRules,
         CatalogueRules,
         CodeRules,
         FamilyRules,
         GrievanceRules,
         GrievanceStepRules,
         MergedFamilyRecords,
+        PlotBoundaryRules,
+        PlotRules,
         SignedTermsRules,
     )
+    from fieldapp.plots.models import AlertCheck, Plot, PlotBoundary
     from fieldapp.trainings.models import Attendance, TrainingSession
 
     by_family = "family_id->families"
@@ -278,6 +282,13 @@ def table_specs() -> list[TableSpec]:
         TableSpec(GrievanceStep, kind="append", scope="grievance_id->grievances",
                   withhold="confidential", mutable=frozenset({"updated_at"}),
                   rules=GrievanceStepRules()),
+        # Plots and their boundary history belong to the family's community. Alerts to verify
+        # are made on central, assigned to the plot's community; nodes answer them.
+        TableSpec(Plot, scope=by_family, rules=MergedFamilyRecords(Plot, PlotRules())),
+        TableSpec(PlotBoundary, kind="append", scope="plot_id->plots",
+                  mutable=frozenset({"updated_at"}), rules=PlotBoundaryRules()),
+        TableSpec(AlertCheck, scope="community_id", rules=AlertCheckRules(),
+                  origin_column=None),
         # An entry's node is the pushing node; its user is that node's local user (shown
         # with the node, never taken for one of central's accounts).
         TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False,
