@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("plots", __name__, url_prefix="/plots")
 
-from fieldapp.plots import views  # noqa: E402, F401
+from fieldapp.plots import alert_views, views  # noqa: E402, F401

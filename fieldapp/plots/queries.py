@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from fieldapp.auth.access import check_community_scope
+from fieldapp.compliance.models import ComplianceVisit
 from fieldapp.errors import NotFound
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
-from fieldapp.plots.models import Plot, PlotBoundary
+from fieldapp.plots.models import AlertCheck, Plot, PlotBoundary
 
 
 def family_plots(family_id: uuid.UUID) -> list[Plot]:
@@ -49,3 +50,74 @@ def plots_in(community_ids: list[Any] | None) -> list[tuple[Plot, Family]]:
     if community_ids is not None:
         stmt = stmt.where(Family.community_id.in_(community_ids))
     return [(plot, family) for plot, family in db.session.execute(stmt).all()]
+
+
+def answerable_visits(check: AlertCheck) -> list[ComplianceVisit]:
+    """The family's visits on or after the alert's date, newest first (the answer's choices)."""
+    return list(db.session.execute(
+        select(ComplianceVisit).where(
+            ComplianceVisit.family_id == check.family_id, ComplianceVisit.voided.is_(False),
+            ComplianceVisit.visited_on >= check.detected_on)
+        .order_by(ComplianceVisit.visited_on.desc())).scalars())
+
+
+def alert_checks(community_ids: list[Any] | None, status: str | None = "open") -> Any:
+    """Alerts to verify in the given communities (all for ``None``), open ones by date."""
+    stmt = (select(AlertCheck).where(AlertCheck.voided.is_(False))
+            .order_by(AlertCheck.status.desc(), AlertCheck.detected_on, AlertCheck.id))
+    if status is not None:
+        stmt = stmt.where(AlertCheck.status == status)
+    if community_ids is not None:
+        stmt = stmt.where(AlertCheck.community_id.in_(community_ids))
+    return stmt
+
+
+def _median(values: list[int]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1]
+                                                             + ordered[middle]) / 2
+
+
+def alert_figures(community_ids: list[Any] | None) -> dict[str, Any]:
+    """The alert figures: alerts received (imported on central; alerts to verify elsewhere),
+    verified, confirmed; hectares under agreement; confirmed clearing per community; median
+    days from the alert to the visit that answered it."""
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.communities.models import Community
+    from fieldapp.plots.alerts import UNDER_AGREEMENT
+    from fieldapp.plots.models import Alert
+
+    checks = select(AlertCheck.community_id, AlertCheck.status, AlertCheck.answer,
+                    AlertCheck.cleared_ha, AlertCheck.detected_on, AlertCheck.answered_on
+                    ).where(AlertCheck.voided.is_(False))
+    if community_ids is not None:
+        checks = checks.where(AlertCheck.community_id.in_(community_ids))
+    rows = db.session.execute(checks).all()
+    received = (db.session.execute(select(db.func.count()).select_from(Alert)).scalar_one()
+                if community_ids is None else None)
+    answered = [r for r in rows if r.status == "answered"]
+    confirmed = [r for r in answered if r.answer == "confirmed"]
+    names = dict(db.session.execute(select(Community.id, Community.name)).all())
+    clearing: dict[str, float] = {}
+    for r in confirmed:
+        name = names.get(r.community_id, "?")
+        clearing[name] = round(clearing.get(name, 0.0) + (r.cleared_ha or 0.0), 4)
+    under = (select(db.func.coalesce(db.func.sum(Plot.area_ha), 0.0))
+             .join(Family, Family.id == Plot.family_id)
+             .where(Plot.voided.is_(False), Family.voided.is_(False),
+                    select(Agreement.id).where(Agreement.family_id == Plot.family_id,
+                                               Agreement.status.in_(UNDER_AGREEMENT),
+                                               Agreement.voided.is_(False)).exists()))
+    if community_ids is not None:
+        under = under.where(Family.community_id.in_(community_ids))
+    return {
+        "received": received, "to_verify": len(rows), "verified": len(answered),
+        "confirmed": len(confirmed),
+        "hectares_under_agreement": round(float(db.session.execute(under).scalar_one()), 2),
+        "clearing_by_community": dict(sorted(clearing.items())),
+        "median_days_to_visit": _median([(r.answered_on - r.detected_on).days
+                                         for r in answered if r.answered_on]),
+    }
