@@ -74,3 +74,59 @@ def test_central_refuses_a_bad_boundary_and_a_forged_area(world):
                   "p": {"area_ha": insert["d"]["area_ha"]}})
     assert codes == ["invalid", "area_mismatch", "area_mismatch"]
     assert central.count(Plot) == 1
+
+
+def test_an_alert_to_verify_reaches_the_community_and_its_answer_comes_back(world):
+    from datetime import date
+
+    from synckit import signed_agreement
+
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.compliance.models import Sanction
+    from fieldapp.extensions import db
+    from fieldapp.plots.alerts import import_alerts
+    from fieldapp.plots.models import AlertCheck
+
+    central, a, b, c1 = world["central"], world["a"], world["b"], world["c1"]
+    family = a.add_family(c1)
+    agreement = signed_agreement(a, family, "AM-2026-AAA-0001")
+    a.edit(Agreement, agreement, status="active")
+    _new_plot(login(a.app, "field_staff"), family)
+    assert a.sync().rejected == 0
+    with central.app.app_context():
+        report = import_alerts(b"lat,lon,date\n-5.9995,-76.9995,2026-03-01\n", "glad.csv")
+        db.session.commit()
+    assert report.checks == 1
+    a.sync()
+    b.sync()
+    [check_id] = b.rows(AlertCheck)
+    assert a.get(AlertCheck, check_id)["status"] == "open"
+    # Node A's promotor visits and answers: clearing confirmed.
+    with a.app.test_request_context():
+        from fieldapp.compliance.operations import record_visit
+        from fieldapp.families.models import Family
+
+        visit = record_visit(db.session.get(Family, family), db.session.get(Agreement, agreement),
+                             {"visited_on": date(2026, 3, 10), "monitor_name": "Nilda"})
+        db.session.commit()
+        visit_id = visit.id
+    answer = login(a.app, "field_staff").post(f"/plots/alerts/{check_id}", headers=EN, data={
+        "visit_id": str(visit_id), "answer": "confirmed", "cleared_ha": "0.3"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert a.sync().rejected == 0
+    on_central = central.get(AlertCheck, check_id)
+    assert (on_central["status"], on_central["answer"], on_central["cleared_ha"]) == (
+        "answered", "confirmed", 0.3)
+    assert central.count(Sanction, Sanction.status == "proposed") == 1
+    b.sync()
+    assert b.get(AlertCheck, check_id)["answer"] == "confirmed"
+    # A node neither makes alerts to verify nor changes what central made.
+    codes = push(b, {"t": "alert_checks", "i": str(check_id), "o": "u",
+                     "d": {"plot_id": str(uuid.uuid4())}, "p": {}},
+                 {"t": "alert_checks", "i": str(check_id), "o": "u",
+                  "d": {"cleared_ha": -1.0}, "p": {"cleared_ha": 0.3}})
+    assert codes == ["central_only", "invalid"]
+    from fieldapp.nodes.rules import AlertCheckRules
+
+    refusals = AlertCheckRules().check_inserts(None, None, [central.get(AlertCheck, check_id)])
+    assert refusals[0].code == "central_only"
