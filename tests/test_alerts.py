@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from fieldapp.extensions import db
 
 EN = {"Accept-Language": "en"}
+JSON = {"Accept": "application/json"}
 #: A square plot of about 111 m a side in San Martín (longitude first).
 WEST, SOUTH, SIDE = -77.0, -6.0, 0.001
 AFTER = (START + timedelta(days=40)).isoformat()
@@ -230,27 +231,41 @@ def test_a_visit_answers_an_alert_and_a_confirmed_clearing_proposes_a_sanction(
                 f"{SOUTH + SIDE / 3},{WEST + SIDE / 3},{AFTER}\n")
     _import(central, path)
     first, second = _checks(central)
-    too_early = _visit(central, world["signed"], START + timedelta(days=10))
-    visit = _visit(central, world["signed"], START + timedelta(days=52))
+    too_early = (START + timedelta(days=10)).isoformat()
+    _visit(central, world["signed"], START + timedelta(days=10))
+    day = START + timedelta(days=52)
     staff = login(central, "field_staff")
     refused = staff.post(f"/plots/alerts/{first.id}", headers=EN, data={
-        "visit_id": str(too_early), "answer": "false_alarm"})
+        "visited_on": too_early, "answer": "false_alarm"})
     assert refused.status_code == 422
     assert "older than the alert" in refused.get_data(as_text=True)
+    no_visit = staff.post(f"/plots/alerts/{first.id}", headers=EN, data={
+        "visited_on": day.isoformat(), "answer": "false_alarm"})
+    assert no_visit.status_code == 422
+    assert "record the visit first" in no_visit.get_data(as_text=True)
+    visit = _visit(central, world["signed"], day)
     no_area = staff.post(f"/plots/alerts/{first.id}", headers=EN, data={
-        "visit_id": str(visit), "answer": "confirmed", "cleared_ha": ""})
+        "visited_on": day.isoformat(), "answer": "confirmed", "cleared_ha": ""})
     assert no_area.status_code == 422
     assert _count(central, Sanction) == 0
-    done = staff.post(f"/plots/alerts/{first.id}", headers=EN, data={
-        "visit_id": str(visit), "answer": "confirmed", "cleared_ha": "0,4"})
+    confirmed = {"visited_on": day.isoformat(), "answer": "confirmed", "cleared_ha": "0,4"}
+    done = staff.post(f"/plots/alerts/{first.id}", headers=EN, data=confirmed)
     assert done.status_code == 302
+    # The outbox sending the same answer again changes nothing; another answer is refused.
+    replay = staff.post(f"/plots/alerts/{first.id}", headers={**EN, **JSON}, data=confirmed)
+    assert replay.status_code == 201
+    other = staff.post(f"/plots/alerts/{first.id}", headers={**EN, **JSON},
+                       data={**confirmed, "answer": "false_alarm"})
+    assert other.status_code == 422
+    assert "already answered" in other.get_json()["error"]["details"]["fields"]["answer"]
     staff.post(f"/plots/alerts/{second.id}", headers=EN, data={
-        "visit_id": str(visit), "answer": "false_alarm"})
+        "visited_on": day.isoformat(), "answer": "false_alarm"})
     with central.app_context():
         [sanction] = db.session.execute(select(Sanction)).scalars().all()
         assert (sanction.status, sanction.level) == ("proposed", "warning")
         assert "0.4 ha" in sanction.reason
     answered = {c.id: c for c in _checks(central)}
+    assert answered[first.id].visit_id == visit
     assert answered[first.id].answer == "confirmed"
     assert answered[first.id].cleared_ha == 0.4
     assert answered[second.id].answer == "false_alarm"

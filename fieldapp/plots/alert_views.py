@@ -4,6 +4,7 @@ answer a compliance visit gives to one."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,7 +25,7 @@ from fieldapp.plots.alerts import import_alerts
 from fieldapp.plots.models import AlertCheck
 from fieldapp.plots.queries import alert_checks, alert_figures, answerable_visits
 from fieldapp.plots.svg import draw, rings_of
-from fieldapp.submissions import parse_uuid
+from fieldapp.submissions import created, local_today
 
 ANSWER_LABELS = {"confirmed": _l("Clearing confirmed"), "false_alarm": _l("False alarm"),
                  "outside": _l("Clearing outside the plot")}
@@ -99,15 +100,19 @@ def alert(check_id: uuid.UUID):
 
     check = _check_or_404(check_id)
     visits = answerable_visits(check)
+    today = local_today()
     status = 200
     error_field = error_text = None
     if request.method == "POST":
         raw = request.form.get("cleared_ha", "").strip().replace(",", ".")
         try:
             cleared = float(raw) if raw else None
+            try:
+                day = date.fromisoformat(request.form.get("visited_on", "").strip())
+            except ValueError:
+                day = None
             answer_alert(check, {"answer": request.form.get("answer"), "cleared_ha": cleared,
-                                 "visit_id": parse_uuid(request.form.get("visit_id"))},
-                         current_user)
+                                 "visited_on": day}, current_user)
             db.session.commit()
         except ValueError:
             db.session.rollback()
@@ -118,16 +123,14 @@ def alert(check_id: uuid.UUID):
             status, error_field = error.status, error.details.get("field")
             error_text = str(error.message)
         else:
-            if wants_json():
-                return {"id": str(check.id), "status": check.status}
-            flash(_("Answer saved."), "success")
-            return redirect(url_for("plots.alert", check_id=check.id))
+            return created(check.id, url_for("plots.alert", check_id=check.id), True,
+                           _("Answer saved."))
         check = _check_or_404(check_id)
-        if wants_json():
+        if wants_json():  # as the tablet's outbox reads a refusal (fieldapp/submissions.py)
             return {"error": {"code": "invalid", "message": error_text,
                               "details": {"fields": {error_field: error_text}}}}, status
     drawing = draw([(rings_of(check.plot.boundary), "plot", check.plot.name, "")],
                    [(check.lon, check.lat, "alert-open")], width=480, height=360)
     return render_template("plots/alert.html", check=check, visits=visits, drawing=drawing,
                            error_field=error_field, error_text=error_text,
-                           form=request.form), status
+                           form=request.form, today=today), status

@@ -16,6 +16,7 @@ import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import shapely
@@ -182,34 +183,55 @@ def match_alerts(alerts: list[AlertRow], buffer: float) -> list[AlertCheck]:
     return made
 
 
-def answer_alert(check: AlertCheck, data: dict[str, Any], user: Any = None) -> AlertCheck:
-    """Answer an alert to verify from a compliance visit: clearing confirmed (with its area in
-    hectares), a false alarm, or clearing outside the plot. A confirmed clearing proposes the
-    next sanction of the ladder for a coordinator to confirm.
+def visit_of_day(family_id: uuid.UUID, day: Any) -> ComplianceVisit | None:
+    """The family's compliance visit of ``day`` (the latest recorded, if several)."""
+    if not isinstance(day, date):
+        return None
+    return db.session.execute(
+        select(ComplianceVisit).where(ComplianceVisit.family_id == family_id,
+                                      ComplianceVisit.visited_on == day,
+                                      ComplianceVisit.voided.is_(False))
+        .order_by(ComplianceVisit.created_at.desc()).limit(1)).scalar_one_or_none()
 
-    :param data: ``answer``, ``cleared_ha``, ``visit_id``.
-    :raises ValidationFailed: an answer already given, a visit of another family or before the
-        alert, or an answer that breaks :func:`~fieldapp.plots.checks.answer_problem`.
+
+def answer_alert(check: AlertCheck, data: dict[str, Any], user: Any = None) -> AlertCheck:
+    """Answer an alert to verify from the compliance visit of a day: clearing confirmed (with
+    its area in hectares), a false alarm, or clearing outside the plot. A confirmed clearing
+    proposes the next sanction of the ladder for a coordinator to confirm.
+
+    The visit is the family's visit of ``visited_on``: on a tablet offline, the visit and then
+    the answer wait in the outbox and reach the node in that order. The same answer sent again
+    (a replay) changes nothing.
+
+    :param data: ``answer``, ``cleared_ha``, ``visited_on``.
+    :raises ValidationFailed: another answer already given, no visit of the family that day,
+        a visit before the alert, or an answer that breaks
+        :func:`~fieldapp.plots.checks.answer_problem`.
     :raises OutOfScope: the alert is in a community the user does not work in.
     """
     check_write_scope(check.community_id)
-    if check.status != "open":
-        raise ValidationFailed(_l("This alert was already answered."), field="answer")
-    visit = db.session.get(ComplianceVisit, data.get("visit_id")) if data.get("visit_id") \
-        else None
-    if visit is None or visit.voided or visit.family_id != check.family_id:
-        raise ValidationFailed(_l("Choose the compliance visit of this family that checked "
-                                  "the alert."), field="visit_id")
-    if visit.visited_on < check.detected_on:
-        raise ValidationFailed(_l("The visit (%(visit)s) is older than the alert (%(alert)s).",
-                                  visit=format_day(visit.visited_on),
-                                  alert=format_day(check.detected_on)), field="visit_id")
     answer = data.get("answer")
     cleared = data.get("cleared_ha") if answer == "confirmed" else None
+    visited_on = data.get("visited_on")
+    if check.status != "open":
+        if (check.answer, check.cleared_ha, check.answered_on) == (answer, cleared, visited_on):
+            return check  # the same answer again: a replay
+        raise ValidationFailed(_l("This alert was already answered."), field="answer")
     problem = answer_problem({"status": "answered", "answer": answer, "cleared_ha": cleared})
     if problem is not None:
         raise ValidationFailed(problem, field="cleared_ha" if answer == "confirmed"
                                else "answer")
+    if not isinstance(visited_on, date):
+        raise ValidationFailed(_l("Enter the date of the visit."), field="visited_on")
+    if visited_on < check.detected_on:
+        raise ValidationFailed(_l("The visit (%(visit)s) is older than the alert (%(alert)s).",
+                                  visit=format_day(visited_on),
+                                  alert=format_day(check.detected_on)), field="visited_on")
+    visit = visit_of_day(check.family_id, visited_on)
+    if visit is None:
+        raise ValidationFailed(_l("This family has no compliance visit on %(date)s: record the "
+                                  "visit first, then answer the alert.",
+                                  date=format_day(visited_on)), field="visited_on")
     before = snapshot(check)
     check.status = "answered"
     check.answer = answer

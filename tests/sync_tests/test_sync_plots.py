@@ -111,12 +111,13 @@ def test_an_alert_to_verify_reaches_the_community_and_its_answer_comes_back(worl
         db.session.commit()
         visit_id = visit.id
     answer = login(a.app, "field_staff").post(f"/plots/alerts/{check_id}", headers=EN, data={
-        "visit_id": str(visit_id), "answer": "confirmed", "cleared_ha": "0.3"})
-    assert answer.status_code == 200, answer.get_data(as_text=True)
+        "visited_on": "2026-03-10", "answer": "confirmed", "cleared_ha": "0.3"})
+    assert answer.status_code == 201, answer.get_data(as_text=True)
     assert a.sync().rejected == 0
     on_central = central.get(AlertCheck, check_id)
     assert (on_central["status"], on_central["answer"], on_central["cleared_ha"]) == (
         "answered", "confirmed", 0.3)
+    assert on_central["visit_id"] == visit_id
     assert central.count(Sanction, Sanction.status == "proposed") == 1
     b.sync()
     assert b.get(AlertCheck, check_id)["answer"] == "confirmed"

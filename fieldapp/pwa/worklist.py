@@ -1,0 +1,219 @@
+"""The promotor's worklist: what is waiting in the user's communities, grouped by community so a
+trip can be planned, each item one tap from the form that resolves it.
+
+- alerts to verify (deforestation alerts on plots under agreement);
+- visits due: families under agreement never visited, or last visited longer ago than
+  ``VISIT_INTERVAL_DAYS``;
+- benefits owed: an active agreement promising more than was delivered;
+- agreements to renew: signed or active, ending within ``RENEWAL_WINDOW_DAYS``, not renewed;
+- drafts not signed;
+- families without data-use consent.
+
+The home page shows it first; the tablet stores it (``/pwa/worklist``) and shows it offline,
+hiding the items a form waiting in its outbox resolves (``match``: the form's address, or its
+kind and family; see static/js/worklist.js).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+
+from fieldapp.agreements.models import Agreement, AgreementBenefit
+from fieldapp.communities.models import Community
+from fieldapp.compliance.models import ComplianceVisit
+from fieldapp.deliveries.models import Delivery
+from fieldapp.extensions import db
+from fieldapp.families.models import Family
+from fieldapp.formatting import format_day
+from fieldapp.plots.models import AlertCheck
+from fieldapp.submissions import local_today
+
+#: The kinds of item, in the order a community's items are listed.
+KINDS = ("alert", "visit", "benefits", "renewal", "draft", "consent")
+KIND_LABELS = {
+    "alert": _l("Alert to verify"), "visit": _l("Visit due"), "benefits": _l("Benefits owed"),
+    "renewal": _l("Agreement to renew"), "draft": _l("Draft to sign"),
+    "consent": _l("No data-use consent"),
+}
+#: Agreements a family is visited under.
+UNDER_AGREEMENT = ("signed", "active")
+
+
+@dataclass
+class WorkItem:
+    """One thing to do: for which family, why, and where it is done."""
+
+    id: str
+    kind: str
+    community_id: str
+    family_id: str
+    family: str
+    detail: str
+    url: str
+    #: What resolves it in the tablet's outbox: ``{"url": path}`` (a form posted there) or
+    #: ``{"kind": outbox kind, "family": id}`` (such a form for this family).
+    match: dict[str, str] = field(default_factory=dict)
+    due: str = ""
+
+
+@dataclass
+class CommunityWork:
+    id: str
+    name: str
+    items: list[WorkItem] = field(default_factory=list)
+
+
+def _families(scope: list[Any] | None) -> dict[uuid.UUID, Any]:
+    stmt = (select(Family.id, Family.code, Family.head_given_names, Family.head_surname,
+                   Family.community_id, Family.data_consent)
+            .where(Family.voided.is_(False), Family.status == "active"))
+    if scope is not None:
+        stmt = stmt.where(Family.community_id.in_(scope))
+    return {row.id: row for row in db.session.execute(stmt)}
+
+
+def _name(row: Any) -> str:
+    return f"{row.head_given_names} {row.head_surname} ({row.code})"
+
+
+def _item(kind: str, ref: Any, family: Any, detail: str, url: str, match: dict[str, str],
+          due: date | None = None) -> WorkItem:
+    return WorkItem(f"{kind}:{ref}", kind, str(family.community_id), str(family.id),
+                    _name(family), detail, url, match, due.isoformat() if due else "")
+
+
+def _alerts(families: dict, scope: list[Any] | None) -> list[WorkItem]:
+    stmt = select(AlertCheck).where(AlertCheck.status == "open", AlertCheck.voided.is_(False))
+    if scope is not None:
+        stmt = stmt.where(AlertCheck.community_id.in_(scope))
+    items = []
+    for check in db.session.execute(stmt.order_by(AlertCheck.detected_on)).scalars():
+        family = families.get(check.family_id)
+        if family is None:
+            continue
+        url = url_for("plots.alert", check_id=check.id)
+        items.append(_item("alert", check.id, family, str(_l(
+            "%(source)s alert of %(date)s on %(plot)s", source=check.source,
+            date=format_day(check.detected_on), plot=check.plot.name)), url, {"url": url},
+            check.detected_on))
+    return items
+
+
+def _agreements(family_ids: list[uuid.UUID]) -> list[Any]:
+    rows = []
+    for start in range(0, len(family_ids), 900):
+        rows += db.session.execute(
+            select(Agreement.id, Agreement.family_id, Agreement.number, Agreement.status,
+                   Agreement.period_end, Agreement.supersedes_id)
+            .where(Agreement.family_id.in_(family_ids[start:start + 900]),
+                   Agreement.voided.is_(False))).all()
+    return rows
+
+
+def _last_visits(family_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
+    last: dict[uuid.UUID, date] = {}
+    for start in range(0, len(family_ids), 900):
+        last.update(db.session.execute(
+            select(ComplianceVisit.family_id, func.max(ComplianceVisit.visited_on))
+            .where(ComplianceVisit.family_id.in_(family_ids[start:start + 900]),
+                   ComplianceVisit.voided.is_(False))
+            .group_by(ComplianceVisit.family_id)).all())
+    return last
+
+
+def _owed(agreement_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Active agreements promising more of a benefit than was delivered (net)."""
+    owed: set[uuid.UUID] = set()
+    net = func.sum(case((Delivery.reverses_id.is_(None), Delivery.quantity),
+                        else_=-Delivery.quantity))
+    for start in range(0, len(agreement_ids), 900):
+        chunk = agreement_ids[start:start + 900]
+        delivered = {(a, t): Decimal(q or 0) for a, t, q in db.session.execute(
+            select(Delivery.agreement_id, Delivery.benefit_type_id, net)
+            .where(Delivery.agreement_id.in_(chunk), Delivery.voided.is_(False))
+            .group_by(Delivery.agreement_id, Delivery.benefit_type_id))}
+        for a, t, q in db.session.execute(
+                select(AgreementBenefit.agreement_id, AgreementBenefit.benefit_type_id,
+                       func.sum(AgreementBenefit.quantity))
+                .where(AgreementBenefit.agreement_id.in_(chunk),
+                       AgreementBenefit.voided.is_(False))
+                .group_by(AgreementBenefit.agreement_id, AgreementBenefit.benefit_type_id)):
+            if Decimal(q or 0) > delivered.get((a, t), Decimal(0)):
+                owed.add(a)
+    return owed
+
+
+def worklist(scope: list[Any] | None, today: date | None = None) -> list[CommunityWork]:
+    """The worklist of the communities ``scope`` names (all for ``None``), by community."""
+    today = today or local_today()
+    config = current_app.config
+    interval = timedelta(days=int(config["VISIT_INTERVAL_DAYS"]))
+    window = timedelta(days=int(config["RENEWAL_WINDOW_DAYS"]))
+    families = _families(scope)
+    items = _alerts(families, scope)
+    agreements = _agreements(list(families))
+    renewed = {a.supersedes_id for a in agreements if a.supersedes_id is not None}
+    under = {a.family_id for a in agreements if a.status in UNDER_AGREEMENT}
+    last = _last_visits(list(under))
+    owed = _owed([a.id for a in agreements if a.status == "active"])
+    for family_id in sorted(under, key=lambda f: _name(families[f])):
+        family = families[family_id]
+        seen = last.get(family_id)
+        if seen is None or seen < today - interval:
+            detail = (str(_l("Last visit %(date)s", date=format_day(seen))) if seen
+                      else str(_l("Never visited")))
+            items.append(_item("visit", family_id, family, detail,
+                               url_for("compliance.create_visit", family=family_id),
+                               {"kind": "visit", "family": str(family_id)},
+                               seen + interval if seen else None))
+    for a in sorted(agreements, key=lambda a: (a.period_end, a.number)):
+        family = families[a.family_id]
+        if a.id in owed:
+            items.append(_item("benefits", a.id, family, a.number,
+                               url_for("deliveries.create", family=a.family_id),
+                               {"kind": "delivery", "family": str(a.family_id)}))
+        if a.status in UNDER_AGREEMENT and a.id not in renewed \
+                and today <= a.period_end <= today + window:
+            url = url_for("agreements.detail", agreement_id=a.id)
+            items.append(_item("renewal", a.id, family, str(_l(
+                "%(number)s ends on %(date)s", number=a.number, date=format_day(a.period_end))),
+                url, {"url": url_for("agreements.renew", agreement_id=a.id)}, a.period_end))
+        if a.status == "draft":
+            url = url_for("agreements.sign", agreement_id=a.id)
+            items.append(_item("draft", a.id, family, a.number, url, {"url": url}))
+    for family in sorted(families.values(), key=_name):
+        if not family.data_consent:
+            url = url_for("families.edit", family_id=family.id)
+            items.append(_item("consent", family.id, family, "", url,
+                               {"url": url, "field": "data_consent"}))
+    names = dict(db.session.execute(select(Community.id, Community.name)).all())
+    groups: dict[str, CommunityWork] = {}
+    order = {kind: n for n, kind in enumerate(KINDS)}
+    for item in sorted(items, key=lambda i: order[i.kind]):
+        group = groups.setdefault(item.community_id, CommunityWork(
+            item.community_id, names.get(uuid.UUID(item.community_id), "?")))
+        group.items.append(item)
+    return sorted(groups.values(), key=lambda g: g.name)
+
+
+def worklist_json(groups: list[CommunityWork]) -> dict[str, Any]:
+    """The worklist as the tablet stores it, with a stamp of its content and the kinds' words."""
+    body = [{"id": g.id, "name": g.name, "items": [asdict(i) for i in g.items]} for g in groups]
+    stamp = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
+    counts: dict[str, int] = defaultdict(int)
+    for g in groups:
+        for i in g.items:
+            counts[i.kind] += 1
+    return {"stamp": stamp, "groups": body, "counts": dict(counts),
+            "labels": {k: str(v) for k, v in KIND_LABELS.items()}}
