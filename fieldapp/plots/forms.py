@@ -14,6 +14,8 @@ from fieldapp.forms import CreateForm
 class PlotForm(CreateForm):
     """A plot of a family; ``boundary`` holds GeoJSON (the tablet's walk fills it)."""
 
+    #: The family (chosen on the page when it opens without one: the tablet, offline).
+    family = HiddenField()
     name = StringField(_l("Name of the plot"), validators=[DataRequired(), Length(max=120)])
     declared_ha = FloatField(_l("Declared area (ha)"), validators=[Optional()])
     boundary = TextAreaField(_l("Boundary (GeoJSON polygon, longitude first)"),

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from fieldapp.errors import AppError
+from fieldapp.errors import AppError, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.queries import family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
@@ -44,16 +44,28 @@ def _walk_accuracy() -> int:
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    """Record a plot of a family: name, declared hectares, boundary."""
-    family = family_or_404(parse_uuid(request.values.get("family")))
+    """Record a plot of a family: name, declared hectares, boundary (walked, tapped, pasted).
+
+    Without ``?family=`` the form chooses the family itself: the tablet's stored copy of this
+    page, offline, picks it from the families stored on the tablet.
+    """
+    raw_family = request.values.get("family")
+    family = family_or_404(parse_uuid(raw_family)) if raw_family else None
     form = PlotForm()
+    if request.method == "GET" and family is not None:
+        form.family.data = str(family.id)
 
     def render() -> str:
         return render_template("plots/form.html", form=form, family=family, plot=None,
                                walk_accuracy=_walk_accuracy())
 
+    if request.method == "POST" and family is None:
+        form.validate_on_submit()
+        return fail_with(form, render, ValidationFailed(_("Choose the family."),
+                                                        field="family"))
     if not form.validate_on_submit():
         return rejected(form, render) if request.method == "POST" else render()
+    assert family is not None
     data = form.field_data()
     try:
         plot_id, was_created = run_once(
@@ -80,6 +92,7 @@ def edit(plot_id: uuid.UUID):
     plot = plot_or_404(plot_id)
     form = PlotForm(obj=plot if request.method == "GET" else None)
     if request.method == "GET":  # an empty boundary keeps the current one
+        form.family.data = str(plot.family_id)
         form.boundary.data = form.accuracies.data = ""
         form.method.data = "geojson"
 

@@ -25,6 +25,7 @@ FIELD_PAGES: list[str] = [
     "trainings.index",
     "grievances.index",
     "grievances.create",
+    "plots.create",
     "pwa.outbox",
     "pwa.scan",
 ]
