@@ -277,3 +277,19 @@ def test_a_visit_answers_an_alert_and_a_confirmed_clearing_proposes_a_sanction(
     assert 'id="fig-confirmed">1<' in page
     assert 'id="fig-median">12<' in page
     assert "Aguas Verdes" in page
+
+
+def test_the_dashboard_map_draws_plots_outlined_by_their_alerts(central, world, tmp_path):
+    _import(central, _csv(tmp_path, f"lat,lon,date\n{SOUTH + SIDE / 2},{WEST + SIDE / 2},"
+                          f"{AFTER}\n"))
+    page = login(central, "coordinator").get("/dashboard/map", headers=EN
+                                             ).get_data(as_text=True)
+    assert page.count('class="plotshape alert-open"') == 1
+    assert page.count('class="plotshape alert-none"') == 1
+    assert 'data-alert-count="open">1<' in page
+    assert "/plots/export.kml" in page
+    tablet_map = login(central, "field_staff").get("/plots/map", headers=EN
+                                                   ).get_data(as_text=True)
+    assert "state-active alert-open" in tablet_map
+    assert "state-no_agreement alert-none" in tablet_map
+    assert 'class="map-alert alert-open"' in tablet_map

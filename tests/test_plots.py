@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from typing import Any
 
@@ -221,3 +222,39 @@ def test_central_refuses_a_pushed_plot_whose_boundary_or_area_is_wrong(app):
     assert refusals[1].code == "area_mismatch"
     assert "swapped" in refusals[2].message
     assert refusals[3].code == "invalid"
+
+
+def test_plots_export_as_geojson_and_kml_without_names(app, client, auth, make_family):
+    family = make_family()
+    auth.login("field_staff")
+    _new_plot(client, family)
+    geo = client.get("/plots/export.geojson")
+    assert geo.mimetype == "application/geo+json"
+    [feature] = geo.get_json()["features"]
+    assert feature["geometry"]["type"] == "Polygon"
+    assert feature["geometry"]["coordinates"][0][0] == [-77.0, -6.0]
+    assert feature["properties"]["name"] == "Chacra alta"
+    assert feature["properties"]["area_ha"] == pytest.approx(1.22, abs=0.02)
+    kml = client.get("/plots/export.kml")
+    assert kml.mimetype == "application/vnd.google-earth.kml+xml"
+    text = kml.get_data(as_text=True)
+    assert "<coordinates>-77.0,-6.0,0 -76.999,-6.0,0" in text
+    for body in (geo.get_data(as_text=True), text):
+        assert "Huamán" not in body  # the head of household's name stays in the app
+
+
+def test_the_map_draws_plots_with_a_scale_bar_and_a_north_arrow(app, client, auth,
+                                                                make_family):
+    family = make_family()
+    auth.login("field_staff")
+    plot_id = _new_plot(client, family).get_json()["id"]
+    page = client.get("/plots/map", headers=EN).get_data(as_text=True)
+    assert f'href="/plots/{plot_id}"' in page
+    assert 'class="map-plot state-no_agreement alert-none"' in page
+    assert 'class="map-scale"' in page
+    assert 'class="map-north"' in page
+    # 111.3 m (north to south) across 552 pixels: the longest round bar within a quarter of
+    # the 800-pixel width is 20 m, 99.2 pixels long.
+    assert ">20 m<" in page
+    bar = re.search(r'class="map-scale"[^>]*>\s*<line x1="0" y1="0" x2="([0-9.]+)"', page)
+    assert float(bar.group(1)) == pytest.approx(20 * 552 / (0.001 * 111_320), abs=0.2)

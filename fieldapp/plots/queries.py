@@ -121,3 +121,37 @@ def alert_figures(community_ids: list[Any] | None) -> dict[str, Any]:
         "median_days_to_visit": _median([(r.answered_on - r.detected_on).days
                                          for r in answered if r.answered_on]),
     }
+
+
+def map_items(community_ids: list[Any] | None) -> tuple[list[tuple[Plot, Family, str, str]],
+                                                      list[tuple[float, float]]]:
+    """The plots to draw, each with its agreement state (``active``: signed or active;
+    ``suspended``; ``no_agreement``) and alert (``open``, ``confirmed`` or ``""``), and the
+    places of the open alerts."""
+    from fieldapp.agreements.models import Agreement
+
+    plots = plots_in(community_ids)
+    family_ids = list({family.id for _plot, family in plots})
+    states: dict[Any, str] = {}
+    for start in range(0, len(family_ids), 900):
+        for family_id, status in db.session.execute(
+                select(Agreement.family_id, Agreement.status).where(
+                    Agreement.family_id.in_(family_ids[start:start + 900]),
+                    Agreement.voided.is_(False),
+                    Agreement.status.in_(("signed", "active", "suspended")))):
+            if status in ("signed", "active") or family_id not in states:
+                states[family_id] = "active" if status in ("signed", "active") else status
+    checks = select(AlertCheck.plot_id, AlertCheck.status, AlertCheck.answer, AlertCheck.lon,
+                    AlertCheck.lat).where(AlertCheck.voided.is_(False))
+    if community_ids is not None:
+        checks = checks.where(AlertCheck.community_id.in_(community_ids))
+    alerts: dict[Any, str] = {}
+    places = []
+    for plot_id, status, answer, lon, lat in db.session.execute(checks):
+        if status == "open":
+            alerts[plot_id] = "open"
+            places.append((lon, lat))
+        elif answer == "confirmed" and alerts.get(plot_id) != "open":
+            alerts[plot_id] = "confirmed"
+    return ([(plot, family, states.get(family.id, "no_agreement"), alerts.get(plot.id, ""))
+             for plot, family in plots], places)

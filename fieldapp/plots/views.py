@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import uuid
 
-from flask import render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from fieldapp.auth.access import scoped_community_ids
 from fieldapp.errors import AppError, ValidationFailed
 from fieldapp.extensions import db
-from fieldapp.families.queries import family_or_404
+from fieldapp.families.queries import communities_in_scope, family_or_404
 from fieldapp.families.sections import FamilyPage, register_section
 from fieldapp.idempotency import run_once
 from fieldapp.plots import bp
 from fieldapp.plots.forms import PlotForm
 from fieldapp.plots.operations import create_plot, update_plot
-from fieldapp.plots.queries import boundary_history, family_plots, plot_or_404
+from fieldapp.plots.queries import boundary_history, family_plots, plot_or_404, plots_in
 from fieldapp.plots.svg import draw, rings_of
 from fieldapp.submissions import created, fail_with, parse_uuid, rejected
 
@@ -108,3 +109,43 @@ def edit(plot_id: uuid.UUID):
     except AppError as error:
         return fail_with(form, render, error)
     return created(plot.id, url_for("plots.detail", plot_id=plot.id), True, _("Plot saved."))
+
+
+@bp.route("/export.<any(geojson, kml):format>")
+def export(format: str):  # noqa: A002 - the URL's name for it
+    """The plots of my communities as GeoJSON (GIS) or KML (Google Earth)."""
+    from fieldapp.communities.models import Community
+    from fieldapp.plots.export import to_geojson, to_kml
+
+    names = dict(db.session.execute(db.select(Community.id, Community.name)).all())
+    rows = [(plot, family, names.get(family.community_id, ""))
+            for plot, family in plots_in(scoped_community_ids())]
+    if format == "geojson":
+        body, mimetype = to_geojson(rows), "application/geo+json"
+    else:
+        body, mimetype = to_kml(rows, _("Plots")), "application/vnd.google-earth.kml+xml"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=plots.{format}"
+    return response
+
+
+@bp.route("/map")
+def plot_map():
+    """The plots of my communities drawn without tiles: coloured by agreement, outlined by
+    alerts, with a scale bar and a north arrow (stored on the tablet for offline work)."""
+    from fieldapp.plots.queries import map_items
+
+    community_id = parse_uuid(request.args.get("community"))
+    scope = scoped_community_ids()
+    if community_id is not None:
+        if scope is not None and community_id not in scope:
+            community_id = None
+        else:
+            scope = [community_id]
+    items, alerts = map_items(scope)
+    drawing = draw([(rings_of(plot.boundary), f"state-{state} alert-{alert or 'none'}",
+                     f"{family.code} · {plot.name}", url_for("plots.detail", plot_id=plot.id))
+                    for plot, family, state, alert in items],
+                   [(lon, lat, "alert-open") for lon, lat in alerts], width=800, height=600)
+    return render_template("plots/map.html", drawing=drawing, count=len(items),
+                           communities=communities_in_scope(), community_id=community_id)

@@ -26,6 +26,8 @@ FIELD_PAGES: list[str] = [
     "grievances.index",
     "grievances.create",
     "plots.create",
+    "plots.plot_map",
+    "plots.alerts",
     "pwa.outbox",
     "pwa.scan",
 ]
