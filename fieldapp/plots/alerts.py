@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
 import shapely
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -35,6 +36,7 @@ from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.formatting import format_day
+from fieldapp.models import utcnow
 from fieldapp.plots.alert_files import AlertRow, read_alerts
 from fieldapp.plots.checks import answer_problem
 from fieldapp.plots.geometry import GEOD
@@ -92,15 +94,32 @@ def import_alerts(data: bytes, file_name: str, source: str | None = None,
     report.known = len(unique) - len(fresh)
     report.new = len(fresh)
     if fresh:
-        db.session.execute(insert(Alert), [
-            {"key": r.key, "source": r.source, "detected_on": r.detected_on,
-             "confidence": r.confidence, "geometry": r.geometry, "lon": r.lon, "lat": r.lat,
-             "area_ha": r.area_ha, "file_name": file_name[-200:]} for r in fresh])
+        _store(fresh, file_name[-200:])
         checks = match_alerts(fresh, buffer_m() if buffer is None else buffer)
         report.matched = len({c.alert_key for c in checks})
         report.checks = len(checks)
         report.check_ids = [c.id for c in checks]
     return report
+
+
+def _store(rows: list[AlertRow], file_name: str) -> None:
+    """Insert the new alerts in bulk (100,000 in a few seconds: on SQLite the values go as
+    SQLite stores them, without SQLAlchemy's per-value processing)."""
+    now = utcnow()
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        db.session.execute(insert(Alert.__table__), [
+            {"key": r.key, "source": r.source, "detected_on": r.detected_on,
+             "confidence": r.confidence, "geometry": r.geometry, "lon": r.lon, "lat": r.lat,
+             "area_ha": r.area_ha, "imported_at": now, "file_name": file_name} for r in rows])
+        return
+    at = now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    connection.exec_driver_sql(
+        "INSERT INTO alerts (key, source, detected_on, confidence, geometry, lon, lat, area_ha, "
+        "imported_at, file_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(r.key, r.source, r.detected_on.isoformat(), r.confidence,
+          orjson.dumps(r.geometry).decode(), r.lon, r.lat, r.area_ha, at, file_name)
+         for r in rows])
 
 
 @dataclass
@@ -148,7 +167,12 @@ def match_alerts(alerts: list[AlertRow], buffer: float) -> list[AlertCheck]:
     if not candidates or not alerts:
         return []
     tree = shapely.STRtree([c.shape for c in candidates])
-    shapes = [shape(a.geometry) for a in alerts]
+    # Points in one vectorised call (most alerts are points); polygons one by one.
+    shapes = shapely.points([a.geometry["coordinates"] if a.geometry["type"] == "Point"
+                             else [0.0, 0.0] for a in alerts])
+    for n, a in enumerate(alerts):
+        if a.geometry["type"] != "Point":
+            shapes[n] = shape(a.geometry)
     if buffer > 0:
         degrees = buffer / (METRES_PER_DEGREE * MIN_COS)
         alert_idx, plot_idx = tree.query(shapes, predicate="dwithin", distance=degrees)

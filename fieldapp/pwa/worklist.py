@@ -36,7 +36,7 @@ from fieldapp.deliveries.models import Delivery
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.formatting import format_day
-from fieldapp.plots.models import AlertCheck
+from fieldapp.plots.models import AlertCheck, Plot
 from fieldapp.submissions import local_today
 
 #: The kinds of item, in the order a community's items are listed.
@@ -94,19 +94,32 @@ def _item(kind: str, ref: Any, family: Any, detail: str, url: str, match: dict[s
 
 
 def _alerts(families: dict, scope: list[Any] | None) -> list[WorkItem]:
-    stmt = select(AlertCheck).where(AlertCheck.status == "open", AlertCheck.voided.is_(False))
+    """One item per plot with alerts to verify (a visit checks the plot): its oldest open
+    alert, and how many there are."""
+    stmt = (select(AlertCheck.id, AlertCheck.plot_id, AlertCheck.family_id, AlertCheck.source,
+                   AlertCheck.detected_on, Plot.name)
+            .join(Plot, Plot.id == AlertCheck.plot_id)
+            .where(AlertCheck.status == "open", AlertCheck.voided.is_(False))
+            .order_by(AlertCheck.detected_on, AlertCheck.id))
     if scope is not None:
         stmt = stmt.where(AlertCheck.community_id.in_(scope))
+    oldest: dict[Any, Any] = {}
+    count: dict[Any, int] = defaultdict(int)
+    for row in db.session.execute(stmt):
+        oldest.setdefault(row.plot_id, row)
+        count[row.plot_id] += 1
     items = []
-    for check in db.session.execute(stmt.order_by(AlertCheck.detected_on)).scalars():
-        family = families.get(check.family_id)
+    for plot_id, row in oldest.items():
+        family = families.get(row.family_id)
         if family is None:
             continue
-        url = url_for("plots.alert", check_id=check.id)
-        items.append(_item("alert", check.id, family, str(_l(
-            "%(source)s alert of %(date)s on %(plot)s", source=check.source,
-            date=format_day(check.detected_on), plot=check.plot.name)), url, {"url": url},
-            check.detected_on))
+        url = url_for("plots.alert", check_id=row.id)
+        detail = str(_l("%(source)s alert of %(date)s on %(plot)s", source=row.source,
+                        date=format_day(row.detected_on), plot=row.name))
+        if count[plot_id] > 1:
+            detail += " " + str(_l("(%(n)s alerts on this plot)", n=count[plot_id]))
+        items.append(_item("alert", row.id, family, detail, url, {"url": url},
+                           row.detected_on))
     return items
 
 
