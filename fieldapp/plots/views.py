@@ -33,7 +33,7 @@ def _family_section(page: FamilyPage) -> list:
 @bp.record_once
 def _register_contributions(state: BlueprintSetupState) -> None:
     """The plot section of the family page."""
-    register_section(state.app, "plots", _family_section, "plots/_family_section.html", 15,
+    register_section(state.app, "plots", _family_section, "plots/_family_section.html", 35,
                      title=_l("Plots"))
 
 
