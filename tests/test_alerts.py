@@ -293,3 +293,13 @@ def test_the_dashboard_map_draws_plots_outlined_by_their_alerts(central, world, 
     assert "state-active alert-open" in tablet_map
     assert "state-no_agreement alert-none" in tablet_map
     assert 'class="map-alert alert-open"' in tablet_map
+
+
+def test_the_dashboard_shows_the_alert_figures(central, world, tmp_path):
+    _import(central, _csv(tmp_path, f"lat,lon,date\n{SOUTH + SIDE / 2},{WEST + SIDE / 2},"
+                          f"{AFTER}\n{SOUTH + 0.3},{WEST + 0.3},{AFTER}\n"))
+    page = login(central, "coordinator").get("/dashboard/", headers=EN).get_data(as_text=True)
+    assert 'id="alerts"' in page
+    assert 'id="fig-received">2<' in page
+    assert 'id="fig-to-verify">1<' in page
+    assert 'id="fig-hectares">1.22 ha<' in page or 'id="fig-hectares">1.23 ha<' in page

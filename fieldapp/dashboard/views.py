@@ -91,6 +91,9 @@ def index():
     from fieldapp.grievances.queries import figures as grievance_figures
 
     grievances = grievance_figures(f.today)["total"]  # open and overdue now, whatever the period
+    from fieldapp.plots.queries import alert_figures
+
+    alerts = alert_figures(None)  # the whole program, whatever the period
     # One URL built for the community links of every row (hundreds of url_for calls otherwise).
     keep = {k: v for k, v in f.args().items() if k != "community"}
     base = url_for("dashboard.index", **keep)
@@ -106,6 +109,7 @@ def index():
         agreement_labels=charts.agreement_status_labels(),
         sanction_labels=charts.sanction_level_labels(),
         grievances=grievances,
+        alerts=alerts,
         **_form_context(),
     )
 
