@@ -7,6 +7,7 @@ compliance visit, a confirmed clearing proposing a sanction; the figures."""
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -303,3 +304,16 @@ def test_the_dashboard_shows_the_alert_figures(central, world, tmp_path):
     assert 'id="fig-received">2<' in page
     assert 'id="fig-to-verify">1<' in page
     assert 'id="fig-hectares">1.22 ha<' in page or 'id="fig-hectares">1.23 ha<' in page
+
+
+def test_a_large_file_with_a_bad_line_in_the_middle_imports_nothing(central, world, tmp_path):
+    from fieldapp.plots.models import Alert
+
+    rng = random.Random()  # noqa: S311 - test data, drawn inside the test
+    lines = [f"{-6 + rng.uniform(-0.2, 0.2):.6f},{-77 + rng.uniform(-0.2, 0.2):.6f},{AFTER}"
+             for _ in range(20_000)]
+    lines[10_000] = f"{-77.0:.6f},{-6.0:.6f},{AFTER}"  # swapped, on line 10,002 of the file
+    result = _import(central, _csv(tmp_path, "lat,lon,date\n" + "\n".join(lines) + "\n"))
+    assert result.exit_code != 0
+    assert "Line 10002:" in result.output
+    assert _count(central, Alert) == 0
