@@ -36,7 +36,7 @@ from fieldapp.errors import ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.formatting import format_day
-from fieldapp.models import utcnow
+from fieldapp.models import current_node_id, new_id, utcnow
 from fieldapp.plots.alert_files import AlertRow, read_alerts
 from fieldapp.plots.checks import answer_problem
 from fieldapp.plots.geometry import GEOD
@@ -96,9 +96,9 @@ def import_alerts(data: bytes, file_name: str, source: str | None = None,
     if fresh:
         _store(fresh, file_name[-200:])
         checks = match_alerts(fresh, buffer_m() if buffer is None else buffer)
-        report.matched = len({c.alert_key for c in checks})
+        report.matched = len({c["alert_key"] for c in checks})
         report.checks = len(checks)
-        report.check_ids = [c.id for c in checks]
+        report.check_ids = [c["id"] for c in checks]
     return report
 
 
@@ -160,9 +160,10 @@ def _distance_m(alert: Any, plot: Any) -> float:
     return float(metres)
 
 
-def match_alerts(alerts: list[AlertRow], buffer: float) -> list[AlertCheck]:
+def match_alerts(alerts: list[AlertRow], buffer: float) -> list[dict[str, Any]]:
     """Alerts to verify for the ``alerts`` that fall on plots under agreement (or within
-    ``buffer`` metres of one) after the agreement was signed; one per alert and plot."""
+    ``buffer`` metres of one) after the agreement was signed; one per alert and plot, inserted
+    in bulk (captured for sync as any statement of the session). Returns their values."""
     candidates, agreements = _plots_under_agreement()
     if not candidates or not alerts:
         return []
@@ -178,11 +179,15 @@ def match_alerts(alerts: list[AlertRow], buffer: float) -> list[AlertCheck]:
         alert_idx, plot_idx = tree.query(shapes, predicate="dwithin", distance=degrees)
     else:
         alert_idx, plot_idx = tree.query(shapes, predicate="intersects")
-    made: list[AlertCheck] = []
-    existing = set(db.session.execute(
-        select(AlertCheck.alert_key, AlertCheck.plot_id).where(
-            AlertCheck.alert_key.in_({alerts[i].key for i in alert_idx}))).all()) \
-        if len(alert_idx) else set()
+    keys = list({alerts[i].key for i in alert_idx.tolist()})
+    existing: set[tuple[str, Any]] = set()
+    for start in range(0, len(keys), 900):
+        existing.update(db.session.execute(
+            select(AlertCheck.alert_key, AlertCheck.plot_id).where(
+                AlertCheck.alert_key.in_(keys[start:start + 900]))).all())
+    now = utcnow()
+    origin = current_node_id()
+    made: list[dict[str, Any]] = []
     for i, j in zip(alert_idx.tolist(), plot_idx.tolist(), strict=True):
         alert, plot = alerts[i], candidates[j]
         if (alert.key, plot.plot_id) in existing:
@@ -194,16 +199,17 @@ def match_alerts(alerts: list[AlertRow], buffer: float) -> list[AlertCheck]:
         if not signed:
             continue  # the alert is older than the agreement: not the family's to answer
         agreement_id = max(signed, key=lambda pair: pair[0])[1]
-        check = AlertCheck(
-            alert_key=alert.key,
-            community_id=plot.community_id, family_id=plot.family_id, plot_id=plot.plot_id,
-            agreement_id=agreement_id, source=alert.source, detected_on=alert.detected_on,
-            confidence=alert.confidence, geometry=alert.geometry, lon=alert.lon, lat=alert.lat,
-            distance_m=round(distance, 1), status="open")
-        db.session.add(check)
+        made.append({
+            "id": new_id(), "alert_key": alert.key, "community_id": plot.community_id,
+            "family_id": plot.family_id, "plot_id": plot.plot_id, "agreement_id": agreement_id,
+            "source": alert.source, "detected_on": alert.detected_on,
+            "confidence": alert.confidence, "geometry": alert.geometry, "lon": alert.lon,
+            "lat": alert.lat, "distance_m": round(distance, 1), "status": "open",
+            "created_at": now, "updated_at": now, "origin_node": origin, "version": 1,
+            "voided": False})
         existing.add((alert.key, plot.plot_id))
-        made.append(check)
-    db.session.flush()
+    if made:
+        db.session.execute(insert(AlertCheck), made)
     return made
 
 
