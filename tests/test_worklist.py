@@ -126,3 +126,4 @@ def test_an_alert_to_verify_is_on_the_worklist_until_answered(app, world):
         answer_alert(check, {"answer": "false_alarm", "visited_on": day})
         db.session.commit()
     assert "alert:Huamán" not in _items(app, world["today"])["Aguas Verdes"]
+

@@ -72,6 +72,30 @@ class CommunityWork:
     id: str
     name: str
     items: list[WorkItem] = field(default_factory=list)
+    #: Items of a kind past :data:`PER_KIND` (counted, not listed: a trip plans a few).
+    more: dict[str, int] = field(default_factory=dict)
+
+
+#: The most items of one kind listed per community (the rest are counted), and the most
+#: listed in all (a worklist of the whole program lists fewer per community).
+PER_KIND = 25
+MAX_ITEMS = 600
+
+
+class _Collector:
+    """Items made only when listed: past :data:`PER_KIND` of a kind in a community they are
+    counted (a node of the whole program has thousands, and the tablet must show it at once)."""
+
+    def __init__(self, communities: int) -> None:
+        self.items: list[WorkItem] = []
+        self.count: dict[tuple[Any, str], int] = defaultdict(int)
+        self.per_kind = max(1, min(PER_KIND, MAX_ITEMS // (len(KINDS) * max(communities, 1))))
+
+    def add(self, kind: str, family: Any, make: Any) -> None:
+        key = (family.community_id, kind)
+        self.count[key] += 1
+        if self.count[key] <= self.per_kind:
+            self.items.append(make())
 
 
 def _families(scope: list[Any] | None) -> dict[uuid.UUID, Any]:
@@ -93,7 +117,7 @@ def _item(kind: str, ref: Any, family: Any, detail: str, url: str, match: dict[s
                     _name(family), detail, url, match, due.isoformat() if due else "")
 
 
-def _alerts(families: dict, scope: list[Any] | None) -> list[WorkItem]:
+def _alerts(families: dict, scope: list[Any] | None, out: _Collector) -> None:
     """One item per plot with alerts to verify (a visit checks the plot): its oldest open
     alert, and how many there are."""
     stmt = (select(AlertCheck.id, AlertCheck.plot_id, AlertCheck.family_id, AlertCheck.source,
@@ -108,19 +132,18 @@ def _alerts(families: dict, scope: list[Any] | None) -> list[WorkItem]:
     for row in db.session.execute(stmt):
         oldest.setdefault(row.plot_id, row)
         count[row.plot_id] += 1
-    items = []
-    for plot_id, row in oldest.items():
-        family = families.get(row.family_id)
-        if family is None:
-            continue
+    def make(row: Any, family: Any, n: int) -> WorkItem:
         url = url_for("plots.alert", check_id=row.id)
         detail = str(_l("%(source)s alert of %(date)s on %(plot)s", source=row.source,
                         date=format_day(row.detected_on), plot=row.name))
-        if count[plot_id] > 1:
-            detail += " " + str(_l("(%(n)s alerts on this plot)", n=count[plot_id]))
-        items.append(_item("alert", row.id, family, detail, url, {"url": url},
-                           row.detected_on))
-    return items
+        if n > 1:
+            detail += " " + str(_l("(%(n)s alerts on this plot)", n=n))
+        return _item("alert", row.id, family, detail, url, {"url": url}, row.detected_on)
+
+    for plot_id, row in oldest.items():
+        family = families.get(row.family_id)
+        if family is not None:
+            out.add("alert", family, lambda r=row, f=family, n=count[plot_id]: make(r, f, n))
 
 
 def _agreements(family_ids: list[uuid.UUID]) -> list[Any]:
@@ -174,59 +197,84 @@ def worklist(scope: list[Any] | None, today: date | None = None) -> list[Communi
     interval = timedelta(days=int(config["VISIT_INTERVAL_DAYS"]))
     window = timedelta(days=int(config["RENEWAL_WINDOW_DAYS"]))
     families = _families(scope)
-    items = _alerts(families, scope)
-    agreements = _agreements(list(families))
+    out = _Collector(len({f.community_id for f in families.values()}))
+    _alerts(families, scope, out)
+    agreements = [a for a in _agreements(list(families)) if a.family_id in families]
     renewed = {a.supersedes_id for a in agreements if a.supersedes_id is not None}
     under = {a.family_id for a in agreements if a.status in UNDER_AGREEMENT}
     last = _last_visits(list(under))
     owed = _owed([a.id for a in agreements if a.status == "active"])
-    for family_id in sorted(under, key=lambda f: _name(families[f])):
+
+    def visit(family: Any, seen: date | None) -> WorkItem:
+        detail = (str(_l("Last visit %(date)s", date=format_day(seen))) if seen
+                  else str(_l("Never visited")))
+        return _item("visit", family.id, family, detail,
+                     url_for("compliance.create_visit", family=family.id),
+                     {"kind": "visit", "family": str(family.id)},
+                     seen + interval if seen else None)
+
+    def benefits(a: Any) -> WorkItem:
+        return _item("benefits", a.id, families[a.family_id], a.number,
+                     url_for("deliveries.create", family=a.family_id),
+                     {"kind": "delivery", "family": str(a.family_id)})
+
+    def renewal(a: Any) -> WorkItem:
+        return _item("renewal", a.id, families[a.family_id], str(_l(
+            "%(number)s ends on %(date)s", number=a.number, date=format_day(a.period_end))),
+            url_for("agreements.detail", agreement_id=a.id),
+            {"url": url_for("agreements.renew", agreement_id=a.id)}, a.period_end)
+
+    def draft(a: Any) -> WorkItem:
+        url = url_for("agreements.sign", agreement_id=a.id)
+        return _item("draft", a.id, families[a.family_id], a.number, url, {"url": url})
+
+    def consent(family: Any) -> WorkItem:
+        url = url_for("families.edit", family_id=family.id)
+        return _item("consent", family.id, family, "", url, {"url": url, "field": "data_consent"})
+
+    # Never visited first, then the longest ago.
+    due = [f for f in under if last.get(f) is None or last[f] < today - interval]
+    for family_id in sorted(due, key=lambda f: (last.get(f) or date.min, _name(families[f]))):
         family = families[family_id]
-        seen = last.get(family_id)
-        if seen is None or seen < today - interval:
-            detail = (str(_l("Last visit %(date)s", date=format_day(seen))) if seen
-                      else str(_l("Never visited")))
-            items.append(_item("visit", family_id, family, detail,
-                               url_for("compliance.create_visit", family=family_id),
-                               {"kind": "visit", "family": str(family_id)},
-                               seen + interval if seen else None))
+        out.add("visit", family, lambda f=family: visit(f, last.get(f.id)))
     for a in sorted(agreements, key=lambda a: (a.period_end, a.number)):
         family = families[a.family_id]
         if a.id in owed:
-            items.append(_item("benefits", a.id, family, a.number,
-                               url_for("deliveries.create", family=a.family_id),
-                               {"kind": "delivery", "family": str(a.family_id)}))
+            out.add("benefits", family, lambda a=a: benefits(a))
         if a.status in UNDER_AGREEMENT and a.id not in renewed \
                 and today <= a.period_end <= today + window:
-            url = url_for("agreements.detail", agreement_id=a.id)
-            items.append(_item("renewal", a.id, family, str(_l(
-                "%(number)s ends on %(date)s", number=a.number, date=format_day(a.period_end))),
-                url, {"url": url_for("agreements.renew", agreement_id=a.id)}, a.period_end))
+            out.add("renewal", family, lambda a=a: renewal(a))
         if a.status == "draft":
-            url = url_for("agreements.sign", agreement_id=a.id)
-            items.append(_item("draft", a.id, family, a.number, url, {"url": url}))
-    for family in sorted(families.values(), key=_name):
-        if not family.data_consent:
-            url = url_for("families.edit", family_id=family.id)
-            items.append(_item("consent", family.id, family, "", url,
-                               {"url": url, "field": "data_consent"}))
+            out.add("draft", family, lambda a=a: draft(a))
+    for family in sorted((f for f in families.values() if not f.data_consent), key=_name):
+        out.add("consent", family, lambda f=family: consent(f))
+    return _grouped(out)
+
+
+def _grouped(out: _Collector) -> list[CommunityWork]:
+    """The items by community (by name), each community's in the order of :data:`KINDS`."""
     names = dict(db.session.execute(select(Community.id, Community.name)).all())
     groups: dict[str, CommunityWork] = {}
     order = {kind: n for n, kind in enumerate(KINDS)}
-    for item in sorted(items, key=lambda i: order[i.kind]):
+    for item in sorted(out.items, key=lambda i: order[i.kind]):
         group = groups.setdefault(item.community_id, CommunityWork(
             item.community_id, names.get(uuid.UUID(item.community_id), "?")))
         group.items.append(item)
+    for (community_id, kind), n in out.count.items():
+        if n > out.per_kind:
+            groups[str(community_id)].more[kind] = n - out.per_kind
     return sorted(groups.values(), key=lambda g: g.name)
 
 
 def worklist_json(groups: list[CommunityWork]) -> dict[str, Any]:
     """The worklist as the tablet stores it, with a stamp of its content and the kinds' words."""
-    body = [{"id": g.id, "name": g.name, "items": [asdict(i) for i in g.items]} for g in groups]
+    body = [{"id": g.id, "name": g.name, "items": [asdict(i) for i in g.items],
+             "more": g.more} for g in groups]
     stamp = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
     counts: dict[str, int] = defaultdict(int)
     for g in groups:
         for i in g.items:
             counts[i.kind] += 1
     return {"stamp": stamp, "groups": body, "counts": dict(counts),
-            "labels": {k: str(v) for k, v in KIND_LABELS.items()}}
+            "labels": {k: str(v) for k, v in KIND_LABELS.items()},
+            "more_text": str(_l("and {n} more: {kind}"))}

@@ -76,6 +76,11 @@
         shown += 1;
       });
       box.appendChild(ul);
+      Object.keys(group.more || {}).forEach(function (kind) {
+        var text = (list.more_text || "+{n} {kind}").split("{n}").join(String(group.more[kind]))
+          .split("{kind}").join(labels[kind] || kind);
+        box.appendChild(el("p", { class: "muted worklist-more" }, text));
+      });
       body.appendChild(box);
     });
     if (!shown) body.appendChild(el("p", { class: "empty", "data-worklist-empty": "" }, emptyText));
