@@ -142,6 +142,9 @@ def measure_server(instance: Path, scale: float) -> dict[str, Any]:
 
         db.session.execute(db.delete(AlertCheck))  # a reused instance starts again
         db.session.execute(db.delete(Alert))
+        walked = select(Plot.id).where(Plot.name == "Recorrido")
+        db.session.execute(db.delete(PlotBoundary).where(PlotBoundary.plot_id.in_(walked)))
+        db.session.execute(db.delete(Plot).where(Plot.name == "Recorrido"))
         db.session.commit()
         rings = ([p["coordinates"][0] for p in db.session.scalars(
                   select(Plot.boundary).where(Plot.name == "Chacra"))]
@@ -164,10 +167,7 @@ def measure_server(instance: Path, scale: float) -> dict[str, Any]:
             select(func.count()).select_from(AlertCheck))
         family_ids = list(db.session.scalars(select(Family.id).where(
             Family.voided.is_(False)).limit(20)))
-        walked = select(Plot.id).where(Plot.name == "Recorrido")  # of a reused instance
-        db.session.execute(db.delete(PlotBoundary).where(PlotBoundary.plot_id.in_(walked)))
-        db.session.execute(db.delete(Plot).where(Plot.name == "Recorrido"))
-        db.session.commit()
+
         db.session.remove()
     coordinator = login(app, "coordinadora")
     timed(coordinator, "get", "/dashboard/map")  # the day's statuses, once
