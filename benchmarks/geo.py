@@ -252,6 +252,7 @@ def main() -> None:
                                               extra_env={"FIELDAPP_ROLE": "central"})
     try:
         figures = measure_server(instance, args.scale)
+        print(f"server: {json.dumps(figures)}", flush=True)
         figures.update(measure_worklist(instance))
     finally:
         if not args.instance:

@@ -111,7 +111,7 @@
   function load() {
     return Core.fetchWithTimeout(url, {
       cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" }
-    }, cfg.probeTimeoutMs || 3000).then(function (resp) {
+    }, cfg.sendTimeoutMs || 20000).then(function (resp) {
       if (!resp.ok) throw new Error("HTTP " + resp.status);
       return resp.json();
     }).then(function (list) {
