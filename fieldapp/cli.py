@@ -175,3 +175,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(api_token)
     app.cli.add_command(import_group)
     app.cli.add_command(media)
+
+    from fieldapp.plots.cli import alerts_group
+
+    app.cli.add_command(alerts_group)

@@ -97,6 +97,19 @@ class DefaultConfig:
     GRIEVANCE_STATUS_RATE_LIMIT = 30
     GRIEVANCE_STATUS_RATE_WINDOW = 60
 
+    # Plots and deforestation alerts (fieldapp/plots).
+    #: A plot whose measured area and declared hectares differ by more than this fraction (of
+    #: the larger) is flagged for review.
+    PLOT_AREA_TOLERANCE = 0.3
+    #: The tablet keeps a walked GPS point only when its accuracy (metres) is this good or better.
+    PLOT_WALK_ACCURACY_M = 15
+    #: An alert is matched to a plot it falls in, or passes within this many metres of.
+    ALERT_BUFFER_M = 50
+    #: A plot under agreement is visited again when its last visit is older than this (days).
+    VISIT_INTERVAL_DAYS = 180
+    #: Agreements ending within this many days are on the worklist to be renewed.
+    RENEWAL_WINDOW_DAYS = 60
+
     # Sessions and cookies: personal data (DNI, plot location) lives behind the login.
     #: Cookies are out of scripts' reach and not sent with other sites' requests.
     SESSION_COOKIE_HTTPONLY = True

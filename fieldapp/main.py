@@ -14,7 +14,7 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def index():
-    """Home: counts and the main actions."""
+    """Home: the worklist of my communities first, then counts and the main actions."""
     counts = {
         "families": db.session.scalar(
             select(func.count(Family.id)).where(Family.voided.is_(False))),
@@ -22,4 +22,8 @@ def index():
             select(func.count(Community.id)).where(Community.voided.is_(False))
         ),
     }
-    return render_template("main/index.html", counts=counts)
+    from fieldapp.auth.access import scoped_community_ids
+    from fieldapp.pwa.worklist import KIND_LABELS, worklist
+
+    return render_template("main/index.html", counts=counts,
+                           worklist=worklist(scoped_community_ids()), kind_labels=KIND_LABELS)

@@ -14,5 +14,6 @@ from fieldapp.grievances import models as grievances  # noqa: F401
 from fieldapp.idempotency import IdempotencyKey  # noqa: F401
 from fieldapp.installation import InstallationFact  # noqa: F401
 from fieldapp.nodes import models as nodes  # noqa: F401
+from fieldapp.plots import models as plots  # noqa: F401
 from fieldapp.ratelimit import RateLimitHit  # noqa: F401
 from fieldapp.trainings import models as trainings  # noqa: F401

@@ -145,7 +145,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_cycle_blueprints(app: Flask) -> None:
     """The agreement cycle: agreements, trainings, deliveries, compliance, audit history,
-    grievances, and their photos and scans."""
+    grievances, plots and alerts, and their photos and scans."""
     from fieldapp.agreements import bp as agreements_bp
     from fieldapp.audit import bp as audit_bp
     from fieldapp.compliance import bp as compliance_bp
@@ -153,10 +153,11 @@ def register_cycle_blueprints(app: Flask) -> None:
     from fieldapp.grievances import bp as grievances_bp
     from fieldapp.grievances import status_bp as grievance_status_bp
     from fieldapp.media import bp as media_bp
+    from fieldapp.plots import bp as plots_bp
     from fieldapp.trainings import bp as trainings_bp
 
     for bp in (agreements_bp, trainings_bp, deliveries_bp, compliance_bp, audit_bp,
-               grievances_bp, grievance_status_bp, media_bp):
+               grievances_bp, grievance_status_bp, media_bp, plots_bp):
         app.register_blueprint(bp)
 
 

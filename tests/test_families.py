@@ -410,7 +410,8 @@ def test_family_page_renders_the_sections_its_view_gathers(app, client, auth, ma
     assert gathered == [family_id]
     cards = re.findall(r'<section class="card" id="(\w+)"><h2>([^<]+)</h2>', page)
     assert [name for name, _title in cards] == [
-        "agreements", "extra", "attendance", "deliveries", "visits", "media", "grievances"]
+        "agreements", "extra", "attendance", "deliveries", "plots", "visits", "media",
+        "grievances"]
     assert ("extra", "Extra section") in cards
     assert ("visits", "Visitas de monitoreo") in cards  # the domains' titles, translated
     with app.app_context():

@@ -39,12 +39,21 @@ class Point:
     status: str
 
 
-def map_data(f: Filters) -> tuple[list[Point], list[tuple[str, float, float, int]], int]:
-    """Families with a location and their status; community label positions; families without one.
+@dataclass
+class Shape:
+    """A plot drawn as its boundary: its family's status, and its alerts (``open``: one to
+    verify; ``confirmed``: clearing confirmed; ``""``: none)."""
 
-    Statuses come from the day's cached statuses; community positions are the mean of their
-    families' plots (computed in SQL).
-    """
+    plot_id: Any
+    family_id: Any
+    label: str
+    status: str
+    rings: list[list[list[float]]]
+    alert: str
+
+
+def _statuses(f: Filters) -> Any:
+    """The families of the filters with their status on the day (a subquery ``fs``)."""
     from fieldapp.dashboard import rollups
     from fieldapp.dashboard.conditions import drafted_by_staff, in_community
     from fieldapp.dashboard.models import FamilyStatus
@@ -53,7 +62,39 @@ def map_data(f: Filters) -> tuple[list[Point], list[tuple[str, float, float, int
     conditions = [FamilyStatus.asof == f.asof, *in_community(f, FamilyStatus.community_id)]
     if f.staff_id is not None:
         conditions.append(FamilyStatus.family_id.in_(drafted_by_staff(f)))
-    fs = select(FamilyStatus.family_id, FamilyStatus.status).where(*conditions).subquery("fs")
+    return select(FamilyStatus.family_id, FamilyStatus.status).where(*conditions).subquery("fs")
+
+
+def plot_shapes(f: Filters) -> list[Shape]:
+    """The plots with a boundary of the filters' families, with status and alerts."""
+    from fieldapp.plots.models import AlertCheck, Plot
+
+    fs = _statuses(f)
+    alerts: dict[Any, str] = {}
+    for plot_id, status in db.session.execute(
+            select(AlertCheck.plot_id, AlertCheck.status)
+            .where(AlertCheck.voided.is_(False),
+                   (AlertCheck.status == "open") | (AlertCheck.answer == "confirmed"))):
+        if status == "open" or alerts.get(plot_id) != "open":
+            alerts[plot_id] = "open" if status == "open" else "confirmed"
+    rows = db.session.execute(
+        select(Plot.id, Plot.name, Plot.boundary, Family.id.label("family_id"), Family.code,
+               fs.c.status)
+        .join(Family, Family.id == Plot.family_id)
+        .join(fs, fs.c.family_id == Family.id)
+        .where(Plot.voided.is_(False), Plot.boundary.is_not(None))
+        .order_by(Family.code, Plot.name))
+    return [Shape(r.id, r.family_id, f"{r.code} · {r.name}", r.status,
+                  r.boundary["coordinates"], alerts.get(r.id, "")) for r in rows]
+
+
+def map_data(f: Filters) -> tuple[list[Point], list[tuple[str, float, float, int]], int]:
+    """Families with a location and their status; community label positions; families without one.
+
+    Statuses come from the day's cached statuses; community positions are the mean of their
+    families' plots (computed in SQL).
+    """
+    fs = _statuses(f)
     located = (Family.lat.is_not(None), Family.lon.is_not(None))
     points = [
         Point(r.id, r.code, f"{r.head_given_names} {r.head_surname}", r.lat, r.lon, r.status)
@@ -127,18 +168,38 @@ class Projection:
         return km, km / km_per_unit
 
 
+def _shape_paths(shapes: Sequence[Shape], project: Projection,
+                 status_labels: dict[str, str]) -> list[str]:
+    """Each plot's boundary as a linked path, filled with its family's status colour and
+    outlined by its alerts."""
+    out = []
+    for shape in shapes:
+        d = "".join("M" + "L".join("{:.1f} {:.1f}".format(*project(lat, lon))
+                                   for lon, lat in ring) + "Z" for ring in shape.rings)
+        href = url_for("plots.detail", plot_id=shape.plot_id)
+        colour = STATUS_COLOURS.get(shape.status, "#000")
+        tip = f"{shape.label} · {status_labels.get(shape.status, shape.status)}"
+        out.append(
+            f'<a href="{href}" xlink:href="{href}" class="plotshape alert-{shape.alert or "none"}"'
+            f' data-status="{shape.status}" data-alert="{shape.alert}"><path d="{d}" '
+            f'fill="{colour}" fill-rule="evenodd"><title>{escape(tip)}</title></path></a>')
+    return out
+
+
 def render_map(
     points: Sequence[Point],
     labels: Sequence[tuple[str, float, float, int]],
     status_labels: dict[str, str],
+    shapes: Sequence[Shape] = (),
 ) -> Markup:
-    """The SVG map: one linked marker per family (shape and colour by status), community labels,
-    legend and scale bar.
+    """The SVG map: the plots' boundaries (coloured by status, outlined by alerts), one linked
+    marker per family (shape and colour by status), community labels, legend and scale bar.
 
     A ``group``, not an ``img``: an image hides its contents, and the family links inside must
     stay reachable by keyboard and screen reader.
     """
-    project = Projection([(p.lat, p.lon) for p in points])
+    corners = [(lat, lon) for s in shapes for ring in s.rings[:1] for lon, lat in ring[:1]]
+    project = Projection([(p.lat, p.lon) for p in points] + corners)
     radius = 7 if len(points) <= 300 else 5 if len(points) <= 3000 else 3.5
     out = [
         f'<svg class="plotmap" viewBox="0 0 {WIDTH} {HEIGHT}" role="group" '
@@ -147,6 +208,7 @@ def render_map(
         '<title id="plotmap-title">'
         f"{escape(_('Map of family plots by compliance status'))}</title>",
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#f4f7f2"/>',
+        *_shape_paths(shapes, project, status_labels),
     ]
     for p in points:
         x, y = project(p.lat, p.lon)
@@ -172,7 +234,7 @@ def render_map(
             f'paint-order="stroke" stroke="#fff" stroke-width="4" fill="#1b1f1d">'
             f"{escape(name)}</text>"
         )
-    if points:
+    if points or shapes:
         km, length = project.scale_bar_km()
         x0, y0 = PAD, HEIGHT - 18
         out.append(

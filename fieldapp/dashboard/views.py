@@ -91,6 +91,9 @@ def index():
     from fieldapp.grievances.queries import figures as grievance_figures
 
     grievances = grievance_figures(f.today)["total"]  # open and overdue now, whatever the period
+    from fieldapp.plots.queries import alert_figures
+
+    alerts = alert_figures(None)  # the whole program, whatever the period
     # One URL built for the community links of every row (hundreds of url_for calls otherwise).
     keep = {k: v for k, v in f.args().items() if k != "community"}
     base = url_for("dashboard.index", **keep)
@@ -106,6 +109,7 @@ def index():
         agreement_labels=charts.agreement_status_labels(),
         sanction_labels=charts.sanction_level_labels(),
         grievances=grievances,
+        alerts=alerts,
         **_form_context(),
     )
 
@@ -124,22 +128,29 @@ def summary_json():
 @bp.route("/map")
 @role_required("coordinator")
 def plot_map():
-    """Family plots on a map, coloured by compliance; each point opens the family."""
-    from fieldapp.dashboard.plotmap import map_data, render_map
+    """Family plots on a map (points, and boundaries where walked), coloured by compliance and
+    outlined by alerts; each opens the family or the plot."""
+    from fieldapp.dashboard.plotmap import map_data, plot_shapes, render_map
 
-    f = _filters_or_page("dashboard/map.html", svg=None, counts={}, unlocated=0)
+    f = _filters_or_page("dashboard/map.html", svg=None, counts={}, unlocated=0, plots=0,
+                         alerts={})
     if not isinstance(f, Filters):
         return f
     points, labels, unlocated = map_data(f)
     counts: dict[str, int] = {}
     for point in points:  # one pass over the points being drawn anyway
         counts[point.status] = counts.get(point.status, 0) + 1
-    svg = render_map(points, labels, _status_labels())
+    shapes = plot_shapes(f)
+    svg = render_map(points, labels, _status_labels(), shapes)
+    alerts = {"open": sum(s.alert == "open" for s in shapes),
+              "confirmed": sum(s.alert == "confirmed" for s in shapes)}
     return render_template(
         "dashboard/map.html",
         f=f,
         svg=svg,
         counts=counts,
+        plots=len(shapes),
+        alerts=alerts,
         unlocated=unlocated,
         failed=False,
         **_form_context(),

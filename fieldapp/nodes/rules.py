@@ -476,3 +476,99 @@ class AttachmentRules(TableRules):
 
     def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
         raise Rejected("attachment_kept", "An attachment is never deleted.")
+#: How far (a fraction) a pushed plot's area may be from central's measure of its boundary.
+AREA_AGREEMENT = 0.005
+
+
+def plot_refusal(row: dict[str, Any], area_column: str = "area_ha") -> Rejected | None:
+    """A plot (or boundary version) whose values break the form's rules
+    (:func:`fieldapp.plots.operations.check_plot_values`: the same messages), or whose area is
+    not its boundary's geodesic area."""
+    from fieldapp.plots.geometry import check_accuracies
+    from fieldapp.plots.operations import check_plot_values
+
+    try:
+        checked = check_plot_values({**row, "accuracies": None})
+        check_accuracies(row.get("accuracies"))
+    except ValidationFailed as error:
+        field = error.details.get("field")
+        return Rejected("invalid", f"{field}: {error.message}")
+    except (TypeError, ValueError, ArithmeticError, KeyError):  # a value of another type
+        return Rejected("invalid", "A value is not valid.")
+    area = row.get(area_column)
+    if checked is None:
+        return None if area is None else Rejected("invalid", "An area without a boundary.")
+    if not isinstance(area, int | float) or abs(area - checked.area_ha) > \
+            AREA_AGREEMENT * checked.area_ha:
+        return Rejected("area_mismatch", f"The area ({area} ha) is not the boundary's "
+                        f"({checked.area_ha} ha).")
+    return None
+
+
+class PlotRules(TableRules):
+    """Plots: the form's checks on new rows and on the result of a change (name, declared
+    hectares, a boundary that passes the geometry rules, its area measured again)."""
+
+    columns = ("name", "declared_ha", "boundary", "accuracies", "area_ha", "method")
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        refusals = {}
+        for n, row in enumerate(rows):
+            refusal = plot_refusal(row)
+            if refusal is not None:
+                refusals[n] = refusal
+        return refusals
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        if changes.keys() & set(self.columns):
+            refusal = plot_refusal({**current, **changes})
+            if refusal is not None:
+                raise refusal
+
+
+class PlotBoundaryRules(TableRules):
+    """A plot's boundary versions: events (never changed but their time, never deleted), each
+    passing the geometry rules with its area measured again."""
+
+    columns = ("boundary", "accuracies", "area_ha", "method")
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        refusals = {}
+        for n, row in enumerate(rows):
+            refusal = plot_refusal({**row, "name": "-"})
+            if refusal is not None:
+                refusals[n] = refusal
+        return refusals
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        raise Rejected("history_kept", "A plot's boundary history is never deleted.")
+
+
+class AlertCheckRules(TableRules):
+    """Alerts to verify are made on central (from imported alerts); a node only answers them,
+    through the answer columns (:func:`fieldapp.plots.alerts.answer_refusal`)."""
+
+    ANSWER = frozenset({"status", "answer", "cleared_ha", "visit_id", "answered_on",
+                        "answered_by", "updated_at", "version"})
+    columns = ("id",)
+
+    def check_inserts(self, session: Session, node: Any,
+                      rows: list[dict[str, Any]]) -> dict[int, Any]:
+        refusal = Rejected("central_only", "Alerts to verify are made on central.")
+        return dict.fromkeys(range(len(rows)), refusal)
+
+    def check_update(self, session: Session, node: Any, current: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        if set(changes) - self.ANSWER:
+            raise Rejected("central_only", "A node only answers an alert to verify.")
+        from fieldapp.plots.checks import answer_problem
+
+        problem = answer_problem({**current, **changes})
+        if problem is not None:
+            raise Rejected("invalid", str(problem))
+
+    def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
+        raise Rejected("central_only", "Alerts to verify are made and kept on central.")

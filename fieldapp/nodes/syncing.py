@@ -205,6 +205,7 @@ def table_specs() -> list[TableSpec]:
     from fieldapp.media.models import Attachment
     from fieldapp.nodes.rules import (
         AgreementRules,
+        AlertCheckRules,
         AttachmentRules,
         CatalogueRules,
         CodeRules,
@@ -212,8 +213,11 @@ def table_specs() -> list[TableSpec]:
         GrievanceRules,
         GrievanceStepRules,
         MergedFamilyRecords,
+        PlotBoundaryRules,
+        PlotRules,
         SignedTermsRules,
     )
+    from fieldapp.plots.models import AlertCheck, Plot, PlotBoundary
     from fieldapp.trainings.models import Attendance, TrainingSession
 
     by_family = "family_id->families"
@@ -285,6 +289,13 @@ def table_specs() -> list[TableSpec]:
         TableSpec(Attachment, kind="append", scope=by_family,
                   mutable=frozenset({"caption", "updated_at"}),
                   rules=MergedFamilyRecords(Attachment, AttachmentRules())),
+        # Plots and their boundary history belong to the family's community. Alerts to verify
+        # are made on central, assigned to the plot's community; nodes answer them.
+        TableSpec(Plot, scope=by_family, rules=MergedFamilyRecords(Plot, PlotRules())),
+        TableSpec(PlotBoundary, kind="append", scope="plot_id->plots",
+                  mutable=frozenset({"updated_at"}), rules=PlotBoundaryRules()),
+        TableSpec(AlertCheck, scope="community_id", rules=AlertCheckRules(),
+                  origin_column=None),
         # An entry's node is the pushing node; its user is that node's local user (shown
         # with the node, never taken for one of central's accounts).
         TableSpec(AuditEntry, kind="append", scope=by_family, distribute=False,

@@ -25,6 +25,9 @@ FIELD_PAGES: list[str] = [
     "trainings.index",
     "grievances.index",
     "grievances.create",
+    "plots.create",
+    "plots.plot_map",
+    "plots.alerts",
     "pwa.outbox",
     "pwa.scan",
 ]

@@ -49,6 +49,12 @@ def client_strings() -> dict[str, str]:
         "kind_agreement": _("Agreement draft"),
         "kind_agreement-signature": _("Agreement signature"),
         "kind_grievance": _("Grievance"),
+        "kind_plot": _("Plot"),
+        "kind_alert": _("Alert answer"),
+        "worklist_pending": _("{n} done on this tablet, waiting to be sent."),
+        "walk_points": _("{n} points kept ({dropped} left out: accuracy worse than {m} m)."),
+        "walk_no_gps": _("This tablet cannot read its position: tap the corners instead, or type the boundary."),  # noqa: E501
+        "walk_waiting": _("Waiting for the GPS…"),
         "status_held": _("Held: it is sent after “{what}”, which the node has not received yet."),
         "status_held_rejected": _("Held: it is sent after “{what}”, which the node refused. Correct that item first (or discard it, then correct this one). Nothing is lost."),  # noqa: E501
         "saved_held": _("Saved on this tablet. It waits for the item it depends on (see the outbox)."),  # noqa: E501

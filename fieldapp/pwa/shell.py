@@ -75,7 +75,8 @@ RECORD_PAGES_LIMIT = 40
 
 
 def _record_pages() -> list[str]:
-    """Attendance sheets of recent and coming sessions and sign pages of drafts, in scope."""
+    """Attendance sheets of recent and coming sessions, sign pages of drafts and the alerts to
+    verify, in scope."""
     from sqlalchemy import select
 
     from fieldapp.agreements.models import Agreement
@@ -112,6 +113,15 @@ def _record_pages() -> list[str]:
         if scope is not None:
             stmt = stmt.where(Family.community_id.in_(scope))
         urls += [url_for("agreements.sign", agreement_id=i) for i in db.session.scalars(stmt)]
+    if "plots.alert" in app.view_functions:  # the alerts to verify, answered on the spot
+        from fieldapp.plots.models import AlertCheck
+
+        stmt = (select(AlertCheck.id)
+                .where(AlertCheck.voided.is_(False), AlertCheck.status == "open")
+                .order_by(AlertCheck.detected_on).limit(RECORD_PAGES_LIMIT))
+        if scope is not None:
+            stmt = stmt.where(AlertCheck.community_id.in_(scope))
+        urls += [url_for("plots.alert", check_id=i) for i in db.session.scalars(stmt)]
     return urls
 
 

@@ -61,7 +61,7 @@ def service_worker():
         "sendTimeoutMs": int(current_app.config["PWA_SEND_TIMEOUT_MS"]),
         "networkTimeoutMs": int(current_app.config["PWA_NETWORK_TIMEOUT_MS"]),
         "noCache": ["/auth/", "/sync/", "/api/", "/pwa/data/", url_for("pwa.ping"),
-                    url_for("pwa.pages")],
+                    url_for("pwa.pages"), url_for("pwa.worklist")],
     }
     source = (Path(current_app.static_folder or "") / SW_SOURCE).read_text(encoding="utf-8")
     body = f"self.FIELDAPP = {json.dumps(config, separators=(',', ':'))};\n{source}"
@@ -172,3 +172,13 @@ def data_page(name: str):
     limit = int_arg("limit", PAGE_SIZE, 1, PAGE_SIZE)
     body = dataset_page(name, scoped_community_ids(), after, limit)
     return _no_store(jsonify(body))
+
+
+@bp.route("/pwa/worklist")
+def worklist():
+    """The user's worklist as the tablet stores it for offline work (grouped by community)."""
+    from fieldapp.pwa.worklist import worklist as gather
+    from fieldapp.pwa.worklist import worklist_json
+
+    body = worklist_json(gather(scoped_community_ids()))
+    return _no_store(jsonify(user=current_user.username, **body))

@@ -89,6 +89,9 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     # Before 0021: no attachments.
     con.execute("DROP TABLE attachments")
     con.execute("DROP TABLE media_on_central")
+    # Before 0022: no plots, no alerts.
+    for table in ("alert_checks", "alerts", "plot_boundaries", "plots"):
+        con.execute(f"DROP TABLE {table}")
     # Before 0020: no API tokens. Before 0019: no grievances. Before 0018: no index of merges.
     # Before 0017: no "starts on signing" of drafts.
     con.execute("DROP TABLE api_tokens")

@@ -13,7 +13,7 @@ Plain ``add_column`` (SQLite adds a column in place; no batch mode, which would 
 table and drop the dashboard's triggers).
 
 Revision ID: 0023_accounts
-Revises: 0021_media
+Revises: 0022_plots_alerts
 Create Date: 2026-12-07 18:00:00
 
 """
@@ -23,7 +23,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0023_accounts"
-down_revision = "0021_media"
+down_revision = "0022_plots_alerts"
 branch_labels = None
 depends_on = None
 
