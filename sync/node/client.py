@@ -151,12 +151,19 @@ class NodeSync:
         self.session.rollback()
         if pushed_any or cursor != hs.get("horizon"):
             self.pull_all(transport, owner, cursor)
-        self.exchange_all(transport, hs.get("stamps"))
-        self.report.ok = True
-        if state.media is not None:
-            # The files after the records, never holding them up: a failure is reported in
-            # report.media and the records stay synced.
-            self.report.media = transfer(state, transport).as_dict()
+        # The pull may have cut pages it had asked ahead (an aborted connection stays unusable):
+        # what follows goes on a connection of its own then.
+        rest = transport.reopened()
+        try:
+            self.exchange_all(rest, hs.get("stamps"))
+            self.report.ok = True
+            if state.media is not None:
+                # The files after the records, never holding them up: a failure is reported in
+                # report.media and the records stay synced.
+                self.report.media = transfer(state, rest).as_dict()
+        finally:
+            if rest is not transport:
+                rest.close()
         keep = state.config("SYNC_OUTBOX_KEEP_DAYS")
         if keep is not None:
             try:

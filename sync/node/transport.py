@@ -89,6 +89,15 @@ class Transport:
             self._sibling._owner = self
         return self._sibling
 
+    def reopened(self) -> Transport:
+        """This transport, or after :meth:`abort` (pull pages asked ahead and cut) a new one to
+        the same central, counted with it (the caller closes it)."""
+        if not self._aborted:
+            return self
+        fresh = Transport(self.url, self.timeout, self.ca_file, self.auth)
+        fresh._owner = self._owner
+        return fresh
+
     def _count(self, requests: int = 0, sent: int = 0, received: int = 0) -> None:
         owner = self._owner
         with owner._count_lock:
