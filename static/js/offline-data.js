@@ -198,12 +198,21 @@
     });
   }
 
-  // Logout: the user's pages and reference data go; the outbox stays (it is sent later).
-  function forgetUser() {
-    return clearPages(null).then(clearRef).then(function () { return setMeta("pagesUser", null); });
+  // Every logout starts a new "epoch" of the page cache. A page fetched before the logout and
+  // answered after it (the pages stored at login, a navigation in flight) carries the epoch it
+  // started in and is not kept in a later one: the logged-out user's pages do not come back.
+  function pagesEpoch() {
+    return getMeta("pagesEpoch").then(function (e) { return e || 0; }, function () { return 0; });
   }
 
-  function keepPage(url, resp) {
+  // Logout: the user's pages and reference data go; the outbox stays (it is sent later).
+  function forgetUser() {
+    return setMeta("pagesEpoch", Date.now()).then(function () { return clearPages(null); })
+      .then(clearRef).then(function () { return setMeta("pagesUser", null); });
+  }
+
+  // `epoch`: the cache's epoch when the request started (pagesEpoch); left out, the current one.
+  function keepPage(url, resp, epoch) {
     var user = resp.headers.get(USER_HEADER);
     var type = resp.headers.get("content-type") || "";
     var control = resp.headers.get("cache-control") || "";
@@ -211,12 +220,27 @@
         control.indexOf("no-store") >= 0 || resp.headers.get(TRANSIENT_HEADER)) {
       return Promise.resolve(false);
     }
-    return adoptUser(user).then(function () { return g.caches.open(pagesCacheName(user)); }).then(function (cache) {
-      return cache.put(url, resp).then(function () { return cache.keys(); }).then(function (keys) {
-        var extra = keys.length - PAGES_KEEP;
-        return Promise.all(keys.slice(0, Math.max(extra, 0)).map(function (k) { return cache.delete(k); }));
+    var started = epoch == null ? pagesEpoch() : Promise.resolve(epoch);
+    var since;
+    function current() {
+      return pagesEpoch().then(function (now) { return now === since; });
+    }
+    return started.then(function (e) {
+      since = e;
+      return current();
+    }).then(function (ok) {
+      if (!ok) return false;
+      return adoptUser(user).then(function () { return g.caches.open(pagesCacheName(user)); }).then(function (cache) {
+        return cache.put(url, resp).then(function () { return cache.keys(); }).then(function (keys) {
+          var extra = keys.length - PAGES_KEEP;
+          return Promise.all(keys.slice(0, Math.max(extra, 0)).map(function (k) { return cache.delete(k); }));
+        });
+      }).then(current).then(function (still) {
+        if (still) return true;
+        // A logout cleared the cache while this page was being put: it goes too.
+        return clearPages(null).then(function () { return false; });
       });
-    }).then(function () { return true; });
+    });
   }
 
   function cachedPage(url) {
@@ -235,14 +259,16 @@
 
   // Store the field pages for `user` (after login, and again now and then when online).
   function warmPages(user, urls) {
-    return urls.reduce(function (chain, url) {
-      return chain.then(function (stored) {
-        return g.fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (resp) {
-          if (resp.headers.get(USER_HEADER) !== user) return stored;
-          return keepPage(new URL(url, g.location.href).href, resp).then(function (ok) { return stored + (ok ? 1 : 0); });
-        }, function () { return stored; });
-      });
-    }, Promise.resolve(0));
+    return pagesEpoch().then(function (epoch) {
+      return urls.reduce(function (chain, url) {
+        return chain.then(function (stored) {
+          return g.fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (resp) {
+            if (resp.headers.get(USER_HEADER) !== user) return stored;
+            return keepPage(new URL(url, g.location.href).href, resp, epoch).then(function (ok) { return stored + (ok ? 1 : 0); });
+          }, function () { return stored; });
+        });
+      }, Promise.resolve(0));
+    });
   }
 
   var extra = {
@@ -260,6 +286,7 @@
     pagesCacheName: pagesCacheName,
     adoptUser: adoptUser,
     forgetUser: forgetUser,
+    pagesEpoch: pagesEpoch,
     keepPage: keepPage,
     cachedPage: cachedPage,
     warmPages: warmPages

@@ -198,10 +198,13 @@
     warm(false);
   }
 
-  // Store the field pages for this user so they open with no connection.
+  // Store the field pages for this user so they open with no connection. One at a time: a
+  // second call while pages are being stored waits for that run instead of starting another.
+  var warming = null;
   function warm(force) {
     if (!user || !navigator.serviceWorker || !navigator.serviceWorker.controller) return;
-    Core.getMeta("warmed").then(function (w) {
+    if (warming) return warming;
+    warming = Core.getMeta("warmed").then(function (w) {
       var fresh = w && w.user === user && w.version === cfg.version && Date.now() - w.at < 30 * 60000;
       if (fresh && !force) return;
       return fetch(cfg.pages, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
@@ -212,7 +215,10 @@
       });
     }).then(function () {
       document.documentElement.dataset.pwaWarm = "1";
-    }).catch(function (err) { console.warn("fieldapp: storing pages", err); });
+    }).catch(function (err) { console.warn("fieldapp: storing pages", err); }).then(function () {
+      warming = null;
+    });
+    return warming;
   }
 
   function registerSync() {

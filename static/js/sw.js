@@ -73,9 +73,11 @@ function cacheFirst(request) {
 // network response still refreshes the store.
 function page(event) {
   var request = event.request;
+  var epoch = Core.pagesEpoch();  // read while the request is on its way, not after
   var network = fetch(request);
   event.waitUntil(network.then(function (resp) {
-    return Core.keepPage(request.url, resp.clone());
+    var copy = resp.clone();  // now: the page's own copy is being read
+    return epoch.then(function (e) { return Core.keepPage(request.url, copy, e); });
   }).catch(function () { return false; }));
   return new Promise(function (resolve) {
     var settled = false;

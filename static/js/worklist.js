@@ -17,6 +17,8 @@
   var started = performance.now();
   var emptyText = (section.querySelector("[data-worklist-empty]") || {}).textContent || "";
   var KEY = "worklist";
+  var shownList = null;  // the list on screen and where it came from
+  var shownSource = "";
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -88,6 +90,8 @@
   }
 
   function show(list, source) {
+    shownList = list;
+    shownSource = source;
     return Core.listItems().catch(function () { return []; }).then(function (pending) {
       var hidden = render(list, pending);
       if (note) {
@@ -129,7 +133,10 @@
   (navigator.onLine === false ? stored().then(function (list) {
     if (list) return show(list, "stored");
   }) : Promise.resolve()).then(load).catch(function (err) { console.warn("fieldapp: worklist", err); });
+  // The outbox changed (a form queued or sent): the list on screen again without what it now
+  // resolves, still saying where that list came from (a re-render is not a fetch).
   document.addEventListener("fieldapp:outbox", function () {
-    stored().then(function (list) { if (list) show(list, "stored"); });
+    if (shownList) { show(shownList, shownSource); return; }
+    stored().then(function (list) { if (list && !shownList) show(list, "stored"); });
   });
 })();
