@@ -6,8 +6,10 @@ Builds a register in memory the way the demo draws it (``fieldapp.demo``'s names
 and plots: 1,033 families × scale), registers 3 % of the families a second time with the
 field's noise (``fieldapp.demo.duplicates.noisy_copy``: respelled names, swapped surnames, no
 DNI, a neighbouring village), then times ``find_pairs`` over all of it and scores the pairs it
-proposes against the planted ones. Budget: ≤ 10 s at scale 10; recall ≥ 0.95 at precision
-≥ 0.9. The last line (``--json``): pairs found, precision, recall, seconds.
+proposes against the planted ones: the likely pairs (what the review proposes), and with the
+weak pairs (only a similar name in a neighbouring community, listed apart). Budget: ≤ 10 s at
+scale 10; recall ≥ 0.95 at precision ≥ 0.9. The last line (``--json``): pairs found,
+precision, recall, seconds.
 """
 
 from __future__ import annotations
@@ -69,15 +71,22 @@ def main() -> None:
     started = time.perf_counter()
     pairs = find_pairs(regs, neighbours)
     seconds = time.perf_counter() - started
-    found = {frozenset((m.a, m.b)) for m in pairs}
+    found = {frozenset((m.a, m.b)) for m in pairs if not m.weak}
+    weak = {frozenset((m.a, m.b)) for m in pairs if m.weak}
     right = len(found & planted)
+    every = found | weak
     figures = {
         "scale": args.scale,
         "families": len(regs),
         "planted": len(planted),
+        # The likely pairs: what the review screen proposes (weak pairs are listed apart).
         "pairs_found": len(found),
         "precision": round(right / len(found), 3) if found else 1.0,
         "recall": round(right / len(planted), 3) if planted else 1.0,
+        # With the weak pairs (only a similar name in a neighbouring community) too.
+        "weak_pairs": len(weak),
+        "precision_with_weak": round(len(every & planted) / len(every), 3) if every else 1.0,
+        "recall_with_weak": round(len(every & planted) / len(planted), 3) if planted else 1.0,
         "seconds": round(seconds, 3),
     }
     report("Duplicate detection", {}, figures, args.json)

@@ -56,6 +56,12 @@ def test_respelled_name_in_a_neighbouring_village_is_possible():
     match = _compare(_reg(), _reg("María", "Guamán Tuanama", NEAR))
     assert match is not None
     assert "neighbour" in match.reasons
+    # Only the name ties them: a weak pair, listed apart (namesakes in the next village).
+    assert match.weak
+    tied = _compare(_reg(phone="942123456"), _reg("María", "Guamán Tuanama", NEAR,
+                                                 phone="942 123 456"))
+    assert not tied.weak
+    assert not _compare(_reg(), _reg("Maria", "Tuanama Huaman")).weak  # same community
 
 
 def test_far_village_needs_the_plot_or_the_phone():

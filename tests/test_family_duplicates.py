@@ -180,6 +180,32 @@ def test_review_lists_the_pair_and_merges_into_a(app_factory):
     assert str(b) not in coordinator.get("/families/duplicates").get_data(as_text=True)
 
 
+def test_a_name_alone_in_a_neighbouring_community_is_listed_apart(app_factory):
+    from cyclekit import login
+
+    from fieldapp.communities.models import Community
+    from fieldapp.families.operations import create_family
+
+    central, (a, b, _other) = _central_pair(app_factory)
+    with central.test_request_context():
+        near = Community(code="C301", name="Nuevo Edén", lat=-5.72, lon=-77.51)
+        db.session.add(near)
+        db.session.flush()
+        namesake = create_family({"community_id": near.id, "head_given_names": "Juan",
+                                  "head_surname": "Rojas Peres", "members_count": 4,
+                                  "confirm_not_duplicate": True}).id
+        db.session.commit()
+    coordinator = login(central, "coordinator")
+    html = coordinator.get("/families/duplicates", headers={"Accept-Language": "es"}).get_data(
+        as_text=True)
+    likely, _, weak = html.partition('id="weak-pairs"')
+    assert "Solo un nombre parecido en una comunidad vecina" in likely
+    assert str(namesake) in weak
+    assert str(namesake) not in likely
+    assert str(a) in likely
+    assert str(a) not in weak
+
+
 def test_not_the_same_family_is_never_proposed_again(app_factory):
     from cyclekit import login
 

@@ -14,6 +14,10 @@ the coordinators' review screen:
   neighbouring community (centres within :data:`NEIGHBOUR_KM`), or their plots are within
   :data:`PLOT_METRES`, or they share the household head's phone. Two different DNIs rule a
   pair out (a DNI is an official identity; a DNI typed wrong is corrected on the family's page).
+- a possible pair whose only evidence is a similar name in a *neighbouring* community (no
+  plot, no phone) is *weak* (:attr:`Match.weak`): namesakes and relatives in the next village
+  look just like this, so the review lists such pairs apart, after the likely ones, and the
+  precision the program relies on is that of the likely pairs (``benchmarks/duplicates.py``).
 
 The whole register is compared in *blocks* (families sharing a phonetic key of given name and
 a surname, or of both surnames, or a DNI): only families of one block are compared, so ten
@@ -76,6 +80,11 @@ class Match:
     score: float
     certain: bool
     reasons: tuple[str, ...]
+
+    @property
+    def weak(self) -> bool:
+        """Only a similar name in a neighbouring community ties the two (see the module)."""
+        return not self.certain and set(self.reasons) <= {"name", "neighbour"}
 
 
 def name_tokens(given: str | None, surname: str | None) -> list[str]:

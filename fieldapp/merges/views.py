@@ -97,12 +97,14 @@ def _pair(a_id: uuid.UUID, b_id: uuid.UUID) -> tuple[Family, Family]:
 @role_required("coordinator")
 def duplicates():
     """Families that may be registered twice, best score first."""
-    pairs = duplicate_pairs(REVIEW_LIMIT)
-    ids = {i for m in pairs for i in (m.a, m.b)}
+    pairs = duplicate_pairs()
+    likely = [m for m in pairs if not m.weak][:REVIEW_LIMIT]
+    weak = [m for m in pairs if m.weak][:REVIEW_LIMIT]
+    ids = {i for m in (*likely, *weak) for i in (m.a, m.b)}
     families = {f.id: f for f in db.session.execute(
         db.select(Family).where(Family.id.in_(ids))).scalars()} if ids else {}
-    return render_template("merges/index.html", clusters=clusters_of(pairs), families=families,
-                           reasons=REASONS)
+    return render_template("merges/index.html", clusters=clusters_of(likely),
+                           weak=clusters_of(weak), families=families, reasons=REASONS)
 
 
 @bp.route("/<uuid:a_id>/<uuid:b_id>", methods=["GET", "POST"])
