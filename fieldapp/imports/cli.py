@@ -1,4 +1,5 @@
-"""``fieldapp import families FILE [--dry-run]``: a register imported from a shell."""
+"""``fieldapp import families FILE [--dry-run]``: a register imported from a shell;
+``fieldapp import agreements FILE [--dry-run]``: agreements signed on paper before fieldapp."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask.cli import with_appcontext
 
 from fieldapp.errors import AppError
 from fieldapp.extensions import db
-from fieldapp.imports.columns import FIELDS, IGNORE, guess
+from fieldapp.imports.columns import FAMILY_COLUMNS, IGNORE, Columns
 from fieldapp.imports.operations import import_families
 from fieldapp.imports.preview import Preview, RowVerdict, headers_of, judge
 
@@ -25,15 +26,17 @@ def _line(row: RowVerdict) -> str:
         (f" — {reasons}" if reasons else "")
 
 
-def _mapping(preview_headers: list[str] | None, maps: tuple[str, ...]) -> list[str] | None:
+def _mapping(preview_headers: list[str] | None, maps: tuple[str, ...],
+             columns: Columns = FAMILY_COLUMNS) -> list[str] | None:
     if not maps:
         return None
     chosen = dict(m.split("=", 1) for m in maps if "=" in m)
-    unknown = [f for f in chosen.values() if f and f not in FIELDS]
+    unknown = [f for f in chosen.values() if f and f not in columns.fields]
     if unknown:
-        raise click.BadParameter(f"unknown field {unknown[0]}; one of: {', '.join(FIELDS)}",
-                                 param_hint="--map")
-    return [chosen[h] if h in chosen else guess(h) for h in preview_headers or []]
+        raise click.BadParameter(
+            f"unknown field {unknown[0]}; one of: {', '.join(columns.fields)}",
+            param_hint="--map")
+    return [chosen[h] if h in chosen else columns.guess(h) for h in preview_headers or []]
 
 
 @import_group.command("families")
@@ -89,3 +92,40 @@ def families(file: Path, dry_run: bool, maps: tuple[str, ...], create: tuple[str
                f"left as they were: {done['existing']} already here, {done['invalid']} "
                f"invalid, {done['skipped_duplicate']} possible duplicates, "
                f"{done['skipped_community']} of unconfirmed communities")
+
+
+@import_group.command("agreements")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Judge every row, import nothing.")
+@click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
+              help="Read a column as a field (FIELD empty: leave it out). Repeatable.")
+@with_appcontext
+def agreements(file: Path, dry_run: bool, maps: tuple[str, ...]) -> None:
+    """Import agreements signed on paper before fieldapp (a row each: the family's code or
+    DNI, the date signed, optionally the period, place, signers and benefits)."""
+    from fieldapp.imports import agreements as paper
+
+    try:
+        mapping = None
+        if maps:
+            mapping = _mapping(headers_of(file, paper.COLUMNS)[0], maps, paper.COLUMNS)
+        preview, done = paper.import_agreements(file, mapping)
+        ignored = [h for h, m in zip(preview.headers, preview.mapping, strict=True)
+                   if m == IGNORE]
+        click.echo(f"{preview.total} rows: " + ", ".join(
+            f"{preview.counts[v]} {LABELS[v]}" for v in paper.VERDICTS))
+        if ignored:
+            click.echo("columns left out: " + ", ".join(ignored))
+        for row in preview.rows:
+            if row.verdict == "invalid":
+                click.echo(_line(row))
+        if dry_run:
+            db.session.rollback()
+            click.echo("dry run: nothing imported")
+            return
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error.message} Nothing was imported.") from None
+    click.echo(f"imported {done['created']} agreements signed on paper; left as they were: "
+               f"{done['existing']} already here, {done['invalid']} invalid")

@@ -64,23 +64,34 @@ def normalise(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text)
 
 
-_EXPORT = {normalise(name): name for name in FIELDS}
+class Columns:
+    """The fields a kind of file fills and the names its columns go by: a header is
+    recognised by the field's own name or one of its ``aliases`` (normalised)."""
+
+    def __init__(self, fields: dict[str, Any], aliases: dict[str, str]) -> None:
+        self.fields = fields
+        self.aliases = aliases
+        self.exported = {normalise(name): name for name in fields}
+
+    def guess(self, header: str | None) -> str:
+        """The field a header names, or :data:`IGNORE`."""
+        if not header:
+            return IGNORE
+        key = normalise(header)
+        return self.exported.get(key) or self.aliases.get(key, IGNORE)
+
+    def header_row(self, rows: Sequence[tuple[int, list[Any]]]) -> int:
+        """Which of the first rows is the header: the one naming most fields (a merged title
+        above the real headers is passed over)."""
+        best, best_count = 0, -1
+        for i, (_n, cells) in enumerate(rows):
+            count = len({self.guess(str(c)) for c in cells if c is not None} - {IGNORE})
+            if count > best_count:
+                best, best_count = i, count
+        return best
 
 
-def guess(header: str | None) -> str:
-    """The field a header names, or :data:`IGNORE`."""
-    if not header:
-        return IGNORE
-    key = normalise(header)
-    return _EXPORT.get(key) or ALIASES.get(key, IGNORE)
-
-
-def header_row(rows: Sequence[tuple[int, list[Any]]]) -> int:
-    """Which of the first rows is the header: the one naming most fields (a merged title
-    above the real headers is passed over)."""
-    best, best_count = 0, -1
-    for i, (_n, cells) in enumerate(rows):
-        count = len({guess(str(c)) for c in cells if c is not None} - {IGNORE})
-        if count > best_count:
-            best, best_count = i, count
-    return best
+#: A register of families.
+FAMILY_COLUMNS = Columns(FIELDS, ALIASES)
+guess = FAMILY_COLUMNS.guess
+header_row = FAMILY_COLUMNS.header_row

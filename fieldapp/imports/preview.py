@@ -37,7 +37,7 @@ from fieldapp.families.operations import (
     family_problems,
 )
 from fieldapp.families.queries import community_neighbours
-from fieldapp.imports.columns import FIELDS, IGNORE, guess, header_row, normalise
+from fieldapp.imports.columns import FAMILY_COLUMNS, FIELDS, IGNORE, Columns, normalise
 from fieldapp.imports.reading import Cell, ImportRefused, read_rows
 
 VERDICTS = ("new", "existing", "duplicate", "invalid")
@@ -153,7 +153,7 @@ class _Register:
         return best[1] if best else None
 
 
-def _number(text: str) -> float:
+def read_number(text: str) -> float:
     """A number written either way: ``2,5``, ``2.5``, ``1.234,5``, ``1,234.5``."""
     text = text.replace(" ", "")
     if "," in text and "." in text:
@@ -183,7 +183,7 @@ def _read_values(cells: dict[str, Any], problems: dict[str, str]) -> dict[str, A
             values[name] = _dni(cell, text, problems)
         elif name in _NUMBERS:
             try:
-                number = _number(text)
+                number = read_number(text)
             except ValueError:
                 problems[name] = _("Not a number: %(value)s.", value=text[:40])
                 number = None
@@ -217,8 +217,8 @@ def _dni(cell: Any, text: str, problems: dict[str, str]) -> str:
     return digits
 
 
-def _header(rows: Iterator[tuple[int, list[Any]]]
-            ) -> tuple[list[tuple[int, list[Any]]], int, list[str], list[str]]:
+def read_header(rows: Iterator[tuple[int, list[Any]]], columns: Columns = FAMILY_COLUMNS
+                ) -> tuple[list[tuple[int, list[Any]]], int, list[str], list[str]]:
     """The first rows read, which of them is the header, the columns' names (an empty title
     named by its letter) and the fields guessed from them."""
     head: list[tuple[int, list[Any]]] = []
@@ -228,21 +228,34 @@ def _header(rows: Iterator[tuple[int, list[Any]]]
             break
     if not head:
         raise ImportRefused("empty", _("The file is empty."))
-    at = header_row(head)
+    at = columns.header_row(head)
     cells = head[at][1]
     width = max(len(c) for _n, c in head)
     cells = [*cells, *[None] * (width - len(cells))]
     headers = [str(c) if c is not None else _("(column %(letter)s, no title)",
                                                letter=column_letter(i))
                for i, c in enumerate(cells)]
-    return head, at, headers, [guess(None if c is None else str(c)) for c in cells]
+    return head, at, headers, [columns.guess(None if c is None else str(c)) for c in cells]
 
 
-def headers_of(path: Path) -> tuple[list[str], list[str]]:
+def headers_of(path: Path, columns: Columns = FAMILY_COLUMNS) -> tuple[list[str], list[str]]:
     """The file's column names and the fields guessed from them (before any row is judged)."""
     with force_locale("es"):
-        _head, _at, headers, guessed = _header(read_rows(path))
+        _head, _at, headers, guessed = read_header(read_rows(path), columns)
     return headers, guessed
+
+
+def check_once(mapping: list[str], headers: list[str], fields: dict[str, Any]) -> None:
+    """Each field read from one column at most.
+
+    :raises ImportRefused: ``column_twice``.
+    """
+    chosen = [m for m in mapping if m != IGNORE]
+    if len(chosen) != len(set(chosen)):
+        twice = next(m for m in chosen if chosen.count(m) > 1)
+        raise ImportRefused("column_twice", _(
+            "Two columns are read as %(field)s: choose one.", field=str(fields[twice])),
+            headers=headers, mapping=mapping)
 
 
 def check_mapping(mapping: list[str], headers: list[str]) -> None:
@@ -250,12 +263,8 @@ def check_mapping(mapping: list[str], headers: list[str]) -> None:
 
     :raises ImportRefused: ``column_twice``, ``names_missing``.
     """
+    check_once(mapping, headers, FIELDS)
     chosen = [m for m in mapping if m != IGNORE]
-    if len(chosen) != len(set(chosen)):
-        twice = next(m for m in chosen if chosen.count(m) > 1)
-        raise ImportRefused("column_twice", _(
-            "Two columns are read as %(field)s: choose one.", field=str(FIELDS[twice])),
-            headers=headers, mapping=mapping)
     if "head_given_names" not in chosen or "head_surname" not in chosen:
         raise ImportRefused("names_missing", _(
             "No column holds the given names and the surnames of the head of household "
@@ -275,7 +284,7 @@ def judge(path: Path, mapping: list[str] | None = None,
     """
     with force_locale("es"):
         rows = read_rows(path)
-        head, at, headers, guessed = _header(rows)
+        head, at, headers, guessed = read_header(rows)
         mapping = [m if m in FIELDS else IGNORE for m in (mapping or guessed)]
         mapping = (mapping + [IGNORE] * len(headers))[:len(headers)]
         check_mapping(mapping, headers)
