@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 def checkpoint(path: str) -> tuple[int, int, int] | None:
     """Run a passive checkpoint of the database file at ``path``.
 
-    :returns: SQLite's ``(busy, log pages, pages checkpointed)``, or ``None`` when the file is
-        gone (a deleted test instance) or cannot be opened.
+    :returns: SQLite's ``(busy, log pages, pages checkpointed)`` — ``(1, -1, -1)`` when SQLite
+        said the file is locked (another process's checkpoint: try again later) —, or ``None``
+        when the file is gone (a deleted test instance) or cannot be opened.
     """
     try:
         # mode=rw: never create a database file that is no longer there.
@@ -45,7 +46,7 @@ def checkpoint(path: str) -> tuple[int, int, int] | None:
         return tuple(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
     except sqlite3.Error as error:  # locked by a checkpoint of another process: next time
         log.debug("checkpoint of %s skipped: %s", path, error)
-        return None
+        return (1, -1, -1)
     finally:
         conn.close()
 
@@ -94,8 +95,13 @@ class Checkpointer:
         with self._lock:
             paths, self._pending = self._pending, set()
         for path in sorted(paths):
-            done = checkpoint(path)
-            if done is not None and done[2] < done[1]:  # readers held part of the log: again
+            try:
+                done = checkpoint(path)
+            except Exception:  # noqa: BLE001 - never drop a noted file: try it next time
+                log.exception("background checkpoint of %s failed", path)
+                done = (1, -1, -1)
+            # Busy, or readers held part of the log: again next time.
+            if done is not None and (done[0] or done[2] < done[1]):
                 with self._lock:
                     self._pending.add(path)
 
