@@ -44,10 +44,10 @@ from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.imports.columns import IGNORE, Columns, normalise
 from fieldapp.imports.preview import (
-    SHOWN_ROWS,
     Preview,
     RowVerdict,
     check_once,
+    data_rows,
     read_header,
     read_number,
 )
@@ -318,17 +318,9 @@ def judge_agreements(path: Path, mapping: list[str] | None = None,
         preview = Preview(headers, mapping, head[at][0])
         known = _Known()
 
-        def data_rows() -> Iterator[tuple[int, list[Any]]]:
-            yield from head[at + 1:]
-            yield from rows
-
-        for number, cells in data_rows():
-            if not any(c is not None for c in cells):
-                continue
+        for number, cells in data_rows(head, at, rows):
             verdict = _judge_row(number, cells, mapping, known, user)
-            preview.counts[verdict.verdict] += 1
-            if len(preview.rows) < SHOWN_ROWS:
-                preview.rows.append(verdict)
+            preview.add(verdict)
             yield preview, verdict
 
 

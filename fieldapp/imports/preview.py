@@ -75,6 +75,23 @@ class Preview:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def add(self, verdict: RowVerdict) -> None:
+        """Count a row's verdict; list it while fewer than :data:`SHOWN_ROWS` are."""
+        self.counts[verdict.verdict] += 1
+        if len(self.rows) < SHOWN_ROWS:
+            self.rows.append(verdict)
+
+
+def data_rows(head: list[tuple[int, list[Any]]], at: int,
+              rest: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:
+    """The rows after the header (``head[at]``), empty ones left out."""
+    for number, cells in head[at + 1:]:
+        if any(c is not None for c in cells):
+            yield number, cells
+    for number, cells in rest:
+        if any(c is not None for c in cells):
+            yield number, cells
+
 
 def column_letter(index: int) -> str:
     """``0`` → ``A``, ``27`` → ``AB``: how a spreadsheet names a column."""
@@ -293,17 +310,9 @@ def judge(path: Path, mapping: list[str] | None = None,
         register = _Register()
         confirmed = confirmed or set()
 
-        def data_rows() -> Iterator[tuple[int, list[Any]]]:
-            yield from head[at + 1:]
-            yield from rows
-
-        for number, cells in data_rows():
-            if not any(c is not None for c in cells):
-                continue
+        for number, cells in data_rows(head, at, rows):
             verdict = _judge_row(number, cells, mapping, register, confirmed, preview)
-            preview.counts[verdict.verdict] += 1
-            if len(preview.rows) < SHOWN_ROWS:
-                preview.rows.append(verdict)
+            preview.add(verdict)
             yield preview, verdict
 
 
