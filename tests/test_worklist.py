@@ -127,3 +127,36 @@ def test_an_alert_to_verify_is_on_the_worklist_until_answered(app, world):
         db.session.commit()
     assert "alert:Huamán" not in _items(app, world["today"])["Aguas Verdes"]
 
+
+
+def test_past_the_cap_a_communitys_items_of_a_kind_are_counted_not_listed(
+        app, world, monkeypatch):
+    from fieldapp.communities.models import Community
+    from fieldapp.families.operations import create_family
+    from fieldapp.pwa import worklist
+
+    with app.test_request_context():
+        community = db.session.execute(db.select(Community).filter_by(code="C001")).scalar_one()
+        for surname in ("Vasquez", "Yupanqui"):
+            create_family({"head_given_names": "Rosa", "head_surname": surname,
+                           "members_count": 2, "community_id": community.id,
+                           "data_consent": False, "confirm_not_duplicate": True})
+        db.session.commit()
+    # 12 items in all: two per kind for one community, one per kind for two.
+    monkeypatch.setattr(worklist, "MAX_ITEMS", 12)
+    whole = _items(app, world["today"])
+    assert [i for i in whole["Aguas Verdes"] if i.startswith("consent:")] == ["consent:Tuanama"]
+    staff = login(app, "field_staff", communities=("C001",))
+    stored = staff.get("/pwa/worklist", headers=EN).get_json()
+    [group] = stored["groups"]
+    consent = [i["family"].split(" ")[1] for i in group["items"] if i["kind"] == "consent"]
+    assert consent == ["Tuanama", "Vasquez"]
+    assert group["more"] == {"consent": 1}
+    assert stored["more_text"] == "and {n} more: {kind}"
+    page = staff.get("/", headers=EN).get_data(as_text=True)
+    assert "and 1 more: No data-use consent" in page
+    assert "Yupanqui" not in page
+    with app.test_request_context():
+        groups = {g.name: g for g in worklist.worklist(None, world["today"])}
+    assert groups["Aguas Verdes"].more == {"consent": 2}
+    assert groups["Bellavista"].more == {}
