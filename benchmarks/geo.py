@@ -3,8 +3,9 @@
     python benchmarks/geo.py --scale 10 --json
     python benchmarks/geo.py --scale 10 --instance DIR --json   # a kept instance, no new demo
 
-On the demo program at ``--scale`` (10 = 10,330 families), generated as central, with one
-polygon given to each family (a square of its declared hectares around its plot location):
+On the demo program at ``--scale`` (10 = 10,330 families), generated as central, with the
+demo's polygon of each family (an instance made before the demo had plots is given them, the
+same way):
 
 - ``alerts_match_s``: importing a CSV of 100,000 alert points (one in fifty on a plot) and
   matching them (``import_alerts``: every line read and checked, natural keys looked up, the
@@ -32,6 +33,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import shapely
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -48,18 +51,13 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
-def square(lon: float, lat: float, hectares: float) -> list[list[float]]:
-    side_m = math.sqrt(max(hectares, 0.2) * 10_000)
-    dlat = side_m / 111_320 / 2
-    dlon = dlat / math.cos(math.radians(lat))
-    return [[lon - dlon, lat - dlat], [lon + dlon, lat - dlat], [lon + dlon, lat + dlat],
-            [lon - dlon, lat + dlat], [lon - dlon, lat - dlat]]
-
-
 def give_plots(rng: random.Random) -> list[list[list[float]]]:
-    """One polygon per family (bulk), measured as the app measures them; their rings."""
+    """One polygon per family (bulk, the demo's shape: :func:`fieldapp.demo.plots.plot_ring`),
+    measured as the app measures them, for an instance made before the demo had plots; their
+    rings."""
     from sqlalchemy import insert, select
 
+    from fieldapp.demo.plots import plot_ring
     from fieldapp.extensions import db
     from fieldapp.families.models import Family
     from fieldapp.models import new_id, utcnow
@@ -73,7 +71,7 @@ def give_plots(rng: random.Random) -> list[list[list[float]]]:
             .where(Family.voided.is_(False))):
         if lat is None or lon is None:
             lat, lon = -5.9 + rng.uniform(-0.3, 0.3), -77.3 + rng.uniform(-0.3, 0.3)
-        ring = square(lon, lat, plot_ha or 2.0)
+        ring = plot_ring(lon, lat, plot_ha or 2.0, rng)
         boundary = {"type": "Polygon", "coordinates": [ring]}
         rows.append({"id": new_id(), "family_id": family_id, "name": "Chacra",
                      "declared_ha": plot_ha, "boundary": boundary, "accuracies": None,
@@ -86,6 +84,16 @@ def give_plots(rng: random.Random) -> list[list[list[float]]]:
     return rings
 
 
+def inside(ring: list[list[float]], rng: random.Random) -> tuple[float, float]:
+    """A random point inside the ring (drawn in its box until one falls inside)."""
+    polygon = shapely.Polygon(ring)
+    west, south, east, north = polygon.bounds
+    while True:
+        lon, lat = rng.uniform(west, east), rng.uniform(south, north)
+        if polygon.contains(shapely.Point(lon, lat)):
+            return lon, lat
+
+
 def alert_file(rng: random.Random, rings: list[list[list[float]]]) -> bytes:
     """One alert in fifty on a plot, the others anywhere in a box 1.5° a side around the
     plots (a satellite tile sees far more forest than the program's plots)."""
@@ -96,9 +104,7 @@ def alert_file(rng: random.Random, rings: list[list[list[float]]]) -> bytes:
     lines = ["latitude,longitude,date,confidence"]
     for n in range(ALERTS):
         if n % 50 == 0:
-            ring = rng.choice(rings)
-            lon = rng.uniform(ring[0][0], ring[1][0])
-            lat = rng.uniform(ring[0][1], ring[2][1])
+            lon, lat = inside(rng.choice(rings), rng)
         else:
             lon, lat = rng.uniform(min(xs), max(xs)), rng.uniform(min(ys), max(ys))
         day = f"2026-{rng.randint(3, 10):02d}-{rng.randint(1, 28):02d}"
@@ -147,7 +153,8 @@ def measure_server(instance: Path, scale: float) -> dict[str, Any]:
         db.session.execute(db.delete(Plot).where(Plot.name == "Recorrido"))
         db.session.commit()
         rings = ([p["coordinates"][0] for p in db.session.scalars(
-                  select(Plot.boundary).where(Plot.name == "Chacra"))]
+                  select(Plot.boundary).where(Plot.name != "Recorrido",
+                                              Plot.boundary.is_not(None)))]
                  or give_plots(rng))
         figures["plots"] = len(rings)
         data = alert_file(rng, rings)
