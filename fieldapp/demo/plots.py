@@ -21,7 +21,7 @@ from fieldapp.plots.operations import area_tolerance
 
 #: Metres per degree of latitude (mean).
 METRES_PER_DEGREE = 111_320.0
-#: Alerts made on central: one per this many plots under agreement.
+#: Alerts made on central: one per this many plots under agreement (at least one).
 ALERT_EVERY = 60
 
 
@@ -94,7 +94,7 @@ class PlotPhases(GeneratorBase):
         centres = [(lon, lat) for family_id, lon, lat in self.plot_centres if family_id in under]
         lines = ["latitude,longitude,date,confidence"]
         rng = self.plot_rng
-        for lon, lat in rng.sample(centres, len(centres) // ALERT_EVERY):
+        for lon, lat in rng.sample(centres, min(len(centres), max(1, len(centres) // ALERT_EVERY))):
             day = DEMO_TODAY - timedelta(days=rng.randint(5, 80))
             lines.append(f"{lat:.6f},{lon:.6f},{day},{rng.choice(('high', 'highest'))}")
         report = import_alerts(("\n".join(lines) + "\n").encode(), "demo-glad.csv", "GLAD-L")
