@@ -308,9 +308,9 @@ class MapPage:
     unlocated: int
 
 
-#: Drawn maps a process keeps (the whole program's is a few MB), the least recently shown
-#: dropped first.
-CACHED_MAPS = 8
+#: Drawn maps a process keeps, the least recently shown dropped first (the whole program's
+#: at scale 10 is some 7 MB of SVG; a community's a few hundred KB).
+CACHED_MAPS = 4
 _cache_lock = threading.Lock()
 
 
