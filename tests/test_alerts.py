@@ -358,11 +358,18 @@ def test_the_dashboard_map_is_drawn_again_after_a_new_plot_alert_or_verdict(
     after = page()
     assert after.count('class="plotshape alert-open"') == 0
     assert after.count('class="plotshape alert-confirmed"') == 1
-    # Another selection is drawn on its own.
+    # Another selection is drawn on its own, and both are kept.
+    from fieldapp.communities.models import Community
+
+    with central.app_context():
+        community = db.session.execute(select(Community.id)).scalar_one()
+    drawings = len(drawn)
     other = coordinator.get("/dashboard/map", headers=EN,
-                            query_string={"community": str(uuid.uuid4())})
-    assert other.status_code in (200, 422)
+                            query_string={"community": str(community)})
+    assert other.status_code == 200
+    assert other.get_data(as_text=True).count('class="plotshape') == 3
     assert page() == after
+    assert len(drawn) == drawings + 1
 
 
 def test_the_dashboard_map_draws_to_its_resolution(central, world):
