@@ -75,7 +75,8 @@ MUTE_PILLS = """() => [...document.querySelectorAll('.badge, .sync-badge, [class
 #: On the map: each status's legend swatch and markers, by shape (element and clip/rounding).
 MAP_SHAPES = """() => {
   const out = {};
-  for (const li of document.querySelectorAll('.legend .swatch')) {
+  // The statuses' legend (not the plots' outlines by alert, a legend of its own).
+  for (const li of document.querySelectorAll('.legend .swatch:not(.swatch-outline)')) {
     const status = [...li.classList].find(c => c.startsWith('swatch-')).slice(7);
     const style = getComputedStyle(li);
     out[status] = {legend: `${style.clipPath}|${style.borderRadius}`};

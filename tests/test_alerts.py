@@ -7,7 +7,9 @@ compliance visit, a confirmed clearing proposing a sanction; the figures."""
 from __future__ import annotations
 
 import json
+import math
 import random
+import re
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -317,3 +319,75 @@ def test_a_large_file_with_a_bad_line_in_the_middle_imports_nothing(central, wor
     assert result.exit_code != 0
     assert "Line 10002:" in result.output
     assert _count(central, Alert) == 0
+
+
+def test_the_dashboard_map_is_drawn_again_after_a_new_plot_alert_or_verdict(
+        central, world, tmp_path, monkeypatch):
+    from fieldapp.dashboard import plotmap
+
+    drawn = []
+    draw = plotmap._draw_map
+    monkeypatch.setattr(plotmap, "_draw_map", lambda *a: drawn.append(1) or draw(*a))
+    coordinator = login(central, "coordinator")
+
+    def page() -> str:
+        return coordinator.get("/dashboard/map", headers=EN).get_data(as_text=True)
+
+    first = page()
+    assert first.count('class="plotshape alert-none"') == 2
+    assert page() == first
+    assert len(drawn) == 1  # nothing changed: the drawing is kept
+    spanish = coordinator.get("/dashboard/map", headers={"Accept-Language": "es"})
+    assert "Mapa de parcelas familiares según su estado de cumplimiento" in spanish.get_data(
+        as_text=True)
+    assert len(drawn) == 2  # another language, another drawing
+    # A new plot.
+    _plot(central, world["signed"], west=WEST + 0.005)
+    assert page().count('class="plotshape alert-none"') == 3
+    # A new alert to verify.
+    _import(central, _csv(tmp_path, f"lat,lon,date\n{SOUTH + SIDE / 2},{WEST + SIDE / 2},"
+                          f"{AFTER}\n"))
+    assert page().count('class="plotshape alert-open"') == 1
+    # The visit's verdict on it.
+    [check] = _checks(central)
+    day = START + timedelta(days=52)
+    _visit(central, world["signed"], day)
+    answered = login(central, "field_staff").post(f"/plots/alerts/{check.id}", headers=EN, data={
+        "visited_on": day.isoformat(), "answer": "confirmed", "cleared_ha": "0,4"})
+    assert answered.status_code == 302
+    after = page()
+    assert after.count('class="plotshape alert-open"') == 0
+    assert after.count('class="plotshape alert-confirmed"') == 1
+    # Another selection is drawn on its own, and both are kept.
+    from fieldapp.communities.models import Community
+
+    with central.app_context():
+        community = db.session.execute(select(Community.id)).scalar_one()
+    drawings = len(drawn)
+    other = coordinator.get("/dashboard/map", headers=EN,
+                            query_string={"community": str(community)})
+    assert other.status_code == 200
+    assert other.get_data(as_text=True).count('class="plotshape') == 3
+    assert page() == after
+    assert len(drawn) == drawings + 1
+
+
+def test_the_dashboard_map_draws_to_its_resolution(central, world):
+    from fieldapp.families.models import Family
+    from fieldapp.plots.operations import create_plot
+
+    walk = [[WEST + 0.003 + 0.0005 * math.cos(2 * math.pi * i / 500),
+             SOUTH + 0.0005 * math.sin(2 * math.pi * i / 500)] for i in range(500)]
+    with central.test_request_context():
+        create_plot(db.session.get(Family, world["signed"]), {
+            "name": "Recorrido", "declared_ha": 8, "method": "geojson",
+            "boundary": {"type": "Polygon", "coordinates": [walk + walk[:1]]}})
+        db.session.commit()
+    page = login(central, "coordinator").get("/dashboard/map", headers=EN
+                                             ).get_data(as_text=True)
+    paths = re.findall(r'<path d="([^"]+)"', page)
+    assert len(paths) == 3
+    for d in paths:
+        assert re.fullmatch(r"(M-?\d+ -?\d+(L-?\d+ -?\d+)+Z)+", d), d  # whole units
+    walked = max(paths, key=len)
+    assert 8 <= walked.count("L") < 100  # a circle still, not 500 points

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shapely
 from sqlalchemy import func, select
 
 from fieldapp.agreements.content import content_hash
@@ -98,3 +99,42 @@ def test_demo_quantities_are_whole_and_in_each_units_steps(demo_app):
                 assert quantity == quantity.to_integral_value(), (table, code, unit, quantity)
                 if table is Delivery:
                     assert quantity % steps.get(code, 1) == 0, (code, quantity)
+
+
+def test_the_demo_gives_each_family_a_plot_around_its_location(demo_app):
+    from fieldapp.plots.geometry import shape_of
+    from fieldapp.plots.models import Plot, PlotBoundary
+
+    with demo_app.app_context():
+        families = {f.id: f for f in db.session.execute(select(Family)).scalars()}
+        plots = db.session.execute(select(Plot)).scalars().all()
+        assert sorted(p.family_id for p in plots) == sorted(families)
+        assert db.session.scalar(select(func.count(PlotBoundary.id))) == len(plots)
+        for plot in plots:
+            family = families[plot.family_id]
+            polygon = shape_of(plot.boundary)
+            assert polygon.is_valid
+            assert polygon.contains(shapely.Point(family.lon, family.lat))
+            assert plot.name == family.plot_name
+            assert abs(plot.area_ha - family.plot_ha) < 0.5 * family.plot_ha
+        assert sum(p.area_review for p in plots) < len(plots) / 4
+    page = demo_app.test_client()
+    page.post("/auth/login", data={"username": "coordinadora", "password": "fieldapp-demo"})
+    assert page.get("/dashboard/map").get_data(as_text=True).count('class="plotshape') == len(
+        plots)
+
+
+def test_the_demo_on_central_has_alerts_to_verify(app_factory):
+    from fieldapp.demo.generator import generate
+    from fieldapp.plots.models import AlertCheck
+
+    central = app_factory(ROLE="central")
+    with central.app_context():
+        stats = generate(scale=0.1, seed=5)
+        assert stats["alerts"] >= 1
+        assert db.session.scalar(select(func.count(AlertCheck.id))) == stats["alerts_to_verify"]
+    with central.test_request_context():
+        from fieldapp.pwa.worklist import worklist
+
+        kinds = {i.kind for g in worklist(None) for i in g.items}
+    assert "alert" in kinds

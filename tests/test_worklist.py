@@ -127,3 +127,71 @@ def test_an_alert_to_verify_is_on_the_worklist_until_answered(app, world):
         db.session.commit()
     assert "alert:Huamán" not in _items(app, world["today"])["Aguas Verdes"]
 
+
+
+def test_past_the_cap_a_communitys_items_of_a_kind_are_counted_not_listed(
+        app, world, monkeypatch):
+    from fieldapp.communities.models import Community
+    from fieldapp.families.operations import create_family
+    from fieldapp.pwa import worklist
+
+    with app.test_request_context():
+        community = db.session.execute(db.select(Community).filter_by(code="C001")).scalar_one()
+        for surname in ("Vasquez", "Yupanqui"):
+            create_family({"head_given_names": "Rosa", "head_surname": surname,
+                           "members_count": 2, "community_id": community.id,
+                           "data_consent": False, "confirm_not_duplicate": True})
+        db.session.commit()
+    # 12 items in all: two per kind for one community, one per kind for two.
+    monkeypatch.setattr(worklist, "MAX_ITEMS", 12)
+    whole = _items(app, world["today"])
+    assert [i for i in whole["Aguas Verdes"] if i.startswith("consent:")] == ["consent:Tuanama"]
+    staff = login(app, "field_staff", communities=("C001",))
+    stored = staff.get("/pwa/worklist", headers=EN).get_json()
+    [group] = stored["groups"]
+    consent = [i["family"].split(" ")[1] for i in group["items"] if i["kind"] == "consent"]
+    assert consent == ["Tuanama", "Vasquez"]
+    assert group["more"] == {"consent": 1}
+    assert stored["more_text"] == "and {n} more: {kind}"
+    page = staff.get("/", headers=EN).get_data(as_text=True)
+    assert "and 1 more: No data-use consent" in page
+    assert "Yupanqui" not in page
+    with app.test_request_context():
+        groups = {g.name: g for g in worklist.worklist(None, world["today"])}
+    assert groups["Aguas Verdes"].more == {"consent": 2}
+    assert groups["Bellavista"].more == {}
+
+
+@pytest.mark.postgres
+def test_postgresql_gives_the_same_worklist(app_factory, pg_url, tmp_path, monkeypatch):
+    """The demo program on a SQLite and a PostgreSQL central: the same items, in the same
+    order, with the same counts past the cap (ranked and compared in each database)."""
+    from fieldapp import create_app
+    from fieldapp.demo.generator import generate
+    from fieldapp.pwa import worklist as module
+    from fieldapp.pwa.worklist import worklist, worklist_json
+
+    monkeypatch.setattr(module, "MAX_ITEMS", 60)  # a few of each kind per community
+
+    def items(app: Any) -> list[Any]:
+        with app.test_request_context():
+            generate(scale=0.05, seed=7)
+            db.session.commit()
+            body = worklist_json(worklist(None, START + timedelta(days=340)))
+            db.session.remove()
+        return [(g["name"], g["more"], [(i["kind"], i["family"], i["detail"], i["due"])
+                                        for i in g["items"]]) for g in body["groups"]]
+
+    config = {"NODE_ID": "00000000-0000-0000-0000-00000000cafe", "NODE_CODE": "TST"}
+    sqlite = items(app_factory(ROLE="central", **config))
+    pg = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "pg"), "SECRET_KEY": "x",
+                     "AUTO_MIGRATE": True, "ROLE": "central", "SQLALCHEMY_DATABASE_URI": pg_url,
+                     **config})
+    try:
+        assert items(pg) == sqlite
+    finally:
+        with pg.app_context():
+            db.engine.dispose()
+    kinds = {kind for _name, _more, listed in sqlite for kind, *_rest in listed}
+    assert {"alert", "visit", "benefits", "draft"} <= kinds
+    assert any(more for _name, more, _listed in sqlite)

@@ -9,24 +9,33 @@ families' plots; a scale bar gives the distances.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
+import shapely
+from flask import current_app, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
+from fieldapp.auth.access import scoped_community_ids
 from fieldapp.collation import spanish
 from fieldapp.communities.models import Community
 from fieldapp.dashboard.charts import STATUS_COLOURS, STATUS_SHAPES, marker
 from fieldapp.dashboard.filters import Filters
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
+from sync.state import current_state
 
 WIDTH, HEIGHT, PAD = 900, 640, 40
 KM_PER_DEGREE = 111.32
+#: A ring with more vertices than this, once rounded to the map's units, is simplified.
+SIMPLIFY_ABOVE = 12
 
 
 @dataclass
@@ -168,15 +177,49 @@ class Projection:
         return km, km / km_per_unit
 
 
+def _ring_path(ring: Sequence[Sequence[float]], project: Projection, hole: bool = False) -> str:
+    """A ring drawn to the map's resolution: vertices rounded to whole SVG units (a unit is
+    a few metres to a few hundred metres), repeats dropped, and a ring of many vertices (a walked
+    boundary) simplified to within a unit. A plot smaller than a unit becomes a one-unit
+    square where it lies, so that it still shows its colour and its alert outline (a hole that
+    small is left out)."""
+    points: list[tuple[int, int]] = []
+    for lon, lat in ring:
+        x, y = project(lat, lon)
+        point = (round(x), round(y))
+        if not points or point != points[-1]:
+            points.append(point)
+    if len(set(points)) < 3:
+        if hole:
+            return ""
+        x, y = points[0]
+        return f"M{x} {y}h1v1h-1Z"
+    if len(points) > SIMPLIFY_ABOVE:
+        line = shapely.simplify(shapely.linestrings(points), 0.75, preserve_topology=False)
+        simplified = [(round(x), round(y)) for x, y in line.coords]
+        if len(set(simplified)) >= 3:
+            points = simplified
+    return "M" + "L".join(f"{x} {y}" for x, y in points) + "Z"
+
+
+def _url_of(endpoint: str, argument: str) -> Callable[[Any], str]:
+    """``url_for(endpoint, argument=value)`` for many values: built once, the id swapped in
+    (tens of thousands of links on a program's map)."""
+    probe = uuid.UUID(int=0)
+    template = url_for(endpoint, **{argument: probe})
+    return lambda value: template.replace(str(probe), str(value))
+
+
 def _shape_paths(shapes: Sequence[Shape], project: Projection,
                  status_labels: dict[str, str]) -> list[str]:
     """Each plot's boundary as a linked path, filled with its family's status colour and
     outlined by its alerts."""
     out = []
+    link = _url_of("plots.detail", "plot_id")
     for shape in shapes:
-        d = "".join("M" + "L".join("{:.1f} {:.1f}".format(*project(lat, lon))
-                                   for lon, lat in ring) + "Z" for ring in shape.rings)
-        href = url_for("plots.detail", plot_id=shape.plot_id)
+        d = "".join(_ring_path(ring, project, hole=n > 0)
+                    for n, ring in enumerate(shape.rings) if ring)
+        href = link(shape.plot_id)
         colour = STATUS_COLOURS.get(shape.status, "#000")
         tip = f"{shape.label} · {status_labels.get(shape.status, shape.status)}"
         out.append(
@@ -210,9 +253,10 @@ def render_map(
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#f4f7f2"/>',
         *_shape_paths(shapes, project, status_labels),
     ]
+    family_link = _url_of("families.detail", "family_id")
     for p in points:
         x, y = project(p.lat, p.lon)
-        href = url_for("families.detail", family_id=p.family_id)
+        href = family_link(p.family_id)
         tip = f"{p.code} · {p.name} · {status_labels.get(p.status, p.status)}"
         out.append(
             f'<a href="{href}" xlink:href="{href}" class="plot plot-{p.status}" '
@@ -251,3 +295,73 @@ def render_map(
         )
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704 - every value above went through escape()
+
+
+@dataclass
+class MapPage:
+    """What the map page shows beside its filters: the drawing and the counts of what is on it."""
+
+    svg: Markup
+    counts: dict[str, int]
+    plots: int
+    alerts: dict[str, int]
+    unlocated: int
+
+
+#: Drawn maps a process keeps, the least recently shown dropped first (the whole program's
+#: at scale 10 is some 7 MB of SVG; a community's a few hundred KB).
+CACHED_MAPS = 4
+_cache_lock = threading.Lock()
+
+
+def data_version() -> tuple[Any, ...] | None:
+    """A marker that changes with every change to the synced records (a plot, an alert to
+    verify, a visit and its findings, an agreement, a family...): the sync engine's counters
+    (central's change-log number; a field node's operation number and pull cursor), which every
+    write moves in its own transaction, whichever process makes it. ``None`` without sync."""
+    state = current_state()
+    if state is None:
+        return None
+    t = state.tables.state
+    return tuple(db.session.execute(select(t.c.key, t.c.value).order_by(t.c.key)).all())
+
+
+def program_map(f: Filters, status_labels: dict[str, str]) -> MapPage:
+    """The map of the filters' families, drawn once per change of the records: kept per
+    process, keyed by :func:`data_version`, the selection's day, community and staff member,
+    the user's communities, the language and the app's address."""
+    version = data_version()
+    scope = scoped_community_ids()
+    key = (version, f.asof, f.community_id, f.staff_id, f.staff_name,
+           tuple(sorted(map(str, scope))) if scope is not None else None,
+           str(get_locale()), request.script_root)
+    cache: OrderedDict[Any, MapPage] = current_app.extensions.setdefault(
+        "dashboard", {}).setdefault("maps", OrderedDict())
+    with _cache_lock:
+        page = cache.get(key)
+        if page is not None:
+            cache.move_to_end(key)
+            return page
+    page = _draw_map(f, status_labels)
+    if version is not None:
+        with _cache_lock:
+            cache[key] = page
+            while len(cache) > CACHED_MAPS:
+                cache.popitem(last=False)
+    return page
+
+
+def _draw_map(f: Filters, status_labels: dict[str, str]) -> MapPage:
+    points, labels, unlocated = map_data(f)
+    counts: dict[str, int] = {}
+    for point in points:  # one pass over the points being drawn anyway
+        counts[point.status] = counts.get(point.status, 0) + 1
+    shapes = plot_shapes(f)
+    return MapPage(
+        svg=render_map(points, labels, status_labels, shapes),
+        counts=counts,
+        plots=len(shapes),
+        alerts={"open": sum(s.alert == "open" for s in shapes),
+                "confirmed": sum(s.alert == "confirmed" for s in shapes)},
+        unlocated=unlocated,
+    )

@@ -130,28 +130,21 @@ def summary_json():
 def plot_map():
     """Family plots on a map (points, and boundaries where walked), coloured by compliance and
     outlined by alerts; each opens the family or the plot."""
-    from fieldapp.dashboard.plotmap import map_data, plot_shapes, render_map
+    from fieldapp.dashboard.plotmap import program_map
 
     f = _filters_or_page("dashboard/map.html", svg=None, counts={}, unlocated=0, plots=0,
                          alerts={})
     if not isinstance(f, Filters):
         return f
-    points, labels, unlocated = map_data(f)
-    counts: dict[str, int] = {}
-    for point in points:  # one pass over the points being drawn anyway
-        counts[point.status] = counts.get(point.status, 0) + 1
-    shapes = plot_shapes(f)
-    svg = render_map(points, labels, _status_labels(), shapes)
-    alerts = {"open": sum(s.alert == "open" for s in shapes),
-              "confirmed": sum(s.alert == "confirmed" for s in shapes)}
+    page = program_map(f, _status_labels())
     return render_template(
         "dashboard/map.html",
         f=f,
-        svg=svg,
-        counts=counts,
-        plots=len(shapes),
-        alerts=alerts,
-        unlocated=unlocated,
+        svg=page.svg,
+        counts=page.counts,
+        plots=page.plots,
+        alerts=page.alerts,
+        unlocated=page.unlocated,
         failed=False,
         **_form_context(),
     )

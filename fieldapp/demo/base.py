@@ -46,6 +46,7 @@ class GeneratorBase:
 
     def __init__(self, scale: float, seed: int) -> None:
         self.scale = scale
+        self.seed = seed
         self.rng = random.Random(seed)
         self.node_id = str(current_app.config["NODE_ID"])
         self.prefix = current_app.config["PROGRAM_PREFIX"]

@@ -20,6 +20,7 @@ from fieldapp.demo.agreements import AgreementPhases
 from fieldapp.demo.base import DEMO_PASSWORD, DEMO_USERS
 from fieldapp.demo.cycle import CyclePhases
 from fieldapp.demo.people import PeoplePhases
+from fieldapp.demo.plots import PlotPhases
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 
@@ -29,7 +30,7 @@ def has_data() -> bool:
     return bool(db.session.scalar(select(func.count(Family.id))))
 
 
-class _Generator(PeoplePhases, AgreementPhases, CyclePhases):
+class _Generator(PeoplePhases, AgreementPhases, PlotPhases, CyclePhases):
     # -- phases ----------------------------------------------------------------------------
     def run(self) -> dict[str, int]:
         seed_catalogues()
@@ -43,9 +44,11 @@ class _Generator(PeoplePhases, AgreementPhases, CyclePhases):
         self.communities()
         self.families()
         self.agreements()
+        self.plots()
         self.trainings()
         self.deliveries()
         self.visits()
+        self.alerts()
         for prefix, value in self.counters.items():
             seq = db.session.get(CodeSequence, prefix) or CodeSequence(prefix=prefix, last_value=0)
             seq.last_value = max(seq.last_value, value)

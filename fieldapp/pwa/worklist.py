@@ -22,12 +22,12 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import aliased
 
 from fieldapp.agreements.models import Agreement, AgreementBenefit
 from fieldapp.communities.models import Community
@@ -80,6 +80,9 @@ class CommunityWork:
 #: listed in all (a worklist of the whole program lists fewer per community).
 PER_KIND = 25
 MAX_ITEMS = 600
+#: Half the smallest quantity (two decimals): promised and delivered sums compared past it (a
+#: database summing in binary floating point leaves 0.1 + 0.2 a hair above 0.3).
+QUANTITY_EPSILON = 0.005
 
 
 class _Collector:
@@ -88,166 +91,207 @@ class _Collector:
 
     def __init__(self, communities: int) -> None:
         self.items: list[WorkItem] = []
-        self.count: dict[tuple[Any, str], int] = defaultdict(int)
+        self.count: dict[tuple[Any, str], int] = {}
         self.per_kind = max(1, min(PER_KIND, MAX_ITEMS // (len(KINDS) * max(communities, 1))))
 
-    def add(self, kind: str, family: Any, make: Any) -> None:
-        key = (family.community_id, kind)
-        self.count[key] += 1
-        if self.count[key] <= self.per_kind:
-            self.items.append(make())
+    def add(self, kind: str, rows: list[Any], make: Any) -> None:
+        """The listed rows of a kind (each with its community's ``total``), in order."""
+        for row in rows:
+            self.count[(row.community_id, kind)] = row.total
+            self.items.append(make(row))
 
 
-def _families(scope: list[Any] | None) -> dict[uuid.UUID, Any]:
-    stmt = (select(Family.id, Family.code, Family.head_given_names, Family.head_surname,
-                   Family.community_id, Family.data_consent)
-            .where(Family.voided.is_(False), Family.status == "active"))
+def _in_scope(scope: list[Any] | None) -> list[Any]:
+    """The families a worklist is about: registered, of the user's communities."""
+    conditions = [Family.voided.is_(False), Family.status == "active"]
     if scope is not None:
-        stmt = stmt.where(Family.community_id.in_(scope))
-    return {row.id: row for row in db.session.execute(stmt)}
+        conditions.append(Family.community_id.in_(scope))
+    return conditions
+
+
+def _family_columns() -> list[Any]:
+    return [Family.id.label("family_id"), Family.community_id, Family.code,
+            Family.head_given_names, Family.head_surname]
+
+
+def _name_order() -> Any:
+    """The family's name as :func:`_name` writes it, in code-point order on every database
+    (as Python sorts)."""
+    name = (Family.head_given_names + " " + Family.head_surname + " (" + Family.code + ")")
+    if db.session.get_bind().dialect.name == "postgresql":
+        return name.collate("C")
+    return name
+
+
+def _first(stmt: Select[Any], order: list[Any], per_kind: int) -> list[Any]:
+    """The first ``per_kind`` rows of ``stmt`` in each community by ``order``, each with the
+    number of rows its community has (``total``): ranked in the database, so a worklist of the
+    whole program reads a few hundred rows whatever its size."""
+    ranked = stmt.add_columns(
+        func.row_number().over(partition_by=Family.community_id, order_by=order).label("rank"),
+        func.count().over(partition_by=Family.community_id).label("total"),
+    ).subquery()
+    return db.session.execute(
+        select(ranked).where(ranked.c.rank <= per_kind)
+        .order_by(ranked.c.community_id, ranked.c.rank)).all()
 
 
 def _name(row: Any) -> str:
     return f"{row.head_given_names} {row.head_surname} ({row.code})"
 
 
-def _item(kind: str, ref: Any, family: Any, detail: str, url: str, match: dict[str, str],
+def _item(kind: str, ref: Any, row: Any, detail: str, url: str, match: dict[str, str],
           due: date | None = None) -> WorkItem:
-    return WorkItem(f"{kind}:{ref}", kind, str(family.community_id), str(family.id),
-                    _name(family), detail, url, match, due.isoformat() if due else "")
+    return WorkItem(f"{kind}:{ref}", kind, str(row.community_id), str(row.family_id),
+                    _name(row), detail, url, match, due.isoformat() if due else "")
 
 
-def _alerts(families: dict, scope: list[Any] | None, out: _Collector) -> None:
+def _alerts(scope: list[Any] | None, out: _Collector) -> None:
     """One item per plot with alerts to verify (a visit checks the plot): its oldest open
     alert, and how many there are."""
-    stmt = (select(AlertCheck.id, AlertCheck.plot_id, AlertCheck.family_id, AlertCheck.source,
-                   AlertCheck.detected_on, Plot.name)
-            .join(Plot, Plot.id == AlertCheck.plot_id)
-            .where(AlertCheck.status == "open", AlertCheck.voided.is_(False))
-            .order_by(AlertCheck.detected_on, AlertCheck.id))
-    if scope is not None:
-        stmt = stmt.where(AlertCheck.community_id.in_(scope))
-    oldest: dict[Any, Any] = {}
-    count: dict[Any, int] = defaultdict(int)
-    for row in db.session.execute(stmt):
-        oldest.setdefault(row.plot_id, row)
-        count[row.plot_id] += 1
-    def make(row: Any, family: Any, n: int) -> WorkItem:
+    by_plot = (select(AlertCheck.id, AlertCheck.plot_id, AlertCheck.family_id,
+                      AlertCheck.source, AlertCheck.detected_on,
+                      func.row_number().over(partition_by=AlertCheck.plot_id,
+                                             order_by=(AlertCheck.detected_on, AlertCheck.id))
+                      .label("nth"),
+                      func.count().over(partition_by=AlertCheck.plot_id).label("on_plot"))
+               .where(AlertCheck.status == "open", AlertCheck.voided.is_(False),
+                      *([AlertCheck.community_id.in_(scope)] if scope is not None else []))
+               .subquery())
+    stmt = (select(by_plot.c.id, by_plot.c.source, by_plot.c.detected_on, by_plot.c.on_plot,
+                   Plot.name.label("plot"), *_family_columns())
+            .join(Plot, Plot.id == by_plot.c.plot_id)
+            .join(Family, Family.id == by_plot.c.family_id)
+            .where(by_plot.c.nth == 1, *_in_scope(scope)))
+
+    def make(row: Any) -> WorkItem:
         url = url_for("plots.alert", check_id=row.id)
         detail = str(_l("%(source)s alert of %(date)s on %(plot)s", source=row.source,
-                        date=format_day(row.detected_on), plot=row.name))
-        if n > 1:
-            detail += " " + str(_l("(%(n)s alerts on this plot)", n=n))
-        return _item("alert", row.id, family, detail, url, {"url": url}, row.detected_on)
+                        date=format_day(row.detected_on), plot=row.plot))
+        if row.on_plot > 1:
+            detail += " " + str(_l("(%(n)s alerts on this plot)", n=row.on_plot))
+        return _item("alert", row.id, row, detail, url, {"url": url}, row.detected_on)
 
-    for plot_id, row in oldest.items():
-        family = families.get(row.family_id)
-        if family is not None:
-            out.add("alert", family, lambda r=row, f=family, n=count[plot_id]: make(r, f, n))
+    out.add("alert", _first(stmt, [by_plot.c.detected_on, by_plot.c.id], out.per_kind), make)
 
 
-def _agreements(family_ids: list[uuid.UUID]) -> list[Any]:
-    rows = []
-    for start in range(0, len(family_ids), 900):
-        rows += db.session.execute(
-            select(Agreement.id, Agreement.family_id, Agreement.number, Agreement.status,
-                   Agreement.period_end, Agreement.supersedes_id)
-            .where(Agreement.family_id.in_(family_ids[start:start + 900]),
-                   Agreement.voided.is_(False))).all()
-    return rows
+def _visits(scope: list[Any] | None, out: _Collector, today: date,
+            interval: timedelta) -> None:
+    """Families under agreement never visited, or last visited longer ago than ``interval``:
+    never visited first, then the longest ago."""
+    under = (select(Agreement.family_id)
+             .where(Agreement.voided.is_(False), Agreement.status.in_(UNDER_AGREEMENT)))
+    last = (select(ComplianceVisit.family_id, func.max(ComplianceVisit.visited_on).label("on"))
+            .join(Family, Family.id == ComplianceVisit.family_id)
+            .where(ComplianceVisit.voided.is_(False), *_in_scope(scope))
+            .group_by(ComplianceVisit.family_id).subquery())
+    stmt = (select(last.c.on, *_family_columns())
+            .outerjoin(last, last.c.family_id == Family.id)
+            .where(Family.id.in_(under), *_in_scope(scope),
+                   (last.c.on.is_(None)) | (last.c.on < today - interval)))
 
-
-def _last_visits(family_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
-    last: dict[uuid.UUID, date] = {}
-    for start in range(0, len(family_ids), 900):
-        last.update(db.session.execute(
-            select(ComplianceVisit.family_id, func.max(ComplianceVisit.visited_on))
-            .where(ComplianceVisit.family_id.in_(family_ids[start:start + 900]),
-                   ComplianceVisit.voided.is_(False))
-            .group_by(ComplianceVisit.family_id)).all())
-    return last
-
-
-def _owed(agreement_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Active agreements promising more of a benefit than was delivered (net)."""
-    owed: set[uuid.UUID] = set()
-    net = func.sum(case((Delivery.reverses_id.is_(None), Delivery.quantity),
-                        else_=-Delivery.quantity))
-    for start in range(0, len(agreement_ids), 900):
-        chunk = agreement_ids[start:start + 900]
-        delivered = {(a, t): Decimal(q or 0) for a, t, q in db.session.execute(
-            select(Delivery.agreement_id, Delivery.benefit_type_id, net)
-            .where(Delivery.agreement_id.in_(chunk), Delivery.voided.is_(False))
-            .group_by(Delivery.agreement_id, Delivery.benefit_type_id))}
-        for a, t, q in db.session.execute(
-                select(AgreementBenefit.agreement_id, AgreementBenefit.benefit_type_id,
-                       func.sum(AgreementBenefit.quantity))
-                .where(AgreementBenefit.agreement_id.in_(chunk),
-                       AgreementBenefit.voided.is_(False))
-                .group_by(AgreementBenefit.agreement_id, AgreementBenefit.benefit_type_id)):
-            if Decimal(q or 0) > delivered.get((a, t), Decimal(0)):
-                owed.add(a)
-    return owed
-
-
-def worklist(scope: list[Any] | None, today: date | None = None) -> list[CommunityWork]:
-    """The worklist of the communities ``scope`` names (all for ``None``), by community."""
-    today = today or local_today()
-    config = current_app.config
-    interval = timedelta(days=int(config["VISIT_INTERVAL_DAYS"]))
-    window = timedelta(days=int(config["RENEWAL_WINDOW_DAYS"]))
-    families = _families(scope)
-    out = _Collector(len({f.community_id for f in families.values()}))
-    _alerts(families, scope, out)
-    agreements = [a for a in _agreements(list(families)) if a.family_id in families]
-    renewed = {a.supersedes_id for a in agreements if a.supersedes_id is not None}
-    under = {a.family_id for a in agreements if a.status in UNDER_AGREEMENT}
-    last = _last_visits(list(under))
-    owed = _owed([a.id for a in agreements if a.status == "active"])
-
-    def visit(family: Any, seen: date | None) -> WorkItem:
+    def make(row: Any) -> WorkItem:
+        seen = row.on
         detail = (str(_l("Last visit %(date)s", date=format_day(seen))) if seen
                   else str(_l("Never visited")))
-        return _item("visit", family.id, family, detail,
-                     url_for("compliance.create_visit", family=family.id),
-                     {"kind": "visit", "family": str(family.id)},
+        return _item("visit", row.family_id, row, detail,
+                     url_for("compliance.create_visit", family=row.family_id),
+                     {"kind": "visit", "family": str(row.family_id)},
                      seen + interval if seen else None)
 
+    order = [last.c.on.is_not(None), last.c.on, _name_order()]
+    out.add("visit", _first(stmt, order, out.per_kind), make)
+
+
+def _owed(scope: list[Any] | None) -> Any:
+    """Active agreements promising more of a benefit than was delivered (net), as a subquery."""
+    net = func.sum(case((Delivery.reverses_id.is_(None), Delivery.quantity),
+                        else_=-Delivery.quantity))
+    delivered = (select(Delivery.agreement_id, Delivery.benefit_type_id, net.label("q"))
+                 .join(Agreement, Agreement.id == Delivery.agreement_id)
+                 .join(Family, Family.id == Agreement.family_id)
+                 .where(Delivery.voided.is_(False), Agreement.status == "active",
+                        Agreement.voided.is_(False), *_in_scope(scope))
+                 .group_by(Delivery.agreement_id, Delivery.benefit_type_id).subquery())
+    promised = (select(AgreementBenefit.agreement_id, AgreementBenefit.benefit_type_id,
+                       func.sum(AgreementBenefit.quantity).label("q"))
+                .join(Agreement, Agreement.id == AgreementBenefit.agreement_id)
+                .join(Family, Family.id == Agreement.family_id)
+                .where(AgreementBenefit.voided.is_(False), Agreement.status == "active",
+                       Agreement.voided.is_(False), *_in_scope(scope))
+                .group_by(AgreementBenefit.agreement_id, AgreementBenefit.benefit_type_id)
+                .subquery())
+    return (select(promised.c.agreement_id)
+            .outerjoin(delivered, (delivered.c.agreement_id == promised.c.agreement_id)
+                       & (delivered.c.benefit_type_id == promised.c.benefit_type_id))
+            .where(promised.c.q - func.coalesce(delivered.c.q, 0) > QUANTITY_EPSILON))
+
+
+def _agreement_items(scope: list[Any] | None, out: _Collector, today: date,
+                     window: timedelta) -> None:
+    """Benefits owed, agreements to renew (signed or active, ending within ``window``, not
+    renewed) and drafts not signed, each kind by the agreement's end and number."""
+    renewal = aliased(Agreement)  # (a renewal is of the same family: no scope needed)
+    renewed = (select(renewal.supersedes_id)
+               .where(renewal.voided.is_(False), renewal.supersedes_id.is_not(None)))
+
+    def agreements(*conditions: Any) -> list[Any]:
+        stmt = (select(Agreement.id, Agreement.number, Agreement.period_end, *_family_columns())
+                .join(Family, Family.id == Agreement.family_id)
+                .where(Agreement.voided.is_(False), *_in_scope(scope), *conditions))
+        return _first(stmt, [Agreement.period_end, Agreement.number], out.per_kind)
+
     def benefits(a: Any) -> WorkItem:
-        return _item("benefits", a.id, families[a.family_id], a.number,
+        return _item("benefits", a.id, a, a.number,
                      url_for("deliveries.create", family=a.family_id),
                      {"kind": "delivery", "family": str(a.family_id)})
 
-    def renewal(a: Any) -> WorkItem:
-        return _item("renewal", a.id, families[a.family_id], str(_l(
+    def renew(a: Any) -> WorkItem:
+        return _item("renewal", a.id, a, str(_l(
             "%(number)s ends on %(date)s", number=a.number, date=format_day(a.period_end))),
             url_for("agreements.detail", agreement_id=a.id),
             {"url": url_for("agreements.renew", agreement_id=a.id)}, a.period_end)
 
     def draft(a: Any) -> WorkItem:
         url = url_for("agreements.sign", agreement_id=a.id)
-        return _item("draft", a.id, families[a.family_id], a.number, url, {"url": url})
+        return _item("draft", a.id, a, a.number, url, {"url": url})
 
-    def consent(family: Any) -> WorkItem:
-        url = url_for("families.edit", family_id=family.id)
-        return _item("consent", family.id, family, "", url, {"url": url, "field": "data_consent"})
+    out.add("benefits", agreements(Agreement.id.in_(_owed(scope))), benefits)
+    out.add("renewal", agreements(Agreement.status.in_(UNDER_AGREEMENT),
+                                  Agreement.id.not_in(renewed),
+                                  Agreement.period_end.between(today, today + window)), renew)
+    out.add("draft", agreements(Agreement.status == "draft"), draft)
 
-    # Never visited first, then the longest ago.
-    due = [f for f in under if last.get(f) is None or last[f] < today - interval]
-    for family_id in sorted(due, key=lambda f: (last.get(f) or date.min, _name(families[f]))):
-        family = families[family_id]
-        out.add("visit", family, lambda f=family: visit(f, last.get(f.id)))
-    for a in sorted(agreements, key=lambda a: (a.period_end, a.number)):
-        family = families[a.family_id]
-        if a.id in owed:
-            out.add("benefits", family, lambda a=a: benefits(a))
-        if a.status in UNDER_AGREEMENT and a.id not in renewed \
-                and today <= a.period_end <= today + window:
-            out.add("renewal", family, lambda a=a: renewal(a))
-        if a.status == "draft":
-            out.add("draft", family, lambda a=a: draft(a))
-    for family in sorted((f for f in families.values() if not f.data_consent), key=_name):
-        out.add("consent", family, lambda f=family: consent(f))
+
+def _consent(scope: list[Any] | None, out: _Collector) -> None:
+    """Families without data-use consent."""
+    def make(row: Any) -> WorkItem:
+        url = url_for("families.edit", family_id=row.family_id)
+        return _item("consent", row.family_id, row, "", url,
+                     {"url": url, "field": "data_consent"})
+
+    stmt = select(*_family_columns()).where(Family.data_consent.is_not(True), *_in_scope(scope))
+    out.add("consent", _first(stmt, [_name_order()], out.per_kind), make)
+
+
+def worklist(scope: list[Any] | None, today: date | None = None) -> list[CommunityWork]:
+    """The worklist of the communities ``scope`` names (all for ``None``), by community.
+
+    A few grouped queries, one per kind of item, each ranking its rows per community in the
+    database: the first :data:`PER_KIND` (fewer for many communities) are listed, the rest
+    counted.
+    """
+    today = today or local_today()
+    config = current_app.config
+    interval = timedelta(days=int(config["VISIT_INTERVAL_DAYS"]))
+    window = timedelta(days=int(config["RENEWAL_WINDOW_DAYS"]))
+    communities = db.session.scalar(
+        select(func.count(Family.community_id.distinct())).where(*_in_scope(scope)))
+    out = _Collector(int(communities or 0))
+    _alerts(scope, out)
+    _visits(scope, out, today, interval)
+    _agreement_items(scope, out, today, window)
+    _consent(scope, out)
     return _grouped(out)
 
 
