@@ -56,6 +56,11 @@ class Attachment(SyncedMixin, Base):
     taken_at: Mapped[datetime | None]
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+    #: A wrong attachment (a photo of the wrong family) is voided, never deleted: why, by whom
+    #: (user name) and when. The row and its file are kept for auditors.
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_by: Mapped[str | None] = mapped_column(String(64))
+    voided_at: Mapped[datetime | None]
 
 
 class OnCentral(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -12,13 +13,14 @@ from sqlalchemy import select
 
 from fieldapp.audit import operations as audit
 from fieldapp.auth.access import check_write_scope
-from fieldapp.errors import NotFound, ValidationFailed
+from fieldapp.errors import AppError, NotFound, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.media.images import reduce_image
 from fieldapp.media.models import Attachment
 from fieldapp.media.owners import Owner, load_owner
 from fieldapp.media.rules import check_attachment
 from fieldapp.media.storage import current_storage
+from fieldapp.models import utcnow
 
 
 def owner_or_404(table: str, owner_id: uuid.UUID) -> Owner:
@@ -104,3 +106,103 @@ def attach_image(owner: Owner, data: bytes, *, kind: str, caption: str | None = 
                      after={"scan_sha256": sha256, "attachment_id": str(attachment.id)},
                      family_id=owner.family_id)
     return attachment, True
+
+
+class VoidRefused(AppError):
+    """An attachment this user may not void (or one voided already)."""
+
+    code = "void_refused"
+    status = 409
+    message = _l("This photo cannot be voided.")
+
+
+#: The longest reason kept for a void.
+VOID_REASON_MAX = 500
+
+
+def may_void(attachment: Attachment, user: Any) -> bool:
+    """Whether ``user`` may void ``attachment``: a coordinator, or the person who attached it
+    while it has not left this node yet (its row still waits in the node's outbox)."""
+    if user is None or not getattr(user, "is_authenticated", False) or attachment.voided:
+        return False
+    if user.has_role("coordinator"):
+        return True
+    return (attachment.recorded_by is not None and attachment.recorded_by == user.username
+            and not_yet_sent(attachment.id))
+
+
+def not_yet_sent(attachment_id: uuid.UUID) -> bool:
+    """Whether the attachment was made on this field node and central has not accepted it
+    yet (its insert still waits in the outbox). Always false on central."""
+    from sync.state import current_state
+
+    if current_app.config["ROLE"] != "field":
+        return False
+    state = current_state(current_app)
+    if state is None:
+        return False
+    outbox = state.tables.outbox
+    return db.session.execute(
+        select(outbox.c.seq).where(outbox.c.table_name == Attachment.__tablename__,
+                                   outbox.c.row_id == attachment_id, outbox.c.op == "i",
+                                   outbox.c.status != "done").limit(1)).first() is not None
+
+
+def void_attachment(attachment: Attachment, reason: Any) -> Attachment:
+    """Void a wrong attachment (a photo of the wrong family): hidden from strips, PDFs and
+    exports, kept with its file for auditors, with who voided it, when and why. Voiding an
+    agreement's scan is written into the agreement's history too; the agreement itself (signed
+    or not) does not change.
+
+    :raises OutOfScope: the record is in a community the user does not work in.
+    :raises VoidRefused: voided already, or the user is neither a coordinator nor the person
+        who attached it before it was sent.
+    :raises ValidationFailed: no reason given, or a reason too long.
+    """
+    family_community = load_family_community(attachment.family_id)
+    check_write_scope(family_community)
+    user = current_user if current_user and current_user.is_authenticated else None
+    if attachment.voided:
+        raise VoidRefused(_l("This photo was voided already."))
+    if not may_void(attachment, user):
+        raise VoidRefused(_l("Only a coordinator, or the person who took the photo before it "
+                             "was sent, can void it."))
+    reason = (reason if isinstance(reason, str) else "").strip()
+    if not reason:
+        raise ValidationFailed(_l("Write why this photo is voided."), field="reason")
+    if len(reason) > VOID_REASON_MAX:
+        raise ValidationFailed(_l("A reason may be at most %(n)s characters.", n=VOID_REASON_MAX),
+                               field="reason")
+    before = audit.snapshot(attachment)
+    attachment.voided = True
+    attachment.void_reason = reason
+    attachment.voided_by = user.username if user else None
+    attachment.voided_at = utcnow()
+    audit.record("void", attachment, before=before, family_id=attachment.family_id)
+    if attachment.owner_table == "agreements" and attachment.kind == "scan":
+        # The void in the agreement's own history, beside the scan's hash bound there; the
+        # agreement's row is not touched (a signed version never changes).
+        from fieldapp.agreements.models import Agreement
+
+        agreement = db.session.get(Agreement, attachment.owner_id)
+        if agreement is not None:
+            audit.record("scan:void", agreement, before={},
+                         after={"scan_sha256": attachment.sha256,
+                                "attachment_id": str(attachment.id), "void_reason": reason},
+                         family_id=attachment.family_id)
+    return attachment
+
+
+def load_family_community(family_id: uuid.UUID) -> uuid.UUID:
+    """The community of an attachment's family (its scope).
+
+    :raises NotFound: no such family here.
+    """
+    from fieldapp.families.models import Family
+
+    community_id = db.session.execute(
+        select(Family.community_id).where(Family.id == family_id)).scalar_one_or_none()
+    if community_id is None:
+        raise NotFound()
+    return community_id
+

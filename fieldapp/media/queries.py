@@ -20,6 +20,8 @@ class Shown:
 
     attachment: Attachment
     received: bool
+    #: Whether the reader may void it (a coordinator, or who took it before it was sent).
+    voidable: bool = False
 
 
 def attachments_of(owner_id: uuid.UUID, kind: str | None = None,
@@ -99,12 +101,11 @@ def check_store(store: MediaStorage | None = None, verify: bool = True) -> Store
 
 # -- what the sync engine asks (fieldapp/nodes/syncing.py wires them) ------------------------
 def named_hashes(session: Session) -> list[str]:
-    """The hash of every live attachment this node holds (its scope's), but those central
-    confirmed it holds."""
+    """The hash of every attachment this node holds (its scope's; voided ones too: their
+    files are kept for auditors), but those central confirmed it holds."""
     confirmed = select(OnCentral.sha256).where(OnCentral.sha256 == Attachment.sha256)
     return list(session.execute(
-        select(Attachment.sha256).where(Attachment.voided.is_(False), ~confirmed.exists())
-        .distinct()).scalars())
+        select(Attachment.sha256).where(~confirmed.exists()).distinct()).scalars())
 
 
 def confirm_on_central(session: Session, hashes: list[str]) -> None:
@@ -115,11 +116,22 @@ def confirm_on_central(session: Session, hashes: list[str]) -> None:
 
 
 def node_may_move(session: Session, node: Any, sha256: str) -> bool:
-    """Whether a live attachment of the node's scope names the file (central)."""
+    """Whether an attachment of the node's scope names the file (central); a voided one too
+    (its file is kept for auditors)."""
     from fieldapp.families.models import Family
 
     stmt = (select(Attachment.id).join(Family, Family.id == Attachment.family_id)
-            .where(Attachment.sha256 == sha256, Attachment.voided.is_(False)))
+            .where(Attachment.sha256 == sha256))
     if node.scope is not None:
         stmt = stmt.where(Family.community_id.in_(list(node.scope)))
     return session.execute(stmt.limit(1)).first() is not None
+
+
+def voided_of(owner_id: uuid.UUID, owner_table: str | None = None) -> list[Attachment]:
+    """The voided attachments of one record, oldest first (shown to auditors as voided)."""
+    column = Attachment.family_id if owner_table == "families" else Attachment.owner_id
+    stmt = select(Attachment).where(column == owner_id, Attachment.voided.is_(True))
+    if owner_table == "families":
+        stmt = stmt.where(Attachment.owner_table == "families")
+    return list(db.session.execute(
+        stmt.order_by(Attachment.created_at, Attachment.id)).scalars())

@@ -285,9 +285,11 @@ def table_specs() -> list[TableSpec]:
                   withhold="confidential", mutable=frozenset({"updated_at"}),
                   rules=GrievanceStepRules()),
         # Photos and scans: the row travels with its family's records (the bytes apart, see
-        # sync/media); only the caption may change.
+        # sync/media); only the caption may change, and a wrong one be voided (with why, by
+        # whom and when).
         TableSpec(Attachment, kind="append", scope=by_family,
-                  mutable=frozenset({"caption", "updated_at"}),
+                  mutable=frozenset({"caption", "voided", "void_reason", "voided_by",
+                                     "voided_at", "updated_at"}),
                   rules=MergedFamilyRecords(Attachment, AttachmentRules())),
         # Plots and their boundary history belong to the family's community. Alerts to verify
         # are made on central, assigned to the plot's community; nodes answer them.

@@ -345,3 +345,45 @@ def test_central_refuses_a_pushed_attachment_that_breaks_a_rule(central, make_no
     )
     assert codes == ["invalid_attachment"] * 6 + ["append_only", ""]
     assert central.count(Attachment) == 1
+
+
+def test_a_void_travels_to_central_and_the_other_nodes_and_is_never_undone(world):
+    import uuid
+
+    from synckit import last_insert, login, push
+
+    central, a, b = world["central"], world["a"], world["b"]
+    family = a.add_family(world["c1"])
+    staff = login(a.app, "field_staff", communities=("C1",))
+    answer = staff.post(f"/media/families/{family}", headers={"Accept": "application/json"},
+                        content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(noisy_jpeg(9, 300)), "casa.jpg"),
+                              "kind": "photo"})
+    assert answer.status_code == 201, answer.get_json()
+    wrong = answer.get_json()["id"]
+    voided = staff.post(f"/media/{wrong}/void", headers={"Accept": "application/json"},
+                        data={"reason": "Casa de otra familia"})
+    assert voided.status_code == 200, voided.get_json()
+    sha256 = attach(a, family, noisy_jpeg(10, 300))  # a right one, live
+    live = last_insert(a, "attachments")["i"]
+    report = a.sync()
+    assert report.ok
+    assert report.rejected == 0
+    on_central = central.get(Attachment, uuid.UUID(wrong))
+    assert on_central["voided"] is True
+    assert on_central["void_reason"] == "Casa de otra familia"
+    assert on_central["voided_by"] == a.get(Attachment, uuid.UUID(wrong))["voided_by"]
+    assert stored(central, on_central["sha256"])  # its file kept for auditors
+    b.sync()
+    assert b.get(Attachment, uuid.UUID(wrong))["voided"] is True
+    assert stored(b, sha256)
+    # A node may not undo a void, nor void without a reason.
+    codes = push(
+        a,
+        {"t": "attachments", "i": wrong, "o": "u", "d": {"voided": False},
+         "p": {"voided": True}},
+        {"t": "attachments", "i": live, "o": "u", "d": {"voided": True}, "p": {"voided": False}},
+    )
+    assert codes == ["attachment_kept", "invalid_attachment"]
+    assert central.get(Attachment, uuid.UUID(wrong))["voided"] is True
+    assert central.get(Attachment, uuid.UUID(live))["voided"] is False

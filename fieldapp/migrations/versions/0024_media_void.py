@@ -1,0 +1,36 @@
+"""A wrong attachment voided with a reason (issue 27): who voided it, when and why.
+
+``attachments.void_reason`` / ``voided_by`` / ``voided_at``: set together with ``voided`` when
+the person who took a photo (before it was sent) or a coordinator voids it. The row and its file
+are kept (auditors); the three columns travel with the row like its caption.
+
+Plain ``add_column`` (SQLite adds a column in place; no batch mode, which would recreate the
+table and drop the dashboard's triggers).
+
+Revision ID: 0024_media_void
+Revises: 0023_accounts
+Create Date: 2026-12-07 22:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = "0024_media_void"
+down_revision = "0023_accounts"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("attachments", sa.Column("void_reason", sa.Text(), nullable=True))
+    op.add_column("attachments", sa.Column("voided_by", sa.String(length=64), nullable=True))
+    op.add_column("attachments", sa.Column("voided_at", sa.DateTime(), nullable=True))
+
+
+def downgrade():
+    # In place (SQLite >= 3.35 drops a column without rebuilding the table).
+    op.drop_column("attachments", "voided_at")
+    op.drop_column("attachments", "voided_by")
+    op.drop_column("attachments", "void_reason")
