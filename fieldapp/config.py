@@ -190,6 +190,13 @@ class DefaultConfig:
     MEDIA_MAX_STORED_BYTES = 4 * 1024 * 1024
     #: Size of one piece of a file sent between a node and central (bytes).
     MEDIA_CHUNK_BYTES = 256 * 1024
+    #: A partial file of a transfer (or a temporary file of a write) untouched for this many
+    #: hours is abandoned: removed by ``fieldapp media check``, at start-up, by a node's sync
+    #: and, on central, as nodes send.
+    MEDIA_PARTIAL_MAX_HOURS = 48
+    #: A file the rows name and the store lacks is "not yet received" (not an error of
+    #: ``fieldapp media check``) until its attachment is this many hours old.
+    MEDIA_MISSING_GRACE_HOURS = 72
 
     # The tablet PWA (fieldapp/pwa).
     #: How long a page waits for the node before the tablet's stored copy answers (ms).

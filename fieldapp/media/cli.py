@@ -12,16 +12,24 @@ media = click.Group("media", help="Photos and scans: check the stored files.")
 @click.option("--quick", is_flag=True, help="Do not read every file to check its hash.")
 @with_appcontext
 def check(quick: bool) -> None:
-    """List missing (not yet received or lost), orphaned and damaged files; exit 1 if any."""
+    """List files not yet received, missing (lost), orphaned and damaged; exit 1 on an error."""
+    from flask import current_app
+
     from fieldapp.media.queries import check_store
 
     found = check_store(verify=not quick)
-    for label, hashes in (("missing", found.missing), ("orphaned", found.orphaned),
-                          ("damaged", found.damaged)):
+    grace = current_app.config["MEDIA_MISSING_GRACE_HOURS"]
+    for label, hashes in (
+            (f"not yet received (attached less than {grace} h ago)", found.waiting),
+            (f"missing (attached more than {grace} h ago)", found.missing),
+            ("orphaned", found.orphaned), ("damaged", found.damaged)):
         click.echo(f"{label}: {len(hashes)}")
         for sha256 in hashes:
             click.echo(f"  {sha256}")
-    if found.missing or found.orphaned or found.damaged:
+    if found.swept:
+        click.echo(f"abandoned partial files removed: {found.swept}")
+    # Exit codes (docs/operating/media.md): 0 nothing wrong (files only waiting), 1 an error.
+    if found.failed:
         raise SystemExit(1)
 
 

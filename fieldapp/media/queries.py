@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fieldapp.extensions import db
 from fieldapp.media.models import Attachment, OnCentral
 from fieldapp.media.storage import MediaStorage, current_storage
+from fieldapp.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -67,36 +69,73 @@ def attachment_links(owner_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UU
     return found
 
 
-def referenced_hashes() -> set[str]:
-    """The hash of every attachment row (voided ones too: their files are kept)."""
-    return set(db.session.execute(select(Attachment.sha256).distinct()).scalars())
+def referenced_hashes() -> dict[str, datetime]:
+    """The hash of every attachment row (voided ones too: their files are kept), each with
+    when its oldest row was attached."""
+    return dict(db.session.execute(
+        select(Attachment.sha256, func.min(Attachment.created_at)).group_by(Attachment.sha256)
+    ).all())
 
 
 @dataclass
 class StoreCheck:
     """What ``fieldapp media check`` finds."""
 
+    #: Named by a row younger than the grace period and not here yet: expected, not an error
+    #: (the node that took it has not synced yet).
+    waiting: list[str]
+    #: Named by a row older than the grace period and not here: lost (an error).
     missing: list[str]
+    #: Stored and named by no row (an error).
     orphaned: list[str]
+    #: Stored bytes that no longer hash to their name (an error).
     damaged: list[str]
+    #: Partial and temporary files of transfers and writes abandoned long ago, removed now.
+    swept: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Whether anything found is an error (``fieldapp media check`` exits 1)."""
+        return bool(self.missing or self.orphaned or self.damaged)
 
 
-def check_store(store: MediaStorage | None = None, verify: bool = True) -> StoreCheck:
-    """Files the rows name but the store lacks (missing: not yet received, or lost), files no
-    row names (orphaned), and files that do not hash to their name (damaged, when ``verify``)."""
+def check_store(store: MediaStorage | None = None, verify: bool = True,
+                now: datetime | None = None) -> StoreCheck:
+    """Files the rows name but the store lacks (waiting: not yet received, within
+    ``MEDIA_MISSING_GRACE_HOURS`` of their attachment; missing: older, so lost), files no row
+    names (orphaned), and files that do not hash to their name (damaged, when ``verify``).
+    Partial files of abandoned transfers are removed first (``MEDIA_PARTIAL_MAX_HOURS``)."""
+    from flask import current_app
+
     from fieldapp.media.storage import Damaged
+    from sync.state import current_state
 
     store = store or current_storage()
+    config = current_app.config
+    max_age_s = float(config["MEDIA_PARTIAL_MAX_HOURS"]) * 3600
+    state = current_state(current_app)
+    swept = store.sweep(max_age_s)
+    if state is not None and state.media is not None:
+        swept += len(state.media.sweep_partials(max_age_s))
     wanted = referenced_hashes()
     stored = set(store.hashes())
     damaged = []
     if verify:
-        for sha256 in sorted(stored & wanted):
+        for sha256 in sorted(stored & wanted.keys()):
             try:
                 store.read(sha256)
             except Damaged:
                 damaged.append(sha256)
-    return StoreCheck(sorted(wanted - stored), sorted(stored - wanted), damaged)
+    since = (now or utcnow()) - timedelta(hours=float(config["MEDIA_MISSING_GRACE_HOURS"]))
+    absent = sorted(wanted.keys() - stored)
+    return StoreCheck(waiting=[h for h in absent if _aware(wanted[h]) > since],
+                      missing=[h for h in absent if _aware(wanted[h]) <= since],
+                      orphaned=sorted(stored - wanted.keys()), damaged=damaged, swept=swept)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A timestamp as UTC (SQLite gives them back naive)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # -- what the sync engine asks (fieldapp/nodes/syncing.py wires them) ------------------------

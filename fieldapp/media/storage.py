@@ -68,6 +68,10 @@ class MediaStorage(Protocol):
     def size(self, sha256: str) -> int | None:
         """The size of the stored bytes, ``None`` when not stored."""
 
+    def sweep(self, max_age_s: float) -> int:
+        """Remove the temporary files of writes that never finished (a process killed
+        mid-write) older than ``max_age_s``; how many."""
+
 
 class LocalStorage:
     """A content-addressed folder: ``<root>/ab/cd/<sha256>``, written atomically."""
@@ -140,6 +144,22 @@ class LocalStorage:
     def remove(self, sha256: str) -> None:
         if is_hash(sha256):
             self.path_of(sha256).unlink(missing_ok=True)
+
+    def sweep(self, max_age_s: float) -> int:
+        import time
+
+        removed = 0
+        if not self.root.is_dir():
+            return removed
+        now = time.time()
+        for path in self.root.glob("??/??/.incoming-*"):
+            try:
+                if now - path.stat().st_mtime >= max_age_s:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # finished meanwhile
+        return removed
 
     def hashes(self) -> Iterator[str]:
         if not self.root.is_dir():

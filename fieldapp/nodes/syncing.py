@@ -331,7 +331,13 @@ def init_app(app: Flask) -> None:
                        node_hashes=named_hashes, allowed=node_may_move,
                        max_bytes=int(app.config["MEDIA_MAX_STORED_BYTES"]),
                        chunk_bytes=int(app.config["MEDIA_CHUNK_BYTES"]),
-                       confirmed=confirm_on_central)
+                       confirmed=confirm_on_central,
+                       partial_max_age_s=float(app.config["MEDIA_PARTIAL_MAX_HOURS"]) * 3600)
+    try:  # what a transfer or a write killed long ago left behind
+        media.sweep_partials()
+        store.sweep(media.partial_max_age_s)
+    except OSError as error:
+        app.logger.warning("media: partial files not swept: %s", error)
     engine.init_app(
         app,
         session=db.session,

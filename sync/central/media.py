@@ -84,6 +84,7 @@ def _close_session(response: Response) -> Response:
 def have() -> Response:
     """Which of the node's files central lacks, with what it holds of each already."""
     state, media, node = _context()
+    media.sweep_partials_due()  # uploads abandoned long ago (central has no loop of its own)
     body = read_json(max(small_limit(state), HAVE_MAX * 80))
     hashes = body.get("hashes") if isinstance(body, dict) else None
     if not isinstance(hashes, list) or len(hashes) > HAVE_MAX or not all(map(is_hash, hashes)):

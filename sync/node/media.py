@@ -56,6 +56,7 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
     if media is None:
         return report
     try:
+        media.sweep_partials()  # the pieces of downloads abandoned long ago
         try:
             hashes = list(dict.fromkeys(media.node_hashes(state.session)))
         finally:

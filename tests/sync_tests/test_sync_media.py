@@ -387,3 +387,39 @@ def test_a_void_travels_to_central_and_the_other_nodes_and_is_never_undone(world
     assert codes == ["attachment_kept", "invalid_attachment"]
     assert central.get(Attachment, uuid.UUID(wrong))["voided"] is True
     assert central.get(Attachment, uuid.UUID(live))["voided"] is False
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_partial_files_of_abandoned_transfers_are_removed_on_node_and_central(
+        central, make_node):
+    import os
+    import time
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    sha256 = attach(a, a.add_family(c1), noisy_jpeg(11, 300))
+
+    def aged(folder: Any, name: str, hours: float) -> Any:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name * 64}.part"
+        path.write_bytes(b"the start of a photo")
+        moment = time.time() - hours * 3600
+        os.utime(path, (moment, moment))
+        return path
+
+    on_node = [aged(a.state.media.partial_folder, n, h) for n, h in (("a", 49), ("b", 2))]
+    on_central = [aged(central.state.media.partial_folder, n, h) for n, h in (("c", 49),
+                                                                             ("d", 2))]
+    central.state.media.swept_at = None  # as if central had run for an hour since it swept
+    report = a.sync()
+    assert report.media["sent"] == 1
+    assert stored(central, sha256)
+    assert [p.exists() for p in on_node] == [False, True]
+    assert [p.exists() for p in on_central] == [False, True]
+    # Central sweeps at most once an hour as nodes send (it has no loop of its own).
+    again = aged(central.state.media.partial_folder, "e", 49)
+    attach(a, a.add_family(c1), noisy_jpeg(12, 300))
+    assert a.sync().media["sent"] == 1  # central asked
+    assert again.exists()
