@@ -197,6 +197,15 @@ class DefaultConfig:
     #: A file the rows name and the store lacks is "not yet received" (not an error of
     #: ``fieldapp media check``) until its attachment is this many hours old.
     MEDIA_MISSING_GRACE_HOURS = 72
+    #: A node's quota for its files (MB; 0: none). Over it the node still takes photos but
+    #: says so (its sync page, each record's photo strip) until files are pruned.
+    MEDIA_QUOTA_MB = 0
+    #: Room (MB) always left on the disk of the files for the database: a photo that would
+    #: leave less is refused (507), the tablet keeps it in its outbox and says why.
+    MEDIA_MIN_FREE_MB = 200
+    #: A field node may prune (``fieldapp media prune``) a file central confirmed it holds
+    #: once its newest attachment is this many days old (0: never). Central never prunes.
+    MEDIA_RETENTION_DAYS = 0
 
     # The tablet PWA (fieldapp/pwa).
     #: How long a page waits for the node before the tablet's stored copy answers (ms).

@@ -26,11 +26,36 @@ def check(quick: bool) -> None:
         click.echo(f"{label}: {len(hashes)}")
         for sha256 in hashes:
             click.echo(f"  {sha256}")
+    if found.on_central:
+        click.echo(f"pruned here, kept on central: {found.on_central}")
     if found.swept:
         click.echo(f"abandoned partial files removed: {found.swept}")
     # Exit codes (docs/operating/media.md): 0 nothing wrong (files only waiting), 1 an error.
     if found.failed:
         raise SystemExit(1)
+
+
+@media.command("prune")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@with_appcontext
+def prune(dry_run: bool) -> None:
+    """Remove a node's copies of files central holds, older than MEDIA_RETENTION_DAYS."""
+    from fieldapp.errors import AppError
+    from fieldapp.extensions import db
+    from fieldapp.media.operations import prune_files, remove_pruned
+
+    try:
+        found = prune_files(dry_run=dry_run)
+    except AppError as error:
+        click.echo(str(error.message), err=True)
+        raise SystemExit(1) from None
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(found.hashes)} files ({found.bytes / 1e6:.1f} MB) kept on central")
+    if dry_run:
+        db.session.rollback()
+        return
+    db.session.commit()
+    remove_pruned(found.hashes)
 
 
 @media.command("resend")
@@ -42,6 +67,7 @@ def resend() -> None:
     from fieldapp.extensions import db
     from fieldapp.media.models import OnCentral
 
-    count = db.session.execute(delete(OnCentral)).rowcount
+    # A file pruned here stays pruned: this node has no copy to send.
+    count = db.session.execute(delete(OnCentral).where(OnCentral.pruned_at.is_(None))).rowcount
     db.session.commit()
     click.echo(f"{count} files will be checked with central again at the next sync")

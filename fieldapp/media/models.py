@@ -71,3 +71,5 @@ class OnCentral(Base):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When this node removed its copy (``fieldapp media prune``): kept on central only.
+    pruned_at: Mapped[datetime | None]

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fieldapp.audit import operations as audit
 from fieldapp.auth.access import check_write_scope
 from fieldapp.errors import AppError, NotFound, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.media.images import reduce_image
-from fieldapp.media.models import Attachment
+from fieldapp.media.models import Attachment, OnCentral
 from fieldapp.media.owners import Owner, load_owner
+from fieldapp.media.queries import store_usage
 from fieldapp.media.rules import check_attachment
 from fieldapp.media.storage import current_storage
 from fieldapp.models import utcnow
@@ -90,7 +92,10 @@ def attach_image(owner: Owner, data: bytes, *, kind: str, caption: str | None = 
                                  Attachment.voided.is_(False))).scalars().first()
     if existing is not None:
         return existing, False
-    current_storage().put(image.data)
+    store = current_storage()
+    if not store.has(sha256) and store_usage(store).full_for(len(image.data)):
+        raise StoreFull()
+    store.put(image.data)
     user = current_user if current_user and current_user.is_authenticated else None
     attachment = Attachment(family_id=owner.family_id, owner_id=owner.record.id,
                             recorded_by=user.username if user else None, taken_at=taken_at,
@@ -106,6 +111,73 @@ def attach_image(owner: Owner, data: bytes, *, kind: str, caption: str | None = 
                      after={"scan_sha256": sha256, "attachment_id": str(attachment.id)},
                      family_id=owner.family_id)
     return attachment, True
+
+
+class StoreFull(AppError):
+    """No room left for another photo without leaving the database too little (507)."""
+
+    code = "media_store_full"
+    status = 507
+    message = _l("This node's disk is full: the photo was not kept. It stays on the tablet "
+                 "and is sent again later; tell the coordinator so that old photos are pruned "
+                 "or the disk enlarged.")
+
+
+@dataclass
+class Pruned:
+    """What ``fieldapp media prune`` removed (or would remove)."""
+
+    hashes: list[str]
+    bytes: int
+
+
+def prune_files(*, dry_run: bool = False, now: datetime | None = None) -> Pruned:
+    """Remove this field node's copy of the files central confirmed it holds whose newest
+    attachment is older than ``MEDIA_RETENTION_DAYS`` (their pages then say "kept on
+    central"). Never on central; never a file central has not confirmed.
+
+    :raises PruneRefused: on central, or retention is off (``MEDIA_RETENTION_DAYS`` = 0).
+    """
+    config = current_app.config
+    if config["ROLE"] != "field":
+        raise PruneRefused(_l("Central never prunes its files: it is the program's record."))
+    days = float(config["MEDIA_RETENTION_DAYS"] or 0)
+    if days <= 0:
+        raise PruneRefused(_l("Retention is off (MEDIA_RETENTION_DAYS is 0): nothing is "
+                              "pruned."))
+    before = (now or utcnow()) - timedelta(days=days)
+    newest = (select(Attachment.sha256, func.max(Attachment.created_at).label("newest"))
+              .group_by(Attachment.sha256).subquery())
+    candidates = db.session.execute(
+        select(OnCentral).join(newest, newest.c.sha256 == OnCentral.sha256)
+        .where(OnCentral.pruned_at.is_(None), newest.c.newest < before)
+        .order_by(OnCentral.sha256)).scalars().all()
+    store = current_storage()
+    result = Pruned([], 0)
+    moment = utcnow()
+    for row in candidates:
+        size = store.size(row.sha256)
+        if size is None:
+            continue
+        result.hashes.append(row.sha256)
+        result.bytes += size
+        if not dry_run:
+            row.pruned_at = moment
+    if not dry_run:
+        db.session.flush()  # remembered before the files go: a crash leaves a file, not a hole
+    return result
+
+
+def remove_pruned(hashes: list[str]) -> None:
+    """Remove the files :func:`prune_files` marked (after its transaction committed)."""
+    store = current_storage()
+    for sha256 in hashes:
+        store.remove(sha256)
+
+
+class PruneRefused(AppError):
+    code = "prune_refused"
+    status = 409
 
 
 class VoidRefused(AppError):

@@ -24,6 +24,8 @@ class Shown:
     received: bool
     #: Whether the reader may void it (a coordinator, or who took it before it was sent).
     voidable: bool = False
+    #: Not here because this node pruned its copy: central holds it.
+    on_central: bool = False
 
 
 def attachments_of(owner_id: uuid.UUID, kind: str | None = None,
@@ -43,8 +45,53 @@ def attachments_of(owner_id: uuid.UUID, kind: str | None = None,
     if kind is not None:
         stmt = stmt.where(Attachment.kind == kind)
     store = current_storage()
-    return [Shown(a, store.has(a.sha256)) for a in db.session.execute(
+    found = [(a, store.has(a.sha256)) for a in db.session.execute(
         stmt.order_by(Attachment.created_at, Attachment.id)).scalars()]
+    pruned = pruned_hashes([a.sha256 for a, here in found if not here])
+    return [Shown(a, here, on_central=a.sha256 in pruned) for a, here in found]
+
+
+def pruned_hashes(hashes: list[str]) -> set[str]:
+    """Those of ``hashes`` this node pruned (central holds them)."""
+    found: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        found.update(db.session.execute(select(OnCentral.sha256).where(
+            OnCentral.sha256.in_(hashes[start:start + 500]),
+            OnCentral.pruned_at.is_not(None))).scalars())
+    return found
+
+
+@dataclass(frozen=True)
+class StoreUsage:
+    """How full this installation's media store is."""
+
+    used: int
+    #: ``MEDIA_QUOTA_MB`` in bytes (0: no quota).
+    quota: int
+    #: Room left on the disk (``None``: not known).
+    free: int | None
+    #: ``MEDIA_MIN_FREE_MB`` in bytes: the room always left for the database.
+    min_free: int
+
+    @property
+    def over_quota(self) -> bool:
+        return bool(self.quota) and self.used > self.quota
+
+    def full_for(self, size: int) -> bool:
+        """Whether storing ``size`` more bytes would leave less room than ``min_free``."""
+        return self.free is not None and self.free - size < self.min_free
+
+
+def store_usage(store: MediaStorage | None = None) -> StoreUsage:
+    """The store's size against ``MEDIA_QUOTA_MB`` and the disk's room."""
+    from flask import current_app
+
+    store = store or current_storage()
+    config = current_app.config
+    mb = 1024 * 1024
+    return StoreUsage(used=store.usage(), quota=int(float(config["MEDIA_QUOTA_MB"]) * mb),
+                      free=store.free_bytes(),
+                      min_free=int(float(config["MEDIA_MIN_FREE_MB"]) * mb))
 
 
 def has_scan(agreement_id: uuid.UUID) -> bool:
@@ -92,6 +139,8 @@ class StoreCheck:
     damaged: list[str]
     #: Partial and temporary files of transfers and writes abandoned long ago, removed now.
     swept: int = 0
+    #: Files this node pruned (central holds them): not missing.
+    on_central: int = 0
 
     @property
     def failed(self) -> bool:
@@ -128,9 +177,12 @@ def check_store(store: MediaStorage | None = None, verify: bool = True,
                 damaged.append(sha256)
     since = (now or utcnow()) - timedelta(hours=float(config["MEDIA_MISSING_GRACE_HOURS"]))
     absent = sorted(wanted.keys() - stored)
+    on_central = pruned_hashes(absent)  # pruned here, kept on central: not missing
+    absent = [h for h in absent if h not in on_central]
     return StoreCheck(waiting=[h for h in absent if _aware(wanted[h]) > since],
                       missing=[h for h in absent if _aware(wanted[h]) <= since],
-                      orphaned=sorted(stored - wanted.keys()), damaged=damaged, swept=swept)
+                      orphaned=sorted(stored - wanted.keys()), damaged=damaged, swept=swept,
+                      on_central=len(on_central))
 
 
 def _aware(moment: datetime) -> datetime:

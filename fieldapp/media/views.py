@@ -36,7 +36,7 @@ from fieldapp.media.operations import (
     void_attachment,
 )
 from fieldapp.media.owners import Owner, load_owner
-from fieldapp.media.queries import attachments_of, voided_of
+from fieldapp.media.queries import attachments_of, pruned_hashes, store_usage, voided_of
 from fieldapp.media.storage import Damaged, current_storage
 from fieldapp.submissions import created
 
@@ -53,7 +53,9 @@ def _strip(owner: Owner | None) -> dict[str, Any] | None:
     items = [replace(shown, voidable=may_void(shown.attachment, user))
              for shown in attachments_of(owner.record.id, owner_table=owner.table)]
     auditor = user is not None and user.has_role("coordinator")
+    usage = store_usage() if current_app.config["MEDIA_QUOTA_MB"] else None
     return {"owner": owner, "items": items, "labels": KIND_LABELS,
+            "over_quota": usage if usage is not None and usage.over_quota else None,
             "voided": voided_of(owner.record.id, owner.table) if auditor else [],
             "void_form": VoidForm(formdata=None),
             "form": AttachmentForm(formdata=None).for_kinds(owner.kinds)}
@@ -141,8 +143,15 @@ def _upload(owner: Owner) -> Any:
         owner, _read_upload(form), kind=form.kind.data, caption=form.caption.data,
         taken_at=_taken_at(form.taken_at.data), lat=lat, lon=lon)
     db.session.commit()
+    if was_created and current_app.config["MEDIA_QUOTA_MB"] and store_usage().over_quota:
+        flash(str(OVER_QUOTA), "warning")
     return created(attachment.id, owner.url() + "#media", was_created,
                    _l("Photo attached."))
+
+
+#: Said at upload and on the sync page while the store is over its quota.
+OVER_QUOTA = _l("This node's photos are over their quota: it still takes them, but ask the "
+                "coordinator to prune the old ones (kept on central) or to raise the quota.")
 
 
 def _attachment_or_404(attachment_id: uuid.UUID, *, voided: bool = False) -> Attachment:
@@ -185,7 +194,9 @@ def _bytes_or_state(attachment: Attachment) -> bytes | str:
     except Damaged:
         current_app.logger.warning("media file %s does not match its hash", attachment.sha256)
         return "damaged"
-    return "missing" if data is None else data
+    if data is None:
+        return "on_central" if pruned_hashes([attachment.sha256]) else "missing"
+    return data
 
 
 @bp.route("/<uuid:attachment_id>")

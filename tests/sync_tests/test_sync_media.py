@@ -423,3 +423,41 @@ def test_partial_files_of_abandoned_transfers_are_removed_on_node_and_central(
     attach(a, a.add_family(c1), noisy_jpeg(12, 300))
     assert a.sync().media["sent"] == 1  # central asked
     assert again.exists()
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_a_node_prunes_only_what_central_holds_and_does_not_fetch_it_back(central, make_node):
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    family = a.add_family(c1)
+    sent = attach(a, family, noisy_jpeg(13, 300))
+    assert a.sync().media["sent"] == 1
+    cut = attach(a, family, noisy_jpeg(14, 300))  # central never got it (the link was cut)
+    with a.app.app_context(), db.engine.begin() as connection:  # not captured: not synced
+        for row_id, created_at in connection.execute(
+                select(Attachment.id, Attachment.created_at)).all():
+            connection.execute(update(Attachment).where(Attachment.id == row_id).values(
+                created_at=created_at - timedelta(days=40)))
+    a.app.config["MEDIA_RETENTION_DAYS"] = 30
+    result = a.app.test_cli_runner().invoke(args=["media", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 files" in result.output
+    assert not stored(a, sent)
+    assert stored(a, cut)  # never prune bytes central does not have
+    report = a.sync()
+    assert report.media["sent"] == 1  # the other one goes up now
+    assert report.media["fetched"] == 0  # the pruned one stays on central only
+    assert report.media["missing"] == 0
+    assert not stored(a, sent)
+    assert stored(central, sent)
+    assert stored(central, cut)
+    # Central keeps every file, whatever its own retention says.
+    central.app.config["MEDIA_RETENTION_DAYS"] = 1
+    assert central.app.test_cli_runner().invoke(args=["media", "prune"]).exit_code == 1
+    assert stored(central, sent)

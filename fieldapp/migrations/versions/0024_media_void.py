@@ -1,8 +1,12 @@
-"""A wrong attachment voided with a reason (issue 27): who voided it, when and why.
+"""A wrong attachment voided with a reason, and files pruned from a node (issue 27).
 
 ``attachments.void_reason`` / ``voided_by`` / ``voided_at``: set together with ``voided`` when
 the person who took a photo (before it was sent) or a coordinator voids it. The row and its file
 are kept (auditors); the three columns travel with the row like its caption.
+
+``media_on_central.pruned_at``: on a node, when it removed its copy of a file central holds
+(``fieldapp media prune``); the page then says "kept on central" and the sync does not fetch it
+back.
 
 Plain ``add_column`` (SQLite adds a column in place; no batch mode, which would recreate the
 table and drop the dashboard's triggers).
@@ -27,10 +31,12 @@ def upgrade():
     op.add_column("attachments", sa.Column("void_reason", sa.Text(), nullable=True))
     op.add_column("attachments", sa.Column("voided_by", sa.String(length=64), nullable=True))
     op.add_column("attachments", sa.Column("voided_at", sa.DateTime(), nullable=True))
+    op.add_column("media_on_central", sa.Column("pruned_at", sa.DateTime(), nullable=True))
 
 
 def downgrade():
     # In place (SQLite >= 3.35 drops a column without rebuilding the table).
+    op.drop_column("media_on_central", "pruned_at")
     op.drop_column("attachments", "voided_at")
     op.drop_column("attachments", "voided_by")
     op.drop_column("attachments", "void_reason")
