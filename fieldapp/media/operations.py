@@ -19,7 +19,7 @@ from fieldapp.extensions import db
 from fieldapp.media.images import reduce_image
 from fieldapp.media.models import Attachment, OnCentral
 from fieldapp.media.owners import Owner, load_owner
-from fieldapp.media.queries import store_usage
+from fieldapp.media.queries import forget_usage, store_usage
 from fieldapp.media.rules import check_attachment
 from fieldapp.media.storage import current_storage
 from fieldapp.models import utcnow
@@ -96,6 +96,7 @@ def attach_image(owner: Owner, data: bytes, *, kind: str, caption: str | None = 
     if not store.has(sha256) and store_usage(store).full_for(len(image.data)):
         raise StoreFull()
     store.put(image.data)
+    forget_usage()
     user = current_user if current_user and current_user.is_authenticated else None
     attachment = Attachment(family_id=owner.family_id, owner_id=owner.record.id,
                             recorded_by=user.username if user else None, taken_at=taken_at,
@@ -173,6 +174,7 @@ def remove_pruned(hashes: list[str]) -> None:
     store = current_storage()
     for sha256 in hashes:
         store.remove(sha256)
+    forget_usage()
 
 
 class PruneRefused(AppError):

@@ -82,14 +82,33 @@ class StoreUsage:
         return self.free is not None and self.free - size < self.min_free
 
 
+#: Seconds the store's size is reused (pages show it; measuring walks every file).
+USAGE_TTL_S = 60.0
+_USAGE_KEY = "fieldapp.media_usage"
+
+
+def forget_usage() -> None:
+    """Measure the store's size again next time (a file was added or removed)."""
+    from flask import current_app
+
+    current_app.extensions.pop(_USAGE_KEY, None)
+
+
 def store_usage(store: MediaStorage | None = None) -> StoreUsage:
-    """The store's size against ``MEDIA_QUOTA_MB`` and the disk's room."""
+    """The store's size against ``MEDIA_QUOTA_MB`` and the disk's room (the size measured at
+    most once a minute, or after this process added or removed a file)."""
+    import time
+
     from flask import current_app
 
     store = store or current_storage()
     config = current_app.config
+    cached = current_app.extensions.get(_USAGE_KEY)
+    if cached is None or time.monotonic() - cached[0] > USAGE_TTL_S:
+        cached = (time.monotonic(), store.usage())
+        current_app.extensions[_USAGE_KEY] = cached
     mb = 1024 * 1024
-    return StoreUsage(used=store.usage(), quota=int(float(config["MEDIA_QUOTA_MB"]) * mb),
+    return StoreUsage(used=cached[1], quota=int(float(config["MEDIA_QUOTA_MB"]) * mb),
                       free=store.free_bytes(),
                       min_free=int(float(config["MEDIA_MIN_FREE_MB"]) * mb))
 
