@@ -206,6 +206,10 @@ class DefaultConfig:
     #: A field node may prune (``fieldapp media prune``) a file central confirmed it holds
     #: once its newest attachment is this many days old (0: never). Central never prunes.
     MEDIA_RETENTION_DAYS = 0
+    #: Central: the kinds of attachment whose originals nodes send at their next sync (a list,
+    #: or a text "scan,receipt"); the others wait on their node until a coordinator clicks
+    #: "Request the original" on the page that shows them not yet received.
+    MEDIA_EAGER_KINDS = ("photo", "scan", "receipt", "evidence")
 
     # The tablet PWA (fieldapp/pwa).
     #: How long a page waits for the node before the tablet's stored copy answers (ms).

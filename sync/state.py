@@ -141,6 +141,9 @@ class MediaHooks:
         leaves them out); the engine commits.
     :param partial_max_age_s: a partial file not written to for this long is the piece of an
         abandoned transfer: removed (:meth:`sweep_partials`).
+    :param wanted: central: which of these hashes (that it lacks) it wants now,
+        ``wanted(session, node, hashes) -> set``; the others a node keeps and offers again at
+        its next sync. Without it, central wants every file.
     """
 
     store: BlobStore
@@ -151,6 +154,7 @@ class MediaHooks:
     chunk_bytes: int
     confirmed: Callable[[Session, list[str]], None] | None = None
     partial_max_age_s: float = 48 * 3600
+    wanted: Callable[[Session, NodeInfo, list[str]], set[str]] | None = None
     #: When :meth:`sweep_partials` last ran in this process (``time.monotonic``).
     swept_at: float | None = field(default=None, compare=False)
 

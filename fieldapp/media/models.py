@@ -73,3 +73,14 @@ class OnCentral(Base):
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: When this node removed its copy (``fieldapp media prune``): kept on central only.
     pruned_at: Mapped[datetime | None]
+
+
+class MediaRequest(Base):
+    """Central: an original a coordinator asked for (its kind is not taken eagerly): the node
+    that holds it sends it at its next sync. Central's only (not synced)."""
+
+    __tablename__ = "media_requests"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str | None] = mapped_column(String(64))

@@ -17,7 +17,7 @@ from fieldapp.auth.access import check_write_scope
 from fieldapp.errors import AppError, NotFound, ValidationFailed
 from fieldapp.extensions import db
 from fieldapp.media.images import reduce_image
-from fieldapp.media.models import Attachment, OnCentral
+from fieldapp.media.models import Attachment, MediaRequest, OnCentral
 from fieldapp.media.owners import Owner, load_owner
 from fieldapp.media.queries import forget_usage, store_usage
 from fieldapp.media.rules import check_attachment
@@ -280,3 +280,30 @@ def load_family_community(family_id: uuid.UUID) -> uuid.UUID:
         raise NotFound()
     return community_id
 
+
+
+def request_original(attachment: Attachment) -> bool:
+    """Central: ask the node that holds this file for it (its kind is not taken eagerly); it
+    arrives at that node's next sync. Asking twice asks once.
+
+    :returns: whether the request is new.
+    :raises RequestRefused: not on central, or the file is here already.
+    """
+    if current_app.config["ROLE"] != "central":
+        raise RequestRefused()
+    check_write_scope(load_family_community(attachment.family_id))
+    if current_storage().has(attachment.sha256):
+        raise RequestRefused(_l("This file is here already."))
+    if db.session.get(MediaRequest, attachment.sha256) is not None:
+        return False
+    user = current_user if current_user and current_user.is_authenticated else None
+    db.session.add(MediaRequest(sha256=attachment.sha256,
+                                requested_by=user.username if user else None))
+    db.session.flush()
+    return True
+
+
+class RequestRefused(AppError):
+    code = "request_refused"
+    status = 409
+    message = _l("Originals are requested on central.")

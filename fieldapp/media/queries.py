@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fieldapp.extensions import db
-from fieldapp.media.models import Attachment, OnCentral
+from fieldapp.media.models import Attachment, MediaRequest, OnCentral
 from fieldapp.media.storage import MediaStorage, current_storage
 from fieldapp.models import utcnow
 
@@ -26,6 +26,8 @@ class Shown:
     voidable: bool = False
     #: Not here because this node pruned its copy: central holds it.
     on_central: bool = False
+    #: Central: not received, and a coordinator asked its node for the original.
+    requested: bool = False
 
 
 def attachments_of(owner_id: uuid.UUID, kind: str | None = None,
@@ -47,8 +49,11 @@ def attachments_of(owner_id: uuid.UUID, kind: str | None = None,
     store = current_storage()
     found = [(a, store.has(a.sha256)) for a in db.session.execute(
         stmt.order_by(Attachment.created_at, Attachment.id)).scalars()]
-    pruned = pruned_hashes([a.sha256 for a, here in found if not here])
-    return [Shown(a, here, on_central=a.sha256 in pruned) for a, here in found]
+    absent = [a.sha256 for a, here in found if not here]
+    pruned = pruned_hashes(absent)
+    requested = requested_hashes(absent)
+    return [Shown(a, here, on_central=a.sha256 in pruned, requested=a.sha256 in requested)
+            for a, here in found]
 
 
 def pruned_hashes(hashes: list[str]) -> set[str]:
@@ -245,3 +250,35 @@ def voided_of(owner_id: uuid.UUID, owner_table: str | None = None) -> list[Attac
         stmt = stmt.where(Attachment.owner_table == "families")
     return list(db.session.execute(
         stmt.order_by(Attachment.created_at, Attachment.id)).scalars())
+
+
+def eager_kinds(value: Any) -> set[str]:
+    """``MEDIA_EAGER_KINDS`` as a set of kinds (a list, or a text "scan,receipt")."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    return {str(item).strip() for item in items if str(item).strip()}
+
+
+def wanted_on_central(session: Session, node: Any, hashes: list[str]) -> set[str]:
+    """Central: which of ``hashes`` (files it lacks) it wants now: those an attachment of an
+    eager kind names (``MEDIA_EAGER_KINDS``), and those a coordinator requested."""
+    from flask import current_app
+
+    kinds = eager_kinds(current_app.config["MEDIA_EAGER_KINDS"])
+    wanted: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        batch = hashes[start:start + 500]
+        if kinds:
+            wanted.update(session.execute(select(Attachment.sha256).where(
+                Attachment.sha256.in_(batch), Attachment.kind.in_(sorted(kinds)))).scalars())
+        wanted.update(session.execute(select(MediaRequest.sha256).where(
+            MediaRequest.sha256.in_(batch))).scalars())
+    return wanted
+
+
+def requested_hashes(hashes: list[str]) -> set[str]:
+    """Those of ``hashes`` a coordinator requested (central)."""
+    found: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        found.update(db.session.execute(select(MediaRequest.sha256).where(
+            MediaRequest.sha256.in_(hashes[start:start + 500]))).scalars())
+    return found

@@ -12,12 +12,13 @@ from flask import Response, abort, current_app, flash, jsonify, redirect, reques
 from flask.blueprints import BlueprintSetupState
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fieldapp import sections
 from fieldapp.agreements.sections import AgreementPage
 from fieldapp.agreements.sections import register_section as register_agreement_section
-from fieldapp.auth.access import check_community_scope
+from fieldapp.auth.access import check_community_scope, role_required
 from fieldapp.errors import ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
@@ -33,6 +34,7 @@ from fieldapp.media.operations import (
     may_void,
     owner_of_key,
     owner_or_404,
+    request_original,
     void_attachment,
 )
 from fieldapp.media.owners import Owner, load_owner
@@ -53,11 +55,14 @@ def _strip(owner: Owner | None) -> dict[str, Any] | None:
     items = [replace(shown, voidable=may_void(shown.attachment, user))
              for shown in attachments_of(owner.record.id, owner_table=owner.table)]
     auditor = user is not None and user.has_role("coordinator")
+    central = current_app.config["ROLE"] == "central"
     usage = store_usage() if current_app.config["MEDIA_QUOTA_MB"] else None
     return {"owner": owner, "items": items, "labels": KIND_LABELS,
             "over_quota": usage if usage is not None and usage.over_quota else None,
             "voided": voided_of(owner.record.id, owner.table) if auditor else [],
             "void_form": VoidForm(formdata=None),
+            # A coordinator on central may ask a node for an original not received yet.
+            "may_request": central and auditor,
             "form": AttachmentForm(formdata=None).for_kinds(owner.kinds)}
 
 
@@ -234,6 +239,24 @@ def void(attachment_id: uuid.UUID):
     if wants_json():
         return jsonify(id=str(attachment.id), voided=True)
     flash(str(_l("Photo voided. It is kept for auditors and no longer shown.")), "success")
+    back = owner.url() if owner is not None else url_for("families.detail",
+                                                         family_id=attachment.family_id)
+    return redirect(back + "#media")
+
+
+@bp.route("/<uuid:attachment_id>/request", methods=["POST"])
+@role_required("coordinator")
+def request_file(attachment_id: uuid.UUID):
+    """Central: ask the node that holds this original to send it at its next sync."""
+    attachment = _attachment_or_404(attachment_id)
+    owner = load_owner(db.session, attachment.owner_table, attachment.owner_id)
+    if not FlaskForm().validate_on_submit():  # the CSRF token only
+        raise ValidationFailed(_l("The form expired. Open the page again."))
+    request_original(attachment)
+    db.session.commit()
+    if wants_json():
+        return jsonify(id=str(attachment.id), requested=True)
+    flash(str(_l("Requested: the original arrives with its node's next sync.")), "success")
     back = owner.url() if owner is not None else url_for("families.detail",
                                                          family_id=attachment.family_id)
     return redirect(back + "#media")

@@ -320,7 +320,12 @@ def init_app(app: Flask) -> None:
     from fieldapp.nodes.directory import Directory
 
     install_catalogue_ids()
-    from fieldapp.media.queries import confirm_on_central, named_hashes, node_may_move
+    from fieldapp.media.queries import (
+        confirm_on_central,
+        named_hashes,
+        node_may_move,
+        wanted_on_central,
+    )
     from fieldapp.media.storage import LocalStorage, media_folder
     from sync.state import MediaHooks
 
@@ -332,7 +337,8 @@ def init_app(app: Flask) -> None:
                        max_bytes=int(app.config["MEDIA_MAX_STORED_BYTES"]),
                        chunk_bytes=int(app.config["MEDIA_CHUNK_BYTES"]),
                        confirmed=confirm_on_central,
-                       partial_max_age_s=float(app.config["MEDIA_PARTIAL_MAX_HOURS"]) * 3600)
+                       partial_max_age_s=float(app.config["MEDIA_PARTIAL_MAX_HOURS"]) * 3600,
+                       wanted=wanted_on_central)
     try:  # what a transfer or a write killed long ago left behind
         media.sweep_partials()
         store.sweep(media.partial_max_age_s)

@@ -461,3 +461,53 @@ def test_a_node_prunes_only_what_central_holds_and_does_not_fetch_it_back(centra
     central.app.config["MEDIA_RETENTION_DAYS"] = 1
     assert central.app.test_cli_runner().invoke(args=["media", "prune"]).exit_code == 1
     assert stored(central, sent)
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_central_takes_eager_kinds_at_once_and_the_others_when_a_coordinator_asks(
+        central, make_node):
+    from synckit import login
+
+    from fieldapp.media.models import OnCentral
+
+    central.app.config["MEDIA_EAGER_KINDS"] = "scan,receipt"  # a family's photo: on demand
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    family = a.add_family(c1)
+    sha256 = attach(a, family, noisy_jpeg(15, 300))
+    report = a.sync()
+    assert report.ok
+    assert report.media["sent"] == 0
+    assert report.media["deferred"] == 1
+    assert not stored(central, sha256)
+    assert list(a.rows(OnCentral)) == []  # not confirmed: offered again, never pruned
+    assert a.sync().media["deferred"] == 1
+    attachment_id = next(iter(central.rows(Attachment)))
+    coordinator = login(central.app, "coordinator")
+    page = coordinator.get(f"/families/{family}").get_data(as_text=True)
+    request_url = f"/media/{attachment_id}/request"
+    assert request_url in page
+    staff = login(central.app, "field_staff", communities=("C1",))
+    assert staff.post(request_url, headers={"Accept": "application/json"}).status_code == 403
+    answer = coordinator.post(request_url, headers={"Accept": "application/json"})
+    assert answer.status_code == 200, answer.get_json()
+    assert coordinator.post(request_url, headers={"Accept": "application/json"}).status_code == 200
+    page = coordinator.get(f"/families/{family}").get_data(as_text=True)
+    assert request_url not in page
+    assert "media-requested" in page
+    report = a.sync()
+    assert report.media["sent"] == 1
+    assert report.media["deferred"] == 0
+    assert stored(central, sha256)
+    assert list(a.rows(OnCentral)) == [sha256]
+    assert f"/media/{attachment_id}/thumb" in coordinator.get(
+        f"/families/{family}").get_data(as_text=True)
+    refused = coordinator.post(request_url, headers={"Accept": "application/json"})
+    assert refused.status_code == 409  # here already
+    # A kind central takes eagerly goes at once.
+    central.app.config["MEDIA_EAGER_KINDS"] = ["photo"]
+    other = attach(a, family, noisy_jpeg(16, 300))
+    assert a.sync().media["sent"] == 1
+    assert stored(central, other)
