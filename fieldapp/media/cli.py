@@ -28,6 +28,8 @@ def check(quick: bool) -> None:
             click.echo(f"  {sha256}")
     if found.on_central:
         click.echo(f"pruned here, kept on central: {found.on_central}")
+    if found.on_demand:
+        click.echo(f"on demand, kept on their node (MEDIA_EAGER_KINDS): {found.on_demand}")
     if found.swept:
         click.echo(f"abandoned partial files removed: {found.swept}")
     # Exit codes (docs/operating/media.md): 0 nothing wrong (files only waiting), 1 an error.

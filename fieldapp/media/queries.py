@@ -165,6 +165,8 @@ class StoreCheck:
     swept: int = 0
     #: Files this node pruned (central holds them): not missing.
     on_central: int = 0
+    #: Central: files of a kind it takes on demand, not requested (kept on their node).
+    on_demand: int = 0
 
     @property
     def failed(self) -> bool:
@@ -203,10 +205,15 @@ def check_store(store: MediaStorage | None = None, verify: bool = True,
     absent = sorted(wanted.keys() - stored)
     on_central = pruned_hashes(absent)  # pruned here, kept on central: not missing
     absent = [h for h in absent if h not in on_central]
+    on_demand: set[str] = set()
+    if config["ROLE"] == "central" and absent:
+        # Of a kind central takes on demand and not requested: kept on its node, not missing.
+        on_demand = set(absent) - wanted_on_central(db.session, None, absent)
+        absent = [h for h in absent if h not in on_demand]
     return StoreCheck(waiting=[h for h in absent if _aware(wanted[h]) > since],
                       missing=[h for h in absent if _aware(wanted[h]) <= since],
                       orphaned=sorted(stored - wanted.keys()), damaged=damaged, swept=swept,
-                      on_central=len(on_central))
+                      on_central=len(on_central), on_demand=len(on_demand))
 
 
 def _aware(moment: datetime) -> datetime:

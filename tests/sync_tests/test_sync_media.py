@@ -483,6 +483,9 @@ def test_central_takes_eager_kinds_at_once_and_the_others_when_a_coordinator_ask
     assert report.media["deferred"] == 1
     assert not stored(central, sha256)
     assert list(a.rows(OnCentral)) == []  # not confirmed: offered again, never pruned
+    check = central.app.test_cli_runner().invoke(args=["media", "check"])
+    assert check.exit_code == 0, check.output  # expected on its node, not missing on central
+    assert "on demand, kept on their node (MEDIA_EAGER_KINDS): 1" in check.output
     assert a.sync().media["deferred"] == 1
     attachment_id = next(iter(central.rows(Attachment)))
     coordinator = login(central.app, "coordinator")
