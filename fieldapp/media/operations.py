@@ -197,29 +197,35 @@ VOID_REASON_MAX = 500
 def may_void(attachment: Attachment, user: Any) -> bool:
     """Whether ``user`` may void ``attachment``: a coordinator, or the person who attached it
     while it has not left this node yet (its row still waits in the node's outbox)."""
-    if user is None or not getattr(user, "is_authenticated", False) or attachment.voided:
-        return False
+    return attachment.id in voidable([attachment], user)
+
+
+def voidable(attachments: list[Attachment], user: Any) -> set[uuid.UUID]:
+    """The ids of those of ``attachments`` that ``user`` may void (one query at most)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    live = [a for a in attachments if not a.voided]
     if user.has_role("coordinator"):
-        return True
-    return (attachment.recorded_by is not None and attachment.recorded_by == user.username
-            and not_yet_sent(attachment.id))
+        return {a.id for a in live}
+    return not_yet_sent([a.id for a in live
+                         if a.recorded_by is not None and a.recorded_by == user.username])
 
 
-def not_yet_sent(attachment_id: uuid.UUID) -> bool:
-    """Whether the attachment was made on this field node and central has not accepted it
-    yet (its insert still waits in the outbox). Always false on central."""
+def not_yet_sent(attachment_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of the attachments made on this field node that central has not accepted yet
+    (their insert still waits in the outbox). None on central."""
     from sync.state import current_state
 
-    if current_app.config["ROLE"] != "field":
-        return False
+    if not attachment_ids or current_app.config["ROLE"] != "field":
+        return set()
     state = current_state(current_app)
     if state is None:
-        return False
+        return set()
     outbox = state.tables.outbox
-    return db.session.execute(
-        select(outbox.c.seq).where(outbox.c.table_name == Attachment.__tablename__,
-                                   outbox.c.row_id == attachment_id, outbox.c.op == "i",
-                                   outbox.c.status != "done").limit(1)).first() is not None
+    return set(db.session.execute(
+        select(outbox.c.row_id).where(outbox.c.table_name == Attachment.__tablename__,
+                                      outbox.c.row_id.in_(attachment_ids), outbox.c.op == "i",
+                                      outbox.c.status != "done")).scalars())
 
 
 def void_attachment(attachment: Attachment, reason: Any) -> Attachment:

@@ -31,27 +31,32 @@ class Shown:
 
 
 def attachments_of(owner_id: uuid.UUID, kind: str | None = None,
-                   owner_table: str | None = None) -> list[Shown]:
-    """The live attachments of one record, oldest first, each with whether its file is here.
+                   owner_table: str | None = None, *,
+                   with_voided: bool = False) -> list[Shown]:
+    """The live attachments of one record (and its voided ones when ``with_voided``: an
+    auditor's view), oldest first, each with whether its file is here.
 
     A family's own photos are found by their family (``owner_table="families"``): those of a
     family merged into it, re-pointed by the merge, are shown with its own.
     """
     if owner_table == "families":
         stmt = select(Attachment).where(Attachment.family_id == owner_id,
-                                        Attachment.owner_table == "families",
-                                        Attachment.voided.is_(False))
+                                        Attachment.owner_table == "families")
     else:
-        stmt = select(Attachment).where(Attachment.owner_id == owner_id,
-                                        Attachment.voided.is_(False))
+        stmt = select(Attachment).where(Attachment.owner_id == owner_id)
+    if not with_voided:
+        stmt = stmt.where(Attachment.voided.is_(False))
     if kind is not None:
         stmt = stmt.where(Attachment.kind == kind)
+    from flask import current_app
+
     store = current_storage()
     found = [(a, store.has(a.sha256)) for a in db.session.execute(
         stmt.order_by(Attachment.created_at, Attachment.id)).scalars()]
-    absent = [a.sha256 for a, here in found if not here]
-    pruned = pruned_hashes(absent)
-    requested = requested_hashes(absent)
+    absent = [a.sha256 for a, here in found if not here and not a.voided]
+    central = current_app.config["ROLE"] == "central"
+    pruned = pruned_hashes(absent) if absent and not central else set()
+    requested = requested_hashes(absent) if absent and central else set()
     return [Shown(a, here, on_central=a.sha256 in pruned, requested=a.sha256 in requested)
             for a, here in found]
 
@@ -247,16 +252,6 @@ def node_may_move(session: Session, node: Any, sha256: str) -> bool:
     if node.scope is not None:
         stmt = stmt.where(Family.community_id.in_(list(node.scope)))
     return session.execute(stmt.limit(1)).first() is not None
-
-
-def voided_of(owner_id: uuid.UUID, owner_table: str | None = None) -> list[Attachment]:
-    """The voided attachments of one record, oldest first (shown to auditors as voided)."""
-    column = Attachment.family_id if owner_table == "families" else Attachment.owner_id
-    stmt = select(Attachment).where(column == owner_id, Attachment.voided.is_(True))
-    if owner_table == "families":
-        stmt = stmt.where(Attachment.owner_table == "families")
-    return list(db.session.execute(
-        stmt.order_by(Attachment.created_at, Attachment.id)).scalars())
 
 
 def eager_kinds(value: Any) -> set[str]:

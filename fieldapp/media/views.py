@@ -31,14 +31,14 @@ from fieldapp.media.images import UploadTooLarge, thumbnail
 from fieldapp.media.models import Attachment
 from fieldapp.media.operations import (
     attach_image,
-    may_void,
     owner_of_key,
     owner_or_404,
     request_original,
     void_attachment,
+    voidable,
 )
 from fieldapp.media.owners import Owner, load_owner
-from fieldapp.media.queries import attachments_of, pruned_hashes, store_usage, voided_of
+from fieldapp.media.queries import attachments_of, pruned_hashes, store_usage
 from fieldapp.media.storage import Damaged, current_storage
 from fieldapp.submissions import created
 
@@ -52,14 +52,17 @@ def _strip(owner: Owner | None) -> dict[str, Any] | None:
     if owner is None:
         return None
     user = current_user if current_user.is_authenticated else None
-    items = [replace(shown, voidable=may_void(shown.attachment, user))
-             for shown in attachments_of(owner.record.id, owner_table=owner.table)]
     auditor = user is not None and user.has_role("coordinator")
+    # An auditor (a coordinator) also sees the voided ones, listed apart as voided.
+    every = attachments_of(owner.record.id, owner_table=owner.table, with_voided=auditor)
+    shown = [s for s in every if not s.attachment.voided]
+    may = voidable([s.attachment for s in shown], user)
+    items = [replace(s, voidable=s.attachment.id in may) for s in shown]
     central = current_app.config["ROLE"] == "central"
     usage = store_usage() if current_app.config["MEDIA_QUOTA_MB"] else None
     return {"owner": owner, "items": items, "labels": KIND_LABELS,
             "over_quota": usage if usage is not None and usage.over_quota else None,
-            "voided": voided_of(owner.record.id, owner.table) if auditor else [],
+            "voided": [s.attachment for s in every if s.attachment.voided],
             "void_form": VoidForm(formdata=None),
             # A coordinator on central may ask a node for an original not received yet.
             "may_request": central and auditor,
