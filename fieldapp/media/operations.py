@@ -119,9 +119,9 @@ class StoreFull(AppError):
 
     code = "media_store_full"
     status = 507
-    message = _l("This node's disk is full: the photo was not kept. It stays on the tablet "
-                 "and is sent again later; tell the coordinator so that old photos are pruned "
-                 "or the disk enlarged.")
+    message = _l("This node's disk is full: the photo was not kept (a tablet keeps it and "
+                 "sends it again later). Tell the coordinator so that old photos are pruned or "
+                 "the disk enlarged.")
 
 
 @dataclass
@@ -285,7 +285,6 @@ def load_family_community(family_id: uuid.UUID) -> uuid.UUID:
     if community_id is None:
         raise NotFound()
     return community_id
-
 
 
 def request_original(attachment: Attachment) -> bool:
