@@ -190,6 +190,26 @@ class DefaultConfig:
     MEDIA_MAX_STORED_BYTES = 4 * 1024 * 1024
     #: Size of one piece of a file sent between a node and central (bytes).
     MEDIA_CHUNK_BYTES = 256 * 1024
+    #: A partial file of a transfer (or a temporary file of a write) untouched for this many
+    #: hours is abandoned: removed by ``fieldapp media check``, at start-up, by a node's sync
+    #: and, on central, as nodes send.
+    MEDIA_PARTIAL_MAX_HOURS = 48
+    #: A file the rows name and the store lacks is "not yet received" (not an error of
+    #: ``fieldapp media check``) until its attachment is this many hours old.
+    MEDIA_MISSING_GRACE_HOURS = 72
+    #: A node's quota for its files (MB; 0: none). Over it the node still takes photos but
+    #: says so (its sync page, each record's photo strip) until files are pruned.
+    MEDIA_QUOTA_MB = 0
+    #: Room (MB) always left on the disk of the files for the database: a photo that would
+    #: leave less is refused (507), the tablet keeps it in its outbox and says why.
+    MEDIA_MIN_FREE_MB = 200
+    #: A field node may prune (``fieldapp media prune``) a file central confirmed it holds
+    #: once its newest attachment is this many days old (0: never). Central never prunes.
+    MEDIA_RETENTION_DAYS = 0
+    #: Central: the kinds of attachment whose originals nodes send at their next sync (a list,
+    #: or a text "scan,receipt"); the others wait on their node until a coordinator clicks
+    #: "Request the original" on the page that shows them not yet received.
+    MEDIA_EAGER_KINDS = ("photo", "scan", "receipt", "evidence")
 
     # The tablet PWA (fieldapp/pwa).
     #: How long a page waits for the node before the tablet's stored copy answers (ms).

@@ -116,6 +116,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "sanction:propose": _l("sanction proposed"),
         "sanction:confirm": _l("sanction confirmed"),
         "scan:attach": _l("scan of the signed copy attached"),
+        "scan:void": _l("scan of the signed copy voided"),
+        "void": _l("voided"),
         "sanction:dismiss": _l("sanction dismissed"),
         "revoke": _l("revoked"),
         "grievance:acknowledged": _l("grievance acknowledged"),

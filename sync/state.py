@@ -139,6 +139,11 @@ class MediaHooks:
     :param chunk_bytes: the size of a piece.
     :param confirmed: a node: remember that central holds these files (``node_hashes`` then
         leaves them out); the engine commits.
+    :param partial_max_age_s: a partial file not written to for this long is the piece of an
+        abandoned transfer: removed (:meth:`sweep_partials`).
+    :param wanted: central: which of these hashes (that it lacks) it wants now,
+        ``wanted(session, node, hashes) -> set``; the others a node keeps and offers again at
+        its next sync. Without it, central wants every file.
     """
 
     store: BlobStore
@@ -148,6 +153,52 @@ class MediaHooks:
     max_bytes: int
     chunk_bytes: int
     confirmed: Callable[[Session, list[str]], None] | None = None
+    partial_max_age_s: float = 48 * 3600
+    wanted: Callable[[Session, NodeInfo, list[str]], set[str]] | None = None
+    #: When :meth:`sweep_partials` last ran in this process (``time.monotonic``).
+    swept_at: float | None = field(default=None, compare=False)
+
+    def sweep_partials(self, max_age_s: float | None = None) -> list[str]:
+        """Remove the partial files of abandoned transfers: those not written to for
+        ``max_age_s`` (``partial_max_age_s`` by default; by their modification time, so a
+        transfer being resumed keeps its piece). A file a writer holds locked is left alone.
+        Returns the hashes removed."""
+        import fcntl
+        import os
+        import time
+
+        self.swept_at = time.monotonic()
+        now = time.time()
+        max_age_s = self.partial_max_age_s if max_age_s is None else max_age_s
+        removed = []
+        if not self.partial_folder.is_dir():
+            return removed
+        for part in sorted(self.partial_folder.glob("*.part")):
+            try:
+                if now - part.stat().st_mtime < max_age_s:
+                    continue
+                with open(part, "ab") as held:
+                    try:
+                        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # being written this very moment
+                    if now - os.fstat(held.fileno()).st_mtime < max_age_s:
+                        continue
+                    part.unlink()
+            except FileNotFoundError:
+                continue  # finished (moved into the store) or removed meanwhile
+            except OSError:
+                continue  # unreadable: left for an operator (``fieldapp media check``)
+            removed.append(part.name.removesuffix(".part"))
+        return removed
+
+    def sweep_partials_due(self, every_s: float = 3600) -> None:
+        """:meth:`sweep_partials`, at most once every ``every_s`` seconds in this process
+        (central runs it as nodes send; it has no loop of its own)."""
+        import time
+
+        if self.swept_at is None or time.monotonic() - self.swept_at >= every_s:
+            self.sweep_partials()
 
 
 @dataclass

@@ -144,3 +144,43 @@ def test_evidence_taken_offline_on_a_visit_reaches_the_visit_its_form_made(
         assert [(a.owner_table, a.owner_id, a.kind) for a in rows] == [
             ("compliance_visits", visit.id, "evidence")]
         assert rows[0].taken_at is not None  # kept: the box was ticked
+
+
+def test_a_photo_a_full_node_refuses_stays_on_the_tablet_with_the_reason(
+        node: LiveServer, tablet: Any, tmp_path: Path) -> None:
+    from fieldapp.families.models import Family
+    from fieldapp.media.models import Attachment
+
+    photo = camera_photo(tmp_path / "IMG_0002.jpg")
+    page = page_of(tablet)
+    login_and_prepare(page, node.url, "promotor")
+    tablet.set_offline(True)
+    page.goto(node.url + "/families/new")
+    fill_family(page, "Nilda", "Disco Lleno Pinedo")
+    page.set_input_files("#photo-capture", str(photo))
+    poll(page, "document.querySelector('#photo-capture').dataset.photoReady === '1'", 20000)
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    node.app.config["MEDIA_MIN_FREE_MB"] = 10**12  # the node's disk is full
+    tablet.set_offline(False)
+    poll(page, "FieldappOutbox.listItems().then(items => items.length === 1"
+               " && items[0].kind === 'photo' && items[0].last_error)", 40000)
+    [item] = outbox(page)
+    assert item["error"]["code"] == "media_store_full"
+    assert item["error"]["status"] == 507
+    assert item["error"]["message"]  # shown on the outbox page: the tablet says why
+    with node.app.app_context():  # the family went; the photo was kept on the tablet only
+        assert db.session.execute(select(Family).where(
+            Family.head_surname == "Disco Lleno Pinedo")).scalar_one()
+        assert db.session.execute(select(Attachment)).first() is None
+    page.goto(node.url + "/pwa/outbox")
+    poll(page, "document.querySelector('#outbox-items .outbox-item') && document.querySelector("
+               "'#outbox-items').textContent.includes('507')", 10000)
+    node.app.config["MEDIA_MIN_FREE_MB"] = 0  # room again (old photos pruned)
+    # Sent by the page's next replay; or, set aside after five refusals (kept), by "Send again".
+    poll(page, "FieldappOutbox.listItems().then(items => { if (!items.length) return true;"
+               " const again = document.querySelector("
+               "'.outbox-item .outbox-actions button:not(.danger)');"
+               " if (again) again.click(); return false; })", 40000, interval=1000)
+    with node.app.app_context():
+        assert len(db.session.execute(select(Attachment)).scalars().all()) == 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from fieldapp.media.rules import CAPTION_MAX
 
@@ -32,3 +32,11 @@ class AttachmentForm(FlaskForm):
     def for_kinds(self, kinds: tuple[str, ...]) -> AttachmentForm:
         self.kind.choices = [(k, KIND_LABELS[k]) for k in kinds]
         return self
+
+
+class VoidForm(FlaskForm):
+    """Void a wrong photo or scan (kept for auditors, hidden everywhere else)."""
+
+    reason = TextAreaField(_l("Why is it voided?"),
+                           validators=[DataRequired(_l("Write why this photo is voided.")),
+                                       Length(max=500)])

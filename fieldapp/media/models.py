@@ -56,6 +56,11 @@ class Attachment(SyncedMixin, Base):
     taken_at: Mapped[datetime | None]
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+    #: A wrong attachment (a photo of the wrong family) is voided, never deleted: why, by whom
+    #: (user name) and when. The row and its file are kept for auditors.
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_by: Mapped[str | None] = mapped_column(String(64))
+    voided_at: Mapped[datetime | None]
 
 
 class OnCentral(Base):
@@ -66,3 +71,16 @@ class OnCentral(Base):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When this node removed its copy (``fieldapp media prune``): kept on central only.
+    pruned_at: Mapped[datetime | None]
+
+
+class MediaRequest(Base):
+    """Central: an original a coordinator asked for (its kind is not taken eagerly): the node
+    that holds it sends it at its next sync. Central's only (not synced)."""
+
+    __tablename__ = "media_requests"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str | None] = mapped_column(String(64))

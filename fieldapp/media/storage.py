@@ -68,6 +68,16 @@ class MediaStorage(Protocol):
     def size(self, sha256: str) -> int | None:
         """The size of the stored bytes, ``None`` when not stored."""
 
+    def usage(self) -> int:
+        """The bytes of every stored file together."""
+
+    def free_bytes(self) -> int | None:
+        """The room left where the files are written (``None`` when it cannot be told)."""
+
+    def sweep(self, max_age_s: float) -> int:
+        """Remove the temporary files of writes that never finished (a process killed
+        mid-write) older than ``max_age_s``; how many."""
+
 
 class LocalStorage:
     """A content-addressed folder: ``<root>/ab/cd/<sha256>``, written atomically."""
@@ -140,6 +150,45 @@ class LocalStorage:
     def remove(self, sha256: str) -> None:
         if is_hash(sha256):
             self.path_of(sha256).unlink(missing_ok=True)
+
+    def usage(self) -> int:
+        total = 0
+        if not self.root.is_dir():
+            return total
+        for path in self.root.glob("??/??/*"):
+            try:
+                if is_hash(path.name):
+                    total += path.stat().st_size
+            except FileNotFoundError:
+                continue
+        return total
+
+    def free_bytes(self) -> int | None:
+        import shutil
+
+        folder = self.root
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # not made yet: the disk it will be made on
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            return None
+
+    def sweep(self, max_age_s: float) -> int:
+        import time
+
+        removed = 0
+        if not self.root.is_dir():
+            return removed
+        now = time.time()
+        for path in self.root.glob("??/??/.incoming-*"):
+            try:
+                if now - path.stat().st_mtime >= max_age_s:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # finished meanwhile
+        return removed
 
     def hashes(self) -> Iterator[str]:
         if not self.root.is_dir():

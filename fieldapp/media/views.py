@@ -3,32 +3,42 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, current_app, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fieldapp import sections
 from fieldapp.agreements.sections import AgreementPage
 from fieldapp.agreements.sections import register_section as register_agreement_section
-from fieldapp.auth.access import check_community_scope
-from fieldapp.errors import ValidationFailed
+from fieldapp.auth.access import check_community_scope, role_required
+from fieldapp.errors import ValidationFailed, wants_json
 from fieldapp.extensions import db
 from fieldapp.families.models import Family
 from fieldapp.families.sections import FamilyPage
 from fieldapp.families.sections import register_section as register_family_section
 from fieldapp.forms import parse_position
 from fieldapp.media import bp
-from fieldapp.media.forms import KIND_LABELS, AttachmentForm
+from fieldapp.media.forms import KIND_LABELS, AttachmentForm, VoidForm
 from fieldapp.media.images import UploadTooLarge, thumbnail
 from fieldapp.media.models import Attachment
-from fieldapp.media.operations import attach_image, owner_of_key, owner_or_404
+from fieldapp.media.operations import (
+    attach_image,
+    owner_of_key,
+    owner_or_404,
+    request_original,
+    void_attachment,
+    voidable,
+)
 from fieldapp.media.owners import Owner, load_owner
-from fieldapp.media.queries import attachments_of
+from fieldapp.media.queries import attachments_of, pruned_hashes, store_usage
 from fieldapp.media.storage import Damaged, current_storage
 from fieldapp.submissions import created
 
@@ -41,8 +51,21 @@ PLACEHOLDER = "icons/media-missing.svg"
 def _strip(owner: Owner | None) -> dict[str, Any] | None:
     if owner is None:
         return None
-    return {"owner": owner, "items": attachments_of(owner.record.id, owner_table=owner.table),
-            "labels": KIND_LABELS,
+    user = current_user if current_user.is_authenticated else None
+    auditor = user is not None and user.has_role("coordinator")
+    # An auditor (a coordinator) also sees the voided ones, listed apart as voided.
+    every = attachments_of(owner.record.id, owner_table=owner.table, with_voided=auditor)
+    shown = [s for s in every if not s.attachment.voided]
+    may = voidable([s.attachment for s in shown], user)
+    items = [replace(s, voidable=s.attachment.id in may) for s in shown]
+    central = current_app.config["ROLE"] == "central"
+    usage = store_usage() if current_app.config["MEDIA_QUOTA_MB"] else None
+    return {"owner": owner, "items": items, "labels": KIND_LABELS,
+            "over_quota": usage if usage is not None and usage.over_quota else None,
+            "voided": [s.attachment for s in every if s.attachment.voided],
+            "void_form": VoidForm(formdata=None),
+            # A coordinator on central may ask a node for an original not received yet.
+            "may_request": central and auditor,
             "form": AttachmentForm(formdata=None).for_kinds(owner.kinds)}
 
 
@@ -128,13 +151,23 @@ def _upload(owner: Owner) -> Any:
         owner, _read_upload(form), kind=form.kind.data, caption=form.caption.data,
         taken_at=_taken_at(form.taken_at.data), lat=lat, lon=lon)
     db.session.commit()
+    if was_created and current_app.config["MEDIA_QUOTA_MB"] and store_usage().over_quota:
+        flash(str(OVER_QUOTA), "warning")
     return created(attachment.id, owner.url() + "#media", was_created,
                    _l("Photo attached."))
 
 
-def _attachment_or_404(attachment_id: uuid.UUID) -> Attachment:
+#: Said at upload and on the sync page while the store is over its quota.
+OVER_QUOTA = _l("This node's photos are over their quota: it still takes them, but ask the "
+                "coordinator to prune the old ones (kept on central) or to raise the quota.")
+
+
+def _attachment_or_404(attachment_id: uuid.UUID, *, voided: bool = False) -> Attachment:
+    """An attachment the reader may see; a voided one only to a coordinator (an auditor) when
+    ``voided``."""
     attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.voided:
+    if attachment is None or (attachment.voided and not (
+            voided and current_user.is_authenticated and current_user.has_role("coordinator"))):
         abort(404)
     family = db.session.get(Family, attachment.family_id)
     if family is None:
@@ -169,13 +202,16 @@ def _bytes_or_state(attachment: Attachment) -> bytes | str:
     except Damaged:
         current_app.logger.warning("media file %s does not match its hash", attachment.sha256)
         return "damaged"
-    return "missing" if data is None else data
+    if data is None:
+        return "on_central" if pruned_hashes([attachment.sha256]) else "missing"
+    return data
 
 
 @bp.route("/<uuid:attachment_id>")
 def file(attachment_id: uuid.UUID):
-    """A photo or scan, to someone who may see its record (``?download=1``: as a file)."""
-    attachment = _attachment_or_404(attachment_id)
+    """A photo or scan, to someone who may see its record (``?download=1``: as a file); a
+    voided one to coordinators only."""
+    attachment = _attachment_or_404(attachment_id, voided=True)
     found = _bytes_or_state(attachment)
     if isinstance(found, str):
         return _not_received(found)
@@ -190,6 +226,43 @@ def thumb(attachment_id: uuid.UUID):
     if isinstance(found, str):
         return _not_received(found)
     return _served(attachment, thumbnail(found, THUMB_SIDE), download=False)
+
+
+@bp.route("/<uuid:attachment_id>/void", methods=["POST"])
+def void(attachment_id: uuid.UUID):
+    """Void a wrong photo or scan with a reason (kept for auditors, hidden elsewhere)."""
+    attachment = _attachment_or_404(attachment_id)
+    owner = load_owner(db.session, attachment.owner_table, attachment.owner_id)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        field, errors = next(iter(form.errors.items()))
+        raise ValidationFailed(errors[0] if errors else None, field=field)
+    void_attachment(attachment, form.reason.data)
+    db.session.commit()
+    if wants_json():
+        return jsonify(id=str(attachment.id), voided=True)
+    flash(str(_l("Photo voided. It is kept for auditors and no longer shown.")), "success")
+    back = owner.url() if owner is not None else url_for("families.detail",
+                                                         family_id=attachment.family_id)
+    return redirect(back + "#media")
+
+
+@bp.route("/<uuid:attachment_id>/request", methods=["POST"])
+@role_required("coordinator")
+def request_file(attachment_id: uuid.UUID):
+    """Central: ask the node that holds this original to send it at its next sync."""
+    attachment = _attachment_or_404(attachment_id)
+    owner = load_owner(db.session, attachment.owner_table, attachment.owner_id)
+    if not FlaskForm().validate_on_submit():  # the CSRF token only
+        raise ValidationFailed(_l("The form expired. Open the page again."))
+    request_original(attachment)
+    db.session.commit()
+    if wants_json():
+        return jsonify(id=str(attachment.id), requested=True)
+    flash(str(_l("Requested: the original arrives with its node's next sync.")), "success")
+    back = owner.url() if owner is not None else url_for("families.detail",
+                                                         family_id=attachment.family_id)
+    return redirect(back + "#media")
 
 
 def file_url(attachment_id: uuid.UUID) -> str:

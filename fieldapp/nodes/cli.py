@@ -285,11 +285,13 @@ def sync_command(loop: bool, interval: float | None, as_json: bool) -> None:
 def _show_media(media: dict | None) -> None:
     """What a sync did with the photos' files (``sync/node/media.py``), when it did anything."""
     if not media or not (media["sent"] or media["fetched"] or media["missing"]
-                         or media["error_code"]):
+                         or media.get("deferred") or media["error_code"]):
         return
     click.echo(f"photos: sent {media['sent']} ({media['sent_bytes'] // 1024} KB), "
                f"fetched {media['fetched']} ({media['fetched_bytes'] // 1024} KB), "
-               f"not yet on central {media['missing']}")
+               f"not yet on central {media['missing']}"
+               + (f", kept here until central asks {media['deferred']}"
+                  if media.get("deferred") else ""))
     if media["error_code"]:
         click.echo(f"photos stopped (the next sync goes on): {media['error_code']}: "
                    f"{media['error']}", err=True)

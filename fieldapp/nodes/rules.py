@@ -428,7 +428,8 @@ class GrievanceStepRules(TableRules):
 class AttachmentRules(TableRules):
     """Photos and scans: a new one keeps the rules of a form's upload
     (:func:`fieldapp.media.rules.check_attachment`) and names a record that exists, of the
-    family it names; it is never deleted, and only its caption changes."""
+    family it names; it is never deleted, only its caption changes, and a void (with its
+    reason) is never undone."""
 
     columns = ("family_id", "owner_table", "owner_id", "kind", "caption", "sha256", "mime",
                "size", "width", "height", "lat", "lon")
@@ -473,6 +474,12 @@ class AttachmentRules(TableRules):
             check_attachment({**current, **changes}, current_app.config["MEDIA_MAX_STORED_BYTES"])
         except ValidationFailed as error:
             raise Rejected("invalid_attachment", str(error.message)) from None
+        after = {**current, **changes}
+        if current.get("voided") and not after.get("voided"):
+            raise Rejected("attachment_kept", "A voided attachment stays voided.")
+        if after.get("voided") and not (isinstance(after.get("void_reason"), str)
+                                        and after["void_reason"].strip()):
+            raise Rejected("invalid_attachment", "A voided attachment says why.")
 
     def check_delete(self, session: Session, node: Any, current: dict[str, Any]) -> None:
         raise Rejected("attachment_kept", "An attachment is never deleted.")

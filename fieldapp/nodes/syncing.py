@@ -285,9 +285,11 @@ def table_specs() -> list[TableSpec]:
                   withhold="confidential", mutable=frozenset({"updated_at"}),
                   rules=GrievanceStepRules()),
         # Photos and scans: the row travels with its family's records (the bytes apart, see
-        # sync/media); only the caption may change.
+        # sync/media); only the caption may change, and a wrong one be voided (with why, by
+        # whom and when).
         TableSpec(Attachment, kind="append", scope=by_family,
-                  mutable=frozenset({"caption", "updated_at"}),
+                  mutable=frozenset({"caption", "voided", "void_reason", "voided_by",
+                                     "voided_at", "updated_at"}),
                   rules=MergedFamilyRecords(Attachment, AttachmentRules())),
         # Plots and their boundary history belong to the family's community. Alerts to verify
         # are made on central, assigned to the plot's community; nodes answer them.
@@ -318,7 +320,12 @@ def init_app(app: Flask) -> None:
     from fieldapp.nodes.directory import Directory
 
     install_catalogue_ids()
-    from fieldapp.media.queries import confirm_on_central, named_hashes, node_may_move
+    from fieldapp.media.queries import (
+        confirm_on_central,
+        named_hashes,
+        node_may_move,
+        wanted_on_central,
+    )
     from fieldapp.media.storage import LocalStorage, media_folder
     from sync.state import MediaHooks
 
@@ -329,7 +336,14 @@ def init_app(app: Flask) -> None:
                        node_hashes=named_hashes, allowed=node_may_move,
                        max_bytes=int(app.config["MEDIA_MAX_STORED_BYTES"]),
                        chunk_bytes=int(app.config["MEDIA_CHUNK_BYTES"]),
-                       confirmed=confirm_on_central)
+                       confirmed=confirm_on_central,
+                       partial_max_age_s=float(app.config["MEDIA_PARTIAL_MAX_HOURS"]) * 3600,
+                       wanted=wanted_on_central)
+    try:  # what a transfer or a write killed long ago left behind
+        media.sweep_partials()
+        store.sweep(media.partial_max_age_s)
+    except OSError as error:
+        app.logger.warning("media: partial files not swept: %s", error)
     engine.init_app(
         app,
         session=db.session,

@@ -196,10 +196,12 @@ def sync_status():
         else:
             flash(_("A sync is already running."), "info")
         return redirect(url_for("nodes.sync_status"))
+    from fieldapp.media.queries import store_usage
+
     info = status(state)
     return render_template("nodes/sync.html", info=info, error=plain_error(info["last_error"]),
                            held=queries.local_quarantine(), log=queries.local_log(),
-                           plain_refusal=plain_refusal, form=form)
+                           plain_refusal=plain_refusal, form=form, media=store_usage())
 
 
 _running = threading.Lock()

@@ -3,9 +3,12 @@
 A node's records travel in the op-log; the files they name by SHA-256 travel here, after the
 records, in pieces (``MEDIA_CHUNK_BYTES``, 256 KiB by default):
 
-- ``POST /media/have {"hashes": [...]}``: which of these central lacks, each with the bytes of
-  it central already holds from an interrupted upload (``{"missing": {hash: offset}}``). A
-  file central has is never sent again.
+- ``POST /media/have {"hashes": [...]}``: which of these central lacks and wants now, each
+  with the bytes of it central already holds from an interrupted upload
+  (``{"missing": {hash: offset}, "deferred": [hash, ...]}``). A file central has is never sent
+  again. A file central lacks but does not want yet (its kind is not taken eagerly and no
+  coordinator asked for it, ``MediaHooks.wanted``) is ``deferred``: the node keeps it and
+  offers it again at its next sync.
 - ``POST /media/chunk`` (the piece as the body; ``X-Media-Hash``, ``X-Media-Offset``,
   ``X-Media-Size``, ``X-Chunk-Sha256``): a piece appended to the partial upload when it starts
   where that ends (else ``409 media_offset`` with ``details.expected``) and hashes to what its
@@ -84,17 +87,22 @@ def _close_session(response: Response) -> Response:
 def have() -> Response:
     """Which of the node's files central lacks, with what it holds of each already."""
     state, media, node = _context()
+    media.sweep_partials_due()  # uploads abandoned long ago (central has no loop of its own)
     body = read_json(max(small_limit(state), HAVE_MAX * 80))
     hashes = body.get("hashes") if isinstance(body, dict) else None
     if not isinstance(hashes, list) or len(hashes) > HAVE_MAX or not all(map(is_hash, hashes)):
         raise errors.BadBody(f"hashes: a list of at most {HAVE_MAX} SHA-256s", field="hashes")
-    missing = {}
-    for sha256 in dict.fromkeys(hashes):
-        if media.store.has(sha256):
+    lacking = [h for h in dict.fromkeys(hashes) if not media.store.has(h)]
+    wanted = (set(lacking) if media.wanted is None or not lacking
+              else media.wanted(state.session, node, lacking))
+    missing, deferred = {}, []
+    for sha256 in lacking:
+        if sha256 not in wanted:
+            deferred.append(sha256)
             continue
         part = partial_path(media, sha256)
         missing[sha256] = part.stat().st_size if part.exists() else 0
-    return _respond({"missing": missing})
+    return _respond({"missing": missing, "deferred": deferred})
 
 
 def _header_number(name: str, high: int) -> int:

@@ -1,7 +1,8 @@
 """The node's side of moving files (photos, scans) apart from the records.
 
 After a sync's records are pushed and pulled, the node sends central the files its records
-name that central lacks (asked first: a file central has is never sent again), in pieces, each
+name that central lacks and wants (asked first: a file central has is never sent again; one of
+a kind central takes on demand waits here until a coordinator asks for it), in pieces, each
 resumed where central's partial upload ends; then it fetches the files its records name that it
 lacks itself (those of its scope that other nodes sent), likewise resumed from its own partial
 download. A failure here is reported and the records stay synced: the next sync goes on from
@@ -41,6 +42,8 @@ class MediaReport:
     fetched_bytes: int = 0
     #: Files this node's records name that are still missing here (central lacks them too).
     missing: int = 0
+    #: Files central lacks but does not want yet (taken on demand): kept here, offered again.
+    deferred: int = 0
     error_code: str | None = None
     error: str | None = None
 
@@ -56,6 +59,7 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
     if media is None:
         return report
     try:
+        media.sweep_partials()  # the pieces of downloads abandoned long ago
         try:
             hashes = list(dict.fromkeys(media.node_hashes(state.session)))
         finally:
@@ -65,14 +69,11 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
         for start in range(0, len(here), HAVE_BATCH):
             asked = set(here[start:start + HAVE_BATCH])
             answer = transport.post("/media/have", {"hashes": here[start:start + HAVE_BATCH]})
-            missing = answer.get("missing")
-            if not isinstance(missing, dict):
-                raise errors.BadResponse("have: no missing map")
-            for sha256, offset in missing.items():
-                if (sha256 not in asked or not isinstance(offset, int)
-                        or isinstance(offset, bool) or offset < 0):
-                    raise errors.BadResponse("have: a bad offset")
-            _confirm(state, [h for h in asked if h not in missing])
+            missing, deferred = _checked_have(answer, asked)
+            # Only what central holds is confirmed: a deferred file is offered again next time
+            # (and never pruned here).
+            _confirm(state, [h for h in asked if h not in missing and h not in deferred])
+            report.deferred += len(deferred)
             for sha256, offset in missing.items():
                 send_file(state, transport, sha256, offset, report)
                 report.sent += 1
@@ -94,6 +95,23 @@ def transfer(state: AppState, transport: Transport) -> MediaReport:
         report.error_code, report.error = "media_database", str(error).splitlines()[0]
         log.warning("files not moved: %s", report.error)
     return report
+
+
+def _checked_have(answer: dict[str, Any], asked: set[str]) -> tuple[dict[str, int], set[str]]:
+    """Central's answer to ``have``: the files it wants with their offsets, and those it does
+    not want yet (``BadResponse`` when either is malformed or names a file not asked about)."""
+    missing = answer.get("missing")
+    deferred = answer.get("deferred", [])
+    if not isinstance(missing, dict):
+        raise errors.BadResponse("have: no missing map")
+    if not isinstance(deferred, list) or not all(isinstance(h, str) for h in deferred) or (
+            not set(deferred) <= asked):
+        raise errors.BadResponse("have: a bad deferred list")
+    for sha256, offset in missing.items():
+        if (sha256 not in asked or not isinstance(offset, int)
+                or isinstance(offset, bool) or offset < 0):
+            raise errors.BadResponse("have: a bad offset")
+    return missing, set(deferred)
 
 
 def _confirm(state: AppState, hashes: list[str]) -> None:

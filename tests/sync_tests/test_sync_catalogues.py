@@ -89,6 +89,7 @@ def test_the_migration_gives_existing_entries_the_id_of_their_code(tmp_path, dem
     # Before 0021: no attachments.
     con.execute("DROP TABLE attachments")
     con.execute("DROP TABLE media_on_central")
+    con.execute("DROP TABLE media_requests")  # 0024
     # Before 0022: no plots, no alerts.
     for table in ("alert_checks", "alerts", "plot_boundaries", "plots"):
         con.execute(f"DROP TABLE {table}")

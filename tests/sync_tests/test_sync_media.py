@@ -345,3 +345,172 @@ def test_central_refuses_a_pushed_attachment_that_breaks_a_rule(central, make_no
     )
     assert codes == ["invalid_attachment"] * 6 + ["append_only", ""]
     assert central.count(Attachment) == 1
+
+
+def test_a_void_travels_to_central_and_the_other_nodes_and_is_never_undone(world):
+    import uuid
+
+    from synckit import last_insert, login, push
+
+    central, a, b = world["central"], world["a"], world["b"]
+    family = a.add_family(world["c1"])
+    staff = login(a.app, "field_staff", communities=("C1",))
+    answer = staff.post(f"/media/families/{family}", headers={"Accept": "application/json"},
+                        content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(noisy_jpeg(9, 300)), "casa.jpg"),
+                              "kind": "photo"})
+    assert answer.status_code == 201, answer.get_json()
+    wrong = answer.get_json()["id"]
+    voided = staff.post(f"/media/{wrong}/void", headers={"Accept": "application/json"},
+                        data={"reason": "Casa de otra familia"})
+    assert voided.status_code == 200, voided.get_json()
+    sha256 = attach(a, family, noisy_jpeg(10, 300))  # a right one, live
+    live = last_insert(a, "attachments")["i"]
+    report = a.sync()
+    assert report.ok
+    assert report.rejected == 0
+    on_central = central.get(Attachment, uuid.UUID(wrong))
+    assert on_central["voided"] is True
+    assert on_central["void_reason"] == "Casa de otra familia"
+    assert on_central["voided_by"] == a.get(Attachment, uuid.UUID(wrong))["voided_by"]
+    assert stored(central, on_central["sha256"])  # its file kept for auditors
+    b.sync()
+    assert b.get(Attachment, uuid.UUID(wrong))["voided"] is True
+    assert stored(b, sha256)
+    # A node may not undo a void, nor void without a reason.
+    codes = push(
+        a,
+        {"t": "attachments", "i": wrong, "o": "u", "d": {"voided": False},
+         "p": {"voided": True}},
+        {"t": "attachments", "i": live, "o": "u", "d": {"voided": True}, "p": {"voided": False}},
+    )
+    assert codes == ["attachment_kept", "invalid_attachment"]
+    assert central.get(Attachment, uuid.UUID(wrong))["voided"] is True
+    assert central.get(Attachment, uuid.UUID(live))["voided"] is False
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_partial_files_of_abandoned_transfers_are_removed_on_node_and_central(
+        central, make_node):
+    import os
+    import time
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    sha256 = attach(a, a.add_family(c1), noisy_jpeg(11, 300))
+
+    def aged(folder: Any, name: str, hours: float) -> Any:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name * 64}.part"
+        path.write_bytes(b"the start of a photo")
+        moment = time.time() - hours * 3600
+        os.utime(path, (moment, moment))
+        return path
+
+    on_node = [aged(a.state.media.partial_folder, n, h) for n, h in (("a", 49), ("b", 2))]
+    on_central = [aged(central.state.media.partial_folder, n, h) for n, h in (("c", 49),
+                                                                             ("d", 2))]
+    central.state.media.swept_at = None  # as if central had run for an hour since it swept
+    report = a.sync()
+    assert report.media["sent"] == 1
+    assert stored(central, sha256)
+    assert [p.exists() for p in on_node] == [False, True]
+    assert [p.exists() for p in on_central] == [False, True]
+    # Central sweeps at most once an hour as nodes send (it has no loop of its own).
+    again = aged(central.state.media.partial_folder, "e", 49)
+    attach(a, a.add_family(c1), noisy_jpeg(12, 300))
+    assert a.sync().media["sent"] == 1  # central asked
+    assert again.exists()
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_a_node_prunes_only_what_central_holds_and_does_not_fetch_it_back(central, make_node):
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    family = a.add_family(c1)
+    sent = attach(a, family, noisy_jpeg(13, 300))
+    assert a.sync().media["sent"] == 1
+    cut = attach(a, family, noisy_jpeg(14, 300))  # central never got it (the link was cut)
+    with a.app.app_context(), db.engine.begin() as connection:  # not captured: not synced
+        for row_id, created_at in connection.execute(
+                select(Attachment.id, Attachment.created_at)).all():
+            connection.execute(update(Attachment).where(Attachment.id == row_id).values(
+                created_at=created_at - timedelta(days=40)))
+    a.app.config["MEDIA_RETENTION_DAYS"] = 30
+    result = a.app.test_cli_runner().invoke(args=["media", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 files" in result.output
+    assert not stored(a, sent)
+    assert stored(a, cut)  # never prune bytes central does not have
+    report = a.sync()
+    assert report.media["sent"] == 1  # the other one goes up now
+    assert report.media["fetched"] == 0  # the pruned one stays on central only
+    assert report.media["missing"] == 0
+    assert not stored(a, sent)
+    assert stored(central, sent)
+    assert stored(central, cut)
+    # Central keeps every file, whatever its own retention says.
+    central.app.config["MEDIA_RETENTION_DAYS"] = 1
+    assert central.app.test_cli_runner().invoke(args=["media", "prune"]).exit_code == 1
+    assert stored(central, sent)
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_central_takes_eager_kinds_at_once_and_the_others_when_a_coordinator_asks(
+        central, make_node):
+    from synckit import login
+
+    from fieldapp.media.models import OnCentral
+
+    central.app.config["MEDIA_EAGER_KINDS"] = "scan,receipt"  # a family's photo: on demand
+    c1 = central.add_community("C1")
+    a = make_node("AAA")
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    family = a.add_family(c1)
+    sha256 = attach(a, family, noisy_jpeg(15, 300))
+    report = a.sync()
+    assert report.ok
+    assert report.media["sent"] == 0
+    assert report.media["deferred"] == 1
+    assert not stored(central, sha256)
+    assert list(a.rows(OnCentral)) == []  # not confirmed: offered again, never pruned
+    check = central.app.test_cli_runner().invoke(args=["media", "check"])
+    assert check.exit_code == 0, check.output  # expected on its node, not missing on central
+    assert "on demand, kept on their node (MEDIA_EAGER_KINDS): 1" in check.output
+    assert a.sync().media["deferred"] == 1
+    attachment_id = next(iter(central.rows(Attachment)))
+    coordinator = login(central.app, "coordinator")
+    page = coordinator.get(f"/families/{family}").get_data(as_text=True)
+    request_url = f"/media/{attachment_id}/request"
+    assert request_url in page
+    staff = login(central.app, "field_staff", communities=("C1",))
+    assert staff.post(request_url, headers={"Accept": "application/json"}).status_code == 403
+    answer = coordinator.post(request_url, headers={"Accept": "application/json"})
+    assert answer.status_code == 200, answer.get_json()
+    assert coordinator.post(request_url, headers={"Accept": "application/json"}).status_code == 200
+    page = coordinator.get(f"/families/{family}").get_data(as_text=True)
+    assert request_url not in page
+    assert "media-requested" in page
+    report = a.sync()
+    assert report.media["sent"] == 1
+    assert report.media["deferred"] == 0
+    assert stored(central, sha256)
+    assert list(a.rows(OnCentral)) == [sha256]
+    assert f"/media/{attachment_id}/thumb" in coordinator.get(
+        f"/families/{family}").get_data(as_text=True)
+    refused = coordinator.post(request_url, headers={"Accept": "application/json"})
+    assert refused.status_code == 409  # here already
+    # A kind central takes eagerly goes at once.
+    central.app.config["MEDIA_EAGER_KINDS"] = ["photo"]
+    other = attach(a, family, noisy_jpeg(16, 300))
+    assert a.sync().media["sent"] == 1
+    assert stored(central, other)
