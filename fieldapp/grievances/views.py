@@ -276,7 +276,8 @@ def status(token: str):
     config = current_app.config
     limit = int(config["GRIEVANCE_STATUS_RATE_LIMIT"])
     window = int(config["GRIEVANCE_STATUS_RATE_WINDOW"])
-    allowed = hit(f"grievance-status:{request.remote_addr or '-'}", limit, window)
+    allowed = hit(f"grievance-status:{request.remote_addr or '-'}", limit, window,
+                  durable=False)
     db.session.commit()
     if not allowed:
         return too_many(window)

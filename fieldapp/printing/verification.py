@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from fieldapp.agreements.content import content_hash
 from fieldapp.agreements.models import Agreement
@@ -74,7 +75,8 @@ def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
         key = uuid.UUID(agreement_id)
     except (ValueError, AttributeError, TypeError):
         return Verdict(UNKNOWN)
-    agreement = db.session.get(Agreement, key)
+    # The family with it (its consent decides the initials): one query, not two.
+    agreement = db.session.get(Agreement, key, options=[joinedload(Agreement.family)])
     if (agreement is None or agreement.voided or not agreement.content_hash
             or not agreement.signed_content):
         return Verdict(UNKNOWN)

@@ -217,7 +217,7 @@ def verify(agreement_id: str, printed_hash: str):
     """Public: whether a printed agreement is the registered signed version (its QR leads here)."""
     config = current_app.config
     limit, window = int(config["VERIFY_RATE_LIMIT"]), int(config["VERIFY_RATE_WINDOW"])
-    allowed = hit(f"verify:{request.remote_addr or '-'}", limit, window)
+    allowed = hit(f"verify:{request.remote_addr or '-'}", limit, window, durable=False)
     db.session.commit()
     if not allowed:
         return too_many(window)
