@@ -98,6 +98,43 @@ def test_the_same_photo_twice_is_attached_once(app, family, staff):
     assert first.get_json()["id"] == second.get_json()["id"]
 
 
+def test_the_same_photo_sent_twice_at_once_is_attached_once(app, family, staff, monkeypatch):
+    """A retried send while the first is still on its way: both requests look for the photo at
+    the same moment (a pause between looking and attaching makes sure of it)."""
+    import threading
+    import time
+
+    from fieldapp.media import operations
+    from fieldapp.media.models import Attachment
+
+    real = operations.forget_usage
+
+    def slowly() -> None:
+        time.sleep(0.4)  # between "is it attached already?" and attaching it
+        real()
+
+    monkeypatch.setattr(operations, "forget_usage", slowly)
+    raw = jpeg(700, 500)
+    other = login(app, "field_staff")
+    answers = []
+    start = threading.Barrier(2)
+
+    def send(client) -> None:
+        start.wait()
+        answers.append(upload(client, "families", family, raw))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in (staff, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    assert len({a.get_json()["id"] for a in answers}) == 1
+    with app.app_context():
+        assert len(db.session.execute(select(Attachment).where(
+            Attachment.owner_id == uuid.UUID(str(family)))).scalars().all()) == 1
+
+
 def test_time_and_place_are_kept_only_when_sent(app, family, staff):
     response = upload(staff, "families", family, jpeg(640, 480), lat="-5.9", lon="-77.3",
                       taken_at="2026-03-01T10:00:00Z")

@@ -53,6 +53,7 @@ from fieldapp.imports.preview import (
 )
 from fieldapp.imports.reading import Cell, ImportRefused, read_rows
 from fieldapp.submissions import local_date, local_today
+from sync.storage.fastsql import begin_write, is_sqlite
 
 #: The fields a row of paper agreements may fill.
 FIELDS: dict[str, Any] = {
@@ -288,12 +289,11 @@ def _in_transaction() -> None:
 
     SQLite's Python driver opens a transaction only before a write: a SAVEPOINT taken before
     any write opens one of its own, and releasing that savepoint would COMMIT everything —
-    the preview would keep what it tried.
+    the preview would keep what it tried. The import writes anyway: it takes the write lock
+    now (on PostgreSQL the transaction has begun with the first query).
     """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite" and \
-            not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+    if is_sqlite(db.session):
+        begin_write(db.session)
 
 
 def judge_agreements(path: Path, mapping: list[str] | None = None,

@@ -23,6 +23,7 @@ from fieldapp.media.queries import forget_usage, store_usage
 from fieldapp.media.rules import check_attachment
 from fieldapp.media.storage import current_storage
 from fieldapp.models import utcnow
+from sync.storage.fastsql import begin_write, is_sqlite
 
 
 def owner_or_404(table: str, owner_id: uuid.UUID) -> Owner:
@@ -86,6 +87,7 @@ def attach_image(owner: Owner, data: bytes, *, kind: str, caption: str | None = 
               "mime": image.mime, "size": len(image.data), "width": image.width,
               "height": image.height, "lat": lat, "lon": lon}
     check_attachment(values, config["MEDIA_MAX_STORED_BYTES"])
+    _one_upload_at_a_time(owner.record.id, sha256)
     existing = db.session.execute(
         select(Attachment).where(Attachment.owner_id == owner.record.id,
                                  Attachment.sha256 == sha256,
@@ -112,6 +114,18 @@ def attach_image(owner: Owner, data: bytes, *, kind: str, caption: str | None = 
                      after={"scan_sha256": sha256, "attachment_id": str(attachment.id)},
                      family_id=owner.family_id)
     return attachment, True
+
+
+def _one_upload_at_a_time(owner_id: Any, sha256: str) -> None:
+    """Hold the lock under which the same photo for the same record is looked for, then
+    attached: two uploads of it at once (a retried send while the first is still on its way)
+    make one attachment, not two. PostgreSQL: a transaction-scoped advisory lock of that record
+    and photo; SQLite: the database's write lock, taken now rather than at the insert."""
+    if is_sqlite(db.session):
+        begin_write(db.session)
+    else:
+        key = func.hashtextextended(f"attach:{owner_id}:{sha256}", 0)
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 class StoreFull(AppError):
