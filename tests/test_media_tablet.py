@@ -184,3 +184,50 @@ def test_a_photo_a_full_node_refuses_stays_on_the_tablet_with_the_reason(
                " if (again) again.click(); return false; })", 40000, interval=1000)
     with node.app.app_context():
         assert len(db.session.execute(select(Attachment)).scalars().all()) == 1
+
+
+def test_the_scans_of_a_copy_signed_on_paper_go_after_the_signature_taken_offline(
+        node: LiveServer, tablet: Any, tmp_path: Path) -> None:
+    """The promotor opens a draft's sign page, loses the connection at the family's house,
+    marks it signed on paper and scans the signed copy's two pages with the tablet: the
+    signature and then both scans reach the node, bound to the agreement and its history."""
+    from datetime import date
+
+    from fieldapp.agreements.models import Agreement
+    from fieldapp.audit.models import AuditEntry
+    from fieldapp.media.models import Attachment
+
+    with node.app.app_context():
+        draft = db.session.execute(
+            select(Agreement).where(Agreement.status == "draft", Agreement.voided.is_(False))
+            .order_by(Agreement.number).limit(1)).scalar_one()
+        draft_id = draft.id
+    pages = [camera_photo(tmp_path / f"hoja-{n}.jpg") for n in (1, 2)]
+    Image.open(pages[1]).rotate(90, expand=True).save(pages[1])  # another page, another hash
+    page = page_of(tablet)
+    login_and_prepare(page, node.url, "promotor")
+    page.goto(f"{node.url}/agreements/{draft_id}/sign")
+    page.wait_for_selector("form[data-outbox='agreement-signature'][data-outbox-ready='1']")
+    assert page.locator("#photo-capture").is_hidden()  # drawn on the pads: no scans asked
+    tablet.set_offline(True)
+    page.check("input[name=mode][value=paper]")
+    page.fill("#paper_date", date.today().isoformat())
+    page.set_input_files("#photo-capture", [str(p) for p in pages])
+    poll(page, "document.querySelector('#photo-capture').dataset.photoReady === '1'", 30000)
+    page.fill("#photo-caption", "Copia firmada")
+    submit(page)
+    page.wait_for_selector(".pwa-saved")
+    assert [i["kind"] for i in outbox(page)] == ["agreement-signature", "photo", "photo"]
+    tablet.set_offline(False)
+    wait_outbox_empty(page, 40000)
+    with node.app.app_context():
+        agreement = db.session.get(Agreement, draft_id)
+        assert agreement.status == "signed"
+        assert agreement.signed_on_paper
+        scans = db.session.execute(select(Attachment).where(
+            Attachment.owner_id == draft_id)).scalars().all()
+        assert sorted(a.kind for a in scans) == ["scan", "scan"]
+        assert {a.caption for a in scans} == {"Copia firmada"}
+        bound = db.session.execute(select(AuditEntry).where(
+            AuditEntry.action == "scan:attach")).scalars().all()
+        assert {e.after["scan_sha256"] for e in bound} == {a.sha256 for a in scans}

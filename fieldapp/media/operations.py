@@ -40,7 +40,9 @@ def owner_or_404(table: str, owner_id: uuid.UUID) -> Owner:
 #: The create forms a photo may be taken with on the tablet: their idempotency scope -> the
 #: table of the record they make.
 KEY_SCOPES = {"family.create": "families", "delivery.create": "benefit_deliveries",
-              "visit.create": "compliance_visits"}
+              "visit.create": "compliance_visits",
+              # the scans of a copy signed on paper, taken on the sign form
+              "agreement.sign": "agreements"}
 
 
 def owner_of_key(key: str) -> Owner:

@@ -103,6 +103,8 @@
     var photos = [];
     var keep = form.querySelector("[data-photo-keep]");  // time taken kept only by choice
     form.querySelectorAll("input[type=file][data-photo]:not([name])").forEach(function (input) {
+      // Hidden by the form's choices (the sign form's scans when it was signed on the pad).
+      if (input.closest("[hidden]")) return;
       var caption = form.querySelector("[data-photo-caption]");
       (input.fieldappPhotos || []).forEach(function (p) {
         photos.push({ blob: p.blob, taken_at: keep && keep.checked ? p.taken_at : "",
