@@ -231,3 +231,37 @@ def test_the_scans_of_a_copy_signed_on_paper_go_after_the_signature_taken_offlin
         bound = db.session.execute(select(AuditEntry).where(
             AuditEntry.action == "scan:attach")).scalars().all()
         assert {e.after["scan_sha256"] for e in bound} == {a.sha256 for a in scans}
+
+
+def test_a_photo_added_to_a_family_page_opened_offline_waits_in_the_outbox(
+        node: LiveServer, tablet: Any, tmp_path: Path) -> None:
+    """A family's page the tablet stored (opened before, with the connection): offline, its
+    photo strip queues the photo, which reaches the family once the node answers."""
+    from fieldapp.families.models import Family
+    from fieldapp.media.models import Attachment
+
+    page = page_of(tablet)
+    login_and_prepare(page, node.url, "promotor")
+    with node.app.app_context():
+        family_id = db.session.execute(select(Family.id).where(Family.voided.is_(False))
+                                       .order_by(Family.code).limit(1)).scalar_one()
+    page.goto(f"{node.url}/families/{family_id}")  # stored by the tablet as it is shown
+    page.wait_for_selector("form.media-upload[data-outbox-ready='1']")
+    tablet.set_offline(True)
+    page.reload()
+    page.wait_for_selector("form.media-upload[data-outbox-ready='1']")
+    page.set_input_files("form.media-upload input[type=file]",
+                         str(camera_photo(tmp_path / "casa.jpg")))
+    poll(page, "document.querySelector('form.media-upload input[type=file]')"
+               ".dataset.photoReady === '1'", 20000)
+    page.fill("form.media-upload [name=caption]", "La casa nueva")
+    page.click("form.media-upload button[type=submit]")
+    page.wait_for_selector(".pwa-saved")
+    assert [i["kind"] for i in outbox(page)] == ["photo"]
+    tablet.set_offline(False)
+    wait_outbox_empty(page, 40000)
+    with node.app.app_context():
+        rows = db.session.execute(select(Attachment).where(
+            Attachment.owner_id == family_id)).scalars().all()
+        assert [(a.caption, a.kind) for a in rows] == [("La casa nueva", "photo")]
+        assert max(rows[0].width, rows[0].height) == 1600
