@@ -8,9 +8,10 @@ deleted as new ones start.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Response
-from sqlalchemy import BigInteger, Integer, String, delete, text
+from sqlalchemy import BigInteger, Integer, String, bindparam, delete, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldapp.extensions import db
@@ -52,22 +53,36 @@ def hit(key: str, limit: int, window_seconds: int, now: float | None = None,
         fraction of a second of counts, never anything else), so a burst of phones is not
         queued behind one fsync per request.
     """
-    if not durable and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    dialect = db.session.get_bind().dialect.name
+    if not durable and dialect == "postgresql":
+        db.session.execute(_NOT_WAITING)
     window = int((time.time() if now is None else now) // window_seconds)
-    insert = dialect_insert()
-    table = RateLimitHit.__table__
-    stmt = (
-        insert(table)
-        .values(key=key[:120], window=window, count=1)
-        .on_conflict_do_update(index_elements=["key", "window"],
-                               set_={"count": table.c.count + 1})
-        .returning(table.c.count)
-    )
-    count = db.session.execute(stmt).scalar_one()
+    count = db.session.execute(_upsert(dialect), {"key": key[:120], "window": window}
+                               ).scalar_one()
     if count == 1:
-        db.session.execute(delete(RateLimitHit).where(RateLimitHit.window < window - 1))
+        db.session.execute(_FORGET, {"before": window - 1})
     return count <= limit
+
+
+_NOT_WAITING = text("SET LOCAL synchronous_commit TO OFF")
+_FORGET = delete(RateLimitHit).where(RateLimitHit.window < bindparam("before"))
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """The counting statement, built once per dialect (the public pages run it on every
+    request: building it each time cost more than running it)."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        table = RateLimitHit.__table__
+        stmt = _UPSERTS[dialect] = (
+            dialect_insert()(table)
+            .values(key=bindparam("key"), window=bindparam("window"), count=1)
+            .on_conflict_do_update(index_elements=["key", "window"],
+                                   set_={"count": table.c.count + 1})
+            .returning(table.c.count)
+        )
+    return stmt
 
 
 def retry_after(window_seconds: int, now: float | None = None) -> int:

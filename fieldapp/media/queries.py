@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from fieldapp.extensions import db
@@ -125,11 +125,13 @@ def store_usage(store: MediaStorage | None = None) -> StoreUsage:
 
 def has_scan(agreement_id: uuid.UUID) -> bool:
     """Whether a scan of the paper-signed agreement is attached (its file here or not)."""
-    return db.session.execute(
-        select(Attachment.id).where(Attachment.owner_id == agreement_id,
-                                    Attachment.owner_table == "agreements",
-                                    Attachment.kind == "scan",
-                                    Attachment.voided.is_(False)).limit(1)).first() is not None
+    return db.session.execute(_A_SCAN, {"agreement": agreement_id}).first() is not None
+
+
+#: Built once: /verify asks it on every request.
+_A_SCAN = select(Attachment.id).where(
+    Attachment.owner_id == bindparam("agreement"), Attachment.owner_table == "agreements",
+    Attachment.kind == "scan", Attachment.voided.is_(False)).limit(1)
 
 
 def attachment_links(owner_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:

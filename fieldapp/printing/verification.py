@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from fieldapp.agreements.content import content_hash
@@ -59,14 +59,18 @@ def _successor(agreement: Agreement) -> str | None:
     """The number of a later signed version that replaces ``agreement`` (an amendment or
     renewal); a competing version set aside by a coordinator replaces nothing. (The number
     alone: a whole agreement carries its signed content, and /verify is hit by every phone.)"""
-    return db.session.execute(
-        select(Agreement.number)
-        .where(Agreement.supersedes_id == agreement.id, Agreement.voided.is_(False),
-               Agreement.content_hash.is_not(None),
-               or_(Agreement.conflict_flag.is_(None), Agreement.conflict_flag != SET_ASIDE))
-        .order_by(Agreement.version_no.desc(), Agreement.created_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return db.session.execute(_SUCCESSOR, {"agreement": agreement.id}).scalar_one_or_none()
+
+
+#: Built once: /verify asks it on every request.
+_SUCCESSOR = (
+    select(Agreement.number)
+    .where(Agreement.supersedes_id == bindparam("agreement"), Agreement.voided.is_(False),
+           Agreement.content_hash.is_not(None),
+           or_(Agreement.conflict_flag.is_(None), Agreement.conflict_flag != SET_ASIDE))
+    .order_by(Agreement.version_no.desc(), Agreement.created_at.desc())
+    .limit(1)
+)
 
 
 def verify_agreement(agreement_id: str, printed_hash: str) -> Verdict:
