@@ -199,9 +199,9 @@ def _delivery_values(row: Sequence[Any], *lookups: dict[Any, Any]) -> list[str]:
         id_,
         safe_text(code or ""),
         day,
-        *families[family_id][1],
-        *agreements[agreement_id][1],
-        *benefits[benefit_id][1],
+        *_apart(families[family_id]),
+        *_apart(agreements[agreement_id]),
+        *_apart(benefits[benefit_id]),
         safe_text(item or ""),
         amount,
         amount if reverses_id is None else "-" + amount,
@@ -228,10 +228,21 @@ def _raw_rows(stmt: Select[Any]) -> Iterator[Any]:
 def _texts_by_id(stmt: Select[Any], kinds: list[str], keep_id: bool = False) -> dict[str, Any]:
     """The rows of ``stmt`` by their first value as text (:func:`_text_id`): their values as
     text (by the columns' ``kinds``; without the first unless ``keep_id``), joined with
-    commas and apart."""
-    rows = list(_raw_rows(stmt))
-    texts = rows_text(kinds, rows)
-    return {
-        str(row[0]): (",".join(text), text)
-        for row, text in zip(rows, texts if keep_id else [t[1:] for t in texts], strict=True)
-    }
+    commas, and apart only when a value holds a comma (:func:`_apart` splits the others back).
+
+    Read a batch at a time and kept as one string a row: at scale 100 the families and
+    agreements looked up are 227,000 rows, held for the whole export.
+    """
+    found: dict[str, Any] = {}
+    for batch in read_batches(raw_select(stmt)):
+        for row, text in zip(batch, rows_text(kinds, batch), strict=True):
+            values = text if keep_id else text[1:]
+            joined = ",".join(values)
+            found[str(row[0])] = (joined, None if joined.count(",") == len(values) - 1
+                                  else values)
+    return found
+
+
+def _apart(entry: tuple[str, list[str] | None]) -> list[str]:
+    """A looked-up row's values (:func:`_texts_by_id`)."""
+    return entry[1] if entry[1] is not None else entry[0].split(",")
