@@ -97,8 +97,9 @@ class AppProcess:
     """
 
     def __init__(self, instance: Path, *, threaded: bool = True,
-                 env: Mapping[str, str] | None = None, timeout: float = 20) -> None:
-        self.port = free_port()
+                 env: Mapping[str, str] | None = None, timeout: float = 20,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()  # a given port: the same server started again
         full_env = {**os.environ, "FIELDAPP_INSTANCE_PATH": str(instance), **(env or {})}
         command = [sys.executable, "-m", "fieldapp", "run", "--port", str(self.port)]
         if not threaded:
@@ -125,6 +126,11 @@ class AppProcess:
 
     def stop(self) -> None:
         self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown, no flush, whatever it was doing."""
+        self.process.kill()
         self.process.wait(timeout=10)
 
 

@@ -514,3 +514,64 @@ def test_central_takes_eager_kinds_at_once_and_the_others_when_a_coordinator_ask
     other = attach(a, family, noisy_jpeg(16, 300))
     assert a.sync().media["sent"] == 1
     assert stored(central, other)
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_central_killed_mid_piece_resumes_and_keeps_no_orphan(central, make_node, tmp_path):
+    """Central as its own process (`fieldapp run`), killed with SIGKILL while a piece of a photo
+    is on its way: the node's records are safe, the node resumes the file from what central
+    kept when central is back, central ends with the whole file and its row, and its media
+    check finds nothing missing, orphaned or damaged."""
+    import threading
+
+    from sync.node import transport as transport_module
+    from testing.servers import AppProcess
+
+    c1 = central.add_community("C1")
+    instance = central.app.instance_path
+    env = {"FIELDAPP_ROLE": "central", "FIELDAPP_SECRET_KEY": "test-secret",
+           "FIELDAPP_NODE_CODE": "CEN"}
+    process = AppProcess(instance, env=env)
+    a = make_node("AAA", MEDIA_CHUNK_BYTES=CHUNK)
+    a.enrol(central, communities=("C1",), url=process.url)
+    a.sync()
+    family = a.add_family(c1)
+    sha256 = attach(a, family, noisy_jpeg(11, 900))
+    original = transport_module.Transport.send
+    pieces = []
+
+    def killing(self: Any, path: str, body: bytes, headers: dict[str, str]) -> Any:
+        if path == "/media/chunk":
+            pieces.append(len(body))
+            if len(pieces) == 4:  # the 4th piece: central dies while it comes in
+                threading.Timer(0.002, process.kill).start()
+        return original(self, path, body, headers)
+
+    transport_module.Transport.send = killing
+    try:
+        cut = a.sync()
+    finally:
+        transport_module.Transport.send = original
+    assert cut.media is None or cut.media.get("error_code") or not stored(central, sha256)
+    assert process.process.poll() is not None  # really gone
+    assert a.count(Attachment) == 1  # the node lost nothing
+    kept = partial_size(central, sha256)
+    assert kept % CHUNK == 0  # only whole pieces are kept
+    assert kept <= 4 * CHUNK
+    again = AppProcess(instance, env=env, port=process.port)
+    try:
+        resumed = a.sync()
+        assert resumed.ok
+        assert stored(central, sha256)
+        assert resumed.media["sent_bytes"] <= a_size(a, sha256) - kept + CHUNK
+        with central.app.app_context():
+            assert db.session.execute(db.select(Attachment).where(
+                Attachment.sha256 == sha256)).scalar_one() is not None
+            from fieldapp.media.storage import current_storage
+
+            assert hashlib.sha256(current_storage().read(sha256)).hexdigest() == sha256
+        assert partial_size(central, sha256) == 0
+        checked = central.app.test_cli_runner().invoke(args=["media", "check"])
+        assert checked.exit_code == 0, checked.output
+    finally:
+        again.stop()
