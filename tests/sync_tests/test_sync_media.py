@@ -575,3 +575,48 @@ def test_central_killed_mid_piece_resumes_and_keeps_no_orphan(central, make_node
         assert checked.exit_code == 0, checked.output
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("central_backend", ["sqlite"], indirect=True)
+def test_a_node_killed_mid_upload_resumes_it_on_its_next_sync(central, make_node):
+    """`fieldapp sync` on the node, killed with SIGKILL while it sends a photo's pieces: the
+    next sync finishes the file from what central kept, and neither side is left with a
+    missing, orphaned or damaged file."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    c1 = central.add_community("C1")
+    piece = 8 * 1024
+    a = make_node("AAA", MEDIA_CHUNK_BYTES=piece)
+    a.enrol(central, communities=("C1",))
+    a.sync()
+    sha256 = attach(a, a.add_family(c1), noisy_jpeg(12, 1400))
+    env = {**os.environ, "FIELDAPP_INSTANCE_PATH": a.app.instance_path,
+           "FIELDAPP_ROLE": "field", "FIELDAPP_SECRET_KEY": "test-secret",
+           "FIELDAPP_NODE_CODE": "AAA",
+           "FIELDAPP_NODE_ID": str(uuid.uuid5(uuid.NAMESPACE_DNS, "AAA")),
+           "FIELDAPP_MEDIA_CHUNK_BYTES": str(piece)}
+    root = Path(__file__).resolve().parents[2]
+    syncing = subprocess.Popen([sys.executable, "-m", "fieldapp", "sync"], cwd=root, env=env,  # noqa: S603 - our own interpreter
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while partial_size(central, sha256) < 2 * piece:  # on its way
+        assert syncing.poll() is None, "the sync ended before it could be cut"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    syncing.kill()
+    syncing.wait(timeout=10)
+    kept = partial_size(central, sha256)
+    assert not stored(central, sha256)
+    assert kept % piece == 0
+    resumed = a.sync()
+    assert resumed.ok
+    assert stored(central, sha256)
+    assert resumed.media["sent_bytes"] <= a_size(a, sha256) - kept + piece
+    for side in (central, a):
+        checked = side.app.test_cli_runner().invoke(args=["media", "check"])
+        assert checked.exit_code == 0, checked.output
