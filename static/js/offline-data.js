@@ -237,8 +237,13 @@
         });
       }).then(current).then(function (still) {
         if (still) return true;
-        // A logout cleared the cache while this page was being put: it goes too.
-        return clearPages(null).then(function () { return false; });
+        // A logout came while this page was being put: what the put brought back goes (that
+        // user's cache, and the tablet no longer belongs to them); nobody else's pages.
+        return g.caches.delete(pagesCacheName(user)).then(function () {
+          return getMeta("pagesUser");
+        }).then(function (owner) {
+          return owner === user ? setMeta("pagesUser", null) : null;
+        }).then(function () { return false; });
       });
     });
   }
