@@ -242,9 +242,7 @@ def void(attachment_id: uuid.UUID):
     if wants_json():
         return jsonify(id=str(attachment.id), voided=True)
     flash(str(_l("Photo voided. It is kept for auditors and no longer shown.")), "success")
-    back = owner.url() if owner is not None else url_for("families.detail",
-                                                         family_id=attachment.family_id)
-    return redirect(back + "#media")
+    return _back_to(attachment, owner)
 
 
 @bp.route("/<uuid:attachment_id>/request", methods=["POST"])
@@ -260,6 +258,12 @@ def request_file(attachment_id: uuid.UUID):
     if wants_json():
         return jsonify(id=str(attachment.id), requested=True)
     flash(str(_l("Requested: the original arrives with its node's next sync.")), "success")
+    return _back_to(attachment, owner)
+
+
+def _back_to(attachment: Any, owner: Any) -> Any:
+    """Back to the photos of the record the attachment belongs to (its family's, if that
+    record is gone)."""
     back = owner.url() if owner is not None else url_for("families.detail",
                                                          family_id=attachment.family_id)
     return redirect(back + "#media")
