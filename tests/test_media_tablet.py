@@ -191,13 +191,13 @@ def test_the_scans_of_a_copy_signed_on_paper_go_after_the_signature_taken_offlin
     """The promotor opens a draft's sign page, loses the connection at the family's house,
     marks it signed on paper and scans the signed copy's two pages with the tablet: the
     signature and then both scans reach the node, bound to the agreement and its history."""
-    from datetime import date
-
     from fieldapp.agreements.models import Agreement
     from fieldapp.audit.models import AuditEntry
     from fieldapp.media.models import Attachment
+    from fieldapp.submissions import local_today
 
     with node.app.app_context():
+        signed_on = local_today()  # the program's day (Peru), not this machine's (UTC)
         draft = db.session.execute(
             select(Agreement).where(Agreement.status == "draft", Agreement.voided.is_(False))
             .order_by(Agreement.number).limit(1)).scalar_one()
@@ -211,7 +211,7 @@ def test_the_scans_of_a_copy_signed_on_paper_go_after_the_signature_taken_offlin
     assert page.locator("#photo-capture").is_hidden()  # drawn on the pads: no scans asked
     tablet.set_offline(True)
     page.check("input[name=mode][value=paper]")
-    page.fill("#paper_date", date.today().isoformat())
+    page.fill("#paper_date", signed_on.isoformat())
     page.set_input_files("#photo-capture", [str(p) for p in pages])
     poll(page, "document.querySelector('#photo-capture').dataset.photoReady === '1'", 30000)
     page.fill("#photo-caption", "Copia firmada")
